@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need, builds, runs every test
+# (unit, real Podman, real Docker APIs, real OpenDHT, daemon end-to-end) and a short
+# fuzzing run. Exits non-zero if anything fails. Needs root (Podman, dockerd).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+./scripts/install-deps.sh
+./scripts/setup-podman.sh
+./scripts/build.sh
+
+echo "== ctest"
+ctest --test-dir "$BEEMESH_BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"
+
+if [ -x scripts/fuzz.sh ]; then
+  echo "== fuzz (short run)"
+  ./scripts/fuzz.sh 10
+fi
+echo "== all tests passed"

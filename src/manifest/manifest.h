@@ -1,0 +1,113 @@
+// manifest/manifest.h — Kubernetes manifests: parse, validate, identify, rewrite.
+//
+// Promise:
+//  * parse() accepts multi-document YAML holding Pod, Deployment, StatefulSet, ConfigMap
+//    and Secret documents and rejects anything else. Every rejection is an Error with code
+//    "invalid_manifest" whose message names the source, the 1-based document number, the
+//    field path and the reason, e.g.
+//      "web.yaml doc 1: spec.template.spec.containers[0].image: missing".
+//  * manifest_id() is stable: same owner key + namespace + kind + name -> same id, always.
+//  * rewrite_for_deployment() returns YAML that Podman's `kube play` (and our Docker
+//    engine) can run: one Pod per replica with distinct names, labels
+//    beemesh.io/manifest-id and beemesh.io/workload-id on every Pod, injected env vars and
+//    resource limits applied to every container. ConfigMaps and Secrets pass through.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace beemesh::manifest {
+
+inline constexpr std::string_view kManifestIdLabel = "beemesh.io/manifest-id";
+inline constexpr std::string_view kWorkloadIdLabel = "beemesh.io/workload-id";
+
+// Kubernetes quantities: memory "64Mi", "1G", "128974848", "129e6"; cpu "500m", "0.5", "2".
+Result<int64_t> parse_memory_bytes(std::string_view quantity);
+Result<int64_t> parse_cpu_millis(std::string_view quantity);
+
+struct ContainerPort {
+  std::string name;
+  int container_port = 0;
+  int host_port = 0;  // 0 = not published on the host
+  std::string protocol = "TCP";
+};
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+};
+
+struct Container {
+  std::string name;
+  std::string image;
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::vector<EnvVar> env;
+  std::vector<ContainerPort> ports;
+  std::optional<int64_t> memory_limit_bytes;
+  std::optional<int64_t> cpu_limit_millis;
+  std::optional<int64_t> memory_request_bytes;
+  std::optional<int64_t> cpu_request_millis;
+};
+
+// One validated document. For Deployment/StatefulSet the pod fields come from
+// spec.template; for Pod from spec; ConfigMap/Secret have no containers.
+struct Document {
+  int index = 0;  // 1-based position in the source
+  std::string api_version;
+  std::string kind;  // "Pod", "Deployment", "StatefulSet", "ConfigMap", "Secret"
+  std::string name;
+  std::string namespace_ = "default";
+  int replicas = 1;                       // 1 for Pod/ConfigMap/Secret
+  std::string restart_policy = "Always";  // Always | OnFailure | Never
+  std::vector<Container> containers;
+  std::string yaml;  // this document re-emitted as YAML (for rewriting / pass-through)
+
+  bool is_workload() const { return !containers.empty(); }
+};
+
+struct Manifest {
+  std::string source;  // file name or "request" — used in error messages
+  std::vector<Document> documents;
+
+  // The first Pod/Deployment/StatefulSet: the document whose identity names the manifest.
+  const Document* primary() const;
+  // Sum over workload documents of replicas x per-container requests (limits when no
+  // request is given). Used by placement.
+  int64_t total_memory_bytes() const;
+  int64_t total_cpu_millis() const;
+};
+
+Result<Manifest> parse(std::string_view yaml, std::string_view source = "manifest");
+
+// Hex SHA-256 over a length-prefixed encoding of the four parts (first 32 hex chars).
+std::string manifest_id(std::string_view owner_public_key, std::string_view namespace_,
+                        std::string_view kind, std::string_view name);
+// manifest_id() of the primary document; Error when the manifest has no workload.
+Result<std::string> manifest_id(std::string_view owner_public_key, const Manifest& manifest);
+
+struct RewriteOptions {
+  std::string manifest_id;
+  std::string workload_id;
+  std::map<std::string, std::string> env;     // injected into every container (overrides)
+  std::optional<int64_t> memory_limit_bytes;  // per container, overrides the manifest's
+  std::optional<int64_t> cpu_limit_millis;    // per container, overrides the manifest's
+  std::optional<int> replicas;                // overrides the manifest's replicas
+  std::map<std::string, std::string> labels;  // extra labels on every Pod
+};
+
+// The Pod names rewrite_for_deployment() produces, in order, one per replica of each
+// workload document: "<name>-<w>-<i>" where <w> is the first 8 characters of the workload
+// id (so two workloads of one manifest on one node never collide), e.g. "web-3f2a91c0-0";
+// "<name>-<i>" when the workload id is empty. Names are cut to stay valid DNS labels.
+std::vector<std::string> pod_names(const Manifest& manifest, const RewriteOptions& options);
+
+Result<std::string> rewrite_for_deployment(const Manifest& manifest, const RewriteOptions& options);
+
+}  // namespace beemesh::manifest
