@@ -92,14 +92,24 @@ std::string manifest_id(std::string_view owner_public_key, std::string_view name
 // manifest_id() of the primary document; Error when the manifest has no workload.
 Result<std::string> manifest_id(std::string_view owner_public_key, const Manifest& manifest);
 
+// Publishes one container port of one Pod on the host (sets hostPort and hostIP).
+struct HostPortAssignment {
+  int pod_index = 0;  // index into pod_names()
+  std::string container;
+  int container_port = 0;
+  int host_port = 0;
+  std::string host_ip;  // empty = all addresses
+};
+
 struct RewriteOptions {
   std::string manifest_id;
   std::string workload_id;
-  std::map<std::string, std::string> env;     // injected into every container (overrides)
-  std::optional<int64_t> memory_limit_bytes;  // per container, overrides the manifest's
-  std::optional<int64_t> cpu_limit_millis;    // per container, overrides the manifest's
-  std::optional<int> replicas;                // overrides the manifest's replicas
-  std::map<std::string, std::string> labels;  // extra labels on every Pod
+  std::map<std::string, std::string> env;      // injected into every container (overrides)
+  std::optional<int64_t> memory_limit_bytes;   // per container, overrides the manifest's
+  std::optional<int64_t> cpu_limit_millis;     // per container, overrides the manifest's
+  std::optional<int> replicas;                 // overrides the manifest's replicas
+  std::map<std::string, std::string> labels;   // extra labels on every Pod
+  std::vector<HostPortAssignment> host_ports;  // override/add hostPort per pod and port
 };
 
 // The Pod names rewrite_for_deployment() produces, in order, one per replica of each

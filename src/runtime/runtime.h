@@ -26,10 +26,12 @@
 namespace beemesh::runtime {
 
 struct PortMapping {
+  std::string pod;        // pod name (empty in DeploymentConfig: applies to every pod)
   std::string container;  // container name inside the pod
   int container_port = 0;
   int host_port = 0;
   std::string protocol = "TCP";
+  std::string host_ip;  // empty = all addresses
   bool operator==(const PortMapping&) const = default;
 };
 
@@ -46,7 +48,11 @@ struct DeploymentConfig {
   std::map<std::string, std::string> env;     // injected into every container
   std::string network;                        // engine network name; empty = engine default
   std::vector<VolumeMount> volumes;           // mounted into every container
-  std::vector<PortMapping> port_mappings;     // extra host port publications
+  std::vector<PortMapping> port_mappings;     // host ports for these container ports
+  // Publish every container port that has no hostPort on a free host port chosen by the
+  // engine (one per pod), bound to publish_host_ip; reported in WorkloadInfo::ports.
+  bool publish_ports = false;
+  std::string publish_host_ip = "127.0.0.1";
   std::string manifest_id;                    // label value; required
   std::string workload_id;                    // empty = the engine generates one
   std::map<std::string, std::string> labels;  // extra labels
