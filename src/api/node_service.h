@@ -1,0 +1,122 @@
+// api/node_service.h — everything the REST API (and so the CLI) can ask of a node.
+//
+// Promise: the daemon (src/app) implements this interface by wiring placement, the apply
+// path, the workload manager and discovery; the API layer only translates HTTP <-> these
+// calls, so it is testable with a fake. Calls may block (bounded by their own timeouts)
+// and are made from the HTTP server's worker threads, never from an event loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "provider/provider.h"
+#include "runtime/runtime.h"
+
+namespace beemesh::api {
+
+struct NodeInfo {
+  std::string node_id;
+  std::string name;          // operator-given node name
+  std::string rpc_endpoint;  // "127.0.0.1:7401"
+  std::string api_endpoint;  // may be empty for remote nodes
+  std::string engine;        // engine this node deploys with
+  int64_t last_seen_ms = 0;
+  bool self = false;
+};
+
+// The owner's authorisation travels with an apply or delete from the CLI: the owner's
+// public key and a hex-encoded owner-signed token (an owner-signed key-share grant naming
+// the entry node for an apply; an owner-signed DeleteRequest envelope for a delete).
+struct OwnerAuth {
+  std::string owner_public_key_hex;
+  std::string token_hex;
+};
+
+struct ApplyOptions {
+  int replicas = -1;               // -1 = as the manifest says
+  std::string node;                // place only on this node id (or node name); empty = scheduler
+  std::string source = "request";  // file name, for error messages
+};
+
+struct PlacementOutcome {
+  std::string node_id;
+  std::string rpc_endpoint;
+  bool ok = false;
+  std::string code;  // ApplyResponse code from that node ("ok" on success)
+  std::string message;
+  std::string workload_id;
+};
+
+struct ApplyOutcome {
+  std::string manifest_id;
+  int replicas_requested = 0;
+  int replicas_placed = 0;
+  std::vector<PlacementOutcome> placements;
+};
+
+// A progress line for long steps ("placing", "encrypting", "distributing shares",
+// "deploying on 2 nodes", "announced"); the API streams them to the CLI.
+using ProgressFn = std::function<void(std::string_view step)>;
+
+struct WorkloadView {
+  runtime::WorkloadInfo info;
+  std::string owner;    // owner public key hex
+  std::string node_id;  // node running it
+  std::string health;   // "healthy", "unhealthy", ...
+};
+
+struct DeleteOutcome {
+  std::string manifest_id;
+  int removed = 0;  // workloads removed across nodes
+  std::vector<PlacementOutcome> nodes;
+};
+
+struct EventView {
+  std::string type;  // Deploying, Deployed, DeployFailed, Announced, Unhealthy, Recovered, Removed
+  std::string workload_id;
+  std::string manifest_id;
+  int64_t time_ms = 0;
+  std::string reason;
+};
+
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+};
+
+class NodeService {
+ public:
+  virtual ~NodeService() = default;
+
+  virtual NodeInfo self() = 0;
+  virtual std::vector<NodeInfo> nodes() = 0;
+
+  // Errors carry the apply path's machine-readable codes (invalid_manifest, no_capacity,
+  // bad_signature, ...). A partial placement is not an Error: see ApplyOutcome.
+  virtual Result<ApplyOutcome> apply(std::string_view yaml, const ApplyOptions& options,
+                                     const OwnerAuth& auth, const ProgressFn& progress) = 0;
+  virtual Result<DeleteOutcome> delete_manifest(const std::string& manifest_id,
+                                                const OwnerAuth& auth) = 0;
+
+  // Workloads on this node.
+  virtual std::vector<WorkloadView> workloads() = 0;
+  // A workload on this node or, failing that, on any known node (Error "not_found").
+  virtual Result<WorkloadView> workload(const std::string& workload_id) = 0;
+  virtual Result<std::string> logs(const std::string& workload_id, int tail_lines) = 0;
+
+  virtual std::vector<provider::ProviderInfo> providers(const std::string& manifest_id) = 0;
+
+  // Recent events first (oldest to newest), then live ones until the handle is dropped.
+  virtual std::unique_ptr<Subscription> subscribe_events(
+      std::function<void(const EventView&)> on_event) = 0;
+
+  // Prometheus text exposition format.
+  virtual std::string metrics_text() = 0;
+};
+
+}  // namespace beemesh::api
