@@ -83,4 +83,12 @@ inline Result<void> ok_result() {
   return {};
 }
 
+// Returns the Error of `expr` (a Result) from the enclosing function when it failed.
+#define BEEMESH_TRY(expr)        \
+  do {                           \
+    if (auto _r = (expr); !_r) { \
+      return _r.error();         \
+    }                            \
+  } while (false)
+
 }  // namespace beemesh
