@@ -85,6 +85,11 @@ struct Manifest {
 };
 
 Result<Manifest> parse(std::string_view yaml, std::string_view source = "manifest");
+// Details of parse(): empty documents are skipped but still counted in "doc <n>"; input
+// with no document at all is "<source>: no documents"; YAML syntax errors name the line
+// and column ("<source> doc 2: line 12, column 1: end of map flow not found"). The field
+// rules are listed in docs/notes/manifest.md. Quantity functions above fail with code
+// "invalid_quantity" and the reason parse() uses ("not a Kubernetes quantity: '12XB'").
 
 // Hex SHA-256 over a length-prefixed encoding of the four parts (first 32 hex chars).
 std::string manifest_id(std::string_view owner_public_key, std::string_view namespace_,
@@ -119,5 +124,9 @@ struct RewriteOptions {
 std::vector<std::string> pod_names(const Manifest& manifest, const RewriteOptions& options);
 
 Result<std::string> rewrite_for_deployment(const Manifest& manifest, const RewriteOptions& options);
+// Details of rewrite_for_deployment(): ConfigMaps and Secrets come first (Document::yaml
+// as is), then the Pods in pod_names() order. Bad options (a host-port assignment naming
+// an unknown pod index or container, replicas < 0, an invalid label) fail with code
+// "invalid_argument". A Document with empty `yaml` is rewritten from its typed fields.
 
 }  // namespace beemesh::manifest

@@ -1,0 +1,17 @@
+// manifest/validate_document.h — internal: validation of one non-empty YAML document
+// (any supported kind) into a Document. Errors are "<field.path>: <reason>".
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/result.h"
+#include "manifest/manifest.h"
+
+namespace beemesh::manifest {
+
+inline constexpr int kMaxReplicas = 10000;
+
+// Validates `node` (string fields are marked so that Document::yaml keeps them strings).
+Result<Document> validate_document(const YAML::Node& node, int index);
+
+}  // namespace beemesh::manifest
