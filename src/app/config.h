@@ -1,0 +1,65 @@
+// app/config.h — the daemon's configuration: YAML file, then command-line flags on top.
+//
+// Promise: load_config() returns a complete NodeConfig or an Error naming the file, the
+// key and what was wrong ("beemesh.yaml: rpc_listen: not host:port: 'abc'"). Unknown keys
+// are errors (a typo must not silently fall back to a default). Every field has a default
+// that runs a single loopback node.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace beemesh::app {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+};
+Result<HostPort> parse_host_port(std::string_view text);
+
+struct WorkloadSettings {  // the seed's WorkloadManagerConfig
+  bool announce_as_provider = true;
+  int provider_ttl_seconds = 3600;
+  std::optional<std::string> preferred_runtime = "podman";
+  bool validate_manifests = true;
+  int max_concurrent_deployments = 10;
+  int health_check_interval_seconds = 10;
+};
+
+struct DiscoverySettings {
+  int cache_ttl_seconds = 300;
+  int timeout_seconds = 30;
+  int max_providers = 50;
+};
+
+struct NodeConfig {
+  std::filesystem::path data_dir = "/var/lib/beemesh";
+  std::string node_name;  // default: hostname
+  HostPort rpc_listen{"127.0.0.1", 7401};
+  HostPort api_listen{"127.0.0.1", 7480};
+  HostPort dht_listen{"127.0.0.1", 4222};
+  std::vector<HostPort> bootstrap;
+  uint32_t network_id = 0xbee;
+  bool publish_ports = true;
+  std::string publish_host_ip = "127.0.0.1";
+  std::optional<int64_t> capacity_memory_bytes;  // default: this machine's memory
+  std::optional<int64_t> capacity_cpu_millis;    // default: this machine's cores
+  int key_share_count = 5;                       // n, capped by the nodes known
+  int key_share_threshold = 3;                   // k, capped by n
+  WorkloadSettings workload;
+  DiscoverySettings discovery;
+  std::string log_level = "info";
+  bool log_json = false;
+};
+
+// Reads a YAML config file (see packaging/beemesh.yaml for every key).
+Result<NodeConfig> load_config_file(const std::filesystem::path& path);
+Result<NodeConfig> parse_config(std::string_view yaml, std::string_view source);
+
+}  // namespace beemesh::app

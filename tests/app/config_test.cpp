@@ -1,0 +1,98 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+namespace beemesh::app {
+namespace {
+
+TEST(Config, EmptyFileGivesLoopbackDefaults) {
+  auto c = parse_config("", "beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->api_listen.to_string(), "127.0.0.1:7480");
+  EXPECT_EQ(c->rpc_listen.host, "127.0.0.1");
+  EXPECT_TRUE(c->workload.announce_as_provider);
+  EXPECT_EQ(c->workload.provider_ttl_seconds, 3600);
+  EXPECT_EQ(c->workload.preferred_runtime, "podman");
+  EXPECT_EQ(c->workload.max_concurrent_deployments, 10);
+  EXPECT_EQ(c->discovery.cache_ttl_seconds, 300);
+  EXPECT_EQ(c->discovery.timeout_seconds, 30);
+  EXPECT_EQ(c->discovery.max_providers, 50);
+}
+
+TEST(Config, ReadsEveryKey) {
+  auto c = parse_config(R"(
+data_dir: /tmp/bm
+node_name: n1
+rpc_listen: 127.0.0.1:9001
+api_listen: 127.0.0.1:9002
+dht_listen: 127.0.0.1:9003
+bootstrap: ["127.0.0.1:9103", "127.0.0.1:9203"]
+network_id: 77
+publish_ports: false
+capacity: {memory: 2Gi, cpu: 1500m}
+key_shares: {count: 3, threshold: 2}
+workload: {preferred_runtime: docker, max_concurrent_deployments: 4}
+discovery: {timeout_seconds: 5}
+log_level: debug
+)",
+                        "beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->data_dir, "/tmp/bm");
+  EXPECT_EQ(c->node_name, "n1");
+  EXPECT_EQ(c->dht_listen.port, 9003);
+  ASSERT_EQ(c->bootstrap.size(), 2u);
+  EXPECT_EQ(c->bootstrap[1].port, 9203);
+  EXPECT_EQ(c->network_id, 77u);
+  EXPECT_FALSE(c->publish_ports);
+  EXPECT_EQ(c->capacity_memory_bytes, 2LL * 1024 * 1024 * 1024);
+  EXPECT_EQ(c->capacity_cpu_millis, 1500);
+  EXPECT_EQ(c->key_share_threshold, 2);
+  EXPECT_EQ(c->workload.preferred_runtime, "docker");
+  EXPECT_EQ(c->workload.max_concurrent_deployments, 4);
+  EXPECT_EQ(c->discovery.timeout_seconds, 5);
+}
+
+TEST(Config, UnknownKeyIsAnErrorNamingIt) {
+  auto c = parse_config("rpc_lisen: 127.0.0.1:1\n", "beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "beemesh.yaml: rpc_lisen: unknown key");
+}
+
+TEST(Config, BadHostPortNamesKeyAndValue) {
+  auto c = parse_config("api_listen: nonsense\n", "beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "beemesh.yaml: api_listen: not host:port: 'nonsense'");
+}
+
+TEST(Config, BadNestedValueNamesThePath) {
+  auto c = parse_config("workload: {max_concurrent_deployments: 0}\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "b.yaml: workload.max_concurrent_deployments: must be >= 1");
+}
+
+TEST(Config, ThresholdAboveCountIsRejected) {
+  auto c = parse_config("key_shares: {count: 2, threshold: 3}\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "b.yaml: key_shares.threshold: must be 1..count");
+}
+
+TEST(Config, WrongTypeIsRejected) {
+  auto c = parse_config("publish_ports: maybe\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "b.yaml: publish_ports: wrong type");
+}
+
+TEST(Config, BadCapacityQuantityIsRejected) {
+  auto c = parse_config("capacity: {memory: lots}\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "b.yaml: capacity.memory: not a Kubernetes quantity: 'lots'");
+}
+
+TEST(Config, MissingFileIsAnError) {
+  auto c = load_config_file("/nonexistent/beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "/nonexistent/beemesh.yaml: cannot read file");
+}
+
+}  // namespace
+}  // namespace beemesh::app
