@@ -23,6 +23,13 @@ find_program(FLATC flatc REQUIRED)
 pkg_check_modules(Jsoncpp REQUIRED IMPORTED_TARGET jsoncpp)
 pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl)
 find_package(msgpack CONFIG REQUIRED)
+# ... and `msgpackc-cxx` (header-only msgpack-cxx), which find_package(msgpack) does not
+# define because it finds the C library's config first.
+if(NOT TARGET msgpackc-cxx)
+  add_library(msgpackc-cxx INTERFACE IMPORTED GLOBAL)
+  set_target_properties(msgpackc-cxx PROPERTIES
+    INTERFACE_COMPILE_DEFINITIONS "MSGPACK_DEFAULT_API_VERSION=3")
+endif()
 find_package(opendht REQUIRED)
 
 # Standalone asio (header only) with C++20 coroutines.

@@ -15,7 +15,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # container runtimes
-  podman runc busybox-static docker.io
+  podman runc catatonit busybox-static docker.io
 )
 
 missing=()

@@ -21,10 +21,11 @@ namespace beemesh::api {
 
 struct NodeInfo {
   std::string node_id;
-  std::string name;          // operator-given node name
-  std::string rpc_endpoint;  // "127.0.0.1:7401"
-  std::string api_endpoint;  // may be empty for remote nodes
-  std::string engine;        // engine this node deploys with
+  std::string public_key_hex;  // the node's Ed25519 key (owners sign grants naming it)
+  std::string name;            // operator-given node name
+  std::string rpc_endpoint;    // "127.0.0.1:7401"
+  std::string api_endpoint;    // may be empty for remote nodes
+  std::string engine;          // engine this node deploys with
   int64_t last_seen_ms = 0;
   bool self = false;
 };

@@ -91,4 +91,12 @@ inline Result<void> ok_result() {
     }                            \
   } while (false)
 
+// BEEMESH_TRY for coroutines.
+#define BEEMESH_CO_TRY(expr)     \
+  do {                           \
+    if (auto _r = (expr); !_r) { \
+      co_return _r.error();      \
+    }                            \
+  } while (false)
+
 }  // namespace beemesh

@@ -39,10 +39,11 @@ struct VolumeMount {
   std::string host_path;
   std::string container_path;
   bool read_only = false;
+  bool operator==(const VolumeMount&) const = default;
 };
 
 struct DeploymentConfig {
-  int replicas = 1;
+  int replicas = 1;  // pods this engine runs per workload document; <= 0 = the manifest's
   std::optional<int64_t> memory_limit_bytes;  // per container
   std::optional<int64_t> cpu_limit_millis;    // per container
   std::map<std::string, std::string> env;     // injected into every container
@@ -61,6 +62,8 @@ struct DeploymentConfig {
 
 enum class WorkloadState { Pending, Running, Stopped, Failed, Unknown };
 std::string_view to_string(WorkloadState state);
+// Inverse of to_string(); nullopt for anything else.
+std::optional<WorkloadState> workload_state_from_string(std::string_view text);
 
 struct WorkloadInfo {
   std::string id;

@@ -1,0 +1,81 @@
+// api/client.h — a blocking client of the REST API (used by the CLI and by tests).
+//
+// Usage:
+//   api::ApiClient client("http://127.0.0.1:7480");
+//   auto health = client.health();
+//   if (!health) { std::cerr << health.error().message; }  // "cannot reach beemesh node ..."
+//   auto outcome = client.apply(yaml, options, auth, [](std::string_view step) { ... });
+//
+// Promise:
+//  * Every call returns the server's {"error":{code,message}} as an Error with that code.
+//  * A node that cannot be reached gives Error "unreachable" with the message
+//    "cannot reach beemesh node at <url>: <reason>" (e.g. "connection refused"); a node that
+//    does not answer in time gives "timeout"; an answer that is not the expected JSON gives
+//    "bad_response"; any other non-2xx answer without a JSON error gives "http_<status>".
+//  * apply() with a progress callback asks for the streamed form (?progress=1) and calls
+//    the callback for each step line as it arrives, before returning the final result.
+//  * Not thread-safe: use one client per thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/node_service.h"
+#include "common/result.h"
+
+namespace beemesh::api {
+
+struct HealthInfo {
+  std::string status;  // "ok"
+  std::string node_id;
+  std::string name;
+  std::string version;
+  std::string public_key_hex;
+  std::string engine;
+};
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{3'000};
+  // Long enough for an apply to place, distribute and deploy on several nodes.
+  std::chrono::milliseconds read_timeout{120'000};
+};
+
+class ApiClient {
+ public:
+  // `server` is "http://host:port" (also accepts "host:port").
+  explicit ApiClient(std::string server, ClientOptions options = {});
+  ~ApiClient();
+  ApiClient(const ApiClient&) = delete;
+  ApiClient& operator=(const ApiClient&) = delete;
+
+  const std::string& server() const { return server_; }
+
+  Result<HealthInfo> health();
+  Result<std::vector<NodeInfo>> nodes();
+  Result<ApplyOutcome> apply(std::string_view yaml, const ApplyOptions& options,
+                             const OwnerAuth& auth, const ProgressFn& progress = {});
+  Result<std::vector<WorkloadView>> workloads();
+  Result<WorkloadView> workload(const std::string& workload_id);
+  Result<std::string> logs(const std::string& workload_id, int tail_lines = -1);
+  Result<DeleteOutcome> delete_manifest(const std::string& manifest_id, const OwnerAuth& auth);
+  Result<std::vector<provider::ProviderInfo>> providers(const std::string& manifest_id);
+  Result<std::string> metrics();
+  // Reads GET /events, calling on_event for each event until it returns false (ok), the
+  // server ends the stream (ok) or the connection fails (Error).
+  Result<void> events(const std::function<bool(const EventView&)>& on_event);
+
+ private:
+  struct Impl;
+  std::string server_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "cannot reach beemesh node at http://127.0.0.1:7480: connection refused" — why a TCP
+// connection to the server's host:port fails right now (exposed for tests).
+std::string describe_unreachable(const std::string& server);
+
+}  // namespace beemesh::api

@@ -1,0 +1,35 @@
+#include "api/http_status.h"
+
+#include <array>
+#include <utility>
+
+namespace beemesh::api {
+
+int http_status_for(std::string_view code) {
+  static constexpr std::array<std::pair<std::string_view, int>, 18> kStatuses{{
+      {"invalid_manifest", 400},
+      {"bad_request", 400},
+      {"invalid_argument", 400},
+      {"malformed", 400},
+      {"bad_signature", 403},
+      {"unauthorized", 403},
+      {"forbidden", 403},
+      {"expired", 403},
+      {"replay", 403},
+      {"signer_mismatch", 403},
+      {"not_found", 404},
+      {"conflict", 409},
+      {"payload_too_large", 413},
+      {"busy", 503},
+      {"no_capacity", 503},
+      {"no_engine", 503},
+      {"unavailable", 503},
+      {"timeout", 504},
+  }};
+  for (const auto& [known, status] : kStatuses) {
+    if (known == code) return status;
+  }
+  return 500;
+}
+
+}  // namespace beemesh::api

@@ -1,0 +1,49 @@
+// cli/commands.h — one function per CLI command; run_cli (cli.cpp) parses arguments and
+// calls these. Each returns the process exit status (0 ok, 1 failed).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "api/client.h"
+#include "cli/cli.h"
+#include "cli/output.h"
+
+namespace beemesh::cli {
+
+struct Context {
+  const CliIo& io;
+  std::string server;
+  OutputFormat format = OutputFormat::kTable;
+  std::filesystem::path identity_path;  // empty = default_identity_path()
+
+  // Where progress and notes go: the output stream for tables, else the error stream.
+  std::ostream& info() const { return format == OutputFormat::kTable ? io.out : io.err; }
+  // Prints "error: <message>" (with the code for server-side errors); returns 1.
+  int fail(const Error& error) const;
+};
+
+struct ApplyArgs {
+  std::string file;  // "-" = standard input
+  int replicas = -1;
+  std::string node;
+  bool wait = false;
+  int timeout_s = 120;
+};
+
+struct DeleteArgs {
+  std::string file;
+  std::string manifest_id;
+};
+
+int apply_command(const Context& ctx, const ApplyArgs& args);
+int delete_command(const Context& ctx, const DeleteArgs& args);
+int get_workloads_command(const Context& ctx);
+int get_nodes_command(const Context& ctx);
+int get_providers_command(const Context& ctx, const std::string& manifest_id);
+int describe_workload_command(const Context& ctx, const std::string& workload_id);
+int logs_command(const Context& ctx, const std::string& workload_id, int tail);
+int version_command(const Context& ctx, bool client_only);
+
+}  // namespace beemesh::cli

@@ -1,0 +1,341 @@
+#include "dht/opendht_dht.h"
+
+#include <opendht/dhtrunner.h>
+#include <opendht/log.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <exception>
+#include <utility>
+
+namespace beemesh::dht {
+
+namespace {
+
+::dht::InfoHash to_hash(const Key& key) {
+  ::dht::InfoHash h;
+  std::copy(key.bytes.begin(), key.bytes.end(), h.begin());
+  return h;
+}
+
+Value from_opendht(const ::dht::Value& v) {
+  return Value{v.id, static_cast<ValueKind>(v.type), Bytes(v.data.begin(), v.data.end())};
+}
+
+std::vector<Value> from_opendht(const std::vector<std::shared_ptr<::dht::Value>>& values) {
+  std::vector<Value> out;
+  out.reserve(values.size());
+  for (const auto& v : values) {
+    if (v) out.push_back(from_opendht(*v));
+  }
+  return out;
+}
+
+// "host:port" or "[v6]:port" -> {host, port}.
+Result<std::pair<std::string, std::string>> split_host_port(const std::string& s) {
+  std::string host;
+  std::string port;
+  if (!s.empty() && s.front() == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+      return make_error("invalid_address", "bootstrap peer '" + s + "': expected [v6]:port");
+    }
+    host = s.substr(1, close - 1);
+    port = s.substr(close + 2);
+  } else {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos) {
+      return make_error("invalid_address", "bootstrap peer '" + s + "': expected host:port");
+    }
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+  }
+  if (host.empty() || port.empty()) {
+    return make_error("invalid_address", "bootstrap peer '" + s + "': empty host or port");
+  }
+  return std::make_pair(host, port);
+}
+
+Result<::dht::SockAddr> bind_addr(const std::string& host, uint16_t port, sa_family_t family) {
+  try {
+    for (auto& a : ::dht::SockAddr::resolve(host, std::to_string(port))) {
+      if (a.getFamily() == family) return a;
+    }
+  } catch (const std::exception& e) {
+    return make_error("dht_start_failed", "bind address '" + host + "': " + e.what());
+  }
+  return make_error("dht_start_failed", "bind address '" + host +
+                                            "': not an address of the "
+                                            "expected family");
+}
+
+std::string describe_failure(std::string_view op, const Key& key) {
+  return std::string(op) + key.to_hex() + ": no DHT node acknowledged";
+}
+
+}  // namespace
+
+struct OpenDht::Impl {
+  DhtConfig config;
+  ::dht::DhtRunner runner;
+  std::atomic<bool> stopped{false};
+  std::mutex mutex;  // guards everything below
+  std::mt19937_64 rng{std::random_device{}()};
+  ListenToken next_token = 1;
+  struct Listening {
+    ::dht::InfoHash hash;
+    std::shared_future<size_t> token;
+  };
+  std::map<ListenToken, Listening> listens;
+
+  uint64_t random_id() {
+    std::lock_guard lock(mutex);
+    uint64_t id = 0;
+    while (id == 0) id = rng();
+    return id;
+  }
+};
+
+DhtConfig loopback_config(uint32_t network_id, std::vector<std::string> bootstrap) {
+  DhtConfig c;
+  c.bind_address = "127.0.0.1";
+  c.bind_address6 = "::1";
+  c.network_id = network_id;
+  c.bootstrap = std::move(bootstrap);
+  c.max_peer_req_per_sec = -1;
+  c.max_req_per_sec = -1;
+  return c;
+}
+
+Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+
+  ::dht::DhtRunner::Config rc;
+  rc.threaded = true;
+  auto& node = rc.dht_config.node_config;
+  node.network = config.network_id;
+  node.max_peer_req_per_sec = static_cast<ssize_t>(config.max_peer_req_per_sec);
+  node.max_req_per_sec = static_cast<ssize_t>(config.max_req_per_sec);
+
+  auto b4 = bind_addr(config.bind_address, config.port, AF_INET);
+  if (!b4.ok()) return b4.error();
+  rc.bind4 = *b4;
+  if (!config.bind_address6.empty()) {
+    auto b6 = bind_addr(config.bind_address6, config.port6, AF_INET6);
+    if (!b6.ok()) return b6.error();
+    rc.bind6 = *b6;
+  }
+
+  ::dht::DhtRunner::Context ctx;
+  if (config.log_to_stderr) ctx.logger = ::dht::log::getStdLogger();
+  try {
+    impl->runner.run(rc, std::move(ctx));
+    // Types go in before the first bootstrap, so nothing is stored under the default expiry.
+    impl->runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::provider_record),
+                                               "beemesh.provider", config.provider_record_expiry));
+    impl->runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::peer_record),
+                                               "beemesh.peer", config.peer_record_expiry));
+  } catch (const std::exception& e) {
+    return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
+                                              std::to_string(config.port) + ": " + e.what());
+  }
+  const auto port4 = impl->runner.getBound(AF_INET).getPort();
+  const auto port6 = config.bind_address6.empty() ? 0 : impl->runner.getBound(AF_INET6).getPort();
+  if (port4 == 0) {
+    impl->runner.join();
+    return make_error("dht_start_failed", "OpenDHT could not bind " + config.bind_address + ":" +
+                                              std::to_string(config.port));
+  }
+  std::unique_ptr<OpenDht> dht(new OpenDht(std::move(impl)));
+  dht->bound_port_ = port4;
+  dht->bound_port6_ = port6;
+  dht->bootstrap(config.bootstrap);
+  return dht;
+}
+
+OpenDht::OpenDht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+OpenDht::~OpenDht() {
+  shutdown();
+}
+
+std::string OpenDht::endpoint() const {
+  return impl_->config.bind_address + ":" + std::to_string(bound_port_);
+}
+
+void OpenDht::bootstrap(const std::vector<std::string>& peers) {
+  if (impl_->stopped) return;
+  for (const auto& peer : peers) {
+    auto hp = split_host_port(peer);
+    if (!hp.ok()) {
+      spdlog::warn("component=dht bootstrap skipped: {}", hp.error().to_string());
+      continue;
+    }
+    try {
+      impl_->runner.bootstrap(hp->first, hp->second);
+    } catch (const std::exception& e) {
+      spdlog::warn("component=dht bootstrap peer={} failed: {}", peer, e.what());
+    }
+  }
+}
+
+// put()/put_permanent() share this: size check, stopped check, the OpenDHT call. The callback
+// is shared so that it can still be told if OpenDHT throws after taking its copy.
+uint64_t OpenDht::put_value(const Key& key, Value value, PutCallback done, bool permanent) {
+  Impl& impl = *impl_;
+  const char* what = permanent ? "dht permanent put " : "dht put ";
+  if (value.data.size() > kMaxValueSize) {
+    if (done) {
+      done(make_error("value_too_large", what + key.to_hex() + ": " +
+                                             std::to_string(value.data.size()) + " bytes, limit " +
+                                             std::to_string(kMaxValueSize)));
+    }
+    return 0;
+  }
+  if (impl.stopped) {
+    if (done) done(make_error("dht_stopped", what + key.to_hex() + ": node shut down"));
+    return 0;
+  }
+  if (value.id == 0) value.id = impl.random_id();
+  const uint64_t id = value.id;
+  auto v =
+      std::make_shared<::dht::Value>(static_cast<uint16_t>(value.kind), std::move(value.data), id);
+  auto shared_done = std::make_shared<PutCallback>(std::move(done));
+  try {
+    impl.runner.put(
+        to_hash(key), std::move(v),
+        [shared_done, key, what](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
+          if (!*shared_done) return;
+          if (ok) {
+            (*shared_done)(ok_result());
+          } else {
+            (*shared_done)(make_error("dht_put_failed", describe_failure(what, key)));
+          }
+        },
+        ::dht::time_point::max(), permanent);
+  } catch (const std::exception& e) {
+    if (*shared_done)
+      (*shared_done)(make_error("dht_put_failed", what + key.to_hex() + ": " + e.what()));
+    return 0;
+  }
+  return id;
+}
+
+void OpenDht::put(const Key& key, Value value, PutCallback done) {
+  put_value(key, std::move(value), std::move(done), /*permanent=*/false);
+}
+
+uint64_t OpenDht::put_permanent(const Key& key, Value value, PutCallback done) {
+  return put_value(key, std::move(value), std::move(done), /*permanent=*/true);
+}
+
+void OpenDht::cancel_permanent(const Key& key, uint64_t value_id) {
+  if (impl_->stopped || value_id == 0) return;
+  try {
+    impl_->runner.cancelPut(to_hash(key), value_id);
+  } catch (const std::exception& e) {
+    spdlog::warn("component=dht cancel put key={} failed: {}", key.to_hex(), e.what());
+  }
+}
+
+void OpenDht::get(const Key& key, GetCallback done) {
+  if (impl_->stopped) {
+    done(make_error("dht_stopped", "dht get " + key.to_hex() + ": node shut down"));
+    return;
+  }
+  // Values arrive in batches on the runner thread; `done` fires once after the last.
+  auto found = std::make_shared<std::vector<Value>>();
+  auto shared_done = std::make_shared<GetCallback>(std::move(done));
+  try {
+    impl_->runner.get(
+        to_hash(key),
+        [found](const std::vector<std::shared_ptr<::dht::Value>>& values) {
+          for (const auto& v : values) {
+            if (v) found->push_back(from_opendht(*v));
+          }
+          return true;
+        },
+        [found, shared_done, key](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
+          if (ok || !found->empty()) {
+            (*shared_done)(std::move(*found));
+          } else {
+            (*shared_done)(
+                make_error("dht_get_failed", "dht get " + key.to_hex() + ": no DHT node answered"));
+          }
+        });
+  } catch (const std::exception& e) {
+    (*shared_done)(make_error("dht_get_failed", "dht get " + key.to_hex() + ": " + e.what()));
+  }
+}
+
+ListenToken OpenDht::listen(const Key& key, ListenCallback on_values) {
+  std::lock_guard lock(impl_->mutex);
+  const ListenToken token = impl_->next_token++;
+  if (impl_->stopped) return token;
+  const auto hash = to_hash(key);
+  try {
+    auto fut = impl_->runner.listen(
+        hash, [cb = std::move(on_values)](const std::vector<std::shared_ptr<::dht::Value>>& values,
+                                          bool expired) {
+          cb(from_opendht(values), expired);
+          return true;
+        });
+    impl_->listens.emplace(token, Impl::Listening{hash, fut.share()});
+  } catch (const std::exception& e) {
+    spdlog::warn("component=dht listen key={} failed: {}", key.to_hex(), e.what());
+  }
+  return token;
+}
+
+void OpenDht::cancel_listen(const Key& /*key*/, ListenToken token) {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->listens.find(token);
+  if (it == impl_->listens.end()) return;
+  if (!impl_->stopped) {
+    try {
+      impl_->runner.cancelListen(it->second.hash, it->second.token);
+    } catch (const std::exception& e) {
+      spdlog::warn("component=dht cancel listen failed: {}", e.what());
+    }
+  }
+  impl_->listens.erase(it);
+}
+
+size_t OpenDht::node_count() const {
+  if (impl_->stopped) return 0;
+  const auto s4 = impl_->runner.getNodesStats(AF_INET);
+  const auto s6 = impl_->runner.getNodesStats(AF_INET6);
+  return std::max(s4.good_nodes, s6.good_nodes);
+}
+
+DhtStats OpenDht::stats() const {
+  DhtStats s;
+  s.bound_port = bound_port_;
+  if (impl_->stopped) return s;
+  const auto s4 = impl_->runner.getNodesStats(AF_INET);
+  const auto s6 = impl_->runner.getNodesStats(AF_INET6);
+  s.good_nodes = std::max(s4.good_nodes, s6.good_nodes);
+  s.dubious_nodes = std::max(s4.dubious_nodes, s6.dubious_nodes);
+  s.searches = s4.searches + s6.searches;
+  const auto [bytes, values] = impl_->runner.getStoreSize();
+  s.stored_bytes = bytes;
+  s.stored_values = values;
+  return s;
+}
+
+void OpenDht::shutdown() {
+  if (impl_->stopped.exchange(true)) return;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->listens.clear();
+  }
+  try {
+    impl_->runner.shutdown({}, /*stop=*/true);
+    impl_->runner.join();
+  } catch (const std::exception& e) {
+    spdlog::warn("component=dht shutdown: {}", e.what());
+  }
+}
+
+}  // namespace beemesh::dht

@@ -1,0 +1,83 @@
+// dht/opendht_dht.h — the OpenDHT (dht::DhtRunner, threaded) backend of dht::Dht.
+//
+// Promise:
+//  * start() binds UDP on `bind_address` (IPv4) and, unless disabled, `bind_address6`
+//    (IPv6; OpenDHT 2.4.12's listen is broken without an IPv6 socket), registers the
+//    provider and peer record value types with their expiries, then bootstraps to every
+//    entry of `bootstrap` ("host:port"). It fails with `dht_start_failed` if a socket
+//    cannot be bound; unreachable bootstrap peers are not an error.
+//  * Nodes with different `network_id`s never talk to each other.
+//  * bound_port() is the IPv4 port actually bound (useful with port 0).
+//  * The destructor calls shutdown(): leaves the network, joins the runner's threads; no
+//    callback runs after that.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "dht/dht.h"
+
+namespace beemesh::dht {
+
+struct DhtConfig {
+  std::string bind_address = "0.0.0.0";
+  std::string bind_address6 = "::";    // empty: IPv4 only (listen will not work, see above)
+  uint16_t port = 0;                   // 0: ephemeral; read bound_port()
+  uint16_t port6 = 0;                  // 0: ephemeral
+  std::vector<std::string> bootstrap;  // "127.0.0.1:4222", "[::1]:4222", "host:port"
+  uint32_t network_id = 0x62656500;    // "bee\0"; meshes with different ids never mix
+  // Per source IP request limit; loopback meshes share one IP, so tests raise it (-1: none).
+  int64_t max_peer_req_per_sec = 0;  // 0: OpenDHT default (1,024/s)
+  int64_t max_req_per_sec = 0;       // 0: OpenDHT default (8,192/s)
+  std::chrono::seconds provider_record_expiry{3600};
+  std::chrono::seconds peer_record_expiry{3600};
+  bool log_to_stderr = false;  // OpenDHT's own logs (noisy)
+};
+
+// A config for loopback meshes (tests, benchmarks): 127.0.0.1 + ::1, ephemeral ports,
+// no per-IP rate limit.
+DhtConfig loopback_config(uint32_t network_id, std::vector<std::string> bootstrap = {});
+
+class OpenDht final : public Dht {
+ public:
+  static Result<std::unique_ptr<OpenDht>> start(const DhtConfig& config);
+  ~OpenDht() override;
+  OpenDht(const OpenDht&) = delete;
+  OpenDht& operator=(const OpenDht&) = delete;
+
+  void put(const Key& key, Value value, PutCallback done = {}) override;
+  uint64_t put_permanent(const Key& key, Value value, PutCallback done = {}) override;
+  void cancel_permanent(const Key& key, uint64_t value_id) override;
+  void get(const Key& key, GetCallback done) override;
+  ListenToken listen(const Key& key, ListenCallback on_values) override;
+  void cancel_listen(const Key& key, ListenToken token) override;
+  size_t node_count() const override;
+  DhtStats stats() const override;
+  void shutdown() override;
+
+  uint16_t bound_port() const { return bound_port_; }
+  uint16_t bound_port6() const { return bound_port6_; }
+  // "127.0.0.1:port" — what other nodes bootstrap to.
+  std::string endpoint() const;
+  // Adds bootstrap peers after start ("host:port").
+  void bootstrap(const std::vector<std::string>& peers);
+
+ private:
+  struct Impl;
+  explicit OpenDht(std::unique_ptr<Impl> impl);
+  uint64_t put_value(const Key& key, Value value, PutCallback done, bool permanent);
+
+  std::unique_ptr<Impl> impl_;
+  uint16_t bound_port_ = 0;
+  uint16_t bound_port6_ = 0;
+};
+
+}  // namespace beemesh::dht

@@ -1,0 +1,529 @@
+#include "provider/provider_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include "crypto/records.h"
+#include "protocol/records.h"
+#include "provider/discovery_cache.h"
+#include "provider/selection.h"
+
+namespace beemesh::provider {
+
+namespace {
+
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+using SteadyTime = SteadyClock::time_point;
+
+const std::string kPeerPublication = "peer";
+
+std::string provider_publication(const std::string& manifest_id) {
+  return "provider/" + manifest_id;
+}
+
+}  // namespace
+
+std::chrono::milliseconds ProviderManager::refresh_interval(std::chrono::seconds ttl,
+                                                            const ProviderConfig& config) {
+  auto half = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 2;
+  auto cap = std::chrono::duration_cast<std::chrono::milliseconds>(config.max_refresh_interval);
+  return std::max<std::chrono::milliseconds>(std::min(half, cap), 100ms);
+}
+
+// One record this node keeps in the DHT: a provider announcement, a withdrawal, or the peer
+// record. `sign` makes a fresh signed value for a sequence number and timestamp.
+struct Publication {
+  dht::Key key;
+  dht::ValueKind kind = dht::ValueKind::provider_record;
+  std::function<Bytes(uint64_t sequence, int64_t timestamp_ms)> sign;
+  std::chrono::seconds ttl{0};
+  bool withdrawn = false;
+
+  Bytes value;  // the current signed record
+  uint64_t value_id = 0;
+  uint64_t sequence = 0;
+  SteadyTime signed_at{};
+  SteadyTime give_up = SteadyTime::max();  // withdrawals stop being re-put after their TTL
+
+  size_t early_reputs_done = 0;
+  int failures = 0;
+  bool in_flight = false;
+  uint64_t attempt = 0;  // identifies the put in flight; late answers to older ones are ignored
+  SteadyTime due{};      // next put (when not in flight) or put deadline (when in flight)
+  DoneCallback first_done;
+};
+
+struct ProviderManager::Core : std::enable_shared_from_this<Core> {
+  Core(dht::Dht& d, const crypto::Identity& id, const Clock& c, ProviderConfig cfg)
+      : dht(d),
+        identity(id),
+        clock(c),
+        config(std::move(cfg)),
+        node_id(id.node_id()),
+        cache(CacheLimits{
+            config.cache_capacity, config.cache_ttl.count(), config.cache_keep.count(),
+            config.max_providers,
+            std::chrono::duration_cast<std::chrono::milliseconds>(config.max_clock_skew).count()}) {
+  }
+
+  dht::Dht& dht;
+  const crypto::Identity& identity;
+  const Clock& clock;
+  const ProviderConfig config;
+  const std::string node_id;
+
+  mutable std::mutex mutex;
+  std::condition_variable wake;
+  bool stopping = false;
+  std::mt19937_64 rng{std::random_device{}()};
+  std::map<std::string, Publication> publications;  // "provider/<manifest>" or "peer"
+  std::map<std::string, uint64_t> last_sequence;    // per publication name, survives withdraw
+  DiscoveryCache cache;
+  std::map<std::string, dht::ListenToken> listens;  // manifest id -> listen on its key
+  SteadyTime next_cleanup = SteadyClock::now();
+  uint64_t last_attempt = 0;  // put attempts are numbered across all publications
+
+  std::atomic<uint64_t> cache_hits{0}, cache_misses{0}, dht_failures{0}, records_rejected{0},
+      puts_ok{0}, puts_failed{0};
+
+  int64_t max_skew_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(config.max_clock_skew).count();
+  }
+
+  uint64_t next_sequence(const std::string& name) {
+    auto& last = last_sequence[name];
+    last =
+        std::max<uint64_t>(last + 1, static_cast<uint64_t>(std::max<int64_t>(clock.now_ms(), 0)));
+    return last;
+  }
+
+  uint64_t random_id() {
+    uint64_t id = 0;
+    while (id == 0) id = rng();
+    return id;
+  }
+
+  // Signs a fresh record for `p` (called with the mutex held).
+  void resign(const std::string& name, Publication& p) {
+    p.sequence = next_sequence(name);
+    p.value = p.sign(p.sequence, clock.now_ms());
+    p.value_id = random_id();
+    p.signed_at = SteadyClock::now();
+  }
+
+  // Adds or replaces a publication and wakes the worker to put it now.
+  void publish(const std::string& name, Publication p) {
+    std::vector<DoneCallback> superseded;
+    {
+      std::lock_guard lock(mutex);
+      auto it = publications.find(name);
+      if (it != publications.end() && it->second.first_done) {
+        superseded.push_back(std::move(it->second.first_done));
+      }
+      resign(name, p);
+      p.due = SteadyClock::now();
+      if (p.withdrawn) p.give_up = p.signed_at + p.ttl;
+      publications.insert_or_assign(name, std::move(p));
+    }
+    wake.notify_all();
+    for (auto& cb : superseded) {
+      cb(make_error("superseded", "announcement " + name + " replaced before its first put"));
+    }
+  }
+
+  std::chrono::milliseconds backoff(int failures) const {
+    auto d = config.retry_initial;
+    for (int i = 1; i < failures && d < config.retry_max; ++i) d *= 2;
+    return std::min(d, config.retry_max);
+  }
+
+  // Worker side: a put finished (or timed out) for attempt `attempt` of publication `name`.
+  void on_put_result(const std::string& name, uint64_t attempt, Result<void> result) {
+    DoneCallback done;
+    {
+      std::lock_guard lock(mutex);
+      auto it = publications.find(name);
+      if (it == publications.end() || !it->second.in_flight || it->second.attempt != attempt) {
+        return;
+      }
+      Publication& p = it->second;
+      p.in_flight = false;
+      const auto now = SteadyClock::now();
+      if (result.ok()) {
+        ++puts_ok;
+        p.failures = 0;
+        if (p.early_reputs_done < config.early_reputs.size()) {
+          p.due = now + config.early_reputs[p.early_reputs_done++];
+          if (!p.withdrawn) p.due = std::min(p.due, p.signed_at + refresh_interval(p.ttl, config));
+        } else if (p.withdrawn) {
+          p.due = SteadyTime::max();  // done; removed below
+        } else {
+          p.due = p.signed_at + refresh_interval(p.ttl, config);
+        }
+      } else {
+        ++puts_failed;
+        ++p.failures;
+        p.due = now + backoff(p.failures);
+        spdlog::debug("component=provider put={} failed attempt={}: {}", name, p.failures,
+                      result.error().to_string());
+      }
+      done = std::move(p.first_done);
+      p.first_done = {};
+      if (p.withdrawn && (p.due == SteadyTime::max() || p.due >= p.give_up)) {
+        publications.erase(it);
+      }
+    }
+    wake.notify_all();
+    if (done) done(std::move(result));
+  }
+
+  struct PendingPut {
+    std::string name;
+    uint64_t attempt;
+    dht::Key key;
+    dht::Value value;
+  };
+
+  // Worker side: collects puts that are due and times out silent ones. Mutex held.
+  std::vector<PendingPut> collect_due(SteadyTime now, std::vector<PendingPut>& timed_out) {
+    std::vector<PendingPut> puts;
+    for (auto& [name, p] : publications) {
+      if (p.in_flight) {
+        if (now >= p.due) timed_out.push_back({name, p.attempt, p.key, {}});
+        continue;
+      }
+      if (now < p.due) continue;
+      if (!p.withdrawn && now >= p.signed_at + refresh_interval(p.ttl, config)) resign(name, p);
+      p.in_flight = true;
+      p.attempt = ++last_attempt;
+      p.due = now + config.put_timeout;
+      puts.push_back({name, p.attempt, p.key, dht::Value{p.value_id, p.kind, p.value}});
+    }
+    return puts;
+  }
+
+  SteadyTime next_wake() const {
+    SteadyTime t = next_cleanup;
+    for (const auto& [name, p] : publications) t = std::min(t, p.due);
+    return t;
+  }
+
+  void run_worker() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      const auto now = SteadyClock::now();
+      std::vector<PendingPut> timed_out;
+      auto puts = collect_due(now, timed_out);
+      std::vector<std::pair<std::string, dht::ListenToken>> to_cancel;
+      if (now >= next_cleanup) {
+        for (const auto& id : cache.cleanup(clock.now_ms())) {
+          auto l = listens.find(id);
+          if (l != listens.end()) {
+            to_cancel.emplace_back(id, l->second);
+            listens.erase(l);
+          }
+        }
+        next_cleanup = now + config.cleanup_interval;
+      }
+      if (!puts.empty() || !timed_out.empty() || !to_cancel.empty()) {
+        lock.unlock();
+        for (auto& t : timed_out) {
+          on_put_result(t.name, t.attempt,
+                        make_error("timeout", "put of " + t.name + ": no answer from the DHT"));
+        }
+        for (auto& [id, token] : to_cancel) dht.cancel_listen(dht::provider_key(id), token);
+        std::weak_ptr<Core> weak = weak_from_this();
+        for (auto& put : puts) {
+          dht.put(put.key, std::move(put.value),
+                  [weak, name = put.name, attempt = put.attempt](Result<void> r) {
+                    if (auto core = weak.lock()) core->on_put_result(name, attempt, std::move(r));
+                  });
+        }
+        lock.lock();
+        continue;  // re-evaluate: callbacks may have run meanwhile
+      }
+      wake.wait_until(lock, next_wake());
+    }
+  }
+
+  // ---- discovery ----
+
+  std::vector<protocol::ProviderRecord> verify_all(const std::vector<dht::Value>& values,
+                                                   const std::string& manifest_id) {
+    std::vector<protocol::ProviderRecord> records;
+    records.reserve(values.size());
+    for (const auto& v : values) {
+      if (v.kind != dht::ValueKind::provider_record) continue;
+      auto r = verify_provider_value(v.data, manifest_id);
+      if (r.ok()) {
+        records.push_back(std::move(r).value());
+      } else {
+        ++records_rejected;
+        spdlog::debug("component=provider manifest={} dropped record: {}", manifest_id,
+                      r.error().to_string());
+      }
+    }
+    return records;
+  }
+
+  void on_listen(const std::string& manifest_id, const std::vector<dht::Value>& values,
+                 bool expired) {
+    if (expired) {
+      std::lock_guard lock(mutex);
+      cache.invalidate(manifest_id);
+      return;
+    }
+    auto records = verify_all(values, manifest_id);
+    std::lock_guard lock(mutex);
+    const auto now = clock.now_ms();
+    for (const auto& r : records) cache.merge(manifest_id, r, now);
+  }
+
+  void start_listen(const std::string& manifest_id) {
+    std::weak_ptr<Core> weak = weak_from_this();
+    auto token =
+        dht.listen(dht::provider_key(manifest_id),
+                   [weak, manifest_id](const std::vector<dht::Value>& values, bool expired) {
+                     if (auto core = weak.lock()) {
+                       core->on_listen(manifest_id, values, expired);
+                     }
+                   });
+    bool keep = false;
+    {
+      std::lock_guard lock(mutex);
+      if (!stopping && cache.contains(manifest_id) && !listens.count(manifest_id)) {
+        listens.emplace(manifest_id, token);
+        keep = true;
+      }
+    }
+    if (!keep) dht.cancel_listen(dht::provider_key(manifest_id), token);
+  }
+
+  std::vector<ProviderInfo> discover(const std::string& manifest_id) {
+    {
+      std::lock_guard lock(mutex);
+      if (auto hit = cache.fresh(manifest_id, clock.now_ms())) {
+        ++cache_hits;
+        return std::move(*hit);
+      }
+    }
+    ++cache_misses;
+    auto got = dht.get_blocking(dht::provider_key(manifest_id), config.discovery_timeout);
+    if (!got.ok()) {
+      ++dht_failures;
+      spdlog::debug("component=provider manifest={} discovery fell back to cache: {}", manifest_id,
+                    got.error().to_string());
+      std::lock_guard lock(mutex);
+      if (auto stale = cache.any(manifest_id, clock.now_ms())) return std::move(*stale);
+      return {};
+    }
+    auto records = verify_all(*got, manifest_id);
+
+    std::vector<ProviderInfo> result;
+    std::vector<std::pair<std::string, dht::ListenToken>> to_cancel;
+    bool need_listen = false;
+    {
+      std::lock_guard lock(mutex);
+      const auto now = clock.now_ms();
+      if (records.empty() && !cache.contains(manifest_id)) return {};
+      for (const auto& evicted : cache.fill(manifest_id, records, now)) {
+        auto l = listens.find(evicted);
+        if (l != listens.end()) {
+          to_cancel.emplace_back(evicted, l->second);
+          listens.erase(l);
+        }
+      }
+      if (auto filled = cache.any(manifest_id, now)) result = std::move(*filled);
+      need_listen = config.listen_for_updates && !stopping && !listens.count(manifest_id);
+    }
+    for (auto& [id, token] : to_cancel) dht.cancel_listen(dht::provider_key(id), token);
+    if (need_listen) start_listen(manifest_id);
+    return result;
+  }
+
+  void invalidate(const std::string& manifest_id) {
+    std::lock_guard lock(mutex);
+    cache.invalidate(manifest_id);
+  }
+};
+
+ProviderManager::ProviderManager(dht::Dht& dht, const crypto::Identity& identity,
+                                 const Clock& clock, ProviderConfig config)
+    : core_(std::make_shared<Core>(dht, identity, clock, std::move(config))) {
+  worker_ = std::thread([core = core_.get()] { core->run_worker(); });
+}
+
+ProviderManager::~ProviderManager() {
+  std::map<std::string, dht::ListenToken> listens;
+  {
+    std::lock_guard lock(core_->mutex);
+    core_->stopping = true;
+    listens.swap(core_->listens);
+  }
+  core_->wake.notify_all();
+  if (worker_.joinable()) worker_.join();
+  for (auto& [id, token] : listens) core_->dht.cancel_listen(dht::provider_key(id), token);
+}
+
+void ProviderManager::announce(const std::string& manifest_id, const ProviderMetadata& metadata,
+                               std::chrono::seconds ttl, DoneCallback on_done) {
+  if (!metadata.node_id.empty() && metadata.node_id != core_->node_id) {
+    if (on_done) {
+      on_done(make_error("node_id_mismatch", "announce " + manifest_id + ": metadata names node " +
+                                                 metadata.node_id + " but this node is " +
+                                                 core_->node_id));
+    }
+    return;
+  }
+  if (ttl.count() <= 0) ttl = core_->config.default_ttl;
+  protocol::ProviderRecord base;
+  base.manifest_id = manifest_id;
+  base.node_id = core_->node_id;
+  base.signer_public_key = core_->identity.public_key();
+  base.rpc_endpoint = metadata.rpc_endpoint;
+  base.engine = metadata.engine;
+  base.capabilities = metadata.capabilities;
+  base.ttl_s = ttl.count();
+  base.withdrawn = false;
+
+  Publication p;
+  p.key = dht::provider_key(manifest_id);
+  p.kind = dht::ValueKind::provider_record;
+  p.ttl = ttl;
+  p.first_done = std::move(on_done);
+  const crypto::Identity& identity = core_->identity;
+  p.sign = [base, &identity](uint64_t sequence, int64_t timestamp_ms) {
+    auto r = base;
+    r.sequence = sequence;
+    r.timestamp_ms = timestamp_ms;
+    return crypto::sign_provider_record(identity, r);
+  };
+  core_->invalidate(manifest_id);
+  core_->publish(provider_publication(manifest_id), std::move(p));
+}
+
+void ProviderManager::withdraw(const std::string& manifest_id, DoneCallback on_done) {
+  std::chrono::seconds ttl = core_->config.default_ttl;
+  {
+    std::lock_guard lock(core_->mutex);
+    auto it = core_->publications.find(provider_publication(manifest_id));
+    if (it != core_->publications.end()) ttl = it->second.ttl;
+  }
+  protocol::ProviderRecord base;
+  base.manifest_id = manifest_id;
+  base.node_id = core_->node_id;
+  base.signer_public_key = core_->identity.public_key();
+  base.ttl_s = ttl.count();
+  base.withdrawn = true;
+
+  Publication p;
+  p.key = dht::provider_key(manifest_id);
+  p.kind = dht::ValueKind::provider_record;
+  p.ttl = ttl;
+  p.withdrawn = true;
+  p.first_done = std::move(on_done);
+  const crypto::Identity& identity = core_->identity;
+  p.sign = [base, &identity](uint64_t sequence, int64_t timestamp_ms) {
+    auto r = base;
+    r.sequence = sequence;
+    r.timestamp_ms = timestamp_ms;
+    return crypto::sign_provider_record(identity, r);
+  };
+  core_->invalidate(manifest_id);
+  core_->publish(provider_publication(manifest_id), std::move(p));
+}
+
+std::vector<ProviderInfo> ProviderManager::discover(const std::string& manifest_id) {
+  try {
+    return core_->discover(manifest_id);
+  } catch (const std::exception& e) {
+    spdlog::warn("component=provider manifest={} discovery failed: {}", manifest_id, e.what());
+    return {};
+  }
+}
+
+void ProviderManager::announce_peer(const std::vector<std::string>& endpoints,
+                                    DoneCallback on_done) {
+  protocol::PeerRecord base;
+  base.node_id = core_->node_id;
+  base.signer_public_key = core_->identity.public_key();
+  base.endpoints = endpoints;
+  base.ttl_s = core_->config.peer_ttl.count();
+
+  Publication p;
+  p.key = dht::peer_key(core_->node_id);
+  p.kind = dht::ValueKind::peer_record;
+  p.ttl = core_->config.peer_ttl;
+  p.first_done = std::move(on_done);
+  const crypto::Identity& identity = core_->identity;
+  p.sign = [base, &identity](uint64_t sequence, int64_t timestamp_ms) {
+    auto r = base;
+    r.sequence = sequence;
+    r.timestamp_ms = timestamp_ms;
+    return crypto::sign_peer_record(identity, r);
+  };
+  core_->publish(kPeerPublication, std::move(p));
+}
+
+Result<PeerInfo> ProviderManager::lookup_peer(const std::string& node_id) {
+  auto got = core_->dht.get_blocking(dht::peer_key(node_id), core_->config.discovery_timeout);
+  if (!got.ok()) return got.error();
+  const auto now = core_->clock.now_ms();
+  std::optional<protocol::PeerRecord> best;
+  for (const auto& v : *got) {
+    if (v.kind != dht::ValueKind::peer_record) continue;
+    auto r = crypto::open_peer_record(v.data);
+    if (!r.ok() || r->node_id != node_id) {
+      ++core_->records_rejected;
+      continue;
+    }
+    if (!best ||
+        std::tie(r->sequence, r->timestamp_ms) > std::tie(best->sequence, best->timestamp_ms)) {
+      best = std::move(r).value();
+    }
+  }
+  if (!best || best->ttl_s <= 0 || best->timestamp_ms + best->ttl_s * 1000 <= now ||
+      best->timestamp_ms > now + core_->max_skew_ms()) {
+    return make_error("peer_not_found", "no live signed peer record for node " + node_id);
+  }
+  return PeerInfo{best->node_id, best->endpoints, best->timestamp_ms, best->ttl_s, best->sequence};
+}
+
+std::vector<std::string> ProviderManager::announced() const {
+  std::vector<std::string> out;
+  std::lock_guard lock(core_->mutex);
+  const std::string prefix = "provider/";
+  for (const auto& [name, p] : core_->publications) {
+    if (!p.withdrawn && name.rfind(prefix, 0) == 0) out.push_back(name.substr(prefix.size()));
+  }
+  return out;
+}
+
+ProviderStats ProviderManager::stats() const {
+  ProviderStats s;
+  s.cache_hits = core_->cache_hits;
+  s.cache_misses = core_->cache_misses;
+  s.dht_failures = core_->dht_failures;
+  s.records_rejected = core_->records_rejected;
+  s.puts_ok = core_->puts_ok;
+  s.puts_failed = core_->puts_failed;
+  {
+    std::lock_guard lock(core_->mutex);
+    for (const auto& [name, p] : core_->publications) {
+      if (!p.withdrawn && name != kPeerPublication) ++s.providers_announced;
+    }
+    s.cache_entries = core_->cache.size();
+  }
+  s.dht_nodes = core_->dht.node_count();
+  return s;
+}
+
+}  // namespace beemesh::provider

@@ -1,0 +1,130 @@
+// provider/provider_manager.h — announcements and discovery of providers (and peers) over a
+// dht::Dht, signed with the node's Ed25519 identity.
+//
+// Usage:
+//   provider::ProviderManager providers(dht, identity, system_clock(), {});
+//   providers.announce(manifest_id, {identity.node_id(), "10.0.0.5:7401", "podman", {}},
+//                      std::chrono::seconds(3600));
+//   auto who = providers.discover(manifest_id);   // freshest first, at most 50
+//   providers.withdraw(manifest_id);
+//
+// Promise (in addition to provider/provider.h):
+//  * Records: a ProviderRecord {manifest id, node id, key, endpoint, engine, capabilities,
+//    timestamp, ttl, sequence, withdrawn} wrapped by crypto::sign_provider_record, stored
+//    under dht::provider_key(manifest id) as ValueKind::provider_record. Sequences are
+//    max(previous + 1, now in ms), so they keep growing across restarts.
+//  * Announcing: the first put happens at once; the same record is put again after each
+//    `early_reputs` delay (puts made while routing tables fill can land on the wrong nodes);
+//    a freshly signed record replaces it every refresh_interval(ttl) = min(ttl / 2,
+//    max_refresh_interval). A failed put is retried after retry_initial, doubling up to
+//    retry_max. announce() of a manifest already announced replaces its metadata and TTL.
+//    `on_done` gets the outcome of the first put only. Metadata with an empty node id gets
+//    ours; a different node id fails with `node_id_mismatch` (no record is published).
+//  * Withdrawing: the announcement stops and a newer record marked withdrawn (same TTL) is
+//    put, re-put after `early_reputs` and retried on failure until the TTL has passed, so
+//    readers drop this node as soon as they see it. Works for manifests announced before a
+//    restart too. The local cache entry is invalidated at once.
+//  * Discovery: fresh cache entry (cache_ttl, kept current by a DHT listen on the key) →
+//    DHT get (discovery_timeout) → provider/selection.h rules → cache (empty results are not
+//    cached). DHT failure or timeout: the cache entry if any (stale, but expired records
+//    still filtered out), else empty. Never throws, never blocks past discovery_timeout.
+//  * Peers: announce_peer() publishes a signed PeerRecord under dht::peer_key(node id),
+//    refreshed like providers; lookup_peer() returns the newest live record whose signer is
+//    the node asked for, or `peer_not_found`.
+//  * Cache: at most cache_capacity manifests (least recently used evicted, its listen
+//    cancelled); every cleanup_interval entries without live providers or older than
+//    cache_keep are dropped.
+//  * Threads: one background thread (announcements, retries, cleanup) plus callbacks on the
+//    DHT's threads. All methods are thread-safe. The destructor stops the thread and cancels
+//    listens but does not withdraw (records then expire at their TTL). `dht`, `identity` and
+//    `clock` must outlive the manager. Record time comes from `clock`; waiting uses the
+//    steady clock.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "crypto/identity.h"
+#include "dht/dht.h"
+#include "provider/provider.h"
+
+namespace beemesh::provider {
+
+struct ProviderConfig {
+  std::chrono::seconds default_ttl{3600};  // used when announce() gets ttl <= 0
+  // Upper bound of the refresh interval; keep it <= half the DHT's provider_record_expiry.
+  std::chrono::seconds max_refresh_interval{1800};
+  std::vector<std::chrono::milliseconds> early_reputs{
+      std::chrono::seconds(3), std::chrono::seconds(10), std::chrono::seconds(30)};
+  std::chrono::milliseconds retry_initial{std::chrono::seconds(1)};
+  std::chrono::milliseconds retry_max{std::chrono::seconds(60)};
+  std::chrono::milliseconds put_timeout{
+      std::chrono::seconds(30)};  // a put with no answer by then counts as failed
+  std::chrono::milliseconds cache_ttl{std::chrono::minutes(5)};
+  std::chrono::milliseconds cache_keep{std::chrono::minutes(60)};
+  std::chrono::milliseconds discovery_timeout{std::chrono::seconds(30)};
+  size_t max_providers = 50;
+  size_t cache_capacity = 1024;
+  std::chrono::milliseconds cleanup_interval{std::chrono::seconds(60)};
+  std::chrono::seconds peer_ttl{3600};
+  std::chrono::seconds max_clock_skew{300};  // records dated further ahead are ignored
+  bool listen_for_updates = true;            // keep cache entries current through listen
+};
+
+struct PeerInfo {
+  std::string node_id;
+  std::vector<std::string> endpoints;
+  int64_t timestamp_ms = 0;
+  int64_t ttl_s = 0;
+  uint64_t sequence = 0;
+};
+
+struct ProviderStats {
+  uint64_t cache_hits = 0;
+  uint64_t cache_misses = 0;
+  uint64_t dht_failures = 0;      // discoveries that fell back (DHT error or timeout)
+  uint64_t records_rejected = 0;  // values dropped: bad signature, signer mismatch, ...
+  uint64_t puts_ok = 0;           // record puts acknowledged by the DHT
+  uint64_t puts_failed = 0;
+  uint64_t providers_announced = 0;  // manifests currently announced (not withdrawn)
+  uint64_t cache_entries = 0;
+  uint64_t dht_nodes = 0;  // Dht::node_count()
+};
+
+class ProviderManager final : public Announcer, public Discoverer {
+ public:
+  ProviderManager(dht::Dht& dht, const crypto::Identity& identity, const Clock& clock,
+                  ProviderConfig config = {});
+  ~ProviderManager() override;
+  ProviderManager(const ProviderManager&) = delete;
+  ProviderManager& operator=(const ProviderManager&) = delete;
+
+  void announce(const std::string& manifest_id, const ProviderMetadata& metadata,
+                std::chrono::seconds ttl, DoneCallback on_done = {}) override;
+  void withdraw(const std::string& manifest_id, DoneCallback on_done = {}) override;
+  std::vector<ProviderInfo> discover(const std::string& manifest_id) override;
+
+  void announce_peer(const std::vector<std::string>& endpoints, DoneCallback on_done = {});
+  Result<PeerInfo> lookup_peer(const std::string& node_id);
+
+  // Manifests this node currently announces (not withdrawn).
+  std::vector<std::string> announced() const;
+  ProviderStats stats() const;
+
+  // Refresh interval for a record TTL (see the promise above).
+  static std::chrono::milliseconds refresh_interval(std::chrono::seconds ttl,
+                                                    const ProviderConfig& config);
+
+ private:
+  struct Core;
+  std::shared_ptr<Core> core_;
+  std::thread worker_;
+};
+
+}  // namespace beemesh::provider

@@ -1,0 +1,495 @@
+#include "runtime/engines/podman/podman_engine.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <utility>
+
+#include "manifest/manifest.h"
+#include "runtime/deployment_plan.h"
+#include "runtime/engines/podman/host_ports.h"
+#include "runtime/engines/podman/podman_json.h"
+
+namespace beemesh::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using podman::ContainerRecord;
+
+constexpr int kDeployAttempts = 3;
+
+std::string workload_filter(const std::string& workload_id) {
+  return "label=" + std::string(manifest::kWorkloadIdLabel) + "=" + workload_id;
+}
+
+// Workload ids go into label values and podman filters: keep them to DNS-label characters.
+bool valid_workload_id(const std::string& id) {
+  if (id.empty() || id.size() > 63) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return id.front() != '-' && id.back() != '-';
+}
+
+Error invalid_id(const std::string& id) {
+  return make_error("invalid_argument",
+                    "podman: workload id '" + id + "' is not 1-63 lowercase letters, digits, '-'");
+}
+
+std::string tail_text(const std::string& text, std::size_t max = 600) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
+  if (trimmed.size() <= max) return trimmed;
+  return "..." + trimmed.substr(trimmed.size() - max);
+}
+
+// The rewritten YAML as Podman 4.3 must see it:
+//  * container ports without a hostPort are dropped: Podman 4.3's kube play would publish
+//    them on the same host port (0.0.0.0:<containerPort>), colliding between replicas and
+//    with anything else on the node. They mean nothing else inside a pod's network.
+//  * host directories in `volumes` are mounted into every container.
+Result<std::string> adapt_for_podman(const std::string& yaml,
+                                     const std::vector<VolumeMount>& volumes) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(yaml);
+  } catch (const YAML::Exception& e) {
+    return make_error("internal", std::string("rewritten manifest is not YAML: ") + e.what());
+  }
+  YAML::Emitter out;
+  for (auto& doc : docs) {
+    if (doc.IsMap() && doc["kind"] && doc["kind"].as<std::string>("") == "Pod") {
+      YAML::Node spec = doc["spec"];
+      for (YAML::Node container : spec["containers"]) {
+        if (!container["ports"]) continue;
+        YAML::Node kept(YAML::NodeType::Sequence);
+        for (const auto& port : container["ports"]) {
+          if (port["hostPort"] && port["hostPort"].as<int>(0) > 0) kept.push_back(port);
+        }
+        if (kept.size() == 0) {
+          container.remove("ports");
+        } else {
+          container["ports"] = kept;
+        }
+      }
+      for (std::size_t i = 0; i < volumes.size(); ++i) {
+        const std::string name = "beemesh-volume-" + std::to_string(i);
+        YAML::Node volume;
+        volume["name"] = name;
+        volume["hostPath"]["path"] = volumes[i].host_path;
+        spec["volumes"].push_back(volume);
+        for (YAML::Node container : spec["containers"]) {
+          YAML::Node mount;
+          mount["name"] = name;
+          mount["mountPath"] = volumes[i].container_path;
+          if (volumes[i].read_only) mount["readOnly"] = true;
+          container["volumeMounts"].push_back(mount);
+        }
+      }
+    }
+    out << YAML::BeginDoc << doc;
+  }
+  if (!out.good()) return make_error("internal", "cannot emit YAML: " + out.GetLastError());
+  return std::string(out.c_str()) + "\n";
+}
+
+// A 0600 file holding the YAML for one kube play, removed when this goes out of scope.
+class TempFile {
+ public:
+  static Result<TempFile> write(const std::string& dir, const std::string& workload_id,
+                                const std::string& content) {
+    std::string path = dir + "/beemesh-" + workload_id + "-XXXXXX.yaml";
+    int fd = ::mkstemps(path.data(), 5);  // mkstemp creates the file with mode 0600
+    if (fd < 0) {
+      return make_error("io_error",
+                        "cannot create a temp file in " + dir + ": " + std::strerror(errno));
+    }
+    TempFile file(path);
+    std::size_t written = 0;
+    while (written < content.size()) {
+      ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int err = errno;
+        ::close(fd);
+        return make_error("io_error", "cannot write " + path + ": " + std::strerror(err));
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    return file;
+  }
+  TempFile(TempFile&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  TempFile& operator=(TempFile&&) = delete;
+  TempFile(const TempFile&) = delete;
+  ~TempFile() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit TempFile(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+std::string temp_dir(const PodmanConfig& config) {
+  if (!config.temp_dir.empty()) return config.temp_dir;
+  const char* env = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only
+  return env != nullptr && *env != '\0' ? env : "/tmp";
+}
+
+// Does podman report `want` for its pod (same container port and protocol, same host port and
+// address)? Podman reports "" or "0.0.0.0" for all addresses.
+bool reported(const WorkloadInfo& info, const PortMapping& want) {
+  for (const auto& got : info.ports) {
+    if (got.pod != want.pod || got.container_port != want.container_port ||
+        got.protocol != want.protocol) {
+      continue;
+    }
+    auto any = [](const std::string& ip) { return ip.empty() || ip == "0.0.0.0"; };
+    bool same_ip = got.host_ip == want.host_ip || (any(got.host_ip) && any(want.host_ip));
+    return got.host_port == want.host_port && same_ip;
+  }
+  return false;
+}
+
+}  // namespace
+
+PodmanEngine::PodmanEngine(PodmanConfig config) : config_(std::move(config)) {}
+
+Result<ProcessResult> PodmanEngine::podman(std::vector<std::string> args,
+                                           std::chrono::milliseconds timeout,
+                                           bool check_exit) const {
+  args.insert(args.begin(), config_.podman_binary);
+  ProcessOptions options;
+  options.timeout = timeout;
+  options.env = config_.env;
+  auto result = run_process(args, options);
+  if (!result) return result.error();
+  if (check_exit && !result->success()) {
+    return make_error("podman_failed", describe_command(args) + " exited " +
+                                           std::to_string(result->exit_code) + ": " +
+                                           tail_text(result->err));
+  }
+  return result;
+}
+
+bool PodmanEngine::is_available() {
+  auto result = podman({"version", "--format", "json"}, config_.probe_timeout);
+  if (!result) {
+    spdlog::debug("podman: not available: {}", result.error().to_string());
+    return false;
+  }
+  auto version = podman::parse_version(result->out);
+  if (!version) {
+    spdlog::debug("podman: not available: {}", version.error().to_string());
+    return false;
+  }
+  return true;
+}
+
+Result<void> PodmanEngine::validate_manifest(std::string_view manifest_yaml) {
+  auto parsed = manifest::parse(manifest_yaml);
+  if (!parsed) return parsed.error();
+  if (parsed->primary() == nullptr) {
+    return make_error("invalid_manifest",
+                      parsed->source + ": no Pod, Deployment or StatefulSet to run");
+  }
+  return ok_result();
+}
+
+Result<std::vector<WorkloadInfo>> PodmanEngine::query(const std::string& workload_id) const {
+  const std::string filter = workload_id.empty()
+                                 ? "label=" + std::string(manifest::kWorkloadIdLabel)
+                                 : workload_filter(workload_id);
+  auto ps =
+      podman({"ps", "-a", "--pod", "--format", "json", "--filter", filter}, config_.query_timeout);
+  if (!ps) return ps.error();
+  auto records = podman::parse_ps(ps->out);
+  if (!records) return records.error();
+  return podman::workloads_from(*records, name());
+}
+
+Result<WorkloadInfo> PodmanEngine::status(const std::string& workload_id) {
+  if (!valid_workload_id(workload_id)) return invalid_id(workload_id);
+  auto found = query(workload_id);
+  if (!found) return found.error();
+  if (found->empty()) {
+    return make_error("not_found", "podman: no containers labelled " +
+                                       std::string(manifest::kWorkloadIdLabel) + "=" + workload_id);
+  }
+  return found->front();
+}
+
+Result<std::vector<WorkloadInfo>> PodmanEngine::list() {
+  return query("");
+}
+
+Result<std::string> PodmanEngine::logs(const std::string& workload_id, int tail_lines) {
+  if (!valid_workload_id(workload_id)) return invalid_id(workload_id);
+  auto ps =
+      podman({"ps", "-a", "--pod", "--format", "json", "--filter", workload_filter(workload_id)},
+             config_.query_timeout);
+  if (!ps) return ps.error();
+  auto records = podman::parse_ps(ps->out);
+  if (!records) return records.error();
+  std::vector<const ContainerRecord*> containers;
+  for (const auto& r : *records) {
+    if (!r.is_infra) containers.push_back(&r);
+  }
+  if (containers.empty()) {
+    return make_error("not_found", "podman: no containers for workload " + workload_id);
+  }
+  std::sort(containers.begin(), containers.end(), [](const auto* a, const auto* b) {
+    if (a->pod_name.size() != b->pod_name.size()) return a->pod_name.size() < b->pod_name.size();
+    if (a->pod_name != b->pod_name) return a->pod_name < b->pod_name;
+    return a->name < b->name;
+  });
+
+  std::string out;
+  for (const auto* c : containers) {
+    std::vector<std::string> args = {config_.podman_binary, "logs", "--tail",
+                                     std::to_string(tail_lines > 0 ? tail_lines : -1), c->id};
+    ProcessOptions options;
+    options.timeout = config_.query_timeout;
+    options.env = config_.env;
+    options.merge_stderr = true;  // the container's stdout and stderr, in order
+    auto result = run_process(args, options);
+    if (!result) return result.error();
+    if (!result->success()) {
+      return make_error("podman_failed", describe_command(args) + " exited " +
+                                             std::to_string(result->exit_code) + ": " +
+                                             tail_text(result->out));
+    }
+    if (containers.size() > 1) out += "==> " + c->name + " <==\n";
+    out += result->out;
+    if (!result->out.empty() && result->out.back() != '\n') out += '\n';
+  }
+  return out;
+}
+
+Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
+  const auto filter = workload_filter(workload_id);
+  const auto grace = std::to_string(std::max(0, config_.stop_grace_seconds));
+  auto pods = podman({"pod", "ps", "--format", "json", "--filter", filter}, config_.query_timeout);
+  if (!pods) return pods.error();
+  auto pod_ids = podman::parse_ids(pods->out);
+  if (!pod_ids) return pod_ids.error();
+  // One `pod rm` per pod, run side by side: Podman removes the pods of one call one after
+  // the other, and each may stall ~3 s on its cgroup (3 pods: 5.8 s in one call, 1.6 s so).
+  constexpr std::size_t kParallelRemovals = 8;
+  for (std::size_t first = 0; first < pod_ids->size(); first += kParallelRemovals) {
+    const std::size_t last = std::min(pod_ids->size(), first + kParallelRemovals);
+    std::vector<std::thread> removers;
+    for (std::size_t i = first; i < last; ++i) {
+      removers.emplace_back([this, &grace, id = (*pod_ids)[i]] {
+        auto rm =
+            podman({"pod", "rm", "-f", "--ignore", "-t", grace, id}, config_.play_timeout, false);
+        if (!rm) spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
+      });
+    }
+    for (auto& remover : removers) remover.join();
+  }
+  // Containers outside our pods (e.g. left by an interrupted kube play).
+  auto ps = podman({"ps", "-a", "--format", "json", "--filter", filter}, config_.query_timeout);
+  if (!ps) return ps.error();
+  auto container_ids = podman::parse_ids(ps->out);
+  if (!container_ids) return container_ids.error();
+  if (!container_ids->empty()) {
+    std::vector<std::string> args = {"rm", "-f", "--ignore", "-t", grace};
+    args.insert(args.end(), container_ids->begin(), container_ids->end());
+    auto rm = podman(args, config_.play_timeout, false);
+    if (!rm) return rm.error();
+  }
+
+  // Check that nothing is left.
+  auto pods_after =
+      podman({"pod", "ps", "--format", "json", "--filter", filter}, config_.query_timeout);
+  if (!pods_after) return pods_after.error();
+  auto ps_after =
+      podman({"ps", "-a", "--format", "json", "--filter", filter}, config_.query_timeout);
+  if (!ps_after) return ps_after.error();
+  auto pods_left = podman::parse_ids(pods_after->out);
+  auto containers_left = podman::parse_ids(ps_after->out);
+  if (!pods_left) return pods_left.error();
+  if (!containers_left) return containers_left.error();
+  if (!pods_left->empty() || !containers_left->empty()) {
+    return make_error("remove_failed", "podman: workload " + workload_id + " still has " +
+                                           std::to_string(pods_left->size()) + " pod(s) and " +
+                                           std::to_string(containers_left->size()) +
+                                           " container(s) after removal");
+  }
+  return ok_result();
+}
+
+Result<void> PodmanEngine::remove(const std::string& workload_id) {
+  if (!valid_workload_id(workload_id)) return invalid_id(workload_id);
+  auto removed = remove_labelled(workload_id);
+  if (removed) spdlog::info("podman: removed workload {}", workload_id);
+  return removed;
+}
+
+Result<void> PodmanEngine::restart(const std::string& workload_id) {
+  if (!valid_workload_id(workload_id)) return invalid_id(workload_id);
+  auto pods = podman({"pod", "ps", "--format", "json", "--filter", workload_filter(workload_id)},
+                     config_.query_timeout);
+  if (!pods) return pods.error();
+  auto pod_ids = podman::parse_ids(pods->out);
+  if (!pod_ids) return pod_ids.error();
+  if (pod_ids->empty()) {
+    return make_error("not_found", "podman: no pods for workload " + workload_id);
+  }
+  std::vector<std::string> args = {"pod", "start"};
+  args.insert(args.end(), pod_ids->begin(), pod_ids->end());
+  auto started = podman(args, config_.play_timeout);
+  if (!started) return started.error();
+  spdlog::info("podman: restarted workload {} ({} pod(s))", workload_id, pod_ids->size());
+  return ok_result();
+}
+
+Result<WorkloadInfo> PodmanEngine::wait_until_running(const std::string& workload_id) {
+  const auto deadline = std::chrono::steady_clock::now() + config_.start_timeout;
+  while (true) {
+    auto found = query(workload_id);
+    if (!found) return found.error();
+    if (found->empty()) {
+      return make_error("deploy_failed",
+                        "podman: kube play created no containers for workload " + workload_id);
+    }
+    const auto& info = found->front();
+    if (info.state == WorkloadState::Running) return info;
+    if (info.state == WorkloadState::Stopped && info.restart_policy != "Always") return info;
+    if (info.state == WorkloadState::Failed) {
+      std::string message = "podman: workload " + workload_id + " failed to start: " + info.message;
+      auto log = logs(workload_id, 5);
+      if (log && !log->empty()) message += "; last log lines: " + tail_text(*log, 400);
+      return make_error("deploy_failed", message);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return make_error("timeout", "podman: workload " + workload_id + " not running after " +
+                                       std::to_string(config_.start_timeout.count()) + " ms (" +
+                                       std::string(to_string(info.state)) + ": " + info.message +
+                                       ")");
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
+                                               const DeploymentConfig& config,
+                                               const std::string& workload_id,
+                                               std::set<int>& picked, bool& port_race) {
+  auto plan = plan_deployment(manifest_yaml, config, workload_id);
+  if (!plan) return plan.error();
+
+  // Labels that let status() report restart policy and which container owns a port.
+  plan->options.labels[std::string(podman::kRestartPolicyLabel)] = plan->restart_policy;
+  for (const auto& port : plan->ports) {
+    plan->options.labels.emplace(podman::port_label_key(port.container_port, port.protocol),
+                                 port.container);
+  }
+
+  for (auto index : plan->unassigned_ports()) {
+    std::lock_guard lock(ports_mutex_);
+    const auto& port = plan->ports[index];
+    auto chosen = podman::pick_free_port(port.host_ip, port.protocol, reserved_ports_);
+    if (!chosen) return chosen.error();
+    reserved_ports_.insert(*chosen);
+    picked.insert(*chosen);
+    plan->assign_host_port(index, *chosen);
+  }
+
+  auto rewritten = plan->rewrite();
+  if (!rewritten) return rewritten.error();
+  auto yaml = adapt_for_podman(*rewritten, config.volumes);
+  if (!yaml) return yaml.error();
+
+  Result<ProcessResult> played = make_error("internal", "kube play did not run");
+  {
+    auto file = TempFile::write(temp_dir(config_), workload_id, *yaml);
+    if (!file) return file.error();
+    std::vector<std::string> args = {"kube", "play", "--replace", "--quiet"};
+    if (!config.network.empty()) {
+      args.push_back("--network");
+      args.push_back(config.network);
+    }
+    args.push_back(file->path());
+    played = podman(args, config_.play_timeout, false);
+  }  // the temp file is gone here
+
+  auto fail = [&](Error error) -> Result<WorkloadInfo> {
+    auto cleaned = remove_labelled(workload_id);
+    if (!cleaned) {
+      error.message += "; cleanup failed too: " + cleaned.error().to_string();
+    }
+    spdlog::warn("podman: deploy of workload {} failed: {}", workload_id, error.to_string());
+    return error;
+  };
+
+  if (!played) return fail(played.error());
+  if (!played->success()) {
+    port_race = !picked.empty() && played->err.find("address already in use") != std::string::npos;
+    return fail(make_error("deploy_failed", "podman kube play of workload " + workload_id +
+                                                " exited " + std::to_string(played->exit_code) +
+                                                ": " + tail_text(played->err)));
+  }
+
+  auto info = wait_until_running(workload_id);
+  if (!info) return fail(info.error());
+  for (const auto& want : plan->ports) {
+    if (!reported(*info, want)) {
+      return fail(make_error(
+          "port_mismatch", "podman: pod " + want.pod + " does not publish " + want.protocol + " " +
+                               std::to_string(want.container_port) + " on " +
+                               (want.host_ip.empty() ? "*" : want.host_ip) + ":" +
+                               std::to_string(want.host_port) + " as planned"));
+    }
+  }
+  info->manifest_id = config.manifest_id;
+  info->restart_policy = plan->restart_policy;
+  info->ports = plan->ports;
+  info->pods = plan->pod_names();
+  return info;
+}
+
+Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
+                                          const DeploymentConfig& config) {
+  const std::string workload_id =
+      config.workload_id.empty() ? new_workload_id() : config.workload_id;
+  if (!valid_workload_id(workload_id)) return invalid_id(workload_id);
+
+  // A redeploy under the same id replaces what runs (kube play --replace would wait the
+  // default 10 s stop timeout per container).
+  auto existing = query(workload_id);
+  if (!existing) return existing.error();
+  if (!existing->empty()) {
+    auto removed = remove_labelled(workload_id);
+    if (!removed) return removed.error();
+  }
+
+  for (int attempt = 1;; ++attempt) {
+    std::set<int> picked;
+    bool port_race = false;
+    auto result = deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+    {
+      std::lock_guard lock(ports_mutex_);
+      for (int port : picked) reserved_ports_.erase(port);
+    }
+    if (result) {
+      spdlog::info("podman: deployed workload {} (manifest {}, {} pod(s))", workload_id,
+                   config.manifest_id, result->pods.size());
+      return result;
+    }
+    if (!port_race || attempt >= kDeployAttempts) return result;
+    spdlog::info("podman: a picked host port was taken meanwhile; retrying deploy of {}",
+                 workload_id);
+  }
+}
+
+}  // namespace beemesh::runtime

@@ -1,0 +1,75 @@
+// runtime/engines/podman/podman_engine.h — the RuntimeEngine that drives the podman CLI.
+//
+// Promise (on top of RuntimeEngine's):
+//  * deploy() writes the rewritten manifest (one Pod per replica, labels
+//    beemesh.io/manifest-id, beemesh.io/workload-id, beemesh.io/restart-policy and
+//    beemesh.io/port-<port>-<proto>) to a 0600 temp file, runs `podman kube play --replace`,
+//    removes the file, waits until every container runs, and checks the host ports Podman
+//    reports against the plan. Any failure removes every pod and container carrying the
+//    workload label before the Error is returned.
+//  * With publish_ports, free host ports are picked on publish_host_ip by a bind test; a
+//    port taken in between makes deploy retry with fresh ports (up to 3 attempts).
+//  * status()/list() come from `podman ps -a --pod --format json` filtered by label (JSON,
+//    never tables), so workloads are found again after a restart of the daemon.
+//  * remove() is `podman pod rm -f -t <stop_grace>` of every pod with the workload label
+//    (plus any stray labelled container) and checks that nothing is left.
+//  * Every podman call runs through common/process with a timeout; podman inherits the
+//    caller's environment (CONTAINERS_CONF), plus PodmanConfig::env.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/process.h"
+#include "runtime/runtime.h"
+
+namespace beemesh::runtime {
+
+struct PodmanConfig {
+  std::string podman_binary = "podman";
+  std::chrono::milliseconds play_timeout{60'000};   // kube play and pod removal
+  std::chrono::milliseconds query_timeout{15'000};  // ps, logs, pod start
+  std::chrono::milliseconds probe_timeout{5'000};   // is_available
+  std::chrono::milliseconds start_timeout{30'000};  // waiting for containers to run
+  int stop_grace_seconds = 2;                       // SIGTERM -> SIGKILL on removal
+  std::string temp_dir = {};                        // empty: $TMPDIR or /tmp
+  std::map<std::string, std::string> env = {};      // extra environment for podman
+};
+
+class PodmanEngine final : public RuntimeEngine {
+ public:
+  explicit PodmanEngine(PodmanConfig config = {});
+
+  std::string name() const override { return "podman"; }
+  bool is_available() override;
+  Result<void> validate_manifest(std::string_view manifest_yaml) override;
+  Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
+                              const DeploymentConfig& config) override;
+  Result<WorkloadInfo> status(const std::string& workload_id) override;
+  Result<std::vector<WorkloadInfo>> list() override;
+  Result<std::string> logs(const std::string& workload_id, int tail_lines) override;
+  Result<void> remove(const std::string& workload_id) override;
+  Result<void> restart(const std::string& workload_id) override;
+
+  const PodmanConfig& config() const { return config_; }
+
+ private:
+  Result<ProcessResult> podman(std::vector<std::string> args, std::chrono::milliseconds timeout,
+                               bool check_exit = true) const;
+  Result<std::vector<WorkloadInfo>> query(const std::string& workload_id) const;
+  Result<WorkloadInfo> deploy_once(std::string_view manifest_yaml, const DeploymentConfig& config,
+                                   const std::string& workload_id, std::set<int>& picked,
+                                   bool& port_race);
+  Result<WorkloadInfo> wait_until_running(const std::string& workload_id);
+  Result<void> remove_labelled(const std::string& workload_id);
+
+  PodmanConfig config_;
+  mutable std::mutex ports_mutex_;
+  std::set<int> reserved_ports_;  // host ports picked by deploys still in flight
+};
+
+}  // namespace beemesh::runtime

@@ -1,0 +1,45 @@
+#include "runtime/runtime.h"
+
+#include <array>
+#include <random>
+
+namespace beemesh::runtime {
+
+std::string_view to_string(WorkloadState state) {
+  switch (state) {
+    case WorkloadState::Pending:
+      return "Pending";
+    case WorkloadState::Running:
+      return "Running";
+    case WorkloadState::Stopped:
+      return "Stopped";
+    case WorkloadState::Failed:
+      return "Failed";
+    case WorkloadState::Unknown:
+      return "Unknown";
+  }
+  return "Unknown";
+}
+
+std::optional<WorkloadState> workload_state_from_string(std::string_view text) {
+  for (auto state : {WorkloadState::Pending, WorkloadState::Running, WorkloadState::Stopped,
+                     WorkloadState::Failed, WorkloadState::Unknown}) {
+    if (to_string(state) == text) return state;
+  }
+  return std::nullopt;
+}
+
+std::string new_workload_id() {
+  static constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
+                                                '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+  std::random_device device;
+  uint64_t bits = (static_cast<uint64_t>(device()) << 32) ^ device();
+  std::string id(16, '0');
+  for (auto& c : id) {
+    c = kHex[bits & 0xF];
+    bits >>= 4;
+  }
+  return id;
+}
+
+}  // namespace beemesh::runtime

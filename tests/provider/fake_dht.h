@@ -1,0 +1,148 @@
+// tests/provider/fake_dht.h — an in-memory dht::Dht for unit tests: puts are stored at once,
+// listeners are told synchronously, gets answer synchronously; failures can be switched on.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dht/dht.h"
+
+namespace beemesh::testing {
+
+class FakeDht final : public dht::Dht {
+ public:
+  ~FakeDht() override { shutdown(); }
+
+  void put(const dht::Key& key, dht::Value value, dht::PutCallback done = {}) override {
+    ++puts;
+    if (fail_puts > 0) {
+      --fail_puts;
+      if (done) done(make_error("dht_put_failed", "fake: put failed"));
+      return;
+    }
+    std::vector<dht::ListenCallback> to_tell;
+    {
+      std::lock_guard lock(mutex_);
+      auto& values = store_[key];
+      bool replaced = false;
+      for (auto& v : values) {
+        if (v.id == value.id) {
+          v = value;
+          replaced = true;
+        }
+      }
+      if (!replaced) values.push_back(value);
+      for (auto& [token, l] : listeners_) {
+        if (l.first == key) to_tell.push_back(l.second);
+      }
+    }
+    for (auto& cb : to_tell) cb({value}, false);
+    if (done) done(ok_result());
+  }
+
+  uint64_t put_permanent(const dht::Key& key, dht::Value value,
+                         dht::PutCallback done = {}) override {
+    if (value.id == 0) value.id = ++next_id_;
+    const auto id = value.id;
+    put(key, std::move(value), std::move(done));
+    return id;
+  }
+  void cancel_permanent(const dht::Key&, uint64_t) override {}
+
+  void get(const dht::Key& key, dht::GetCallback done) override {
+    ++gets;
+    if (hang_gets) {
+      std::lock_guard lock(mutex_);
+      hung_.push_back(std::move(done));  // answered (late) at shutdown
+      return;
+    }
+    if (fail_gets) {
+      done(make_error("dht_get_failed", "fake: get failed"));
+      return;
+    }
+    std::vector<dht::Value> values;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = store_.find(key);
+      if (it != store_.end()) values = it->second;
+    }
+    done(std::move(values));
+  }
+
+  dht::ListenToken listen(const dht::Key& key, dht::ListenCallback cb) override {
+    std::vector<dht::Value> existing;
+    dht::ListenToken token;
+    {
+      std::lock_guard lock(mutex_);
+      token = ++next_token_;
+      listeners_.emplace(token, std::make_pair(key, cb));
+      auto it = store_.find(key);
+      if (it != store_.end()) existing = it->second;
+    }
+    ++listens;
+    if (!existing.empty()) cb(existing, false);
+    return token;
+  }
+  void cancel_listen(const dht::Key&, dht::ListenToken token) override {
+    std::lock_guard lock(mutex_);
+    if (listeners_.erase(token)) ++cancelled_listens;
+  }
+
+  size_t node_count() const override { return 7; }
+  dht::DhtStats stats() const override { return {}; }
+  void shutdown() override {
+    std::vector<dht::GetCallback> hung;
+    {
+      std::lock_guard lock(mutex_);
+      hung.swap(hung_);
+    }
+    for (auto& cb : hung) cb(make_error("dht_stopped", "fake: shut down"));
+  }
+
+  // Test helpers.
+  void put_raw(const dht::Key& key, dht::Value value) {
+    if (value.id == 0) value.id = ++next_id_;
+    put(key, std::move(value));
+  }
+  std::vector<dht::Value> values(const dht::Key& key) {
+    std::lock_guard lock(mutex_);
+    auto it = store_.find(key);
+    return it == store_.end() ? std::vector<dht::Value>{} : it->second;
+  }
+  // Tells listeners of `key` that values expired.
+  void expire_all(const dht::Key& key) {
+    std::vector<dht::Value> gone;
+    std::vector<dht::ListenCallback> to_tell;
+    {
+      std::lock_guard lock(mutex_);
+      gone.swap(store_[key]);
+      for (auto& [token, l] : listeners_) {
+        if (l.first == key) to_tell.push_back(l.second);
+      }
+    }
+    for (auto& cb : to_tell) cb(gone, true);
+  }
+  size_t active_listens() {
+    std::lock_guard lock(mutex_);
+    return listeners_.size();
+  }
+
+  std::atomic<int> fail_puts{0};
+  std::atomic<bool> fail_gets{false};
+  std::atomic<bool> hang_gets{false};
+  std::atomic<int> puts{0}, gets{0}, listens{0}, cancelled_listens{0};
+
+ private:
+  std::mutex mutex_;
+  std::map<dht::Key, std::vector<dht::Value>> store_;
+  std::map<dht::ListenToken, std::pair<dht::Key, dht::ListenCallback>> listeners_;
+  std::vector<dht::GetCallback> hung_;
+  uint64_t next_id_ = 1000;
+  dht::ListenToken next_token_ = 0;
+};
+
+}  // namespace beemesh::testing

@@ -1,0 +1,408 @@
+// ProviderManager against an in-memory DHT: announcement lifecycle, discovery pipeline,
+// cache behaviour, failures. (The same behaviours on real OpenDHT nodes: provider_dht_test.)
+#include "provider/provider_manager.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "crypto/records.h"
+#include "provider/fake_dht.h"
+#include "provider/records_util.h"
+
+namespace beemesh::provider {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeDht;
+using testing::identity_n;
+using testing::signed_provider_record;
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds deadline = 5s) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+ProviderConfig fast_config() {
+  ProviderConfig c;
+  c.early_reputs = {};
+  c.retry_initial = 10ms;
+  c.retry_max = 40ms;
+  c.cleanup_interval = 20ms;
+  c.discovery_timeout = 300ms;
+  c.put_timeout = 1s;
+  return c;
+}
+
+ProviderMetadata metadata_of(const crypto::Identity& id, std::string endpoint = "127.0.0.1:7401") {
+  return ProviderMetadata{id.node_id(), std::move(endpoint), "mock", {{"gpu", "none"}}};
+}
+
+std::vector<protocol::ProviderRecord> stored_records(FakeDht& dht, const std::string& manifest) {
+  std::vector<protocol::ProviderRecord> out;
+  for (const auto& v : dht.values(dht::provider_key(manifest))) {
+    auto r = crypto::open_provider_record(v.data);
+    if (r.ok()) out.push_back(*r);
+  }
+  return out;
+}
+
+class ProviderManagerTest : public ::testing::Test {
+ protected:
+  FakeDht dht;
+  crypto::Identity alice = identity_n(1);
+  crypto::Identity bob = identity_n(2);
+};
+
+TEST_F(ProviderManagerTest, AnnouncePutsASignedRecordAndReportsTheFirstPut) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  std::promise<Result<void>> done;
+  pm.announce("m1", metadata_of(alice), 600s, [&](Result<void> r) { done.set_value(r); });
+  auto fut = done.get_future();
+  ASSERT_EQ(fut.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(fut.get().ok());
+  auto records = stored_records(dht, "m1");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].node_id, alice.node_id());
+  EXPECT_EQ(records[0].ttl_s, 600);
+  EXPECT_FALSE(records[0].withdrawn);
+  EXPECT_EQ(records[0].engine, "mock");
+  EXPECT_EQ(pm.announced(), std::vector<std::string>{"m1"});
+  EXPECT_EQ(pm.stats().providers_announced, 1u);
+}
+
+TEST_F(ProviderManagerTest, AnnounceFillsAnEmptyNodeIdWithOurs) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  auto meta = metadata_of(alice);
+  meta.node_id.clear();
+  pm.announce("m1", meta, 600s);
+  ASSERT_TRUE(eventually([&] { return stored_records(dht, "m1").size() == 1; }));
+  EXPECT_EQ(stored_records(dht, "m1")[0].node_id, alice.node_id());
+}
+
+TEST_F(ProviderManagerTest, AnnounceRefusesMetadataNamingAnotherNode) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  std::optional<Result<void>> result;
+  pm.announce("m1", metadata_of(bob), 600s, [&](Result<void> r) { result = r; });
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->error().code, "node_id_mismatch");
+  EXPECT_TRUE(pm.announced().empty());
+  EXPECT_EQ(dht.puts, 0);
+}
+
+TEST_F(ProviderManagerTest, AFailedPutIsRetriedWithBackoff) {
+  dht.fail_puts = 3;
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  std::promise<Result<void>> first;
+  pm.announce("m1", metadata_of(alice), 600s, [&](Result<void> r) { first.set_value(r); });
+  auto fut = first.get_future();
+  ASSERT_EQ(fut.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(fut.get().ok());  // on_done reports the first put, which failed
+  ASSERT_TRUE(eventually([&] { return stored_records(dht, "m1").size() == 1; }));
+  EXPECT_EQ(dht.puts, 4);
+  EXPECT_EQ(pm.stats().puts_failed, 3u);
+  EXPECT_EQ(pm.stats().puts_ok, 1u);
+}
+
+TEST_F(ProviderManagerTest, RefreshesWithANewerSignedRecordBeforeTheTtlRunsOut) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  pm.announce("m1", metadata_of(alice), 1s);  // refresh every 500 ms
+  ASSERT_TRUE(eventually([&] { return stored_records(dht, "m1").size() >= 3; }));
+  auto records = stored_records(dht, "m1");
+  for (size_t i = 1; i < records.size(); ++i) {
+    EXPECT_GT(records[i].sequence, records[i - 1].sequence);
+    EXPECT_GE(records[i].timestamp_ms, records[i - 1].timestamp_ms);
+  }
+}
+
+TEST_F(ProviderManagerTest, EarlyReputsRepeatTheSameRecord) {
+  auto config = fast_config();
+  config.early_reputs = {10ms, 10ms};
+  ProviderManager pm(dht, alice, system_clock(), config);
+  pm.announce("m1", metadata_of(alice), 3600s);
+  ASSERT_TRUE(eventually([&] { return dht.puts >= 3; }));
+  EXPECT_EQ(dht.values(dht::provider_key("m1")).size(), 1u);  // same value id each time
+}
+
+TEST_F(ProviderManagerTest, RefreshIntervalIsHalfTheTtlCappedByTheMaximum) {
+  ProviderConfig c;
+  EXPECT_EQ(ProviderManager::refresh_interval(3600s, c), 1800s);
+  EXPECT_EQ(ProviderManager::refresh_interval(7200s, c), 1800s);
+  EXPECT_EQ(ProviderManager::refresh_interval(10s, c), 5s);
+}
+
+TEST_F(ProviderManagerTest, DiscoverReturnsVerifiedProvidersOfOtherNodes) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice, "10.0.0.1:7401"), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  auto found = b.discover("m1");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].manifest_id, "m1");
+  EXPECT_EQ(found[0].metadata.node_id, alice.node_id());
+  EXPECT_EQ(found[0].metadata.rpc_endpoint, "10.0.0.1:7401");
+  EXPECT_EQ(found[0].metadata.capabilities.at("gpu"), "none");
+  EXPECT_EQ(found[0].ttl_s, 600);
+}
+
+TEST_F(ProviderManagerTest, DiscoverIgnoresForgedAndForeignValues) {
+  auto mallory = identity_n(9);
+  // Signed by mallory but naming alice; a tampered record; garbage; another manifest's record.
+  auto forged = testing::provider_record(mallory, "m1", 1, system_clock().now_ms());
+  forged.node_id = alice.node_id();
+  dht.put_raw(dht::provider_key("m1"),
+              {0, dht::ValueKind::provider_record, crypto::sign_provider_record(mallory, forged)});
+  auto tampered = signed_provider_record(alice, "m1", 1, system_clock().now_ms());
+  tampered[tampered.size() / 2] ^= 0x01;
+  dht.put_raw(dht::provider_key("m1"), {0, dht::ValueKind::provider_record, tampered});
+  dht.put_raw(dht::provider_key("m1"), {0, dht::ValueKind::provider_record, to_bytes("junk")});
+  dht.put_raw(dht::provider_key("m1"),
+              {0, dht::ValueKind::provider_record,
+               signed_provider_record(alice, "m2", 1, system_clock().now_ms())});
+  // One good record.
+  dht.put_raw(dht::provider_key("m1"),
+              {0, dht::ValueKind::provider_record,
+               signed_provider_record(bob, "m1", 1, system_clock().now_ms())});
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  auto found = pm.discover("m1");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].metadata.node_id, bob.node_id());
+  EXPECT_GE(pm.stats().records_rejected, 4u);
+}
+
+TEST_F(ProviderManagerTest, ASecondDiscoverIsACacheHit) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_EQ(b.discover("m1").size(), 1u);
+  const int gets = dht.gets;
+  auto again = b.discover("m1");
+  EXPECT_EQ(again.size(), 1u);
+  EXPECT_EQ(dht.gets, gets);
+  EXPECT_EQ(b.stats().cache_hits, 1u);
+  EXPECT_EQ(b.stats().cache_misses, 1u);
+}
+
+TEST_F(ProviderManagerTest, TheCacheExpiresAfterItsTtl) {
+  ManualClock clock(system_clock().now_ms());
+  ProviderManager a(dht, alice, clock, fast_config());
+  ProviderManager b(dht, bob, clock, fast_config());
+  a.announce("m1", metadata_of(alice), 3600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_EQ(b.discover("m1").size(), 1u);
+  clock.advance_ms(std::chrono::milliseconds(5min).count());
+  const int gets = dht.gets;
+  EXPECT_EQ(b.discover("m1").size(), 1u);
+  EXPECT_EQ(dht.gets, gets + 1);
+}
+
+TEST_F(ProviderManagerTest, ListenUpdatesKeepTheCacheCurrent) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  ProviderManager c(dht, identity_n(3), system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_EQ(c.discover("m1").size(), 1u);
+  b.announce("m1", metadata_of(bob), 600s);
+  // c's cached entry learns about bob through its listen, without another get.
+  const int gets = dht.gets;
+  ASSERT_TRUE(eventually([&] { return c.discover("m1").size() == 2; }));
+  EXPECT_EQ(dht.gets, gets);
+  a.withdraw("m1");
+  ASSERT_TRUE(eventually([&] { return c.discover("m1").size() == 1; }));
+  EXPECT_EQ(dht.gets, gets);
+}
+
+TEST_F(ProviderManagerTest, ExpiryNoticesInvalidateTheCache) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_EQ(b.discover("m1").size(), 1u);
+  const int gets = dht.gets;
+  dht.expire_all(dht::provider_key("m1"));
+  b.discover("m1");
+  EXPECT_EQ(dht.gets, gets + 1);
+}
+
+TEST_F(ProviderManagerTest, WithdrawPublishesANewerWithdrawnRecordAndStopsRefreshing) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 1s);
+  ASSERT_TRUE(eventually([&] { return b.discover("m1").size() == 1; }));
+  std::promise<Result<void>> done;
+  a.withdraw("m1", [&](Result<void> r) { done.set_value(r); });
+  auto fut = done.get_future();
+  ASSERT_EQ(fut.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(fut.get().ok());
+  EXPECT_TRUE(a.announced().empty());
+  auto records = stored_records(dht, "m1");
+  auto newest = *std::max_element(records.begin(), records.end(),
+                                  [](auto& x, auto& y) { return x.sequence < y.sequence; });
+  EXPECT_TRUE(newest.withdrawn);
+  EXPECT_TRUE(b.discover("m1").empty());
+  // No refresh follows: the record count stays put over more than a refresh interval.
+  const auto count = dht.values(dht::provider_key("m1")).size();
+  std::this_thread::sleep_for(700ms);
+  EXPECT_EQ(dht.values(dht::provider_key("m1")).size(), count);
+}
+
+TEST_F(ProviderManagerTest, WithdrawAfterARestartStillHidesTheOldAnnouncement) {
+  {
+    ProviderManager before(dht, alice, system_clock(), fast_config());
+    before.announce("m1", metadata_of(alice), 600s);
+    ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  }
+  ProviderManager after(dht, alice, system_clock(), fast_config());  // knows nothing of m1
+  after.withdraw("m1");
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  ASSERT_TRUE(eventually([&] { return stored_records(dht, "m1").size() == 2; }));
+  EXPECT_TRUE(b.discover("m1").empty());
+}
+
+TEST_F(ProviderManagerTest, AnnouncingAgainAfterWithdrawComesBack) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  a.withdraw("m1");
+  a.announce("m1", metadata_of(alice, "10.0.0.9:1"), 600s);
+  ASSERT_TRUE(eventually([&] {
+    auto f = b.discover("m1");
+    return f.size() == 1 && f[0].metadata.rpc_endpoint == "10.0.0.9:1";
+  }));
+}
+
+TEST_F(ProviderManagerTest, DhtFailureReturnsTheCachedProviders) {
+  ManualClock clock(system_clock().now_ms());
+  ProviderManager a(dht, alice, clock, fast_config());
+  ProviderManager b(dht, bob, clock, fast_config());
+  a.announce("m1", metadata_of(alice), 3600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_EQ(b.discover("m1").size(), 1u);
+  clock.advance_ms(std::chrono::milliseconds(6min).count());  // cache entry is stale now
+  dht.fail_gets = true;
+  auto found = b.discover("m1");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].metadata.node_id, alice.node_id());
+  EXPECT_EQ(b.stats().dht_failures, 1u);
+}
+
+TEST_F(ProviderManagerTest, DhtFailureWithNothingCachedReturnsEmpty) {
+  dht.fail_gets = true;
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  EXPECT_TRUE(b.discover("m1").empty());
+}
+
+TEST_F(ProviderManagerTest, ADhtThatNeverAnswersTimesOutToEmpty) {
+  dht.hang_gets = true;
+  ProviderManager b(dht, bob, system_clock(), fast_config());  // discovery_timeout 300 ms
+  auto found = b.discover("m1");
+  EXPECT_TRUE(found.empty());
+  EXPECT_EQ(b.stats().dht_failures, 1u);
+}
+
+TEST_F(ProviderManagerTest, AStaleFallbackStillDropsExpiredProviders) {
+  ManualClock clock(system_clock().now_ms());
+  ProviderManager a(dht, alice, clock, fast_config());
+  ProviderManager b(dht, bob, clock, fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_EQ(b.discover("m1").size(), 1u);
+  clock.advance_ms(601'000);
+  dht.fail_gets = true;
+  EXPECT_TRUE(b.discover("m1").empty());
+}
+
+TEST_F(ProviderManagerTest, EmptyResultsAreNotCached) {
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  EXPECT_TRUE(b.discover("m1").empty());
+  EXPECT_TRUE(b.discover("m1").empty());
+  EXPECT_EQ(dht.gets, 2);
+  EXPECT_EQ(b.stats().cache_entries, 0u);
+}
+
+TEST_F(ProviderManagerTest, TheCacheIsBoundedAndEvictedEntriesStopListening) {
+  auto config = fast_config();
+  config.cache_capacity = 2;
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), config);
+  for (const auto* m : {"m1", "m2", "m3"}) a.announce(m, metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return stored_records(dht, "m3").size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return stored_records(dht, "m1").size() == 1; }));
+  for (const auto* m : {"m1", "m2", "m3"}) EXPECT_EQ(b.discover(m).size(), 1u);
+  EXPECT_EQ(b.stats().cache_entries, 2u);
+  EXPECT_EQ(dht.active_listens(), 2u);
+}
+
+TEST_F(ProviderManagerTest, CleanupDropsEntriesWhoseProvidersExpired) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  auto config = fast_config();
+  config.cache_ttl = 100ms;
+  ProviderManager b(dht, bob, system_clock(), config);
+  // A record with a 1 s TTL that is never refreshed (written directly).
+  dht.put_raw(dht::provider_key("m1"),
+              {0, dht::ValueKind::provider_record,
+               signed_provider_record(alice, "m1", 1, system_clock().now_ms(), 1)});
+  ASSERT_EQ(b.discover("m1").size(), 1u);
+  EXPECT_EQ(b.stats().cache_entries, 1u);
+  ASSERT_TRUE(eventually([&] { return b.stats().cache_entries == 0; }));
+  EXPECT_EQ(dht.active_listens(), 0u);
+}
+
+TEST_F(ProviderManagerTest, DiscoverCapsAtMaxProviders) {
+  const auto now = system_clock().now_ms();
+  for (uint8_t i = 10; i < 70; ++i) {
+    dht.put_raw(dht::provider_key("m1"),
+                {0, dht::ValueKind::provider_record,
+                 signed_provider_record(identity_n(i), "m1", 1, now - 100 + i)});
+  }
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  auto found = b.discover("m1");
+  ASSERT_EQ(found.size(), 50u);
+  EXPECT_EQ(found.front().timestamp_ms, now - 100 + 69);
+}
+
+TEST_F(ProviderManagerTest, PeerRecordsMapANodeIdToItsEndpoints) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce_peer({"127.0.0.1:7401", "[::1]:7401"});
+  ASSERT_TRUE(eventually([&] { return b.lookup_peer(alice.node_id()).ok(); }));
+  auto peer = b.lookup_peer(alice.node_id());
+  EXPECT_EQ(peer->node_id, alice.node_id());
+  EXPECT_EQ(peer->endpoints, (std::vector<std::string>{"127.0.0.1:7401", "[::1]:7401"}));
+  auto missing = b.lookup_peer(identity_n(5).node_id());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "peer_not_found");
+}
+
+TEST_F(ProviderManagerTest, APeerRecordSignedByAnotherNodeIsIgnored) {
+  protocol::PeerRecord forged;
+  forged.node_id = alice.node_id();
+  forged.signer_public_key = alice.public_key();
+  forged.endpoints = {"6.6.6.6:1"};
+  forged.timestamp_ms = system_clock().now_ms();
+  forged.ttl_s = 600;
+  forged.sequence = 1;
+  dht.put_raw(dht::peer_key(alice.node_id()),
+              {0, dht::ValueKind::peer_record, crypto::sign_peer_record(bob, forged)});
+  ProviderManager c(dht, identity_n(3), system_clock(), fast_config());
+  auto peer = c.lookup_peer(alice.node_id());
+  ASSERT_FALSE(peer.ok());
+  EXPECT_EQ(peer.error().code, "peer_not_found");
+}
+
+TEST_F(ProviderManagerTest, StatsReportDhtNodes) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  EXPECT_EQ(pm.stats().dht_nodes, 7u);
+}
+
+}  // namespace
+}  // namespace beemesh::provider
