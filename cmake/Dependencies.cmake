@@ -34,8 +34,16 @@ find_package(opendht REQUIRED)
 
 # Standalone asio (header only) with C++20 coroutines.
 add_library(asio INTERFACE)
-target_compile_definitions(asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: asio 1.22 picks its recycling allocator from which
+# standard headers came first, so translation units could disagree (alloc/free mismatch).
+target_compile_definitions(asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                                          ASIO_DISABLE_STD_ALIGNED_ALLOC)
 target_link_libraries(asio INTERFACE Threads::Threads)
+# GCC 12 reports a false -Wmismatched-new-delete on asio's awaitable frames (asio gives
+# them a class-specific operator new/delete pair that GCC fails to match up).
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(asio INTERFACE -Wno-mismatched-new-delete)
+endif()
 
 if(BEEMESH_BUILD_TESTS)
   find_package(GTest REQUIRED)

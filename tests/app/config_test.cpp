@@ -96,3 +96,16 @@ TEST(Config, MissingFileIsAnError) {
 
 }  // namespace
 }  // namespace beemesh::app
+
+namespace beemesh::app {
+namespace {
+
+TEST(Config, ShippedExampleConfigIsValid) {
+  auto c = load_config_file(std::string(BEEMESH_SOURCE_DIR) + "/packaging/beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->rpc_listen.to_string(), "127.0.0.1:7401");
+  EXPECT_EQ(c->key_share_count, 5);
+}
+
+}  // namespace
+}  // namespace beemesh::app

@@ -1,0 +1,256 @@
+#include "app/daemon.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "api/server.h"
+#include "app/node_service_impl.h"
+#include "apply/node_handlers.h"
+#include "common/log.h"
+#include "crypto/identity.h"
+#include "dht/opendht_dht.h"
+#include "net/server.h"
+#include "runtime/engines/docker/docker_engine.h"
+#include "runtime/engines/podman/podman_engine.h"
+
+namespace beemesh::app {
+
+namespace {
+
+int64_t machine_memory_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit) {
+    if (key == "MemTotal:") return kb * 1024;
+  }
+  return 1LL << 30;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "node";
+  return buf;
+}
+
+}  // namespace
+
+// Declaration order is construction order; destruction runs in reverse.
+struct Daemon::Parts {
+  NodeConfig config;
+  std::unique_ptr<crypto::Identity> identity;
+  const Clock& clock = system_clock();
+  MetricsRegistry metrics;
+  std::unique_ptr<dht::OpenDht> dht;
+  std::unique_ptr<provider::ProviderManager> providers;
+  runtime::EngineRegistry engines;
+  std::unique_ptr<workload::StateStore> store;
+  std::unique_ptr<workload::EventBus> events;
+  std::unique_ptr<net::EventLoop> loop;
+  std::unique_ptr<crypto::EnvelopeVerifier> verifier;
+  std::unique_ptr<net::Client> client;
+  std::unique_ptr<net::Server> server;
+  std::unique_ptr<workload::WorkloadManager> workloads;
+  std::unique_ptr<apply::NodeHandlers> handlers;
+  std::unique_ptr<apply::NodeDirectory> directory;
+  std::unique_ptr<apply::Publisher> publisher;
+  std::unique_ptr<NodeServiceImpl> service;
+  std::unique_ptr<api::ApiServer> api;
+  bool stopped = false;
+
+  void stop() {
+    if (stopped) return;
+    stopped = true;
+    if (api) api->stop();
+    if (server) server->stop();
+    if (client) client->shutdown();
+    if (workloads) workloads->stop();
+    if (loop) loop->stop();
+    providers.reset();
+    if (dht) dht->shutdown();
+  }
+  ~Parts() { stop(); }
+};
+
+Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOptions options) {
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  auto& c = p->config;
+  if (c.node_name.empty()) c.node_name = host_name();
+  std::error_code ec;
+  std::filesystem::create_directories(c.data_dir, ec);
+  if (ec) return make_error("io_error", c.data_dir.string() + ": " + ec.message());
+  ::chmod(c.data_dir.c_str(), 0700);
+
+  auto identity = crypto::Identity::load_or_create(c.data_dir / "node.key");
+  if (!identity) return identity.error();
+  p->identity = std::make_unique<crypto::Identity>(std::move(*identity));
+  spdlog::info("node {} ({}) starting, data dir {}", p->identity->node_id(), c.node_name,
+               c.data_dir.string());
+
+  // DHT and provider records.
+  dht::DhtConfig dht_config;
+  dht_config.bind_address = c.dht_listen.host;
+  dht_config.bind_address6 = "::1";
+  dht_config.port = c.dht_listen.port;
+  dht_config.network_id = c.network_id;
+  for (const auto& b : c.bootstrap) dht_config.bootstrap.push_back(b.to_string());
+  if (c.dht_listen.host.rfind("127.", 0) == 0) dht_config.max_peer_req_per_sec = -1;
+  dht_config.provider_record_expiry = std::chrono::seconds(c.workload.provider_ttl_seconds);
+  auto dht = dht::OpenDht::start(dht_config);
+  if (!dht) return dht.error();
+  p->dht = std::move(*dht);
+  provider::ProviderConfig pc;
+  pc.cache_ttl = std::chrono::seconds(c.discovery.cache_ttl_seconds);
+  pc.discovery_timeout = std::chrono::seconds(c.discovery.timeout_seconds);
+  pc.max_providers = static_cast<size_t>(c.discovery.max_providers);
+  pc.default_ttl = std::chrono::seconds(c.workload.provider_ttl_seconds);
+  p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
+
+  // Engines: podman preferred over docker by auto-detection; extras only by name.
+  if (options.register_default_engines) {
+    p->engines.add(std::make_shared<runtime::PodmanEngine>(), 100);
+    p->engines.add(std::make_shared<runtime::docker::DockerEngine>(), 50);
+  }
+  for (auto& e : options.extra_engines) p->engines.add(e, 0, false);
+
+  auto store = workload::StateStore::open(c.data_dir / workload::StateStore::kDefaultFileName);
+  if (!store) return store.error();
+  p->store = std::move(*store);
+  p->events = std::make_unique<workload::EventBus>(p->clock);
+
+  // Node-to-node transport.
+  p->loop = std::make_unique<net::EventLoop>(1);
+  p->verifier = std::make_unique<crypto::EnvelopeVerifier>(p->clock);
+  p->client = std::make_unique<net::Client>(*p->loop);
+  p->server = std::make_unique<net::Server>(
+      *p->loop, net::ServerOptions{.host = c.rpc_listen.host, .port = c.rpc_listen.port});
+  auto port = p->server->listen();
+  if (!port) return port.error();
+  std::string rpc_endpoint = p->server->endpoint();
+  std::string engine_name = c.workload.preferred_runtime.value_or("podman");
+
+  workload::WorkloadManagerConfig wc;
+  wc.announce_as_provider = c.workload.announce_as_provider;
+  wc.provider_ttl_seconds = c.workload.provider_ttl_seconds;
+  wc.preferred_runtime = c.workload.preferred_runtime;
+  wc.validate_manifests = c.workload.validate_manifests;
+  wc.max_concurrent_deployments = c.workload.max_concurrent_deployments;
+  wc.health_check_interval = std::chrono::seconds(c.workload.health_check_interval_seconds);
+  p->workloads = std::make_unique<workload::WorkloadManager>(
+      wc, p->engines, p->providers.get(), *p->store, *p->events, p->clock,
+      provider::ProviderMetadata{p->identity->node_id(), rpc_endpoint, engine_name, {}});
+
+  apply::NodeSettings ns;
+  ns.rpc_endpoint = rpc_endpoint;
+  ns.engine = engine_name;
+  ns.capacity_memory_bytes = c.capacity_memory_bytes.value_or(machine_memory_bytes());
+  ns.capacity_cpu_millis = c.capacity_cpu_millis.value_or(
+      static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency())) * 1000);
+  ns.publish_ports = c.publish_ports;
+  ns.publish_host_ip = c.publish_host_ip;
+  p->handlers = std::make_unique<apply::NodeHandlers>(ns, *p->identity, p->clock, *p->verifier,
+                                                      *p->client, *p->workloads, *p->store);
+  BEEMESH_TRY(p->handlers->register_on(*p->server));
+
+  auto reconciled = p->workloads->start();
+  if (!reconciled) return reconciled.error();
+  spdlog::info("reconciled with engines: {} adopted, {} vanished, {} ignored",
+               reconciled->adopted.size(), reconciled->vanished.size(), reconciled->ignored.size());
+
+  apply::NodeEntry self{p->identity->node_id(),
+                        p->identity->public_key(),
+                        c.node_name,
+                        rpc_endpoint,
+                        "http://" + c.api_listen.to_string(),
+                        engine_name,
+                        0};
+  p->directory = std::make_unique<apply::NodeDirectory>(
+      *p->providers, self, std::chrono::seconds(c.workload.provider_ttl_seconds));
+
+  apply::PublisherSettings ps;
+  ps.share_count = static_cast<unsigned>(c.key_share_count);
+  ps.share_threshold = static_cast<unsigned>(c.key_share_threshold);
+  p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
+                                                    *p->client, *p->directory, p->dht.get());
+  p->service = std::make_unique<NodeServiceImpl>(
+      ServiceParts{*p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory,
+                   *p->publisher, *p->workloads, *p->events, *p->providers, *p->dht, p->metrics});
+  p->handlers->set_query_responder(
+      [svc = p->service.get()](const protocol::QueryRequest& q) { return svc->answer_query(q); });
+
+  api::ApiConfig ac;
+  ac.host = c.api_listen.host;
+  ac.port = c.api_listen.port;
+  p->api = std::make_unique<api::ApiServer>(*p->service, ac);
+  BEEMESH_TRY(p->api->start());
+  // The directory entry names the API's real port (it may have been 0).
+  p->directory->set_api_endpoint(p->api->url());
+  p->directory->announce_self();
+
+  spdlog::info("node {} up: rpc {}, api {}, dht {}", p->identity->node_id(), rpc_endpoint,
+               p->api->url(), p->dht->endpoint());
+  return std::unique_ptr<Daemon>(new Daemon(std::move(p)));
+}
+
+Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+Daemon::~Daemon() {
+  stop();
+}
+void Daemon::stop() {
+  parts_->stop();
+}
+std::string Daemon::node_id() const {
+  return parts_->identity->node_id();
+}
+std::string Daemon::rpc_endpoint() const {
+  return parts_->server->endpoint();
+}
+std::string Daemon::api_url() const {
+  return parts_->api->url();
+}
+std::string Daemon::dht_endpoint() const {
+  return parts_->dht->endpoint();
+}
+const crypto::Identity& Daemon::identity() const {
+  return *parts_->identity;
+}
+workload::WorkloadManager& Daemon::workloads() {
+  return *parts_->workloads;
+}
+
+int run_machine(const NodeConfig& config) {
+  auto level = parse_log_level(config.log_level);
+  if (!level) {
+    fmt::print(stderr, "error: {}\n", level.error().message);
+    return 2;
+  }
+  setup_logging(*level, config.log_json);
+  // Block the signals in every thread; this one waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto daemon = Daemon::start(config);
+  if (!daemon) {
+    spdlog::error("cannot start: {}", daemon.error().to_string());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info(
+      "signal {}: shutting down (workloads keep running; provider records expire "
+      "at their TTL)",
+      sig);
+  (*daemon)->stop();
+  return 0;
+}
+
+}  // namespace beemesh::app

@@ -1,0 +1,344 @@
+#include "apply/publisher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "apply/async.h"
+#include "apply/codes.h"
+#include "apply/share_fetch.h"
+#include "crypto/grants.h"
+#include "crypto/manifest_crypto.h"
+#include "crypto/records.h"
+#include "manifest/manifest.h"
+#include "net/protocols.h"
+#include "protocol/messages.h"
+#include "runtime/runtime.h"
+
+namespace beemesh::apply {
+
+namespace {
+constexpr std::string_view kManifestKeyPrefix = "beemesh/manifest/";
+}
+
+struct Publisher::Context {
+  PublishRequest request;
+  Progress progress;
+  manifest::Manifest manifest;
+  crypto::PublicKey owner{};
+  std::string manifest_id;
+  int replicas = 1;
+  scheduler::Demand demand;
+  std::vector<NodeEntry> nodes;
+  crypto::EncryptedManifest encrypted;
+  Bytes owner_grant;
+};
+
+Publisher::Publisher(PublisherSettings settings, const crypto::Identity& identity,
+                     const Clock& clock, crypto::EnvelopeVerifier& verifier, net::Client& client,
+                     NodeDirectory& directory, dht::Dht* dht)
+    : settings_(settings),
+      identity_(identity),
+      clock_(clock),
+      verifier_(verifier),
+      client_(client),
+      directory_(directory),
+      dht_(dht) {}
+
+Publisher::~Publisher() {
+  if (!dht_) return;
+  std::lock_guard lock(mutex_);
+  for (const auto& [mid, id] : published_) {
+    dht_->cancel_permanent(dht::Key::of(std::string(kManifestKeyPrefix) + mid), id);
+  }
+}
+
+asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
+                                                         Progress progress) {
+  Context ctx;
+  ctx.progress = progress ? std::move(progress) : [](std::string_view) {};
+  // 1. Validate before anything leaves this node.
+  auto parsed = manifest::parse(request.yaml, request.source);
+  if (!parsed) co_return parsed.error();
+  ctx.manifest = std::move(*parsed);
+  const auto* primary = ctx.manifest.primary();
+  if (!primary) {
+    co_return make_error(std::string(codes::kInvalidManifest),
+                         request.source + ": no Pod, Deployment or StatefulSet to run");
+  }
+  auto owner = from_hex(request.owner_public_key_hex);
+  if (!owner || owner->size() != ctx.owner.size()) {
+    co_return make_error(std::string(codes::kUnauthorized),
+                         "owner public key must be 64 hex characters");
+  }
+  std::copy(owner->begin(), owner->end(), ctx.owner.begin());
+  auto mid = manifest::manifest_id(request.owner_public_key_hex, ctx.manifest);
+  if (!mid) co_return mid.error();
+  ctx.manifest_id = *mid;
+  auto grant = from_hex(request.owner_grant_hex);
+  if (!grant) co_return make_error(std::string(codes::kUnauthorized), "owner grant is not hex");
+  ctx.owner_grant = std::move(*grant);
+  auto checked = crypto::check_grant(ctx.owner_grant,
+                                     {.action = protocol::GrantAction::kApply,
+                                      .manifest_id = ctx.manifest_id,
+                                      .owner = ctx.owner,
+                                      .requester = identity_.public_key()},
+                                     clock_);
+  if (!checked) co_return codes::from_grant_error(checked.error(), "owner apply grant");
+  ctx.replicas = request.replicas >= 0 ? request.replicas : primary->replicas;
+  int manifest_replicas = 0;
+  for (const auto& d : ctx.manifest.documents) {
+    if (d.is_workload()) manifest_replicas += std::max(1, d.replicas);
+  }
+  manifest_replicas = std::max(1, manifest_replicas);
+  ctx.demand = {ctx.manifest.total_memory_bytes() / manifest_replicas,
+                ctx.manifest.total_cpu_millis() / manifest_replicas};
+  ctx.request = std::move(request);
+
+  PublishOutcome outcome;
+  outcome.manifest_id = ctx.manifest_id;
+  outcome.replicas_requested = ctx.replicas;
+  if (ctx.replicas == 0) co_return outcome;
+
+  // 2. Placement.
+  ctx.progress("placing");
+  ctx.nodes = directory_.nodes();
+  auto candidates = co_await collect_capacity(ctx);
+  scheduler::PlacementRequest place_req{ctx.replicas, ctx.demand, ctx.request.node, {}};
+  auto picks = scheduler::place(candidates, place_req);
+  if (picks.empty()) {
+    co_return make_error(std::string(codes::kNoCapacity),
+                         "no node has room for one replica (" + std::to_string(candidates.size()) +
+                             " of " + std::to_string(ctx.nodes.size()) + " nodes answered" +
+                             (ctx.request.node.empty() ? "" : ", pinned to " + ctx.request.node) +
+                             ")");
+  }
+
+  // 3. Encrypt and distribute key shares.
+  ctx.progress("encrypting");
+  std::vector<protocol::ShareHolder> holders;
+  for (const auto& n : ctx.nodes) {
+    holders.push_back({n.node_id, n.public_key, n.rpc_endpoint, 0});
+  }
+  crypto::ShareParams params{std::min<unsigned>(settings_.share_count, holders.size()),
+                             settings_.share_threshold};
+  params.k = std::min(params.k, params.n);
+  auto encrypted =
+      crypto::encrypt_manifest(ctx.manifest_id, identity_.public_key(), as_bytes(ctx.request.yaml),
+                               holders, params, clock_.now_ms());
+  if (!encrypted) co_return encrypted.error();
+  ctx.encrypted = std::move(*encrypted);
+  ctx.progress("distributing shares");
+  BEEMESH_CO_TRY(co_await distribute_shares(ctx));
+  publish_record(ctx);
+
+  // 4. Deploy on the chosen nodes; retry missing replicas once elsewhere.
+  std::map<std::string, int> per_node;
+  for (const auto& p : picks) ++per_node[p.node_id];
+  ctx.progress("deploying on " + std::to_string(per_node.size()) + " node" +
+               (per_node.size() == 1 ? "" : "s"));
+  auto placements = co_await deploy_on(ctx, per_node);
+  std::set<std::string> failed_nodes;
+  int missing = ctx.replicas - static_cast<int>(picks.size());
+  for (const auto& p : placements) {
+    if (!p.ok) {
+      failed_nodes.insert(p.node_id);
+      missing += p.replicas;
+    }
+  }
+  if (missing > 0 && ctx.request.node.empty()) {
+    auto retry_candidates = co_await collect_capacity(ctx);
+    auto retry_picks = scheduler::place(retry_candidates, {missing, ctx.demand, "", failed_nodes});
+    if (!retry_picks.empty()) {
+      std::map<std::string, int> retry_nodes;
+      for (const auto& p : retry_picks) ++retry_nodes[p.node_id];
+      ctx.progress("retrying " + std::to_string(retry_picks.size()) + " replica(s) on " +
+                   std::to_string(retry_nodes.size()) + " other node(s)");
+      auto more = co_await deploy_on(ctx, retry_nodes);
+      placements.insert(placements.end(), more.begin(), more.end());
+    }
+  }
+  for (const auto& p : placements) {
+    if (p.ok) outcome.replicas_placed += p.replicas;
+  }
+  outcome.placements = std::move(placements);
+  if (outcome.replicas_placed > 0) ctx.progress("announced");
+  co_return outcome;
+}
+
+asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(const Context& ctx) {
+  protocol::CapacityRequest req;
+  req.request_id = runtime::new_workload_id();
+  req.manifest_id = ctx.manifest_id;
+  req.memory_bytes = ctx.demand.memory_bytes;
+  req.cpu_millis = ctx.demand.cpu_millis;
+  req.replicas = ctx.replicas;
+  std::vector<asio::awaitable<Result<protocol::CapacityReply>>> asks;
+  for (const auto& n : ctx.nodes) {
+    asks.push_back(signed_call<protocol::CapacityRequest, protocol::CapacityReply>(
+        identity_, clock_, verifier_, client_, n.rpc_endpoint, net::protocols::kCapacity, req,
+        &n.public_key, settings_.capacity_window));
+  }
+  auto replies = co_await gather(std::move(asks));
+  std::vector<scheduler::Candidate> out;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const auto& r = replies[i];
+    if (!r || !*r) {
+      spdlog::info("node {} did not answer the capacity request: {}", ctx.nodes[i].node_id,
+                   r ? (*r).error().to_string() : "failed");
+      continue;
+    }
+    const auto& reply = r->value();
+    if (!reply.accepts) continue;
+    out.push_back({ctx.nodes[i].node_id, ctx.nodes[i].name, ctx.nodes[i].rpc_endpoint,
+                   reply.available_memory_bytes, reply.available_cpu_millis});
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<void>> Publisher::distribute_shares(Context& ctx) {
+  const auto& applied = ctx.encrypted.applied;
+  std::vector<asio::awaitable<Result<protocol::StoreShareResponse>>> stores;
+  for (const auto& share : ctx.encrypted.shares) {
+    protocol::StoreShareRequest req;
+    req.request_id = runtime::new_workload_id();
+    req.manifest_id = ctx.manifest_id;
+    req.owner_public_key = identity_.public_key();
+    req.share_index = share.holder.share_index;
+    req.sealed_share = share.sealed;
+    req.key_commitment = applied.key_commitment;
+    req.threshold = applied.threshold;
+    stores.push_back(signed_call<protocol::StoreShareRequest, protocol::StoreShareResponse>(
+        identity_, clock_, verifier_, client_, share.holder.rpc_endpoint,
+        net::protocols::kStoreShare, req, &share.holder.node_public_key, settings_.share_timeout));
+  }
+  auto results = co_await gather(std::move(stores));
+  size_t stored = 0;
+  std::string failures;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    if (r && *r && (*r)->ok) {
+      ++stored;
+    } else {
+      failures += (failures.empty() ? "" : "; ") + ctx.encrypted.shares[i].holder.node_id + ": " +
+                  (!r    ? "failed"
+                   : !*r ? (*r).error().to_string()
+                         : (*r)->code);
+    }
+  }
+  if (stored < applied.threshold) {
+    co_return make_error(std::string(codes::kTooFewShares),
+                         "only " + std::to_string(stored) + " of " +
+                             std::to_string(results.size()) + " share holders stored a share (" +
+                             failures + ")");
+  }
+  co_return Result<void>{};
+}
+
+void Publisher::publish_record(const Context& ctx) {
+  if (!dht_) return;
+  auto signed_record = crypto::sign_applied_manifest(identity_, ctx.encrypted.applied);
+  if (signed_record.size() > dht::kMaxValueSize) {
+    spdlog::warn("encrypted manifest {} is {} bytes, too large for the DHT; not stored there",
+                 ctx.manifest_id, signed_record.size());
+    return;
+  }
+  auto key = dht::Key::of(std::string(kManifestKeyPrefix) + ctx.manifest_id);
+  std::lock_guard lock(mutex_);
+  if (auto it = published_.find(ctx.manifest_id); it != published_.end()) {
+    dht_->cancel_permanent(key, it->second);
+  }
+  published_[ctx.manifest_id] =
+      dht_->put_permanent(key, dht::Value{0, dht::ValueKind::raw, std::move(signed_record)});
+}
+
+asio::awaitable<std::vector<Placement>> Publisher::deploy_on(
+    Context& ctx, const std::map<std::string, int>& per_node) {
+  std::vector<asio::awaitable<Result<protocol::ApplyResponse>>> calls;
+  std::vector<Placement> placements;
+  int64_t now = clock_.now_ms();
+  std::vector<std::string> placement_ids;
+  for (const auto& [node_id, count] : per_node) placement_ids.push_back(node_id);
+  for (const auto& [node_id, count] : per_node) {
+    auto node = std::find_if(ctx.nodes.begin(), ctx.nodes.end(),
+                             [&](const NodeEntry& n) { return n.node_id == node_id; });
+    protocol::ApplyRequest req;
+    req.request_id = runtime::new_workload_id();
+    req.manifest_id = ctx.manifest_id;
+    req.owner_public_key = ctx.owner;
+    req.applied_manifest = ctx.encrypted.applied;
+    req.threshold = ctx.encrypted.applied.threshold;
+    req.owner_grant = ctx.owner_grant;
+    req.grant = crypto::issue_grant(identity_, protocol::GrantAction::kKeyShare, ctx.manifest_id,
+                                    node->public_key, now, now + settings_.grant_ttl.count());
+    req.workload_id = runtime::new_workload_id();
+    req.replicas = count;
+    req.total_replicas = ctx.replicas;
+    req.placement = placement_ids;
+    calls.push_back(signed_call<protocol::ApplyRequest, protocol::ApplyResponse>(
+        identity_, clock_, verifier_, client_, node->rpc_endpoint, net::protocols::kApply, req,
+        &node->public_key, settings_.apply_timeout));
+    placements.push_back({node_id, node->rpc_endpoint, count, false, "", "", req.workload_id});
+  }
+  auto results = co_await gather(std::move(calls));
+  for (size_t i = 0; i < results.size(); ++i) {
+    auto& p = placements[i];
+    const auto& r = results[i];
+    if (!r || !*r) {
+      p.code = !r ? "failed" : (*r).error().code;
+      p.message = !r ? "request failed" : (*r).error().message;
+      continue;
+    }
+    const auto& resp = r->value();
+    p.ok = resp.ok;
+    p.code = resp.code;
+    p.message = resp.message;
+    if (!resp.workload_id.empty()) p.workload_id = resp.workload_id;
+  }
+  co_return placements;
+}
+
+asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string manifest_id,
+                                                                  Bytes owner_envelope) {
+  DeleteForward out;
+  out.manifest_id = manifest_id;
+  auto nodes = directory_.nodes();
+  std::vector<asio::awaitable<Result<Bytes>>> calls;
+  for (const auto& n : nodes) {
+    calls.push_back(client_.request(n.rpc_endpoint, std::string(net::protocols::kDelete),
+                                    owner_envelope, settings_.share_timeout));
+  }
+  auto results = co_await gather(std::move(calls));
+  for (size_t i = 0; i < results.size(); ++i) {
+    Placement p{nodes[i].node_id, nodes[i].rpc_endpoint, 0, false, "", "", ""};
+    const auto& r = results[i];
+    if (!r || !*r) {
+      p.code = !r ? "failed" : (*r).error().code;
+      p.message = !r ? "request failed" : (*r).error().message;
+    } else {
+      auto opened = crypto::open_message<protocol::DeleteResponse>(verifier_, r->value());
+      if (!opened || opened->envelope.signer != nodes[i].public_key) {
+        p.code = "bad_signature";
+        p.message = "delete response not signed by the node";
+      } else {
+        p.ok = opened->message.ok;
+        p.code = opened->message.code;
+        p.message = opened->message.message;
+        p.replicas = static_cast<int>(opened->message.removed);
+        out.removed += p.replicas;
+      }
+    }
+    out.nodes.push_back(std::move(p));
+  }
+  if (dht_) {
+    std::lock_guard lock(mutex_);
+    if (auto it = published_.find(manifest_id); it != published_.end()) {
+      dht_->cancel_permanent(dht::Key::of(std::string(kManifestKeyPrefix) + manifest_id),
+                             it->second);
+      published_.erase(it);
+    }
+  }
+  co_return out;
+}
+
+}  // namespace beemesh::apply

@@ -1,0 +1,50 @@
+// apply/share_fetch.h — the deploying node's side of key reconstruction.
+//
+// Promise: asks every share holder of `applied` at once (signed KeyShareRequests carrying
+// the key-share grant), opens each sealed share it gets back, and completes as soon as
+// `applied.threshold` shares are in hand — a slow or dead holder does not delay it when k
+// others answer. Fewer than k usable shares -> Error "too_few_shares" whose message lists
+// each holder's failure. Each request is bounded by `timeout`.
+#pragma once
+
+#include <asio.hpp>
+
+#include <chrono>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "crypto/envelope.h"
+#include "crypto/identity.h"
+#include "crypto/shamir.h"
+#include "net/client.h"
+#include "protocol/records.h"
+
+namespace beemesh::apply {
+
+asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
+    const crypto::Identity& me, const Clock& clock, crypto::EnvelopeVerifier& verifier,
+    net::Client& client, const protocol::AppliedManifest& applied, const Bytes& grant,
+    std::chrono::milliseconds timeout);
+
+// Sends a signed request and opens the signed response, checking that the responder is
+// `expected_signer`. Transport failures keep their net codes.
+template <typename Request, typename Response>
+asio::awaitable<Result<Response>> signed_call(const crypto::Identity& me, const Clock& clock,
+                                              crypto::EnvelopeVerifier& verifier,
+                                              net::Client& client, std::string endpoint,
+                                              std::string_view protocol, const Request& request,
+                                              const crypto::PublicKey* expected_signer,
+                                              std::chrono::milliseconds timeout) {
+  auto reply = co_await client.request(std::move(endpoint), std::string(protocol),
+                                       crypto::sign_message(me, request, clock), timeout);
+  if (!reply) co_return reply.error();
+  auto opened = crypto::open_message<Response>(verifier, *reply);
+  if (!opened) co_return opened.error();
+  if (expected_signer && opened->envelope.signer != *expected_signer) {
+    co_return make_error("bad_signature", "response signed by an unexpected node");
+  }
+  co_return std::move(opened->message);
+}
+
+}  // namespace beemesh::apply

@@ -1,0 +1,269 @@
+#include "net/peer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+
+namespace beemesh::net {
+
+namespace {
+
+// Sleeps until the call is woken or its deadline passes; true when woken.
+asio::awaitable<bool> wait_for_wake(Call& call) {
+  std::error_code ignored;
+  co_await call.timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_return call.woken;
+}
+
+template <typename Container>
+void erase_call(Container& c, const std::shared_ptr<Call>& call) {
+  c.erase(std::remove(c.begin(), c.end(), call), c.end());
+}
+
+}  // namespace
+
+// ---- ClientSession ----
+
+void ClientSession::on_frame(Frame frame) {
+  if (frame.kind == FrameKind::request) {
+    close(make_error("protocol_error", "unexpected request frame from server " + remote()));
+    return;
+  }
+  auto it = pending_.find(frame.request_id);
+  if (it == pending_.end()) {
+    // Its request timed out meanwhile.
+    spdlog::debug("component=net event=late_reply peer={} protocol={} id={}", remote(),
+                  frame.protocol, frame.request_id);
+    return;
+  }
+  auto call = std::move(it->second);
+  pending_.erase(it);
+  if (frame.kind == FrameKind::error) {
+    call->fail(decode_error_payload(frame.payload));
+    return;
+  }
+  call->reply = std::move(frame.payload);
+  call->wake();
+}
+
+void ClientSession::on_closed(const Error& reason) {
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, call] : pending) call->fail(reason);
+  if (auto peer = peer_.lock()) peer->session_closed(this);
+}
+
+// ---- Peer ----
+
+class Peer::SlotLease {
+ public:
+  explicit SlotLease(Peer& peer) : peer_(peer) {}
+  ~SlotLease() { peer_.release_slot(); }
+  SlotLease(const SlotLease&) = delete;
+  SlotLease& operator=(const SlotLease&) = delete;
+
+ private:
+  Peer& peer_;
+};
+
+Peer::Peer(asio::io_context& io, std::string name, Endpoint endpoint, const ClientOptions& options)
+    : strand_(asio::make_strand(io)),
+      name_(std::move(name)),
+      endpoint_(std::move(endpoint)),
+      options_(options) {}
+
+Error Peer::timeout_error(const std::string& protocol, std::chrono::milliseconds timeout,
+                          std::string_view phase) const {
+  return make_error("timeout", "no reply to '" + protocol + "' from " + name_ + " within " +
+                                   std::to_string(timeout.count()) + " ms (" + std::string(phase) +
+                                   ")");
+}
+
+void Peer::release_slot() {
+  if (!slot_waiters_.empty()) {
+    // Hand the slot straight to the longest waiter: in_flight_ stays the same.
+    auto next = std::move(slot_waiters_.front());
+    slot_waiters_.pop_front();
+    queued_seen_ = slot_waiters_.size();
+    next->wake();
+    return;
+  }
+  --in_flight_;
+  in_flight_seen_ = in_flight_;
+}
+
+asio::awaitable<Outcome> Peer::call(std::shared_ptr<Peer> self, std::string protocol, Bytes payload,
+                                    std::chrono::milliseconds timeout) {
+  auto call = std::make_shared<Call>(self->strand_);
+  call->timer.expires_after(timeout);
+  if (self->shut_down_) {
+    co_return make_error("shutdown", "client shut down; request to " + self->name_ + " dropped");
+  }
+
+  // 1. An in-flight slot.
+  if (self->in_flight_ >= self->options_.max_in_flight_per_peer) {
+    if (self->slot_waiters_.size() >= self->options_.max_queued_per_peer) {
+      co_return make_error("busy", std::to_string(self->in_flight_) + " requests in flight and " +
+                                       std::to_string(self->slot_waiters_.size()) + " queued to " +
+                                       self->name_ + "; '" + protocol + "' refused");
+    }
+    self->slot_waiters_.push_back(call);
+    self->queued_seen_ = self->slot_waiters_.size();
+    bool woken = co_await wait_for_wake(*call);
+    if (!woken) {
+      erase_call(self->slot_waiters_, call);
+      self->queued_seen_ = self->slot_waiters_.size();
+      co_return self->timeout_error(protocol, timeout, "waiting for an in-flight slot");
+    }
+    if (call->error) co_return std::move(*call->error);
+    // The releasing request handed its slot over.
+  } else {
+    ++self->in_flight_;
+    self->in_flight_seen_ = self->in_flight_;
+  }
+  SlotLease lease(*self);
+  if (self->shut_down_) {
+    co_return make_error("shutdown", "client shut down; request to " + self->name_ + " dropped");
+  }
+
+  // 2. A connection.
+  if (!self->session_ || !self->session_->is_open()) {
+    if (!self->connecting_) {
+      self->connecting_ = true;
+      asio::co_spawn(self->strand_, connect(self), asio::detached);
+    }
+    call->woken = false;
+    self->connect_waiters_.push_back(call);
+    bool woken = co_await wait_for_wake(*call);
+    if (!woken) {
+      erase_call(self->connect_waiters_, call);
+      co_return self->timeout_error(protocol, timeout, "still connecting");
+    }
+    if (call->error) co_return std::move(*call->error);
+    if (!self->session_ || !self->session_->is_open()) {
+      co_return make_error("disconnected",
+                           "connection to " + self->name_ + " closed right after it opened");
+    }
+  }
+
+  // 3. Send and wait for the reply.
+  auto session = self->session_;
+  uint64_t id = session->next_request_id();
+  call->woken = false;
+  session->add_pending(id, call);
+  session->send(id, FrameKind::request, protocol, std::move(payload));
+  bool woken = co_await wait_for_wake(*call);
+  if (!woken) {
+    session->drop_pending(id);
+    co_return self->timeout_error(protocol, timeout, "request sent");
+  }
+  if (call->error) co_return std::move(*call->error);
+  co_return std::move(call->reply);
+}
+
+asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
+  std::optional<Error> failure;
+  auto socket = std::make_shared<asio::ip::tcp::socket>(self->strand_);
+  std::vector<asio::ip::tcp::endpoint> candidates;
+  std::error_code ec;
+  auto address = asio::ip::make_address(self->endpoint_.host, ec);
+  if (!ec) {
+    candidates.emplace_back(address, self->endpoint_.port);
+  } else {
+    asio::ip::tcp::resolver resolver(self->strand_);
+    auto results =
+        co_await resolver.async_resolve(self->endpoint_.host, std::to_string(self->endpoint_.port),
+                                        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || results.empty()) {
+      failure = make_error("unreachable", "cannot resolve " + self->name_ + ": " + ec.message());
+    }
+    for (const auto& r : results) candidates.push_back(r.endpoint());
+  }
+
+  if (!failure) {
+    auto timed_out = std::make_shared<bool>(false);
+    asio::steady_timer guard(self->strand_, self->options_.connect_timeout);
+    guard.async_wait([socket, timed_out](const std::error_code& e) {
+      if (e) return;
+      *timed_out = true;
+      std::error_code ignored;
+      socket->close(ignored);
+    });
+    co_await asio::async_connect(*socket, candidates,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    guard.cancel();
+    if (*timed_out || (!ec && !socket->is_open())) {
+      failure = make_error("unreachable",
+                           "connect to " + self->name_ + " timed out after " +
+                               std::to_string(self->options_.connect_timeout.count()) + " ms");
+    } else if (ec) {
+      failure = make_error("unreachable", "connect to " + self->name_ + ": " + ec.message());
+    }
+  }
+
+  self->connecting_ = false;
+  if (!failure && self->shut_down_) {
+    failure = make_error("shutdown", "client shut down while connecting to " + self->name_);
+  }
+  if (!failure) {
+    std::error_code ignored;
+    socket->set_option(asio::ip::tcp::no_delay(true), ignored);
+    self->session_ = std::make_shared<ClientSession>(std::move(*socket), self->name_,
+                                                     self->options_.max_frame_size, self);
+    self->session_->start();
+    self->connected_ = true;
+    ++self->connections_opened_;
+    spdlog::debug("component=net event=connected peer={}", self->name_);
+  } else {
+    spdlog::debug("component=net event=connect_failed peer={} reason=\"{}\"", self->name_,
+                  failure->to_string());
+  }
+  auto waiters = std::move(self->connect_waiters_);
+  self->connect_waiters_.clear();
+  for (auto& w : waiters) {
+    if (failure) {
+      w->fail(*failure);
+    } else {
+      w->wake();
+    }
+  }
+}
+
+void Peer::session_closed(const ClientSession* session) {
+  if (session_.get() != session) return;
+  session_.reset();
+  connected_ = false;
+}
+
+void Peer::shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  auto error = make_error("shutdown", "client shut down; request to " + name_ + " abandoned");
+  auto slot_waiters = std::move(slot_waiters_);
+  slot_waiters_.clear();
+  queued_seen_ = 0;
+  for (auto& w : slot_waiters) w->fail(error);
+  auto connect_waiters = std::move(connect_waiters_);
+  connect_waiters_.clear();
+  for (auto& w : connect_waiters) w->fail(error);
+  if (auto session = session_) session->close(error);
+}
+
+PeerStats Peer::stats() const {
+  PeerStats s;
+  s.connected = connected_.load();
+  s.in_flight = in_flight_seen_.load();
+  s.queued = queued_seen_.load();
+  s.connections_opened = connections_opened_.load();
+  return s;
+}
+
+}  // namespace beemesh::net

@@ -1,0 +1,276 @@
+#include "net/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include "net/connection.h"
+#include "net/endpoint.h"
+
+namespace beemesh::net {
+
+namespace {
+class ServerSession;
+}
+
+struct Server::State {
+  State(asio::io_context& io, ServerOptions opts)
+      : io(io), options(std::move(opts)), acceptor(asio::make_strand(io)) {}
+
+  std::shared_ptr<const Handler> find_handler(const std::string& protocol) {
+    std::lock_guard lock(mutex);
+    auto it = handlers.find(protocol);
+    return it == handlers.end() ? nullptr : it->second;
+  }
+
+  asio::io_context& io;
+  const ServerOptions options;
+  asio::ip::tcp::acceptor acceptor;  // used on its own strand only (after listen())
+  std::atomic<uint16_t> bound_port{0};
+  std::atomic<uint64_t> accepted{0};
+
+  mutable std::mutex mutex;  // guards everything below
+  std::unordered_map<std::string, std::shared_ptr<const Handler>> handlers;
+  std::unordered_set<std::shared_ptr<ServerSession>> sessions;
+  bool listening = false;
+  bool stopped = false;
+};
+
+namespace {
+
+class ServerSession final : public Connection {
+ public:
+  ServerSession(asio::ip::tcp::socket socket, std::string remote,
+                std::shared_ptr<Server::State> state, uint64_t id)
+      : Connection(std::move(socket), state->options.max_frame_size, remote),
+        state_(std::move(state)),
+        peer_{std::move(remote), id} {}
+
+ protected:
+  void on_frame(Frame frame) override {
+    if (frame.kind != FrameKind::request) {
+      close(make_error("protocol_error", "unexpected " + std::string(to_string(frame.kind)) +
+                                             " frame from " + this->remote() +
+                                             " (a server takes requests only)"));
+      return;
+    }
+    auto handler = state_->find_handler(frame.protocol);
+    if (!handler) {
+      send(frame.request_id, FrameKind::error, frame.protocol,
+           encode_error_payload(
+               make_error("unknown_protocol",
+                          "no handler for protocol '" + frame.protocol + "' on " +
+                              format_endpoint(state_->options.host, state_->bound_port.load()))));
+      return;
+    }
+    ++active_;
+    if (active_ >= state_->options.max_concurrent_requests_per_connection) pause_reading();
+    auto self = std::static_pointer_cast<ServerSession>(shared_from_this());
+    asio::co_spawn(executor(),
+                   run_handler(std::move(self), std::move(handler), frame.request_id,
+                               std::move(frame.protocol), std::move(frame.payload)),
+                   asio::detached);
+  }
+
+  void on_closed(const Error&) override {
+    std::lock_guard lock(state_->mutex);
+    state_->sessions.erase(std::static_pointer_cast<ServerSession>(shared_from_this()));
+  }
+
+ private:
+  static asio::awaitable<void> run_handler(std::shared_ptr<ServerSession> self,
+                                           std::shared_ptr<const Handler> handler,
+                                           uint64_t request_id, std::string protocol,
+                                           Bytes payload) {
+    std::optional<Result<Bytes>> reply;
+    try {
+      reply.emplace(co_await (*handler)(self->peer_, std::move(payload)));
+    } catch (const std::exception& e) {
+      reply.emplace(
+          make_error("handler_failed", "handler for '" + protocol + "' threw: " + e.what()));
+    } catch (...) {
+      reply.emplace(make_error("handler_failed", "handler for '" + protocol + "' threw"));
+    }
+    self->finish(request_id, protocol, std::move(*reply));
+  }
+
+  void finish(uint64_t request_id, const std::string& protocol, Result<Bytes> reply) {
+    --active_;
+    if (active_ < state_->options.max_concurrent_requests_per_connection) resume_reading();
+    if (!is_open()) {
+      spdlog::debug("component=net event=reply_dropped peer={} protocol={} id={}", remote(),
+                    protocol, request_id);
+      return;
+    }
+    if (!reply.ok()) {
+      send(request_id, FrameKind::error, protocol, encode_error_payload(reply.error()));
+      return;
+    }
+    if (body_size_for(protocol, reply->size()) > max_frame_size()) {
+      send(request_id, FrameKind::error, protocol,
+           encode_error_payload(make_error(
+               "frame_too_large", "reply of " + std::to_string(reply->size()) + " bytes to '" +
+                                      protocol + "' exceeds the frame limit of " +
+                                      std::to_string(max_frame_size()) + " bytes")));
+      return;
+    }
+    send(request_id, FrameKind::response, protocol, std::move(reply).value());
+  }
+
+  std::shared_ptr<Server::State> state_;
+  PeerInfo peer_;
+  size_t active_ = 0;
+};
+
+asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
+  uint64_t next_id = 1;
+  for (;;) {
+    std::error_code ec;
+    auto socket =
+        co_await state->acceptor.async_accept(asio::any_io_executor(asio::make_strand(state->io)),
+                                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
+      spdlog::warn("component=net event=accept_failed port={} error=\"{}\"",
+                   state->bound_port.load(), ec.message());
+      // Out of descriptors and the like: back off instead of spinning.
+      asio::steady_timer pause(state->acceptor.get_executor(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    state->accepted.fetch_add(1);
+    std::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    auto remote_ep = socket.remote_endpoint(ignored);
+    std::string remote = format_endpoint(remote_ep.address().to_string(), remote_ep.port());
+    auto session = std::make_shared<ServerSession>(std::move(socket), remote, state, next_id++);
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->stopped) continue;  // the session's socket closes with it
+      if (state->sessions.size() >= state->options.max_connections) {
+        spdlog::warn(
+            "component=net event=connection_refused peer={} reason=\"{} connections "
+            "open, the limit\"",
+            remote, state->sessions.size());
+        continue;
+      }
+      state->sessions.insert(session);
+    }
+    spdlog::debug("component=net event=accepted peer={} port={}", remote, state->bound_port.load());
+    asio::dispatch(session->executor(), [session] { session->start(); });
+  }
+}
+
+}  // namespace
+
+Server::Server(EventLoop& loop, ServerOptions options)
+    : loop_(loop), state_(std::make_shared<State>(loop.context(), std::move(options))) {}
+
+Server::~Server() {
+  stop();
+}
+
+Result<void> Server::handle(std::string_view protocol, Handler handler) {
+  if (auto v = validate_protocol_id(protocol); !v.ok()) return v.error();
+  std::lock_guard lock(state_->mutex);
+  state_->handlers[std::string(protocol)] = std::make_shared<const Handler>(std::move(handler));
+  return ok_result();
+}
+
+Result<uint16_t> Server::listen() {
+  std::lock_guard lock(state_->mutex);
+  if (state_->listening || state_->stopped) {
+    return make_error("already_listening", "server on " + endpoint() + " was already started");
+  }
+  const auto& opts = state_->options;
+  std::error_code ec;
+  auto address = asio::ip::make_address(opts.host, ec);
+  asio::ip::tcp::endpoint ep;
+  if (ec) {
+    asio::ip::tcp::resolver resolver(state_->io);
+    auto results = resolver.resolve(opts.host, std::to_string(opts.port), ec);
+    if (ec || results.empty()) {
+      return make_error("invalid_endpoint",
+                        "cannot resolve listen host '" + opts.host + "': " + ec.message());
+    }
+    ep = results.begin()->endpoint();
+  } else {
+    ep = asio::ip::tcp::endpoint(address, opts.port);
+  }
+  auto& acceptor = state_->acceptor;
+  auto fail = [&](std::string_view step) {
+    std::error_code ignored;
+    acceptor.close(ignored);
+    return make_error("bind_failed", std::string(step) + " " +
+                                         format_endpoint(ep.address().to_string(), ep.port()) +
+                                         ": " + ec.message());
+  };
+  acceptor.open(ep.protocol(), ec);
+  if (ec) return fail("open");
+  acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (ec) return fail("reuse_address on");
+  acceptor.bind(ep, ec);
+  if (ec) return fail("bind");
+  acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on");
+  state_->bound_port = acceptor.local_endpoint(ec).port();
+  state_->listening = true;
+  asio::co_spawn(acceptor.get_executor(), accept_loop(state_), asio::detached);
+  spdlog::info("component=net event=listening endpoint={}",
+               format_endpoint(opts.host, state_->bound_port.load()));
+  return state_->bound_port.load();
+}
+
+uint16_t Server::port() const {
+  return state_->bound_port.load();
+}
+
+std::string Server::endpoint() const {
+  return format_endpoint(state_->options.host, state_->bound_port.load());
+}
+
+void Server::stop() {
+  std::unordered_set<std::shared_ptr<ServerSession>> sessions;
+  bool was_listening = false;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopped) return;
+    state_->stopped = true;
+    was_listening = state_->listening;
+    sessions.swap(state_->sessions);
+  }
+  if (was_listening) {
+    auto state = state_;
+    loop_.run_and_wait(state->acceptor.get_executor(), [state] {
+      std::error_code ignored;
+      state->acceptor.close(ignored);
+    });
+  }
+  for (const auto& session : sessions) {
+    loop_.run_and_wait(session->executor(),
+                       [session] { session->close(make_error("shutdown", "server stopped")); });
+  }
+}
+
+uint64_t Server::accepted_connections() const {
+  return state_->accepted.load();
+}
+
+size_t Server::open_connections() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->sessions.size();
+}
+
+}  // namespace beemesh::net
