@@ -180,8 +180,8 @@ Result<std::string> NodeServiceImpl::ask_others(const protocol::QueryRequest& qu
     std::vector<asio::awaitable<Result<protocol::QueryReply>>> asks;
     for (const auto& n : others) {
       asks.push_back(apply::signed_call<protocol::QueryRequest, protocol::QueryReply>(
-          p_.identity, p_.clock, p_.verifier, p_.client, n.rpc_endpoint, net::protocols::kQuery,
-          query, &n.public_key, std::chrono::seconds(10)));
+          p_.identity, p_.clock, p_.verifier, p_.client, n.rpc_endpoint,
+          std::string(net::protocols::kQuery), query, n.public_key, std::chrono::seconds(10)));
     }
     auto replies = co_await apply::gather(std::move(asks));
     for (auto& r : replies) {

@@ -10,6 +10,8 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/thread_pool.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,7 +60,8 @@ asio::awaitable<std::vector<std::optional<T>>> gather(std::vector<asio::awaitabl
         [state, i, task = std::move(tasks[i])]() mutable -> asio::awaitable<void> {
           try {
             state->results[i].emplace(co_await std::move(task));
-          } catch (...) {
+          } catch (const std::exception& e) {
+            spdlog::error("concurrent task {} failed: {}", i, e.what());
           }
           if (--state->remaining == 0) state->timer.cancel();
         },

@@ -147,23 +147,32 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   if (msg.cpu_limit_millis > 0) deploy.config.cpu_limit_millis = msg.cpu_limit_millis;
   deploy.config.publish_ports = settings_.publish_ports;
   deploy.config.publish_host_ip = settings_.publish_host_ip;
-  auto record = co_await await_callback<Result<workload::WorkloadRecord>>(
+  // (Awaitables are built in their own statement: GCC 12 can destroy temporaries of a
+  // co_await expression twice.)
+  auto deploying = await_callback<Result<workload::WorkloadRecord>>(
       [this, deploy = std::move(deploy)](
           std::function<void(Result<workload::WorkloadRecord>)> done) mutable {
         workloads_.deploy_workload(std::move(deploy), std::move(done));
       });
+  auto record = co_await std::move(deploying);
   if (!record) co_return codes::from_deploy_error(record.error());
   // Keep the encrypted record so a restart can adopt the workload.
   workload::AppliedManifestRecord stored{msg.manifest_id, owner_hex,
                                          protocol::encode_applied_manifest(applied), 0};
-  co_await run_blocking(blocking_, [this, stored] { return store_.put_applied_manifest(stored); });
+  auto storing =
+      run_blocking(blocking_, [this, stored] { return store_.put_applied_manifest(stored); });
+  if (auto kept = co_await std::move(storing); !kept) {
+    spdlog::warn("manifest {}: keeping its encrypted record failed: {}", msg.manifest_id,
+                 kept.error().to_string());
+  }
   co_return record;
 }
 
 asio::awaitable<Result<std::vector<crypto::KeyShare>>> NodeHandlers::fetch_shares(
     const protocol::AppliedManifest& applied, const Bytes& grant) {
-  co_return co_await fetch_key_shares(identity_, clock_, verifier_, client_, applied, grant,
-                                      settings_.share_fetch_timeout);
+  auto fetching = fetch_key_shares(identity_, clock_, verifier_, client_, applied, grant,
+                                   settings_.share_fetch_timeout);
+  co_return co_await std::move(fetching);
 }
 
 // ---- key shares ------------------------------------------------------------------------
@@ -186,8 +195,8 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_store_share(Bytes request) {
   workload::KeyShareRecord share{req->message.manifest_id,  req->message.share_index,
                                  req->message.sealed_share, key_hex(req->envelope.signer),
                                  req->message.threshold,    0};
-  auto stored =
-      co_await run_blocking(blocking_, [this, share] { return store_.put_key_share(share); });
+  auto storing = run_blocking(blocking_, [this, share] { return store_.put_key_share(share); });
+  auto stored = co_await std::move(storing);
   if (!stored) co_return respond(identity_, clock_, response, &stored.error());
   co_return respond(identity_, clock_, response, nullptr);
 }
@@ -202,7 +211,8 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share(Bytes request) {
   response.request_id = req->message.request_id;
   response.manifest_id = req->message.manifest_id;
   auto mid = req->message.manifest_id;
-  auto shares = co_await run_blocking(blocking_, [this, mid] { return store_.key_shares_of(mid); });
+  auto reading = run_blocking(blocking_, [this, mid] { return store_.key_shares_of(mid); });
+  auto shares = co_await std::move(reading);
   if (!shares || shares->empty()) {
     auto err = make_error(std::string(codes::kNotFound), "no key share held for manifest " + mid);
     co_return respond(identity_, clock_, response, &err);
@@ -259,16 +269,17 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_delete(Bytes request) {
     }
   }
   auto mid = msg.manifest_id;
-  auto removed =
-      co_await await_callback<Result<int>>([this, mid](std::function<void(Result<int>)> done) {
-        workloads_.remove_manifest_async(mid, std::move(done));
-      });
+  auto removing = await_callback<Result<int>>([this, mid](std::function<void(Result<int>)> done) {
+    workloads_.remove_manifest_async(mid, std::move(done));
+  });
+  auto removed = co_await std::move(removing);
   if (!removed) co_return respond(identity_, clock_, response, &removed.error());
-  co_await run_blocking(blocking_, [this, mid] {
+  auto dropping = run_blocking(blocking_, [this, mid] {
     (void)store_.delete_key_shares(mid);
     (void)store_.delete_applied_manifest(mid);
     return 0;
   });
+  co_await std::move(dropping);
   response.removed = static_cast<uint32_t>(*removed);
   spdlog::info("delete of manifest {} by {}: {} workload(s) removed", mid,
                req->envelope.signer_node_id, *removed);
@@ -318,10 +329,11 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_query(Bytes request) {
   }
   reply.request_id = req->message.request_id;
   auto q = req->message;
-  auto body = co_await run_blocking(blocking_, [this, q]() -> Result<std::string> {
+  auto answering = run_blocking(blocking_, [this, q]() -> Result<std::string> {
     if (!query_responder_) return make_error(std::string(codes::kNotFound), "queries not served");
     return query_responder_(q);
   });
+  auto body = co_await std::move(answering);
   if (!body) co_return respond(identity_, clock_, reply, &body.error());
   reply.body = std::move(*body);
   co_return respond(identity_, clock_, reply, nullptr);

@@ -176,8 +176,8 @@ asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(c
   std::vector<asio::awaitable<Result<protocol::CapacityReply>>> asks;
   for (const auto& n : ctx.nodes) {
     asks.push_back(signed_call<protocol::CapacityRequest, protocol::CapacityReply>(
-        identity_, clock_, verifier_, client_, n.rpc_endpoint, net::protocols::kCapacity, req,
-        &n.public_key, settings_.capacity_window));
+        identity_, clock_, verifier_, client_, n.rpc_endpoint,
+        std::string(net::protocols::kCapacity), req, n.public_key, settings_.capacity_window));
   }
   auto replies = co_await gather(std::move(asks));
   std::vector<scheduler::Candidate> out;
@@ -210,7 +210,8 @@ asio::awaitable<Result<void>> Publisher::distribute_shares(Context& ctx) {
     req.threshold = applied.threshold;
     stores.push_back(signed_call<protocol::StoreShareRequest, protocol::StoreShareResponse>(
         identity_, clock_, verifier_, client_, share.holder.rpc_endpoint,
-        net::protocols::kStoreShare, req, &share.holder.node_public_key, settings_.share_timeout));
+        std::string(net::protocols::kStoreShare), req, share.holder.node_public_key,
+        settings_.share_timeout));
   }
   auto results = co_await gather(std::move(stores));
   size_t stored = 0;
@@ -276,8 +277,8 @@ asio::awaitable<std::vector<Placement>> Publisher::deploy_on(
     req.total_replicas = ctx.replicas;
     req.placement = placement_ids;
     calls.push_back(signed_call<protocol::ApplyRequest, protocol::ApplyResponse>(
-        identity_, clock_, verifier_, client_, node->rpc_endpoint, net::protocols::kApply, req,
-        &node->public_key, settings_.apply_timeout));
+        identity_, clock_, verifier_, client_, node->rpc_endpoint,
+        std::string(net::protocols::kApply), req, node->public_key, settings_.apply_timeout));
     placements.push_back({node_id, node->rpc_endpoint, count, false, "", "", req.workload_id});
   }
   auto results = co_await gather(std::move(calls));

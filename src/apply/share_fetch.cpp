@@ -48,9 +48,10 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
         ex,
         [&me, &clock, &verifier, &client, state, holder, request, timeout,
          needed]() -> asio::awaitable<void> {
-          auto reply = co_await signed_call<protocol::KeyShareRequest, protocol::KeyShareResponse>(
-              me, clock, verifier, client, holder.rpc_endpoint, net::protocols::kKeyShare, request,
-              &holder.node_public_key, timeout);
+          auto asking = signed_call<protocol::KeyShareRequest, protocol::KeyShareResponse>(
+              me, clock, verifier, client, holder.rpc_endpoint,
+              std::string(net::protocols::kKeyShare), request, holder.node_public_key, timeout);
+          auto reply = co_await std::move(asking);
           std::optional<std::string> failure;
           if (!reply) {
             failure = reply.error().to_string();

@@ -10,6 +10,7 @@
 #include <asio.hpp>
 
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "common/clock.h"
@@ -28,16 +29,18 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     std::chrono::milliseconds timeout);
 
 // Sends a signed request and opens the signed response, checking that the responder is
-// `expected_signer`. Transport failures keep their net codes.
+// `expected_signer`. Transport failures keep their net codes. Every argument is taken by
+// value: the coroutine starts later and must own what it uses.
 template <typename Request, typename Response>
 asio::awaitable<Result<Response>> signed_call(const crypto::Identity& me, const Clock& clock,
                                               crypto::EnvelopeVerifier& verifier,
                                               net::Client& client, std::string endpoint,
-                                              std::string_view protocol, const Request& request,
-                                              const crypto::PublicKey* expected_signer,
+                                              std::string protocol, Request request,
+                                              std::optional<crypto::PublicKey> expected_signer,
                                               std::chrono::milliseconds timeout) {
-  auto reply = co_await client.request(std::move(endpoint), std::string(protocol),
-                                       crypto::sign_message(me, request, clock), timeout);
+  auto wire = crypto::sign_message(me, request, clock);
+  auto sending = client.request(std::move(endpoint), std::move(protocol), std::move(wire), timeout);
+  auto reply = co_await std::move(sending);
   if (!reply) co_return reply.error();
   auto opened = crypto::open_message<Response>(verifier, *reply);
   if (!opened) co_return opened.error();
