@@ -1,0 +1,107 @@
+#include "crypto/grants.h"
+
+#include "crypto/manifest_crypto.h"
+#include "crypto/records.h"
+
+namespace beemesh::crypto {
+
+namespace {
+
+std::string action_name(GrantAction action) {
+  switch (action) {
+    case GrantAction::kKeyShare:
+      return "key_share";
+    case GrantAction::kDelete:
+      return "delete";
+    case GrantAction::kApply:
+      return "apply";
+  }
+  return "unknown(" + std::to_string(static_cast<unsigned>(action)) + ")";
+}
+
+}  // namespace
+
+Bytes issue_grant(const Identity& owner, GrantAction action, std::string_view manifest_id,
+                  const PublicKey& grantee, int64_t issued_ms, int64_t expires_ms) {
+  protocol::Grant grant;
+  grant.action = action;
+  grant.manifest_id = std::string(manifest_id);
+  grant.node_id = node_id_of(grantee);
+  grant.node_public_key = grantee;
+  grant.owner_public_key = owner.public_key();
+  grant.issued_ms = issued_ms;
+  grant.expires_ms = expires_ms;
+  return sign_record(owner, RecordType::kGrant, protocol::encode_grant(grant));
+}
+
+Result<protocol::Grant> open_grant(ByteView bytes, size_t max_size) {
+  auto verified = open_record(bytes, RecordType::kGrant, max_size);
+  if (!verified) return verified.error();
+  auto grant = protocol::decode_grant(verified->body, max_size);
+  if (!grant) return grant.error();
+  if (grant->owner_public_key != verified->signer) {
+    return make_error("signer_mismatch", "grant for manifest " + grant->manifest_id +
+                                             " names owner " + node_id_of(grant->owner_public_key) +
+                                             " but was signed by " + node_id_of(verified->signer));
+  }
+  if (grant->node_id != node_id_of(grant->node_public_key)) {
+    return make_error("signer_mismatch", "grant for manifest " + grant->manifest_id +
+                                             " names node '" + grant->node_id +
+                                             "' that does not match its node key");
+  }
+  return grant;
+}
+
+Result<protocol::Grant> check_grant(ByteView grant_bytes, const GrantExpectation& expect,
+                                    const Clock& clock, std::chrono::milliseconds skew) {
+  auto grant = open_grant(grant_bytes);
+  if (!grant) return grant.error();
+  const std::string where =
+      "grant for manifest " + grant->manifest_id + " to node " + grant->node_id;
+  if (grant->owner_public_key != expect.owner) {
+    return make_error("grant_wrong_owner",
+                      where + " is signed by " + node_id_of(grant->owner_public_key) +
+                          ", not by the manifest owner " + node_id_of(expect.owner));
+  }
+  if (grant->action != expect.action) {
+    return make_error("grant_wrong_action", where + " allows " + action_name(grant->action) +
+                                                ", not " + action_name(expect.action));
+  }
+  if (grant->manifest_id != expect.manifest_id) {
+    return make_error("grant_wrong_manifest",
+                      where + " does not cover manifest " + expect.manifest_id);
+  }
+  if (grant->node_public_key != expect.requester) {
+    return make_error("grant_wrong_node",
+                      where + " does not authorise requester " + node_id_of(expect.requester));
+  }
+  const int64_t now = clock.now_ms();
+  if (now > grant->expires_ms) {
+    return make_error("grant_expired", where + " expired at " + std::to_string(grant->expires_ms) +
+                                           " ms (now " + std::to_string(now) + " ms)");
+  }
+  if (grant->issued_ms > now + skew.count()) {
+    return make_error("grant_not_yet_valid",
+                      where + " is issued at " + std::to_string(grant->issued_ms) +
+                          " ms, in the future (now " + std::to_string(now) + " ms)");
+  }
+  return grant;
+}
+
+Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
+                            const PublicKey& requester, ByteView grant_bytes, const Clock& clock) {
+  GrantExpectation expect;
+  expect.action = GrantAction::kKeyShare;
+  expect.manifest_id = stored.manifest_id;
+  expect.owner = stored.owner_public_key;
+  expect.requester = requester;
+  auto grant = check_grant(grant_bytes, expect, clock);
+  if (!grant) return grant.error();
+  auto share = open_share(holder, stored.sealed_share, stored.share_index);
+  if (!share) return share.error();
+  auto recipient = x25519_of(requester);
+  if (!recipient) return recipient.error();
+  return seal_share(*share, *recipient);
+}
+
+}  // namespace beemesh::crypto

@@ -1,0 +1,76 @@
+// crypto/grants.h — owner-signed grants and the key holder's release of a share.
+//
+// Usage:
+//   // owner (entry node), when it picks node T to deploy manifest M:
+//   Bytes grant = crypto::issue_grant(owner, GrantAction::kKeyShare, M, T_public_key,
+//                                     clock.now_ms(), clock.now_ms() + 10 * 60'000);
+//   // T sends KeyShareRequest{manifest_id = M, grant} in an envelope it signs.
+//   // holder, with the envelope already verified (signer = T):
+//   auto sealed = crypto::release_share(holder_identity, stored_share, env.signer,
+//                                       req.grant, clock);
+//   // -> KeyShareResponse{ok, share_index, sealed_share = *sealed} or {code = error code}
+//
+// Promise:
+//  * A grant is a SignedRecord (RecordType::kGrant) whose body is a protocol::Grant, signed
+//    by owner_public_key; node_id is node_id_of(node_public_key).
+//  * check_grant refuses, each with its own code:
+//      opening errors: "oversized", "malformed", "unexpected_record_type", "bad_signature",
+//                      "signer_mismatch" (signed by a key other than owner_public_key, or
+//                      node_id does not match node_public_key)
+//      "grant_wrong_owner"    signed by someone other than the manifest's owner
+//      "grant_wrong_action"   e.g. a delete grant used to fetch key shares
+//      "grant_wrong_manifest" names another manifest id
+//      "grant_wrong_node"     names another node than the requester
+//      "grant_expired"        now > expires_ms
+//      "grant_not_yet_valid"  issued_ms more than `skew` in the future
+//  * release_share() checks the grant (action kKeyShare), opens the holder's sealed share
+//    and re-seals it to the requester's X25519 key; the plain share never leaves it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "crypto/identity.h"
+#include "protocol/records.h"
+
+namespace beemesh::crypto {
+
+using protocol::GrantAction;
+
+Bytes issue_grant(const Identity& owner, GrantAction action, std::string_view manifest_id,
+                  const PublicKey& grantee, int64_t issued_ms, int64_t expires_ms);
+
+// Signature and internal consistency only (no expiry, no expectations).
+Result<protocol::Grant> open_grant(ByteView bytes, size_t max_size = protocol::kMaxRecordSize);
+
+struct GrantExpectation {
+  GrantAction action = GrantAction::kKeyShare;
+  std::string manifest_id;
+  PublicKey owner{};      // the manifest's owner
+  PublicKey requester{};  // the verified envelope signer asking to act
+};
+
+Result<protocol::Grant> check_grant(ByteView grant_bytes, const GrantExpectation& expect,
+                                    const Clock& clock,
+                                    std::chrono::milliseconds skew = std::chrono::seconds(30));
+
+// What a key holder keeps for one manifest (from a StoreShareRequest).
+struct StoredShare {
+  std::string manifest_id;
+  PublicKey owner_public_key{};
+  uint8_t share_index = 0;
+  Bytes sealed_share;  // sealed to the holder's own X25519 key
+};
+
+// Checks `grant_bytes` for (kKeyShare, stored.manifest_id, stored.owner, requester), then
+// returns the share re-sealed to x25519_of(requester). Errors: check_grant's codes,
+// "bad_share" (stored share does not open), "bad_public_key".
+Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
+                            const PublicKey& requester, ByteView grant_bytes, const Clock& clock);
+
+}  // namespace beemesh::crypto
