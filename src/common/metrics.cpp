@@ -270,7 +270,8 @@ std::string MetricsRegistry::render() const {
     return "gauge";
   };
   std::ostringstream out;
-  for (const auto& [name, entry] : families_) {
+  for (const auto& [family_name, entry] : families_) {
+    const std::string& name = family_name;  // lambdas cannot capture bindings (clang 14)
     out << "# HELP " << name << " " << escape_help(entry->help) << "\n";
     out << "# TYPE " << name << " " << type_name(entry->type) << "\n";
     switch (entry->type) {

@@ -1,9 +1,10 @@
 // manifest/parse.cpp — multi-document loading, error framing and cross-document checks.
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <map>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "manifest/manifest.h"
 #include "manifest/text.h"
@@ -19,39 +20,50 @@ Error document_error(std::string_view source, int index, std::string_view messag
   return make_error("invalid_manifest", std::move(text));
 }
 
-// Ignores every event; used only to count how many documents parse before an error.
-class DocumentCounter : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
+// One "---"-separated part of the source and the 0-based line it starts on.
+struct Part {
+  std::string text;
+  int first_line = 0;
 };
 
-// The 1-based number of the document in which the YAML syntax error lies.
-int failing_document(const std::string& text) {
-  std::istringstream stream(text);
-  DocumentCounter counter;
-  int complete = 0;
-  try {
-    YAML::Parser parser(stream);
-    while (parser.HandleNextDocument(counter)) ++complete;
-  } catch (const std::exception&) {
-  }
-  return complete + 1;
+bool is_document_marker(std::string_view line) {
+  return line.substr(0, 3) == "---" &&
+         (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
 }
 
-std::string syntax_reason(const YAML::Exception& e) {
+bool blank_or_comment(std::string_view text) {
+  std::istringstream lines{std::string(text)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto first = line.find_first_not_of(" \t\r");
+    if (first != std::string::npos && line[first] != '#' && line[first] != '%') return false;
+  }
+  return true;
+}
+
+// Splits at document markers ourselves and loads each part with YAML::Load: yaml-cpp
+// 0.7's LoadAll never returns on some malformed input (e.g. ","), Load does.
+std::vector<Part> split_documents(const std::string& text) {
+  std::vector<Part> parts(1);
+  std::istringstream lines(text);
+  std::string line;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    if (is_document_marker(line)) {
+      parts.push_back({line.substr(3) + "\n", number});
+    } else {
+      parts.back().text += line + "\n";
+    }
+    ++number;
+  }
+  // Text before the first marker is a document only if it holds something.
+  if (parts.size() > 1 && blank_or_comment(parts.front().text)) parts.erase(parts.begin());
+  return parts;
+}
+
+std::string syntax_reason(const YAML::Exception& e, int first_line) {
   if (e.mark.is_null()) return "invalid YAML: " + e.msg;
-  return "line " + std::to_string(e.mark.line + 1) + ", column " +
+  return "line " + std::to_string(first_line + e.mark.line + 1) + ", column " +
          std::to_string(e.mark.column + 1) + ": " + e.msg;
 }
 
@@ -77,20 +89,20 @@ Result<void> check_unique_names(const Manifest& manifest) {
 Result<Manifest> parse(std::string_view yaml, std::string_view source) {
   Manifest manifest;
   manifest.source = std::string(source);
-  std::string text(yaml);
-  std::vector<YAML::Node> nodes;
-  try {
-    nodes = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    return document_error(source, failing_document(text), syntax_reason(e));
-  } catch (const std::exception& e) {
-    return document_error(source, failing_document(text), std::string("invalid YAML: ") + e.what());
-  }
-  for (size_t i = 0; i < nodes.size(); ++i) {
+  auto parts = split_documents(std::string(yaml));
+  for (size_t i = 0; i < parts.size(); ++i) {
     int index = static_cast<int>(i) + 1;
-    if (nodes[i].IsNull()) continue;  // empty document, e.g. after a trailing "---"
+    YAML::Node node;
     try {
-      auto doc = validate_document(nodes[i], index);
+      node = YAML::Load(parts[i].text);
+    } catch (const YAML::Exception& e) {
+      return document_error(source, index, syntax_reason(e, parts[i].first_line));
+    } catch (const std::exception& e) {
+      return document_error(source, index, std::string("invalid YAML: ") + e.what());
+    }
+    if (node.IsNull()) continue;  // empty document, e.g. after a trailing "---"
+    try {
+      auto doc = validate_document(node, index);
       if (!doc) return document_error(source, index, doc.error().message);
       manifest.documents.push_back(std::move(*doc));
     } catch (const std::exception& e) {

@@ -258,3 +258,22 @@ TEST(Malformed, LongValuesAreCutInMessages) {
 
 }  // namespace
 }  // namespace beemesh::manifest
+
+namespace beemesh::manifest {
+namespace {
+
+// yaml-cpp 0.7's LoadAll never returns on these (found by fuzz_manifest); parse must.
+TEST(ManifestParse, LoneCommaIsRejectedNotHung) {
+  auto r = parse(",", "fuzz.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_manifest");
+}
+
+TEST(ManifestParse, DirectiveAfterContentIsRejectedNotHung) {
+  auto r = parse("a:\nb\n%x\n ,", "fuzz.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_manifest");
+}
+
+}  // namespace
+}  // namespace beemesh::manifest
