@@ -8,7 +8,8 @@ source scripts/env.sh
 
 ./scripts/install-deps.sh
 ./scripts/setup-podman.sh
-./scripts/build.sh
+# Tests need neither the benchmarks nor the developer tools: don't build them here.
+BEEMESH_CMAKE_ARGS="-DBEEMESH_BUILD_BENCH=OFF ${BEEMESH_CMAKE_ARGS:-}" ./scripts/build.sh
 
 echo "== ctest"
 ctest --test-dir "$BEEMESH_BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"
