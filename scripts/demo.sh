@@ -1,66 +1,129 @@
 #!/usr/bin/env bash
-# The interim main job: deploy examples/web.yaml on this machine through beemesh's Podman
-# engine, show it serving over HTTP, its status and logs, then remove it. Exits non-zero if
-# any step fails (and removes what it deployed). Needs root (Podman).
+# The main job, end to end: starts a 3-node beemesh mesh on this machine (127.0.0.1 only),
+# applies examples/web.yaml with 2 replicas through one node, shows where it runs (nodes,
+# workloads on each node, the providers any node discovers), fetches the page each replica
+# serves, shows its logs, deletes it and tears everything down. Exits non-zero if any step
+# fails; the daemons, their data and any pod left are removed on every exit.
+# Run as root on Debian bookworm (Podman needs root here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/mesh.sh
 
 step() { printf '\n== %s\n' "$*"; }
+fail() {
+  echo "demo: $*" >&2
+  exit 1
+}
+# Shows the command, then runs it.
+show() {
+  printf '$ %s\n' "$*"
+  "$@"
+}
 
 step "installing dependencies"
 ./scripts/install-deps.sh
 step "preparing Podman (config/containers.conf, localhost/busybox:latest)"
 ./scripts/setup-podman.sh
-step "building beemesh-engine"
-./scripts/build.sh beemesh-engine
+step "building beemesh"
+./scripts/build.sh beemesh
+BEEMESH="$BEEMESH_BUILD_DIR/src/app/beemesh"
+beemesh() { "$BEEMESH" "$@"; }
 
-engine="$BEEMESH_BUILD_DIR/tools/beemesh-engine"
-workload=""
+demo_dir="$(mktemp -d /tmp/beemesh-demo.XXXXXX)"
+manifest_id=""
 cleanup() {
-  if [ -n "$workload" ]; then
-    "$engine" rm "$workload" >/dev/null 2>&1 || true
+  local status=$?
+  set +e
+  mesh_stop
+  if [ -n "$manifest_id" ]; then
+    for pod in $(podman pod ls -q --filter "label=beemesh.io/manifest-id=$manifest_id"); do
+      podman pod rm -f -t 0 "$pod" >/dev/null 2>&1
+    done
   fi
+  if [ "$status" -ne 0 ]; then
+    mesh_log_tails
+    echo "demo: FAILED (exit $status); daemons stopped, pods removed" >&2
+  fi
+  rm -rf "$demo_dir"
+  exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-step "deploying examples/web.yaml through the Podman engine (ports published on 127.0.0.1)"
-deployed="$("$engine" deploy -f examples/web.yaml --publish --publish-ip 127.0.0.1)"
-echo "$deployed"
-workload="$(printf '%s\n' "$deployed" | sed -n 's/^  "id": "\([0-9a-z-]*\)",$/\1/p' | head -n1)"
-port="$(printf '%s\n' "$deployed" | sed -n 's/^ *"host_port": \([0-9]*\),\{0,1\}$/\1/p' | head -n1)"
-if [ -z "$workload" ] || [ -z "$port" ]; then
-  echo "demo: could not read the workload id and host port from the deploy output" >&2
-  exit 1
-fi
+step "starting a 3-node mesh on 127.0.0.1 (data and logs in $demo_dir)"
+mesh_start 3 "$BEEMESH" "$demo_dir" --capacity-memory 2Gi --capacity-cpu 2000m
+n1="${MESH_API_URL[1]}"
+n2="${MESH_API_URL[2]}"
+n3="${MESH_API_URL[3]}"
+echo "every node sees the other two (the node directory is kept in the DHT)"
 
-step "fetching http://127.0.0.1:$port/ (served by the container Podman started)"
-page=""
-for _ in $(seq 1 50); do
-  if page="$(curl -fsS --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null)"; then break; fi
-  sleep 0.1
+step "the nodes, as n1 sees them"
+show beemesh --server "$n1" get nodes
+
+step "applying examples/web.yaml with 2 replicas through n1"
+apply_out="$(beemesh --server "$n1" apply -f examples/web.yaml --replicas 2 2>&1)" ||
+  fail "apply failed: $apply_out"
+echo "$apply_out"
+manifest_id="$(printf '%s\n' "$apply_out" | sed -n 's/.* applied: manifest \([0-9a-f]*\),.*/\1/p')"
+[ -n "$manifest_id" ] || fail "could not read the manifest id from the apply output"
+printf '%s\n' "$apply_out" | grep -q '2/2 replicas placed' || fail "not both replicas were placed"
+
+step "where it runs: the workloads on each node"
+declare -a ports=() workloads=()
+for i in 1 2 3; do
+  echo "-- n$i"
+  beemesh --server "${MESH_API_URL[$i]}" get workloads
+  yaml="$(beemesh --server "${MESH_API_URL[$i]}" get workloads -o yaml)"
+  ports+=($(printf '%s\n' "$yaml" | sed -n 's/^ *host_port: \([0-9]*\)$/\1/p'))
+  workloads+=($(printf '%s\n' "$yaml" | sed -n 's/^    id: \([0-9a-f]*\)$/\1/p'))
 done
-echo "$page"
-if [ "$page" != "hello from beemesh" ]; then
-  echo "demo: expected 'hello from beemesh' from the web workload, got '$page'" >&2
-  exit 1
-fi
+[ "${#ports[@]}" -eq 2 ] || fail "expected 2 published ports across the mesh, found ${#ports[@]}"
 
-step "status of workload $workload"
-"$engine" status "$workload"
+step "providers of manifest $manifest_id, discovered through n3"
+for _ in $(seq 1 50); do
+  count="$(beemesh --server "$n3" get providers "$manifest_id" -o yaml | grep -c 'node_id:' || true)"
+  [ "$count" -eq 2 ] && break
+  sleep 0.2
+done
+show beemesh --server "$n3" get providers "$manifest_id"
+[ "$count" -eq 2 ] || fail "n3 discovers $count providers, expected 2"
 
-step "logs of workload $workload"
-"$engine" logs "$workload" --tail 20 --raw
+step "the page each replica serves"
+for port in "${ports[@]}"; do
+  page=""
+  for _ in $(seq 1 50); do
+    page="$(curl -fsS --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null)" && break
+    sleep 0.1
+  done
+  printf '$ curl http://127.0.0.1:%s/\n%s\n' "$port" "$page"
+  [ "$page" = "hello from beemesh" ] || fail "expected 'hello from beemesh' on port $port, got '$page'"
+done
 
-step "removing workload $workload"
-"$engine" rm "$workload"
-workload_label="beemesh.io/workload-id=$workload"
-workload=""
-left="$(podman ps -a -q --filter "label=$workload_label" | wc -l)"
-if [ "$left" -ne 0 ]; then
-  echo "demo: $left container(s) still carry $workload_label after removal" >&2
-  exit 1
-fi
-echo "nothing left behind (no container labelled $workload_label)"
+step "describe and logs of workload ${workloads[0]}, asked through n2 (any node will do)"
+show beemesh --server "$n2" describe workload "${workloads[0]}"
+show beemesh --server "$n2" logs "${workloads[0]}" --tail 5
 
-step "demo finished: the page was served by a Podman container, which is now removed"
+step "deleting the manifest through n3"
+show beemesh --server "$n3" delete -f examples/web.yaml
+left=""
+for _ in $(seq 1 100); do
+  left="$(podman pod ls -q --filter "label=beemesh.io/manifest-id=$manifest_id")"
+  [ -z "$left" ] && break
+  sleep 0.2
+done
+[ -z "$left" ] || fail "pods still carry beemesh.io/manifest-id=$manifest_id: $left"
+echo "no pod carries beemesh.io/manifest-id=$manifest_id any more"
+for _ in $(seq 1 50); do
+  count="$(beemesh --server "$n1" get providers "$manifest_id" -o yaml | grep -c 'node_id:' || true)"
+  [ "$count" -eq 0 ] && break
+  sleep 0.2
+done
+[ "$count" -eq 0 ] || fail "n1 still discovers $count providers after the delete"
+echo "no node announces it any more"
+
+step "stopping the daemons"
+mesh_stop
+echo "stopped; removing $demo_dir"
+
+step "demo finished: 2 replicas on 2 of 3 nodes served the page, and are gone again"

@@ -19,7 +19,20 @@ namespace beemesh::apply {
 
 namespace {
 constexpr std::string_view kManifestKeyPrefix = "beemesh/manifest/";
+
+// Forwards the owner's DeleteRequest envelope and opens the answer as soon as it arrives:
+// its timestamp must be checked against the window now, not after the slowest node has
+// answered (which may be longer than the window).
+asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>> forward_delete(
+    net::Client& client, crypto::EnvelopeVerifier& verifier, std::string endpoint, Bytes envelope,
+    std::chrono::milliseconds timeout) {
+  auto sending = client.request(std::move(endpoint), std::string(net::protocols::kDelete),
+                                std::move(envelope), timeout);
+  auto reply = co_await std::move(sending);
+  if (!reply) co_return reply.error();
+  co_return crypto::open_message<protocol::DeleteResponse>(verifier, *reply);
 }
+}  // namespace
 
 struct Publisher::Context {
   PublishRequest request;
@@ -304,10 +317,10 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
   DeleteForward out;
   out.manifest_id = manifest_id;
   auto nodes = directory_.nodes();
-  std::vector<asio::awaitable<Result<Bytes>>> calls;
+  std::vector<asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>>> calls;
   for (const auto& n : nodes) {
-    calls.push_back(client_.request(n.rpc_endpoint, std::string(net::protocols::kDelete),
-                                    owner_envelope, settings_.share_timeout));
+    calls.push_back(forward_delete(client_, verifier_, n.rpc_endpoint, owner_envelope,
+                                   settings_.delete_timeout));
   }
   auto results = co_await gather(std::move(calls));
   for (size_t i = 0; i < results.size(); ++i) {
@@ -317,15 +330,15 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
       p.code = !r ? "failed" : (*r).error().code;
       p.message = !r ? "request failed" : (*r).error().message;
     } else {
-      auto opened = crypto::open_message<protocol::DeleteResponse>(verifier_, r->value());
-      if (!opened || opened->envelope.signer != nodes[i].public_key) {
+      const auto& opened = r->value();
+      if (opened.envelope.signer != nodes[i].public_key) {
         p.code = "bad_signature";
         p.message = "delete response not signed by the node";
       } else {
-        p.ok = opened->message.ok;
-        p.code = opened->message.code;
-        p.message = opened->message.message;
-        p.replicas = static_cast<int>(opened->message.removed);
+        p.ok = opened.message.ok;
+        p.code = opened.message.code;
+        p.message = opened.message.message;
+        p.replicas = static_cast<int>(opened.message.removed);
         out.removed += p.replicas;
       }
     }

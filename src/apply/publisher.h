@@ -40,6 +40,9 @@ struct PublisherSettings {
   unsigned share_threshold = 3;  // k, capped by n
   std::chrono::milliseconds capacity_window{1'500};
   std::chrono::milliseconds share_timeout{5'000};
+  // A node's answer to a DeleteRequest waits for its pods to be removed (Podman: stop grace
+  // plus cgroup removal, seconds), so it gets as long as an engine removal may take.
+  std::chrono::milliseconds delete_timeout{60'000};
   std::chrono::milliseconds apply_timeout{120'000};
   std::chrono::milliseconds grant_ttl{10 * 60'000};
 };

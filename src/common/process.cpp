@@ -243,6 +243,11 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv,
   ::posix_spawn_file_actions_adddup2(
       &setup.actions, options.merge_stderr ? out_pipe->child.get() : err_pipe->child.get(),
       STDERR_FILENO);
+  // Nothing else of ours reaches the child: sockets that libraries open without
+  // close-on-exec (OpenDHT's UDP sockets, listening sockets) would otherwise be inherited
+  // by long-lived grandchildren such as Podman's conmon and keep our ports bound after we
+  // exit.
+  ::posix_spawn_file_actions_addclosefrom_np(&setup.actions, STDERR_FILENO + 1);
 
   std::vector<char*> c_argv;
   c_argv.reserve(argv.size() + 1);

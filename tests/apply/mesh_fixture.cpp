@@ -1,0 +1,314 @@
+#include "mesh_fixture.h"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <thread>
+
+#include "api/client.h"
+#include "crypto/grants.h"
+#include "crypto/manifest_crypto.h"
+#include "manifest/manifest.h"
+#include "net/protocols.h"
+#include "runtime/runtime.h"
+
+namespace beemesh::apply_test {
+
+namespace {
+
+constexpr auto kRequestTimeout = 30s;
+
+std::string random_hex(size_t bytes) {
+  std::random_device rd;
+  Bytes b(bytes);
+  for (auto& x : b) x = static_cast<uint8_t>(rd());
+  return to_hex(b);
+}
+
+template <typename Response>
+Result<Response> open_reply(crypto::EnvelopeVerifier& verifier, const Node& from,
+                            const Bytes& reply) {
+  auto opened = crypto::open_message<Response>(verifier, reply);
+  if (!opened) return opened.error();
+  if (opened->envelope.signer != from.key()) {
+    return make_error("bad_signature", "reply not signed by node " + from.name);
+  }
+  return std::move(opened->message);
+}
+
+}  // namespace
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline,
+                std::chrono::milliseconds step) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
+std::string pod_yaml(std::string_view name) {
+  return "apiVersion: v1\n"
+         "kind: Pod\n"
+         "metadata:\n"
+         "  name: " +
+         std::string(name) +
+         "\n"
+         "spec:\n"
+         "  containers:\n"
+         "    - name: main\n"
+         "      image: localhost/busybox:latest\n"
+         "      command: [\"sleep\", \"3600\"]\n";
+}
+
+std::string deployment_yaml(std::string_view name, int replicas) {
+  const std::string n(name);
+  return "apiVersion: apps/v1\n"
+         "kind: Deployment\n"
+         "metadata:\n"
+         "  name: " +
+         n +
+         "\n"
+         "spec:\n"
+         "  replicas: " +
+         std::to_string(replicas) +
+         "\n"
+         "  selector:\n"
+         "    matchLabels:\n"
+         "      app: " +
+         n +
+         "\n"
+         "  template:\n"
+         "    metadata:\n"
+         "      labels:\n"
+         "        app: " +
+         n +
+         "\n"
+         "    spec:\n"
+         "      containers:\n"
+         "        - name: main\n"
+         "          image: localhost/busybox:latest\n"
+         "          command: [\"sleep\", \"3600\"]\n"
+         "          resources:\n"
+         "            limits:\n"
+         "              memory: 32Mi\n"
+         "              cpu: 100m\n";
+}
+
+const crypto::PublicKey& Node::key() const {
+  return daemon->identity().public_key();
+}
+
+// ---- MeshTest ---------------------------------------------------------------------------
+
+void MeshTest::SetUp() {
+  spdlog::set_level(spdlog::level::warn);
+  std::random_device rd;
+  network_id_ = (static_cast<uint32_t>(rd()) & 0x7fffffff) | 0x1000;
+  root_ = std::filesystem::temp_directory_path() / ("beemesh-apply-test-" + random_hex(6));
+  std::filesystem::create_directories(root_);
+  const auto opts = options();
+  const char* names[] = {"A", "B", "C"};
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    auto& n = nodes_[i];
+    n.name = names[i];
+    n.data_dir = root_ / names[i];
+    runtime::MockConfig mc;
+    mc.deploy_delay = opts.deploy_delay;
+    n.engine = std::make_shared<runtime::MockEngine>(mc);
+    auto started = start(n);
+    ASSERT_TRUE(started) << "node " << n.name << ": " << started.error().to_string();
+  }
+}
+
+void MeshTest::TearDown() {
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it) stop(*it);
+  std::error_code ec;
+  std::filesystem::remove_all(root_, ec);
+}
+
+app::NodeConfig MeshTest::config_for(const Node& node) const {
+  const auto opts = options();
+  app::NodeConfig c;
+  c.data_dir = node.data_dir;
+  c.node_name = node.name;
+  c.rpc_listen = {"127.0.0.1", 0};
+  c.api_listen = {"127.0.0.1", 0};
+  c.dht_listen = {"127.0.0.1", 0};
+  for (const auto& other : nodes_) {
+    if (&other == &node || !other.daemon) continue;
+    auto hp = app::parse_host_port(other->dht_endpoint());
+    if (hp) c.bootstrap.push_back(*hp);
+  }
+  c.network_id = network_id_;
+  // Fixed capacity: placement must not depend on the machine running the test.
+  c.capacity_memory_bytes = 8LL << 30;
+  c.capacity_cpu_millis = 8'000;
+  c.key_share_count = opts.key_share_count;
+  c.key_share_threshold = opts.key_share_threshold;
+  c.workload.preferred_runtime = "mock";
+  c.workload.max_concurrent_deployments = opts.max_concurrent_deployments;
+  c.workload.health_check_interval_seconds = 1;
+  c.discovery.cache_ttl_seconds = 1;
+  c.discovery.timeout_seconds = 5;
+  c.log_level = "warn";
+  return c;
+}
+
+Result<void> MeshTest::start(Node& node) {
+  app::DaemonOptions options;
+  options.extra_engines.push_back(node.engine);
+  options.register_default_engines = false;
+  auto daemon = app::Daemon::start(config_for(node), options);
+  if (!daemon) return daemon.error();
+  node.daemon = std::move(*daemon);
+  return {};
+}
+
+void MeshTest::stop(Node& node) {
+  if (!node.daemon) return;
+  node.daemon->stop();
+  node.daemon.reset();
+}
+
+Result<void> MeshTest::restart(Node& node) {
+  stop(node);
+  return start(node);
+}
+
+std::optional<std::vector<provider::ProviderInfo>> MeshTest::providers_seen_by(
+    Node& observer, const std::string& manifest_id) {
+  api::ApiClient client(observer->api_url());
+  auto found = client.providers(manifest_id);
+  if (!found) return std::nullopt;
+  return std::move(*found);
+}
+
+bool MeshTest::discovers_exactly(Node& observer, const std::string& manifest_id,
+                                 const std::set<std::string>& expected,
+                                 std::chrono::milliseconds deadline) {
+  return eventually(
+      [&] {
+        auto seen = providers_seen_by(observer, manifest_id);
+        if (!seen) return false;
+        std::set<std::string> ids;
+        for (const auto& p : *seen) ids.insert(p.metadata.node_id);
+        return ids == expected;
+      },
+      deadline, 250ms);
+}
+
+// ---- Entry ------------------------------------------------------------------------------
+
+Entry::Entry() : owner_(crypto::Identity::generate()), entry_(crypto::Identity::generate()) {}
+
+Entry::~Entry() {
+  client_.shutdown();
+  loop_.stop();
+}
+
+std::string Entry::manifest_id_of(std::string_view yaml) const {
+  auto parsed = manifest::parse(yaml, "test manifest");
+  if (!parsed) return "unparsable: " + parsed.error().to_string();
+  auto mid = manifest::manifest_id(to_hex(owner_.public_key()), *parsed);
+  return mid ? *mid : "no id: " + mid.error().to_string();
+}
+
+Bytes Entry::apply_grant(const crypto::Identity& signer, const std::string& manifest_id,
+                         const crypto::PublicKey& grantee) const {
+  const int64_t now = system_clock().now_ms();
+  return crypto::issue_grant(signer, protocol::GrantAction::kApply, manifest_id, grantee, now,
+                             now + 10 * 60'000);
+}
+
+Result<PreparedApply> Entry::prepare(std::string_view yaml, const Node& target,
+                                     const std::vector<const Node*>& holders, unsigned k,
+                                     std::string manifest_id) {
+  PreparedApply out;
+  out.yaml = std::string(yaml);
+  out.manifest_id = manifest_id.empty() ? manifest_id_of(yaml) : std::move(manifest_id);
+  std::vector<protocol::ShareHolder> share_holders;
+  for (const auto* h : holders) {
+    share_holders.push_back({h->id(), h->key(), (*h)->rpc_endpoint(), 0});
+  }
+  const int64_t now = system_clock().now_ms();
+  auto encrypted =
+      crypto::encrypt_manifest(out.manifest_id, entry_.public_key(), as_bytes(yaml), share_holders,
+                               {static_cast<unsigned>(share_holders.size()), k}, now);
+  if (!encrypted) return encrypted.error();
+  for (size_t i = 0; i < encrypted->shares.size(); ++i) {
+    const auto& share = encrypted->shares[i];
+    protocol::StoreShareRequest store;
+    store.request_id = random_hex(8);
+    store.manifest_id = out.manifest_id;
+    store.owner_public_key = entry_.public_key();
+    store.share_index = share.holder.share_index;
+    store.sealed_share = share.sealed;
+    store.key_commitment = encrypted->applied.key_commitment;
+    store.threshold = encrypted->applied.threshold;
+    auto stored = store_share(entry_, *holders[i], store);
+    if (!stored) return stored.error();
+    if (!stored->ok) {
+      return make_error(stored->code, "holder " + holders[i]->name + ": " + stored->message);
+    }
+  }
+  auto& req = out.request;
+  req.request_id = random_hex(8);
+  req.manifest_id = out.manifest_id;
+  req.owner_public_key = owner_.public_key();
+  req.applied_manifest = encrypted->applied;
+  req.threshold = encrypted->applied.threshold;
+  req.owner_grant = apply_grant(owner_, out.manifest_id, entry_.public_key());
+  req.grant = crypto::issue_grant(entry_, protocol::GrantAction::kKeyShare, out.manifest_id,
+                                  target.key(), now, now + 10 * 60'000);
+  req.workload_id = runtime::new_workload_id();
+  req.replicas = 1;
+  req.total_replicas = 1;
+  req.placement = {target.id()};
+  return out;
+}
+
+Bytes Entry::sign(const protocol::ApplyRequest& request, const Clock& clock) const {
+  return crypto::sign_message(entry_, request, clock);
+}
+
+Bytes Entry::sign_delete(const crypto::Identity& signer,
+                         const protocol::DeleteRequest& request) const {
+  return crypto::sign_message(signer, request, system_clock());
+}
+
+std::future<Result<Bytes>> Entry::send_apply_async(const Node& target, Bytes wire) {
+  return client_.request_future(target->rpc_endpoint(), std::string(net::protocols::kApply),
+                                std::move(wire), kRequestTimeout);
+}
+
+Result<protocol::ApplyResponse> Entry::open_apply_response(const Node& target, const Bytes& reply) {
+  return open_reply<protocol::ApplyResponse>(verifier_, target, reply);
+}
+
+Result<protocol::ApplyResponse> Entry::send_apply(const Node& target, Bytes wire) {
+  auto reply = client_.request_sync(target->rpc_endpoint(), std::string(net::protocols::kApply),
+                                    std::move(wire), kRequestTimeout);
+  if (!reply) return reply.error();
+  return open_apply_response(target, *reply);
+}
+
+Result<protocol::DeleteResponse> Entry::send_delete(const Node& target, Bytes wire) {
+  auto reply = client_.request_sync(target->rpc_endpoint(), std::string(net::protocols::kDelete),
+                                    std::move(wire), kRequestTimeout);
+  if (!reply) return reply.error();
+  return open_reply<protocol::DeleteResponse>(verifier_, target, *reply);
+}
+
+Result<protocol::StoreShareResponse> Entry::store_share(
+    const crypto::Identity& signer, const Node& holder,
+    const protocol::StoreShareRequest& request) {
+  auto reply =
+      client_.request_sync(holder->rpc_endpoint(), std::string(net::protocols::kStoreShare),
+                           crypto::sign_message(signer, request, system_clock()), kRequestTimeout);
+  if (!reply) return reply.error();
+  return open_reply<protocol::StoreShareResponse>(verifier_, holder, *reply);
+}
+
+}  // namespace beemesh::apply_test

@@ -1,0 +1,162 @@
+// tests/apply/mesh_fixture.h — three real beemesh daemons in one test process, and the test
+// itself acting as the user and as an entry node.
+//
+// Promise:
+//  * MeshTest starts nodes A, B and C (app::Daemon), each with its own temporary data
+//    directory, identity, RPC, API and DHT port (all 0 = ephemeral, 127.0.0.1), a private
+//    random DHT network id per test, and a MockEngine named "mock" (kept here for
+//    verification; it survives stop()/restart() like a real container runtime would).
+//    B and C bootstrap to A (C also to B). Options per test: override options().
+//  * Entry is the test's own roles: the user U (owner of every manifest, Ed25519 key) and
+//    an entry node E (another key) that encrypts manifests, stores key shares on holders
+//    and builds ApplyRequests by hand, exactly like apply::Publisher does, so tests can
+//    tamper with every byte before sending.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/config.h"
+#include "app/daemon.h"
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "crypto/envelope.h"
+#include "crypto/identity.h"
+#include "net/client.h"
+#include "net/event_loop.h"
+#include "protocol/messages.h"
+#include "provider/provider.h"
+#include "runtime/mock/mock_engine.h"
+#include "workload/workload_manager.h"
+
+namespace beemesh::apply_test {
+
+using namespace std::chrono_literals;
+
+// Calls `condition` every `step` until it is true or `deadline` has passed.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline,
+                std::chrono::milliseconds step = 200ms);
+
+// Manifests named `name` running busybox: a Pod, and a Deployment with limits
+// (32Mi, 100m per container).
+std::string pod_yaml(std::string_view name);
+std::string deployment_yaml(std::string_view name, int replicas);
+
+struct MeshOptions {
+  int key_share_count = 3;
+  int key_share_threshold = 2;
+  int max_concurrent_deployments = 10;
+  std::chrono::milliseconds deploy_delay{0};  // of every node's Mock engine
+};
+
+struct Node {
+  std::string name;
+  std::filesystem::path data_dir;
+  std::shared_ptr<runtime::MockEngine> engine;  // outlives daemon restarts
+  std::unique_ptr<app::Daemon> daemon;          // null while stopped
+
+  app::Daemon* operator->() const { return daemon.get(); }
+  const crypto::PublicKey& key() const;
+  std::string id() const { return daemon->node_id(); }
+};
+
+class MeshTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  virtual MeshOptions options() const { return {}; }
+
+  Node& a() { return nodes_[0]; }
+  Node& b() { return nodes_[1]; }
+  Node& c() { return nodes_[2]; }
+
+  // Stops the node's daemon (its workloads keep running in its Mock engine).
+  void stop(Node& node);
+  // Starts a new daemon on the same data directory and the same Mock engine.
+  Result<void> restart(Node& node);
+
+  // The providers of `manifest_id` as `observer` discovers them (REST API); nullopt when
+  // the API call failed.
+  std::optional<std::vector<provider::ProviderInfo>> providers_seen_by(
+      Node& observer, const std::string& manifest_id);
+  // Waits until `observer` discovers exactly `expected` (node ids); deadline 30 s.
+  bool discovers_exactly(Node& observer, const std::string& manifest_id,
+                         const std::set<std::string>& expected,
+                         std::chrono::milliseconds deadline = 30s);
+
+ private:
+  Result<void> start(Node& node);
+  app::NodeConfig config_for(const Node& node) const;
+
+  std::filesystem::path root_;
+  uint32_t network_id_ = 0;
+  std::array<Node, 3> nodes_;
+};
+
+// A manifest prepared for one target node: encrypted by E, shares stored on the holders,
+// and the ApplyRequest that E would sign (unsigned: tests may change it first).
+struct PreparedApply {
+  std::string manifest_id;
+  std::string yaml;
+  protocol::ApplyRequest request;
+};
+
+class Entry {
+ public:
+  Entry();
+  ~Entry();
+  Entry(const Entry&) = delete;
+  Entry& operator=(const Entry&) = delete;
+
+  const crypto::Identity& owner() const { return owner_; }  // the user U
+  const crypto::Identity& node() const { return entry_; }   // the entry node E
+
+  // manifest::manifest_id(hex(U), parsed yaml).
+  std::string manifest_id_of(std::string_view yaml) const;
+  // Grant(kApply) for `manifest_id` signed by `signer`, naming `grantee`, valid 10 min.
+  Bytes apply_grant(const crypto::Identity& signer, const std::string& manifest_id,
+                    const crypto::PublicKey& grantee) const;
+
+  // Encrypts `yaml` with E as publisher (threshold k, one share per holder), stores the
+  // shares on `holders` (every one must accept) and builds the ApplyRequest for `target`:
+  // owner U, owner grant U -> E, key-share grant E -> target, replicas 1. `manifest_id`
+  // empty = manifest_id_of(yaml) (tests give another one to mislabel the manifest).
+  Result<PreparedApply> prepare(std::string_view yaml, const Node& target,
+                                const std::vector<const Node*>& holders, unsigned k,
+                                std::string manifest_id = {});
+
+  Bytes sign(const protocol::ApplyRequest& request, const Clock& clock = system_clock()) const;
+  Bytes sign_delete(const crypto::Identity& signer, const protocol::DeleteRequest& request) const;
+
+  // Sends a raw envelope on protocol "apply"/"delete" and opens the reply, which must be
+  // signed by `target`.
+  Result<protocol::ApplyResponse> send_apply(const Node& target, Bytes wire);
+  std::future<Result<Bytes>> send_apply_async(const Node& target, Bytes wire);
+  Result<protocol::ApplyResponse> open_apply_response(const Node& target, const Bytes& reply);
+  Result<protocol::DeleteResponse> send_delete(const Node& target, Bytes wire);
+  // A StoreShareRequest signed by `signer` (E in prepare(); tests use strangers too).
+  Result<protocol::StoreShareResponse> store_share(const crypto::Identity& signer,
+                                                   const Node& holder,
+                                                   const protocol::StoreShareRequest& request);
+
+ private:
+  crypto::Identity owner_;
+  crypto::Identity entry_;
+  net::EventLoop loop_{1};
+  net::Client client_{loop_};
+  crypto::EnvelopeVerifier verifier_{system_clock()};
+};
+
+}  // namespace beemesh::apply_test

@@ -1,0 +1,98 @@
+// The whole path through an entry node: a user applies through A's REST API; A places,
+// encrypts, distributes shares and sends signed ApplyRequests; any node discovers the result.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "api/client.h"
+#include "mesh_fixture.h"
+
+namespace beemesh::apply_test {
+namespace {
+
+class PublisherMeshTest : public MeshTest {
+ protected:
+  // Waits until A's directory (DHT) lists A, B and C: A places only on nodes it knows.
+  void wait_for_directory(api::ApiClient& api) {
+    ASSERT_TRUE(eventually(
+        [&] {
+          auto nodes = api.nodes();
+          return nodes && nodes->size() == 3;
+        },
+        30s))
+        << "A's directory never listed A, B and C";
+  }
+
+  size_t workloads_in_mesh() {
+    return a().engine->workload_count() + b().engine->workload_count() +
+           c().engine->workload_count();
+  }
+
+  Entry user;
+};
+
+TEST_F(PublisherMeshTest, TwoReplicaApplyThroughTheApiLandsOnTwoNodesThatEveryNodeDiscovers) {
+  api::ApiClient api(a()->api_url());
+  wait_for_directory(api);
+  const std::string yaml = deployment_yaml("spread", 2);
+  const std::string manifest_id = user.manifest_id_of(yaml);
+  api::OwnerAuth auth{to_hex(user.owner().public_key()),
+                      to_hex(user.apply_grant(user.owner(), manifest_id, a().key()))};
+
+  auto outcome = api.apply(yaml, api::ApplyOptions{}, auth);
+
+  ASSERT_TRUE(outcome) << outcome.error().to_string();
+  EXPECT_EQ(outcome->manifest_id, manifest_id);
+  EXPECT_EQ(outcome->replicas_requested, 2);
+  EXPECT_EQ(outcome->replicas_placed, 2);
+  std::set<std::string> placed;
+  for (const auto& p : outcome->placements) {
+    EXPECT_TRUE(p.ok) << p.node_id << ": " << p.code << ": " << p.message;
+    placed.insert(p.node_id);
+    for (auto* n : {&a(), &b(), &c()}) {
+      if (n->id() != p.node_id) continue;
+      EXPECT_EQ(n->engine->get_workload_manifest(p.workload_id), yaml) << "on " << n->name;
+    }
+  }
+  EXPECT_EQ(placed.size(), 2u) << "both replicas on one node";
+  EXPECT_EQ(workloads_in_mesh(), 2u);
+
+  EXPECT_TRUE(discovers_exactly(c(), manifest_id, placed));
+  EXPECT_TRUE(discovers_exactly(a(), manifest_id, placed));
+}
+
+TEST_F(PublisherMeshTest, OwnerDeleteThroughTheApiRemovesEveryReplicaAndEveryNodeWithdraws) {
+  api::ApiClient api(a()->api_url());
+  wait_for_directory(api);
+  const std::string yaml = deployment_yaml("short-lived", 2);
+  const std::string manifest_id = user.manifest_id_of(yaml);
+  auto applied = api.apply(yaml, api::ApplyOptions{},
+                           {to_hex(user.owner().public_key()),
+                            to_hex(user.apply_grant(user.owner(), manifest_id, a().key()))});
+  ASSERT_TRUE(applied) << applied.error().to_string();
+  ASSERT_EQ(applied->replicas_placed, 2);
+  std::set<std::string> placed;
+  for (const auto& p : applied->placements) placed.insert(p.node_id);
+  ASSERT_TRUE(discovers_exactly(c(), manifest_id, placed));
+  protocol::DeleteRequest del;
+  del.request_id = runtime::new_workload_id();
+  del.manifest_id = manifest_id;
+  del.owner_public_key = user.owner().public_key();
+  // The token is the owner-signed DeleteRequest envelope; A forwards it to every node.
+  api::OwnerAuth auth{to_hex(user.owner().public_key()),
+                      to_hex(user.sign_delete(user.owner(), del))};
+
+  auto deleted = api.delete_manifest(manifest_id, auth);
+
+  ASSERT_TRUE(deleted) << deleted.error().to_string();
+  EXPECT_EQ(deleted->removed, 2);
+  EXPECT_EQ(deleted->nodes.size(), 3u);
+  for (const auto& n : deleted->nodes) {
+    EXPECT_TRUE(n.ok) << n.node_id << ": " << n.code << ": " << n.message;
+  }
+  EXPECT_EQ(workloads_in_mesh(), 0u);
+  EXPECT_TRUE(discovers_exactly(c(), manifest_id, {}, 20s));
+}
+
+}  // namespace
+}  // namespace beemesh::apply_test

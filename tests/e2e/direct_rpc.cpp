@@ -1,0 +1,145 @@
+#include "e2e/direct_rpc.h"
+
+#include <algorithm>
+
+#include "crypto/grants.h"
+#include "crypto/manifest_crypto.h"
+#include "manifest/manifest.h"
+#include "net/protocols.h"
+#include "protocol/envelope.h"
+#include "runtime/runtime.h"
+
+namespace beemesh::e2e {
+
+using namespace std::chrono_literals;
+
+Result<TargetNode> target_node(const std::string& public_key_hex, const std::string& rpc_endpoint) {
+  auto key = from_hex(public_key_hex);
+  TargetNode t;
+  if (!key || key->size() != t.public_key.size()) {
+    return make_error("bad_public_key", "not a 64-hex Ed25519 key: '" + public_key_hex + "'");
+  }
+  std::copy(key->begin(), key->end(), t.public_key.begin());
+  t.node_id = crypto::node_id_of(t.public_key);
+  t.rpc_endpoint = rpc_endpoint;
+  return t;
+}
+
+DirectRpc::DirectRpc() : clock_(system_clock()), verifier_(clock_), client_(loop_) {}
+
+DirectRpc::~DirectRpc() {
+  client_.shutdown();
+  loop_.stop();
+}
+
+template <typename Response>
+Result<Response> DirectRpc::call(const TargetNode& target, std::string_view protocol,
+                                 const Bytes& envelope) {
+  auto reply = client_.request_sync(target.rpc_endpoint, std::string(protocol), envelope, 30s);
+  if (!reply) return reply.error();
+  auto opened = crypto::open_message<Response>(verifier_, *reply);
+  if (!opened) return opened.error();
+  if (opened->envelope.signer != target.public_key) {
+    return make_error("bad_signature", "answer from " + target.rpc_endpoint +
+                                           " is not signed by node " + target.node_id);
+  }
+  return std::move(opened->message);
+}
+
+Result<protocol::ApplyResponse> DirectRpc::apply(const TargetNode& target, const Bytes& envelope) {
+  return call<protocol::ApplyResponse>(target, net::protocols::kApply, envelope);
+}
+
+Result<protocol::DeleteResponse> DirectRpc::remove(const TargetNode& target,
+                                                   const Bytes& envelope) {
+  return call<protocol::DeleteResponse>(target, net::protocols::kDelete, envelope);
+}
+
+Result<protocol::StoreShareResponse> DirectRpc::store_share(const TargetNode& holder,
+                                                            const Bytes& envelope) {
+  return call<protocol::StoreShareResponse>(holder, net::protocols::kStoreShare, envelope);
+}
+
+Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owner,
+                                    const std::string& yaml, const TargetNode& target,
+                                    const std::vector<TargetNode>& holders, const Clock& clock) {
+  auto parsed = manifest::parse(yaml, "direct apply");
+  if (!parsed) return parsed.error();
+  auto owner_hex = to_hex(owner.public_key());
+  auto mid = manifest::manifest_id(owner_hex, *parsed);
+  if (!mid) return mid.error();
+
+  std::vector<protocol::ShareHolder> share_holders;
+  for (const auto& h : holders)
+    share_holders.push_back({h.node_id, h.public_key, h.rpc_endpoint, 0});
+  // The daemon's defaults (key_shares: {count: 5, threshold: 3}), capped by the holders.
+  crypto::ShareParams params{std::min<unsigned>(5, static_cast<unsigned>(holders.size())), 3};
+  params.k = std::min(params.k, params.n);
+  int64_t now = clock.now_ms();
+  auto encrypted = crypto::encrypt_manifest(*mid, owner.public_key(), as_bytes(yaml), share_holders,
+                                            params, now);
+  if (!encrypted) return encrypted.error();
+
+  unsigned stored = 0;
+  std::string failures;
+  for (const auto& share : encrypted->shares) {
+    protocol::StoreShareRequest req;
+    req.request_id = runtime::new_workload_id();
+    req.manifest_id = *mid;
+    req.owner_public_key = owner.public_key();
+    req.share_index = share.holder.share_index;
+    req.sealed_share = share.sealed;
+    req.key_commitment = encrypted->applied.key_commitment;
+    req.threshold = encrypted->applied.threshold;
+    auto holder = std::find_if(holders.begin(), holders.end(), [&](const TargetNode& h) {
+      return h.node_id == share.holder.node_id;
+    });
+    auto answer = rpc.store_share(*holder, crypto::sign_message(owner, req, clock));
+    if (answer && answer->ok) {
+      ++stored;
+    } else {
+      failures += " " + holder->rpc_endpoint + ": " +
+                  (answer ? answer->code + " " + answer->message : answer.error().to_string());
+    }
+  }
+  if (stored < encrypted->applied.threshold) {
+    return make_error("too_few_shares",
+                      "only " + std::to_string(stored) + " holders stored a share:" + failures);
+  }
+
+  PreparedApply out;
+  out.manifest_id = *mid;
+  auto& req = out.request;
+  req.request_id = runtime::new_workload_id();
+  req.manifest_id = *mid;
+  req.owner_public_key = owner.public_key();
+  req.applied_manifest = encrypted->applied;
+  req.threshold = encrypted->applied.threshold;
+  req.grant = crypto::issue_grant(owner, protocol::GrantAction::kKeyShare, *mid, target.public_key,
+                                  now, now + 10 * 60'000);
+  req.owner_grant = crypto::issue_grant(owner, protocol::GrantAction::kApply, *mid,
+                                        owner.public_key(), now, now + 10 * 60'000);
+  req.workload_id = runtime::new_workload_id();
+  req.replicas = 1;
+  req.total_replicas = 1;
+  req.placement = {target.node_id};
+  return out;
+}
+
+Result<Bytes> with_corrupted_signature(const Bytes& envelope) {
+  auto decoded = protocol::decode_envelope(envelope);
+  if (!decoded) return decoded.error();
+  decoded->signature[7] ^= 0x01;
+  return protocol::encode_envelope(*decoded);
+}
+
+Bytes delete_envelope(const crypto::Identity& owner, const std::string& manifest_id,
+                      const Clock& clock) {
+  protocol::DeleteRequest req;
+  req.request_id = runtime::new_workload_id();
+  req.manifest_id = manifest_id;
+  req.owner_public_key = owner.public_key();
+  return crypto::sign_message(owner, req, clock);
+}
+
+}  // namespace beemesh::e2e

@@ -1,0 +1,95 @@
+// tests/e2e/direct_rpc.h — talking straight to a node's RPC port, as an outsider would:
+// valid, forged, replayed and stale ApplyRequest envelopes, without going through any
+// node's REST API or publisher.
+//
+// Usage:
+//   e2e::DirectRpc rpc;
+//   auto prepared = e2e::prepare_apply(rpc, owner, yaml, target, holders, clock);
+//   auto wire = crypto::sign_message(owner, prepared->request, clock);   // a valid apply
+//   auto answer = rpc.apply(target, wire);                               // -> code "ok"
+//   rpc.apply(target, wire);                                             // -> code "replay"
+//
+// Promise:
+//  * prepare_apply() does what an entry node does for one replica, with `owner` acting as
+//    both the manifest's owner and the entry node: computes the manifest id, issues the
+//    owner's apply grant, encrypts the manifest, stores one sealed key share on each holder
+//    (n = min(5, holders), k = min(3, n) as the daemon's defaults; signed
+//    StoreShareRequests; fails unless at least k holders accept) and fills an
+//    ApplyRequest with the key-share grant for `target`. Nothing is deployed until an
+//    ApplyRequest envelope is sent.
+//  * apply()/remove() send an envelope to the "apply"/"delete" protocol and return the
+//    node's answer after checking it is signed by the target node; a transport failure is
+//    an Error.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "crypto/envelope.h"
+#include "crypto/identity.h"
+#include "net/client.h"
+#include "net/event_loop.h"
+#include "protocol/messages.h"
+
+namespace beemesh::e2e {
+
+struct TargetNode {
+  std::string node_id;
+  crypto::PublicKey public_key{};
+  std::string rpc_endpoint;  // "127.0.0.1:port"
+};
+Result<TargetNode> target_node(const std::string& public_key_hex, const std::string& rpc_endpoint);
+
+class DirectRpc {
+ public:
+  DirectRpc();
+  ~DirectRpc();
+  DirectRpc(const DirectRpc&) = delete;
+  DirectRpc& operator=(const DirectRpc&) = delete;
+
+  Result<protocol::ApplyResponse> apply(const TargetNode& target, const Bytes& envelope);
+  Result<protocol::DeleteResponse> remove(const TargetNode& target, const Bytes& envelope);
+  Result<protocol::StoreShareResponse> store_share(const TargetNode& holder, const Bytes& envelope);
+
+ private:
+  template <typename Response>
+  Result<Response> call(const TargetNode& target, std::string_view protocol, const Bytes& envelope);
+
+  const Clock& clock_;
+  net::EventLoop loop_{1};
+  crypto::EnvelopeVerifier verifier_;
+  net::Client client_;
+};
+
+struct PreparedApply {
+  std::string manifest_id;
+  protocol::ApplyRequest request;
+};
+
+Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owner,
+                                    const std::string& yaml, const TargetNode& target,
+                                    const std::vector<TargetNode>& holders, const Clock& clock);
+
+// The same envelope with one bit of its signature flipped.
+Result<Bytes> with_corrupted_signature(const Bytes& envelope);
+
+// An owner-signed DeleteRequest for every workload of the manifest.
+Bytes delete_envelope(const crypto::Identity& owner, const std::string& manifest_id,
+                      const Clock& clock);
+
+// A clock running `offset_ms` behind (negative) or ahead of the system clock.
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(int64_t offset_ms) : offset_ms_(offset_ms) {}
+  int64_t now_ms() const override { return system_clock().now_ms() + offset_ms_; }
+
+ private:
+  int64_t offset_ms_;
+};
+
+}  // namespace beemesh::e2e
