@@ -75,8 +75,8 @@ for i in 1 2 3; do
   echo "-- n$i"
   beemesh --server "${MESH_API_URL[$i]}" get workloads
   yaml="$(beemesh --server "${MESH_API_URL[$i]}" get workloads -o yaml)"
-  ports+=($(printf '%s\n' "$yaml" | sed -n 's/^ *host_port: \([0-9]*\)$/\1/p'))
-  workloads+=($(printf '%s\n' "$yaml" | sed -n 's/^    id: \([0-9a-f]*\)$/\1/p'))
+  mapfile -t -O "${#ports[@]}" ports < <(printf '%s\n' "$yaml" | sed -n 's/^ *host_port: \([0-9]*\)$/\1/p')
+  mapfile -t -O "${#workloads[@]}" workloads < <(printf '%s\n' "$yaml" | sed -n 's/^    id: \([0-9a-f]*\)$/\1/p')
 done
 [ "${#ports[@]}" -eq 2 ] || fail "expected 2 published ports across the mesh, found ${#ports[@]}"
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by beemesh's scripts (demo.sh): start and stop a local mesh of `beemesh machine`
 # processes on 127.0.0.1. Needs bash, ss (iproute2) and the built beemesh binary.
 #
@@ -84,10 +85,10 @@ mesh_start() {
     else
       args+=(--bootstrap "127.0.0.1:$dht1")
     fi
-    MESH_API_URL[$i]="http://127.0.0.1:$api"
-    MESH_LOG[$i]="$MESH_DIR/n$i.log"
+    MESH_API_URL[i]="http://127.0.0.1:$api"
+    MESH_LOG[i]="$MESH_DIR/n$i.log"
     "$MESH_BIN" "${args[@]}" >"${MESH_LOG[$i]}" 2>&1 &
-    MESH_PID[$i]=$!
+    MESH_PID[i]=$!
     printf '  n%s: pid %s, api %s, rpc 127.0.0.1:%s, dht 127.0.0.1:%s (udp)\n' \
       "$i" "${MESH_PID[$i]}" "${MESH_API_URL[$i]}" "$rpc" "$dht"
     if [ "$i" -eq 1 ]; then
@@ -124,7 +125,7 @@ mesh_stop() {
   local i pid
   for i in $(seq 1 "$MESH_NODES"); do
     pid="${MESH_PID[$i]:-}"
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi
   done
   for i in $(seq 1 "$MESH_NODES"); do
     pid="${MESH_PID[$i]:-}"
@@ -135,6 +136,6 @@ mesh_stop() {
     done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    MESH_PID[$i]=""
+    MESH_PID[i]=""
   done
 }
