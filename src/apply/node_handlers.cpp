@@ -195,7 +195,16 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_store_share(Bytes request) {
   workload::KeyShareRecord share{req->message.manifest_id,  req->message.share_index,
                                  req->message.sealed_share, key_hex(req->envelope.signer),
                                  req->message.threshold,    0};
-  auto storing = run_blocking(blocking_, [this, share] { return store_.put_key_share(share); });
+  // A share held for another publisher of this manifest id is never replaced: manifest ids
+  // are public, so otherwise anyone could displace the shares a real apply needs.
+  auto storing = run_blocking(blocking_, [this, share]() -> Result<void> {
+    auto existing = store_.get_key_share(share.manifest_id, share.share_index);
+    if (existing && existing->owner_public_key != share.owner_public_key) {
+      return make_error("conflict", "share " + std::to_string(share.share_index) + " of manifest " +
+                                        share.manifest_id + " is held for another publisher");
+    }
+    return store_.put_key_share(share);
+  });
   auto stored = co_await std::move(storing);
   if (!stored) co_return respond(identity_, clock_, response, &stored.error());
   co_return respond(identity_, clock_, response, nullptr);
@@ -217,7 +226,12 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share(Bytes request) {
     auto err = make_error(std::string(codes::kNotFound), "no key share held for manifest " + mid);
     co_return respond(identity_, clock_, response, &err);
   }
-  const auto& held = shares->front();
+  // Release the share kept for the publisher that signed the grant.
+  auto grant = crypto::open_grant(req->message.grant);
+  auto publisher = grant ? key_hex(grant->owner_public_key) : std::string();
+  auto match = std::find_if(shares->begin(), shares->end(),
+                            [&](const auto& share) { return share.owner_public_key == publisher; });
+  const auto& held = match != shares->end() ? *match : shares->front();
   auto owner = from_hex(held.owner_public_key);
   crypto::StoredShare stored;
   stored.manifest_id = mid;
@@ -274,9 +288,17 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_delete(Bytes request) {
   });
   auto removed = co_await std::move(removing);
   if (!removed) co_return respond(identity_, clock_, response, &removed.error());
-  auto dropping = run_blocking(blocking_, [this, mid] {
-    (void)store_.delete_key_shares(mid);
-    (void)store_.delete_applied_manifest(mid);
+  // What this node keeps for the manifest goes only when it knows the owner is the
+  // deleter (its encrypted record names them, or it ran the owner's workloads of it). A
+  // node holding only key shares cannot tell who owns a manifest id, so it keeps them.
+  bool owner_proven = *removed > 0;
+  auto dropping = run_blocking(blocking_, [this, mid, owner_hex, owner_proven] {
+    auto record = store_.get_applied_manifest(mid);
+    bool proven = owner_proven || (record && record->owner == owner_hex);
+    if (proven) {
+      (void)store_.delete_key_shares(mid);
+      (void)store_.delete_applied_manifest(mid);
+    }
     return 0;
   });
   co_await std::move(dropping);
