@@ -208,6 +208,21 @@ KeyShareRecord read_share(const sqlite::Statement& s) {
                         s.column_text(3), static_cast<int>(s.column_int(4)), s.column_int(5)};
 }
 
+// Steps `s` to the end and reads every row with `read` (returning T or Result<T>).
+template <typename T, typename Read>
+Result<std::vector<T>> collect_rows(sqlite::Statement& s, const std::string& what, Read read) {
+  std::vector<T> out;
+  while (true) {
+    auto row = s.step(what);
+    if (!row) return row.error();
+    if (!*row) break;
+    Result<T> record = read(s);
+    if (!record) return record.error();
+    out.push_back(std::move(record).value());
+  }
+  return out;
+}
+
 Error not_found(std::string what) {
   return make_error("not_found", std::move(what));
 }
@@ -297,16 +312,7 @@ Result<std::vector<WorkloadRecord>> StateStore::list_workloads() {
   std::lock_guard lock(mutex_);
   auto& s = (*impl_)[Sql::ListWorkloads];
   sqlite::Statement::Use use(s);
-  std::vector<WorkloadRecord> out;
-  while (true) {
-    auto row = s.step("list workloads");
-    if (!row) return row.error();
-    if (!*row) break;
-    auto record = read_workload(s);
-    if (!record) return record.error();
-    out.push_back(std::move(record).value());
-  }
-  return out;
+  return collect_rows<WorkloadRecord>(s, "list workloads", read_workload);
 }
 
 Result<std::vector<WorkloadRecord>> StateStore::workloads_of(const std::string& manifest_id) {
@@ -314,16 +320,7 @@ Result<std::vector<WorkloadRecord>> StateStore::workloads_of(const std::string& 
   auto& s = (*impl_)[Sql::WorkloadsOf];
   sqlite::Statement::Use use(s);
   s.bind(1, manifest_id);
-  std::vector<WorkloadRecord> out;
-  while (true) {
-    auto row = s.step("list workloads of " + manifest_id);
-    if (!row) return row.error();
-    if (!*row) break;
-    auto record = read_workload(s);
-    if (!record) return record.error();
-    out.push_back(std::move(record).value());
-  }
-  return out;
+  return collect_rows<WorkloadRecord>(s, "list workloads of " + manifest_id, read_workload);
 }
 
 Result<bool> StateStore::delete_workload(const std::string& id) {
@@ -365,14 +362,7 @@ Result<std::vector<AppliedManifestRecord>> StateStore::list_applied_manifests() 
   std::lock_guard lock(mutex_);
   auto& s = (*impl_)[Sql::ListManifests];
   sqlite::Statement::Use use(s);
-  std::vector<AppliedManifestRecord> out;
-  while (true) {
-    auto row = s.step("list applied manifests");
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_manifest(s));
-  }
-  return out;
+  return collect_rows<AppliedManifestRecord>(s, "list applied manifests", read_manifest);
 }
 
 Result<bool> StateStore::delete_applied_manifest(const std::string& manifest_id) {
@@ -418,14 +408,7 @@ Result<std::vector<KeyShareRecord>> StateStore::key_shares_of(const std::string&
   auto& s = (*impl_)[Sql::SharesOf];
   sqlite::Statement::Use use(s);
   s.bind(1, manifest_id);
-  std::vector<KeyShareRecord> out;
-  while (true) {
-    auto row = s.step("list key shares of " + manifest_id);
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_share(s));
-  }
-  return out;
+  return collect_rows<KeyShareRecord>(s, "list key shares of " + manifest_id, read_share);
 }
 
 Result<bool> StateStore::delete_key_share(const std::string& manifest_id, int share_index) {
