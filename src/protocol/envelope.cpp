@@ -9,13 +9,15 @@ namespace fbp = beemesh::protocol::fb;
 using namespace detail;  // NOLINT(google-build-using-namespace): this folder's helpers
 
 Bytes encode_envelope(const Envelope& e) {
-  flatbuffers::FlatBufferBuilder fbb(e.payload.size() + 192);
+  flatbuffers::FlatBufferBuilder fbb(e.payload.size() + e.credential.size() + 192);
   auto nonce = make_bytes(fbb, e.nonce);
   auto signer = make_bytes(fbb, e.signer_public_key);
   auto payload = make_bytes(fbb, e.payload);
   auto sig = make_bytes(fbb, e.signature);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> credential;  // absent when empty
+  if (!e.credential.empty()) credential = make_bytes(fbb, e.credential);
   fbb.Finish(fbp::CreateEnvelope(fbb, e.schema_version, static_cast<uint16_t>(e.payload_type),
-                                 nonce, e.timestamp_ms, signer, payload, sig));
+                                 nonce, e.timestamp_ms, signer, payload, sig, credential));
   return finish(fbb);
 }
 
@@ -44,6 +46,13 @@ Result<Envelope> decode_envelope(ByteView bytes, size_t max_size) {
   auto sig = fixed<64>(m->signature(), what, "signature");
   if (!sig) return sig.error();
   out.signature = *sig;
+  if (const auto* credential = m->credential(); credential) {
+    if (credential->size() > kMaxCredentialSize) {
+      return malformed(what, "credential: " + std::to_string(credential->size()) +
+                                 " bytes exceeds " + std::to_string(kMaxCredentialSize));
+    }
+    out.credential = bytes_of(credential);
+  }
   return out;
 }
 

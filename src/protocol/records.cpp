@@ -1,6 +1,7 @@
 #include "protocol/records.h"
 
 #include "protocol/applied_manifest_fb.h"
+#include "protocol/envelope.h"
 #include "protocol/fb_util.h"
 #include "protocol/records_generated.h"
 
@@ -48,9 +49,11 @@ Bytes encode_provider_record(const ProviderRecord& r) {
   auto endpoint = fbb.CreateString(r.rpc_endpoint);
   auto engine = fbb.CreateString(r.engine);
   auto caps = make_key_values(fbb, r.capabilities);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> credential;  // absent when empty
+  if (!r.credential.empty()) credential = make_bytes(fbb, r.credential);
   fbb.Finish(fbp::CreateProviderRecord(fbb, r.schema_version, manifest_id, node_id, signer,
                                        endpoint, engine, caps, r.timestamp_ms, r.ttl_s, r.sequence,
-                                       r.withdrawn));
+                                       r.withdrawn, credential));
   return finish(fbb);
 }
 
@@ -77,6 +80,13 @@ Result<ProviderRecord> decode_provider_record(ByteView bytes, size_t max_size) {
   out.ttl_s = m->ttl_s();
   out.sequence = m->sequence();
   out.withdrawn = m->withdrawn();
+  if (const auto* credential = m->credential(); credential) {
+    if (credential->size() > kMaxCredentialSize) {
+      return malformed(what, "credential: " + std::to_string(credential->size()) +
+                                 " bytes exceeds " + std::to_string(kMaxCredentialSize));
+    }
+    out.credential = bytes_of(credential);
+  }
   return out;
 }
 

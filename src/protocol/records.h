@@ -46,6 +46,10 @@ struct ProviderRecord {
   int64_t ttl_s = 0;
   uint64_t sequence = 0;  // higher replaces lower for the same (node, manifest)
   bool withdrawn = false;
+  // The signer's membership credential (crypto/membership.h), at most kMaxCredentialSize
+  // bytes (protocol/envelope.h); empty when the node has none. Covered by the record
+  // signature like every other field; discovery checks it against the signer.
+  Bytes credential;
   bool operator==(const ProviderRecord&) const = default;
 };
 
