@@ -118,9 +118,11 @@ struct RewriteOptions {
 };
 
 // The Pod names rewrite_for_deployment() produces, in order, one per replica of each
-// workload document: "<name>-<w>-<i>" where <w> is the first 8 characters of the workload
-// id (so two workloads of one manifest on one node never collide), e.g. "web-3f2a91c0-0";
-// "<name>-<i>" when the workload id is empty. Names are cut to stay valid DNS labels.
+// workload document: "<name>-<w>-<i>" where <w> is the whole workload id (so pods of two
+// workloads never share a name, whoever owns them), e.g. "web-3f2a91c0deadbeef-0";
+// "<name>-<i>" when the workload id is empty. Names stay valid DNS labels: only the
+// <name> part is ever cut. rewrite_for_deployment() refuses (invalid_argument) a workload
+// id that is not up to 32 lowercase letters and digits.
 std::vector<std::string> pod_names(const Manifest& manifest, const RewriteOptions& options);
 
 Result<std::string> rewrite_for_deployment(const Manifest& manifest, const RewriteOptions& options);

@@ -1,6 +1,7 @@
 // manifest/rewrite.cpp — a manifest as the Pods one node runs: one Pod per replica of
 // each workload document, with beemesh labels, injected env, limits and host ports.
 // ConfigMaps and Secrets come first (so the Pods that use them find them), unchanged.
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -23,10 +24,20 @@ int replicas_of(const Document& doc, const RewriteOptions& options) {
   return options.replicas ? std::max(0, *options.replicas) : doc.replicas;
 }
 
-// The first 8 characters of the workload id, as DNS label characters.
+// The workload id as it goes into pod names: whole, never cut, so pods of two workloads
+// never share a name (check_options() refuses ids that are not lowercase letters and digits).
+constexpr size_t kMaxWorkloadId = 32;
+
+bool is_name_workload_id(std::string_view id) {
+  if (id.size() > kMaxWorkloadId) return false;
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); });
+}
+
+// The id as DNS label characters (the same id when is_name_workload_id()).
 std::string workload_tag(std::string_view workload_id) {
   std::string tag;
-  for (char c : workload_id.substr(0, 8)) {
+  for (char c : workload_id.substr(0, kMaxWorkloadId)) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     tag.push_back(ok ? c : '-');
@@ -157,6 +168,10 @@ Result<void> apply_host_port(YAML::Node spec, const HostPortAssignment& a, const
 }
 
 Result<void> check_options(const RewriteOptions& options, size_t pods) {
+  if (!is_name_workload_id(options.workload_id)) {
+    return argument_error("workload id " + quote(options.workload_id) + " is not up to " +
+                          std::to_string(kMaxWorkloadId) + " lowercase letters and digits");
+  }
   if (options.replicas && (*options.replicas < 0 || *options.replicas > kMaxReplicas)) {
     return argument_error("replicas must be between 0 and " + std::to_string(kMaxReplicas) + ": " +
                           std::to_string(*options.replicas));

@@ -7,7 +7,7 @@
 namespace beemesh::manifest {
 namespace {
 
-constexpr const char* kWorkloadId = "3F2A91C0deadbeef";
+constexpr const char* kWorkloadId = "3f2a91c0deadbeef";
 
 Manifest parsed(const std::string& yaml) {
   auto m = parse(yaml, "test.yaml");
@@ -36,7 +36,8 @@ std::map<std::string, std::string> env_of(const YAML::Node& container) {
 
 TEST(PodNames, AreNameWorkloadPrefixAndReplicaIndex) {
   EXPECT_EQ(pod_names(parsed(samples::kDeployment), ids()),
-            (std::vector<std::string>{"api-3f2a91c0-0", "api-3f2a91c0-1", "api-3f2a91c0-2"}));
+            (std::vector<std::string>{"api-3f2a91c0deadbeef-0", "api-3f2a91c0deadbeef-1",
+                                      "api-3f2a91c0deadbeef-2"}));
 }
 
 TEST(PodNames, AreNameAndIndexWithoutWorkloadId) {
@@ -56,15 +57,32 @@ TEST(PodNames, FollowTheReplicasOption) {
   EXPECT_EQ(pod_names(parsed(samples::kDeployment), o), (std::vector<std::string>{"api-0"}));
 }
 
-TEST(PodNames, AreCutToStayValidDnsLabels) {
-  std::string name = std::string(51, 'a') + "-" + std::string(11, 'b');  // 63 characters
+TEST(PodNames, AreCutInTheNameNeverInTheWorkloadId) {
+  std::string name = std::string(43, 'a') + "-" + std::string(19, 'b');  // 63 characters
   std::string yaml = samples::kStatefulSet;
   yaml.replace(yaml.find("name: db"), 8, "name: " + name);
   auto names = pod_names(parsed(yaml), ids());
   ASSERT_EQ(names.size(), 2u);
-  // 52 characters are kept for the name; the cut leaves a trailing '-', which is dropped.
-  EXPECT_EQ(names[0], std::string(51, 'a') + "-3f2a91c0-0");
-  EXPECT_EQ(names[1], std::string(51, 'a') + "-3f2a91c0-1");
+  // 44 characters are kept for the name; the cut leaves a trailing '-', which is dropped.
+  EXPECT_EQ(names[0], std::string(43, 'a') + "-3f2a91c0deadbeef-0");
+  EXPECT_EQ(names[1], std::string(43, 'a') + "-3f2a91c0deadbeef-1");
+}
+
+TEST(PodNames, DifferForWorkloadIdsSharingTheirFirstCharacters) {
+  RewriteOptions other = ids();
+  other.workload_id = "3f2a91c000000000";
+  EXPECT_NE(pod_names(parsed(samples::kPod), ids()), pod_names(parsed(samples::kPod), other));
+}
+
+TEST(Rewrite, RefusesAWorkloadIdOutsideLowercaseLettersAndDigits) {
+  for (const char* id :
+       {"3F2A91C0deadbeef", "3f2a-91c0", "a/b", "0123456789abcdef0123456789abcdef0"}) {
+    RewriteOptions o = ids();
+    o.workload_id = id;
+    auto out = rewrite_for_deployment(parsed(samples::kPod), o);
+    ASSERT_FALSE(out.ok()) << id;
+    EXPECT_EQ(out.error().code, "invalid_argument") << id;
+  }
 }
 
 TEST(Rewrite, WritesOnePodPerReplica) {
@@ -104,13 +122,13 @@ TEST(Rewrite, StatefulSetBecomesPods) {
   auto docs = rewrite(samples::kStatefulSet, ids());
   ASSERT_EQ(docs.size(), 2u);
   EXPECT_EQ(docs[1]["kind"].Scalar(), "Pod");
-  EXPECT_EQ(docs[1]["metadata"]["name"].Scalar(), "db-3f2a91c0-1");
+  EXPECT_EQ(docs[1]["metadata"]["name"].Scalar(), "db-3f2a91c0deadbeef-1");
 }
 
 TEST(Rewrite, PodDocumentBecomesOnePodWithTheNewName) {
   auto docs = rewrite(samples::kPod, ids());
   ASSERT_EQ(docs.size(), 1u);
-  EXPECT_EQ(docs[0]["metadata"]["name"].Scalar(), "web-3f2a91c0-0");
+  EXPECT_EQ(docs[0]["metadata"]["name"].Scalar(), "web-3f2a91c0deadbeef-0");
 }
 
 TEST(Rewrite, LabelsEveryPodWithManifestAndWorkloadIds) {
@@ -296,7 +314,7 @@ TEST(Rewrite, HostPortAssignmentForUnknownContainerIsAnError) {
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, "invalid_argument");
   EXPECT_EQ(out.error().message,
-            "host port assignment for pod 'web-3f2a91c0-0': no container 'nope'");
+            "host port assignment for pod 'web-3f2a91c0deadbeef-0': no container 'nope'");
 }
 
 TEST(Rewrite, HostPortAssignmentBeyondThePodsIsAnError) {
@@ -369,7 +387,7 @@ TEST(Rewrite, DocumentWithoutYamlIsRewrittenFromItsFields) {
   auto again = parse(*out);
   ASSERT_TRUE(again.ok()) << again.error().to_string();
   ASSERT_EQ(again->documents.size(), 2u);
-  EXPECT_EQ(again->documents[1].name, "hand-3f2a91c0-1");
+  EXPECT_EQ(again->documents[1].name, "hand-3f2a91c0deadbeef-1");
   EXPECT_EQ(again->documents[1].containers[0].command, c.command);
   EXPECT_EQ(again->documents[1].containers[0].memory_limit_bytes, 1024 * 1024);
 }

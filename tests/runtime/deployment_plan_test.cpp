@@ -43,7 +43,8 @@ DeploymentConfig base_config() {
 TEST(PlanDeployment, ListsOnePodPerReplicaInPodNamesOrder) {
   auto plan = plan_deployment(kTwoContainers, base_config(), "abcdef0123456789");
   ASSERT_TRUE(plan.ok()) << plan.error().to_string();
-  EXPECT_EQ(plan->pod_names(), (std::vector<std::string>{"shop-abcdef01-0", "shop-abcdef01-1"}));
+  EXPECT_EQ(plan->pod_names(),
+            (std::vector<std::string>{"shop-abcdef0123456789-0", "shop-abcdef0123456789-1"}));
   EXPECT_EQ(plan->pods[1].replica, 1);
   EXPECT_EQ(plan->restart_policy, "Always");
 }
