@@ -414,4 +414,29 @@ Result<QueryReply> decode<QueryReply>(ByteView bytes, size_t max_size) {
       });
 }
 
+// ---- ApiAuth ----
+
+Bytes encode(const ApiAuth& m) {
+  flatbuffers::FlatBufferBuilder fbb(128 + m.method.size() + m.path.size());
+  auto method = fbb.CreateString(m.method);
+  auto path = fbb.CreateString(m.path);
+  auto audience = make_bytes(fbb, m.audience_public_key);
+  fbb.Finish(fbp::CreateApiAuth(fbb, m.schema_version, method, path, audience));
+  return finish(fbb);
+}
+
+template <>
+Result<ApiAuth> decode<ApiAuth>(ByteView bytes, size_t max_size) {
+  constexpr std::string_view what = "api auth";
+  return decode_with<fbp::ApiAuth, ApiAuth>(
+      bytes, max_size, what, [&](const fbp::ApiAuth* m, ApiAuth& out) -> Result<void> {
+        out.method = str(m->method());
+        out.path = str(m->path());
+        auto audience = fixed<32>(m->audience_public_key(), what, "audience_public_key");
+        if (!audience) return audience.error();
+        out.audience_public_key = *audience;
+        return ok_result();
+      });
+}
+
 }  // namespace beemesh::protocol

@@ -198,6 +198,17 @@ struct ErrorReply {
   bool operator==(const ErrorReply&) const = default;
 };
 
+// User -> node (REST): "I, the envelope signer, send `method path` to this node". Sent as
+// the X-Beemesh-Auth header; audience_public_key binds it to one node.
+struct ApiAuth {
+  static constexpr PayloadType kType = PayloadType::kApiAuth;
+  uint16_t schema_version = kSchemaVersion;
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // request path without the query, e.g. "/workloads/w1/logs"
+  PublicKeyBytes audience_public_key{};
+  bool operator==(const ApiAuth&) const = default;
+};
+
 Bytes encode(const ApplyRequest& m);
 Bytes encode(const ApplyResponse& m);
 Bytes encode(const DeleteRequest& m);
@@ -211,6 +222,7 @@ Bytes encode(const CapacityReply& m);
 Bytes encode(const ErrorReply& m);
 Bytes encode(const QueryRequest& m);
 Bytes encode(const QueryReply& m);
+Bytes encode(const ApiAuth& m);
 
 // decode<T>(bytes): defined for each message type above.
 template <typename T>
@@ -242,5 +254,7 @@ template <>
 Result<QueryRequest> decode<QueryRequest>(ByteView bytes, size_t max_size);
 template <>
 Result<QueryReply> decode<QueryReply>(ByteView bytes, size_t max_size);
+template <>
+Result<ApiAuth> decode<ApiAuth>(ByteView bytes, size_t max_size);
 
 }  // namespace beemesh::protocol

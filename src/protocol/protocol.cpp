@@ -30,6 +30,8 @@ std::string_view payload_type_name(PayloadType type) {
       return "query_request";
     case PayloadType::kQueryReply:
       return "query_reply";
+    case PayloadType::kApiAuth:
+      return "api_auth";
   }
   return "unknown";
 }
@@ -44,6 +46,10 @@ std::string_view record_type_name(RecordType type) {
       return "applied_manifest";
     case RecordType::kGrant:
       return "grant";
+    case RecordType::kCertificate:
+      return "certificate";
+    case RecordType::kRevocationList:
+      return "revocation_list";
   }
   return "unknown";
 }

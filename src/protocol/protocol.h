@@ -44,6 +44,7 @@ enum class PayloadType : uint16_t {
   kErrorReply = 11,
   kQueryRequest = 12,
   kQueryReply = 13,
+  kApiAuth = 14,
 };
 std::string_view payload_type_name(PayloadType type);  // "apply_request", ... "unknown"
 
@@ -53,6 +54,8 @@ enum class RecordType : uint16_t {
   kPeerRecord = 2,
   kAppliedManifest = 3,
   kGrant = 4,
+  kCertificate = 5,     // protocol/membership_records.h
+  kRevocationList = 6,  // protocol/membership_records.h
 };
 std::string_view record_type_name(RecordType type);  // "provider_record", ... "unknown"
 

@@ -12,8 +12,8 @@ class CodecTest : public ::testing::Test {};
 using AllTypes =
     ::testing::Types<ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, StoreShareRequest,
                      StoreShareResponse, KeyShareRequest, KeyShareResponse, CapacityRequest,
-                     CapacityReply, QueryRequest, QueryReply, ErrorReply, Envelope, SignedRecord,
-                     ProviderRecord, PeerRecord, Grant, AppliedManifest>;
+                     CapacityReply, QueryRequest, QueryReply, ErrorReply, ApiAuth, Envelope,
+                     SignedRecord, ProviderRecord, PeerRecord, Grant, AppliedManifest>;
 TYPED_TEST_SUITE(CodecTest, AllTypes);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {

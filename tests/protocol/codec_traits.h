@@ -36,6 +36,7 @@ BEEMESH_MESSAGE_SAMPLE(CapacityReply, capacity_reply)
 BEEMESH_MESSAGE_SAMPLE(QueryRequest, query_request)
 BEEMESH_MESSAGE_SAMPLE(QueryReply, query_reply)
 BEEMESH_MESSAGE_SAMPLE(ErrorReply, error_reply)
+BEEMESH_MESSAGE_SAMPLE(ApiAuth, api_auth)
 #undef BEEMESH_MESSAGE_SAMPLE
 
 #define BEEMESH_RECORD_CODEC(Type, fn, enc, dec)                                                 \

@@ -185,4 +185,12 @@ inline ErrorReply error_reply() {
   return ErrorReply{kSchemaVersion, "req-6", "bad_signature", "envelope signature does not verify"};
 }
 
+inline ApiAuth api_auth() {
+  ApiAuth m;
+  m.method = "GET";
+  m.path = "/workloads/wl-1/logs";
+  m.audience_public_key.fill(0x5a);
+  return m;
+}
+
 }  // namespace beemesh::protocol::samples
