@@ -1,7 +1,10 @@
 #include "crypto/grants.h"
 
+#include <sodium.h>
 #include "crypto/manifest_crypto.h"
 #include "crypto/records.h"
+#include "crypto/signing_layout.h"
+#include "crypto/sodium_init.h"
 
 namespace beemesh::crypto {
 
@@ -19,10 +22,34 @@ std::string action_name(GrantAction action) {
   return "unknown(" + std::to_string(static_cast<unsigned>(action)) + ")";
 }
 
+constexpr std::string_view kApplyContentDomain = "beemesh-apply-content-v1";
+
 }  // namespace
 
+Bytes apply_content_hash(std::string_view manifest_yaml,
+                         const std::map<std::string, std::string>& env, int64_t memory_limit_bytes,
+                         int64_t cpu_limit_millis, int replicas) {
+  Bytes encoded;
+  encoded.reserve(kApplyContentDomain.size() + manifest_yaml.size() + 64);
+  detail::append(encoded, as_bytes(kApplyContentDomain));
+  detail::append_lp(encoded, as_bytes(manifest_yaml));
+  detail::append_u32(encoded, static_cast<uint32_t>(env.size()));
+  for (const auto& [key, value] : env) {
+    detail::append_lp(encoded, as_bytes(key));
+    detail::append_lp(encoded, as_bytes(value));
+  }
+  detail::append_u64(encoded, static_cast<uint64_t>(memory_limit_bytes));
+  detail::append_u64(encoded, static_cast<uint64_t>(cpu_limit_millis));
+  detail::append_u64(encoded, static_cast<uint64_t>(static_cast<int64_t>(replicas)));
+  detail::ensure_sodium();
+  Bytes hash(protocol::kContentHashSize);
+  crypto_generichash(hash.data(), hash.size(), encoded.data(), encoded.size(), nullptr, 0);
+  return hash;
+}
+
 Bytes issue_grant(const Identity& owner, GrantAction action, std::string_view manifest_id,
-                  const PublicKey& grantee, int64_t issued_ms, int64_t expires_ms) {
+                  const PublicKey& grantee, int64_t issued_ms, int64_t expires_ms,
+                  ByteView content_hash) {
   protocol::Grant grant;
   grant.action = action;
   grant.manifest_id = std::string(manifest_id);
@@ -31,6 +58,7 @@ Bytes issue_grant(const Identity& owner, GrantAction action, std::string_view ma
   grant.owner_public_key = owner.public_key();
   grant.issued_ms = issued_ms;
   grant.expires_ms = expires_ms;
+  grant.content_hash.assign(content_hash.begin(), content_hash.end());
   return sign_record(owner, RecordType::kGrant, protocol::encode_grant(grant));
 }
 
@@ -74,6 +102,14 @@ Result<protocol::Grant> check_grant(ByteView grant_bytes, const GrantExpectation
   if (grant->node_public_key != expect.requester) {
     return make_error("grant_wrong_node",
                       where + " does not authorise requester " + node_id_of(expect.requester));
+  }
+  if (!expect.content_hash.empty() && grant->content_hash != expect.content_hash) {
+    return make_error(
+        "grant_wrong_content",
+        where +
+            (grant->content_hash.empty() ? std::string(" binds no content hash")
+                                         : " binds content " + to_hex(grant->content_hash)) +
+            ", expected " + to_hex(expect.content_hash));
   }
   const int64_t now = clock.now_ms();
   if (now > grant->expires_ms) {

@@ -21,14 +21,25 @@
 //      "grant_wrong_action"   e.g. a delete grant used to fetch key shares
 //      "grant_wrong_manifest" names another manifest id
 //      "grant_wrong_node"     names another node than the requester
+//      "grant_wrong_content"  the expectation sets a content hash and the grant carries
+//                             another one or none
 //      "grant_expired"        now > expires_ms
 //      "grant_not_yet_valid"  issued_ms more than `skew` in the future
+//    The codes are checked in the order listed.
+//  * apply_content_hash() is BLAKE2b-256 over this unambiguous encoding (u32/u64 big-endian;
+//    lp(x) = u32 length || x):
+//      "beemesh-apply-content-v1" || lp(manifest_yaml) || u32 count(env)
+//      || for each env entry in key order: lp(key) || lp(value)
+//      || u64 memory_limit_bytes || u64 cpu_limit_millis || u64 replicas
+//    (signed values as two's complement). The owner's CLI puts it in its apply grant; a
+//    target recomputes it from what it was asked to deploy and expects it in check_grant.
 //  * release_share() checks the grant (action kKeyShare), opens the holder's sealed share
 //    and re-seals it to the requester's X25519 key; the plain share never leaves it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -42,8 +53,16 @@ namespace beemesh::crypto {
 
 using protocol::GrantAction;
 
+// `content_hash` (empty, or protocol::kContentHashSize bytes) binds an apply grant to the
+// exact content applied (apply_content_hash).
 Bytes issue_grant(const Identity& owner, GrantAction action, std::string_view manifest_id,
-                  const PublicKey& grantee, int64_t issued_ms, int64_t expires_ms);
+                  const PublicKey& grantee, int64_t issued_ms, int64_t expires_ms,
+                  ByteView content_hash = {});
+
+// BLAKE2b-256 of what an apply covers (layout in the promise above).
+Bytes apply_content_hash(std::string_view manifest_yaml,
+                         const std::map<std::string, std::string>& env, int64_t memory_limit_bytes,
+                         int64_t cpu_limit_millis, int replicas);
 
 // Signature and internal consistency only (no expiry, no expectations).
 Result<protocol::Grant> open_grant(ByteView bytes, size_t max_size = protocol::kMaxRecordSize);
@@ -53,6 +72,7 @@ struct GrantExpectation {
   std::string manifest_id;
   PublicKey owner{};      // the manifest's owner
   PublicKey requester{};  // the verified envelope signer asking to act
+  Bytes content_hash{};   // when not empty, the grant must carry exactly this content hash
 };
 
 Result<protocol::Grant> check_grant(ByteView grant_bytes, const GrantExpectation& expect,

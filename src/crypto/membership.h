@@ -89,12 +89,12 @@ std::string_view cert_kind_name(CertKind kind);      // "node", "user", "join_ti
 
 struct CertificateBody {
   CertKind kind = CertKind::kNode;
-  Bytes serial;  // kSerialSize random bytes; issue_certificate fills it when empty
+  Bytes serial{};  // kSerialSize random bytes; issue_certificate fills it when empty
   PublicKey subject{};
-  std::string name;                     // node or user name, 1..64 printable ASCII characters
-  Role role = Role::kNone;              // users only
-  std::vector<std::string> namespaces;  // users only; empty = every namespace
-  std::string mesh_id;
+  std::string name{};                     // node or user name, 1..64 printable ASCII characters
+  Role role = Role::kNone;                // users only
+  std::vector<std::string> namespaces{};  // users only; empty = every namespace
+  std::string mesh_id{};
   int64_t issued_ms = 0;
   int64_t expires_ms = 0;
 };
@@ -105,7 +105,7 @@ Bytes issue_certificate(const Identity& issuer, CertificateBody body);
 Bytes make_credential(ByteView certificate, ByteView ticket = {});
 // Signature and shape of one certificate record only (no chain, expiry or revocation).
 struct OpenedCertificate {
-  CertificateBody body;
+  CertificateBody body{};
   PublicKey issuer{};
 };
 Result<OpenedCertificate> open_certificate(ByteView certificate);
@@ -114,20 +114,20 @@ struct Member {
   CertKind kind = CertKind::kNode;
   Role role = Role::kNone;
   PublicKey key{};
-  std::string name;
-  std::vector<std::string> namespaces;
-  Bytes serial;
+  std::string name{};
+  std::vector<std::string> namespaces{};
+  Bytes serial{};
   int64_t expires_ms = 0;
   // True when the member may act in `ns` (users: namespaces empty or containing ns).
   bool may_use_namespace(std::string_view ns) const;
 };
 
 struct RevocationList {
-  std::string mesh_id;
+  std::string mesh_id{};
   uint64_t sequence = 0;
   int64_t issued_ms = 0;
-  std::vector<Bytes> serials;           // revoked certificate / ticket serials
-  std::vector<PublicKey> subject_keys;  // revoked keys, whatever certificate they hold
+  std::vector<Bytes> serials{};           // revoked certificate / ticket serials
+  std::vector<PublicKey> subject_keys{};  // revoked keys, whatever certificate they hold
 };
 Bytes sign_revocations(const Identity& admin, const RevocationList& list);
 Result<RevocationList> open_revocations(ByteView signed_list, const PublicKey& admin);

@@ -126,8 +126,10 @@ Bytes encode_grant(const Grant& g) {
   auto node_id = fbb.CreateString(g.node_id);
   auto node_key = make_bytes(fbb, g.node_public_key);
   auto owner_key = make_bytes(fbb, g.owner_public_key);
+  auto content_hash = g.content_hash.empty() ? 0 : make_bytes(fbb, g.content_hash);
   fbb.Finish(fbp::CreateGrant(fbb, g.schema_version, static_cast<uint16_t>(g.action), manifest_id,
-                              node_id, node_key, owner_key, g.issued_ms, g.expires_ms));
+                              node_id, node_key, owner_key, g.issued_ms, g.expires_ms,
+                              content_hash));
   return finish(fbb);
 }
 
@@ -151,6 +153,11 @@ Result<Grant> decode_grant(ByteView bytes, size_t max_size) {
   out.owner_public_key = *owner_key;
   out.issued_ms = m->issued_ms();
   out.expires_ms = m->expires_ms();
+  if (m->content_hash()) {
+    auto hash = fixed<kContentHashSize>(m->content_hash(), what, "content_hash");
+    if (!hash) return hash.error();
+    out.content_hash.assign(hash->begin(), hash->end());
+  }
   return out;
 }
 

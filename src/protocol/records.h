@@ -70,6 +70,8 @@ enum class GrantAction : uint16_t {
   kApply = 3,     // the grantee (an entry node) may place and publish the manifest
 };
 
+inline constexpr size_t kContentHashSize = 32;
+
 // An owner's signed authorisation for one node to act on one manifest until expires_ms.
 struct Grant {
   uint16_t schema_version = kSchemaVersion;
@@ -80,6 +82,9 @@ struct Grant {
   PublicKeyBytes owner_public_key{};
   int64_t issued_ms = 0;
   int64_t expires_ms = 0;
+  // Empty, or kContentHashSize bytes: BLAKE2b-256 of what an apply grant covers
+  // (crypto::apply_content_hash). Any other length does not decode ("malformed").
+  Bytes content_hash;
   bool operator==(const Grant&) const = default;
 };
 

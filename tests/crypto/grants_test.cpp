@@ -113,6 +113,69 @@ TEST_F(GrantTest, ProviderRecordIsNotAGrant) {
             "unexpected_record_type");
 }
 
+// ---- apply grants bind the content applied ----
+
+Bytes sample_content_hash(std::string_view yaml = "kind: Pod",
+                          std::map<std::string, std::string> env = {{"A", "1"}},
+                          int64_t memory = 64 << 20, int64_t cpu = 500, int replicas = 2) {
+  return apply_content_hash(yaml, env, memory, cpu, replicas);
+}
+
+class ApplyGrantContentTest : public GrantTest {
+ protected:
+  Bytes apply_grant(ByteView content_hash) {
+    return issue_grant(owner, GrantAction::kApply, kManifestId, deployer.public_key(),
+                       clock.now_ms(), clock.now_ms() + 600'000, content_hash);
+  }
+  GrantExpectation expect_content(Bytes content_hash) {
+    return GrantExpectation{GrantAction::kApply, kManifestId, owner.public_key(),
+                            deployer.public_key(), std::move(content_hash)};
+  }
+};
+
+TEST_F(ApplyGrantContentTest, GrantBindingTheExpectedContentIsAccepted) {
+  auto g =
+      check_grant(apply_grant(sample_content_hash()), expect_content(sample_content_hash()), clock);
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  EXPECT_EQ(g->content_hash, sample_content_hash());
+}
+
+TEST_F(ApplyGrantContentTest, GrantBindingOtherContentIsRefused) {
+  EXPECT_EQ(
+      check(apply_grant(sample_content_hash("kind: Pod\n")), expect_content(sample_content_hash())),
+      "grant_wrong_content");
+}
+
+TEST_F(ApplyGrantContentTest, GrantWithoutContentHashIsRefusedWhenOneIsExpected) {
+  EXPECT_EQ(check(apply_grant({}), expect_content(sample_content_hash())), "grant_wrong_content");
+}
+
+TEST_F(ApplyGrantContentTest, ContentIsNotCheckedWhenTheExpectationSetsNone) {
+  EXPECT_EQ(check(apply_grant(sample_content_hash()), expect_content({})), "ok");
+}
+
+TEST(ApplyContentHash, IsA32ByteDeterministicDigest) {
+  EXPECT_EQ(sample_content_hash().size(), 32u);
+  EXPECT_EQ(sample_content_hash(), sample_content_hash());
+}
+
+TEST(ApplyContentHash, ChangesWithEveryField) {
+  const Bytes base = sample_content_hash();
+  EXPECT_NE(sample_content_hash("kind: Pod2"), base);
+  EXPECT_NE(sample_content_hash("kind: Pod", {{"A", "2"}}), base);
+  EXPECT_NE(sample_content_hash("kind: Pod", {{"B", "1"}}), base);
+  EXPECT_NE(sample_content_hash("kind: Pod", {}), base);
+  EXPECT_NE(sample_content_hash("kind: Pod", {{"A", "1"}}, 32 << 20), base);
+  EXPECT_NE(sample_content_hash("kind: Pod", {{"A", "1"}}, 64 << 20, 250), base);
+  EXPECT_NE(sample_content_hash("kind: Pod", {{"A", "1"}}, 64 << 20, 500, 3), base);
+}
+
+TEST(ApplyContentHash, FieldBoundariesCannotBeShifted) {
+  EXPECT_NE(sample_content_hash("y", {{"ab", "c"}}), sample_content_hash("y", {{"a", "bc"}}));
+  EXPECT_NE(sample_content_hash("y", {{"a", ""}, {"b", ""}}),
+            sample_content_hash("y", {{"a", std::string("\0\0\0\1b", 5)}}));
+}
+
 // The whole key-share flow: entry node seals shares to holders; the deployer presents its
 // grant; each holder re-seals its share to the deployer; the deployer decrypts.
 class ReleaseShareTest : public GrantTest {

@@ -13,7 +13,8 @@ using AllTypes =
     ::testing::Types<ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, StoreShareRequest,
                      StoreShareResponse, KeyShareRequest, KeyShareResponse, CapacityRequest,
                      CapacityReply, QueryRequest, QueryReply, ErrorReply, ApiAuth, Envelope,
-                     SignedRecord, ProviderRecord, PeerRecord, Grant, AppliedManifest>;
+                     SignedRecord, ProviderRecord, PeerRecord, Grant, AppliedManifest, Certificate,
+                     Credential, RevocationList>;
 TYPED_TEST_SUITE(CodecTest, AllTypes);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "protocol/envelope.h"
+#include "protocol/membership_records.h"
 #include "protocol/messages.h"
 #include "protocol/records.h"
 #include "protocol/samples.h"
@@ -54,6 +55,10 @@ BEEMESH_RECORD_CODEC(PeerRecord, peer_record, encode_peer_record, decode_peer_re
 BEEMESH_RECORD_CODEC(Grant, grant, encode_grant, decode_grant)
 BEEMESH_RECORD_CODEC(AppliedManifest, applied_manifest, encode_applied_manifest,
                      decode_applied_manifest)
+BEEMESH_RECORD_CODEC(Certificate, certificate, encode_certificate, decode_certificate)
+BEEMESH_RECORD_CODEC(Credential, credential, encode_credential, decode_credential)
+BEEMESH_RECORD_CODEC(RevocationList, revocation_list, encode_revocation_list,
+                     decode_revocation_list)
 #undef BEEMESH_RECORD_CODEC
 
 }  // namespace beemesh::protocol::testing

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "protocol/envelope.h"
+#include "protocol/membership_records.h"
 #include "protocol/messages.h"
 #include "protocol/records.h"
 
@@ -53,6 +54,7 @@ inline Grant grant(const PublicKeyBytes& node = key(3), const PublicKeyBytes& ow
   g.owner_public_key = owner;
   g.issued_ms = 1'700'000'000'000;
   g.expires_ms = 1'700'000'600'000;
+  g.content_hash = Bytes(kContentHashSize, 0xc4);
   return g;
 }
 
@@ -191,6 +193,36 @@ inline ApiAuth api_auth() {
   m.path = "/workloads/wl-1/logs";
   m.audience_public_key.fill(0x5a);
   return m;
+}
+
+inline Certificate certificate(const PublicKeyBytes& subject = key(8)) {
+  Certificate c;
+  c.kind = CertKind::kUser;
+  c.serial.fill(0x5e);
+  c.subject_public_key = subject;
+  c.name = "alice";
+  c.role = Role::kDeployer;
+  c.namespaces = {"default", "team-a"};
+  c.mesh_id = "prod";
+  c.issued_ms = 1'700'000'000'000;
+  c.expires_ms = 1'731'536'000'000;
+  return c;
+}
+
+inline Credential credential() {
+  return Credential{kSchemaVersion, Bytes(40, 0xce), Bytes(24, 0x71)};
+}
+
+inline RevocationList revocation_list() {
+  RevocationList r;
+  r.mesh_id = "prod";
+  r.sequence = 3;
+  r.issued_ms = 1'700'000'000'000;
+  r.serials = {SerialBytes{}, SerialBytes{}};
+  r.serials[0].fill(0x01);
+  r.serials[1].fill(0x02);
+  r.subject_keys = {key(9)};
+  return r;
 }
 
 }  // namespace beemesh::protocol::samples
