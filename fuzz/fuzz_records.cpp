@@ -1,4 +1,5 @@
-// fuzz_records: SignedRecord opening, every record decoder, grants and key shares.
+// fuzz_records: SignedRecord opening, every record decoder, grants, key shares, membership
+// credentials and revocation lists.
 // The first byte picks what to exercise; odd selectors sign the input first with a fixed
 // identity so the typed decoders and signer checks behind the signature are reached.
 #include <cstddef>
@@ -7,6 +8,7 @@
 
 #include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
+#include "crypto/membership.h"
 #include "crypto/records.h"
 #include "fuzz_util.h"
 
@@ -28,6 +30,16 @@ void check_code(const Error& e) {
                                        "grant_wrong_node",
                                        "grant_expired",
                                        "grant_not_yet_valid",
+                                       "grant_wrong_content",
+                                       "no_credential",
+                                       "malformed_credential",
+                                       "not_a_member",
+                                       "wrong_mesh",
+                                       "credential_mismatch",
+                                       "credential_expired",
+                                       "credential_not_yet_valid",
+                                       "credential_revoked",
+                                       "stale_revocations",
                                        "bad_share",
                                        "too_few_shares",
                                        "bad_key_commitment",
@@ -52,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ByteView bytes(data + 1, size - 1);
   const auto& signer = fuzz::fixed_identity();
   ManualClock clock(1'700'000'000'000);
-  switch (data[0] % 12) {
+  switch (data[0] % 16) {
     case 0:
       expect_clean(protocol::decode_signed_record(bytes));
       break;
@@ -122,7 +134,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       expect_clean(crypto::combine_shares(shares, k));
       break;
     }
+    case 11:
+      expect_clean(crypto::open_certificate(bytes));
+      break;
+    case 12: {
+      // A credential built around a certificate body the fuzzer wrote, signed by the admin.
+      crypto::Membership membership(signer.public_key(), "m", clock);
+      Bytes cert = crypto::sign_record(signer, RecordType::kCertificate, bytes);
+      expect_clean(crypto::open_certificate(cert));
+      expect_clean(membership.verify(crypto::make_credential(cert), signer.public_key()));
+      break;
+    }
+    case 13: {
+      crypto::Membership membership(signer.public_key(), "m", clock);
+      expect_clean(membership.verify(bytes, fuzz::fixed_identity(1).public_key()));
+      break;
+    }
+    case 14: {
+      crypto::Membership membership(signer.public_key(), "m", clock);
+      expect_clean(membership.update_revocations(bytes));
+      expect_clean(membership.update_revocations(
+          crypto::sign_record(signer, RecordType::kRevocationList, bytes)));
+      break;
+    }
     default: {
+      expect_clean(protocol::decode_certificate(bytes));
+      expect_clean(protocol::decode_credential(bytes));
+      expect_clean(protocol::decode_revocation_list(bytes));
       expect_clean(protocol::decode_grant(bytes));
       expect_clean(protocol::decode_provider_record(bytes));
       expect_clean(protocol::decode_peer_record(bytes));

@@ -8,6 +8,7 @@
 
 #include "crypto/envelope.h"
 #include "crypto/grants.h"
+#include "crypto/membership.h"
 #include "crypto/records.h"
 #include "fuzz_util.h"
 #include "protocol/samples.h"
@@ -78,6 +79,21 @@ int main(int argc, char** argv) {
   write(out / "records", "grant_body", 8, protocol::encode_grant(samples::grant()));
   write(out / "records", "sealed", 9, crypto::seal_to(id.x25519_public_key(), Bytes(34, 1)), 1);
   write(out / "records", "shares", 10, Bytes(1 + 3 * 33, 2));
-  write(out / "records", "bodies", 11, protocol::encode_grant(samples::grant()));
+  auto cert = samples::certificate(id.public_key());
+  cert.mesh_id = "m";  // the mesh fuzz_records' Membership checks against
+  crypto::CertificateBody body{.kind = crypto::CertKind::kUser,
+                               .subject = fuzz::fixed_identity(1).public_key(),
+                               .name = "u",
+                               .role = crypto::Role::kViewer,
+                               .mesh_id = "m",
+                               .issued_ms = clock.now_ms(),
+                               .expires_ms = clock.now_ms() + 60'000};
+  write(out / "records", "certificate", 11, crypto::issue_certificate(id, body));
+  write(out / "records", "certificate_body", 12, protocol::encode_certificate(cert));
+  write(out / "records", "credential", 13,
+        crypto::make_credential(crypto::issue_certificate(id, body)));
+  write(out / "records", "revocations", 14,
+        crypto::sign_revocations(id, {"m", 1, clock.now_ms(), {Bytes(16, 1)}, {}}));
+  write(out / "records", "bodies", 15, protocol::encode_grant(samples::grant()));
   return 0;
 }
