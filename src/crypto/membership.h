@@ -40,7 +40,7 @@
 //      "credential_not_yet_valid" issued_ms (of the certificate or its ticket) more than
 //                               30 s in the future
 //      "credential_revoked"     the serial of the certificate or of its ticket, or the
-//                               subject key, is in the current revocation list
+//                               subject key of either, is in the current revocation list
 //    The codes are checked in the order listed; the first that applies is returned.
 //    Verified chains are cached by the BLAKE2b hash of the credential bytes (bounded: at
 //    most kCacheEntries, oldest evicted; failures are not cached); the signer, expiry and
