@@ -130,6 +130,10 @@ Result<DeploymentPlan> plan_deployment(std::string_view manifest_yaml,
   if (workload_id.empty()) {
     return make_error("invalid_config", "deployment config: workload id is empty");
   }
+  if (!is_valid_workload_id(workload_id)) {
+    return make_error("invalid_workload_id",
+                      "workload id '" + workload_id + "' is not 16 lowercase hex characters");
+  }
   auto parsed = manifest::parse(manifest_yaml);
   if (!parsed) return parsed.error();
 

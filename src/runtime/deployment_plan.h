@@ -54,7 +54,8 @@ struct DeploymentPlan {
   Result<std::string> rewrite() const;
 };
 
-// `workload_id` must be the final id (it is part of the pod names and labels).
+// `workload_id` must be the final id (it is part of the pod names and labels);
+// Error{"invalid_workload_id"} unless is_valid_workload_id().
 Result<DeploymentPlan> plan_deployment(std::string_view manifest_yaml,
                                        const DeploymentConfig& config,
                                        const std::string& workload_id);

@@ -1,5 +1,6 @@
 #include "runtime/runtime.h"
 
+#include <algorithm>
 #include <array>
 #include <random>
 
@@ -40,6 +41,12 @@ std::string new_workload_id() {
     bits >>= 4;
   }
   return id;
+}
+
+bool is_valid_workload_id(std::string_view id) {
+  return id.size() == 16 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 }  // namespace beemesh::runtime

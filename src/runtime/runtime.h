@@ -11,6 +11,11 @@
 //  * Workloads are labelled beemesh.io/manifest-id and beemesh.io/workload-id so list()
 //    finds them again after the daemon restarts.
 //  * Engines are safe to call from several threads at once.
+//  * An engine never replaces or removes a pod or container that is not labelled with the
+//    workload id it was asked for: deploy() refuses with Error{"name_conflict"} when a pod
+//    it would create already exists under another workload id (or none), or when that
+//    workload id already runs for another manifest id; remove() touches only what carries
+//    the workload id's label.
 #pragma once
 
 #include <cstdint>
@@ -126,5 +131,9 @@ class EngineRegistry {
 
 // A random workload id: 16 lowercase hex characters.
 std::string new_workload_id();
+// True for the ids new_workload_id() makes (exactly 16 lowercase hex characters). A deploy
+// under any other id is refused with Error{"invalid_workload_id"} (plan_deployment(), the
+// workload manager): ids go whole into pod names, labels and engine filters.
+bool is_valid_workload_id(std::string_view id);
 
 }  // namespace beemesh::runtime

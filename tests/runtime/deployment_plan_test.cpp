@@ -71,7 +71,7 @@ TEST(PlanDeployment, PublishingListsEveryDeclaredPortOfEveryPodUnassigned) {
   ASSERT_TRUE(plan.ok());
   ASSERT_EQ(plan->ports.size(), 4u);
   EXPECT_EQ(plan->ports[1],
-            (PortMapping{"shop-abcdef01-0", "metrics", 9100, 0, "UDP", "127.0.0.1"}));
+            (PortMapping{"shop-abcdef0123456789-0", "metrics", 9100, 0, "UDP", "127.0.0.1"}));
   EXPECT_EQ(plan->unassigned_ports().size(), 4u);
 }
 
@@ -93,12 +93,13 @@ TEST(PlanDeployment, AssignedHostPortsAppearInTheRewrittenYaml) {
 
 TEST(PlanDeployment, ConfigMappingPinsOnePortOfOnePod) {
   auto config = base_config();
-  config.port_mappings = {PortMapping{"shop-abcdef01-1", "front", 80, 8088, "TCP", "127.0.0.1"}};
+  config.port_mappings = {
+      PortMapping{"shop-abcdef0123456789-1", "front", 80, 8088, "TCP", "127.0.0.1"}};
   auto plan = plan_deployment(kTwoContainers, config, "abcdef0123456789");
   ASSERT_TRUE(plan.ok()) << plan.error().to_string();
   ASSERT_EQ(plan->ports.size(), 1u);
   EXPECT_EQ(plan->ports[0],
-            (PortMapping{"shop-abcdef01-1", "front", 80, 8088, "TCP", "127.0.0.1"}));
+            (PortMapping{"shop-abcdef0123456789-1", "front", 80, 8088, "TCP", "127.0.0.1"}));
   ASSERT_EQ(plan->options.host_ports.size(), 1u);
   EXPECT_EQ(plan->options.host_ports[0].pod_index, 1);
 }
@@ -146,7 +147,8 @@ spec:
   auto plan = plan_deployment(kPod, base_config(), "abcdef0123456789");
   ASSERT_TRUE(plan.ok()) << plan.error().to_string();
   ASSERT_EQ(plan->ports.size(), 1u);
-  EXPECT_EQ(plan->ports[0], (PortMapping{"p-abcdef01-0", "c", 80, 8080, "TCP", "127.0.0.1"}));
+  EXPECT_EQ(plan->ports[0],
+            (PortMapping{"p-abcdef0123456789-0", "c", 80, 8080, "TCP", "127.0.0.1"}));
 }
 
 TEST(PlanDeployment, LimitTotalsCountEveryContainerOfEveryPod) {

@@ -73,7 +73,8 @@ TEST(MockEngine, DeployReportsARunningWorkloadWithOnePodPerReplica) {
   EXPECT_EQ(info->manifest_id, "m-1");
   EXPECT_EQ(info->engine, "mock");
   EXPECT_EQ(info->state, WorkloadState::Running);
-  EXPECT_EQ(info->pods, (std::vector<std::string>{"web-01234567-0", "web-01234567-1"}));
+  EXPECT_EQ(info->pods,
+            (std::vector<std::string>{"web-0123456789abcdef-0", "web-0123456789abcdef-1"}));
   EXPECT_GT(info->created_at_ms, 0);
 }
 
@@ -163,9 +164,9 @@ TEST(MockEngine, PublishPortsAssignsADistinctHostPortPerPod) {
   ASSERT_TRUE(info.ok());
   ASSERT_EQ(info->ports.size(), 2u);
   EXPECT_EQ(info->ports[0],
-            (PortMapping{"web-aaaaaaaa-0", "web", 8080, 40000, "TCP", "127.0.0.1"}));
+            (PortMapping{"web-aaaaaaaabbbbbbbb-0", "web", 8080, 40000, "TCP", "127.0.0.1"}));
   EXPECT_EQ(info->ports[1],
-            (PortMapping{"web-aaaaaaaa-1", "web", 8080, 40001, "TCP", "127.0.0.1"}));
+            (PortMapping{"web-aaaaaaaabbbbbbbb-1", "web", 8080, 40001, "TCP", "127.0.0.1"}));
 }
 
 TEST(MockEngine, ManifestHostPortsAreReported) {
@@ -331,6 +332,58 @@ TEST(MockEngine, RedeployingTheSameWorkloadIdReplacesIt) {
   ASSERT_TRUE(engine.deploy(kPodWithHostPort, config).ok());
   EXPECT_EQ(engine.workload_count(), 1u);
   EXPECT_EQ(engine.get_workload_manifest(config.workload_id), std::string(kPodWithHostPort));
+}
+
+TEST(MockEngine, RedeployingAnotherManifestUnderARunningWorkloadIdIsANameConflict) {
+  MockEngine engine;
+  auto victim = config_for("victim");
+  victim.workload_id = "1111111111111111";
+  ASSERT_TRUE(engine.deploy(kWeb, victim).ok());
+  auto attacker = config_for("attacker");
+  attacker.workload_id = victim.workload_id;
+  auto refused = engine.deploy(kPodWithHostPort, attacker);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "name_conflict");
+  EXPECT_EQ(engine.get_workload_manifest(victim.workload_id), std::string(kWeb));
+  EXPECT_EQ(engine.get_workload_config(victim.workload_id), victim);
+  EXPECT_EQ(engine.status(victim.workload_id)->state, WorkloadState::Running);
+}
+
+TEST(MockEngine, WorkloadIdsSharingTheirFirstCharactersGetDistinctPods) {
+  MockEngine engine;
+  auto first = config_for("a");
+  first.workload_id = "1111111100000000";
+  auto second = config_for("b");
+  second.workload_id = "1111111122222222";
+  auto one = engine.deploy(kWeb, first);
+  auto two = engine.deploy(kWeb, second);
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  ASSERT_TRUE(two.ok()) << two.error().to_string();
+  EXPECT_EQ(engine.workload_count(), 2u);
+  EXPECT_NE(one->pods, two->pods);
+}
+
+TEST(MockEngine, RefusesAWorkloadIdThatIsNotSixteenLowercaseHexCharacters) {
+  MockEngine engine;
+  for (const char* id :
+       {"0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0", "wl-1", "0123456789abcdeg"}) {
+    auto config = config_for();
+    config.workload_id = id;
+    auto refused = engine.deploy(kWeb, config);
+    ASSERT_FALSE(refused.ok()) << id;
+    EXPECT_EQ(refused.error().code, "invalid_workload_id") << id;
+  }
+  EXPECT_EQ(engine.workload_count(), 0u);
+}
+
+TEST(MockEngine, RemoveLeavesOtherWorkloadsAlone) {
+  MockEngine engine;
+  auto keep = engine.deploy(kWeb, config_for("keep"));
+  auto drop = engine.deploy(kWeb, config_for("drop"));
+  ASSERT_TRUE(keep.ok() && drop.ok());
+  ASSERT_TRUE(engine.remove(drop->id).ok());
+  EXPECT_EQ(engine.status(keep->id)->state, WorkloadState::Running);
+  EXPECT_EQ(engine.workload_count(), 1u);
 }
 
 TEST(MockEngine, ClearWorkloadsEmptiesTheEngine) {

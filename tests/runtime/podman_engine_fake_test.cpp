@@ -29,7 +29,8 @@ spec:
 // of the file it is asked to `kube play`, and behaves as `kube_play` says.
 class FakePodman {
  public:
-  explicit FakePodman(const std::string& kube_play) {
+  // `ps_all`: what `podman ps -a --pod --format json` (no filter) prints.
+  explicit FakePodman(const std::string& kube_play, const std::string& ps_all = "[]") {
     char templ[] = "/tmp/beemesh-fake-podman-XXXXXX";
     dir_ = ::mkdtemp(templ);
     fs::create_directory(dir_ / "tmp");
@@ -42,6 +43,8 @@ class FakePodman {
            << "    stat -c %a \"$last\" > '" << (dir_ / "mode").string() << "'\n"
            << "    " << kube_play << "\n    ;;\n"
            << "  'version --format') echo '{\"Client\":{\"Version\":\"4.3.1\"}}' ;;\n"
+           << "  'ps -a') [ \"$*\" = 'ps -a --pod --format json' ] && echo '" << ps_all
+           << "' || echo '[]' ;;\n"
            << "  *) echo '[]' ;;\n"
            << "esac\n";
     script.close();
@@ -81,10 +84,11 @@ DeploymentConfig config_with_id(const std::string& id) {
 TEST(PodmanEngineWithFakePodman, KubePlayThatHangsTimesOutAndCleansUp) {
   FakePodman fake("sleep 5");
   PodmanEngine engine(fake.config());
-  auto info = engine.deploy(kPod, config_with_id("hang1"));
+  auto info = engine.deploy(kPod, config_with_id("0000000000000001"));
   ASSERT_FALSE(info.ok());
   EXPECT_EQ(info.error().code, "timeout");
-  EXPECT_NE(fake.calls().find("pod ps --format json --filter label=beemesh.io/workload-id=hang1"),
+  EXPECT_NE(fake.calls().find(
+                "pod ps --format json --filter label=beemesh.io/workload-id=0000000000000001"),
             std::string::npos)
       << fake.calls();
   EXPECT_TRUE(fake.temp_dir_empty());
@@ -93,7 +97,7 @@ TEST(PodmanEngineWithFakePodman, KubePlayThatHangsTimesOutAndCleansUp) {
 TEST(PodmanEngineWithFakePodman, ManifestFileIsPrivateAndRemovedAfterPlay) {
   FakePodman fake("echo 'Error: boom' >&2; exit 125");
   PodmanEngine engine(fake.config());
-  auto info = engine.deploy(kPod, config_with_id("fail1"));
+  auto info = engine.deploy(kPod, config_with_id("0000000000000002"));
   ASSERT_FALSE(info.ok());
   EXPECT_EQ(info.error().code, "deploy_failed");
   EXPECT_NE(info.error().message.find("Error: boom"), std::string::npos);
@@ -101,15 +105,42 @@ TEST(PodmanEngineWithFakePodman, ManifestFileIsPrivateAndRemovedAfterPlay) {
   EXPECT_TRUE(fake.temp_dir_empty());
 }
 
-TEST(PodmanEngineWithFakePodman, KubePlayGetsReplaceAndTheNetwork) {
+TEST(PodmanEngineWithFakePodman, KubePlayGetsTheNetworkAndNeverReplace) {
   FakePodman fake("exit 125");
   PodmanEngine engine(fake.config());
-  auto config = config_with_id("net1");
+  auto config = config_with_id("0000000000000003");
   config.network = "beemesh-test-net";
   (void)engine.deploy(kPod, config);
-  EXPECT_NE(fake.calls().find("kube play --replace --quiet --network beemesh-test-net "),
-            std::string::npos)
+  EXPECT_NE(fake.calls().find("kube play --quiet --network beemesh-test-net "), std::string::npos)
       << fake.calls();
+  EXPECT_EQ(fake.calls().find("--replace"), std::string::npos) << fake.calls();
+}
+
+TEST(PodmanEngineWithFakePodman, APodOfTheSameNameUnderAnotherWorkloadIdIsLeftUntouched) {
+  // Pod "fake-00000000000000aa-0" exists, labelled for workload 0000000000000bad.
+  FakePodman fake("exit 0", R"([{"Id":"c1","Names":["fake-00000000000000aa-0-app"],)"
+                            R"("PodName":"fake-00000000000000aa-0","State":"running",)"
+                            R"("Labels":{"beemesh.io/workload-id":"0000000000000bad",)"
+                            R"("beemesh.io/manifest-id":"m"}}])");
+  PodmanEngine engine(fake.config());
+  auto refused = engine.deploy(kPod, config_with_id("00000000000000aa"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "name_conflict");
+  EXPECT_EQ(fake.calls().find("kube play"), std::string::npos) << fake.calls();
+  EXPECT_EQ(fake.calls().find("rm -f"), std::string::npos) << fake.calls();
+}
+
+TEST(PodmanEngineWithFakePodman, AWorkloadIdRunningForAnotherManifestIsLeftUntouched) {
+  FakePodman fake("exit 0", R"([{"Id":"c1","Names":["victim-00000000000000bb-0-app"],)"
+                            R"("PodName":"victim-00000000000000bb-0","State":"running",)"
+                            R"("Labels":{"beemesh.io/workload-id":"00000000000000bb",)"
+                            R"("beemesh.io/manifest-id":"victim-manifest"}}])");
+  PodmanEngine engine(fake.config());
+  auto refused = engine.deploy(kPod, config_with_id("00000000000000bb"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "name_conflict");
+  EXPECT_EQ(fake.calls().find("kube play"), std::string::npos) << fake.calls();
+  EXPECT_EQ(fake.calls().find("rm -f"), std::string::npos) << fake.calls();
 }
 
 TEST(PodmanEngineWithFakePodman, IsAvailableWhenVersionAnswersJson) {

@@ -169,7 +169,7 @@ TEST_F(PodmanEngineTest, DeploymentWithThreeReplicasRunsThreePods) {
   auto info = engine_.deploy(httpd_deployment("trio", 3), config);
   ASSERT_TRUE(info.ok()) << info.error().to_string();
   ASSERT_EQ(info->pods.size(), 3u);
-  const std::string tag = config.workload_id.substr(0, 8);
+  const std::string& tag = config.workload_id;  // whole, never cut
   EXPECT_EQ(info->pods[0], "trio-" + tag + "-0");
   EXPECT_EQ(info->pods[2], "trio-" + tag + "-2");
   EXPECT_EQ(labelled("pods", config.workload_id), 3u);
@@ -348,6 +348,44 @@ TEST_F(PodmanEngineTest, RedeployUnderTheSameIdReplacesThePods) {
   ASSERT_TRUE(second.ok()) << second.error().to_string();
   EXPECT_EQ(labelled("pods", config.workload_id), 1u);
   EXPECT_EQ(http_get("127.0.0.1", port), "second\n");
+}
+
+// The ids of the containers labelled with `workload_id` (a replaced pod gets new ones).
+std::set<std::string> container_ids(const std::string& workload_id) {
+  std::set<std::string> out;
+  json ps = podman_json(
+      {"ps", "-a", "--format", "json", "--filter", "label=beemesh.io/workload-id=" + workload_id});
+  for (const auto& c : ps) out.insert(c.value("Id", std::string()));
+  return out;
+}
+
+TEST_F(PodmanEngineTest, AnotherManifestUnderARunningWorkloadIdLeavesThatWorkloadUntouched) {
+  const int port = free_port();
+  auto victim = config_for_test();
+  ASSERT_TRUE(engine_.deploy(httpd_pod("victim", "victim", port, "127.0.0.1"), victim).ok());
+  const auto before = container_ids(victim.workload_id);
+  DeploymentConfig attacker = victim;
+  attacker.manifest_id = "attacker-" + victim.workload_id;
+  auto refused =
+      engine_.deploy(httpd_pod("victim", "attacker", free_port(), "127.0.0.1"), attacker);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "name_conflict");
+  EXPECT_EQ(container_ids(victim.workload_id), before);
+  EXPECT_EQ(engine_.status(victim.workload_id)->state, WorkloadState::Running);
+  EXPECT_EQ(http_get("127.0.0.1", port), "victim\n");
+}
+
+TEST_F(PodmanEngineTest, APodHoldingTheNameUnderAnotherWorkloadIdIsLeftRunning) {
+  auto config = config_for_test();
+  const std::string name = "held-" + config.workload_id + "-0";
+  auto created = run_process({"podman", "pod", "create", "--name", name});
+  ASSERT_TRUE(created.ok() && created->exit_code == 0) << (created.ok() ? created->err : "");
+  const std::string pod_id = created->out.substr(0, created->out.find('\n'));
+  auto refused = engine_.deploy(httpd_pod("held", "mine"), config);
+  EXPECT_EQ(refused.ok() ? std::string("ok") : refused.error().code, "name_conflict");
+  auto inspect = run_process({"podman", "pod", "exists", pod_id});
+  EXPECT_TRUE(inspect.ok() && inspect->exit_code == 0) << "the foreign pod was removed";
+  (void)run_process({"podman", "pod", "rm", "-f", pod_id});
 }
 
 TEST_F(PodmanEngineTest, StatusOfAnUnknownWorkloadIsNotFound) {

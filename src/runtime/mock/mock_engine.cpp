@@ -80,6 +80,21 @@ Result<WorkloadInfo> MockEngine::deploy(std::string_view manifest_yaml,
   if (!rewritten) return rewritten.error();
 
   std::lock_guard lock(mutex_);
+  // Like a real engine, never replace what another workload runs: a redeploy replaces only
+  // the same workload id of the same manifest id.
+  for (const auto& [other_id, w] : workloads_) {
+    if (other_id == id && w.info.manifest_id != config.manifest_id) {
+      return make_error("name_conflict", "mock engine '" + engine_name + "': workload " + id +
+                                             " already runs for manifest " + w.info.manifest_id);
+    }
+    if (other_id == id) continue;
+    for (const auto& pod : plan->pod_names()) {
+      if (std::find(w.info.pods.begin(), w.info.pods.end(), pod) != w.info.pods.end()) {
+        return make_error("name_conflict", "mock engine '" + engine_name + "': pod " + pod +
+                                               " belongs to workload " + other_id);
+      }
+    }
+  }
   if (config_.success_rate < 1.0) {
     std::uniform_real_distribution<double> draw(0.0, 1.0);
     if (draw(rng_) >= config_.success_rate) {

@@ -4,6 +4,9 @@
 //  * Behaves like a real engine as seen through RuntimeEngine (validates with
 //    manifest::parse, one pod per replica named by manifest::pod_names, labels nothing
 //    real) but starts nothing. Deterministic for a given MockConfig::seed.
+//  * Like a real engine it never replaces another workload: deploy() under a workload id
+//    that runs for another manifest id, or whose pod names another workload holds, fails
+//    with "name_conflict" and leaves it as it was; remove(id) removes only that id.
 //  * Keeps exactly what it was given, for verification: get_workload_manifest(id) is the
 //    manifest text passed to deploy(), get_workload_config(id) the DeploymentConfig.
 //  * Configurable failures: success_rate (deploy fails with "deploy_failed"), deploy_delay,

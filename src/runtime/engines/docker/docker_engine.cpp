@@ -164,6 +164,7 @@ Result<std::string> DockerEngine::create_container(const std::string& name,
                           std::to_string(response->status) + ": " + daemon_message(*response);
     bool no_image =
         response->status == 404 && daemon_message(*response).find("image") != std::string::npos;
+    if (response->status == 409) return make_error("name_conflict", message);  // name in use
     return make_error(no_image ? "image_not_found" : "deploy_failed", message);
   }
   auto json = nlohmann::json::parse(response->body, nullptr, false);
@@ -236,6 +237,15 @@ Result<WorkloadInfo> DockerEngine::deploy(std::string_view manifest_yaml,
   if (!shared) return shared.error();
   auto plan = docker_workload(shared.value(), config);
   if (!plan) return plan.error();
+  // Never join another manifest's workload id: removing one would remove both.
+  auto running = workload_containers(workload_id);
+  if (!running) return running.error();
+  for (const auto& view : running.value()) {
+    if (view.label(manifest::kManifestIdLabel) != plan->manifest_id) {
+      return make_error("name_conflict", options_.name + ": workload " + workload_id +
+                                             " already runs for another manifest (left untouched)");
+    }
+  }
 
   std::vector<std::string> images = plan->images();
   if (std::find(images.begin(), images.end(), options_.pause_image) == images.end()) {

@@ -8,10 +8,13 @@
 //    joined to it with NetworkMode container:<pause>. All carry the workload's labels
 //    (docker_plan.h), so status/list/remove find them by label after a daemon restart.
 //  * deploy() checks (and, when allowed, pulls) every image before it creates anything;
-//    any later failure removes every container this deploy created.
+//    any later failure removes every container this deploy created (never one it did not:
+//    a container name already in use fails the deploy with "name_conflict", as does a
+//    workload id that already runs for another manifest id).
 //  * is_available() is true when GET /_ping answers OK within ping_timeout.
 //  * Error codes: "invalid_manifest", "invalid_config", "image_not_found", "deploy_failed",
-//    "not_found", "unavailable", "timeout", "engine_error", "invalid_response".
+//    "name_conflict", "invalid_workload_id", "not_found", "unavailable", "timeout", "engine_error",
+//    "invalid_response".
 #pragma once
 
 #include <string>

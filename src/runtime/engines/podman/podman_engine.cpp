@@ -414,7 +414,8 @@ Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
   {
     auto file = TempFile::write(temp_dir(config_), workload_id, *yaml);
     if (!file) return file.error();
-    std::vector<std::string> args = {"kube", "play", "--replace", "--quiet"};
+    // Never --replace: a pod of that name that appeared meanwhile makes kube play fail.
+    std::vector<std::string> args = {"kube", "play", "--quiet"};
     if (!config.network.empty()) {
       args.push_back("--network");
       args.push_back(config.network);
@@ -458,14 +459,53 @@ Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
   return info;
 }
 
+Result<void> PodmanEngine::check_no_conflict(const std::vector<std::string>& pod_names,
+                                             const std::string& workload_id,
+                                             const std::string& manifest_id) const {
+  auto ps = podman({"ps", "-a", "--pod", "--format", "json"}, config_.query_timeout);
+  if (!ps) return ps.error();
+  auto records = podman::parse_ps(ps->out);
+  if (!records) return records.error();
+  const std::string workload_key(manifest::kWorkloadIdLabel);
+  const std::string manifest_key(manifest::kManifestIdLabel);
+  auto conflict = [&](const std::string& what) {
+    return make_error("name_conflict", "podman: cannot deploy workload " + workload_id + ": " +
+                                           what + " (left untouched)");
+  };
+  std::set<std::string> ours;  // pods holding a container labelled with this workload id
+  for (const auto& r : *records) {
+    if (r.is_infra || r.label(workload_key) != workload_id) continue;
+    if (r.label(manifest_key) != manifest_id) {
+      return conflict("container " + r.name + " runs it for manifest " + r.label(manifest_key));
+    }
+    if (!r.pod_name.empty()) ours.insert(r.pod_name);
+  }
+  for (const auto& r : *records) {
+    const bool mine = r.label(workload_key) == workload_id || ours.contains(r.pod_name);
+    if (mine) continue;
+    for (const auto& pod : pod_names) {
+      if (r.pod_name == pod || r.name == pod || r.name.starts_with(pod + "-")) {
+        return conflict("pod or container " + (r.pod_name.empty() ? r.name : r.pod_name) +
+                        " exists under another workload id");
+      }
+    }
+  }
+  return ok_result();
+}
+
 Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
                                           const DeploymentConfig& config) {
   const std::string workload_id =
       config.workload_id.empty() ? new_workload_id() : config.workload_id;
   if (!valid_workload_id(workload_id)) return invalid_id(workload_id);
 
-  // A redeploy under the same id replaces what runs (kube play --replace would wait the
-  // default 10 s stop timeout per container).
+  // Nothing of another workload is replaced: the pod names must be free (or ours), and
+  // this workload id must not run for another manifest.
+  auto names = plan_deployment(manifest_yaml, config, workload_id);
+  if (!names) return names.error();
+  BEEMESH_TRY(check_no_conflict(names->pod_names(), workload_id, config.manifest_id));
+
+  // A redeploy under the same id (same manifest) replaces what runs.
   auto existing = query(workload_id);
   if (!existing) return existing.error();
   if (!existing->empty()) {

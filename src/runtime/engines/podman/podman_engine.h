@@ -3,10 +3,14 @@
 // Promise (on top of RuntimeEngine's):
 //  * deploy() writes the rewritten manifest (one Pod per replica, labels
 //    beemesh.io/manifest-id, beemesh.io/workload-id, beemesh.io/restart-policy and
-//    beemesh.io/port-<port>-<proto>) to a 0600 temp file, runs `podman kube play --replace`,
-//    removes the file, waits until every container runs, and checks the host ports Podman
-//    reports against the plan. Any failure removes every pod and container carrying the
-//    workload label before the Error is returned.
+//    beemesh.io/port-<port>-<proto>) to a 0600 temp file, runs `podman kube play` (never
+//    --replace), removes the file, waits until every container runs, and checks the host
+//    ports Podman reports against the plan. Any failure removes every pod and container
+//    carrying the workload label before the Error is returned.
+//  * Before that, deploy() refuses with Error{"name_conflict"}, touching nothing, when a pod
+//    or container it would create exists without this workload id's label, or when this
+//    workload id runs for another manifest id. A redeploy of the same workload id and
+//    manifest id replaces the workload's pods (removed first, by label).
 //  * With publish_ports, free host ports are picked on publish_host_ip by a bind test; a
 //    port taken in between makes deploy retry with fresh ports (up to 3 attempts).
 //  * status()/list() come from `podman ps -a --pod --format json` filtered by label (JSON,
@@ -66,6 +70,9 @@ class PodmanEngine final : public RuntimeEngine {
                                    bool& port_race);
   Result<WorkloadInfo> wait_until_running(const std::string& workload_id);
   Result<void> remove_labelled(const std::string& workload_id);
+  Result<void> check_no_conflict(const std::vector<std::string>& pod_names,
+                                 const std::string& workload_id,
+                                 const std::string& manifest_id) const;
 
   PodmanConfig config_;
   mutable std::mutex ports_mutex_;
