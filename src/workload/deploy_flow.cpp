@@ -82,8 +82,9 @@ std::future<Result<WorkloadRecord>> WorkloadManager::deploy_workload(DeployReque
   return future;
 }
 
-bool WorkloadManager::superseded(const std::string& manifest_id, uint64_t ticket) const {
-  auto it = removed_at_ticket_.find(manifest_id);
+bool WorkloadManager::superseded(const std::string& manifest_id, const std::string& owner,
+                                 uint64_t ticket) const {
+  auto it = removed_at_ticket_.find({manifest_id, owner});
   return it != removed_at_ticket_.end() && it->second > ticket;
 }
 
@@ -120,6 +121,11 @@ Result<WorkloadRecord> WorkloadManager::deploy_steps(PendingDeploy& pending,
                                              config.manifest_id + "'");
   }
   if (config.workload_id.empty()) config.workload_id = runtime::new_workload_id();
+  if (!runtime::is_valid_workload_id(config.workload_id)) {
+    return make_error("invalid_workload_id", "deploy of " + manifest_id + ": workload id '" +
+                                                 config.workload_id +
+                                                 "' is not 16 lowercase hex characters");
+  }
   {
     std::lock_guard lock(mutex_);
     if (workloads_.contains(config.workload_id) || in_flight_.contains(config.workload_id)) {
@@ -128,7 +134,7 @@ Result<WorkloadRecord> WorkloadManager::deploy_steps(PendingDeploy& pending,
     in_flight_.insert(config.workload_id);
     pending.in_flight = true;
     workload_id = config.workload_id;
-    if (superseded(manifest_id, pending.ticket)) {
+    if (superseded(manifest_id, request.owner, pending.ticket)) {
       return make_error("cancelled", "manifest " + manifest_id + " was removed before deploy");
     }
   }
@@ -179,7 +185,7 @@ Result<WorkloadRecord> WorkloadManager::deploy_steps(PendingDeploy& pending,
   std::optional<Error> failure;
   {
     std::lock_guard lock(mutex_);
-    if (superseded(manifest_id, pending.ticket)) {
+    if (superseded(manifest_id, request.owner, pending.ticket)) {
       failure = make_error("cancelled", "manifest " + manifest_id + " was removed during deploy");
     } else if (auto saved = store_.put_workload(record); !saved) {
       failure = saved.error();

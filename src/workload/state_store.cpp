@@ -20,7 +20,7 @@ struct Migration {
 };
 
 // Append-only: a released migration is never edited; schema changes add a new one.
-constexpr std::array<Migration, 1> kMigrations{{
+constexpr std::array<Migration, 2> kMigrations{{
     {1, R"sql(
 CREATE TABLE workloads (
   id             TEXT PRIMARY KEY,
@@ -55,6 +55,24 @@ CREATE TABLE key_shares (
   PRIMARY KEY (manifest_id, share_index)
 );
 )sql"},
+    // Key shares per (manifest id, owner, share index) with an expiry. Schema-1 shares
+    // name no owner and no expiry: they are dropped (an apply in flight retries).
+    {2, R"sql(
+DROP TABLE key_shares;
+CREATE TABLE key_shares (
+  manifest_id  TEXT NOT NULL,
+  owner        TEXT NOT NULL,
+  share_index  INTEGER NOT NULL,
+  sealed_share BLOB NOT NULL,
+  publisher    TEXT NOT NULL,
+  threshold    INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  PRIMARY KEY (manifest_id, owner, share_index)
+);
+CREATE INDEX key_shares_by_owner ON key_shares(owner, expires_at);
+CREATE INDEX key_shares_by_expiry ON key_shares(expires_at);
+)sql"},
 }};
 
 static_assert(kMigrations.back().version == StateStore::kSchemaVersion);
@@ -62,6 +80,9 @@ static_assert(kMigrations.back().version == StateStore::kSchemaVersion);
 constexpr std::string_view kWorkloadColumns =
     "id, manifest_id, owner, engine, state, healthy, restart_policy, config, pods, ports, "
     "created_at, updated_at, restarts, message";
+
+constexpr std::string_view kShareColumns =
+    "manifest_id, owner, share_index, sealed_share, publisher, threshold, created_at, expires_at";
 
 Result<int> current_version(sqlite3* db) {
   auto stmt =
@@ -116,9 +137,12 @@ enum class Sql {
   DeleteManifest,
   PutShare,
   GetShare,
-  SharesOf,
+  SharesOfOwner,
+  SharesOfPublisher,
   DeleteShare,
-  DeleteShares,
+  DeleteSharesOfOwner,
+  DropExpiredShares,
+  ShareUsage,
   Count
 };
 
@@ -133,6 +157,7 @@ namespace {
 
 Result<void> prepare_all(StateStore::Impl& impl) {
   const std::string cols(kWorkloadColumns);
+  const std::string share_cols(kShareColumns);
   const std::array<std::pair<Sql, std::string>, static_cast<size_t>(Sql::Count)> sql{{
       {Sql::PutWorkload, "INSERT OR REPLACE INTO workloads (" + cols +
                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
@@ -152,17 +177,25 @@ Result<void> prepare_all(StateStore::Impl& impl) {
        "SELECT manifest_id, owner, record, updated_at FROM applied_manifests "
        "ORDER BY manifest_id"},
       {Sql::DeleteManifest, "DELETE FROM applied_manifests WHERE manifest_id = ?1"},
-      {Sql::PutShare,
-       "INSERT OR REPLACE INTO key_shares (manifest_id, share_index, sealed_share, "
-       "owner_public_key, threshold, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
-      {Sql::GetShare,
-       "SELECT manifest_id, share_index, sealed_share, owner_public_key, threshold, created_at "
-       "FROM key_shares WHERE manifest_id = ?1 AND share_index = ?2"},
-      {Sql::SharesOf,
-       "SELECT manifest_id, share_index, sealed_share, owner_public_key, threshold, created_at "
-       "FROM key_shares WHERE manifest_id = ?1 ORDER BY share_index"},
-      {Sql::DeleteShare, "DELETE FROM key_shares WHERE manifest_id = ?1 AND share_index = ?2"},
-      {Sql::DeleteShares, "DELETE FROM key_shares WHERE manifest_id = ?1"},
+      {Sql::PutShare, "INSERT OR REPLACE INTO key_shares (" + share_cols +
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {Sql::GetShare, "SELECT " + share_cols +
+                          " FROM key_shares WHERE manifest_id = ?1 AND owner = ?2 AND "
+                          "share_index = ?3 AND expires_at > ?4"},
+      {Sql::SharesOfOwner, "SELECT " + share_cols +
+                               " FROM key_shares WHERE manifest_id = ?1 AND owner = ?2 AND "
+                               "expires_at > ?3 ORDER BY share_index"},
+      {Sql::SharesOfPublisher, "SELECT " + share_cols +
+                                   " FROM key_shares WHERE manifest_id = ?1 AND publisher = ?2 "
+                                   "AND expires_at > ?3 ORDER BY share_index, owner"},
+      {Sql::DeleteShare,
+       "DELETE FROM key_shares WHERE manifest_id = ?1 AND owner = ?2 AND share_index = ?3"},
+      {Sql::DeleteSharesOfOwner, "DELETE FROM key_shares WHERE manifest_id = ?1 AND owner = ?2"},
+      {Sql::DropExpiredShares, "DELETE FROM key_shares WHERE expires_at <= ?1"},
+      // The owner's unexpired shares other than the one (manifest id, share index) names.
+      {Sql::ShareUsage,
+       "SELECT COUNT(*), COALESCE(SUM(LENGTH(sealed_share)), 0) FROM key_shares "
+       "WHERE owner = ?1 AND expires_at > ?2 AND NOT (manifest_id = ?3 AND share_index = ?4)"},
   }};
   for (const auto& [which, text] : sql) {
     auto stmt = sqlite::Statement::prepare(impl.db.get(), text);
@@ -204,8 +237,9 @@ AppliedManifestRecord read_manifest(const sqlite::Statement& s) {
 }
 
 KeyShareRecord read_share(const sqlite::Statement& s) {
-  return KeyShareRecord{s.column_text(0), static_cast<int>(s.column_int(1)), s.column_blob(2),
-                        s.column_text(3), static_cast<int>(s.column_int(4)), s.column_int(5)};
+  return KeyShareRecord{s.column_text(0), s.column_text(1), static_cast<int>(s.column_int(2)),
+                        s.column_blob(3), s.column_text(4), static_cast<int>(s.column_int(5)),
+                        s.column_int(6),  s.column_int(7)};
 }
 
 // Steps `s` to the end and reads every row with `read` (returning T or Result<T>).
@@ -377,56 +411,112 @@ Result<bool> StateStore::delete_applied_manifest(const std::string& manifest_id)
 
 // ---- key shares
 
-Result<void> StateStore::put_key_share(const KeyShareRecord& r) {
+Result<void> StateStore::put_key_share(const KeyShareRecord& r, const KeyShareQuota& quota) {
+  const std::string what = r.manifest_id + "/" + r.owner + "/" + std::to_string(r.share_index);
   if (r.manifest_id.empty()) return make_error("state_store", "put key share: empty manifest id");
+  if (r.owner.empty()) return make_error("state_store", "put key share: empty owner");
   std::lock_guard lock(mutex_);
-  auto& s = (*impl_)[Sql::PutShare];
-  sqlite::Statement::Use use(s);
-  s.bind(1, r.manifest_id)
-      .bind(2, int64_t{r.share_index})
-      .bind_blob(3, r.sealed_share)
-      .bind(4, r.owner_public_key)
-      .bind(5, int64_t{r.threshold})
-      .bind(6, r.created_at_ms != 0 ? r.created_at_ms : clock_.now_ms());
-  return s.run("put key share " + r.manifest_id + "/" + std::to_string(r.share_index));
+  const int64_t now = clock_.now_ms();
+  if (r.expires_ms <= now) {
+    return make_error("expired", "put key share " + what + ": no expiry, or already expired");
+  }
+  auto tx = sqlite::Transaction::begin(impl_->db.get());
+  if (!tx) return tx.error();
+  {
+    auto& usage = (*impl_)[Sql::ShareUsage];
+    sqlite::Statement::Use use(usage);
+    usage.bind(1, r.owner).bind(2, now).bind(3, r.manifest_id).bind(4, int64_t{r.share_index});
+    auto row = usage.step("key share usage of " + r.owner);
+    if (!row) return row.error();
+    const int64_t count = *row ? usage.column_int(0) : 0;
+    const int64_t bytes = *row ? usage.column_int(1) : 0;
+    const auto size = static_cast<int64_t>(r.sealed_share.size());
+    if (count + 1 > quota.max_shares || bytes + size > quota.max_bytes) {
+      return make_error("quota_exceeded", "put key share " + what + ": owner holds " +
+                                              std::to_string(count) + " share(s), " +
+                                              std::to_string(bytes) + " bytes here (quota " +
+                                              std::to_string(quota.max_shares) + " shares, " +
+                                              std::to_string(quota.max_bytes) + " bytes)");
+    }
+  }
+  {
+    auto& s = (*impl_)[Sql::PutShare];
+    sqlite::Statement::Use use(s);
+    s.bind(1, r.manifest_id)
+        .bind(2, r.owner)
+        .bind(3, int64_t{r.share_index})
+        .bind_blob(4, r.sealed_share)
+        .bind(5, r.publisher)
+        .bind(6, int64_t{r.threshold})
+        .bind(7, r.created_at_ms != 0 ? r.created_at_ms : now)
+        .bind(8, r.expires_ms);
+    BEEMESH_TRY(s.run("put key share " + what));
+  }
+  return tx->commit();
 }
 
-Result<KeyShareRecord> StateStore::get_key_share(const std::string& manifest_id, int share_index) {
+Result<KeyShareRecord> StateStore::get_key_share(const std::string& manifest_id,
+                                                 const std::string& owner, int share_index) {
   std::lock_guard lock(mutex_);
-  const std::string what = manifest_id + "/" + std::to_string(share_index);
+  const std::string what = manifest_id + "/" + owner + "/" + std::to_string(share_index);
   auto& s = (*impl_)[Sql::GetShare];
   sqlite::Statement::Use use(s);
-  s.bind(1, manifest_id).bind(2, int64_t{share_index});
+  s.bind(1, manifest_id).bind(2, owner).bind(3, int64_t{share_index}).bind(4, clock_.now_ms());
   auto row = s.step("get key share " + what);
   if (!row) return row.error();
   if (!*row) return not_found("no key share " + what + " in " + path_.string());
   return read_share(s);
 }
 
-Result<std::vector<KeyShareRecord>> StateStore::key_shares_of(const std::string& manifest_id) {
+Result<std::vector<KeyShareRecord>> StateStore::key_shares_of_owner(const std::string& manifest_id,
+                                                                    const std::string& owner) {
   std::lock_guard lock(mutex_);
-  auto& s = (*impl_)[Sql::SharesOf];
+  auto& s = (*impl_)[Sql::SharesOfOwner];
   sqlite::Statement::Use use(s);
-  s.bind(1, manifest_id);
-  return collect_rows<KeyShareRecord>(s, "list key shares of " + manifest_id, read_share);
+  s.bind(1, manifest_id).bind(2, owner).bind(3, clock_.now_ms());
+  return collect_rows<KeyShareRecord>(s, "list key shares of " + manifest_id + "/" + owner,
+                                      read_share);
 }
 
-Result<bool> StateStore::delete_key_share(const std::string& manifest_id, int share_index) {
+Result<std::vector<KeyShareRecord>> StateStore::key_shares_of_publisher(
+    const std::string& manifest_id, const std::string& publisher) {
+  std::lock_guard lock(mutex_);
+  auto& s = (*impl_)[Sql::SharesOfPublisher];
+  sqlite::Statement::Use use(s);
+  s.bind(1, manifest_id).bind(2, publisher).bind(3, clock_.now_ms());
+  return collect_rows<KeyShareRecord>(
+      s, "list key shares of " + manifest_id + " stored by " + publisher, read_share);
+}
+
+Result<bool> StateStore::delete_key_share(const std::string& manifest_id, const std::string& owner,
+                                          int share_index) {
   std::lock_guard lock(mutex_);
   auto& s = (*impl_)[Sql::DeleteShare];
   sqlite::Statement::Use use(s);
-  s.bind(1, manifest_id).bind(2, int64_t{share_index});
-  auto done = s.run("delete key share " + manifest_id + "/" + std::to_string(share_index));
+  s.bind(1, manifest_id).bind(2, owner).bind(3, int64_t{share_index});
+  auto done =
+      s.run("delete key share " + manifest_id + "/" + owner + "/" + std::to_string(share_index));
   if (!done) return done.error();
   return s.changes() > 0;
 }
 
-Result<int> StateStore::delete_key_shares(const std::string& manifest_id) {
+Result<int> StateStore::delete_key_shares_of_owner(const std::string& manifest_id,
+                                                   const std::string& owner) {
   std::lock_guard lock(mutex_);
-  auto& s = (*impl_)[Sql::DeleteShares];
+  auto& s = (*impl_)[Sql::DeleteSharesOfOwner];
   sqlite::Statement::Use use(s);
-  s.bind(1, manifest_id);
-  auto done = s.run("delete key shares of " + manifest_id);
+  s.bind(1, manifest_id).bind(2, owner);
+  auto done = s.run("delete key shares of " + manifest_id + "/" + owner);
+  if (!done) return done.error();
+  return s.changes();
+}
+
+Result<int> StateStore::drop_expired_key_shares(int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto& s = (*impl_)[Sql::DropExpiredShares];
+  sqlite::Statement::Use use(s);
+  s.bind(1, now_ms);
+  auto done = s.run("drop expired key shares");
   if (!done) return done.error();
   return s.changes();
 }

@@ -8,6 +8,15 @@
 //  * Three kinds of rows: workloads (one per workload this node runs), applied manifests
 //    (the encrypted AppliedManifest record per manifest id, as stored in the DHT) and key
 //    shares (the holder-sealed Shamir shares this node keeps for others).
+//  * Key shares are kept per (manifest id, owner, share index): manifest ids are public,
+//    so shares stored under one by another owner never displace or block the real owner's,
+//    and deleting removes only the named owner's. Every share has an expiry: reads never
+//    return an expired share, drop_expired_key_shares() deletes them. put_key_share()
+//    enforces a per-owner quota over the owner's unexpired shares (count and bytes), the
+//    share it replaces not counted: Error{"quota_exceeded"}. A share without an expiry or
+//    already expired is refused with Error{"expired"}.
+//  * Schema 2 recreated the key_shares table: shares stored by schema 1 (no owner, no
+//    expiry) are dropped by the migration; workloads and applied manifests are kept.
 //  * put_* insert or replace; get_* return Error{"not_found"} for a missing row; delete_*
 //    return whether a row was removed (deleting a missing row is not an error). Every other
 //    failure is Error{"state_store"} naming the operation and SQLite's message.
@@ -42,17 +51,25 @@ struct AppliedManifestRecord {
 // One Shamir share of a manifest key, sealed to this node (the holder).
 struct KeyShareRecord {
   std::string manifest_id;
-  int share_index = 0;  // Shamir x coordinate
-  Bytes sealed_share;   // sealed to this node's key; opaque here
-  std::string owner_public_key;
-  int threshold = 0;  // k of the k-of-n split
+  std::string owner;      // hex public key of the manifest's owner (the user); part of the key
+  int share_index = 0;    // Shamir x coordinate
+  Bytes sealed_share;     // sealed to this node's key; opaque here
+  std::string publisher;  // hex public key of the node that stored it (its grants release it)
+  int threshold = 0;      // k of the k-of-n split
   int64_t created_at_ms = 0;
+  int64_t expires_ms = 0;  // required: the share is gone (never read, then dropped) from then
+};
+
+// What one owner may keep in key shares on this node (unexpired shares).
+struct KeyShareQuota {
+  int64_t max_shares = 10'000;
+  int64_t max_bytes = int64_t{64} << 20;  // sum of sealed_share sizes
 };
 
 class StateStore {
  public:
   static constexpr const char* kDefaultFileName = "state.db";
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   static Result<std::unique_ptr<StateStore>> open(const std::filesystem::path& file,
                                                   const Clock& clock = system_clock());
@@ -76,12 +93,23 @@ class StateStore {
   Result<std::vector<AppliedManifestRecord>> list_applied_manifests();
   Result<bool> delete_applied_manifest(const std::string& manifest_id);
 
-  // Key shares held by this node.
-  Result<void> put_key_share(const KeyShareRecord& share);
-  Result<KeyShareRecord> get_key_share(const std::string& manifest_id, int share_index);
-  Result<std::vector<KeyShareRecord>> key_shares_of(const std::string& manifest_id);
-  Result<bool> delete_key_share(const std::string& manifest_id, int share_index);
-  Result<int> delete_key_shares(const std::string& manifest_id);  // rows removed
+  // Key shares held by this node. `owner` is KeyShareRecord::owner (the manifest's owner).
+  // Replaces the share with the same (manifest id, owner, share index).
+  Result<void> put_key_share(const KeyShareRecord& share, const KeyShareQuota& quota = {});
+  Result<KeyShareRecord> get_key_share(const std::string& manifest_id, const std::string& owner,
+                                       int share_index);
+  // Unexpired shares, by share index.
+  Result<std::vector<KeyShareRecord>> key_shares_of_owner(const std::string& manifest_id,
+                                                          const std::string& owner);
+  Result<std::vector<KeyShareRecord>> key_shares_of_publisher(const std::string& manifest_id,
+                                                              const std::string& publisher);
+  Result<bool> delete_key_share(const std::string& manifest_id, const std::string& owner,
+                                int share_index);
+  // Rows removed: that owner's shares of the manifest, nobody else's.
+  Result<int> delete_key_shares_of_owner(const std::string& manifest_id, const std::string& owner);
+  // Deletes every share whose expiry is at or before now_ms; rows removed. Call it
+  // periodically (reads already ignore expired shares).
+  Result<int> drop_expired_key_shares(int64_t now_ms);
 
   struct Impl;  // SQLite handles (state_store.cpp)
 

@@ -162,13 +162,23 @@ Result<void> WorkloadManager::remove(const std::string& workload_id) {
   return remove_workload(workload_id, "removed");
 }
 
-Result<int> WorkloadManager::remove_manifest(const std::string& manifest_id) {
+namespace {
+
+Error no_owner(const std::string& manifest_id) {
+  return make_error("invalid_request", "remove of manifest " + manifest_id + ": owner is empty");
+}
+
+}  // namespace
+
+Result<int> WorkloadManager::remove_manifest(const std::string& manifest_id,
+                                             const std::string& owner) {
+  if (owner.empty()) return no_owner(manifest_id);
   {
     std::lock_guard lock(mutex_);
     if (!started_) return make_error("not_started", "workload manager is not started");
   }
-  mark_manifest_removed(manifest_id);
-  return remove_all_of(manifest_id);
+  mark_manifest_removed(manifest_id, owner);
+  return remove_all_of(manifest_id, owner);
 }
 
 void WorkloadManager::remove_async(const std::string& workload_id, RemoveCallback on_done) {
@@ -178,26 +188,35 @@ void WorkloadManager::remove_async(const std::string& workload_id, RemoveCallbac
 }
 
 void WorkloadManager::remove_manifest_async(const std::string& manifest_id,
+                                            const std::string& owner,
                                             RemoveManifestCallback on_done) {
+  if (owner.empty()) {
+    on_done(no_owner(manifest_id));
+    return;
+  }
   auto done = std::make_shared<RemoveManifestCallback>(std::move(on_done));
-  // Deploys requested before this removal are cancelled, later ones are not.
-  mark_manifest_removed(manifest_id);
-  submit([this, manifest_id, done] { (*done)(remove_all_of(manifest_id)); },
+  // The owner's deploys requested before this removal are cancelled, later ones are not.
+  mark_manifest_removed(manifest_id, owner);
+  submit([this, manifest_id, owner, done] { (*done)(remove_all_of(manifest_id, owner)); },
          [done](Error error) { (*done)(std::move(error)); });
 }
 
-void WorkloadManager::mark_manifest_removed(const std::string& manifest_id) {
+void WorkloadManager::mark_manifest_removed(const std::string& manifest_id,
+                                            const std::string& owner) {
   std::lock_guard lock(mutex_);
   // Only deploys submitted before now can be cancelled; with none outstanding, none can.
-  if (outstanding_deploys_ > 0) removed_at_ticket_[manifest_id] = next_ticket_++;
+  if (outstanding_deploys_ > 0) removed_at_ticket_[{manifest_id, owner}] = next_ticket_++;
 }
 
-Result<int> WorkloadManager::remove_all_of(const std::string& manifest_id) {
+Result<int> WorkloadManager::remove_all_of(const std::string& manifest_id,
+                                           const std::string& owner) {
   std::vector<std::string> ids;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [id, entry] : workloads_) {
-      if (entry.record.manifest_id == manifest_id) ids.push_back(id);
+      if (entry.record.manifest_id == manifest_id && entry.record.owner == owner) {
+        ids.push_back(id);
+      }
     }
   }
   int removed = 0;

@@ -13,14 +13,17 @@
 //    the first put). On any failure after it was accepted it emits DeployFailed with the
 //    reason, persists nothing, announces nothing and leaves no workload behind (a refused
 //    request — busy, not_started, shutting_down — emits nothing).
-//    Error codes: invalid_request, invalid_manifest (or the engine's validation code),
+//    Error codes: invalid_request, invalid_workload_id (a given workload id that is not
+//    runtime::is_valid_workload_id()), invalid_manifest (or the engine's validation code),
 //    no_engine, already_exists, deploy_failed (engine error in the message), state_store,
 //    cancelled (the manifest was removed while the request waited or ran), busy,
 //    not_started, shutting_down.
 //  * remove() removes the workload from its engine, then its record, withdraws the
 //    provider record when no other healthy workload of that manifest runs here, and emits
-//    Removed. remove_manifest() does that for every workload of the manifest and also
-//    cancels deploys of it that were requested before.
+//    Removed. remove_manifest(manifest id, owner) does that for every workload of the
+//    manifest that `owner` deployed and also cancels that owner's deploys of it requested
+//    before; other owners' workloads and deploys under the same manifest id (manifest ids
+//    are public, anyone may claim one) are left alone. An empty owner is invalid_request.
 //  * The provider record of a manifest is announced while at least one of its workloads
 //    here is healthy and withdrawn when none is.
 //  * Health monitor (every health_check_interval, or check_health_now(); one engine list()
@@ -54,6 +57,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -115,10 +119,12 @@ class WorkloadManager {
   Result<std::string> logs(const std::string& workload_id, int tail_lines);
 
   Result<void> remove(const std::string& workload_id);
-  Result<int> remove_manifest(const std::string& manifest_id);  // number removed
+  // Number of `owner`'s workloads of the manifest removed.
+  Result<int> remove_manifest(const std::string& manifest_id, const std::string& owner);
   // Run on the worker pool (queued behind earlier requests); same refusals as deploy.
   void remove_async(const std::string& workload_id, RemoveCallback on_done);
-  void remove_manifest_async(const std::string& manifest_id, RemoveManifestCallback on_done);
+  void remove_manifest_async(const std::string& manifest_id, const std::string& owner,
+                             RemoveManifestCallback on_done);
 
   // One health-monitor pass over every workload, on the calling thread.
   void check_health_now();
@@ -140,13 +146,13 @@ class WorkloadManager {
   // deploy_flow.cpp
   Result<WorkloadRecord> run_deploy(PendingDeploy& pending);
   Result<WorkloadRecord> deploy_steps(PendingDeploy& pending, std::string& workload_id);
-  bool superseded(const std::string& manifest_id, uint64_t ticket) const;
+  bool superseded(const std::string& manifest_id, const std::string& owner, uint64_t ticket) const;
   void finish_deploy();
   bool submit(std::function<void()> run, std::function<void(Error)> refuse);
 
   // workload_manager.cpp
-  void mark_manifest_removed(const std::string& manifest_id);
-  Result<int> remove_all_of(const std::string& manifest_id);
+  void mark_manifest_removed(const std::string& manifest_id, const std::string& owner);
+  Result<int> remove_all_of(const std::string& manifest_id, const std::string& owner);
   Result<void> remove_workload(const std::string& workload_id, const std::string& reason);
   bool acquire(const std::string& workload_id, bool wait);
   void release(const std::string& workload_id);
@@ -178,10 +184,11 @@ class WorkloadManager {
   mutable std::mutex mutex_;  // guards the members below (never held while calling out)
   std::condition_variable idle_;
   std::map<std::string, Entry> workloads_;
-  std::map<std::string, uint64_t> removed_at_ticket_;  // manifest id -> ticket of removal
-  std::set<std::string> in_flight_;                    // workload ids being deployed
-  uint64_t next_ticket_ = 1;        // orders deploy requests and manifest removals
-  size_t outstanding_deploys_ = 0;  // submitted deploys that have not ended yet
+  // (manifest id, owner) -> ticket of that owner's removal of the manifest
+  std::map<std::pair<std::string, std::string>, uint64_t> removed_at_ticket_;
+  std::set<std::string> in_flight_;  // workload ids being deployed
+  uint64_t next_ticket_ = 1;         // orders deploy requests and manifest removals
+  size_t outstanding_deploys_ = 0;   // submitted deploys that have not ended yet
   bool started_ = false;
   bool stopping_ = false;
 

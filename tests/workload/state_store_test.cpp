@@ -94,7 +94,7 @@ TEST(StateStore, MissingRowsAreNotFound) {
   auto store = open_store(dir);
   EXPECT_EQ(store->get_workload("nope").error().code, "not_found");
   EXPECT_EQ(store->get_applied_manifest("nope").error().code, "not_found");
-  EXPECT_EQ(store->get_key_share("nope", 1).error().code, "not_found");
+  EXPECT_EQ(store->get_key_share("nope", "owner", 1).error().code, "not_found");
 }
 
 TEST(StateStore, DeleteReportsWhetherARowWasRemoved) {
@@ -142,54 +142,227 @@ TEST(StateStore, AppliedManifestCrud) {
   EXPECT_TRUE(store->list_applied_manifests()->empty());
 }
 
+constexpr int64_t kStart = 1'700'000'000'000;  // ManualClock's default start
+constexpr int64_t kHour = 3'600'000;
+
+KeyShareRecord share_of(const std::string& manifest_id, const std::string& owner, int index,
+                        Bytes sealed = Bytes(100, 7), int64_t expires_ms = kStart + kHour) {
+  return KeyShareRecord{manifest_id,          owner, index, std::move(sealed),
+                        "publisher-" + owner, 2,     0,     expires_ms};
+}
+
 TEST(StateStore, KeyShareCrud) {
   TempDir dir;
-  auto store = open_store(dir);
+  ManualClock clock;
+  auto store = open_store(dir, clock);
   for (int index : {3, 1, 2}) {
-    KeyShareRecord share{"m1",        index, Bytes{static_cast<uint8_t>(index), 7},
-                         "owner-hex", 2,     100 + index};
+    auto share = share_of("m1", "owner", index, Bytes{static_cast<uint8_t>(index), 7});
+    share.created_at_ms = 100 + index;
     ASSERT_TRUE(store->put_key_share(share).ok());
   }
-  ASSERT_TRUE(store->put_key_share({"m2", 1, Bytes{}, "owner-hex", 2, 0}).ok());
+  ASSERT_TRUE(store->put_key_share(share_of("m2", "owner", 1, Bytes{})).ok());
 
-  auto one = store->get_key_share("m1", 2);
+  auto one = store->get_key_share("m1", "owner", 2);
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(one->sealed_share, (Bytes{2, 7}));
-  EXPECT_EQ(one->owner_public_key, "owner-hex");
+  EXPECT_EQ(one->owner, "owner");
+  EXPECT_EQ(one->publisher, "publisher-owner");
   EXPECT_EQ(one->threshold, 2);
   EXPECT_EQ(one->created_at_ms, 102);
+  EXPECT_EQ(one->expires_ms, kStart + kHour);
 
-  auto of_m1 = store->key_shares_of("m1");
+  auto of_m1 = store->key_shares_of_owner("m1", "owner");
   ASSERT_TRUE(of_m1.ok());
   ASSERT_EQ(of_m1->size(), 3u);
   EXPECT_EQ((*of_m1)[0].share_index, 1);
   EXPECT_EQ((*of_m1)[2].share_index, 3);
 
-  auto empty = store->get_key_share("m2", 1);
+  auto empty = store->get_key_share("m2", "owner", 1);
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->sealed_share.empty());
 
-  EXPECT_TRUE(store->delete_key_share("m1", 3).value());
-  EXPECT_EQ(store->delete_key_shares("m1").value(), 2);
-  EXPECT_TRUE(store->key_shares_of("m1")->empty());
-  EXPECT_EQ(store->key_shares_of("m2")->size(), 1u);
+  EXPECT_TRUE(store->delete_key_share("m1", "owner", 3).value());
+  EXPECT_EQ(store->delete_key_shares_of_owner("m1", "owner").value(), 2);
+  EXPECT_TRUE(store->key_shares_of_owner("m1", "owner")->empty());
+  EXPECT_EQ(store->key_shares_of_owner("m2", "owner")->size(), 1u);
+}
+
+TEST(StateStore, OwnersHoldSharesUnderOneManifestIdWithoutConflict) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "stranger", 1, Bytes{1})).ok());
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "victim", 1, Bytes{2})).ok());
+  EXPECT_EQ(store->get_key_share("m1", "stranger", 1)->sealed_share, (Bytes{1}));
+  EXPECT_EQ(store->get_key_share("m1", "victim", 1)->sealed_share, (Bytes{2}));
+}
+
+TEST(StateStore, DeletingKeySharesRemovesOnlyThatOwners) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "victim", 1)).ok());
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "stranger", 1)).ok());
+  EXPECT_EQ(store->delete_key_shares_of_owner("m1", "stranger").value(), 1);
+  EXPECT_FALSE(store->delete_key_share("m1", "stranger", 1).value());
+  EXPECT_EQ(store->key_shares_of_owner("m1", "victim")->size(), 1u);
+}
+
+TEST(StateStore, ASharePutAgainByItsOwnerReplacesIt) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "owner", 1, Bytes{1})).ok());
+  auto again = share_of("m1", "owner", 1, Bytes{2});
+  again.publisher = "another-entry-node";
+  ASSERT_TRUE(store->put_key_share(again).ok());
+  auto held = store->key_shares_of_owner("m1", "owner");
+  ASSERT_EQ(held->size(), 1u);
+  EXPECT_EQ(held->front().sealed_share, (Bytes{2}));
+  EXPECT_EQ(held->front().publisher, "another-entry-node");
+}
+
+TEST(StateStore, KeySharesOfPublisherAreThoseThatNodeStored) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "a", 1)).ok());
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "b", 2)).ok());
+  auto from_a = store->key_shares_of_publisher("m1", "publisher-a");
+  ASSERT_EQ(from_a->size(), 1u);
+  EXPECT_EQ(from_a->front().owner, "a");
+  EXPECT_TRUE(store->key_shares_of_publisher("m1", "nobody")->empty());
+}
+
+TEST(StateStore, ExpiredSharesAreNeverRead) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "owner", 1, Bytes{1}, kStart + 1000)).ok());
+  clock.advance_ms(1000);
+  EXPECT_EQ(store->get_key_share("m1", "owner", 1).error().code, "not_found");
+  EXPECT_TRUE(store->key_shares_of_owner("m1", "owner")->empty());
+  EXPECT_TRUE(store->key_shares_of_publisher("m1", "publisher-owner")->empty());
+}
+
+TEST(StateStore, DropExpiredDeletesOnlyExpiredShares) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "owner", 1, Bytes{1}, kStart + 1000)).ok());
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "owner", 2, Bytes{2}, kStart + 5000)).ok());
+  EXPECT_EQ(store->drop_expired_key_shares(kStart + 1000).value(), 1);
+  EXPECT_EQ(store->drop_expired_key_shares(kStart + 1000).value(), 0);
+  EXPECT_EQ(store->key_shares_of_owner("m1", "owner")->size(), 1u);
+}
+
+TEST(StateStore, AShareWithoutAFutureExpiryIsRefused) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  EXPECT_EQ(store->put_key_share(share_of("m1", "owner", 1, Bytes{1}, 0)).error().code, "expired");
+  EXPECT_EQ(store->put_key_share(share_of("m1", "owner", 1, Bytes{1}, kStart)).error().code,
+            "expired");
+  EXPECT_TRUE(store->key_shares_of_owner("m1", "owner")->empty());
+}
+
+TEST(StateStore, QuotaRefusesAShareBeyondTheOwnersShareCount) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  const KeyShareQuota quota{.max_shares = 2, .max_bytes = 1 << 20};
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "owner", 1), quota).ok());
+  ASSERT_TRUE(store->put_key_share(share_of("m2", "owner", 1), quota).ok());
+  auto refused = store->put_key_share(share_of("m3", "owner", 1), quota);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "quota_exceeded");
+  EXPECT_EQ(store->get_key_share("m3", "owner", 1).error().code, "not_found");
+}
+
+TEST(StateStore, QuotaRefusesAShareBeyondTheOwnersBytes) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  const KeyShareQuota quota{.max_shares = 100, .max_bytes = 150};
+  ASSERT_TRUE(store->put_key_share(share_of("m1", "owner", 1, Bytes(100, 1)), quota).ok());
+  EXPECT_EQ(store->put_key_share(share_of("m2", "owner", 1, Bytes(51, 1)), quota).error().code,
+            "quota_exceeded");
+  EXPECT_TRUE(store->put_key_share(share_of("m2", "owner", 1, Bytes(50, 1)), quota).ok());
+}
+
+TEST(StateStore, QuotaCountsOnlyThatOwnersUnexpiredSharesAndNotTheOneReplaced) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  const KeyShareQuota quota{.max_shares = 1, .max_bytes = 1 << 20};
+  ASSERT_TRUE(
+      store->put_key_share(share_of("m1", "owner", 1, Bytes(100, 1), kStart + 10), quota).ok());
+  EXPECT_TRUE(store->put_key_share(share_of("m1", "other", 1), quota).ok());  // another owner
+  EXPECT_TRUE(store->put_key_share(share_of("m1", "owner", 1), quota).ok());  // replaces its own
+  clock.advance_ms(kHour);  // the owner's share has expired: it no longer counts
+  EXPECT_TRUE(
+      store->put_key_share(share_of("m2", "owner", 1, Bytes(100, 1), kStart + 2 * kHour), quota)
+          .ok());
+}
+
+TEST(StateStore, TheDefaultQuotaIsTenThousandSharesAndSixtyFourMebibytes) {
+  const KeyShareQuota quota;
+  EXPECT_EQ(quota.max_shares, 10'000);
+  EXPECT_EQ(quota.max_bytes, 64 * 1024 * 1024);
+}
+
+TEST(StateStore, ASchemaOneFileKeepsItsWorkloadsAndDropsItsUnownedShares) {
+  TempDir dir;
+  const auto file = dir.path() / "old.db";
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &raw), SQLITE_OK);
+    const char* v1 = R"sql(
+CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+INSERT INTO schema_migrations VALUES (1, 0);
+CREATE TABLE workloads (id TEXT PRIMARY KEY, manifest_id TEXT NOT NULL, owner TEXT NOT NULL,
+  engine TEXT NOT NULL, state TEXT NOT NULL, healthy INTEGER NOT NULL,
+  restart_policy TEXT NOT NULL, config TEXT NOT NULL, pods TEXT NOT NULL, ports TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  restarts INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '');
+CREATE INDEX workloads_by_manifest ON workloads(manifest_id);
+CREATE TABLE applied_manifests (manifest_id TEXT PRIMARY KEY, owner TEXT NOT NULL,
+  record BLOB NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE key_shares (manifest_id TEXT NOT NULL, share_index INTEGER NOT NULL,
+  sealed_share BLOB NOT NULL, owner_public_key TEXT NOT NULL, threshold INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, PRIMARY KEY (manifest_id, share_index));
+INSERT INTO workloads VALUES ('0123456789abcdef', 'm1', 'ab12', 'mock', 'Running', 1,
+  'Always', '{}', '[]', '[]', 1, 2, 0, '');
+INSERT INTO key_shares VALUES ('m1', 1, x'0102', 'someone', 2, 1);
+)sql";
+    ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  ManualClock clock;
+  auto store = StateStore::open(file, clock);
+  ASSERT_TRUE(store.ok()) << store.error().to_string();
+  EXPECT_EQ((*store)->schema_version().value(), 2);
+  EXPECT_TRUE((*store)->get_workload("0123456789abcdef").ok());
+  EXPECT_TRUE((*store)->key_shares_of_owner("m1", "someone")->empty());
+  EXPECT_TRUE((*store)->put_key_share(share_of("m1", "someone", 1)).ok());
 }
 
 TEST(StateStore, EverythingSurvivesReopeningTheFile) {
   TempDir dir;
+  ManualClock clock;
   const auto record = sample_workload("0123456789abcdef");
   {
-    auto store = open_store(dir);
+    auto store = open_store(dir, clock);
     ASSERT_TRUE(store->put_workload(record).ok());
     ASSERT_TRUE(store->put_applied_manifest({"m1", "owner", Bytes{1, 2, 3}, 10}).ok());
-    ASSERT_TRUE(store->put_key_share({"m1", 1, Bytes{4, 5}, "owner", 2, 20}).ok());
+    ASSERT_TRUE(store->put_key_share(share_of("m1", "owner", 1, Bytes{4, 5}, kStart + kHour)).ok());
   }
-  auto store = open_store(dir);
+  auto store = open_store(dir, clock);
   auto loaded = store->get_workload(record.id);
   ASSERT_TRUE(loaded.ok());
   expect_same(*loaded, record);
   EXPECT_EQ(store->get_applied_manifest("m1")->record, (Bytes{1, 2, 3}));
-  EXPECT_EQ(store->get_key_share("m1", 1)->sealed_share, (Bytes{4, 5}));
+  EXPECT_EQ(store->get_key_share("m1", "owner", 1)->sealed_share, (Bytes{4, 5}));
   EXPECT_EQ(store->schema_version().value(), StateStore::kSchemaVersion);
 }
 
@@ -213,10 +386,10 @@ TEST(StateStore, UsesWriteAheadLoggingAndAPrivateFile) {
 TEST(StateStore, RecordsItsSchemaVersionInTheMigrationsTable) {
   TempDir dir;
   auto store = open_store(dir);
-  EXPECT_EQ(store->schema_version().value(), 1);
+  EXPECT_EQ(store->schema_version().value(), 2);
   store.reset();
   store = open_store(dir);  // reopening applies nothing twice
-  EXPECT_EQ(store->schema_version().value(), 1);
+  EXPECT_EQ(store->schema_version().value(), 2);
 }
 
 TEST(StateStore, RefusesAFileFromANewerSchema) {

@@ -299,8 +299,8 @@ TEST_F(WorkloadManagerTest, RemovingAManifestCancelsItsEarlierDeploys) {
   ASSERT_TRUE(gated->wait_inside(1));
   auto other = manager->deploy_workload(request("kept"));
   auto waiting = manager->deploy_workload(request("gone"));
-  EXPECT_EQ(manager->remove_manifest("gone").value(), 0);  // nothing deployed yet
-  auto later = manager->deploy_workload(request("gone"));  // asked after the removal
+  EXPECT_EQ(manager->remove_manifest("gone", "0wner0wner").value(), 0);  // nothing deployed yet
+  auto later = manager->deploy_workload(request("gone"));                // asked after the removal
   gated->open_gate();
 
   EXPECT_EQ(in_engine.get().error().code, "cancelled");
@@ -309,6 +309,62 @@ TEST_F(WorkloadManagerTest, RemovingAManifestCancelsItsEarlierDeploys) {
   EXPECT_TRUE(later.get().ok());
   EXPECT_EQ(manager->workloads_of("gone").size(), 1u);
   EXPECT_EQ(mock_->workload_count(), 2u);
+}
+
+TEST_F(WorkloadManagerTest, AnotherOwnersRemovalLeavesAPendingDeployToComplete) {
+  auto gated = std::make_shared<GatedEngine>(mock_);
+  auto c = config();
+  c.max_concurrent_deployments = 1;
+  auto manager = start(c, gated);
+  gated->close_gate();
+
+  auto in_engine = manager->deploy_workload(request("victim"));
+  ASSERT_TRUE(gated->wait_inside(1));
+  auto waiting = manager->deploy_workload(request("victim"));
+  EXPECT_EQ(manager->remove_manifest("victim", "stranger").value(), 0);
+  std::promise<Result<int>> async_done;
+  manager->remove_manifest_async("victim", "stranger",
+                                 [&](Result<int> result) { async_done.set_value(result); });
+  gated->open_gate();
+
+  EXPECT_TRUE(in_engine.get().ok());
+  EXPECT_TRUE(waiting.get().ok());
+  EXPECT_EQ(async_done.get_future().get().value(), 0);
+  EXPECT_EQ(manager->workloads_of("victim").size(), 2u);
+}
+
+TEST_F(WorkloadManagerTest, RemoveManifestRemovesOnlyTheOwnersWorkloads) {
+  auto manager = start();
+  auto theirs = request("shared");
+  theirs.owner = "0therowner";
+  const auto kept = deployed(*manager, theirs);
+  deployed(*manager, request("shared", "web-b"));
+  EXPECT_EQ(manager->remove_manifest("shared", "0wner0wner").value(), 1);
+  ASSERT_EQ(manager->workloads_of("shared").size(), 1u);
+  EXPECT_EQ(manager->workloads_of("shared").front().id, kept.id);
+  EXPECT_EQ(mock_->status(kept.id)->state, WorkloadState::Running);
+}
+
+TEST_F(WorkloadManagerTest, RemoveManifestWithoutAnOwnerIsInvalid) {
+  auto manager = start();
+  deployed(*manager, request("m1"));
+  EXPECT_EQ(manager->remove_manifest("m1", "").error().code, "invalid_request");
+  std::promise<Result<int>> done;
+  manager->remove_manifest_async("m1", "", [&](Result<int> result) { done.set_value(result); });
+  EXPECT_EQ(done.get_future().get().error().code, "invalid_request");
+  EXPECT_EQ(manager->workloads_of("m1").size(), 1u);
+}
+
+TEST_F(WorkloadManagerTest, DeployUnderAMalformedWorkloadIdIsRefused) {
+  auto manager = start();
+  for (const char* id : {"ABCDEF0123456789", "abc", "0123456789abcdef0", "../../etc"}) {
+    auto r = request("m1");
+    r.config.workload_id = id;
+    auto result = manager->deploy_workload(std::move(r)).get();
+    ASSERT_FALSE(result.ok()) << id;
+    EXPECT_EQ(result.error().code, "invalid_workload_id") << id;
+  }
+  EXPECT_EQ(mock_->deploy_calls(), 0);
 }
 
 // ---- status, logs, remove
@@ -360,7 +416,7 @@ TEST_F(WorkloadManagerTest, RemoveManifestRemovesEveryWorkloadOfIt) {
   deployed(*manager, request("m1", "web-a"));
   deployed(*manager, request("m1", "web-b"));
   const auto other = deployed(*manager, request("m2"));
-  EXPECT_EQ(manager->remove_manifest("m1").value(), 2);
+  EXPECT_EQ(manager->remove_manifest("m1", "0wner0wner").value(), 2);
   EXPECT_TRUE(manager->workloads_of("m1").empty());
   ASSERT_EQ(manager->list().size(), 1u);
   EXPECT_EQ(manager->list().front().id, other.id);
@@ -377,7 +433,8 @@ TEST_F(WorkloadManagerTest, AsyncRemoveRunsOnTheWorkers) {
   EXPECT_EQ(mock_->workload_count(), 0u);
 
   std::promise<Result<int>> all_done;
-  manager->remove_manifest_async("m1", [&](Result<int> result) { all_done.set_value(result); });
+  manager->remove_manifest_async("m1", "0wner0wner",
+                                 [&](Result<int> result) { all_done.set_value(result); });
   EXPECT_EQ(all_done.get_future().get().value(), 0);
 }
 
