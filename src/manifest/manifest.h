@@ -130,5 +130,8 @@ Result<std::string> rewrite_for_deployment(const Manifest& manifest, const Rewri
 // as is), then the Pods in pod_names() order. Bad options (a host-port assignment naming
 // an unknown pod index or container, replicas < 0, an invalid label) fail with code
 // "invalid_argument". A Document with empty `yaml` is rewritten from its typed fields.
+// Each Pod is built from an allow-list of fields (manifest/pod_allowlist.h): unknown fields
+// are dropped; volumes other than emptyDir/configMap/secret, mounts outside the pod's own
+// volumes and references to Secrets of other manifests fail with "forbidden_pod_security".
 
 }  // namespace beemesh::manifest

@@ -7,6 +7,7 @@
 
 #include "manifest/fields.h"
 #include "manifest/manifest.h"
+#include "manifest/pod_allowlist.h"
 #include "manifest/text.h"
 #include "manifest/validate_document.h"
 #include "manifest/yaml_emit.h"
@@ -237,18 +238,34 @@ struct PodSource {
   YAML::Node spec;
 };
 
+std::set<std::string> secret_names(const Manifest& manifest) {
+  std::set<std::string> names;
+  for (const auto& doc : manifest.documents) {
+    if (doc.kind == "Secret") names.insert(doc.name);
+  }
+  return names;
+}
+
 Result<PodSource> pod_source(const Manifest& manifest, const Document& doc) {
   if (doc.yaml.empty()) return PodSource{YAML::Node(), spec_from_fields(doc)};
   try {
     YAML::Node root = YAML::Load(doc.yaml);
     // (No reassignment of a yaml-cpp Node: operator= rebinds the node it referred to.)
     YAML::Node holder = doc.kind == "Pod" ? root : member(member(root, "spec"), "template");
-    PodSource source{member(holder, "metadata"), member(holder, "spec")};
-    if (!present(source.spec) || !source.spec.IsMap()) {
+    YAML::Node spec = member(holder, "spec");
+    if (!present(spec) || !spec.IsMap()) {
       return make_error("invalid_manifest", manifest.source + " doc " + std::to_string(doc.index) +
                                                 ": cannot rewrite: no pod spec");
     }
-    return source;
+    // Only the allow-listed fields go on (pod_allowlist.h).
+    auto allowed = allowed_pod_spec(spec, doc.kind == "Pod" ? "spec" : "spec.template.spec",
+                                    secret_names(manifest));
+    if (!allowed) {
+      return make_error(
+          allowed.error().code,
+          manifest.source + " doc " + std::to_string(doc.index) + ": " + allowed.error().message);
+    }
+    return PodSource{member(holder, "metadata"), *allowed};
   } catch (const std::exception& e) {
     return make_error("invalid_manifest", manifest.source + " doc " + std::to_string(doc.index) +
                                               ": cannot rewrite: " + e.what());
@@ -279,7 +296,8 @@ Result<std::string> make_pod(const Document& doc, const PodSource& source, const
   metadata["labels"] = pod_labels(source, options);
   if (present(source.metadata) && source.metadata.IsMap()) {
     YAML::Node annotations = member(source.metadata, "annotations");
-    if (present(annotations)) metadata["annotations"] = YAML::Clone(annotations);
+    YAML::Node kept = present(annotations) ? allowed_annotations(annotations) : YAML::Node();
+    if (present(kept) && kept.size() > 0) metadata["annotations"] = kept;
   }
   YAML::Node spec = YAML::Clone(source.spec);
   spec["restartPolicy"] = string_node(doc.restart_policy);
