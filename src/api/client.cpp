@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "api/auth.h"
 #include "api/json.h"
 
 namespace beemesh::api {
@@ -111,6 +112,24 @@ std::string path_segment(const std::string& text) {
   return out;
 }
 
+// Percent-encodes every segment of a decoded path ("/workloads/<id>/logs").
+std::string encode_path(const std::string& path) {
+  std::string out;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == start) {
+      out += '/';
+      ++start;
+      continue;
+    }
+    size_t end = slash == std::string::npos ? path.size() : slash;
+    out += path_segment(path.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
 // Splits complete "\n"-terminated lines off `buffer`.
 template <typename Fn>
 void take_lines(std::string& buffer, Fn on_line) {
@@ -136,11 +155,24 @@ struct ApiClient::Impl {
     client.set_write_timeout(options.read_timeout);
     client.set_keep_alive(true);
     client.set_tcp_nodelay(true);  // headers and body go out in separate writes
+    if (!options.ca_cert_file.empty()) client.set_ca_cert_path(options.ca_cert_file.c_str());
   }
 
   std::string url;
   ClientOptions options;
   httplib::Client client;
+  RequestSigner signer;
+
+  // The authentication headers for `method path` (none without a signer).
+  Result<httplib::Headers> auth_headers(std::string_view method, std::string_view path) const {
+    httplib::Headers headers;
+    if (!signer) return headers;
+    auto signed_headers = signer(method, path);
+    if (!signed_headers) return signed_headers.error();
+    headers.emplace(kCredentialHeader, signed_headers->credential_hex);
+    headers.emplace(kAuthHeader, signed_headers->auth_hex);
+    return headers;
+  }
 
   Error transport_error(httplib::Error error) const {
     switch (error) {
@@ -177,8 +209,15 @@ struct ApiClient::Impl {
     return res->body;
   }
 
-  Result<Json> get_json(const std::string& path) {
-    auto body = check(client.Get(path));
+  // GET `signed_path` (+ `query`), authenticated.
+  Result<std::string> get(const std::string& signed_path, const std::string& query = "") {
+    auto headers = auth_headers("GET", signed_path);
+    if (!headers) return headers.error();
+    return check(client.Get(encode_path(signed_path) + query, *headers));
+  }
+
+  Result<Json> get_json(const std::string& signed_path) {
+    auto body = get(signed_path);
     if (!body) return body.error();
     return parse_json(*body);
   }
@@ -189,8 +228,14 @@ ApiClient::ApiClient(std::string server, ClientOptions options)
 
 ApiClient::~ApiClient() = default;
 
+void ApiClient::set_signer(RequestSigner signer) {
+  impl_->signer = std::move(signer);
+}
+
 Result<HealthInfo> ApiClient::health() {
-  auto j = impl_->get_json("/health");
+  auto body = impl_->check(impl_->client.Get("/health"));
+  if (!body) return body.error();
+  auto j = parse_json(*body);
   if (!j) return j.error();
   HealthInfo h;
   auto node = node_from_json(*j);  // reads node_id, name, public_key, engine
@@ -221,9 +266,12 @@ Result<ApplyOutcome> ApiClient::apply(std::string_view yaml, const ApplyOptions&
   if (!options.source.empty()) params.emplace("source", options.source);
   if (progress) params.emplace("progress", "1");
 
+  auto headers = impl_->auth_headers("POST", "/apply");
+  if (!headers) return headers.error();
   httplib::Request req;
   req.method = "POST";
   req.path = httplib::append_query_params("/apply", params);
+  req.headers = std::move(*headers);
   req.body = std::string(yaml);
   req.set_header("Content-Type", "application/yaml");
   req.set_header("X-Beemesh-Owner", auth.owner_public_key_hex);
@@ -278,23 +326,24 @@ Result<std::vector<WorkloadView>> ApiClient::workloads() {
 }
 
 Result<WorkloadView> ApiClient::workload(const std::string& workload_id) {
-  auto j = impl_->get_json("/workloads/" + path_segment(workload_id));
+  auto j = impl_->get_json("/workloads/" + workload_id);
   if (!j) return j.error();
   return workload_from_json(*j);
 }
 
 Result<std::string> ApiClient::logs(const std::string& workload_id, int tail_lines) {
-  std::string path = "/workloads/" + path_segment(workload_id) + "/logs";
-  if (tail_lines >= 0) path += "?tail=" + std::to_string(tail_lines);
-  return impl_->check(impl_->client.Get(path));
+  return impl_->get("/workloads/" + workload_id + "/logs",
+                    tail_lines >= 0 ? "?tail=" + std::to_string(tail_lines) : "");
 }
 
 Result<DeleteOutcome> ApiClient::delete_manifest(const std::string& manifest_id,
                                                  const OwnerAuth& auth) {
-  httplib::Headers headers{{"X-Beemesh-Owner", auth.owner_public_key_hex},
-                           {"X-Beemesh-Token", auth.token_hex}};
-  auto body =
-      impl_->check(impl_->client.Delete("/manifests/" + path_segment(manifest_id), headers));
+  const std::string path = "/manifests/" + manifest_id;
+  auto headers = impl_->auth_headers("DELETE", path);
+  if (!headers) return headers.error();
+  headers->emplace("X-Beemesh-Owner", auth.owner_public_key_hex);
+  headers->emplace("X-Beemesh-Token", auth.token_hex);
+  auto body = impl_->check(impl_->client.Delete(encode_path(path), *headers));
   if (!body) return body.error();
   auto j = parse_json(*body);
   if (!j) return j.error();
@@ -302,13 +351,13 @@ Result<DeleteOutcome> ApiClient::delete_manifest(const std::string& manifest_id,
 }
 
 Result<std::vector<provider::ProviderInfo>> ApiClient::providers(const std::string& manifest_id) {
-  auto j = impl_->get_json("/providers/" + path_segment(manifest_id));
+  auto j = impl_->get_json("/providers/" + manifest_id);
   if (!j) return j.error();
   return providers_from_json(*j);
 }
 
 Result<std::string> ApiClient::metrics() {
-  return impl_->check(impl_->client.Get("/metrics"));
+  return impl_->get("/metrics");
 }
 
 Result<void> ApiClient::events(const std::function<bool(const EventView&)>& on_event) {
@@ -317,8 +366,10 @@ Result<void> ApiClient::events(const std::function<bool(const EventView&)>& on_e
   std::string whole;
   std::optional<Error> bad;
   bool stopped = false;
+  auto headers = impl_->auth_headers("GET", "/events");
+  if (!headers) return headers.error();
   auto res = impl_->client.Get(
-      "/events",
+      "/events", *headers,
       [&](const httplib::Response& r) {
         status = r.status;
         return true;

@@ -2,8 +2,11 @@
 //
 // Usage:
 //   api::ApiClient client("http://127.0.0.1:7480");
-//   auto health = client.health();
+//   auto health = client.health();        // the only call that needs no authentication
 //   if (!health) { std::cerr << health.error().message; }  // "cannot reach beemesh node ..."
+//   client.set_signer([&](std::string_view method, std::string_view path) {
+//     return AuthHeaders{credential_hex, sign_api_auth(method, path, health->public_key_hex)};
+//   });
 //   auto outcome = client.apply(yaml, options, auth, [](std::string_view step) { ... });
 //
 // Promise:
@@ -14,6 +17,12 @@
 //    "bad_response"; any other non-2xx answer without a JSON error gives "http_<status>".
 //  * apply() with a progress callback asks for the streamed form (?progress=1) and calls
 //    the callback for each step line as it arrives, before returning the final result.
+//  * Every call except health() asks the signer (when set) for the X-Beemesh-Credential and
+//    X-Beemesh-Auth headers of that request, once per request, with the method and the path
+//    as the server decodes it (no query string); a signer error is returned as is and
+//    nothing is sent.
+//  * "https://" servers are verified against ClientOptions::ca_cert_file (a PEM bundle),
+//    or the system's CAs when it is empty.
 //  * Not thread-safe: use one client per thread.
 #pragma once
 
@@ -42,7 +51,16 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{3'000};
   // Long enough for an apply to place, distribute and deploy on several nodes.
   std::chrono::milliseconds read_timeout{120'000};
+  std::string ca_cert_file;  // https only; empty = the system's CAs
 };
+
+// The authentication headers of one request (api/auth.h).
+struct AuthHeaders {
+  std::string credential_hex;  // X-Beemesh-Credential
+  std::string auth_hex;        // X-Beemesh-Auth
+};
+using RequestSigner =
+    std::function<Result<AuthHeaders>(std::string_view method, std::string_view path)>;
 
 class ApiClient {
  public:
@@ -53,6 +71,7 @@ class ApiClient {
   ApiClient& operator=(const ApiClient&) = delete;
 
   const std::string& server() const { return server_; }
+  void set_signer(RequestSigner signer);
 
   Result<HealthInfo> health();
   Result<std::vector<NodeInfo>> nodes();

@@ -3,10 +3,14 @@
 // Promise: a total, stable mapping from the machine-readable error codes of the apply path
 // (and of the API itself) to HTTP statuses; unknown codes map to 500.
 //   400 invalid_manifest, bad_request, invalid_argument, malformed
-//   403 bad_signature, unauthorized, forbidden, expired, replay, signer_mismatch
+//   401 unauthenticated
+//   403 bad_signature, unauthorized, forbidden, expired, replay, signer_mismatch,
+//       forbidden_role, forbidden_origin, wrong_mesh
 //   404 not_found
-//   409 conflict
+//   409 conflict, stale_revocations
 //   413 payload_too_large
+//   421 forbidden_host
+//   431 header_too_large
 //   503 busy, no_capacity, no_engine, unavailable
 //   504 timeout
 //   500 everything else

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/auth.h"
 #include "common/result.h"
 #include "provider/provider.h"
 #include "runtime/runtime.h"
@@ -99,10 +100,20 @@ class NodeService {
 
   // Errors carry the apply path's machine-readable codes (invalid_manifest, no_capacity,
   // bad_signature, ...). A partial placement is not an Error: see ApplyOutcome.
+  // `caller` is the authenticated user (the API has already checked its role is deployer
+  // or admin); the service checks what depends on the request itself: the manifest's
+  // namespace is in caller.namespaces (or those are empty) and the owner is the caller.
   virtual Result<ApplyOutcome> apply(std::string_view yaml, const ApplyOptions& options,
-                                     const OwnerAuth& auth, const ProgressFn& progress) = 0;
+                                     const OwnerAuth& auth, const Caller& caller,
+                                     const ProgressFn& progress) = 0;
   virtual Result<DeleteOutcome> delete_manifest(const std::string& manifest_id,
-                                                const OwnerAuth& auth) = 0;
+                                                const OwnerAuth& auth, const Caller& caller) = 0;
+
+  // POST /mesh/revocations (no authentication: the list itself must be admin-signed).
+  // Installs an admin-signed RevocationList when it is newer than the current one and
+  // spreads it; errors are crypto::Membership::update_revocations's codes
+  // ("bad_signature", "wrong_mesh", "stale_revocations", "malformed").
+  virtual Result<void> install_revocations(const std::string& signed_list_bytes) = 0;
 
   // Workloads on this node.
   virtual std::vector<WorkloadView> workloads() = 0;

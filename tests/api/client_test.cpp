@@ -6,12 +6,14 @@
 
 #include <thread>
 
+#include "api/fake_authenticator.h"
 #include "api/fake_node_service.h"
 #include "api/server.h"
 
 namespace beemesh::api {
 namespace {
 
+using testing::FakeAuthenticator;
 using testing::FakeNodeService;
 
 const OwnerAuth kAuth{std::string(64, 'c'), "0a0b"};
@@ -22,10 +24,16 @@ class ApiClientTest : public ::testing::Test {
     auto started = server.start();
     ASSERT_TRUE(started.ok()) << started.error().to_string();
     client = std::make_unique<ApiClient>("http://127.0.0.1:" + std::to_string(server.port()));
+    client->set_signer([this](std::string_view method, std::string_view path) {
+      signed_requests.push_back(std::string(method) + " " + std::string(path));
+      return Result<AuthHeaders>(AuthHeaders{testing::kDeployerCredential, testing::kGoodAuth});
+    });
   }
 
   FakeNodeService service;
-  ApiServer server{service, ApiConfig{.port = 0}};
+  FakeAuthenticator authenticator;
+  ApiServer server{service, authenticator, ApiConfig{.port = 0}};
+  std::vector<std::string> signed_requests;
   std::unique_ptr<ApiClient> client;
 };
 
@@ -113,6 +121,37 @@ TEST_F(ApiClientTest, ReadsWorkloadsLogsProvidersAndDeletes) {
   EXPECT_EQ(*metrics, service.metrics);
 }
 
+TEST_F(ApiClientTest, EveryCallButHealthIsSignedOnceForItsMethodAndPathWithoutQuery) {
+  service.workload_logs["w1"] = "x\n";
+  ASSERT_TRUE(client->health().ok());
+  ASSERT_TRUE(client->workloads().ok());
+  ASSERT_TRUE(client->logs("w1", 5).ok());
+  ASSERT_TRUE(client->apply("kind: Pod\n", {}, kAuth, [](std::string_view) {}).ok());
+  ASSERT_TRUE(client->delete_manifest("m1", kAuth).ok());
+  EXPECT_EQ(signed_requests, (std::vector<std::string>{"GET /workloads", "GET /workloads/w1/logs",
+                                                       "POST /apply", "DELETE /manifests/m1"}));
+  std::vector<std::string> seen;
+  for (const auto& r : authenticator.requests()) seen.push_back(r.method + " " + r.path);
+  EXPECT_EQ(seen, signed_requests);
+}
+
+TEST_F(ApiClientTest, ASignerErrorIsReturnedAndNothingIsSent) {
+  client->set_signer([](std::string_view, std::string_view) -> Result<AuthHeaders> {
+    return make_error("no_identity", "no user key");
+  });
+  auto list = client->workloads();
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.error().code, "no_identity");
+  EXPECT_TRUE(authenticator.requests().empty());
+}
+
+TEST_F(ApiClientTest, WithoutASignerTheServerSaysUnauthenticated) {
+  ApiClient bare("http://127.0.0.1:" + std::to_string(server.port()));
+  auto list = bare.workloads();
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.error().code, "unauthenticated");
+}
+
 TEST_F(ApiClientTest, UnknownWorkloadIsNotFound) {
   auto one = client->workload("nope");
   ASSERT_FALSE(one.ok());
@@ -140,7 +179,8 @@ TEST(ApiClientErrors, UnreachableServerSaysConnectionRefused) {
   int port = 0;
   {
     FakeNodeService service;
-    ApiServer server(service, ApiConfig{.port = 0});
+    FakeAuthenticator authenticator;
+    ApiServer server(service, authenticator, ApiConfig{.port = 0});
     ASSERT_TRUE(server.start().ok());
     port = server.port();
   }  // nothing listens there any more

@@ -31,6 +31,7 @@ class FakeNodeService : public NodeService {
                                        "deploying on 1 nodes", "announced"};
   std::optional<Error> delete_error;
   DeleteOutcome delete_outcome;
+  std::optional<Error> revocations_error;
   std::vector<WorkloadView> workload_list;
   std::map<std::string, std::string> workload_logs;
   std::map<std::string, std::vector<provider::ProviderInfo>> provider_map;
@@ -42,6 +43,7 @@ class FakeNodeService : public NodeService {
     std::string yaml;
     ApplyOptions options;
     OwnerAuth auth;
+    Caller caller;
   };
   std::vector<ApplyCall> apply_calls() const {
     std::lock_guard lock(mutex_);
@@ -50,10 +52,15 @@ class FakeNodeService : public NodeService {
   struct DeleteCall {
     std::string manifest_id;
     OwnerAuth auth;
+    Caller caller;
   };
   std::vector<DeleteCall> delete_calls() const {
     std::lock_guard lock(mutex_);
     return delete_calls_;
+  }
+  std::vector<std::string> revocation_lists() const {
+    std::lock_guard lock(mutex_);
+    return revocation_lists_;
   }
   std::atomic<int> last_tail{-2};  // set from server threads
 
@@ -72,10 +79,11 @@ class FakeNodeService : public NodeService {
   std::vector<NodeInfo> nodes() override { return node_list; }
 
   Result<ApplyOutcome> apply(std::string_view yaml, const ApplyOptions& options,
-                             const OwnerAuth& auth, const ProgressFn& progress) override {
+                             const OwnerAuth& auth, const Caller& caller,
+                             const ProgressFn& progress) override {
     {
       std::lock_guard lock(mutex_);
-      apply_calls_.push_back({std::string(yaml), options, auth});
+      apply_calls_.push_back({std::string(yaml), options, auth, caller});
     }
     if (progress) {
       for (const auto& step : apply_steps) progress(step);
@@ -84,16 +92,25 @@ class FakeNodeService : public NodeService {
     return apply_outcome;
   }
 
-  Result<DeleteOutcome> delete_manifest(const std::string& manifest_id,
-                                        const OwnerAuth& auth) override {
+  Result<DeleteOutcome> delete_manifest(const std::string& manifest_id, const OwnerAuth& auth,
+                                        const Caller& caller) override {
     {
       std::lock_guard lock(mutex_);
-      delete_calls_.push_back({manifest_id, auth});
+      delete_calls_.push_back({manifest_id, auth, caller});
     }
     if (delete_error) return *delete_error;
     DeleteOutcome out = delete_outcome;
     out.manifest_id = manifest_id;
     return out;
+  }
+
+  Result<void> install_revocations(const std::string& signed_list_bytes) override {
+    {
+      std::lock_guard lock(mutex_);
+      revocation_lists_.push_back(signed_list_bytes);
+    }
+    if (revocations_error) return *revocations_error;
+    return ok_result();
   }
 
   std::vector<WorkloadView> workloads() override { return workload_list; }
@@ -142,6 +159,7 @@ class FakeNodeService : public NodeService {
   mutable std::mutex mutex_;
   std::vector<ApplyCall> apply_calls_;
   std::vector<DeleteCall> delete_calls_;
+  std::vector<std::string> revocation_lists_;
   std::map<int, std::function<void(const EventView&)>> subscribers_;
   int next_id_ = 0;
 };

@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
+#include "api/fake_authenticator.h"
 #include "api/fake_node_service.h"
 #include "api/http_status.h"
 #include "api/json.h"
@@ -17,7 +19,11 @@
 namespace beemesh::api {
 namespace {
 
+using testing::FakeAuthenticator;
 using testing::FakeNodeService;
+using testing::kDeployerCredential;
+using testing::kGoodAuth;
+using testing::kViewerCredential;
 using testing::make_event;
 using testing::make_node;
 using testing::make_outcome;
@@ -52,16 +58,28 @@ class ApiServerTest : public ::testing::Test {
   void start(ApiConfig config) {
     if (server) server->stop();
     config.port = 0;
-    server = std::make_unique<ApiServer>(service, config);
+    server = std::make_unique<ApiServer>(service, authenticator, config);
     auto started = server->start();
     ASSERT_TRUE(started.ok()) << started.error().to_string();
-    http = std::make_unique<httplib::Client>("127.0.0.1", server->port());
-    http->set_read_timeout(std::chrono::seconds(10));
+    http = client_as(kDeployerCredential);
+    anonymous = client_as("");
+  }
+
+  // A client whose every request carries `credential` (none when empty).
+  std::unique_ptr<httplib::Client> client_as(const std::string& credential) {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", server->port());
+    c->set_read_timeout(std::chrono::seconds(10));
+    if (!credential.empty()) {
+      c->set_default_headers({{kCredentialHeader, credential}, {kAuthHeader, kGoodAuth}});
+    }
+    return c;
   }
 
   FakeNodeService service;
+  FakeAuthenticator authenticator;
   std::unique_ptr<ApiServer> server;
-  std::unique_ptr<httplib::Client> http;
+  std::unique_ptr<httplib::Client> http;       // a deployer
+  std::unique_ptr<httplib::Client> anonymous;  // no credential
 };
 
 // --- server life ---------------------------------------------------------------------------
@@ -72,7 +90,7 @@ TEST_F(ApiServerTest, PortZeroBindsAnEphemeralPortOnLoopback) {
 }
 
 TEST_F(ApiServerTest, BindingATakenPortFailsWithBindFailed) {
-  ApiServer second(service, ApiConfig{.port = server->port()});
+  ApiServer second(service, authenticator, ApiConfig{.port = server->port()});
   auto started = second.start();
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.error().code, "bind_failed");
@@ -375,6 +393,7 @@ struct EventReader {
     thread = std::thread([this, port, want] {
       httplib::Client c("127.0.0.1", port);
       c.set_read_timeout(std::chrono::seconds(10));
+      c.set_default_headers({{kCredentialHeader, kViewerCredential}, {kAuthHeader, kGoodAuth}});
       std::string buffer;
       auto res = c.Get(
           "/events",
@@ -471,6 +490,368 @@ TEST_F(ApiServerTest, StopEndsOpenEventStreams) {
   EXPECT_EQ(service.subscriber_count(), 0);
 }
 
+// --- trust boundary: Host, Origin, authentication, roles --------------------------------------
+
+std::string error_code(const httplib::Result& res) {
+  return body_json(res)["error"]["code"].get<std::string>();
+}
+
+std::string error_message(const httplib::Result& res) {
+  return body_json(res)["error"]["message"].get<std::string>();
+}
+
+TEST_F(ApiServerTest, ForeignHostIsRefusedAsForbiddenHost) {
+  auto res = http->Get("/workloads", {{"Host", "attacker.example:7480"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 421);
+  EXPECT_EQ(error_code(res), "forbidden_host");
+  EXPECT_TRUE(authenticator.requests().empty());
+}
+
+TEST_F(ApiServerTest, ForeignHostIsRefusedEvenForHealth) {
+  auto res = anonymous->Get("/health", {{"Host", "rebound.attacker.example"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 421);
+  EXPECT_EQ(error_code(res), "forbidden_host");
+}
+
+TEST_F(ApiServerTest, ForeignHostCannotApply) {
+  auto headers = owner_headers();
+  headers.emplace("Host", "attacker.example");
+  auto res = http->Post("/apply", headers, "kind: Pod\n", "application/yaml");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 421);
+  EXPECT_TRUE(service.apply_calls().empty());
+}
+
+TEST_F(ApiServerTest, LoopbackNamesWithAnyPortAreAccepted) {
+  for (const char* host : {"localhost", "localhost:1", "LOCALHOST:7480", "127.0.0.1",
+                           "127.0.0.1:99", "[::1]", "[::1]:7480"}) {
+    auto res = anonymous->Get("/health", {{"Host", host}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << host;
+  }
+}
+
+TEST_F(ApiServerTest, LoopbackLookalikeHostsAreRefused) {
+  for (const char* host :
+       {"localhost.attacker.example", "127.0.0.1.nip.io", "127.1", "[::1", "localhost:80x", ""}) {
+    auto res = anonymous->Get("/health", {{"Host", host}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 421) << host;
+  }
+}
+
+TEST_F(ApiServerTest, ConfiguredAllowedHostIsAccepted) {
+  start(ApiConfig{.allowed_hosts = {"node1.example.org", "api.example.org:7480"}});
+  auto any_port = anonymous->Get("/health", {{"Host", "Node1.example.org:9999"}});
+  ASSERT_TRUE(any_port);
+  EXPECT_EQ(any_port->status, 200);
+  auto right_port = anonymous->Get("/health", {{"Host", "api.example.org:7480"}});
+  ASSERT_TRUE(right_port);
+  EXPECT_EQ(right_port->status, 200);
+  auto wrong_port = anonymous->Get("/health", {{"Host", "api.example.org:7481"}});
+  ASSERT_TRUE(wrong_port);
+  EXPECT_EQ(wrong_port->status, 421);
+}
+
+TEST_F(ApiServerTest, RequestWithAnOriginIsRefused) {
+  auto res = http->Post("/apply", {{"Origin", "http://127.0.0.1:7480"}}, "kind: Pod\n",
+                        "application/yaml");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_EQ(error_code(res), "forbidden_origin");
+  EXPECT_TRUE(service.apply_calls().empty());
+  EXPECT_TRUE(authenticator.requests().empty());
+}
+
+TEST_F(ApiServerTest, OriginIsRefusedEvenForHealth) {
+  auto res = anonymous->Get("/health", {{"Origin", "null"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_EQ(error_code(res), "forbidden_origin");
+}
+
+TEST_F(ApiServerTest, NoAnswerCarriesCorsHeaders) {
+  auto preflight = anonymous->Options("/apply");
+  ASSERT_TRUE(preflight);
+  auto refused = anonymous->Get("/health", {{"Origin", "http://attacker.example"}});
+  ASSERT_TRUE(refused);
+  auto ok = http->Get("/workloads");
+  ASSERT_TRUE(ok);
+  for (const auto* res : {&preflight.value(), &refused.value(), &ok.value()}) {
+    for (const auto& [name, value] : res->headers) {
+      EXPECT_FALSE(name.starts_with("Access-Control-")) << name << ": " << value;
+    }
+  }
+}
+
+TEST_F(ApiServerTest, HealthNeedsNoCredential) {
+  auto res = anonymous->Get("/health");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_TRUE(authenticator.requests().empty());
+}
+
+TEST_F(ApiServerTest, ReadsWithoutCredentialAreUnauthenticated) {
+  service.workload_logs["w1"] = "secret\n";
+  service.workload_list = {make_workload("w1", "m1", runtime::WorkloadState::Running, "bmself")};
+  for (const char* path : {"/nodes", "/workloads", "/workloads/w1", "/workloads/w1/logs",
+                           "/providers/m1", "/events", "/metrics"}) {
+    auto res = anonymous->Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 401) << path;
+    EXPECT_EQ(error_code(res), "unauthenticated") << path;
+    EXPECT_EQ(res->body.find("secret"), std::string::npos);
+  }
+  EXPECT_EQ(service.last_tail.load(), -2);  // logs never asked
+  EXPECT_EQ(service.subscriber_count(), 0);
+}
+
+TEST_F(ApiServerTest, ApplyWithoutCredentialIsUnauthenticated) {
+  auto res = anonymous->Post("/apply", owner_headers(), "kind: Pod\n", "application/yaml");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(error_code(res), "unauthenticated");
+  EXPECT_TRUE(service.apply_calls().empty());
+}
+
+TEST_F(ApiServerTest, OwnerHeadersAloneDoNotAuthenticate) {
+  auto res = anonymous->Delete("/manifests/m1", owner_headers());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_TRUE(service.delete_calls().empty());
+}
+
+TEST_F(ApiServerTest, UnknownCredentialIsUnauthenticatedWithTheAuthenticatorsReason) {
+  auto stranger = client_as("5712a9");
+  auto res = stranger->Get("/workloads");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(error_code(res), "unauthenticated");
+  EXPECT_NE(error_message(res).find("not_a_member"), std::string::npos) << error_message(res);
+}
+
+TEST_F(ApiServerTest, BadAuthTokenIsUnauthenticated) {
+  auto res =
+      anonymous->Get("/workloads", {{kCredentialHeader, kViewerCredential}, {kAuthHeader, "0bad"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_NE(error_message(res).find("bad_signature"), std::string::npos);
+}
+
+// httplib refuses header lines over 8 KiB itself (400); the server's own caps are the
+// backstop. Either way the authenticator never sees an oversized credential.
+TEST_F(ApiServerTest, OversizedCredentialNeverReachesTheAuthenticator) {
+  std::string huge(2 * crypto::kMaxCredentialSize + 2, 'a');
+  auto res = anonymous->Get("/workloads", {{kCredentialHeader, huge}, {kAuthHeader, kGoodAuth}});
+  ASSERT_TRUE(res);
+  EXPECT_TRUE(res->status == 400 || res->status == 401) << res->status;
+  EXPECT_TRUE(authenticator.requests().empty());
+}
+
+TEST_F(ApiServerTest, AuthenticatorSeesMethodPathWithoutQueryAndBothHeaders) {
+  service.workload_logs["w1"] = "x\n";
+  ASSERT_TRUE(http->Get("/workloads/w1/logs?tail=3"));
+  auto requests = authenticator.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].path, "/workloads/w1/logs");
+  EXPECT_EQ(requests[0].credential_hex, kDeployerCredential);
+  EXPECT_EQ(requests[0].auth_hex, kGoodAuth);
+}
+
+TEST_F(ApiServerTest, ViewerCanRead) {
+  service.workload_list = {make_workload("w1", "m1", runtime::WorkloadState::Running, "bmself")};
+  auto viewer = client_as(kViewerCredential);
+  auto res = viewer->Get("/workloads");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  auto list = workloads_from_json(body_json(res));
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_F(ApiServerTest, ViewerCannotApply) {
+  auto viewer = client_as(kViewerCredential);
+  auto res = viewer->Post("/apply", owner_headers(), "kind: Pod\n", "application/yaml");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_EQ(error_code(res), "forbidden_role");
+  EXPECT_NE(error_message(res).find("needs role deployer"), std::string::npos)
+      << error_message(res);
+  EXPECT_NE(error_message(res).find("holds role viewer"), std::string::npos);
+  EXPECT_TRUE(service.apply_calls().empty());
+}
+
+TEST_F(ApiServerTest, ViewerCannotDelete) {
+  auto viewer = client_as(kViewerCredential);
+  auto res = viewer->Delete("/manifests/m1", owner_headers());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_EQ(error_code(res), "forbidden_role");
+  EXPECT_TRUE(service.delete_calls().empty());
+}
+
+TEST_F(ApiServerTest, DeployerCanApplyAndTheServiceIsToldWhoCalled) {
+  auto res = http->Post("/apply", owner_headers(), "kind: Pod\n", "application/yaml");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  auto calls = service.apply_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].caller.role, crypto::Role::kDeployer);
+  EXPECT_EQ(calls[0].caller.name, "dave");
+}
+
+TEST_F(ApiServerTest, AdminCanDeleteAndTheServiceIsToldWhoCalled) {
+  auto admin = client_as(testing::kAdminCredential);
+  auto res = admin->Delete("/manifests/m1", owner_headers());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  auto calls = service.delete_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].caller.role, crypto::Role::kAdmin);
+}
+
+TEST_F(ApiServerTest, TooManyHeadersAreRefused) {
+  start(ApiConfig{.max_header_count = 8});
+  httplib::Headers many;
+  for (int i = 0; i < 10; ++i) many.emplace("X-Filler-" + std::to_string(i), "x");
+  auto res = anonymous->Get("/health", many);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 431);
+  EXPECT_EQ(error_code(res), "header_too_large");
+}
+
+// --- revocations ---------------------------------------------------------------------------------
+
+TEST_F(ApiServerTest, RevocationsNeedNoCredentialAndReachTheServiceDecoded) {
+  auto res = anonymous->Post("/mesh/revocations", "00ff10\n", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  ASSERT_EQ(service.revocation_lists().size(), 1u);
+  EXPECT_EQ(service.revocation_lists()[0], std::string("\x00\xff\x10", 3));
+}
+
+TEST_F(ApiServerTest, RevocationsMayBeRawBytes) {
+  auto res =
+      anonymous->Post("/mesh/revocations", std::string("\x01\x02", 2), "application/octet-stream");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  ASSERT_EQ(service.revocation_lists().size(), 1u);
+  EXPECT_EQ(service.revocation_lists()[0], std::string("\x01\x02", 2));
+}
+
+TEST_F(ApiServerTest, RevocationsThatAreNotHexAreABadRequest) {
+  auto res = anonymous->Post("/mesh/revocations", "not hex", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_TRUE(service.revocation_lists().empty());
+}
+
+TEST_F(ApiServerTest, RevocationsRefusedByTheServiceMapTheirCode) {
+  service.revocations_error = make_error("stale_revocations", "sequence 3 is not newer than 5");
+  auto res = anonymous->Post("/mesh/revocations", "00", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 409);
+  EXPECT_EQ(error_code(res), "stale_revocations");
+}
+
+// --- transport security
+// ----------------------------------------------------------------------------
+
+TEST(ApiServerStart, NonLoopbackAddressWithoutTlsDoesNotStart) {
+  FakeNodeService service;
+  FakeAuthenticator authenticator;
+  for (const char* host : {"0.0.0.0", "::", "192.0.2.1"}) {
+    ApiServer server(service, authenticator, ApiConfig{.host = host, .port = 0});
+    auto started = server.start();
+    ASSERT_FALSE(started.ok()) << host;
+    EXPECT_EQ(started.error().code, "api_requires_tls") << host;
+  }
+}
+
+TEST(ApiServerStart, ACertificateWithoutAKeyIsATlsConfigError) {
+  FakeNodeService service;
+  FakeAuthenticator authenticator;
+  ApiServer server(service, authenticator,
+                   ApiConfig{.host = "0.0.0.0", .port = 0, .tls_cert_file = "/nonexistent.pem"});
+  auto started = server.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().code, "tls_config");
+}
+
+TEST(ApiServerStart, UnreadableTlsFilesFailToStart) {
+  FakeNodeService service;
+  FakeAuthenticator authenticator;
+  ApiServer server(service, authenticator,
+                   ApiConfig{.port = 0,
+                             .tls_cert_file = "/nonexistent/cert.pem",
+                             .tls_key_file = "/nonexistent/key.pem"});
+  auto started = server.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().code, "tls_failed");
+}
+
+TEST(ApiServerStart, LoopbackNamesAreLoopback) {
+  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("127.8.9.10"));
+  EXPECT_TRUE(is_loopback_host("localhost"));
+  EXPECT_TRUE(is_loopback_host("::1"));
+  EXPECT_TRUE(is_loopback_host("[::1]"));
+  EXPECT_FALSE(is_loopback_host("0.0.0.0"));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.example"));
+  EXPECT_FALSE(is_loopback_host("10.0.0.1"));
+  EXPECT_FALSE(is_loopback_host("::"));
+}
+
+// A self-signed certificate made with the openssl tool (the test is skipped without it).
+class TlsFiles {
+ public:
+  TlsFiles() {
+    char pattern[] = "/tmp/beemesh-api-tls-XXXXXX";
+    if (mkdtemp(pattern) == nullptr) return;
+    dir_ = pattern;
+    cert = dir_ + "/cert.pem";
+    key = dir_ + "/key.pem";
+    std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+        "-keyout " +
+        key + " -out " + cert + " >/dev/null 2>&1";
+    ok = std::system(cmd.c_str()) == 0;
+  }
+  ~TlsFiles() {
+    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+  }
+  std::string cert;
+  std::string key;
+  bool ok = false;
+
+ private:
+  std::string dir_;
+};
+
+TEST(ApiServerStart, WithTlsTheApiServesHttpsOnly) {
+  TlsFiles tls;
+  if (!tls.ok) GTEST_SKIP() << "openssl is not available";
+  FakeNodeService service;
+  FakeAuthenticator authenticator;
+  ApiServer server(service, authenticator,
+                   ApiConfig{.port = 0, .tls_cert_file = tls.cert, .tls_key_file = tls.key});
+  auto started = server.start();
+  ASSERT_TRUE(started.ok()) << started.error().to_string();
+  EXPECT_TRUE(server.url().starts_with("https://"));
+  httplib::Client https(server.url());
+  https.enable_server_certificate_verification(false);
+  auto res = https.Get("/health");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  httplib::Client plain("127.0.0.1", server.port());
+  plain.set_read_timeout(std::chrono::seconds(2));
+  auto refused = plain.Get("/health");
+  EXPECT_TRUE(!refused || refused->status != 200);
+}
+
 // --- status mapping ----------------------------------------------------------------------------
 
 TEST(HttpStatus, MapsErrorCodesToStatuses) {
@@ -484,6 +865,11 @@ TEST(HttpStatus, MapsErrorCodesToStatuses) {
   EXPECT_EQ(http_status_for("busy"), 503);
   EXPECT_EQ(http_status_for("no_capacity"), 503);
   EXPECT_EQ(http_status_for("timeout"), 504);
+  EXPECT_EQ(http_status_for("unauthenticated"), 401);
+  EXPECT_EQ(http_status_for("forbidden_role"), 403);
+  EXPECT_EQ(http_status_for("forbidden_origin"), 403);
+  EXPECT_EQ(http_status_for("forbidden_host"), 421);
+  EXPECT_EQ(http_status_for("stale_revocations"), 409);
   EXPECT_EQ(http_status_for("anything_else"), 500);
 }
 
