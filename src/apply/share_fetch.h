@@ -11,10 +11,12 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/safe_text.h"
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
 #include "crypto/shamir.h"
@@ -28,9 +30,13 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     net::Client& client, const protocol::AppliedManifest& applied, const Bytes& grant,
     std::chrono::milliseconds timeout);
 
-// Sends a signed request and opens the signed response, checking that the responder is
-// `expected_signer`. Transport failures keep their net codes. Every argument is taken by
-// value: the coroutine starts later and must own what it uses.
+// Sends a signed request and opens the signed response as a reply
+// (crypto::EnvelopeVerifier::verify_reply: every envelope check except the shared replay
+// cache), checking that the responder is `expected_signer` and that the response carries
+// the request's request_id ("reply_mismatch" otherwise: a reply is accepted only for the
+// request it answers, which is what makes skipping the replay cache safe). Transport
+// failures keep their net codes. Every argument is taken by value: the coroutine starts
+// later and must own what it uses.
 template <typename Request, typename Response>
 asio::awaitable<Result<Response>> signed_call(const crypto::Identity& me, const Clock& clock,
                                               crypto::EnvelopeVerifier& verifier,
@@ -42,10 +48,22 @@ asio::awaitable<Result<Response>> signed_call(const crypto::Identity& me, const 
   auto sending = client.request(std::move(endpoint), std::move(protocol), std::move(wire), timeout);
   auto reply = co_await std::move(sending);
   if (!reply) co_return reply.error();
-  auto opened = crypto::open_message<Response>(verifier, *reply);
+  auto opened = crypto::open_reply<Response>(verifier, *reply);
   if (!opened) co_return opened.error();
   if (expected_signer && opened->envelope.signer != *expected_signer) {
     co_return make_error("bad_signature", "response signed by an unexpected node");
+  }
+  if (opened->message.request_id != request.request_id) {
+    std::string said;  // a refusal before the peer could read our request id says why
+    if constexpr (requires { opened->message.code; }) {
+      if (!opened->message.code.empty()) {
+        said = "; it says " + printable(opened->message.code, 64);
+      }
+    }
+    co_return make_error("reply_mismatch", "reply from " + opened->envelope.signer_node_id +
+                                               " answers request '" +
+                                               printable(opened->message.request_id, 64) +
+                                               "', not '" + request.request_id + "'" + said);
   }
   co_return std::move(opened->message);
 }

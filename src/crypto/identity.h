@@ -22,6 +22,11 @@
 //    A moved-from Identity must not be used. All const methods are thread-safe.
 //  * node_id_of(key) = "bm" + lowercase RFC 4648 base32 (no padding) of
 //    BLAKE2b-160("beemesh-node-id-v1" || key): 34 printable characters, stable forever.
+//  * credential() is the membership credential this identity presents (crypto/membership.h;
+//    empty until set). sign_envelope() attaches it to every envelope and the provider
+//    manager to every record it announces. set_credential() is meant to be called once at
+//    startup, before the Identity is shared with other threads: it is not synchronised
+//    with readers.
 #pragma once
 
 #include <array>
@@ -30,6 +35,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/bytes.h"
 #include "common/result.h"
@@ -63,6 +69,10 @@ class Identity {
   // Error "bad_sealed_box" when it was not sealed to this identity or was tampered with.
   Result<Bytes> open_sealed(ByteView sealed) const;
 
+  // The membership credential presented with this identity's signatures (see above).
+  void set_credential(Bytes credential) { credential_ = std::move(credential); }
+  const Bytes& credential() const { return credential_; }
+
  private:
   struct Secrets;
   explicit Identity(const Seed& seed);
@@ -70,6 +80,7 @@ class Identity {
   std::unique_ptr<Secrets> secrets_;  // wiped in its destructor
   PublicKey public_key_{};
   X25519PublicKey x25519_public_key_{};
+  Bytes credential_;  // public: not secret material
 };
 
 bool verify_signature(const PublicKey& key, ByteView message, const Signature& sig);

@@ -33,7 +33,7 @@ struct CacheLimits {
   int64_t ttl_ms = 5 * 60 * 1000;
   int64_t keep_ms = 60 * 60 * 1000;  // stale entries serve as fallback this long at most
   size_t max_providers = 50;
-  int64_t max_skew_ms = 5 * 60 * 1000;
+  int64_t max_skew_ms = 30 * 1000;
 };
 
 class DiscoveryCache {

@@ -8,7 +8,9 @@
 //    discovery on other nodes stops returning this node within seconds, not at TTL.
 //  * discover() never throws and never blocks longer than its timeout: cache first, then
 //    the DHT; only records whose signature verifies and whose signer is the node they name,
-//    not expired, not withdrawn, one per node, freshest first, at most 50.
+//    not expired, not withdrawn, TTL within 1 s..1 day, dated at most 30 s ahead, (with a
+//    membership configured) signed by a member node, one per node, freshest first, at
+//    most 50.
 #pragma once
 
 #include <chrono>

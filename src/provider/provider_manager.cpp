@@ -92,7 +92,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   uint64_t last_attempt = 0;  // put attempts are numbered across all publications
 
   std::atomic<uint64_t> cache_hits{0}, cache_misses{0}, dht_failures{0}, records_rejected{0},
-      puts_ok{0}, puts_failed{0};
+      records_not_member{0}, records_out_of_range{0}, puts_ok{0}, puts_failed{0};
 
   int64_t max_skew_ms() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(config.max_clock_skew).count();
@@ -260,18 +260,40 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
                                                    const std::string& manifest_id) {
     std::vector<protocol::ProviderRecord> records;
     records.reserve(values.size());
+    const int64_t now = clock.now_ms();
     for (const auto& v : values) {
       if (v.kind != dht::ValueKind::provider_record) continue;
       auto r = verify_provider_value(v.data, manifest_id);
-      if (r.ok()) {
+      Result<void> accepted = r.ok() ? check_record(*r, now) : Result<void>(r.error());
+      if (accepted.ok()) {
         records.push_back(std::move(r).value());
       } else {
         ++records_rejected;
         spdlog::debug("component=provider manifest={} dropped record: {}", manifest_id,
-                      r.error().to_string());
+                      accepted.error().to_string());
       }
     }
     return records;
+  }
+
+  // Range checks, then membership (config.membership) of a record that opened.
+  Result<void> check_record(const protocol::ProviderRecord& r, int64_t now_ms) {
+    if (auto ranges = check_record_ranges(r, now_ms, max_skew_ms()); !ranges.ok()) {
+      ++records_out_of_range;
+      return ranges;
+    }
+    if (!config.membership) return ok_result();
+    auto member = config.membership->verify(r.credential, r.signer_public_key);
+    if (member.ok() && member->kind != crypto::CertKind::kNode) {
+      member = make_error("not_a_node", "provider record of " + r.node_id + " carries a " +
+                                            std::string(crypto::cert_kind_name(member->kind)) +
+                                            " credential, not a node's");
+    }
+    if (!member.ok()) {
+      ++records_not_member;
+      return member.error();
+    }
+    return ok_result();
   }
 
   void on_listen(const std::string& manifest_id, const std::vector<dht::Value>& values,
@@ -384,6 +406,7 @@ void ProviderManager::announce(const std::string& manifest_id, const ProviderMet
     return;
   }
   if (ttl.count() <= 0) ttl = core_->config.default_ttl;
+  ttl = std::min(ttl, std::chrono::seconds(kMaxRecordTtlS));  // readers drop longer ones
   protocol::ProviderRecord base;
   base.manifest_id = manifest_id;
   base.node_id = core_->node_id;
@@ -393,6 +416,7 @@ void ProviderManager::announce(const std::string& manifest_id, const ProviderMet
   base.capabilities = metadata.capabilities;
   base.ttl_s = ttl.count();
   base.withdrawn = false;
+  base.credential = core_->identity.credential();
 
   Publication p;
   p.key = dht::provider_key(manifest_id);
@@ -423,6 +447,7 @@ void ProviderManager::withdraw(const std::string& manifest_id, DoneCallback on_d
   base.signer_public_key = core_->identity.public_key();
   base.ttl_s = ttl.count();
   base.withdrawn = true;
+  base.credential = core_->identity.credential();
 
   Publication p;
   p.key = dht::provider_key(manifest_id);
@@ -513,6 +538,8 @@ ProviderStats ProviderManager::stats() const {
   s.cache_misses = core_->cache_misses;
   s.dht_failures = core_->dht_failures;
   s.records_rejected = core_->records_rejected;
+  s.records_not_member = core_->records_not_member;
+  s.records_out_of_range = core_->records_out_of_range;
   s.puts_ok = core_->puts_ok;
   s.puts_failed = core_->puts_failed;
   {

@@ -10,14 +10,21 @@
 //
 // Promise (in addition to provider/provider.h):
 //  * Records: a ProviderRecord {manifest id, node id, key, endpoint, engine, capabilities,
-//    timestamp, ttl, sequence, withdrawn} wrapped by crypto::sign_provider_record, stored
-//    under dht::provider_key(manifest id) as ValueKind::provider_record. Sequences are
-//    max(previous + 1, now in ms), so they keep growing across restarts.
+//    timestamp, ttl, sequence, withdrawn, credential = identity.credential()} wrapped by
+//    crypto::sign_provider_record, stored under dht::provider_key(manifest id) as
+//    ValueKind::provider_record. Sequences are max(previous + 1, now in ms), so they keep
+//    growing across restarts.
+//  * Every record read back is dropped (counted in stats().records_rejected and logged at
+//    debug level with its code) unless: it opens (signature, signer), is for the manifest
+//    asked for, has ttl_s in 1..86400, is dated at most max_clock_skew (30 s) ahead, and —
+//    when config.membership is set — its credential verifies for its signer and names a
+//    node (records_not_member counts those).
 //  * Announcing: the first put happens at once; the same record is put again after each
 //    `early_reputs` delay (puts made while routing tables fill can land on the wrong nodes);
 //    a freshly signed record replaces it every refresh_interval(ttl) = min(ttl / 2,
 //    max_refresh_interval). A failed put is retried after retry_initial, doubling up to
 //    retry_max. announce() of a manifest already announced replaces its metadata and TTL.
+//    A TTL above 86400 s is announced as 86400 s (readers drop longer ones).
 //    `on_done` gets the outcome of the first put only. Metadata with an empty node id gets
 //    ours; a different node id fails with `node_id_mismatch` (no record is published).
 //  * Withdrawing: the announcement stops and a newer record marked withdrawn (same TTL) is
@@ -51,6 +58,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "crypto/identity.h"
+#include "crypto/membership.h"
 #include "dht/dht.h"
 #include "provider/provider.h"
 
@@ -73,8 +81,12 @@ struct ProviderConfig {
   size_t cache_capacity = 1024;
   std::chrono::milliseconds cleanup_interval{std::chrono::seconds(60)};
   std::chrono::seconds peer_ttl{3600};
-  std::chrono::seconds max_clock_skew{300};  // records dated further ahead are ignored
-  bool listen_for_updates = true;            // keep cache entries current through listen
+  std::chrono::seconds max_clock_skew{30};  // records dated further ahead are refused
+  bool listen_for_updates = true;           // keep cache entries current through listen
+  // When set, discovery keeps only records signed by a member node: the record's credential
+  // must pass membership->verify(credential, signer) and name a node. Must outlive the
+  // manager.
+  const crypto::Membership* membership = nullptr;
 };
 
 struct PeerInfo {
@@ -88,9 +100,11 @@ struct PeerInfo {
 struct ProviderStats {
   uint64_t cache_hits = 0;
   uint64_t cache_misses = 0;
-  uint64_t dht_failures = 0;      // discoveries that fell back (DHT error or timeout)
-  uint64_t records_rejected = 0;  // values dropped: bad signature, signer mismatch, ...
-  uint64_t puts_ok = 0;           // record puts acknowledged by the DHT
+  uint64_t dht_failures = 0;          // discoveries that fell back (DHT error or timeout)
+  uint64_t records_rejected = 0;      // values dropped: bad signature, signer mismatch, ...
+  uint64_t records_not_member = 0;    // of those, dropped because the signer is no member node
+  uint64_t records_out_of_range = 0;  // of those, dropped for ttl or future timestamp
+  uint64_t puts_ok = 0;               // record puts acknowledged by the DHT
   uint64_t puts_failed = 0;
   uint64_t providers_announced = 0;  // manifests currently announced (not withdrawn)
   uint64_t cache_entries = 0;

@@ -19,6 +19,23 @@ Result<protocol::ProviderRecord> verify_provider_value(ByteView value,
   return record;
 }
 
+Result<void> check_record_ranges(const protocol::ProviderRecord& r, int64_t now_ms,
+                                 int64_t max_skew_ms) {
+  if (r.ttl_s < 1 || r.ttl_s > kMaxRecordTtlS) {
+    return make_error("bad_ttl", "provider record of node " + r.node_id + " has ttl_s " +
+                                     std::to_string(r.ttl_s) + ", outside 1.." +
+                                     std::to_string(kMaxRecordTtlS));
+  }
+  // now_ms is ours and max_skew_ms configured: no overflow from the untrusted timestamp.
+  if (r.timestamp_ms > now_ms + max_skew_ms) {
+    return make_error("record_from_future", "provider record of node " + r.node_id + " is dated " +
+                                                std::to_string(r.timestamp_ms) + " ms, more than " +
+                                                std::to_string(max_skew_ms) + " ms after now (" +
+                                                std::to_string(now_ms) + " ms)");
+  }
+  return ok_result();
+}
+
 bool supersedes(const protocol::ProviderRecord& a, const protocol::ProviderRecord& b) {
   return std::tie(a.sequence, a.timestamp_ms) > std::tie(b.sequence, b.timestamp_ms);
 }

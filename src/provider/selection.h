@@ -11,6 +11,9 @@
 //    expired ones (timestamp + ttl <= now) and ones timestamped more than `max_skew_ms` in
 //    the future, orders the rest freshest first (timestamp descending; ties by node id
 //    ascending, then endpoint), and returns at most `max` of them.
+//  * check_record_ranges() range-checks a verified record before anything keeps it:
+//    ttl_s in 1..kMaxRecordTtlS ("bad_ttl") and timestamp_ms at most `max_skew_ms` after
+//    `now_ms` ("record_from_future"; records dated ahead would otherwise sort first).
 #pragma once
 
 #include <cstddef>
@@ -28,6 +31,10 @@ namespace beemesh::provider {
 
 Result<protocol::ProviderRecord> verify_provider_value(ByteView value,
                                                        const std::string& manifest_id);
+
+inline constexpr int64_t kMaxRecordTtlS = 86'400;
+Result<void> check_record_ranges(const protocol::ProviderRecord& r, int64_t now_ms,
+                                 int64_t max_skew_ms);
 
 bool supersedes(const protocol::ProviderRecord& a, const protocol::ProviderRecord& b);
 bool is_expired(const protocol::ProviderRecord& r, int64_t now_ms);

@@ -192,6 +192,230 @@ TEST_F(EnvelopeTest, RejectedEnvelopesDoNotEnterTheReplayCache) {
   EXPECT_EQ(verifier.replay_cache_size(), 0u);
 }
 
+// ---- credential ------------------------------------------------------------------------
+
+TEST_F(EnvelopeTest, SignEnvelopeAttachesTheIdentitysCredential) {
+  alice.set_credential(to_bytes("alice's credential"));
+  auto env = protocol::decode_envelope(signed_envelope()).value();
+  EXPECT_EQ(env.credential, to_bytes("alice's credential"));
+}
+
+TEST_F(EnvelopeTest, CredentialIsNotCoveredByTheSignature) {
+  alice.set_credential(to_bytes("first"));
+  auto env = protocol::decode_envelope(signed_envelope()).value();
+  env.credential = to_bytes("swapped");
+  EXPECT_EQ(code_of(protocol::encode_envelope(env)), "ok");
+}
+
+// ---- per-signer replay quota ------------------------------------------------------------
+
+TEST_F(EnvelopeTest, SignerOverItsReplayQuotaIsRefused) {
+  EnvelopeVerifier v(clock, {.replay_capacity = 100, .replay_quota_per_signer = 3});
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(v.verify(signed_envelope(), PayloadType::kApplyRequest));
+  auto r = v.verify(signed_envelope(), PayloadType::kApplyRequest);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "replay_quota_exceeded");
+  EXPECT_EQ(v.replay_cache_size(), 3u);
+}
+
+TEST_F(EnvelopeTest, FloodingSignerDoesNotBlockAnotherSigner) {
+  EnvelopeVerifier v(clock, {.replay_capacity = 100, .replay_quota_per_signer = 10});
+  for (int i = 0; i < 50; ++i) (void)v.verify(signed_envelope(), PayloadType::kApplyRequest);
+  Identity bob = Identity::generate();
+  auto r = v.verify(sign_envelope(bob, PayloadType::kApplyRequest, payload, clock),
+                    PayloadType::kApplyRequest);
+  EXPECT_TRUE(r.ok()) << r.error().to_string();
+}
+
+TEST_F(EnvelopeTest, ReplayQuotaFreesAsTheSignersEntriesExpire) {
+  EnvelopeVerifier v(clock, {.replay_capacity = 100, .replay_quota_per_signer = 2});
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(v.verify(signed_envelope(), PayloadType::kApplyRequest));
+  clock.advance_ms(30'001);
+  EXPECT_TRUE(v.verify(signed_envelope(), PayloadType::kApplyRequest));
+}
+
+TEST_F(EnvelopeTest, ReplayIsReportedAsReplayEvenWhenTheSignerIsOverQuota) {
+  EnvelopeVerifier v(clock, {.replay_capacity = 100, .replay_quota_per_signer = 1});
+  Bytes wire = signed_envelope();
+  EXPECT_TRUE(v.verify(wire, PayloadType::kApplyRequest));
+  EXPECT_EQ(v.verify(wire, PayloadType::kApplyRequest).error().code, "replay");
+}
+
+TEST_F(EnvelopeTest, ZeroReplayQuotaMeansNoPerSignerLimit) {
+  EnvelopeVerifier v(clock, {.replay_capacity = 100, .replay_quota_per_signer = 0});
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(v.verify(signed_envelope(), PayloadType::kApplyRequest));
+}
+
+// ---- not_before ---------------------------------------------------------------------------
+
+TEST_F(EnvelopeTest, EnvelopeSignedBeforeNotBeforeIsRefused) {
+  Bytes before_restart = signed_envelope();
+  clock.advance_ms(1'000);
+  EnvelopeVerifier restarted(clock, {.not_before_ms = clock.now_ms()});
+  auto r = restarted.verify(before_restart, PayloadType::kApplyRequest);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "replay_window_closed");
+}
+
+TEST_F(EnvelopeTest, EnvelopeSignedAtNotBeforeIsAccepted) {
+  EnvelopeVerifier restarted(clock, {.not_before_ms = clock.now_ms()});
+  EXPECT_TRUE(restarted.verify(signed_envelope(), PayloadType::kApplyRequest).ok());
+}
+
+// ---- replies ------------------------------------------------------------------------------
+
+TEST_F(EnvelopeTest, VerifyReplyDoesNotUseTheReplayCache) {
+  Bytes reply = signed_envelope(PayloadType::kApplyResponse);
+  EXPECT_TRUE(verifier.verify_reply(reply, PayloadType::kApplyResponse).ok());
+  EXPECT_TRUE(verifier.verify_reply(reply, PayloadType::kApplyResponse).ok());
+  EXPECT_EQ(verifier.replay_cache_size(), 0u);
+}
+
+TEST_F(EnvelopeTest, VerifyReplySucceedsWhileStrangersFillTheReplayCache) {
+  EnvelopeVerifier full(clock, {.replay_capacity = 2});
+  for (int i = 0; i < 2; ++i) {
+    Identity stranger = Identity::generate();
+    EXPECT_TRUE(full.verify(sign_envelope(stranger, PayloadType::kApplyRequest, payload, clock),
+                            PayloadType::kApplyRequest));
+  }
+  EXPECT_EQ(full.verify(signed_envelope(), PayloadType::kApplyRequest).error().code,
+            "replay_cache_full");
+  EXPECT_TRUE(
+      full.verify_reply(signed_envelope(PayloadType::kApplyResponse), PayloadType::kApplyResponse));
+}
+
+TEST_F(EnvelopeTest, VerifyReplyStillChecksTheSignature) {
+  auto env = protocol::decode_envelope(signed_envelope(PayloadType::kApplyResponse)).value();
+  env.payload[0] ^= 1;
+  auto r = verifier.verify_reply(protocol::encode_envelope(env), PayloadType::kApplyResponse);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "bad_signature");
+}
+
+TEST_F(EnvelopeTest, VerifyReplyStillChecksTheTimestampWindow) {
+  Bytes reply = signed_envelope(PayloadType::kApplyResponse);
+  clock.advance_ms(30'001);
+  EXPECT_EQ(verifier.verify_reply(reply, PayloadType::kApplyResponse).error().code,
+            "timestamp_out_of_window");
+}
+
+TEST_F(EnvelopeTest, OpenReplyDecodesTheResponse) {
+  protocol::ApplyResponse response;
+  response.request_id = "req-7";
+  response.ok = true;
+  auto got = open_reply<protocol::ApplyResponse>(verifier, sign_message(alice, response, clock));
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  EXPECT_EQ(got->message, response);
+}
+
+// ---- membership ---------------------------------------------------------------------------
+
+class EnvelopeMembershipTest : public EnvelopeTest {
+ protected:
+  Identity admin = Identity::generate();
+  Membership membership{admin.public_key(), "prod", clock};
+  EnvelopeVerifier members_only{clock, {.membership = &membership}};
+
+  Bytes node_credential(const Identity& subject, int64_t expires_in_ms = 3'600'000) {
+    return make_credential(
+        issue_certificate(admin, CertificateBody{.kind = CertKind::kNode,
+                                                 .subject = subject.public_key(),
+                                                 .name = "n1",
+                                                 .mesh_id = "prod",
+                                                 .issued_ms = clock.now_ms(),
+                                                 .expires_ms = clock.now_ms() + expires_in_ms}));
+  }
+  std::string member_code(ByteView wire) {
+    auto r = members_only.verify(wire, PayloadType::kApplyRequest);
+    return r.ok() ? "ok" : r.error().code;
+  }
+};
+
+TEST_F(EnvelopeMembershipTest, MemberEnvelopeVerifiesAndNamesTheMember) {
+  alice.set_credential(node_credential(alice));
+  auto r = members_only.verify(signed_envelope(), PayloadType::kApplyRequest);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_TRUE(r->member.has_value());
+  EXPECT_EQ(r->member->kind, CertKind::kNode);
+  EXPECT_EQ(r->member->key, alice.public_key());
+}
+
+TEST_F(EnvelopeMembershipTest, WithoutMembershipNoMemberIsReported) {
+  auto r = verifier.verify(signed_envelope(), PayloadType::kApplyRequest);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->member.has_value());
+}
+
+TEST_F(EnvelopeMembershipTest, EnvelopeWithoutCredentialIsRefusedWithNoCredential) {
+  EXPECT_EQ(member_code(signed_envelope()), "no_credential");
+}
+
+TEST_F(EnvelopeMembershipTest, SelfIssuedCredentialIsRefusedWithNotAMember) {
+  Identity stranger = Identity::generate();
+  stranger.set_credential(make_credential(
+      issue_certificate(stranger, CertificateBody{.kind = CertKind::kNode,
+                                                  .subject = stranger.public_key(),
+                                                  .name = "evil",
+                                                  .mesh_id = "prod",
+                                                  .issued_ms = clock.now_ms(),
+                                                  .expires_ms = clock.now_ms() + 3'600'000})));
+  EXPECT_EQ(member_code(sign_envelope(stranger, PayloadType::kApplyRequest, payload, clock)),
+            "not_a_member");
+}
+
+TEST_F(EnvelopeMembershipTest, AnotherMembersCredentialIsRefusedWithCredentialMismatch) {
+  Identity mallory = Identity::generate();
+  mallory.set_credential(node_credential(alice));
+  EXPECT_EQ(member_code(sign_envelope(mallory, PayloadType::kApplyRequest, payload, clock)),
+            "credential_mismatch");
+}
+
+TEST_F(EnvelopeMembershipTest, RevokedMemberIsRefusedWithCredentialRevoked) {
+  alice.set_credential(node_credential(alice));
+  ASSERT_TRUE(membership
+                  .update_revocations(sign_revocations(
+                      admin, RevocationList{"prod", 1, clock.now_ms(), {}, {alice.public_key()}}))
+                  .ok());
+  EXPECT_EQ(member_code(signed_envelope()), "credential_revoked");
+}
+
+TEST_F(EnvelopeMembershipTest, ExpiredCredentialIsRefusedWithCredentialExpired) {
+  alice.set_credential(node_credential(alice, /*expires_in_ms=*/10'000));
+  clock.advance_ms(20'000);
+  EXPECT_EQ(member_code(signed_envelope()), "credential_expired");
+}
+
+TEST_F(EnvelopeMembershipTest, MembershipIsCheckedBeforeTheSignature) {
+  auto env = protocol::decode_envelope(signed_envelope()).value();
+  env.signature[0] ^= 1;  // a stranger's forgery: refused as a non-member, not as a forgery
+  EXPECT_EQ(member_code(protocol::encode_envelope(env)), "no_credential");
+}
+
+TEST_F(EnvelopeMembershipTest, MembershipIsCheckedAfterTheTimestampWindow) {
+  Bytes wire = signed_envelope();
+  clock.advance_ms(30'001);
+  EXPECT_EQ(member_code(wire), "timestamp_out_of_window");
+}
+
+TEST_F(EnvelopeMembershipTest, StrangersDoNotEnterTheReplayCache) {
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(member_code(signed_envelope()), "no_credential");
+  EXPECT_EQ(members_only.replay_cache_size(), 0u);
+}
+
+TEST_F(EnvelopeMembershipTest, ForgedEnvelopeWithAMembersCredentialIsRefusedAsBadSignature) {
+  alice.set_credential(node_credential(alice));
+  auto env = protocol::decode_envelope(signed_envelope()).value();
+  env.payload[0] ^= 1;
+  EXPECT_EQ(member_code(protocol::encode_envelope(env)), "bad_signature");
+}
+
+TEST_F(EnvelopeMembershipTest, VerifyReplyChecksMembershipToo) {
+  auto r = members_only.verify_reply(signed_envelope(PayloadType::kApplyResponse),
+                                     PayloadType::kApplyResponse);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "no_credential");
+}
+
 // Tampering with any byte of any signed field is caught.
 class EnvelopeTamperTest : public EnvelopeTest {
  protected:

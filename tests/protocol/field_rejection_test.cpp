@@ -64,6 +64,34 @@ TEST(FieldRejection, EnvelopeWithoutPayloadIsMalformed) {
   expect_malformed(decode_envelope(finish(fbb)), "payload");
 }
 
+TEST(FieldRejection, EnvelopeCredentialRoundTrips) {
+  auto e = samples::envelope();
+  e.credential = Bytes(kMaxCredentialSize, 0x5c);
+  auto got = decode_envelope(encode_envelope(e));
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  EXPECT_EQ(*got, e);
+}
+
+TEST(FieldRejection, EnvelopeCredentialOverTheLimitIsMalformed) {
+  auto e = samples::envelope();
+  e.credential = Bytes(kMaxCredentialSize + 1, 0x5c);
+  expect_malformed(decode_envelope(encode_envelope(e)), "credential");
+}
+
+TEST(FieldRejection, ProviderRecordCredentialRoundTrips) {
+  auto r = samples::provider_record();
+  r.credential = Bytes(kMaxCredentialSize, 0x3a);
+  auto got = decode_provider_record(encode_provider_record(r), kMaxMessageSize);
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  EXPECT_EQ(*got, r);
+}
+
+TEST(FieldRejection, ProviderRecordCredentialOverTheLimitIsMalformed) {
+  auto r = samples::provider_record();
+  r.credential = Bytes(kMaxCredentialSize + 1, 0x3a);
+  expect_malformed(decode_provider_record(encode_provider_record(r)), "credential");
+}
+
 TEST(FieldRejection, SignedRecordWithShortSignerKeyIsMalformed) {
   flatbuffers::FlatBufferBuilder fbb;
   Bytes body(5, 1), signer(31, 2), sig(64, 3);

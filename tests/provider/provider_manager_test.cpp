@@ -7,6 +7,7 @@
 #include <future>
 #include <thread>
 
+#include "crypto/membership.h"
 #include "crypto/records.h"
 #include "provider/fake_dht.h"
 #include "provider/records_util.h"
@@ -368,6 +369,139 @@ TEST_F(ProviderManagerTest, DiscoverCapsAtMaxProviders) {
   auto found = b.discover("m1");
   ASSERT_EQ(found.size(), 50u);
   EXPECT_EQ(found.front().timestamp_ms, now - 100 + 69);
+}
+
+TEST_F(ProviderManagerTest, AnnouncedRecordsCarryTheIdentitysCredential) {
+  alice.set_credential(to_bytes("alice's credential"));
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  pm.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  EXPECT_EQ(stored_records(dht, "m1")[0].credential, to_bytes("alice's credential"));
+}
+
+TEST_F(ProviderManagerTest, WithdrawalsCarryTheIdentitysCredential) {
+  alice.set_credential(to_bytes("alice's credential"));
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  pm.withdraw("m1");
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  auto records = stored_records(dht, "m1");
+  EXPECT_TRUE(records[0].withdrawn);
+  EXPECT_EQ(records[0].credential, to_bytes("alice's credential"));
+}
+
+TEST_F(ProviderManagerTest, DiscoverRefusesRecordsDatedMoreThan30SecondsAhead) {
+  const auto now = system_clock().now_ms();
+  dht.put_raw(dht::provider_key("m1"), {0, dht::ValueKind::provider_record,
+                                        signed_provider_record(bob, "m1", 1, now + 300'000)});
+  dht.put_raw(dht::provider_key("m1"), {0, dht::ValueKind::provider_record,
+                                        signed_provider_record(identity_n(3), "m1", 1, now)});
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  auto found = pm.discover("m1");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].metadata.node_id, identity_n(3).node_id());
+  EXPECT_GE(pm.stats().records_out_of_range, 1u);  // the listen may see it again
+}
+
+TEST_F(ProviderManagerTest, DiscoverRefusesRecordsWithATtlOverOneDay) {
+  const auto now = system_clock().now_ms();
+  dht.put_raw(dht::provider_key("m1"),
+              {0, dht::ValueKind::provider_record,
+               signed_provider_record(bob, "m1", 1, now, /*ttl_s=*/86'401)});
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  EXPECT_TRUE(pm.discover("m1").empty());
+  EXPECT_GE(pm.stats().records_out_of_range, 1u);
+}
+
+TEST_F(ProviderManagerTest, AnnounceCapsTheTtlAtOneDay) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  pm.announce("m1", metadata_of(alice), 100'000s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  EXPECT_EQ(stored_records(dht, "m1")[0].ttl_s, 86'400);
+}
+
+class ProviderMembershipTest : public ProviderManagerTest {
+ protected:
+  crypto::Identity admin = identity_n(100);
+  crypto::Membership membership{admin.public_key(), "prod", system_clock()};
+
+  Bytes credential(const crypto::Identity& subject, crypto::CertKind kind) {
+    const auto now = system_clock().now_ms();
+    return crypto::make_credential(crypto::issue_certificate(
+        admin,
+        crypto::CertificateBody{
+            .kind = kind,
+            .subject = subject.public_key(),
+            .name = "n",
+            .role = kind == crypto::CertKind::kUser ? crypto::Role::kDeployer : crypto::Role::kNone,
+            .mesh_id = "prod",
+            .issued_ms = now,
+            .expires_ms = now + 3'600'000}));
+  }
+  void put_record(const crypto::Identity& signer, Bytes cred) {
+    auto r = testing::provider_record(signer, "m1", 1, system_clock().now_ms());
+    r.credential = std::move(cred);
+    dht.put_raw(dht::provider_key("m1"),
+                {0, dht::ValueKind::provider_record, crypto::sign_provider_record(signer, r)});
+  }
+  ProviderConfig members_only() {
+    auto c = fast_config();
+    c.membership = &membership;
+    return c;
+  }
+};
+
+TEST_F(ProviderMembershipTest, DiscoverKeepsRecordsOfMemberNodes) {
+  put_record(bob, credential(bob, crypto::CertKind::kNode));
+  ProviderManager pm(dht, alice, system_clock(), members_only());
+  auto found = pm.discover("m1");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].metadata.node_id, bob.node_id());
+}
+
+TEST_F(ProviderMembershipTest, DiscoverDropsRecordsWithoutACredential) {
+  put_record(bob, {});
+  ProviderManager pm(dht, alice, system_clock(), members_only());
+  EXPECT_TRUE(pm.discover("m1").empty());
+  EXPECT_GE(pm.stats().records_not_member, 1u);
+}
+
+TEST_F(ProviderMembershipTest, DiscoverDropsRecordsWithASelfIssuedCredential) {
+  auto mallory = identity_n(9);
+  const auto now = system_clock().now_ms();
+  put_record(mallory, crypto::make_credential(crypto::issue_certificate(
+                          mallory, crypto::CertificateBody{.kind = crypto::CertKind::kNode,
+                                                           .subject = mallory.public_key(),
+                                                           .name = "evil",
+                                                           .mesh_id = "prod",
+                                                           .issued_ms = now,
+                                                           .expires_ms = now + 3'600'000})));
+  ProviderManager pm(dht, alice, system_clock(), members_only());
+  EXPECT_TRUE(pm.discover("m1").empty());
+  EXPECT_GE(pm.stats().records_not_member, 1u);
+}
+
+TEST_F(ProviderMembershipTest, DiscoverDropsRecordsCarryingAnotherNodesCredential) {
+  put_record(identity_n(9), credential(bob, crypto::CertKind::kNode));
+  ProviderManager pm(dht, alice, system_clock(), members_only());
+  EXPECT_TRUE(pm.discover("m1").empty());
+}
+
+TEST_F(ProviderMembershipTest, DiscoverDropsRecordsSignedByAUserRatherThanANode) {
+  put_record(bob, credential(bob, crypto::CertKind::kUser));
+  ProviderManager pm(dht, alice, system_clock(), members_only());
+  EXPECT_TRUE(pm.discover("m1").empty());
+  EXPECT_GE(pm.stats().records_not_member, 1u);
+}
+
+TEST_F(ProviderMembershipTest, AnnouncedRecordsOfAMemberAreDiscoveredByMembers) {
+  alice.set_credential(credential(alice, crypto::CertKind::kNode));
+  ProviderManager a(dht, alice, system_clock(), members_only());
+  ProviderManager b(dht, bob, system_clock(), members_only());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  auto found = b.discover("m1");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].metadata.node_id, alice.node_id());
 }
 
 TEST_F(ProviderManagerTest, PeerRecordsMapANodeIdToItsEndpoints) {

@@ -22,6 +22,31 @@ TEST(VerifyProviderValueTest, AcceptsARecordSignedByTheNodeItNames) {
   EXPECT_EQ(r->node_id, id.node_id());
 }
 
+TEST(CheckRecordRangesTest, AcceptsTtlFromOneSecondToOneDay) {
+  auto id = identity_n(1);
+  EXPECT_TRUE(check_record_ranges(provider_record(id, "m", 1, kNow, 1), kNow, 30'000).ok());
+  EXPECT_TRUE(check_record_ranges(provider_record(id, "m", 1, kNow, 86'400), kNow, 30'000).ok());
+}
+
+TEST(CheckRecordRangesTest, RefusesTtlOutsideOneSecondToOneDay) {
+  auto id = identity_n(1);
+  for (int64_t ttl : {int64_t{0}, int64_t{-1}, int64_t{86'401}, INT64_MAX, INT64_MIN}) {
+    auto r = check_record_ranges(provider_record(id, "m", 1, kNow, ttl), kNow, 30'000);
+    ASSERT_FALSE(r.ok()) << ttl;
+    EXPECT_EQ(r.error().code, "bad_ttl") << ttl;
+  }
+}
+
+TEST(CheckRecordRangesTest, RefusesRecordsDatedMoreThanTheSkewAhead) {
+  auto id = identity_n(1);
+  EXPECT_TRUE(check_record_ranges(provider_record(id, "m", 1, kNow + 30'000), kNow, 30'000).ok());
+  for (int64_t ts : {kNow + 30'001, kNow + 300'000, INT64_MAX}) {
+    auto r = check_record_ranges(provider_record(id, "m", 1, ts), kNow, 30'000);
+    ASSERT_FALSE(r.ok()) << ts;
+    EXPECT_EQ(r.error().code, "record_from_future") << ts;
+  }
+}
+
 TEST(VerifyProviderValueTest, RejectsATamperedRecord) {
   auto bytes = signed_provider_record(identity_n(1), "m1", 1, kNow);
   // Flip a byte of the body (the endpoint text) without re-signing.
