@@ -6,6 +6,10 @@
 //    "invalid_manifest" whose message names the source, the 1-based document number, the
 //    field path and the reason, e.g.
 //      "web.yaml doc 1: spec.template.spec.containers[0].image: missing".
+//  * parse() is bounded in time and memory by the size of its input: before yaml-cpp builds
+//    any tree, the parser's event stream (which never expands an alias) is checked against
+//    the limits below. YAML anchors and aliases are refused outright, so an alias bomb
+//    costs no more than its own bytes.
 //  * manifest_id() is stable: same owner key + namespace + kind + name -> same id, always.
 //  * rewrite_for_deployment() returns YAML that Podman's `kube play` (and our Docker
 //    engine) can run: one Pod per replica with distinct names, labels
@@ -13,6 +17,7 @@
 //    resource limits applied to every container. ConfigMaps and Secrets pass through.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -26,6 +31,21 @@ namespace beemesh::manifest {
 
 inline constexpr std::string_view kManifestIdLabel = "beemesh.io/manifest-id";
 inline constexpr std::string_view kWorkloadIdLabel = "beemesh.io/workload-id";
+
+// Limits of parse(). Input beyond any of them is refused with "invalid_manifest":
+//   "<source>: larger than 1048576 bytes"
+//   "<source>: more than 64 documents"
+//   "<source> doc N line L: YAML anchors and aliases are not accepted"
+//   "<source> doc N line L: nested deeper than 64 levels"
+//   "<source> doc N line L: more than 100000 YAML nodes"
+//   "<source> doc N line L: scalar longer than 262144 bytes"
+// Kubernetes users never need anchors (&x), aliases (*x) or merge keys (<<: *x); they are
+// the one way a few bytes of YAML become an arbitrarily large tree.
+inline constexpr size_t kMaxManifestBytes = size_t{1} << 20;  // the whole input
+inline constexpr int kMaxManifestDocuments = 64;              // "---" parts, empty ones included
+inline constexpr int kMaxYamlDepth = 64;          // nested maps and lists; a root map is 1
+inline constexpr size_t kMaxYamlNodes = 100'000;  // scalars + maps + lists, all documents
+inline constexpr size_t kMaxYamlScalarBytes = size_t{256} << 10;  // one key or value
 
 // Kubernetes quantities: memory "64Mi", "1G", "128974848", "129e6"; cpu "500m", "0.5", "2".
 Result<int64_t> parse_memory_bytes(std::string_view quantity);

@@ -9,6 +9,7 @@
 #include "manifest/manifest.h"
 #include "manifest/text.h"
 #include "manifest/validate_document.h"
+#include "manifest/yaml_limits.h"
 
 namespace beemesh::manifest {
 namespace {
@@ -42,14 +43,17 @@ bool blank_or_comment(std::string_view text) {
 }
 
 // Splits at document markers ourselves and loads each part with YAML::Load: yaml-cpp
-// 0.7's LoadAll never returns on some malformed input (e.g. ","), Load does.
+// 0.7's LoadAll never returns on some malformed input (e.g. ","), Load does. Stops once
+// there are more parts than kMaxManifestDocuments allows.
 std::vector<Part> split_documents(const std::string& text) {
+  constexpr size_t kEnough = kMaxManifestDocuments + 2;  // + a blank leading part + 1
   std::vector<Part> parts(1);
   std::istringstream lines(text);
   std::string line;
   int number = 0;
   while (std::getline(lines, line)) {
     if (is_document_marker(line)) {
+      if (parts.size() == kEnough) break;
       parts.push_back({line.substr(3) + "\n", number});
     } else {
       parts.back().text += line + "\n";
@@ -87,13 +91,28 @@ Result<void> check_unique_names(const Manifest& manifest) {
 }  // namespace
 
 Result<Manifest> parse(std::string_view yaml, std::string_view source) {
+  if (yaml.size() > kMaxManifestBytes) {
+    return make_error("invalid_manifest", std::string(source) + ": larger than " +
+                                              std::to_string(kMaxManifestBytes) + " bytes");
+  }
   Manifest manifest;
   manifest.source = std::string(source);
   auto parts = split_documents(std::string(yaml));
+  if (parts.size() > static_cast<size_t>(kMaxManifestDocuments)) {
+    return make_error("invalid_manifest", std::string(source) + ": more than " +
+                                              std::to_string(kMaxManifestDocuments) + " documents");
+  }
+  size_t nodes = 0;  // over all documents, for kMaxYamlNodes
   for (size_t i = 0; i < parts.size(); ++i) {
     int index = static_cast<int>(i) + 1;
     YAML::Node node;
     try {
+      // The limits first, on the event stream: YAML::Load expands aliases as it builds.
+      if (auto problem = check_yaml_limits(parts[i].text, parts[i].first_line, nodes)) {
+        return make_error("invalid_manifest",
+                          std::string(source) + " doc " + std::to_string(index) + " line " +
+                              std::to_string(problem->line) + ": " + problem->reason);
+      }
       node = YAML::Load(parts[i].text);
     } catch (const YAML::Exception& e) {
       return document_error(source, index, syntax_reason(e, parts[i].first_line));
