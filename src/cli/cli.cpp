@@ -23,6 +23,8 @@ int run(int argc, const char* const* argv, const CliIo& io,
   std::string server = kDefaultServer;
   std::string output = "table";
   std::string identity;
+  std::string credential;
+  std::string ca_cert;
   app.add_option("--server", server, "API of the node to talk to")
       ->envname("BEEMESH_SERVER")
       ->capture_default_str();
@@ -31,6 +33,12 @@ int run(int argc, const char* const* argv, const CliIo& io,
       ->capture_default_str();
   app.add_option("--identity", identity,
                  "User key file (default $BEEMESH_HOME/user.key or ~/.beemesh/user.key)");
+  app.add_option("--credential-file", credential,
+                 "User credential file (default $BEEMESH_HOME/credential or "
+                 "~/.beemesh/credential)")
+      ->envname("BEEMESH_CREDENTIAL");
+  app.add_option("--ca-cert", ca_cert, "CA certificates (PEM) for an https:// server")
+      ->envname("BEEMESH_CA_CERT");
 
   ApplyArgs apply_args;
   auto* apply = app.add_subcommand("apply", "Apply a manifest to the mesh");
@@ -74,6 +82,13 @@ int run(int argc, const char* const* argv, const CliIo& io,
   del_id->excludes(del_file);
   del->require_option(1);
 
+  LoginArgs login_args;
+  auto* login = app.add_subcommand("login", "Store the credential the mesh admin gave you");
+  login->add_option("--credential", login_args.credential_file, "Credential file (hex)")
+      ->required();
+
+  auto* whoami = app.add_subcommand("whoami", "Print your public key and credential");
+
   bool client_only = false;
   auto* version = app.add_subcommand("version", "Print the client and server versions");
   version->add_flag("--client", client_only, "Client version only");
@@ -96,7 +111,7 @@ int run(int argc, const char* const* argv, const CliIo& io,
     if (extra_apps[i]->parsed()) return extra[i].run ? extra[i].run() : 0;
   }
 
-  Context ctx{io, server, *parse_output_format(output), identity};
+  Context ctx{io, server, *parse_output_format(output), identity, credential, ca_cert};
   if (apply->parsed()) return apply_command(ctx, apply_args);
   if (get_workloads->parsed()) return get_workloads_command(ctx);
   if (get_nodes->parsed()) return get_nodes_command(ctx);
@@ -105,6 +120,8 @@ int run(int argc, const char* const* argv, const CliIo& io,
   if (logs->parsed()) return logs_command(ctx, logs_id, tail);
   if (del->parsed()) return delete_command(ctx, delete_args);
   if (version->parsed()) return version_command(ctx, client_only);
+  if (login->parsed()) return login_command(ctx, login_args);
+  if (whoami->parsed()) return whoami_command(ctx);
   io.err << "error: no command given (try --help)\n";
   return 2;
 }

@@ -3,15 +3,21 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "api/json.h"
 #include "api/version.h"
+#include "cli/credential.h"
 #include "cli/owner_auth.h"
+#include "common/safe_text.h"
+#include "crypto/grants.h"
 #include "manifest/manifest.h"
 
 namespace beemesh::cli {
@@ -62,8 +68,55 @@ Result<UserIdentity> user_identity(const Context& ctx) {
   return user;
 }
 
-api::ApiClient client_for(const Context& ctx) {
-  return api::ApiClient(ctx.server);
+api::ClientOptions client_options(const Context& ctx) {
+  api::ClientOptions options;
+  options.ca_cert_file = ctx.ca_cert_file;
+  return options;
+}
+
+Result<std::filesystem::path> credential_path(const Context& ctx) {
+  if (!ctx.credential_path.empty()) return ctx.credential_path;
+  return default_credential_path();
+}
+
+// One authenticated conversation with a node: the user's credential and key, and the
+// node's public key (from GET /health) that every request's ApiAuth names.
+struct Session {
+  explicit Session(const Context& ctx) : client(ctx.server, client_options(ctx)) {}
+  api::ApiClient client;
+  LoadedCredential credential;
+  std::optional<UserIdentity> user;
+  api::HealthInfo node;
+};
+
+Result<std::unique_ptr<Session>> open_session(const Context& ctx) {
+  auto session = std::make_unique<Session>(ctx);
+  auto path = credential_path(ctx);
+  if (!path) return path.error();
+  auto credential = read_credential_file(*path);
+  if (!credential) return credential.error();
+  session->credential = std::move(*credential);
+  auto user = user_identity(ctx);
+  if (!user) return user.error();
+  if (session->credential.info.subject != user->identity.public_key()) {
+    return make_error("credential_mismatch",
+                      "the credential at " + path->string() + " is for key " +
+                          to_hex(session->credential.info.subject) + ", not for your key " +
+                          public_key_hex(user->identity));
+  }
+  session->user.emplace(std::move(*user));
+  auto node = session->client.health();
+  if (!node) return node.error();
+  session->node = std::move(*node);
+  Session* s = session.get();
+  const Clock* clock = &ctx.io.clock;
+  session->client.set_signer([s, clock](std::string_view method,
+                                        std::string_view path) -> Result<api::AuthHeaders> {
+    auto token = api_auth_token(s->user->identity, method, path, s->node.public_key_hex, *clock);
+    if (!token) return token.error();
+    return api::AuthHeaders{s->credential.hex, std::move(*token)};
+  });
+  return session;
 }
 
 // Prints a document (json/yaml) or a table, whichever was asked for.
@@ -93,7 +146,8 @@ int wait_for_running(const Context& ctx, api::ApiClient& client, const api::Appl
         continue;
       }
       if (w->info.state == runtime::WorkloadState::Running) {
-        ctx.info() << "workload " << *it << " is Running on " << w->node_id << "\n";
+        ctx.info() << "workload " << printable(*it, 128) << " is Running on "
+                   << printable(w->node_id, 128) << "\n";
         it = pending.erase(it);
         continue;
       }
@@ -121,11 +175,12 @@ int wait_for_running(const Context& ctx, api::ApiClient& client, const api::Appl
 }  // namespace
 
 int Context::fail(const Error& error) const {
-  std::string text = error.message.empty() ? error.code : error.message;
+  // Messages and codes often come from a remote node: escaped, one line, bounded.
+  std::string text = printable(error.message.empty() ? error.code : error.message, 2048);
   // Codes of errors the user cannot act on better by reading them are left out.
   if (error.code != "unreachable" && error.code != "io_error" && !error.code.empty() &&
       !error.message.empty()) {
-    text += " (" + error.code + ")";
+    text += " (" + printable(error.code, 64) + ")";
   }
   io.err << "error: " << text << "\n";
   return 1;
@@ -134,15 +189,20 @@ int Context::fail(const Error& error) const {
 int apply_command(const Context& ctx, const ApplyArgs& args) {
   auto local = load_manifest(args.file);  // before any network call
   if (!local) return ctx.fail(local.error());
-  auto user = user_identity(ctx);
-  if (!user) return ctx.fail(user.error());
+  auto session = open_session(ctx);
+  if (!session) return ctx.fail(session.error());
+  const UserIdentity* user = &*(*session)->user;
   auto manifest_id = manifest_id_for(user->identity, local->parsed);
   if (!manifest_id) return ctx.fail(manifest_id.error());
 
-  auto client = client_for(ctx);
-  auto entry = client.health();
-  if (!entry) return ctx.fail(entry.error());
-  auto auth = apply_auth(user->identity, *manifest_id, entry->public_key_hex, ctx.io.clock);
+  api::ApiClient& client = (*session)->client;
+  const api::HealthInfo* entry = &(*session)->node;
+  // The grant binds exactly what is applied: the manifest and the replica count.
+  const auto* workload = local->parsed.primary();
+  int replicas = args.replicas >= 0 ? args.replicas : (workload ? workload->replicas : 1);
+  auto content = crypto::apply_content_hash(local->yaml, {}, 0, 0, replicas);
+  auto auth =
+      apply_auth(user->identity, *manifest_id, entry->public_key_hex, ctx.io.clock, content);
   if (!auth) return ctx.fail(auth.error());
 
   api::ApplyOptions options;
@@ -150,15 +210,14 @@ int apply_command(const Context& ctx, const ApplyArgs& args) {
   options.node = args.node;
   options.source = std::filesystem::path(args.file).filename().string();
   auto outcome = client.apply(local->yaml, options, *auth, [&](std::string_view step) {
-    ctx.info() << step << "\n";
+    ctx.info() << printable(step, 256) << "\n";
     ctx.info().flush();
   });
   if (!outcome) return ctx.fail(outcome.error());
 
-  const auto* primary = local->parsed.primary();
   std::string name = primary ? primary->kind + "/" + primary->name : args.file;
   if (ctx.format == OutputFormat::kTable) {
-    ctx.io.out << name << " applied: manifest " << outcome->manifest_id << ", "
+    ctx.io.out << name << " applied: manifest " << printable(outcome->manifest_id, 128) << ", "
                << outcome->replicas_placed << "/" << outcome->replicas_requested
                << " replicas placed\n";
     if (!outcome->placements.empty()) ctx.io.out << placements_table(outcome->placements);
@@ -182,8 +241,9 @@ int delete_command(const Context& ctx, const DeleteArgs& args) {
     if (!loaded) return ctx.fail(loaded.error());
     local = std::move(*loaded);
   }
-  auto user = user_identity(ctx);
-  if (!user) return ctx.fail(user.error());
+  auto session = open_session(ctx);
+  if (!session) return ctx.fail(session.error());
+  const UserIdentity* user = &*(*session)->user;
   std::string manifest_id = args.manifest_id;
   if (local) {
     auto id = manifest_id_for(user->identity, local->parsed);
@@ -191,12 +251,12 @@ int delete_command(const Context& ctx, const DeleteArgs& args) {
     manifest_id = *id;
   }
 
-  auto client = client_for(ctx);
+  api::ApiClient& client = (*session)->client;
   auto outcome =
       client.delete_manifest(manifest_id, delete_auth(user->identity, manifest_id, ctx.io.clock));
   if (!outcome) return ctx.fail(outcome.error());
   if (ctx.format == OutputFormat::kTable) {
-    ctx.io.out << "manifest " << manifest_id << " deleted: " << outcome->removed
+    ctx.io.out << "manifest " << printable(manifest_id, 128) << " deleted: " << outcome->removed
                << " workload(s) removed on " << outcome->nodes.size() << " node(s)\n";
     if (!outcome->nodes.empty()) ctx.io.out << placements_table(outcome->nodes);
   } else {
@@ -214,7 +274,9 @@ int delete_command(const Context& ctx, const DeleteArgs& args) {
 }
 
 int get_workloads_command(const Context& ctx) {
-  auto client = client_for(ctx);
+  auto session = open_session(ctx);
+  if (!session) return ctx.fail(session.error());
+  api::ApiClient& client = (*session)->client;
   auto list = client.workloads();
   if (!list) return ctx.fail(list.error());
   api::Json items = api::Json::array();
@@ -223,7 +285,9 @@ int get_workloads_command(const Context& ctx) {
 }
 
 int get_nodes_command(const Context& ctx) {
-  auto client = client_for(ctx);
+  auto session = open_session(ctx);
+  if (!session) return ctx.fail(session.error());
+  api::ApiClient& client = (*session)->client;
   auto list = client.nodes();
   if (!list) return ctx.fail(list.error());
   api::Json items = api::Json::array();
@@ -232,7 +296,9 @@ int get_nodes_command(const Context& ctx) {
 }
 
 int get_providers_command(const Context& ctx, const std::string& manifest_id) {
-  auto client = client_for(ctx);
+  auto session = open_session(ctx);
+  if (!session) return ctx.fail(session.error());
+  api::ApiClient& client = (*session)->client;
   auto list = client.providers(manifest_id);
   if (!list) return ctx.fail(list.error());
   api::Json items = api::Json::array();
@@ -242,17 +308,22 @@ int get_providers_command(const Context& ctx, const std::string& manifest_id) {
 }
 
 int describe_workload_command(const Context& ctx, const std::string& workload_id) {
-  auto client = client_for(ctx);
+  auto session = open_session(ctx);
+  if (!session) return ctx.fail(session.error());
+  api::ApiClient& client = (*session)->client;
   auto w = client.workload(workload_id);
   if (!w) return ctx.fail(w.error());
   return print(ctx, api::workload_to_json(*w), describe_workload(*w, ctx.io.clock.now_ms()));
 }
 
 int logs_command(const Context& ctx, const std::string& workload_id, int tail) {
-  auto client = client_for(ctx);
+  auto session = open_session(ctx);
+  if (!session) return ctx.fail(session.error());
+  api::ApiClient& client = (*session)->client;
   auto text = client.logs(workload_id, tail);
   if (!text) return ctx.fail(text.error());
-  ctx.io.out << *text;
+  // Log text is the workload's own output: line breaks kept, terminal controls escaped.
+  ctx.io.out << printable_lines(*text);
   if (!text->empty() && text->back() != '\n') ctx.io.out << "\n";
   return 0;
 }
@@ -261,7 +332,7 @@ int version_command(const Context& ctx, bool client_only) {
   api::Json doc{{"client", {{"version", std::string(api::kVersion)}}}};
   std::string table = "client: " + std::string(api::kVersion) + "\n";
   if (!client_only) {
-    api::ClientOptions quick;
+    api::ClientOptions quick = client_options(ctx);
     quick.connect_timeout = std::chrono::seconds(2);
     quick.read_timeout = std::chrono::seconds(5);
     api::ApiClient client(ctx.server, quick);
@@ -271,12 +342,95 @@ int version_command(const Context& ctx, bool client_only) {
                        {"version", health->version},
                        {"node_id", health->node_id},
                        {"name", health->name}};
-      table += "server: " + health->version + " (node " + health->name + " " + health->node_id +
-               " at " + client.server() + ")\n";
+      table += "server: " + printable(health->version, 64) + " (node " +
+               printable(health->name, 128) + " " + printable(health->node_id, 128) + " at " +
+               client.server() + ")\n";
     } else {
       doc["server"] = {{"url", client.server()}, {"error", health.error().message}};
-      table += "server: " + health.error().message + "\n";
+      table += "server: " + printable(health.error().message, 1024) + "\n";
     }
+  }
+  return print(ctx, doc, table);
+}
+
+namespace {
+
+std::string format_expiry(int64_t ms) {
+  if (ms <= 0) return "never";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+api::Json credential_json(const CredentialInfo& info, bool matches_key) {
+  return api::Json{{"name", info.name},
+                   {"role", std::string(crypto::role_name(info.role))},
+                   {"namespaces", info.namespaces},
+                   {"mesh_id", info.mesh_id},
+                   {"public_key", to_hex(info.subject)},
+                   {"issued_ms", info.issued_ms},
+                   {"expires_ms", info.expires_ms},
+                   {"matches_key", matches_key}};
+}
+
+std::string credential_line(const CredentialInfo& info) {
+  std::string namespaces;
+  for (const auto& ns : info.namespaces) namespaces += (namespaces.empty() ? "" : ",") + ns;
+  return printable(info.name, 64) + ", role " + std::string(crypto::role_name(info.role)) +
+         ", namespaces " + (namespaces.empty() ? "all" : printable(namespaces, 256)) + ", mesh " +
+         printable(info.mesh_id, 64) + ", expires " + format_expiry(info.expires_ms);
+}
+
+}  // namespace
+
+int login_command(const Context& ctx, const LoginArgs& args) {
+  auto credential = read_credential_file(args.credential_file);
+  if (!credential) return ctx.fail(credential.error());
+  auto user = user_identity(ctx);
+  if (!user) return ctx.fail(user.error());
+  if (credential->info.subject != user->identity.public_key()) {
+    return ctx.fail(make_error("credential_mismatch",
+                               args.credential_file + " is a credential for key " +
+                                   to_hex(credential->info.subject) + ", not for your key " +
+                                   public_key_hex(user->identity) + " (`beemesh whoami`)"));
+  }
+  auto path = credential_path(ctx);
+  if (!path) return ctx.fail(path.error());
+  if (auto saved = save_credential(*path, *credential); !saved) return ctx.fail(saved.error());
+  api::Json doc{{"credential_file", path->string()},
+                {"credential", credential_json(credential->info, true)}};
+  return print(ctx, doc,
+               "logged in as " + credential_line(credential->info) + "\ncredential saved to " +
+                   path->string() + "\n");
+}
+
+int whoami_command(const Context& ctx) {
+  auto user = user_identity(ctx);
+  if (!user) return ctx.fail(user.error());
+  auto path = credential_path(ctx);
+  if (!path) return ctx.fail(path.error());
+  const std::string key = public_key_hex(user->identity);
+  api::Json doc{{"public_key", key}, {"credential", nullptr}};
+  std::string table = "public key: " + key + "\n";
+  auto credential = read_credential_file(*path);
+  if (credential) {
+    bool matches = credential->info.subject == user->identity.public_key();
+    doc["credential"] = credential_json(credential->info, matches);
+    table += "credential: " + credential_line(credential->info) + "\n";
+    if (!matches) {
+      table += "warning: the credential is for key " + to_hex(credential->info.subject) +
+               ", not for this key\n";
+    }
+  } else if (credential.error().code == "no_credential") {
+    table +=
+        "credential: none (give the public key to the mesh admin, then run `beemesh login "
+        "--credential FILE`)\n";
+  } else {
+    doc["credential_error"] = credential.error().message;
+    table += "credential: " + printable(credential.error().message, 512) + "\n";
   }
   return print(ctx, doc, table);
 }

@@ -16,7 +16,9 @@ struct Context {
   const CliIo& io;
   std::string server;
   OutputFormat format = OutputFormat::kTable;
-  std::filesystem::path identity_path;  // empty = default_identity_path()
+  std::filesystem::path identity_path;    // empty = default_identity_path()
+  std::filesystem::path credential_path;  // empty = default_credential_path()
+  std::string ca_cert_file;               // https servers; empty = the system's CAs
 
   // Where progress and notes go: the output stream for tables, else the error stream.
   std::ostream& info() const { return format == OutputFormat::kTable ? io.out : io.err; }
@@ -37,6 +39,10 @@ struct DeleteArgs {
   std::string manifest_id;
 };
 
+struct LoginArgs {
+  std::string credential_file;  // what the mesh admin handed out (hex)
+};
+
 int apply_command(const Context& ctx, const ApplyArgs& args);
 int delete_command(const Context& ctx, const DeleteArgs& args);
 int get_workloads_command(const Context& ctx);
@@ -45,5 +51,9 @@ int get_providers_command(const Context& ctx, const std::string& manifest_id);
 int describe_workload_command(const Context& ctx, const std::string& workload_id);
 int logs_command(const Context& ctx, const std::string& workload_id, int tail);
 int version_command(const Context& ctx, bool client_only);
+// Checks a credential file and stores it (0600) where every other command finds it.
+int login_command(const Context& ctx, const LoginArgs& args);
+// Prints the user's public key (creating the key on first use) and the stored credential.
+int whoami_command(const Context& ctx);
 
 }  // namespace beemesh::cli

@@ -8,6 +8,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "common/safe_text.h"
+
 namespace beemesh::cli {
 
 namespace {
@@ -38,7 +40,7 @@ void emit(YAML::Emitter& out, const api::Json& value) {
       out << YAML::BeginMap;
       for (const auto& [key, item] : value.items()) {
         out << YAML::Key;
-        if (needs_quotes(key)) out << YAML::DoubleQuoted;
+        if (needs_quotes(key) || printable(key, key.size()) != key) out << YAML::DoubleQuoted;
         out << key << YAML::Value;
         emit(out, item);
       }
@@ -51,6 +53,12 @@ void emit(YAML::Emitter& out, const api::Json& value) {
       break;
     case api::Json::value_t::string: {
       const auto& s = value.get_ref<const std::string&>();
+      if (printable_lines(s) != s || s.find('\t') != std::string::npos) {
+        // Control characters, invalid UTF-8 or layout controls: the emitter escapes them
+        // in a double-quoted scalar (as it does every non-ASCII character there).
+        out << YAML::DoubleQuoted << s;
+        break;
+      }
       if (needs_quotes(s)) out << YAML::DoubleQuoted;
       if (s.find('\n') != std::string::npos) out << YAML::Literal;
       out << s;
@@ -98,7 +106,16 @@ Result<OutputFormat> parse_output_format(std::string_view name) {
                     "unknown output format '" + std::string(name) + "' (table|json|yaml)");
 }
 
-std::string render_table(const Row& headers, const std::vector<Row>& rows) {
+std::string render_table(const Row& headers, const std::vector<Row>& raw_rows) {
+  // Cells hold remote text: one line each, no terminal controls, bounded.
+  std::vector<Row> rows;
+  rows.reserve(raw_rows.size());
+  for (const auto& raw : raw_rows) {
+    Row row;
+    row.reserve(raw.size());
+    for (const auto& cell : raw) row.push_back(printable(cell, kMaxCellBytes));
+    rows.push_back(std::move(row));
+  }
   std::vector<size_t> widths(headers.size(), 0);
   auto measure = [&](const Row& row) {
     for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
@@ -126,6 +143,7 @@ std::string render_table(const Row& headers, const std::vector<Row>& rows) {
 
 std::string to_yaml(const api::Json& value) {
   YAML::Emitter out;
+  out.SetOutputCharset(YAML::EscapeNonAscii);
   emit(out, value);
   std::string text = out.c_str();
   if (text.empty() || text.back() != '\n') text += "\n";
@@ -134,7 +152,9 @@ std::string to_yaml(const api::Json& value) {
 
 std::string render_document(const api::Json& value, OutputFormat format) {
   if (format == OutputFormat::kYaml) return to_yaml(value);
-  return value.dump(2) + "\n";
+  // ASCII only: control characters and every non-ASCII character are \u escapes (invalid
+  // UTF-8 becomes U+FFFD), so nothing a node sent can act on the terminal.
+  return value.dump(2, ' ', true, api::Json::error_handler_t::replace) + "\n";
 }
 
 std::string format_age(int64_t from_ms, int64_t now_ms) {
@@ -204,7 +224,8 @@ std::string describe_workload(const api::WorkloadView& w, int64_t now_ms) {
   std::ostringstream out;
   auto line = [&](const std::string& key, const std::string& value) {
     std::string label = key + ":";
-    out << label << std::string(label.size() < 16 ? 16 - label.size() : 1, ' ') << value << "\n";
+    out << label << std::string(label.size() < 16 ? 16 - label.size() : 1, ' ')
+        << printable(value, kMaxCellBytes) << "\n";
   };
   line("Workload", w.info.id);
   line("Manifest", w.info.manifest_id);
@@ -221,15 +242,15 @@ std::string describe_workload(const api::WorkloadView& w, int64_t now_ms) {
   line("Message", or_none(w.info.message));
   out << "Pods:\n";
   if (w.info.pods.empty()) out << "  <none>\n";
-  for (const auto& pod : w.info.pods) out << "  " << pod << "\n";
+  for (const auto& pod : w.info.pods) out << "  " << printable(pod, kMaxCellBytes) << "\n";
   out << "Ports:\n";
   if (w.info.ports.empty()) out << "  <none>\n";
   for (const auto& p : w.info.ports) {
-    out << "  " << format_ports({p});
+    out << "  " << printable(format_ports({p}), kMaxCellBytes);
     std::string where;
     if (!p.pod.empty()) where += "pod " + p.pod;
     if (!p.container.empty()) where += (where.empty() ? "" : ", ") + ("container " + p.container);
-    if (!where.empty()) out << " (" << where << ")";
+    if (!where.empty()) out << " (" << printable(where, kMaxCellBytes) << ")";
     out << "\n";
   }
   return out.str();

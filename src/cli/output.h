@@ -7,6 +7,10 @@
 //  * to_yaml() prints any JSON value as block YAML that reads back as the same value
 //    (strings that would read as numbers, booleans or null are quoted).
 //  * The *_table functions turn API views into tables; ages are computed from `now_ms`.
+//  * Remote text never reaches the output raw: every table cell and describe value goes
+//    through printable(cell, kMaxCellBytes) (common/safe_text.h: control characters and
+//    newlines escaped, long text truncated); JSON output is ASCII with \u escapes; YAML
+//    double-quotes (and escapes) every string holding a control character.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +27,8 @@ namespace beemesh::cli {
 enum class OutputFormat { kTable, kJson, kYaml };
 
 Result<OutputFormat> parse_output_format(std::string_view name);  // table | json | yaml
+
+inline constexpr size_t kMaxCellBytes = 256;
 
 using Row = std::vector<std::string>;
 std::string render_table(const Row& headers, const std::vector<Row>& rows);

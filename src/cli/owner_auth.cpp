@@ -51,7 +51,7 @@ Result<std::string> manifest_id_for(const crypto::Identity& owner,
 
 Result<api::OwnerAuth> apply_auth(const crypto::Identity& owner, const std::string& manifest_id,
                                   const std::string& entry_node_public_key_hex, const Clock& clock,
-                                  std::chrono::milliseconds validity) {
+                                  ByteView content_hash, std::chrono::milliseconds validity) {
   auto key = from_hex(entry_node_public_key_hex);
   if (!key || key->size() != crypto::PublicKey{}.size()) {
     return make_error("bad_response", "the entry node reported no valid public key ('" +
@@ -61,7 +61,7 @@ Result<api::OwnerAuth> apply_auth(const crypto::Identity& owner, const std::stri
   std::copy(key->begin(), key->end(), entry.begin());
   const int64_t now = clock.now_ms();
   Bytes grant = crypto::issue_grant(owner, crypto::GrantAction::kApply, manifest_id, entry, now,
-                                    now + validity.count());
+                                    now + validity.count(), content_hash);
   return api::OwnerAuth{public_key_hex(owner), to_hex(grant)};
 }
 

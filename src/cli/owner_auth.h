@@ -44,8 +44,10 @@ Result<std::string> manifest_id_for(const crypto::Identity& owner,
                                     const manifest::Manifest& manifest);
 
 // `entry_node_public_key_hex`: the node's key from GET /health.
+// `content_hash`: crypto::apply_content_hash of what is applied (bound into the grant).
 Result<api::OwnerAuth> apply_auth(const crypto::Identity& owner, const std::string& manifest_id,
                                   const std::string& entry_node_public_key_hex, const Clock& clock,
+                                  ByteView content_hash = {},
                                   std::chrono::milliseconds validity = std::chrono::minutes(10));
 
 api::OwnerAuth delete_auth(const crypto::Identity& owner, const std::string& manifest_id,

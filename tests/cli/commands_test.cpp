@@ -88,13 +88,14 @@ TEST_F(ApplyTest, JsonOutputHoldsOnlyTheResultDocument) {
 
 TEST_F(ApplyTest, InvalidManifestFailsBeforeAnyNetworkCall) {
   std::string bad = write_file("bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n");
+  auto fresh_key = dir.path() / "fresh" / "user.key";
   auto r = run_raw({"beemesh", "--server", testing::closed_server_url(), "--identity",
-                    key_file.string(), "apply", "-f", bad});
+                    fresh_key.string(), "apply", "-f", bad});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(r.err.starts_with("error: " + bad + " doc 1: ")) << r.err;
   EXPECT_NE(r.err.find("(invalid_manifest)"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("cannot reach"), std::string::npos);
-  EXPECT_FALSE(std::filesystem::exists(key_file));  // nothing done at all
+  EXPECT_FALSE(std::filesystem::exists(fresh_key));  // nothing done at all
 }
 
 TEST_F(ApplyTest, MissingFileIsAClearError) {
@@ -212,14 +213,14 @@ TEST_F(CliTest, DeleteRefusedByANodeExitsOne) {
 }
 
 TEST_F(CliTest, IdentityIsCreatedOnFirstUseWithMode0600) {
-  ASSERT_FALSE(std::filesystem::exists(key_file));
-  auto r = run({"delete", "m-web"});
+  auto fresh_key = dir.path() / "fresh" / "user.key";
+  auto r = run_raw({"beemesh", "--identity", fresh_key.string(), "whoami"});
   ASSERT_EQ(r.code, 0) << r.err;
-  ASSERT_TRUE(std::filesystem::exists(key_file));
+  ASSERT_TRUE(std::filesystem::exists(fresh_key));
   struct stat st {};
-  ASSERT_EQ(stat(key_file.c_str(), &st), 0);
+  ASSERT_EQ(stat(fresh_key.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_NE(r.err.find("created user identity " + key_file.string()), std::string::npos);
+  EXPECT_NE(r.err.find("created user identity " + fresh_key.string()), std::string::npos);
 }
 
 TEST_F(CliTest, IdentityIsReusedAfterwards) {
@@ -233,12 +234,19 @@ TEST_F(CliTest, IdentityIsReusedAfterwards) {
 }
 
 TEST_F(CliTest, DefaultIdentityLivesInBeemeshHome) {
-  std::string home = (dir.path() / "bmhome").string();
+  std::string other = (dir.path() / "bmhome").string();
+  setenv("BEEMESH_HOME", other.c_str(), 1);
+  auto r = run_raw({"beemesh", "whoami"});
   setenv("BEEMESH_HOME", home.c_str(), 1);
-  auto r = run_raw({"beemesh", "--server", url, "delete", "m-web"});
-  unsetenv("BEEMESH_HOME");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(home) / "user.key"));
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(other) / "user.key"));
+}
+
+TEST_F(CliTest, DefaultIdentityAndCredentialAreUsedWithoutOptions) {
+  auto r = run_raw({"beemesh", "--server", url, "delete", "m-web"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(service.delete_calls().size(), 1u);
+  EXPECT_EQ(service.delete_calls()[0].auth.owner_public_key_hex, user_key_hex);
 }
 
 TEST_F(CliTest, InsecureIdentityFileIsRefused) {
