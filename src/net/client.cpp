@@ -1,5 +1,6 @@
 #include "net/client.h"
 
+#include <algorithm>
 #include <exception>
 
 #include <asio/co_spawn.hpp>
@@ -7,6 +8,7 @@
 
 #include "net/endpoint.h"
 #include "net/peer.h"
+#include "net/pool.h"
 
 namespace beemesh::net {
 
@@ -31,7 +33,11 @@ Error internal_error(const std::string& endpoint, std::exception_ptr e) {
 }  // namespace
 
 Client::Client(EventLoop& loop, ClientOptions options)
-    : loop_(loop), options_(std::move(options)) {}
+    : loop_(loop),
+      options_(std::move(options)),
+      pool_(std::make_shared<OutboundPool>(options_.max_connections,
+                                           options_.max_concurrent_connects)),
+      gauge_(std::make_shared<BufferGauge>()) {}
 
 Client::~Client() {
   shutdown();
@@ -59,8 +65,13 @@ Result<std::shared_ptr<Peer>> Client::prepare(const std::string& endpoint,
   if (it != peers_.end()) return it->second;
   auto parsed = parse_endpoint(endpoint);
   if (!parsed.ok()) return parsed.error();
-  auto peer =
-      std::make_shared<Peer>(loop_.context(), endpoint, std::move(parsed).value(), options_);
+  // Endpoints come and go (and may be named by peers): forget the ones with nothing going on
+  // before the map outgrows a few times the connection bound.
+  if (peers_.size() >= max_endpoints()) {
+    std::erase_if(peers_, [](const auto& entry) { return entry.second->dormant(); });
+  }
+  auto peer = std::make_shared<Peer>(loop_.context(), endpoint, std::move(parsed).value(), options_,
+                                     pool_, gauge_);
   peers_.emplace(endpoint, peer);
   return peer;
 }
@@ -143,6 +154,23 @@ void Client::shutdown() {
   for (auto& [name, peer] : peers) {
     loop_.run_and_wait(peer->executor(), [peer] { peer->shutdown(); });
   }
+}
+
+size_t Client::max_endpoints() const {
+  return std::max<size_t>(256, 4 * options_.max_connections);
+}
+
+ClientPoolStats Client::pool_stats() const {
+  auto pool = pool_->stats();
+  ClientPoolStats s{.open = pool.open,
+                    .connecting = pool.connecting,
+                    .waiting = pool.waiting,
+                    .peak_open = pool.peak_open,
+                    .evicted = pool.evicted,
+                    .buffered_bytes = gauge_->bytes()};
+  std::lock_guard lock(mutex_);
+  s.endpoints = peers_.size();
+  return s;
 }
 
 PeerStats Client::stats(const std::string& endpoint) const {

@@ -11,13 +11,20 @@
 //                     max_queued_per_peer more are already waiting for a slot
 //   frame_too_large   the request does not fit in a frame (checked before sending), or the
 //                     reply did not (the connection is then closed)
+//   frame_timeout     a reply started to arrive but did not complete within frame_timeout
+//                     (the connection is then closed)
 //   invalid_protocol, invalid_endpoint, invalid_timeout   bad arguments
 //   shutdown          the client (or its event loop) was shut down
 //   wrong_thread      request_sync() called on an event-loop thread
 // and any code the remote handler returned (with its message), e.g. "unknown_protocol".
 // One connection per endpoint string is reused by all requests to it (many in flight at once,
-// matched by request id) and re-established on the next request after it breaks. Requests are
-// never retried: the transport cannot know whether a protocol is idempotent.
+// matched by request id) and re-established on the next request after it breaks. Outbound
+// connections form a bounded pool: at most max_connections are open or opening at once (at
+// most max_concurrent_connects of them opening); a request that needs a new connection while
+// the pool is full waits, within its timeout, until the least recently used idle connection
+// is closed for it — a connection with requests in flight is never closed for another. A
+// connection with nothing in flight for idle_timeout is closed. Requests are never retried:
+// the transport cannot know whether a protocol is idempotent.
 #pragma once
 
 #include <chrono>
@@ -44,6 +51,10 @@ struct ClientOptions {
   size_t max_queued_per_peer = 1024;   // requests waiting for an in-flight slot, per endpoint
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds default_timeout{30'000};
+  size_t max_connections = 64;          // outbound connections open or opening, all endpoints
+  size_t max_concurrent_connects = 16;  // of those, still connecting
+  std::chrono::milliseconds idle_timeout{30'000};   // nothing in flight this long: closed; 0: never
+  std::chrono::milliseconds frame_timeout{10'000};  // a reply frame must arrive within; 0: none
 };
 
 // A snapshot of one endpoint's state (for tests, metrics and diagnostics).
@@ -54,7 +65,20 @@ struct PeerStats {
   uint64_t connections_opened = 0;
 };
 
-class Peer;  // internal: the state of one endpoint
+// The outbound connection pool of a client.
+struct ClientPoolStats {
+  size_t open = 0;            // connections open or being opened
+  size_t connecting = 0;      // of those, still connecting
+  size_t waiting = 0;         // endpoints waiting for a connection slot
+  size_t peak_open = 0;       // the most ever open or opening at once
+  uint64_t evicted = 0;       // idle connections closed to make room
+  size_t endpoints = 0;       // endpoints the client keeps state for
+  size_t buffered_bytes = 0;  // receive buffers of all its connections
+};
+
+class Peer;          // internal: the state of one endpoint
+class OutboundPool;  // internal: the bound on connections
+class BufferGauge;   // internal: receive-buffer accounting
 
 class Client {
  public:
@@ -81,14 +105,18 @@ class Client {
   void shutdown();
 
   PeerStats stats(const std::string& endpoint) const;
+  ClientPoolStats pool_stats() const;
   const ClientOptions& options() const { return options_; }
 
  private:
   Result<std::shared_ptr<Peer>> prepare(const std::string& endpoint, std::string_view protocol,
                                         size_t payload_size, std::chrono::milliseconds timeout);
+  size_t max_endpoints() const;
 
   EventLoop& loop_;
   const ClientOptions options_;
+  const std::shared_ptr<OutboundPool> pool_;
+  const std::shared_ptr<BufferGauge> gauge_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<Peer>> peers_;
   bool shut_down_ = false;

@@ -7,7 +7,6 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -15,23 +14,62 @@
 namespace beemesh::net {
 
 namespace {
-constexpr size_t kReadBufferSize = 64 * 1024;
-}
+constexpr size_t kInitialReadBuffer = 4 * 1024;
+constexpr size_t kMaxReadBuffer = 64 * 1024;
+constexpr size_t kReadChunk = 64 * 1024;  // most bytes of a body read by one receive
 
-Connection::Connection(asio::ip::tcp::socket socket, size_t max_frame_size, std::string remote)
+bool quiet_reason(const std::string& code) {
+  return code == "disconnected" || code == "shutdown" || code == "idle_timeout" ||
+         code == "evicted";
+}
+}  // namespace
+
+// The receive memory of one partly read frame, admitted and counted while it is held.
+class Connection::FrameMemory {
+ public:
+  explicit FrameMemory(Connection& c) : c_(c) {}
+  ~FrameMemory() {
+    if (held_ == 0) return;
+    c_.released(held_);
+    if (c_.options_.gauge) c_.options_.gauge->sub(held_);
+  }
+  FrameMemory(const FrameMemory&) = delete;
+  FrameMemory& operator=(const FrameMemory&) = delete;
+
+  Result<void> take(size_t n) {
+    if (auto r = c_.admit(n); !r.ok()) return r;
+    held_ += n;
+    if (c_.options_.gauge) c_.options_.gauge->add(n);
+    return {};
+  }
+
+ private:
+  Connection& c_;
+  size_t held_ = 0;
+};
+
+Connection::Connection(asio::ip::tcp::socket socket, std::string remote, ConnectionOptions options)
     : socket_(std::move(socket)),
       executor_(socket_.get_executor()),
-      max_frame_size_(max_frame_size),
       remote_(std::move(remote)),
+      options_(std::move(options)),
       resume_signal_(executor_),
-      read_buffer_(kReadBufferSize) {
+      watchdog_timer_(executor_) {
   resume_signal_.expires_at(asio::steady_timer::time_point::max());
+  watchdog_timer_.expires_at(asio::steady_timer::time_point::max());
+}
+
+Connection::~Connection() {
+  set_read_buffer_size(0);
 }
 
 void Connection::start() {
   if (started_) return;
   started_ = true;
   asio::co_spawn(executor_, read_loop(shared_from_this()), asio::detached);
+  if (options_.frame_timeout.count() > 0 || options_.idle_timeout.count() > 0) {
+    asio::co_spawn(executor_, watchdog(shared_from_this()), asio::detached);
+  }
 }
 
 void Connection::resume_reading() {
@@ -61,6 +99,73 @@ asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
     self->close(
         make_error("internal", std::string("reading from ") + self->remote_ + ": " + e.what()));
   }
+  // Nothing reads any more: give the receive memory back now, not when the last owner lets go.
+  self->set_read_buffer_size(0);
+}
+
+asio::awaitable<void> Connection::watchdog(std::shared_ptr<Connection> self) {
+  while (self->open_) {
+    auto now = asio::steady_timer::clock_type::now();
+    if (self->deadline_ <= now) {
+      if (self->deadline_kind_ == Deadline::idle && (self->busy() || self->write_in_progress_)) {
+        self->deadline_ = now + self->options_.idle_timeout;
+        continue;
+      }
+      if (self->deadline_kind_ == Deadline::idle) {
+        self->close(make_error("idle_timeout",
+                               "no request from " + self->remote_ + " for " +
+                                   std::to_string(self->options_.idle_timeout.count()) + " ms"));
+      } else {
+        self->close(make_error("frame_timeout",
+                               "a frame from " + self->remote_ + " did not arrive in full within " +
+                                   std::to_string(self->options_.frame_timeout.count()) + " ms"));
+      }
+      co_return;
+    }
+    self->watchdog_timer_.expires_at(self->deadline_);
+    std::error_code ignored;
+    co_await self->watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+void Connection::arm(Deadline kind) {
+  auto timeout = kind == Deadline::idle    ? options_.idle_timeout
+                 : kind == Deadline::frame ? options_.frame_timeout
+                                           : std::chrono::milliseconds(0);
+  deadline_kind_ = kind;
+  if (timeout.count() <= 0) {
+    deadline_ = asio::steady_timer::time_point::max();
+    return;
+  }
+  deadline_ = asio::steady_timer::clock_type::now() + timeout;
+  // The watchdog sleeps until the previous deadline; wake it when this one comes first.
+  if (deadline_ < watchdog_timer_.expiry()) watchdog_timer_.cancel();
+}
+
+void Connection::refresh_idle() {
+  // Later than the watchdog's wake-up, so it needs no wake: it re-arms when it gets there.
+  if (deadline_kind_ == Deadline::idle && options_.idle_timeout.count() > 0) {
+    deadline_ = asio::steady_timer::clock_type::now() + options_.idle_timeout;
+  }
+}
+
+void Connection::set_read_buffer_size(size_t size) {
+  size_t old = read_buffer_.size();
+  if (size == old) return;
+  if (size == 0) {
+    Bytes().swap(read_buffer_);
+    read_begin_ = read_end_ = 0;
+  } else {
+    read_buffer_.reserve(size);
+    read_buffer_.resize(size);
+  }
+  if (options_.gauge) {
+    if (size > old) {
+      options_.gauge->add(size - old);
+    } else {
+      options_.gauge->sub(old - size);
+    }
+  }
 }
 
 Error Connection::read_error(const std::error_code& ec) const {
@@ -72,6 +177,7 @@ Error Connection::read_error(const std::error_code& ec) const {
 
 asio::awaitable<Result<void>> Connection::fill(size_t n) {
   if (read_end_ - read_begin_ >= n) co_return ok_result();
+  if (read_buffer_.size() < kInitialReadBuffer) set_read_buffer_size(kInitialReadBuffer);
   if (read_buffer_.size() - read_begin_ < n) {
     std::memmove(read_buffer_.data(), read_buffer_.data() + read_begin_, read_end_ - read_begin_);
     read_end_ -= read_begin_;
@@ -79,20 +185,30 @@ asio::awaitable<Result<void>> Connection::fill(size_t n) {
   }
   while (read_end_ - read_begin_ < n) {
     std::error_code ec;
-    size_t got = co_await socket_.async_read_some(
-        asio::buffer(read_buffer_.data() + read_end_, read_buffer_.size() - read_end_),
-        asio::redirect_error(asio::use_awaitable, ec));
+    size_t space = read_buffer_.size() - read_end_;
+    size_t got =
+        co_await socket_.async_read_some(asio::buffer(read_buffer_.data() + read_end_, space),
+                                         asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return read_error(ec);
     read_end_ += got;
+    // A full buffer means more is waiting: take bigger bites (small frames come in batches).
+    if (got == space && read_buffer_.size() < kMaxReadBuffer) {
+      set_read_buffer_size(std::min(kMaxReadBuffer, read_buffer_.size() * 2));
+    }
   }
   co_return ok_result();
 }
 
 asio::awaitable<Result<Frame>> Connection::read_frame() {
+  if (read_begin_ == read_end_) {
+    arm(Deadline::idle);
+    if (auto r = co_await fill(1); !r.ok()) co_return r.error();
+  }
+  arm(Deadline::frame);
   if (auto r = co_await fill(kLengthPrefixSize); !r.ok()) co_return r.error();
   uint32_t body_size =
       decode_length_prefix(ByteView(read_buffer_.data() + read_begin_, kLengthPrefixSize));
-  if (auto r = check_body_size(body_size, max_frame_size_); !r.ok()) co_return r.error();
+  if (auto r = check_body_size(body_size, frame_limit()); !r.ok()) co_return r.error();
 
   if (auto r = co_await fill(kLengthPrefixSize + kFixedHeaderSize); !r.ok()) co_return r.error();
   auto fixed = parse_fixed_header(
@@ -111,24 +227,48 @@ asio::awaitable<Result<Frame>> Connection::read_frame() {
     co_return make_error("protocol_error", v.error().message);
   }
   read_begin_ += header_size;
-
-  // The body size was checked against the limit above, so this allocation is bounded.
-  size_t payload_size = body_size - kFixedHeaderSize - fixed->protocol_size;
-  frame.payload.resize(payload_size);
-  size_t buffered = std::min(payload_size, read_end_ - read_begin_);
-  if (buffered > 0) {
-    std::memcpy(frame.payload.data(), read_buffer_.data() + read_begin_, buffered);
-    read_begin_ += buffered;
-  }
   if (read_begin_ == read_end_) read_begin_ = read_end_ = 0;
-  if (buffered < payload_size) {
-    std::error_code ec;
-    co_await asio::async_read(
-        socket_, asio::buffer(frame.payload.data() + buffered, payload_size - buffered),
-        asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return read_error(ec);
-  }
+
+  size_t payload_size = body_size - kFixedHeaderSize - fixed->protocol_size;
+  if (auto r = co_await read_payload(frame.payload, payload_size); !r.ok()) co_return r.error();
+  arm(Deadline::none);
   co_return frame;
+}
+
+asio::awaitable<Result<void>> Connection::read_payload(Bytes& payload, size_t size) {
+  // The buffer grows with what has arrived (doubling, in receives of at most kReadChunk), so
+  // a peer that claims a large body and stalls holds little memory.
+  FrameMemory memory(*this);
+  size_t have = 0;
+  while (have < size) {
+    size_t buffered = read_end_ - read_begin_;
+    size_t room = payload.capacity() - have;
+    // Receive into the room left; grow only when the buffer is full: capacity stays within
+    // max(kReadChunk, twice what arrived).
+    size_t step = buffered > 0 ? std::min(size - have, buffered)
+                               : std::min({size - have, kReadChunk, room > 0 ? room : kReadChunk});
+    size_t needed = have + step;
+    if (needed > payload.capacity()) {
+      size_t target = std::min(size, std::max(needed, payload.capacity() * 2));
+      if (auto r = memory.take(target - payload.capacity()); !r.ok()) co_return r.error();
+      payload.reserve(target);
+    }
+    payload.resize(needed);
+    if (buffered > 0) {
+      std::memcpy(payload.data() + have, read_buffer_.data() + read_begin_, step);
+      read_begin_ += step;
+      if (read_begin_ == read_end_) read_begin_ = read_end_ = 0;
+      have = needed;
+      continue;
+    }
+    std::error_code ec;
+    size_t got = co_await socket_.async_read_some(asio::buffer(payload.data() + have, step),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return read_error(ec);
+    have += got;
+    payload.resize(have);
+  }
+  co_return ok_result();
 }
 
 void Connection::send(uint64_t request_id, FrameKind kind, std::string_view protocol,
@@ -171,8 +311,9 @@ void Connection::close(const Error& reason) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   resume_signal_.cancel();
+  watchdog_timer_.cancel();
   queued_.clear();  // frames being written stay alive until the write handler runs
-  if (reason.code == "disconnected" || reason.code == "shutdown") {
+  if (quiet_reason(reason.code)) {
     spdlog::debug("component=net event=connection_closed peer={} reason=\"{}\"", remote_,
                   reason.to_string());
   } else {

@@ -1,15 +1,22 @@
 // net/connection.h — internal: one framed TCP connection, shared by client and server.
 //
 // Promise: once started, a Connection reads frames until the peer goes away or it is closed,
-// handing each complete frame to on_frame(); a claimed body larger than the limit or a
-// malformed header closes the connection (logged with its reason) before anything of the
-// claimed size is allocated. send() queues a frame without copying its payload; queued frames
-// go out in order, batched into one gather write. close() is idempotent and calls on_closed()
-// exactly once with the reason. Every member must be called on the socket's executor (a
-// strand), which is also where on_frame/on_closed run.
+// handing each complete frame to on_frame(). Receive memory grows only as bytes arrive: a
+// header claiming a large body allocates nothing of that size; the body is read in chunks of
+// at most 64 KiB into a buffer that grows geometrically, and every byte of buffer capacity is
+// counted in the shared BufferGauge while held. A claimed body over frame_limit() or a
+// malformed header closes the connection (logged with its reason); so does a frame whose
+// bytes do not all arrive within frame_timeout ("frame_timeout") and, when idle_timeout is
+// set, a connection on which no frame starts for that long while nothing runs or is written
+// for it ("idle_timeout"). send() queues a frame without copying its payload; queued frames go
+// out in order, batched into one gather write. close() is idempotent, frees the receive
+// buffers and calls on_closed() exactly once with the reason. Every member must be called on
+// the socket's executor (a strand), which is also where on_frame/on_closed run.
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -27,16 +34,34 @@
 
 namespace beemesh::net {
 
+// Bytes of receive buffers held by a set of connections (a server's or a client's). Thread-safe.
+class BufferGauge {
+ public:
+  void add(size_t n) { bytes_.fetch_add(n, std::memory_order_relaxed); }
+  void sub(size_t n) { bytes_.fetch_sub(n, std::memory_order_relaxed); }
+  size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<size_t> bytes_{0};
+};
+
+struct ConnectionOptions {
+  size_t max_frame_size = kDefaultMaxFrameSize;
+  std::chrono::milliseconds frame_timeout{0};  // 0: none
+  std::chrono::milliseconds idle_timeout{0};   // 0: none
+  std::shared_ptr<BufferGauge> gauge;          // may be null
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(asio::ip::tcp::socket socket, size_t max_frame_size, std::string remote);
-  virtual ~Connection() = default;
+  Connection(asio::ip::tcp::socket socket, std::string remote, ConnectionOptions options);
+  virtual ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   const asio::any_io_executor& executor() const { return executor_; }
   const std::string& remote() const { return remote_; }
-  size_t max_frame_size() const { return max_frame_size_; }
+  size_t max_frame_size() const { return options_.max_frame_size; }
   bool is_open() const { return open_; }
 
   void start();
@@ -50,6 +75,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
  protected:
   virtual void on_frame(Frame frame) = 0;
   virtual void on_closed(const Error& reason) = 0;
+  // The largest body accepted for the next frame.
+  virtual size_t frame_limit() const { return options_.max_frame_size; }
+  // Asked before a partly received frame's buffer grows by n bytes; an Error closes the
+  // connection with it. Every admitted byte is handed back through released() once.
+  virtual Result<void> admit(size_t) { return {}; }
+  virtual void released(size_t) {}
+  // True while the connection does work for its peer (then it is never idle).
+  virtual bool busy() const { return false; }
+  // Work for the peer just ended: the idle timeout counts from now.
+  void refresh_idle();
 
  private:
   struct OutFrame {
@@ -57,21 +92,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
     size_t header_size = 0;
     Bytes payload;
   };
+  enum class Deadline { none, idle, frame };
+  class FrameMemory;
 
   static asio::awaitable<void> read_loop(std::shared_ptr<Connection> self);
+  static asio::awaitable<void> watchdog(std::shared_ptr<Connection> self);
   asio::awaitable<Result<Frame>> read_frame();
+  asio::awaitable<Result<void>> read_payload(Bytes& payload, size_t size);
   asio::awaitable<Result<void>> fill(size_t n);
+  void set_read_buffer_size(size_t size);
+  void arm(Deadline kind);
   Error read_error(const std::error_code& ec) const;
   void flush();
 
   asio::ip::tcp::socket socket_;
   asio::any_io_executor executor_;
-  size_t max_frame_size_;
   std::string remote_;
+  const ConnectionOptions options_;
   bool open_ = true;
   bool started_ = false;
   bool paused_ = false;
   asio::steady_timer resume_signal_;
+
+  // The watchdog closes the connection when `deadline_` passes.
+  asio::steady_timer watchdog_timer_;
+  asio::steady_timer::time_point deadline_ = asio::steady_timer::time_point::max();
+  Deadline deadline_kind_ = Deadline::none;
 
   // Read buffer: unparsed bytes are [read_begin_, read_end_).
   Bytes read_buffer_;

@@ -74,11 +74,20 @@ class Peer::SlotLease {
   Peer& peer_;
 };
 
-Peer::Peer(asio::io_context& io, std::string name, Endpoint endpoint, const ClientOptions& options)
+Peer::Peer(asio::io_context& io, std::string name, Endpoint endpoint, const ClientOptions& options,
+           std::shared_ptr<OutboundPool> pool, std::shared_ptr<BufferGauge> gauge)
     : strand_(asio::make_strand(io)),
       name_(std::move(name)),
       endpoint_(std::move(endpoint)),
-      options_(options) {}
+      options_(options),
+      pool_(std::move(pool)),
+      gauge_(std::move(gauge)),
+      idle_timer_(strand_),
+      last_active_(asio::steady_timer::clock_type::now()) {}
+
+Peer::~Peer() {
+  pool_->release(this);  // nothing when it holds no slot
+}
 
 Error Peer::timeout_error(const std::string& protocol, std::chrono::milliseconds timeout,
                           std::string_view phase) const {
@@ -98,6 +107,10 @@ void Peer::release_slot() {
   }
   --in_flight_;
   in_flight_seen_ = in_flight_;
+  if (in_flight_ == 0) {
+    last_active_ = asio::steady_timer::clock_type::now();
+    pool_->touch(this, true);
+  }
 }
 
 asio::awaitable<Outcome> Peer::call(std::shared_ptr<Peer> self, std::string protocol, Bytes payload,
@@ -126,7 +139,7 @@ asio::awaitable<Outcome> Peer::call(std::shared_ptr<Peer> self, std::string prot
     if (call->error) co_return std::move(*call->error);
     // The releasing request handed its slot over.
   } else {
-    ++self->in_flight_;
+    if (self->in_flight_++ == 0) self->pool_->touch(self.get(), false);
     self->in_flight_seen_ = self->in_flight_;
   }
   SlotLease lease(*self);
@@ -136,16 +149,16 @@ asio::awaitable<Outcome> Peer::call(std::shared_ptr<Peer> self, std::string prot
 
   // 2. A connection.
   if (!self->session_ || !self->session_->is_open()) {
-    if (!self->connecting_) {
-      self->connecting_ = true;
-      asio::co_spawn(self->strand_, connect(self), asio::detached);
-    }
+    self->ensure_connecting();
     call->woken = false;
     self->connect_waiters_.push_back(call);
     bool woken = co_await wait_for_wake(*call);
     if (!woken) {
       erase_call(self->connect_waiters_, call);
-      co_return self->timeout_error(protocol, timeout, "still connecting");
+      co_return self->timeout_error(protocol, timeout,
+                                    self->slot_ == Slot::waiting
+                                        ? "waiting for an outbound connection slot"
+                                        : "still connecting");
     }
     if (call->error) co_return std::move(*call->error);
     if (!self->session_ || !self->session_->is_open()) {
@@ -167,6 +180,59 @@ asio::awaitable<Outcome> Peer::call(std::shared_ptr<Peer> self, std::string prot
   }
   if (call->error) co_return std::move(*call->error);
   co_return std::move(call->reply);
+}
+
+void Peer::ensure_connecting() {
+  if (slot_ != Slot::none) return;  // waiting for a slot, or connecting already
+  slot_ = Slot::waiting;
+  holds_slot_ = true;
+  if (pool_->acquire(shared_from_this())) start_connect();
+}
+
+void Peer::start_connect() {
+  slot_ = Slot::connecting;
+  asio::co_spawn(strand_, connect(shared_from_this()), asio::detached);
+}
+
+void Peer::slot_granted() {
+  if (slot_ != Slot::waiting) return;  // shut down meanwhile: the slot went back already
+  if (shut_down_ || connect_waiters_.empty()) {
+    slot_ = Slot::none;
+    holds_slot_ = false;
+    pool_->release(this);
+    return;
+  }
+  start_connect();
+}
+
+void Peer::evict_if_idle() {
+  if (!session_ || !session_->is_open() || in_flight_ > 0) {
+    pool_->eviction_declined(this);
+    return;
+  }
+  session_->close(make_error(
+      "evicted", "outbound connection pool full; idle connection to " + name_ + " closed"));
+}
+
+bool Peer::dormant() const {
+  return !holds_slot_.load() && in_flight_seen_.load() == 0 && queued_seen_.load() == 0;
+}
+
+asio::awaitable<void> Peer::watch_idle(std::shared_ptr<Peer> self,
+                                       std::shared_ptr<ClientSession> session) {
+  const auto idle = self->options_.idle_timeout;
+  while (self->session_ == session && session->is_open()) {
+    auto now = asio::steady_timer::clock_type::now();
+    auto due = self->last_active_ + idle;
+    if (self->in_flight_ == 0 && now >= due) {
+      session->close(make_error("idle_timeout", "no request to " + self->name_ + " for " +
+                                                    std::to_string(idle.count()) + " ms"));
+      co_return;
+    }
+    self->idle_timer_.expires_at(self->in_flight_ > 0 ? now + idle : due);
+    std::error_code ignored;
+    co_await self->idle_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
 }
 
 asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
@@ -209,20 +275,32 @@ asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
     }
   }
 
-  self->connecting_ = false;
   if (!failure && self->shut_down_) {
     failure = make_error("shutdown", "client shut down while connecting to " + self->name_);
   }
   if (!failure) {
     std::error_code ignored;
     socket->set_option(asio::ip::tcp::no_delay(true), ignored);
-    self->session_ = std::make_shared<ClientSession>(std::move(*socket), self->name_,
-                                                     self->options_.max_frame_size, self);
+    self->slot_ = Slot::connected;
+    self->pool_->connected(self.get());
+    self->session_ = std::make_shared<ClientSession>(
+        std::move(*socket), self->name_,
+        ConnectionOptions{.max_frame_size = self->options_.max_frame_size,
+                          .frame_timeout = self->options_.frame_timeout,
+                          .gauge = self->gauge_},
+        self);
     self->session_->start();
     self->connected_ = true;
     ++self->connections_opened_;
+    self->last_active_ = asio::steady_timer::clock_type::now();
+    if (self->options_.idle_timeout.count() > 0) {
+      asio::co_spawn(self->strand_, watch_idle(self, self->session_), asio::detached);
+    }
     spdlog::debug("component=net event=connected peer={}", self->name_);
   } else {
+    self->slot_ = Slot::none;
+    self->holds_slot_ = false;
+    self->pool_->release(self.get());
     spdlog::debug("component=net event=connect_failed peer={} reason=\"{}\"", self->name_,
                   failure->to_string());
   }
@@ -241,6 +319,10 @@ void Peer::session_closed(const ClientSession* session) {
   if (session_.get() != session) return;
   session_.reset();
   connected_ = false;
+  slot_ = Slot::none;
+  holds_slot_ = false;
+  idle_timer_.cancel();
+  pool_->release(this);
 }
 
 void Peer::shutdown() {
@@ -254,7 +336,13 @@ void Peer::shutdown() {
   auto connect_waiters = std::move(connect_waiters_);
   connect_waiters_.clear();
   for (auto& w : connect_waiters) w->fail(error);
+  if (slot_ == Slot::waiting) {
+    slot_ = Slot::none;
+    holds_slot_ = false;
+    pool_->release(this);
+  }
   if (auto session = session_) session->close(error);
+  idle_timer_.cancel();
 }
 
 PeerStats Peer::stats() const {

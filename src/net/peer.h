@@ -1,10 +1,14 @@
 // net/peer.h — internal: a Client's state for one endpoint (connection, pending requests,
 // in-flight slots). Not part of the public API.
 //
-// Promise: everything here runs on the peer's strand except stats(). A request holds one of
-// max_in_flight slots from the moment it is admitted until it ends; requests beyond that wait
-// FIFO for a slot (at most max_queued of them; more fail "busy"). One deadline timer per
-// request bounds the wait for a slot, for the connection and for the reply together.
+// Promise: everything here runs on the peer's strand except stats() and dormant(). A request
+// holds one of max_in_flight slots from the moment it is admitted until it ends; requests
+// beyond that wait FIFO for a slot (at most max_queued of them; more fail "busy"). A peer
+// connects only with a connection slot of the client's OutboundPool (net/pool.h) and gives
+// it back when the connection closes or the connect fails. Its connection is closed after
+// idle_timeout with nothing in flight, or earlier when the pool needs the slot and nothing is
+// in flight. One deadline timer per request bounds the wait for a slot, for the connection
+// slot, for the connection and for the reply together.
 #pragma once
 
 #include <atomic>
@@ -25,6 +29,7 @@
 #include "net/client.h"
 #include "net/connection.h"
 #include "net/endpoint.h"
+#include "net/pool.h"
 
 namespace beemesh::net {
 
@@ -54,9 +59,10 @@ class Peer;
 
 class ClientSession final : public Connection {
  public:
-  ClientSession(asio::ip::tcp::socket socket, std::string remote, size_t max_frame_size,
+  ClientSession(asio::ip::tcp::socket socket, std::string remote, ConnectionOptions options,
                 std::weak_ptr<Peer> peer)
-      : Connection(std::move(socket), max_frame_size, std::move(remote)), peer_(std::move(peer)) {}
+      : Connection(std::move(socket), std::move(remote), std::move(options)),
+        peer_(std::move(peer)) {}
 
   uint64_t next_request_id() { return next_id_++; }
   void add_pending(uint64_t id, std::shared_ptr<Call> call) {
@@ -76,7 +82,11 @@ class ClientSession final : public Connection {
 
 class Peer : public std::enable_shared_from_this<Peer> {
  public:
-  Peer(asio::io_context& io, std::string name, Endpoint endpoint, const ClientOptions& options);
+  Peer(asio::io_context& io, std::string name, Endpoint endpoint, const ClientOptions& options,
+       std::shared_ptr<OutboundPool> pool, std::shared_ptr<BufferGauge> gauge);
+  ~Peer();
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
 
   const asio::any_io_executor& executor() const { return strand_; }
   const std::string& name() const { return name_; }
@@ -87,10 +97,22 @@ class Peer : public std::enable_shared_from_this<Peer> {
   PeerStats stats() const;
 
   void session_closed(const ClientSession* session);
+  // From the pool (posted to the strand).
+  void slot_granted();
+  void evict_if_idle();
+  // Nothing open, nothing running, nothing waiting: the client may forget this peer.
+  bool dormant() const;
 
  private:
   class SlotLease;
+  // Where the peer stands with its connection slot.
+  enum class Slot { none, waiting, connecting, connected };
+
+  void ensure_connecting();
+  void start_connect();
   static asio::awaitable<void> connect(std::shared_ptr<Peer> self);
+  static asio::awaitable<void> watch_idle(std::shared_ptr<Peer> self,
+                                          std::shared_ptr<ClientSession> session);
   void release_slot();
   Error timeout_error(const std::string& protocol, std::chrono::milliseconds timeout,
                       std::string_view phase) const;
@@ -99,15 +121,20 @@ class Peer : public std::enable_shared_from_this<Peer> {
   const std::string name_;
   const Endpoint endpoint_;
   const ClientOptions options_;
+  const std::shared_ptr<OutboundPool> pool_;
+  const std::shared_ptr<BufferGauge> gauge_;
 
   bool shut_down_ = false;
   size_t in_flight_ = 0;
   std::deque<std::shared_ptr<Call>> slot_waiters_;
-  bool connecting_ = false;
+  Slot slot_ = Slot::none;
   std::vector<std::shared_ptr<Call>> connect_waiters_;
   std::shared_ptr<ClientSession> session_;
+  asio::steady_timer idle_timer_;
+  asio::steady_timer::time_point last_active_;
 
-  // Mirrors for stats() from other threads.
+  // Mirrors for stats() and dormant() from other threads.
+  std::atomic<bool> holds_slot_{false};
   std::atomic<bool> connected_{false};
   std::atomic<size_t> in_flight_seen_{0};
   std::atomic<size_t> queued_seen_{0};

@@ -2,10 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -16,6 +17,7 @@
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "net/admission.h"
 #include "net/connection.h"
 #include "net/endpoint.h"
 
@@ -27,7 +29,13 @@ class ServerSession;
 
 struct Server::State {
   State(asio::io_context& io, ServerOptions opts)
-      : io(io), options(std::move(opts)), acceptor(asio::make_strand(io)) {}
+      : io(io),
+        options(std::move(opts)),
+        acceptor(asio::make_strand(io)),
+        gauge(std::make_shared<BufferGauge>()),
+        admission({.max_connections = options.max_connections,
+                   .max_per_address = options.max_connections_per_address,
+                   .max_pending = options.max_pending_connections}) {}
 
   std::shared_ptr<const Handler> find_handler(const std::string& protocol) {
     std::lock_guard lock(mutex);
@@ -35,28 +43,51 @@ struct Server::State {
     return it == handlers.end() ? nullptr : it->second;
   }
 
+  // Takes n bytes of the server-wide budget for unverified frames; false when it is spent.
+  bool take_unverified(size_t n) {
+    size_t used = unverified_buffered.load();
+    do {
+      if (used + n > options.max_unverified_buffered_bytes) return false;
+    } while (!unverified_buffered.compare_exchange_weak(used, used + n));
+    return true;
+  }
+
   asio::io_context& io;
   const ServerOptions options;
   asio::ip::tcp::acceptor acceptor;  // used on its own strand only (after listen())
   std::atomic<uint16_t> bound_port{0};
   std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> evicted{0};
+  std::atomic<size_t> unverified_buffered{0};
+  const std::shared_ptr<BufferGauge> gauge;
 
   mutable std::mutex mutex;  // guards everything below
   std::unordered_map<std::string, std::shared_ptr<const Handler>> handlers;
-  std::unordered_set<std::shared_ptr<ServerSession>> sessions;
+  std::unordered_map<uint64_t, std::shared_ptr<ServerSession>> sessions;
+  Admission admission;
   bool listening = false;
   bool stopped = false;
 };
 
 namespace {
 
+ConnectionOptions connection_options(const Server::State& state) {
+  return {.max_frame_size = state.options.max_frame_size,
+          .frame_timeout = state.options.frame_timeout,
+          .idle_timeout = state.options.idle_timeout,
+          .gauge = state.gauge};
+}
+
 class ServerSession final : public Connection {
  public:
   ServerSession(asio::ip::tcp::socket socket, std::string remote,
                 std::shared_ptr<Server::State> state, uint64_t id)
-      : Connection(std::move(socket), state->options.max_frame_size, remote),
+      : Connection(std::move(socket), remote, connection_options(*state)),
         state_(std::move(state)),
-        peer_{std::move(remote), id} {}
+        peer_{std::move(remote), id, std::make_shared<std::atomic<bool>>(false)} {}
+
+  uint64_t id() const { return peer_.connection_id; }
 
  protected:
   void on_frame(Frame frame) override {
@@ -75,6 +106,11 @@ class ServerSession final : public Connection {
                               format_endpoint(state_->options.host, state_->bound_port.load()))));
       return;
     }
+    if (!established_) {
+      established_ = true;
+      std::lock_guard lock(state_->mutex);
+      state_->admission.establish(id());
+    }
     ++active_;
     if (active_ >= state_->options.max_concurrent_requests_per_connection) pause_reading();
     auto self = std::static_pointer_cast<ServerSession>(shared_from_this());
@@ -86,10 +122,39 @@ class ServerSession final : public Connection {
 
   void on_closed(const Error&) override {
     std::lock_guard lock(state_->mutex);
-    state_->sessions.erase(std::static_pointer_cast<ServerSession>(shared_from_this()));
+    state_->sessions.erase(id());
+    state_->admission.remove(id());
   }
 
+  size_t frame_limit() const override {
+    if (verified()) return state_->options.max_frame_size;
+    return std::min(state_->options.max_frame_size, state_->options.max_unverified_frame_size);
+  }
+
+  Result<void> admit(size_t n) override {
+    if (verified()) return {};
+    if (!state_->take_unverified(n)) {
+      return make_error("overloaded",
+                        "frames from unverified peers already hold " +
+                            std::to_string(state_->unverified_buffered.load()) +
+                            " bytes, the limit is " +
+                            std::to_string(state_->options.max_unverified_buffered_bytes));
+    }
+    unverified_held_ += n;
+    return {};
+  }
+
+  void released(size_t n) override {
+    size_t unverified = std::min(n, unverified_held_);
+    unverified_held_ -= unverified;
+    state_->unverified_buffered.fetch_sub(unverified);
+  }
+
+  bool busy() const override { return active_ > 0; }
+
  private:
+  bool verified() const { return peer_.verified->load(std::memory_order_relaxed); }
+
   static asio::awaitable<void> run_handler(std::shared_ptr<ServerSession> self,
                                            std::shared_ptr<const Handler> handler,
                                            uint64_t request_id, std::string protocol,
@@ -109,6 +174,7 @@ class ServerSession final : public Connection {
   void finish(uint64_t request_id, const std::string& protocol, Result<Bytes> reply) {
     --active_;
     if (active_ < state_->options.max_concurrent_requests_per_connection) resume_reading();
+    if (active_ == 0) refresh_idle();
     if (!is_open()) {
       spdlog::debug("component=net event=reply_dropped peer={} protocol={} id={}", remote(),
                     protocol, request_id);
@@ -132,7 +198,51 @@ class ServerSession final : public Connection {
   std::shared_ptr<Server::State> state_;
   PeerInfo peer_;
   size_t active_ = 0;
+  bool established_ = false;
+  size_t unverified_held_ = 0;
 };
+
+// Registers a new connection under the caps; closes the ones it evicts. False: refused.
+bool admit(Server::State& state, const std::shared_ptr<ServerSession>& session,
+           const std::string& address) {
+  std::vector<std::shared_ptr<ServerSession>> evicted;
+  {
+    std::lock_guard lock(state.mutex);
+    if (state.stopped) return false;
+    auto decision = state.admission.admit(session->id(), address);
+    for (uint64_t id : decision.evict) {
+      auto it = state.sessions.find(id);
+      if (it == state.sessions.end()) continue;
+      evicted.push_back(std::move(it->second));
+      state.sessions.erase(it);
+    }
+    if (!decision.admitted) {
+      state.refused.fetch_add(1);
+      spdlog::debug("component=net event=connection_refused peer={} reason=\"{}\"",
+                    session->remote(), decision.refusal);
+      return false;
+    }
+    state.sessions.emplace(session->id(), session);
+  }
+  state.evicted.fetch_add(evicted.size());
+  for (auto& victim : evicted) {
+    asio::dispatch(victim->executor(), [victim, by = session->remote()] {
+      victim->close(make_error("evicted", "a pending connection, evicted to admit " + by));
+    });
+  }
+  return true;
+}
+
+// What the per-address cap counts by: the IPv4 address, or the /64 an IPv6 address is in
+// (one host commonly has a whole /64).
+std::string address_key(const asio::ip::address& address) {
+  if (!address.is_v6()) return address.to_string();
+  auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
 
 asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
   uint64_t next_id = 1;
@@ -156,18 +266,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
     auto remote_ep = socket.remote_endpoint(ignored);
     std::string remote = format_endpoint(remote_ep.address().to_string(), remote_ep.port());
     auto session = std::make_shared<ServerSession>(std::move(socket), remote, state, next_id++);
-    {
-      std::lock_guard lock(state->mutex);
-      if (state->stopped) continue;  // the session's socket closes with it
-      if (state->sessions.size() >= state->options.max_connections) {
-        spdlog::warn(
-            "component=net event=connection_refused peer={} reason=\"{} connections "
-            "open, the limit\"",
-            remote, state->sessions.size());
-        continue;
-      }
-      state->sessions.insert(session);
-    }
+    if (!admit(*state, session, address_key(remote_ep.address()))) continue;  // socket closes
     spdlog::debug("component=net event=accepted peer={} port={}", remote, state->bound_port.load());
     asio::dispatch(session->executor(), [session] { session->start(); });
   }
@@ -242,7 +341,7 @@ std::string Server::endpoint() const {
 }
 
 void Server::stop() {
-  std::unordered_set<std::shared_ptr<ServerSession>> sessions;
+  std::unordered_map<uint64_t, std::shared_ptr<ServerSession>> sessions;
   bool was_listening = false;
   {
     std::lock_guard lock(state_->mutex);
@@ -258,7 +357,7 @@ void Server::stop() {
       state->acceptor.close(ignored);
     });
   }
-  for (const auto& session : sessions) {
+  for (const auto& [id, session] : sessions) {
     loop_.run_and_wait(session->executor(),
                        [session] { session->close(make_error("shutdown", "server stopped")); });
   }
@@ -271,6 +370,21 @@ uint64_t Server::accepted_connections() const {
 size_t Server::open_connections() const {
   std::lock_guard lock(state_->mutex);
   return state_->sessions.size();
+}
+
+ServerStats Server::stats() const {
+  ServerStats s;
+  {
+    std::lock_guard lock(state_->mutex);
+    s.open = state_->sessions.size();
+    s.pending = state_->admission.pending();
+  }
+  s.accepted = state_->accepted.load();
+  s.refused = state_->refused.load();
+  s.evicted = state_->evicted.load();
+  s.buffered_bytes = state_->gauge->bytes();
+  s.unverified_buffered_bytes = state_->unverified_buffered.load();
+  return s;
 }
 
 }  // namespace beemesh::net

@@ -8,13 +8,23 @@
 // handler gets error "unknown_protocol"; a handler that throws gets "handler_failed"; a reply
 // too large for a frame gets "frame_too_large". At most max_concurrent_requests_per_connection
 // handlers run per connection; beyond that the server stops reading that connection until one
-// finishes; at most max_connections connections are kept open (more are closed on accept).
+// finishes.
+// Hostile peers are bounded (docs/notes/net.md, "Limits"): receive memory grows only as bytes
+// arrive; a frame must arrive in full within frame_timeout and a connection with nothing to
+// do is closed after idle_timeout; a connection is *pending* until it has delivered one
+// complete request for a registered protocol, and a new connection over
+// max_pending_connections, max_connections_per_address or max_connections evicts the oldest
+// pending connection (of its address, for the per-address cap) or, when there is none, is
+// closed at once — an established connection is never evicted. Frames on a connection are
+// limited to max_unverified_frame_size and count against max_unverified_buffered_bytes
+// (server-wide) until a handler calls PeerInfo::mark_verified(); then max_frame_size applies.
 // Handlers must not block: they co_await (they may issue their own requests through
 // a Client). stop() closes the listener and every connection; running handlers finish on
 // their own and their replies are dropped. Nothing throws.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -30,18 +40,48 @@
 
 namespace beemesh::net {
 
+inline constexpr size_t kDefaultMaxUnverifiedFrameSize = 1536 * 1024;  // a 1 MiB manifest fits
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
-  size_t max_frame_size = kDefaultMaxFrameSize;
+  size_t max_frame_size = kDefaultMaxFrameSize;  // on verified connections, and for replies
+  size_t max_unverified_frame_size = kDefaultMaxUnverifiedFrameSize;
+  // Receive buffers of partly read frames on unverified connections, all connections together;
+  // a frame that would take more closes its connection ("overloaded").
+  size_t max_unverified_buffered_bytes = 32 * 1024 * 1024;
   size_t max_concurrent_requests_per_connection = 256;
-  size_t max_connections = 1024;  // beyond it, new connections are closed at once (logged)
+  size_t max_connections = 512;                     // open inbound connections
+  size_t max_connections_per_address = 32;          // per remote IPv4 address or IPv6 /64
+  size_t max_pending_connections = 64;              // not yet delivered a complete request
+  std::chrono::milliseconds frame_timeout{10'000};  // 0: none
+  // Counted from the last frame or the end of the last handler; keep it above the clients'
+  // idle_timeout (30 s), so that clients close first and no request races a server's close.
+  std::chrono::milliseconds idle_timeout{60'000};  // 0: none
+};
+
+// What a server has seen (for tests, metrics and diagnostics).
+struct ServerStats {
+  uint64_t accepted = 0;                 // connections accepted (including refused ones)
+  size_t open = 0;                       // connections open now
+  size_t pending = 0;                    // of those, not yet delivered a complete request
+  uint64_t refused = 0;                  // closed on accept: a cap was full and nothing to evict
+  uint64_t evicted = 0;                  // pending connections closed to make room for a new one
+  size_t buffered_bytes = 0;             // receive buffers held by all connections now
+  size_t unverified_buffered_bytes = 0;  // of partly read frames on unverified connections
 };
 
 // Who sent a request. The reference handed to a handler stays valid until it completes.
 struct PeerInfo {
   std::string address;  // the remote "ip:port" of the connection
   uint64_t connection_id = 0;
+  // A handler calls this once it has verified who sent the request (a member's valid
+  // signature): later frames on this connection may then be max_frame_size long and no longer
+  // count against max_unverified_buffered_bytes. Thread-safe; idempotent.
+  void mark_verified() const {
+    if (verified) verified->store(true, std::memory_order_relaxed);
+  }
+  std::shared_ptr<std::atomic<bool>> verified;
 };
 
 using Handler = std::function<asio::awaitable<Result<Bytes>>(const PeerInfo& peer, Bytes request)>;
@@ -69,6 +109,7 @@ class Server {
 
   uint64_t accepted_connections() const;
   size_t open_connections() const;
+  ServerStats stats() const;
 
   struct State;  // shared with the accept loop and the sessions
 
