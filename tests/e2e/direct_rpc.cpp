@@ -38,6 +38,18 @@ Result<Response> DirectRpc::call(const TargetNode& target, std::string_view prot
   auto reply = client_.request_sync(target.rpc_endpoint, std::string(protocol), envelope, 30s);
   if (!reply) return reply.error();
   auto opened = crypto::open_message<Response>(verifier_, *reply);
+  if (!opened && opened.error().code == "unexpected_payload_type") {
+    // Refused before any handler: an ErrorReply.
+    auto refused = crypto::open_message<protocol::ErrorReply>(verifier_, *reply);
+    if (refused && refused->envelope.signer == target.public_key) {
+      Response response;
+      response.request_id = refused->message.request_id;
+      response.ok = false;
+      response.code = refused->message.code;
+      response.message = refused->message.message;
+      return response;
+    }
+  }
   if (!opened) return opened.error();
   if (opened->envelope.signer != target.public_key) {
     return make_error("bad_signature", "answer from " + target.rpc_endpoint +
@@ -60,14 +72,29 @@ Result<protocol::StoreShareResponse> DirectRpc::store_share(const TargetNode& ho
   return call<protocol::StoreShareResponse>(holder, net::protocols::kStoreShare, envelope);
 }
 
+Result<Bytes> DirectRpc::raw(const std::string& endpoint, std::string_view protocol,
+                             const Bytes& envelope, std::chrono::milliseconds timeout) {
+  return client_.request_sync(endpoint, std::string(protocol), envelope, timeout);
+}
+
 Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owner,
                                     const std::string& yaml, const TargetNode& target,
                                     const std::vector<TargetNode>& holders, const Clock& clock) {
-  auto parsed = manifest::parse(yaml, "direct apply");
-  if (!parsed) return parsed.error();
-  auto owner_hex = to_hex(owner.public_key());
-  auto mid = manifest::manifest_id(owner_hex, *parsed);
-  if (!mid) return mid.error();
+  return prepare_apply(rpc, owner, owner, yaml, target, holders, clock);
+}
+
+Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owner,
+                                    const crypto::Identity& entry, const std::string& yaml,
+                                    const TargetNode& target,
+                                    const std::vector<TargetNode>& holders, const Clock& clock,
+                                    const PrepareOptions& options) {
+  Result<std::string> mid = options.manifest_id;
+  if (options.manifest_id.empty()) {
+    auto parsed = manifest::parse(yaml, "direct apply");
+    if (!parsed) return parsed.error();
+    mid = manifest::manifest_id(to_hex(owner.public_key()), *parsed);
+    if (!mid) return mid.error();
+  }
 
   std::vector<protocol::ShareHolder> share_holders;
   for (const auto& h : holders)
@@ -83,6 +110,7 @@ Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owne
   unsigned stored = 0;
   std::string failures;
   for (const auto& share : encrypted->shares) {
+    if (!options.store_shares) break;
     protocol::StoreShareRequest req;
     req.request_id = runtime::new_workload_id();
     req.manifest_id = *mid;
@@ -91,10 +119,11 @@ Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owne
     req.sealed_share = share.sealed;
     req.key_commitment = encrypted->applied.key_commitment;
     req.threshold = encrypted->applied.threshold;
+    req.expires_ms = now + options.share_ttl_ms;
     auto holder = std::find_if(holders.begin(), holders.end(), [&](const TargetNode& h) {
       return h.node_id == share.holder.node_id;
     });
-    auto answer = rpc.store_share(*holder, crypto::sign_message(owner, req, clock));
+    auto answer = rpc.store_share(*holder, crypto::sign_message(entry, req, clock));
     if (answer && answer->ok) {
       ++stored;
     } else {
@@ -102,7 +131,7 @@ Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owne
                   (answer ? answer->code + " " + answer->message : answer.error().to_string());
     }
   }
-  if (stored < encrypted->applied.threshold) {
+  if (options.store_shares && stored < encrypted->applied.threshold) {
     return make_error("too_few_shares",
                       "only " + std::to_string(stored) + " holders stored a share:" + failures);
   }
@@ -117,8 +146,10 @@ Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owne
   req.threshold = encrypted->applied.threshold;
   req.grant = crypto::issue_grant(owner, protocol::GrantAction::kKeyShare, *mid, target.public_key,
                                   now, now + 10 * 60'000);
-  req.owner_grant = crypto::issue_grant(owner, protocol::GrantAction::kApply, *mid,
-                                        owner.public_key(), now, now + 10 * 60'000);
+  // The owner's apply grant binds what is deployed (no env or limits added, one replica).
+  req.owner_grant =
+      crypto::issue_grant(owner, protocol::GrantAction::kApply, *mid, entry.public_key(), now,
+                          now + 10 * 60'000, crypto::apply_content_hash(yaml, req.env, 0, 0, 1));
   req.workload_id = runtime::new_workload_id();
   req.replicas = 1;
   req.total_replicas = 1;

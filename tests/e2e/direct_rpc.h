@@ -17,9 +17,15 @@
 //    StoreShareRequests; fails unless at least k holders accept) and fills an
 //    ApplyRequest with the key-share grant for `target`. Nothing is deployed until an
 //    ApplyRequest envelope is sent.
-//  * apply()/remove() send an envelope to the "apply"/"delete" protocol and return the
-//    node's answer after checking it is signed by the target node; a transport failure is
-//    an Error.
+//    The overload with `entry` separates the two roles as the mesh does: `owner` (a user)
+//    signs the grants, `entry` (a member node identity, Mesh::admitted_node_identity) signs
+//    the store-share requests and is the node the owner's apply grant names; the caller
+//    signs the ApplyRequest with `entry` too. PrepareOptions can skip storing shares and
+//    take the manifest id as given (for manifests that must not be parsed here).
+//  * apply()/remove()/store_share() send an envelope to the "apply"/"delete"/"storeshare"
+//    protocol and return the node's answer after checking it is signed by the target node;
+//    an ErrorReply (a request refused before any handler) comes back as a response with
+//    ok = false and its code. A transport failure is an Error.
 #pragma once
 
 #include <chrono>
@@ -55,6 +61,9 @@ class DirectRpc {
   Result<protocol::ApplyResponse> apply(const TargetNode& target, const Bytes& envelope);
   Result<protocol::DeleteResponse> remove(const TargetNode& target, const Bytes& envelope);
   Result<protocol::StoreShareResponse> store_share(const TargetNode& holder, const Bytes& envelope);
+  // Any protocol: the reply's bytes, unchecked.
+  Result<Bytes> raw(const std::string& endpoint, std::string_view protocol, const Bytes& envelope,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
  private:
   template <typename Response>
@@ -71,9 +80,31 @@ struct PreparedApply {
   protocol::ApplyRequest request;
 };
 
+struct PrepareOptions {
+  std::string manifest_id;   // empty: computed from the YAML (which is then parsed)
+  bool store_shares = true;  // false: shares are made but sent nowhere
+  int64_t share_ttl_ms = 3'600'000;
+
+  static PrepareOptions without_storing_shares() {
+    PrepareOptions o;
+    o.store_shares = false;
+    return o;
+  }
+  static PrepareOptions for_manifest_id(std::string id) {
+    PrepareOptions o;
+    o.manifest_id = std::move(id);
+    return o;
+  }
+};
+
 Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owner,
                                     const std::string& yaml, const TargetNode& target,
                                     const std::vector<TargetNode>& holders, const Clock& clock);
+Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owner,
+                                    const crypto::Identity& entry, const std::string& yaml,
+                                    const TargetNode& target,
+                                    const std::vector<TargetNode>& holders, const Clock& clock,
+                                    const PrepareOptions& options = {});
 
 // The same envelope with one bit of its signature flipped.
 Result<Bytes> with_corrupted_signature(const Bytes& envelope);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,11 @@
 #include <thread>
 
 #include "api/client.h"
+#include "api/json.h"
+#include "common/bytes.h"
+#include "common/clock.h"
+#include "crypto/membership.h"
+#include "e2e/rest.h"
 
 extern char** environ;
 
@@ -218,11 +224,11 @@ Result<std::unique_ptr<Mesh>> Mesh::start(MeshOptions options) {
     return make_error("io_error", pattern + ": " + std::strerror(errno));
   }
   mesh->work_dir_ = pattern;
-  fs::create_directories(mesh->user_home());
-  ::chmod(mesh->user_home().c_str(), 0700);
 
   std::random_device rd;
   mesh->network_id_ = 0x100000u + (rd() % 0x7fffff);
+  mesh->mesh_id_ =
+      options.mesh_id.empty() ? "e2e-" + std::to_string(mesh->network_id_) : options.mesh_id;
   mesh->config_file_ = mesh->work_dir_ / "beemesh.yaml";
   {
     std::ofstream cfg(mesh->config_file_);
@@ -233,41 +239,12 @@ Result<std::unique_ptr<Mesh>> Mesh::start(MeshOptions options) {
         << "  cache_ttl_seconds: " << options.discovery_cache_ttl_seconds << "\n"
         << "log_level: " << options.log_level << "\n";
   }
+  BEEMESH_TRY(mesh->set_up_membership());
 
-  std::set<uint16_t> taken;
-  auto pick = [&](bool udp) -> Result<uint16_t> {
-    for (int attempt = 0; attempt < 50; ++attempt) {
-      auto port = udp ? free_udp_port() : free_tcp_port();
-      if (!port) return port;
-      if (taken.insert(*port).second) return port;
-    }
-    return make_error("no_port", "could not find distinct free ports");
-  };
   for (int i = 0; i < options.nodes; ++i) {
-    MeshNode n;
-    n.name = "n" + std::to_string(i + 1);
-    n.data_dir = mesh->work_dir_ / n.name;
-    n.log_file = mesh->work_dir_ / (n.name + ".log");
-    if (options.own_podman_storage) {
-      fs::path podman_dir = mesh->work_dir_ / (n.name + "-podman");
-      n.storage_conf = podman_dir / "storage.conf";
-      fs::create_directories(podman_dir);
-      std::ofstream conf(n.storage_conf);
-      conf << "# this node's own Podman storage; images come read-only from the system store\n"
-           << "[storage]\ndriver = \"overlay\"\n"
-           << "graphroot = \"" << (podman_dir / "root").string() << "\"\n"
-           << "runroot = \"" << (podman_dir / "run").string() << "\"\n"
-           << "[storage.options]\n"
-           << "additionalimagestores = [\"/var/lib/containers/storage\"]\n";
-    }
-    auto rpc = pick(false);
-    auto api = pick(false);
-    auto dht = pick(true);
-    if (!rpc || !api || !dht) return !rpc ? rpc.error() : !api ? api.error() : dht.error();
-    n.rpc_port = *rpc;
-    n.api_port = *api;
-    n.dht_port = *dht;
-    mesh->nodes_.push_back(std::move(n));
+    auto n = mesh->new_node("n" + std::to_string(i + 1));
+    if (!n) return n.error();
+    mesh->nodes_.push_back(std::move(*n));
   }
   // Node 0 first (everyone bootstraps to it), then the rest together.
   BEEMESH_TRY(mesh->spawn(0));
@@ -279,8 +256,204 @@ Result<std::unique_ptr<Mesh>> Mesh::start(MeshOptions options) {
   return mesh;
 }
 
-Result<void> Mesh::spawn(int i) {
-  auto& n = node(i);
+namespace {
+
+std::string describe_run(const std::string& what, const Result<ProcessResult>& r) {
+  if (!r) return what + " could not run: " + r.error().to_string();
+  return what + " exited " + std::to_string(r->exit_code) + "; stdout: " + r->out +
+         "; stderr: " + r->err;
+}
+
+// The last non-empty line of `text`, without surrounding white space.
+std::string last_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  std::string last;
+  while (std::getline(in, line)) {
+    auto b = line.find_first_not_of(" \t\r");
+    auto e = line.find_last_not_of(" \t\r");
+    if (b != std::string::npos) last = line.substr(b, e - b + 1);
+  }
+  return last;
+}
+
+api::ClientOptions quick_client_options() {
+  api::ClientOptions options;
+  options.connect_timeout = 1s;
+  options.read_timeout = 5s;
+  return options;
+}
+
+Result<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("io_error", "cannot read " + path.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Result<void> Mesh::set_up_membership() {
+  admin_dir_ = work_dir_ / "admin";
+  auto init = admin({"init", "--mesh-id", mesh_id_});
+  if (!init || !init->success()) {
+    return make_error("mesh_init_failed", describe_run("beemesh mesh init", init));
+  }
+  auto token = admin({"admit", "--ttl", std::to_string(options_.join_token_ttl.count())});
+  if (!token || !token->success()) {
+    return make_error("mesh_admit_failed", describe_run("beemesh mesh admit", token));
+  }
+  join_token_ = last_line(token->out);
+  if (join_token_.rfind("bmjoin1.", 0) != 0) {
+    return make_error("mesh_admit_failed",
+                      "beemesh mesh admit printed no join token: " + token->out);
+  }
+  // The deployer lives in user_home() (what user_home() always meant: the CLI's home).
+  auto deployer = create_user("deployer", "deployer", {}, user_home());
+  if (!deployer) return deployer.error();
+  deployer_ = *deployer;
+  return {};
+}
+
+Result<ProcessResult> Mesh::admin(std::vector<std::string> args,
+                                  std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {options_.binary.string(), "mesh", "--dir", admin_dir_.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions po;
+  po.timeout = timeout;
+  po.env["BEEMESH_HOME"] = (work_dir_ / "admin-home").string();
+  return run_process(argv, po);
+}
+
+Result<MeshUser> Mesh::add_user(const std::string& name, const std::string& role,
+                                const std::vector<std::string>& namespaces) {
+  return create_user(name, role, namespaces, work_dir_ / "users" / name);
+}
+
+Result<MeshUser> Mesh::create_user(const std::string& name, const std::string& role,
+                                   const std::vector<std::string>& namespaces,
+                                   const fs::path& home) {
+  MeshUser user;
+  user.name = name;
+  user.role = role;
+  user.home = home;
+  std::error_code ec;
+  fs::create_directories(user.home, ec);
+  if (ec) return make_error("io_error", user.home.string() + ": " + ec.message());
+  ::chmod(user.home.c_str(), 0700);
+  auto who = run_as(user, {"whoami"});
+  if (!who || !who->success()) {
+    return make_error("whoami_failed", describe_run("beemesh whoami (" + name + ")", who));
+  }
+  user.public_key_hex = last_line(who->out);
+  if (user.public_key_hex.size() != 64) {
+    return make_error("whoami_failed", "beemesh whoami printed no public key: " + who->out);
+  }
+  if (role.empty()) return user;
+  std::vector<std::string> args = {"user",  "--name",           name, "--role", role,
+                                   "--key", user.public_key_hex};
+  for (const auto& ns : namespaces) {
+    args.push_back("--namespace");
+    args.push_back(ns);
+  }
+  auto issued = admin(args);
+  if (!issued || !issued->success()) {
+    return make_error("mesh_user_failed", describe_run("beemesh mesh user (" + name + ")", issued));
+  }
+  user.credential_hex = last_line(issued->out);
+  fs::path file = user.home / "issued.credential";
+  {
+    std::ofstream out(file);
+    out << user.credential_hex << "\n";
+  }
+  auto login = run_as(user, {"login", "--credential", file.string()});
+  if (!login || !login->success()) {
+    return make_error("login_failed", describe_run("beemesh login (" + name + ")", login));
+  }
+  return user;
+}
+
+Result<crypto::Identity> Mesh::identity_of(const MeshUser& user) const {
+  auto identity = crypto::Identity::load_or_create(user.home / "user.key");
+  if (!identity) return identity.error();
+  if (!user.credential_hex.empty()) {
+    auto credential = from_hex(user.credential_hex);
+    if (!credential) return credential.error();
+    identity->set_credential(std::move(*credential));
+  }
+  return identity;
+}
+
+Result<crypto::Identity> Mesh::admitted_node_identity(const std::string& name) const {
+  if (!fs::exists(admin_dir_ / "admin.key")) {
+    return make_error("no_admin_key", (admin_dir_ / "admin.key").string() + " does not exist");
+  }
+  auto admin = crypto::Identity::load_or_create(admin_dir_ / "admin.key");
+  if (!admin) return admin.error();
+  auto node = crypto::Identity::generate();
+  int64_t now = system_clock().now_ms();
+  crypto::CertificateBody body;
+  body.kind = crypto::CertKind::kNode;
+  body.subject = node.public_key();
+  body.name = name;
+  body.mesh_id = mesh_id_;
+  body.issued_ms = now;
+  body.expires_ms = now + 24 * 3600 * 1000LL;
+  node.set_credential(crypto::make_credential(crypto::issue_certificate(*admin, body)));
+  return node;
+}
+
+Result<std::multimap<std::string, std::string>> Mesh::auth_headers(const MeshUser& user, int i,
+                                                                   const std::string& method,
+                                                                   const std::string& path) {
+  auto identity = identity_of(user);
+  if (!identity) return identity.error();
+  return user_auth_headers(*identity, method, path, node(i).public_key_hex);
+}
+
+Result<MeshNode> Mesh::new_node(const std::string& name) {
+  auto pick = [&](bool udp) -> Result<uint16_t> {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      auto port = udp ? free_udp_port() : free_tcp_port();
+      if (!port) return port;
+      if (taken_ports_.insert(*port).second) return port;
+    }
+    return make_error("no_port", "could not find distinct free ports");
+  };
+  MeshNode n;
+  n.name = name;
+  // Names may hold anything a test wants to try; paths use a plain one.
+  std::string plain = "node" + std::to_string(taken_ports_.size());
+  bool safe = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  std::string dir_name = safe && !name.empty() ? name : plain;
+  n.data_dir = work_dir_ / dir_name;
+  n.log_file = work_dir_ / (dir_name + ".log");
+  if (options_.own_podman_storage) {
+    fs::path podman_dir = work_dir_ / (dir_name + "-podman");
+    n.storage_conf = podman_dir / "storage.conf";
+    fs::create_directories(podman_dir);
+    std::ofstream conf(n.storage_conf);
+    conf << "# this node's own Podman storage; images come read-only from the system store\n"
+         << "[storage]\ndriver = \"overlay\"\n"
+         << "graphroot = \"" << (podman_dir / "root").string() << "\"\n"
+         << "runroot = \"" << (podman_dir / "run").string() << "\"\n"
+         << "[storage.options]\n"
+         << "additionalimagestores = [\"/var/lib/containers/storage\"]\n";
+  }
+  auto rpc = pick(false);
+  auto api = pick(false);
+  auto dht = pick(true);
+  if (!rpc || !api || !dht) return !rpc ? rpc.error() : !api ? api.error() : dht.error();
+  n.rpc_port = *rpc;
+  n.api_port = *api;
+  n.dht_port = *dht;
+  return n;
+}
+
+std::vector<std::string> Mesh::machine_argv(const MeshNode& n, bool bootstrap) const {
   std::vector<std::string> argv = {options_.binary.string(),
                                    "machine",
                                    "--config",
@@ -303,14 +476,121 @@ Result<void> Mesh::spawn(int i) {
                                    options_.capacity_memory,
                                    "--capacity-cpu",
                                    options_.capacity_cpu};
-  if (i != 0) {
+  if (!options_.pod_security.empty()) {
+    argv.push_back("--pod-security");
+    argv.push_back(options_.pod_security);
+  }
+  if (bootstrap && !nodes_.empty()) {
     argv.push_back("--bootstrap");
-    argv.push_back("127.0.0.1:" + std::to_string(node(0).dht_port));
+    argv.push_back("127.0.0.1:" + std::to_string(nodes_.front().dht_port));
+  }
+  argv.insert(argv.end(), n.extra_flags.begin(), n.extra_flags.end());
+  return argv;
+}
+
+Result<void> Mesh::spawn(int i) {
+  auto& n = node(i);
+  auto argv = machine_argv(n, i != 0);
+  // The token is needed on the first start only; later starts use the stored membership.
+  if (!n.joined) {
+    argv.push_back("--join");
+    argv.push_back(join_token_);
+    n.joined = true;
   }
   std::map<std::string, std::string> env;
   if (!n.storage_conf.empty()) env["CONTAINERS_STORAGE_CONF"] = n.storage_conf.string();
   n.process = std::make_unique<ChildProcess>(argv, n.log_file, env);
   return n.process->start();
+}
+
+Result<int> Mesh::add_node(const std::string& name, std::vector<std::string> extra_flags) {
+  auto n = new_node(name);
+  if (!n) return n.error();
+  n->extra_flags = std::move(extra_flags);
+  nodes_.push_back(std::move(*n));
+  int i = size() - 1;
+  auto started = spawn(i);
+  if (started) {
+    started = wait_ready(i, size(), options_.start_timeout);
+    for (int j = 0; started && j < i; ++j) started = wait_ready(j, size(), options_.start_timeout);
+  }
+  if (!started) {
+    Error error = started.error();
+    error.message += "\nlog of the added node:\n" + log_tail(i, 60);
+    kill9(i);
+    nodes_.pop_back();
+    return error;
+  }
+  return i;
+}
+
+Result<StartAttempt> Mesh::start_non_member(const std::string& name,
+                                            std::chrono::milliseconds timeout) {
+  auto n = new_node(name);
+  if (!n) return n.error();
+  std::map<std::string, std::string> env;
+  if (!n->storage_conf.empty()) env["CONTAINERS_STORAGE_CONF"] = n->storage_conf.string();
+  ChildProcess process(machine_argv(*n, true), n->log_file, env);
+  BEEMESH_TRY(process.start());
+  StartAttempt attempt;
+  attempt.exited = eventually([&] { return !process.running(); }, timeout, 50ms);
+  if (!attempt.exited) process.kill9();
+  attempt.exit_status = process.exit_status();
+  attempt.log = read_file(n->log_file).value_or("");
+  return attempt;
+}
+
+Result<std::unique_ptr<StrangerNode>> Mesh::start_stranger(const std::string& name) {
+  auto stranger = std::make_unique<StrangerNode>();
+  auto n = new_node(name);
+  if (!n) return n.error();
+  stranger->node = std::move(*n);
+  stranger->admin_dir = work_dir_ / (stranger->node.data_dir.filename().string() + "-admin");
+  auto run = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {options_.binary.string(), "mesh", "--dir",
+                                     stranger->admin_dir.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ProcessOptions po;
+    po.timeout = 60s;
+    po.env["BEEMESH_HOME"] = (work_dir_ / "stranger-home").string();
+    return run_process(argv, po);
+  };
+  auto init = run({"init", "--mesh-id", "stranger-" + name});
+  if (!init || !init->success()) {
+    return make_error("mesh_init_failed", describe_run("stranger's mesh init", init));
+  }
+  auto token = run({"admit", "--ttl", "3600"});
+  if (!token || !token->success()) {
+    return make_error("mesh_admit_failed", describe_run("stranger's mesh admit", token));
+  }
+  auto argv = machine_argv(stranger->node, true);
+  argv.push_back("--join");
+  argv.push_back(last_line(token->out));
+  std::map<std::string, std::string> env;
+  if (!stranger->node.storage_conf.empty()) {
+    env["CONTAINERS_STORAGE_CONF"] = stranger->node.storage_conf.string();
+  }
+  stranger->node.process = std::make_unique<ChildProcess>(argv, stranger->node.log_file, env);
+  BEEMESH_TRY(stranger->node.process->start());
+  api::ApiClient client(stranger->node.api_url(), quick_client_options());
+  Result<api::HealthInfo> health = make_error("timeout", "no answer");
+  bool up = eventually(
+      [&] {
+        if (!stranger->node.process->running()) return true;
+        health = client.health();
+        return health.ok();
+      },
+      options_.start_timeout, 100ms);
+  if (!up || !health) {
+    auto log = read_file(stranger->node.log_file).value_or("");
+    return make_error("daemon_exited",
+                      "the stranger's node did not come up (" +
+                          (health ? std::string("?") : health.error().to_string()) + "); log:\n" +
+                          log);
+  }
+  stranger->node.node_id = health->node_id;
+  stranger->node.public_key_hex = health->public_key_hex;
+  return stranger;
 }
 
 void Mesh::kill9(int i) {
@@ -329,9 +609,26 @@ Result<void> Mesh::restart(int i) {
   return wait_ready(i, size(), options_.start_timeout);
 }
 
+Result<size_t> Mesh::nodes_listed(int i) {
+  auto headers = auth_headers(deployer_, i, "GET", "/nodes");
+  if (!headers) return headers.error();
+  auto reply = rest_call(node(i).api_port, "GET", "/nodes", *headers, {}, {}, 5s);
+  if (!reply) return reply.error();
+  if (reply->status != 200) {
+    return make_error(
+        reply->error_code.empty() ? "http_" + std::to_string(reply->status) : reply->error_code,
+        "GET /nodes: " + reply->body);
+  }
+  auto json = api::parse_json(reply->body);
+  if (!json) return json.error();
+  auto nodes = api::nodes_from_json(*json);
+  if (!nodes) return nodes.error();
+  return nodes->size();
+}
+
 Result<void> Mesh::wait_ready(int i, int expected_nodes, std::chrono::milliseconds timeout) {
   auto& n = node(i);
-  api::ApiClient client(n.api_url(), {.connect_timeout = 1s, .read_timeout = 5s});
+  api::ApiClient client(n.api_url(), quick_client_options());
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string waiting_for = "GET /health";
   std::string last_error;
@@ -353,9 +650,10 @@ Result<void> Mesh::wait_ready(int i, int expected_nodes, std::chrono::millisecon
       n.public_key_hex = health->public_key_hex;
       waiting_for = "GET /nodes to list " + std::to_string(expected_nodes) + " nodes";
     }
-    auto nodes = client.nodes();
-    if (nodes && static_cast<int>(nodes->size()) >= expected_nodes) return {};
-    last_error = nodes ? std::to_string(nodes->size()) + " listed" : nodes.error().to_string();
+    // Reads need a user with a certificate: the harness asks as the deployer.
+    auto listed = nodes_listed(i);
+    if (listed && static_cast<int>(*listed) >= expected_nodes) return {};
+    last_error = listed ? std::to_string(*listed) + " listed" : listed.error().to_string();
     std::this_thread::sleep_for(100ms);
   }
   return make_error("timeout", n.name + " (" + n.api_url() + "): gave up waiting for " +
@@ -365,11 +663,22 @@ Result<void> Mesh::wait_ready(int i, int expected_nodes, std::chrono::millisecon
 
 Result<ProcessResult> Mesh::cli(int i, std::vector<std::string> args,
                                 std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv = {options_.binary.string(), "--server", node(i).api_url()};
+  return cli_as(deployer_, i, std::move(args), timeout);
+}
+
+Result<ProcessResult> Mesh::cli_as(const MeshUser& user, int i, std::vector<std::string> args,
+                                   std::chrono::milliseconds timeout) {
+  args.insert(args.begin(), {"--server", node(i).api_url()});
+  return run_as(user, std::move(args), timeout);
+}
+
+Result<ProcessResult> Mesh::run_as(const MeshUser& user, std::vector<std::string> args,
+                                   std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {options_.binary.string()};
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessOptions po;
   po.timeout = timeout;
-  po.env["BEEMESH_HOME"] = user_home().string();
+  po.env["BEEMESH_HOME"] = user.home.string();
   return run_process(argv, po);
 }
 

@@ -5,9 +5,11 @@
 // Needs: CONTAINERS_CONF, localhost/busybox:latest (scripts/setup-podman.sh), root, and
 // BEEMESH_BINARY (ctest sets both variables). Missing Podman is a failure, never a skip.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -19,6 +21,7 @@
 #include "crypto/identity.h"
 #include "e2e/direct_rpc.h"
 #include "e2e/mesh.h"
+#include "e2e/rest.h"
 
 namespace beemesh::e2e {
 namespace {
@@ -155,6 +158,31 @@ class MeshOnPodman : public ::testing::Test {
     return out;
   }
 
+  // GET /events of node i as the deployer (signed headers), calling on_event for each event
+  // until it returns false or the stream ends (3 s without data ends it too).
+  static void read_events(int i, const std::function<bool(const api::EventView&)>& on_event) {
+    auto headers = mesh_->auth_headers(mesh_->deployer(), i, "GET", "/events");
+    if (!headers) return;
+    httplib::Client client("127.0.0.1", mesh_->node(i).api_port);
+    client.set_connection_timeout(2s);
+    client.set_read_timeout(3s);
+    std::string buffer;
+    (void)client.Get(
+        "/events", httplib::Headers(headers->begin(), headers->end()),
+        [&](const char* data, size_t size) {
+          buffer.append(data, size);
+          for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
+            std::string line = buffer.substr(0, nl);
+            buffer.erase(0, nl + 1);
+            if (line.rfind("data: ", 0) != 0) continue;
+            auto json = api::parse_json(line.substr(6));
+            auto event = json ? api::event_from_json(*json) : Result<api::EventView>(json.error());
+            if (event && !on_event(*event)) return false;
+          }
+          return true;
+        });
+  }
+
   // The node that runs no replica.
   static int third_node() {
     std::set<int> used;
@@ -246,8 +274,12 @@ TEST_F(MeshOnPodman, ForgedApplyRequestsSentToTheRpcPortAreRefusedAndDeployNothi
     nodes.push_back(*n);
   }
   const auto& target = nodes[static_cast<size_t>(t)];
-  auto owner = crypto::Identity::generate();
-  auto prepared = prepare_apply(rpc, owner, kDirectYaml, target, nodes, system_clock());
+  // The test plays an admitted entry node acting for the deployer.
+  auto owner = mesh_->identity_of(mesh_->deployer());
+  ASSERT_TRUE(owner) << owner.error().to_string();
+  auto entry = mesh_->admitted_node_identity("e2e-entry");
+  ASSERT_TRUE(entry) << entry.error().to_string();
+  auto prepared = prepare_apply(rpc, *owner, *entry, kDirectYaml, target, nodes, system_clock());
   ASSERT_TRUE(prepared) << prepared.error().to_string();
   mesh_->track_manifest(prepared->manifest_id);
 
@@ -258,16 +290,22 @@ TEST_F(MeshOnPodman, ForgedApplyRequestsSentToTheRpcPortAreRefusedAndDeployNothi
   };
   std::vector<Forgery> forgeries;
   auto corrupted =
-      with_corrupted_signature(crypto::sign_message(owner, prepared->request, system_clock()));
+      with_corrupted_signature(crypto::sign_message(*entry, prepared->request, system_clock()));
   ASSERT_TRUE(corrupted) << corrupted.error().to_string();
   forgeries.push_back({"signature altered", *corrupted, "bad_signature"});
   auto stranger = crypto::Identity::generate();
-  forgeries.push_back({"signed by a random key the owner never authorised",
+  forgeries.push_back({"signed by a random key that is no member",
                        crypto::sign_message(stranger, prepared->request, system_clock()),
+                       "no_credential"});
+  auto other_member = mesh_->admitted_node_identity("e2e-other");
+  ASSERT_TRUE(other_member) << other_member.error().to_string();
+  forgeries.push_back({"signed by a member the owner never authorised",
+                       crypto::sign_message(*other_member, prepared->request, system_clock()),
                        "unauthorized"});
   OffsetClock two_minutes_ago(-120'000);
   forgeries.push_back({"signed two minutes ago",
-                       crypto::sign_message(owner, prepared->request, two_minutes_ago), "expired"});
+                       crypto::sign_message(*entry, prepared->request, two_minutes_ago),
+                       "expired"});
 
   for (const auto& f : forgeries) {
     SCOPED_TRACE(f.what);
@@ -295,13 +333,16 @@ TEST_F(MeshOnPodman, ReplayedApplyRequestIsRefusedAndDeploysNothingNew) {
     nodes.push_back(*n);
   }
   const auto& target = nodes[static_cast<size_t>(t)];
-  auto owner = crypto::Identity::generate();
-  auto prepared = prepare_apply(rpc, owner, kDirectYaml, target, nodes, system_clock());
+  auto owner = mesh_->identity_of(mesh_->deployer());
+  ASSERT_TRUE(owner) << owner.error().to_string();
+  auto entry = mesh_->admitted_node_identity("e2e-entry");
+  ASSERT_TRUE(entry) << entry.error().to_string();
+  auto prepared = prepare_apply(rpc, *owner, *entry, kDirectYaml, target, nodes, system_clock());
   ASSERT_TRUE(prepared) << prepared.error().to_string();
   mesh_->track_manifest(prepared->manifest_id);
 
   // The captured request is genuine: sent once, it deploys.
-  Bytes captured = crypto::sign_message(owner, prepared->request, system_clock());
+  Bytes captured = crypto::sign_message(*entry, prepared->request, system_clock());
   auto first = rpc.apply(target, captured);
   ASSERT_TRUE(first) << first.error().to_string();
   ASSERT_TRUE(first->ok) << first->code << ": " << first->message;
@@ -326,7 +367,7 @@ TEST_F(MeshOnPodman, ReplayedApplyRequestIsRefusedAndDeploysNothingNew) {
             1);
 
   // The owner removes it again, through the same port.
-  auto removed = rpc.remove(target, delete_envelope(owner, prepared->manifest_id, system_clock()));
+  auto removed = rpc.remove(target, delete_envelope(*owner, prepared->manifest_id, system_clock()));
   ASSERT_TRUE(removed) << removed.error().to_string();
   EXPECT_TRUE(removed->ok) << removed->code << ": " << removed->message;
   EXPECT_EQ(removed->removed, 1u);
@@ -368,9 +409,7 @@ TEST_F(MeshOnPodman, HealthMonitorReportsUnhealthyThenRecoveredAfterPodmanKill) 
   };
   auto deadline = std::chrono::steady_clock::now() + 30s;
   while (!has_recovery() && std::chrono::steady_clock::now() < deadline) {
-    api::ApiClient events(mesh_->node(r.node).api_url(),
-                          {.connect_timeout = 2s, .read_timeout = 3s});
-    (void)events.events([&](const api::EventView& e) {
+    (void)read_events(r.node, [&](const api::EventView& e) {
       if (e.workload_id == r.workload_id && dedupe.insert({e.type, e.time_ms}).second) {
         seen.push_back(e);
       }
