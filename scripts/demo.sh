@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job, end to end: starts a 3-node beemesh mesh on this machine (127.0.0.1 only),
+# The main job, end to end: creates a mesh (its admin key, a join token and a deployer
+# user who logs in), starts 3 admitted beemesh nodes on this machine (127.0.0.1 only),
 # applies examples/web.yaml with 2 replicas through one node, shows where it runs (nodes,
 # workloads on each node, the providers any node discovers), fetches the page each replica
 # serves, shows its logs, deletes it and tears everything down. Exits non-zero if any step
@@ -51,8 +52,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+step "creating the mesh: admin key, join token, a deployer user"
+# The user's key and credential live in $BEEMESH_HOME (mesh_start keeps this directory).
+export BEEMESH_HOME="$demo_dir/user"
+mkdir -p "$BEEMESH_HOME"
+chmod 700 "$BEEMESH_HOME"
+admin_dir="$demo_dir/admin"
+show beemesh mesh --dir "$admin_dir" init --mesh-id demo
+join_token="$(beemesh mesh --dir "$admin_dir" admit --ttl 3600)" || fail "mesh admit failed"
+[ -n "$join_token" ] || fail "mesh admit printed no join token"
+echo "join token: ${join_token:0:24}... (any node may join with it for an hour)"
+user_key="$(beemesh whoami)" || fail "whoami failed"
+echo "user key: $user_key"
+beemesh mesh --dir "$admin_dir" user --name demo --role deployer --key "$user_key" \
+  >"$demo_dir/demo.credential" || fail "mesh user failed"
+show beemesh login --credential "$demo_dir/demo.credential"
+
 step "starting a 3-node mesh on 127.0.0.1 (data and logs in $demo_dir)"
-mesh_start 3 "$BEEMESH" "$demo_dir" --capacity-memory 2Gi --capacity-cpu 2000m
+# Every node joins with the token on its first start.
+mesh_start 3 "$BEEMESH" "$demo_dir" --join "$join_token" --capacity-memory 2Gi --capacity-cpu 2000m
 n1="${MESH_API_URL[1]}"
 n2="${MESH_API_URL[2]}"
 n3="${MESH_API_URL[3]}"
