@@ -108,14 +108,8 @@ Result<std::unique_ptr<Session>> open_session(const Context& ctx) {
   auto node = session->client.health();
   if (!node) return node.error();
   session->node = std::move(*node);
-  Session* s = session.get();
-  const Clock* clock = &ctx.io.clock;
-  session->client.set_signer([s, clock](std::string_view method,
-                                        std::string_view path) -> Result<api::AuthHeaders> {
-    auto token = api_auth_token(s->user->identity, method, path, s->node.public_key_hex, *clock);
-    if (!token) return token.error();
-    return api::AuthHeaders{s->credential.hex, std::move(*token)};
-  });
+  session->client.set_signer(request_signer(session->user->identity, session->credential.hex,
+                                            session->node.public_key_hex, ctx.io.clock));
   return session;
 }
 
@@ -215,7 +209,7 @@ int apply_command(const Context& ctx, const ApplyArgs& args) {
   });
   if (!outcome) return ctx.fail(outcome.error());
 
-  std::string name = primary ? primary->kind + "/" + primary->name : args.file;
+  std::string name = workload ? workload->kind + "/" + workload->name : args.file;
   if (ctx.format == OutputFormat::kTable) {
     ctx.io.out << name << " applied: manifest " << printable(outcome->manifest_id, 128) << ", "
                << outcome->replicas_placed << "/" << outcome->replicas_requested

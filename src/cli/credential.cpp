@@ -110,4 +110,15 @@ Result<std::string> api_auth_token(const crypto::Identity& user, std::string_vie
   return to_hex(crypto::sign_message(user, auth, clock));
 }
 
+api::RequestSigner request_signer(const crypto::Identity& user, std::string credential_hex,
+                                  std::string node_public_key_hex, const Clock& clock) {
+  return [&user, &clock, credential = std::move(credential_hex),
+          node = std::move(node_public_key_hex)](
+             std::string_view method, std::string_view path) -> Result<api::AuthHeaders> {
+    auto token = api_auth_token(user, method, path, node, clock);
+    if (!token) return token.error();
+    return api::AuthHeaders{credential, std::move(*token)};
+  };
+}
+
 }  // namespace beemesh::cli

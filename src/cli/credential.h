@@ -14,6 +14,9 @@
 //  * api_auth_token() = hex of an Envelope{ApiAuth{method, path, audience = node key}}
 //    signed by `user` at clock.now_ms(): good for one request to that node, within the
 //    node's timestamp window (30 s).
+//  * request_signer() is the api::RequestSigner the CLI installs (ApiClient::set_signer):
+//    the credential and a fresh api_auth_token for each request. Tests, benchmarks and
+//    scripts that drive the API with ApiClient use it too.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/client.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/result.h"
@@ -58,5 +62,9 @@ Result<void> save_credential(const std::filesystem::path& file, const LoadedCred
 Result<std::string> api_auth_token(const crypto::Identity& user, std::string_view method,
                                    std::string_view path, const std::string& node_public_key_hex,
                                    const Clock& clock);
+
+// `user` and `clock` must outlive the signer.
+api::RequestSigner request_signer(const crypto::Identity& user, std::string credential_hex,
+                                  std::string node_public_key_hex, const Clock& clock);
 
 }  // namespace beemesh::cli
