@@ -62,7 +62,8 @@ show beemesh mesh --dir "$admin_dir" init --mesh-id demo
 join_token="$(beemesh mesh --dir "$admin_dir" admit --ttl 3600)" || fail "mesh admit failed"
 [ -n "$join_token" ] || fail "mesh admit printed no join token"
 echo "join token: ${join_token:0:24}... (any node may join with it for an hour)"
-user_key="$(beemesh whoami)" || fail "whoami failed"
+user_key="$(beemesh whoami -o json | grep -oE '[0-9a-f]{64}' | head -n 1)" || fail "whoami failed"
+[ -n "$user_key" ] || fail "whoami printed no public key"
 echo "user key: $user_key"
 beemesh mesh --dir "$admin_dir" user --name demo --role deployer --key "$user_key" \
   >"$demo_dir/demo.credential" || fail "mesh user failed"

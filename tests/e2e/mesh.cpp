@@ -277,6 +277,22 @@ std::string last_line(const std::string& text) {
   return last;
 }
 
+// The first run of 64 hex digits in `text` (a public key), or "".
+std::string first_key_hex(const std::string& text) {
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (std::isxdigit(static_cast<unsigned char>(text[i]))) {
+      if (++run == 64 &&
+          (i + 1 == text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])))) {
+        return text.substr(i + 1 - 64, 64);
+      }
+    } else {
+      run = 0;
+    }
+  }
+  return "";
+}
+
 api::ClientOptions quick_client_options() {
   api::ClientOptions options;
   options.connect_timeout = 1s;
@@ -342,11 +358,11 @@ Result<MeshUser> Mesh::create_user(const std::string& name, const std::string& r
   fs::create_directories(user.home, ec);
   if (ec) return make_error("io_error", user.home.string() + ": " + ec.message());
   ::chmod(user.home.c_str(), 0700);
-  auto who = run_as(user, {"whoami"});
+  auto who = run_as(user, {"whoami", "-o", "json"});
   if (!who || !who->success()) {
     return make_error("whoami_failed", describe_run("beemesh whoami (" + name + ")", who));
   }
-  user.public_key_hex = last_line(who->out);
+  user.public_key_hex = first_key_hex(who->out);
   if (user.public_key_hex.size() != 64) {
     return make_error("whoami_failed", "beemesh whoami printed no public key: " + who->out);
   }
