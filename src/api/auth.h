@@ -37,6 +37,7 @@ struct Caller {
   std::string user_key_hex;             // the user's Ed25519 public key (64 hex)
   std::string name;                     // from the certificate
   std::vector<std::string> namespaces;  // empty = every namespace
+  Bytes credential;                     // the verified credential (forwarded with applies)
 };
 
 class Authenticator {

@@ -85,6 +85,7 @@ Result<api::Caller> ApiAuthenticator::authenticate(const api::AuthRequest& reque
   caller.user_key_hex = to_hex(signer);
   caller.name = member->name;
   caller.namespaces = member->namespaces;
+  caller.credential = *credential;
   return caller;
 }
 

@@ -119,10 +119,10 @@ Result<NodeConfig> parse_config(std::string_view yaml, std::string_view source) 
   if (root.IsNull()) return c;
   Reader r(source, "");
   if (!root.IsMap()) return r.error("(top)", "must be a mapping");
-  BEEMESH_TRY(
-      r.check_keys(root, {"data_dir", "node_name", "rpc_listen", "api_listen", "dht_listen",
-                          "bootstrap", "network_id", "publish_ports", "publish_host_ip", "capacity",
-                          "key_shares", "workload", "discovery", "log_level", "log_json"}));
+  BEEMESH_TRY(r.check_keys(
+      root, {"data_dir", "node_name", "rpc_listen", "api_listen", "dht_listen", "bootstrap",
+             "network_id", "publish_ports", "publish_host_ip", "capacity", "key_shares", "workload",
+             "discovery", "log_level", "log_json", "join_token", "pod_security"}));
   std::string data_dir;
   BEEMESH_TRY(r.read(root, "data_dir", data_dir));
   if (!data_dir.empty()) c.data_dir = data_dir;
@@ -173,6 +173,20 @@ Result<NodeConfig> parse_config(std::string_view yaml, std::string_view source) 
   if (auto d = root["discovery"]) BEEMESH_TRY(read_discovery(d, source, c.discovery));
   BEEMESH_TRY(r.read(root, "log_level", c.log_level));
   BEEMESH_TRY(r.read(root, "log_json", c.log_json));
+  BEEMESH_TRY(r.read(root, "join_token", c.join_token));
+  BEEMESH_TRY(r.read(root, "pod_security", c.pod_security));
+  if (c.pod_security != "baseline" && c.pod_security != "restricted" &&
+      c.pod_security != "privileged") {
+    return r.error("pod_security", "must be baseline, restricted or privileged");
+  }
+  if (c.capacity_memory_bytes &&
+      (*c.capacity_memory_bytes <= 0 || *c.capacity_memory_bytes > kMaxCapacityMemoryBytes)) {
+    return r.error("capacity.memory", "must be more than 0 and at most 1Pi");
+  }
+  if (c.capacity_cpu_millis &&
+      (*c.capacity_cpu_millis <= 0 || *c.capacity_cpu_millis > kMaxCapacityCpuMillis)) {
+    return r.error("capacity.cpu", "must be more than 0 and at most 100000 cores");
+  }
   return c;
 }
 

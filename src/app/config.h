@@ -56,7 +56,15 @@ struct NodeConfig {
   DiscoverySettings discovery;
   std::string log_level = "info";
   bool log_json = false;
+  // Join a mesh on first start (a token from `beemesh mesh admit`); afterwards the
+  // membership lives in data_dir (mesh.json + credential) and this is ignored.
+  std::string join_token;
+  std::string pod_security = "baseline";  // baseline | restricted | privileged
 };
+
+// Upper bounds for configured capacity (a node also refuses more than its machine has).
+inline constexpr int64_t kMaxCapacityMemoryBytes = int64_t{1} << 50;  // 1 PiB
+inline constexpr int64_t kMaxCapacityCpuMillis = 100'000'000;         // 100,000 cores
 
 // Reads a YAML config file (see packaging/beemesh.yaml for every key).
 Result<NodeConfig> load_config_file(const std::filesystem::path& path);

@@ -9,7 +9,10 @@
 #include <thread>
 
 #include "api/server.h"
+#include "app/api_auth.h"
+#include "app/mesh_admin.h"
 #include "app/node_service_impl.h"
+#include "app/revocation_sync.h"
 #include "apply/node_handlers.h"
 #include "common/log.h"
 #include "crypto/identity.h"
@@ -33,6 +36,21 @@ int64_t machine_memory_bytes() {
   return 1LL << 30;
 }
 
+int64_t machine_cpu_millis() {
+  return static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency())) * 1000;
+}
+
+// A node offers at most the memory its machine has: placement trusts these numbers.
+Result<void> check_capacity(const NodeConfig& c) {
+  if (c.capacity_memory_bytes && *c.capacity_memory_bytes > machine_memory_bytes()) {
+    return make_error("capacity_exceeds_machine",
+                      "capacity.memory is more than this machine's memory (" +
+                          std::to_string(machine_memory_bytes()) + " bytes)");
+  }
+  // CPU may be offered beyond the cores (it is compressible); memory may not.
+  return {};
+}
+
 std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "node";
@@ -47,12 +65,14 @@ struct Daemon::Parts {
   std::unique_ptr<crypto::Identity> identity;
   const Clock& clock = system_clock();
   MetricsRegistry metrics;
+  std::unique_ptr<crypto::Membership> membership;
   std::unique_ptr<dht::OpenDht> dht;
   std::unique_ptr<provider::ProviderManager> providers;
   runtime::EngineRegistry engines;
   std::unique_ptr<workload::StateStore> store;
   std::unique_ptr<workload::EventBus> events;
   std::unique_ptr<net::EventLoop> loop;
+  std::unique_ptr<RevocationSync> revocations;
   std::unique_ptr<crypto::EnvelopeVerifier> verifier;
   std::unique_ptr<net::Client> client;
   std::unique_ptr<net::Server> server;
@@ -61,6 +81,7 @@ struct Daemon::Parts {
   std::unique_ptr<apply::NodeDirectory> directory;
   std::unique_ptr<apply::Publisher> publisher;
   std::unique_ptr<NodeServiceImpl> service;
+  std::unique_ptr<ApiAuthenticator> api_auth;
   std::unique_ptr<api::ApiServer> api;
   bool stopped = false;
 
@@ -72,6 +93,7 @@ struct Daemon::Parts {
     if (client) client->shutdown();
     if (workloads) workloads->stop();
     if (loop) loop->stop();
+    if (directory) directory->stop();
     providers.reset();
     if (dht) dht->shutdown();
   }
@@ -91,6 +113,29 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   auto identity = crypto::Identity::load_or_create(c.data_dir / "node.key");
   if (!identity) return identity.error();
   p->identity = std::make_unique<crypto::Identity>(std::move(*identity));
+  BEEMESH_TRY(check_capacity(c));
+
+  // Membership: kept in the data dir, or made from a join token on the first start.
+  auto joined = mesh_admin::load_node_membership(c.data_dir);
+  if (!joined && joined.error().code == "not_admitted" && !c.join_token.empty()) {
+    joined = mesh_admin::join(c.join_token, *p->identity, c.node_name, p->clock);
+    if (!joined) return joined.error();
+    BEEMESH_TRY(mesh_admin::save_node_membership(c.data_dir, *joined));
+    spdlog::info("joined mesh {}", joined->mesh.mesh_id);
+  }
+  if (!joined) return joined.error();
+  p->membership =
+      std::make_unique<crypto::Membership>(joined->mesh.admin, joined->mesh.mesh_id, p->clock);
+  auto self_member = p->membership->verify(joined->credential, p->identity->public_key());
+  if (!self_member) {
+    return make_error("not_admitted", "this node's credential: " + self_member.error().to_string());
+  }
+  if (self_member->kind != crypto::CertKind::kNode) {
+    return make_error("not_admitted", "this node's credential is not a node certificate");
+  }
+  p->identity->set_credential(joined->credential);
+  auto pod_security = manifest::parse_pod_security_level(c.pod_security);
+  if (!pod_security) return make_error("bad_config", "pod_security: " + c.pod_security);
   spdlog::info("node {} ({}) starting, data dir {}", p->identity->node_id(), c.node_name,
                c.data_dir.string());
 
@@ -111,6 +156,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   pc.discovery_timeout = std::chrono::seconds(c.discovery.timeout_seconds);
   pc.max_providers = static_cast<size_t>(c.discovery.max_providers);
   pc.default_ttl = std::chrono::seconds(c.workload.provider_ttl_seconds);
+  pc.membership = p->membership.get();
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
 
   // Engines: podman preferred over docker by auto-detection; extras only by name.
@@ -127,7 +173,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
 
   // Node-to-node transport.
   p->loop = std::make_unique<net::EventLoop>(1);
-  p->verifier = std::make_unique<crypto::EnvelopeVerifier>(p->clock);
+  p->revocations = std::make_unique<RevocationSync>(
+      *p->membership, *p->dht, c.data_dir / "revocations", p->loop->executor());
+  p->revocations->start();
+  crypto::EnvelopeVerifier::Options vo;
+  vo.not_before_ms = p->clock.now_ms();
+  vo.membership = p->membership.get();
+  p->verifier = std::make_unique<crypto::EnvelopeVerifier>(p->clock, vo);
   p->client = std::make_unique<net::Client>(*p->loop);
   p->server = std::make_unique<net::Server>(
       *p->loop, net::ServerOptions{.host = c.rpc_listen.host, .port = c.rpc_listen.port});
@@ -151,12 +203,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   ns.rpc_endpoint = rpc_endpoint;
   ns.engine = engine_name;
   ns.capacity_memory_bytes = c.capacity_memory_bytes.value_or(machine_memory_bytes());
-  ns.capacity_cpu_millis = c.capacity_cpu_millis.value_or(
-      static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency())) * 1000);
+  ns.capacity_cpu_millis = c.capacity_cpu_millis.value_or(machine_cpu_millis());
   ns.publish_ports = c.publish_ports;
   ns.publish_host_ip = c.publish_host_ip;
+  ns.pod_security = *pod_security;
+  ns.max_share_holders = static_cast<size_t>(c.key_share_count);
   p->handlers = std::make_unique<apply::NodeHandlers>(ns, *p->identity, p->clock, *p->verifier,
                                                       *p->client, *p->workloads, *p->store);
+  p->handlers->set_membership(p->membership.get());
+  p->handlers->start_housekeeping(p->loop->executor());
   BEEMESH_TRY(p->handlers->register_on(*p->server));
 
   auto reconciled = p->workloads->start();
@@ -172,27 +227,41 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
                         engine_name,
                         0};
   p->directory = std::make_unique<apply::NodeDirectory>(
-      *p->providers, self, std::chrono::seconds(c.workload.provider_ttl_seconds));
+      *p->providers, self, std::chrono::seconds(c.workload.provider_ttl_seconds),
+      p->membership.get());
+  p->handlers->set_member_lookup(
+      [dir = p->directory.get()](const std::string& node_id) -> std::optional<apply::KnownMember> {
+        for (const auto& n : dir->nodes()) {
+          if (n.node_id == node_id) return apply::KnownMember{n.public_key, n.rpc_endpoint};
+        }
+        return std::nullopt;
+      });
 
   apply::PublisherSettings ps;
   ps.share_count = static_cast<unsigned>(c.key_share_count);
   ps.share_threshold = static_cast<unsigned>(c.key_share_threshold);
+  ps.pod_security = *pod_security;
   p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
                                                     *p->client, *p->directory, p->dht.get());
-  p->service = std::make_unique<NodeServiceImpl>(
-      ServiceParts{*p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory,
-                   *p->publisher, *p->workloads, *p->events, *p->providers, *p->dht, p->metrics});
+  p->service = std::make_unique<NodeServiceImpl>(ServiceParts{
+      *p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory, *p->publisher,
+      *p->workloads, *p->events, *p->providers, *p->dht, p->metrics, *p->revocations});
   p->handlers->set_query_responder(
       [svc = p->service.get()](const protocol::QueryRequest& q) { return svc->answer_query(q); });
 
   api::ApiConfig ac;
   ac.host = c.api_listen.host;
   ac.port = c.api_listen.port;
-  p->api = std::make_unique<api::ApiServer>(*p->service, ac);
+  ApiAuthenticator::Options auth_options;
+  auth_options.not_before_ms = vo.not_before_ms;
+  p->api_auth = std::make_unique<ApiAuthenticator>(*p->membership, p->identity->public_key(),
+                                                   p->clock, auth_options);
+  p->api = std::make_unique<api::ApiServer>(*p->service, *p->api_auth, ac);
   BEEMESH_TRY(p->api->start());
   // The directory entry names the API's real port (it may have been 0).
   p->directory->set_api_endpoint(p->api->url());
   p->directory->announce_self();
+  p->directory->start();
 
   spdlog::info("node {} up: rpc {}, api {}, dht {}", p->identity->node_id(), rpc_endpoint,
                p->api->url(), p->dht->endpoint());

@@ -5,6 +5,7 @@
 
 #include "app/config.h"
 #include "app/daemon.h"
+#include "app/mesh_commands.h"
 #include "cli/cli.h"
 
 namespace {
@@ -22,6 +23,8 @@ struct MachineFlags {
   std::string log_level;
   std::string capacity_memory;
   std::string capacity_cpu;
+  std::string join_token;
+  std::string pod_security;
 };
 
 // Config file first, flags on top; errors name the flag.
@@ -54,6 +57,12 @@ beemesh::Result<beemesh::app::NodeConfig> resolve(const MachineFlags& f) {
   if (f.network_id >= 0) c.network_id = static_cast<uint32_t>(f.network_id);
   if (!f.engine.empty()) c.workload.preferred_runtime = f.engine;
   if (!f.log_level.empty()) c.log_level = f.log_level;
+  if (!f.join_token.empty()) c.join_token = f.join_token;
+  if (!f.pod_security.empty()) {
+    auto checked = app::parse_config("pod_security: '" + f.pod_security + "'", "--pod-security");
+    if (!checked) return checked.error();
+    c.pod_security = f.pod_security;
+  }
   if (!f.capacity_memory.empty() || !f.capacity_cpu.empty()) {
     std::string yaml = "capacity: {";
     if (!f.capacity_memory.empty()) yaml += "memory: '" + f.capacity_memory + "',";
@@ -86,6 +95,10 @@ int main(int argc, char** argv) {
         cmd.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error");
         cmd.add_option("--capacity-memory", flags.capacity_memory, "Memory offered, e.g. 4Gi");
         cmd.add_option("--capacity-cpu", flags.capacity_cpu, "CPU offered, e.g. 2000m");
+        cmd.add_option("--join", flags.join_token,
+                       "Join token from `beemesh mesh admit` (first start only)");
+        cmd.add_option("--pod-security", flags.pod_security,
+                       "Pod security level: baseline (default), restricted, privileged");
       },
       [&]() -> int {
         auto config = resolve(flags);
@@ -95,5 +108,5 @@ int main(int argc, char** argv) {
         }
         return beemesh::app::run_machine(*config);
       }};
-  return beemesh::cli::run_cli(argc, argv, {machine});
+  return beemesh::cli::run_cli(argc, argv, {machine, beemesh::app::mesh_command()});
 }

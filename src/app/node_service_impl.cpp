@@ -14,6 +14,19 @@ namespace beemesh::app {
 
 namespace {
 
+// What a user applies or deletes is owned by that user: the owner key of the request is
+// the authenticated caller's.
+Result<void> check_owner_is_caller(const api::OwnerAuth& auth, const api::Caller& caller) {
+  if (caller.user_key_hex.empty()) return {};  // no authenticator (unit wiring)
+  if (auth.owner_public_key_hex != caller.user_key_hex) {
+    return make_error("forbidden",
+                      "the owner key of the request is not the authenticated "
+                      "user's (" +
+                          caller.name + ")");
+  }
+  return {};
+}
+
 api::NodeInfo info_of(const apply::NodeEntry& e, bool self) {
   api::NodeInfo n;
   n.node_id = e.node_id;
@@ -92,11 +105,13 @@ std::vector<api::NodeInfo> NodeServiceImpl::nodes() {
 Result<api::ApplyOutcome> NodeServiceImpl::apply(std::string_view yaml,
                                                  const api::ApplyOptions& options,
                                                  const api::OwnerAuth& auth,
+                                                 const api::Caller& caller,
                                                  const api::ProgressFn& progress) {
+  BEEMESH_TRY(check_owner_is_caller(auth, caller));
   auto started = std::chrono::steady_clock::now();
-  apply::PublishRequest req{std::string(yaml),         options.source,
-                            options.replicas,          options.node,
-                            auth.owner_public_key_hex, auth.token_hex};
+  apply::PublishRequest req{
+      std::string(yaml),         options.source, options.replicas, options.node,
+      auth.owner_public_key_hex, auth.token_hex, caller.credential};
   auto result = run_on(p_.loop, p_.publisher.apply(std::move(req), progress));
   apply_latency_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -119,8 +134,16 @@ Result<api::ApplyOutcome> NodeServiceImpl::apply(std::string_view yaml,
   return out;
 }
 
+Result<void> NodeServiceImpl::install_revocations(const std::string& signed_list_bytes) {
+  auto installed = p_.revocations.install(as_bytes(signed_list_bytes));
+  if (!installed) return installed.error();
+  return {};
+}
+
 Result<api::DeleteOutcome> NodeServiceImpl::delete_manifest(const std::string& manifest_id,
-                                                            const api::OwnerAuth& auth) {
+                                                            const api::OwnerAuth& auth,
+                                                            const api::Caller& caller) {
+  BEEMESH_TRY(check_owner_is_caller(auth, caller));
   auto envelope = from_hex(auth.token_hex);
   if (!envelope || envelope->empty()) {
     return make_error("unauthorized", "delete needs an owner-signed DeleteRequest token");

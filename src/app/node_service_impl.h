@@ -10,6 +10,7 @@
 #include <string>
 
 #include "api/node_service.h"
+#include "app/revocation_sync.h"
 #include "apply/directory.h"
 #include "apply/publisher.h"
 #include "common/metrics.h"
@@ -33,6 +34,7 @@ struct ServiceParts {
   provider::ProviderManager& providers;
   dht::Dht& dht;
   MetricsRegistry& metrics;
+  RevocationSync& revocations;
 };
 
 class NodeServiceImpl final : public api::NodeService {
@@ -42,10 +44,12 @@ class NodeServiceImpl final : public api::NodeService {
   api::NodeInfo self() override;
   std::vector<api::NodeInfo> nodes() override;
   Result<api::ApplyOutcome> apply(std::string_view yaml, const api::ApplyOptions& options,
-                                  const api::OwnerAuth& auth,
+                                  const api::OwnerAuth& auth, const api::Caller& caller,
                                   const api::ProgressFn& progress) override;
   Result<api::DeleteOutcome> delete_manifest(const std::string& manifest_id,
-                                             const api::OwnerAuth& auth) override;
+                                             const api::OwnerAuth& auth,
+                                             const api::Caller& caller) override;
+  Result<void> install_revocations(const std::string& signed_list_bytes) override;
   std::vector<api::WorkloadView> workloads() override;
   Result<api::WorkloadView> workload(const std::string& workload_id) override;
   Result<std::string> logs(const std::string& workload_id, int tail_lines) override;

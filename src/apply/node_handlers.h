@@ -3,20 +3,26 @@
 // Promise: each handler takes the raw bytes of a signed envelope and returns the bytes of
 // a signed response envelope (signed by this node) — also for refusals, so the requester
 // always gets a verifiable code. Handlers run as coroutines on the node's event loop and
-// never block it: SQLite and engine calls run on a small worker pool, deploys on the
-// workload manager's queue.
-//  * apply:      verify envelope (signature, window, nonce) -> check the owner's apply
-//                grant names the signer -> fetch k key shares from their holders with the
-//                key-share grant -> rebuild key -> decrypt -> check the manifest id belongs
-//                to the owner -> deploy via the workload manager -> ApplyResponse. Any
-//                failure answers a distinct code (apply/codes.h) and deploys nothing.
-//  * delete:     only the manifest's owner (the envelope signer, or a kDelete grantee of the
-//                owner); removes this node's workloads of it, withdraws, drops key shares.
-//  * keyshare:   KeyShareRequest -> the stored share re-sealed to the requester, only with
-//                a valid key-share grant from the share's publisher.
-//  * storeshare: StoreShareRequest -> keeps a share sealed to this node.
-//  * capacity:   CapacityRequest -> this node's free memory/CPU.
-//  * query:      QueryRequest -> a workload's description or logs (for "any node" reads).
+// never block it: SQLite, decryption, manifest parsing and engine calls run on a small
+// worker pool or the workload manager's queue. Checks run in the order size → membership
+// → authorization → parse (apply/admission.h); a refusal deploys and removes nothing.
+//  * apply:      signer a member node -> ranges -> owner credential (deployer+) -> owner's
+//                apply grant names the signer -> encrypted record published by the signer
+//                -> k key shares from holders that are members at their announced
+//                endpoints (at most max_share_holders asked) -> decrypt + parse off the
+//                loop -> manifest id belongs to the owner -> the grant's content hash
+//                matches manifest + env + limits + total replicas -> namespace in the
+//                owner's scope -> pod security (NodeSettings::pod_security) -> deploy.
+//  * delete:     signer is the owner (a member user, deployer+) or holds the owner's
+//                delete grant; removes only that owner's pending deploys and workloads of
+//                the manifest, and the key shares kept for that owner.
+//  * keyshare:   signer a member node; the share kept for the grant's publisher, re-sealed
+//                to the requester, only with a valid key-share grant from that publisher.
+//  * storeshare: signer a member node acting under the owner's apply grant; a share of
+//                exactly kSealedShareSize bytes with an expiry within max_share_ttl; kept
+//                per (manifest id, publisher), so nobody can displace another's shares.
+//  * capacity:   signer a member node -> this node's free memory/CPU.
+//  * query:      signer a member node -> a workload's description or logs.
 #pragma once
 
 #include <asio.hpp>
@@ -25,6 +31,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "common/bytes.h"
@@ -32,7 +40,9 @@
 #include "common/result.h"
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
+#include "crypto/membership.h"
 #include "crypto/shamir.h"
+#include "manifest/pod_security.h"
 #include "net/client.h"
 #include "net/server.h"
 #include "protocol/messages.h"
@@ -49,6 +59,15 @@ struct NodeSettings {
   bool publish_ports = true;
   std::string publish_host_ip = "127.0.0.1";
   std::chrono::milliseconds share_fetch_timeout{5'000};
+  manifest::PodSecurityLevel pod_security = manifest::PodSecurityLevel::kBaseline;
+  size_t max_share_holders = 5;  // the configured n
+  std::chrono::milliseconds max_share_ttl{24 * 3600 * 1000};
+};
+
+// A member node as the directory knows it (for share holders).
+struct KnownMember {
+  crypto::PublicKey public_key{};
+  std::string rpc_endpoint;
 };
 
 class NodeHandlers {
@@ -62,16 +81,28 @@ class NodeHandlers {
 
   Result<void> register_on(net::Server& server);
 
+  // Membership checks (nullptr: none, for in-process unit meshes). Set before serving.
+  void set_membership(const crypto::Membership* membership) { membership_ = membership; }
+  // Looks up a member node by id (the node directory). Unset: share holders are used as
+  // the request names them (unit meshes only).
+  using MemberLookup = std::function<std::optional<KnownMember>(const std::string& node_id)>;
+  void set_member_lookup(MemberLookup lookup) { member_lookup_ = std::move(lookup); }
+
   // Answers QueryRequests (runs on the worker pool; may block). Set before serving.
   using QueryResponder = std::function<Result<std::string>(const protocol::QueryRequest&)>;
   void set_query_responder(QueryResponder responder) { query_responder_ = std::move(responder); }
 
-  asio::awaitable<Result<Bytes>> on_apply(Bytes request);
-  asio::awaitable<Result<Bytes>> on_delete(Bytes request);
-  asio::awaitable<Result<Bytes>> on_key_share(Bytes request);
-  asio::awaitable<Result<Bytes>> on_store_share(Bytes request);
-  asio::awaitable<Result<Bytes>> on_capacity(Bytes request);
-  asio::awaitable<Result<Bytes>> on_query(Bytes request);
+  asio::awaitable<Result<Bytes>> on_apply(Bytes request, net::PeerInfo peer = {});
+  asio::awaitable<Result<Bytes>> on_delete(Bytes request, net::PeerInfo peer = {});
+  asio::awaitable<Result<Bytes>> on_key_share(Bytes request, net::PeerInfo peer = {});
+  asio::awaitable<Result<Bytes>> on_store_share(Bytes request, net::PeerInfo peer = {});
+  asio::awaitable<Result<Bytes>> on_capacity(Bytes request, net::PeerInfo peer = {});
+  asio::awaitable<Result<Bytes>> on_query(Bytes request, net::PeerInfo peer = {});
+
+  // Drops expired key shares now and then every `every` (on the worker pool). Call once,
+  // from any thread; stops when the handlers are destroyed or the loop stops.
+  void start_housekeeping(asio::any_io_executor executor,
+                          std::chrono::milliseconds every = std::chrono::seconds(60));
 
   // Free capacity: configured minus the limits of the workloads this node runs.
   std::pair<int64_t, int64_t> free_capacity() const;
@@ -82,6 +113,8 @@ class NodeHandlers {
       const crypto::VerifiedMessage<protocol::ApplyRequest>& req);
   asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_shares(
       const protocol::AppliedManifest& applied, const Bytes& grant);
+  // The share holders to ask: members at their announced endpoints only.
+  Result<protocol::AppliedManifest> member_holders(const protocol::AppliedManifest& applied) const;
 
   const NodeSettings settings_;
   const crypto::Identity& identity_;
@@ -91,6 +124,10 @@ class NodeHandlers {
   workload::WorkloadManager& workloads_;
   workload::StateStore& store_;
   QueryResponder query_responder_;
+  const crypto::Membership* membership_ = nullptr;
+  MemberLookup member_lookup_;
+  std::unique_ptr<asio::steady_timer> housekeeping_;
+  std::shared_ptr<std::function<void()>> housekeeping_tick_;
   asio::thread_pool blocking_{2};
 };
 

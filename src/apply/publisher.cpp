@@ -3,10 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <random>
 
+#include "apply/admission.h"
 #include "apply/async.h"
 #include "apply/codes.h"
 #include "apply/share_fetch.h"
+#include "common/safe_text.h"
 #include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
 #include "crypto/records.h"
@@ -19,18 +22,28 @@ namespace beemesh::apply {
 
 namespace {
 constexpr std::string_view kManifestKeyPrefix = "beemesh/manifest/";
+// A capacity claim beyond these is not believed (a machine of 1 PiB / 100,000 cores).
+constexpr int64_t kMaxCapacityMemory = int64_t{1} << 50;
+constexpr int64_t kMaxCapacityCpu = 100'000'000;
 
 // Forwards the owner's DeleteRequest envelope and opens the answer as soon as it arrives:
 // its timestamp must be checked against the window now, not after the slowest node has
-// answered (which may be longer than the window).
+// answered (which may be longer than the window). The answer must name the request.
 asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>> forward_delete(
     net::Client& client, crypto::EnvelopeVerifier& verifier, std::string endpoint, Bytes envelope,
-    std::chrono::milliseconds timeout) {
+    std::string request_id, std::chrono::milliseconds timeout) {
   auto sending = client.request(std::move(endpoint), std::string(net::protocols::kDelete),
                                 std::move(envelope), timeout);
   auto reply = co_await std::move(sending);
   if (!reply) co_return reply.error();
-  co_return crypto::open_message<protocol::DeleteResponse>(verifier, *reply);
+  auto opened = crypto::open_reply<protocol::DeleteResponse>(verifier, *reply);
+  if (!opened) co_return opened.error();
+  if (opened->message.request_id != request_id) {
+    co_return make_error("reply_mismatch", "delete response names request " +
+                                               printable(opened->message.request_id, 64) + " (" +
+                                               printable(opened->message.code, 64) + ")");
+  }
+  co_return opened;
 }
 }  // namespace
 
@@ -59,6 +72,7 @@ Publisher::Publisher(PublisherSettings settings, const crypto::Identity& identit
       dht_(dht) {}
 
 Publisher::~Publisher() {
+  parsing_.join();
   if (!dht_) return;
   std::lock_guard lock(mutex_);
   for (const auto& [mid, id] : published_) {
@@ -70,8 +84,12 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
                                                          Progress progress) {
   Context ctx;
   ctx.progress = progress ? std::move(progress) : [](std::string_view) {};
-  // 1. Validate before anything leaves this node.
-  auto parsed = manifest::parse(request.yaml, request.source);
+  // 1. Validate before anything leaves this node (parsing off the event loop: the size is
+  //    the user's choice, bounded by manifest::parse's limits).
+  auto parsing = run_blocking(parsing_, [yaml = request.yaml, source = request.source] {
+    return manifest::parse(yaml, source);
+  });
+  auto parsed = co_await std::move(parsing);
   if (!parsed) co_return parsed.error();
   ctx.manifest = std::move(*parsed);
   const auto* primary = ctx.manifest.primary();
@@ -91,14 +109,28 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
   auto grant = from_hex(request.owner_grant_hex);
   if (!grant) co_return make_error(std::string(codes::kUnauthorized), "owner grant is not hex");
   ctx.owner_grant = std::move(*grant);
+  ctx.replicas = request.replicas >= 0 ? request.replicas : primary->replicas;
+  if (ctx.replicas > kMaxReplicas) {
+    co_return make_error(std::string(codes::kInvalidManifest),
+                         "at most " + std::to_string(kMaxReplicas) + " replicas");
+  }
+  auto opened_grant = crypto::open_grant(ctx.owner_grant);
+  Bytes content_hash;
+  if (opened_grant && !opened_grant->content_hash.empty()) {
+    content_hash = crypto::apply_content_hash(request.yaml, {}, 0, 0, ctx.replicas);
+  }
   auto checked = crypto::check_grant(ctx.owner_grant,
                                      {.action = protocol::GrantAction::kApply,
                                       .manifest_id = ctx.manifest_id,
                                       .owner = ctx.owner,
-                                      .requester = identity_.public_key()},
+                                      .requester = identity_.public_key(),
+                                      .content_hash = content_hash},
                                      clock_);
   if (!checked) co_return codes::from_grant_error(checked.error(), "owner apply grant");
-  ctx.replicas = request.replicas >= 0 ? request.replicas : primary->replicas;
+  if (auto admitted = manifest::check_pod_security(ctx.manifest, settings_.pod_security);
+      !admitted) {
+    co_return admitted.error();
+  }
   int manifest_replicas = 0;
   for (const auto& d : ctx.manifest.documents) {
     if (d.is_workload()) manifest_replicas += std::max(1, d.replicas);
@@ -129,10 +161,12 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
 
   // 3. Encrypt and distribute key shares.
   ctx.progress("encrypting");
+  // Holders are drawn at random among the members this node knows.
   std::vector<protocol::ShareHolder> holders;
   for (const auto& n : ctx.nodes) {
     holders.push_back({n.node_id, n.public_key, n.rpc_endpoint, 0});
   }
+  std::shuffle(holders.begin(), holders.end(), std::random_device{});
   crypto::ShareParams params{std::min<unsigned>(settings_.share_count, holders.size()),
                              settings_.share_threshold};
   params.k = std::min(params.k, params.n);
@@ -203,6 +237,13 @@ asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(c
     }
     const auto& reply = r->value();
     if (!reply.accepts) continue;
+    if (reply.available_memory_bytes < 0 || reply.available_memory_bytes > kMaxCapacityMemory ||
+        reply.available_cpu_millis < 0 || reply.available_cpu_millis > kMaxCapacityCpu ||
+        reply.max_replicas < 0) {
+      spdlog::warn("node {} claims capacity out of range ({} bytes, {} millicores); ignored",
+                   ctx.nodes[i].node_id, reply.available_memory_bytes, reply.available_cpu_millis);
+      continue;
+    }
     out.push_back({ctx.nodes[i].node_id, ctx.nodes[i].name, ctx.nodes[i].rpc_endpoint,
                    reply.available_memory_bytes, reply.available_cpu_millis});
   }
@@ -221,6 +262,10 @@ asio::awaitable<Result<void>> Publisher::distribute_shares(Context& ctx) {
     req.sealed_share = share.sealed;
     req.key_commitment = applied.key_commitment;
     req.threshold = applied.threshold;
+    req.expires_ms = clock_.now_ms() + settings_.share_ttl.count();
+    req.manifest_owner_public_key = ctx.owner;
+    req.owner_grant = ctx.owner_grant;
+    req.owner_credential = ctx.request.owner_credential;
     stores.push_back(signed_call<protocol::StoreShareRequest, protocol::StoreShareResponse>(
         identity_, clock_, verifier_, client_, share.holder.rpc_endpoint,
         std::string(net::protocols::kStoreShare), req, share.holder.node_public_key,
@@ -283,6 +328,7 @@ asio::awaitable<std::vector<Placement>> Publisher::deploy_on(
     req.applied_manifest = ctx.encrypted.applied;
     req.threshold = ctx.encrypted.applied.threshold;
     req.owner_grant = ctx.owner_grant;
+    req.owner_credential = ctx.request.owner_credential;
     req.grant = crypto::issue_grant(identity_, protocol::GrantAction::kKeyShare, ctx.manifest_id,
                                     node->public_key, now, now + settings_.grant_ttl.count());
     req.workload_id = runtime::new_workload_id();
@@ -316,10 +362,19 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
                                                                   Bytes owner_envelope) {
   DeleteForward out;
   out.manifest_id = manifest_id;
+  // Checked here too (signature, window, membership), without taking the request's
+  // replay-cache entry: every node that acts on it checks it again.
+  auto owner_request = crypto::open_reply<protocol::DeleteRequest>(verifier_, owner_envelope);
+  if (!owner_request) co_return codes::from_envelope_error(owner_request.error());
+  if (owner_request->message.manifest_id != manifest_id) {
+    co_return make_error(std::string(codes::kUnauthorized),
+                         "the delete token names another manifest id");
+  }
+  const auto request_id = owner_request->message.request_id;
   auto nodes = directory_.nodes();
   std::vector<asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>>> calls;
   for (const auto& n : nodes) {
-    calls.push_back(forward_delete(client_, verifier_, n.rpc_endpoint, owner_envelope,
+    calls.push_back(forward_delete(client_, verifier_, n.rpc_endpoint, owner_envelope, request_id,
                                    settings_.delete_timeout));
   }
   auto results = co_await gather(std::move(calls));

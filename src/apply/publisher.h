@@ -1,10 +1,13 @@
 // apply/publisher.h — the entry node's side of an apply and a delete.
 //
-// Promise (apply): parse + validate the manifest (nothing is sent anywhere when it is
-// invalid) -> check the owner's apply grant names this node -> ask every known node for
+// Promise (apply): parse + validate the manifest off the event loop (nothing is sent
+// anywhere when it is invalid) -> check the owner's apply grant names this node and binds
+// the content (crypto::apply_content_hash) -> pod security at this node's level (a clear
+// early error; every target checks again) -> ask every known node for
 // capacity (CapacityRequest, answers within `capacity_window`) -> place replicas
-// (scheduler::place) -> encrypt the manifest with a fresh key, split it into n shares
-// (threshold k) sealed to n holders -> store the shares on the holders (at least k must
+// (scheduler::place; replies outside sane ranges are ignored) -> encrypt the manifest with
+// a fresh key, split it into n shares (threshold k) sealed to n holders drawn at random
+// among the directory's members -> store the shares on the holders (at least k must
 // accept) -> publish the signed encrypted record in the DHT -> send each chosen node a
 // signed ApplyRequest (with the owner's grant and a key-share grant for that node) -> on
 // failures, retry the missing replicas once on other nodes -> report every placement.
@@ -16,6 +19,7 @@
 #pragma once
 
 #include <asio.hpp>
+#include <asio/thread_pool.hpp>
 
 #include <chrono>
 #include <functional>
@@ -30,6 +34,7 @@
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
 #include "dht/dht.h"
+#include "manifest/pod_security.h"
 #include "net/client.h"
 #include "scheduler/placement.h"
 
@@ -45,6 +50,8 @@ struct PublisherSettings {
   std::chrono::milliseconds delete_timeout{60'000};
   std::chrono::milliseconds apply_timeout{120'000};
   std::chrono::milliseconds grant_ttl{10 * 60'000};
+  std::chrono::milliseconds share_ttl{24 * 3600 * 1000};  // holders drop shares after it
+  manifest::PodSecurityLevel pod_security = manifest::PodSecurityLevel::kBaseline;
 };
 
 struct PublishRequest {
@@ -54,6 +61,7 @@ struct PublishRequest {
   std::string node;   // pinned node id or name
   std::string owner_public_key_hex;
   std::string owner_grant_hex;  // owner-signed Grant(kApply) naming this node
+  Bytes owner_credential;       // the owner's user credential (forwarded to targets)
 };
 
 struct Placement {
@@ -109,6 +117,7 @@ class Publisher {
   dht::Dht* dht_;
   std::mutex mutex_;
   std::map<std::string, uint64_t> published_;  // manifest id -> permanent put id
+  asio::thread_pool parsing_{1};               // manifest parsing, off the event loop
 };
 
 }  // namespace beemesh::apply

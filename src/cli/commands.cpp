@@ -105,6 +105,8 @@ Result<std::unique_ptr<Session>> open_session(const Context& ctx) {
                           public_key_hex(user->identity));
   }
   session->user.emplace(std::move(*user));
+  // Envelopes the user signs (a delete token travels to every node) carry the credential.
+  session->user->identity.set_credential(session->credential.bytes);
   auto node = session->client.health();
   if (!node) return node.error();
   session->node = std::move(*node);

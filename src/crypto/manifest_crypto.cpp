@@ -102,6 +102,8 @@ Result<EncryptedManifest> encrypt_manifest(std::string_view manifest_id,
   return out;
 }
 
+static_assert(kSealedShareSize == crypto_box_SEALBYTES + 2 + kSymmetricKeySize);
+
 Bytes seal_share(const KeyShare& share, const X25519PublicKey& recipient) {
   std::array<uint8_t, kSharePlaintextSize> plain{};
   plain[0] = kSharePlaintextVersion;

@@ -42,6 +42,9 @@
 
 namespace beemesh::crypto {
 
+// Bytes of one sealed share: crypto_box_seal overhead (48) + u8 version + u8 index + share.
+inline constexpr size_t kSealedShareSize = 48 + 2 + kSymmetricKeySize;
+
 struct ShareParams {
   unsigned n = 5;  // shares (capped by the holders available)
   unsigned k = 3;  // threshold (capped by n)

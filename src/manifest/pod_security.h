@@ -4,7 +4,7 @@
 //  * check_pod_security(manifest, level) looks at every Pod, and at the pod template of
 //    every Deployment and StatefulSet, and refuses the manifest when any pod breaks the
 //    Kubernetes Pod Security Standards profile `level` (https://kubernetes.io/docs/concepts/
-//    security/pod-security-standards/), with the controls listed in docs/pod-security-table.md:
+//    security/pod-security-standards/), with the controls listed in docs/SECURITY.md:
 //      kPrivileged  accepts everything;
 //      kBaseline    refuses privileged containers, hostNetwork/hostPID/hostIPC, hostPath
 //                   volumes, added capabilities beyond the baseline list, any non-zero

@@ -41,10 +41,11 @@ Bytes encode(const ApplyRequest& m) {
   auto env = make_key_values(fbb, m.env);
   auto labels = make_key_values(fbb, m.labels);
   auto owner_grant = make_bytes(fbb, m.owner_grant);
+  auto owner_credential = make_bytes(fbb, m.owner_credential);
   fbb.Finish(fbp::CreateApplyRequest(fbb, m.schema_version, request_id, manifest_id, owner, applied,
                                      m.threshold, grant, workload_id, m.replicas, m.total_replicas,
                                      placement, env, labels, m.memory_limit_bytes,
-                                     m.cpu_limit_millis, owner_grant));
+                                     m.cpu_limit_millis, owner_grant, owner_credential));
   return finish(fbb);
 }
 
@@ -76,6 +77,7 @@ Result<ApplyRequest> decode<ApplyRequest>(ByteView bytes, size_t max_size) {
         out.memory_limit_bytes = m->memory_limit_bytes();
         out.cpu_limit_millis = m->cpu_limit_millis();
         out.owner_grant = bytes_of(m->owner_grant());
+        out.owner_credential = bytes_of(m->owner_credential());
         return ok_result();
       });
 }
@@ -176,9 +178,12 @@ Bytes encode(const StoreShareRequest& m) {
   auto owner = make_bytes(fbb, m.owner_public_key);
   auto sealed = make_bytes(fbb, m.sealed_share);
   auto commitment = make_bytes(fbb, m.key_commitment);
-  fbb.Finish(fbp::CreateStoreShareRequest(fbb, m.schema_version, request_id, manifest_id, owner,
-                                          m.share_index, sealed, commitment, m.threshold,
-                                          m.expires_ms));
+  auto manifest_owner = make_bytes(fbb, m.manifest_owner_public_key);
+  auto owner_grant = make_bytes(fbb, m.owner_grant);
+  auto owner_credential = make_bytes(fbb, m.owner_credential);
+  fbb.Finish(fbp::CreateStoreShareRequest(
+      fbb, m.schema_version, request_id, manifest_id, owner, m.share_index, sealed, commitment,
+      m.threshold, m.expires_ms, manifest_owner, owner_grant, owner_credential));
   return finish(fbb);
 }
 
@@ -200,6 +205,12 @@ Result<StoreShareRequest> decode<StoreShareRequest>(ByteView bytes, size_t max_s
         out.key_commitment = *commitment;
         out.threshold = m->threshold();
         out.expires_ms = m->expires_ms();
+        auto manifest_owner =
+            fixed<32>(m->manifest_owner_public_key(), what, "manifest_owner_public_key");
+        if (!manifest_owner) return manifest_owner.error();
+        out.manifest_owner_public_key = *manifest_owner;
+        out.owner_grant = bytes_of(m->owner_grant());
+        out.owner_credential = bytes_of(m->owner_credential());
         return ok_result();
       });
 }

@@ -45,7 +45,8 @@ struct ApplyRequest {
   std::map<std::string, std::string> labels;
   int64_t memory_limit_bytes = 0;  // per container; 0 = keep the manifest's
   int64_t cpu_limit_millis = 0;    // per container; 0 = keep the manifest's
-  Bytes owner_grant;  // owner-signed Grant(kApply) naming the envelope signer (entry node)
+  Bytes owner_grant;       // owner-signed Grant(kApply) naming the envelope signer (entry node)
+  Bytes owner_credential;  // the owner's user credential (crypto/membership.h)
   bool operator==(const ApplyRequest&) const = default;
 };
 
@@ -98,7 +99,10 @@ struct StoreShareRequest {
   Bytes sealed_share;
   std::array<uint8_t, 32> key_commitment{};
   uint8_t threshold = 0;
-  int64_t expires_ms = 0;  // 0 = until deleted
+  int64_t expires_ms = 0;                      // when the holder drops the share
+  PublicKeyBytes manifest_owner_public_key{};  // the user who owns the manifest
+  Bytes owner_grant;       // that owner's Grant(kApply) naming the envelope signer
+  Bytes owner_credential;  // that owner's user credential
   bool operator==(const StoreShareRequest&) const = default;
 };
 

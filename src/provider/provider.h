@@ -20,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/result.h"
+#include "crypto/identity.h"
 
 namespace beemesh::provider {
 
@@ -37,6 +39,8 @@ struct ProviderInfo {
   int64_t timestamp_ms = 0;  // when the record was signed
   int64_t ttl_s = 0;
   uint64_t sequence = 0;
+  Bytes credential;            // the signer's membership credential (crypto/membership.h)
+  crypto::PublicKey signer{};  // the key that signed the record
 };
 
 using DoneCallback = std::function<void(Result<void>)>;

@@ -70,6 +70,8 @@ ProviderInfo to_info(const protocol::ProviderRecord& r) {
   info.timestamp_ms = r.timestamp_ms;
   info.ttl_s = r.ttl_s;
   info.sequence = r.sequence;
+  info.credential = r.credential;
+  std::copy(r.signer_public_key.begin(), r.signer_public_key.end(), info.signer.begin());
   return info;
 }
 

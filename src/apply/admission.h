@@ -1,0 +1,47 @@
+// apply/admission.h — who may ask this node for what, and the ranges every number from a
+// request must fall in. Checked before any work (order: size → membership →
+// authorization → parse; size and membership are the envelope verifier's).
+//
+// Promise:
+//  * require_node(): with a membership, the envelope's signer must be a member of kind
+//    node; else kForbidden ("<what> must be signed by a member node, not <kind>").
+//    Without a membership (in-process unit meshes) everything passes.
+//  * check_owner(): with a membership, `credential` must make `owner` a member user whose
+//    role is at least deployer — kUnauthorized naming the membership code when it does
+//    not verify, kForbidden when the role is too low. Returns the member (or an empty one
+//    without a membership).
+//  * check_apply_ranges(): replicas 1..kMaxReplicasPerNode and ≤ total_replicas ≤
+//    kMaxReplicas; limits 0..kMaxMemoryLimit / kMaxCpuLimit; env and labels at most
+//    kMaxEnvEntries entries of at most kMaxEnvValueSize bytes; threshold ≥ 1 and ≤ the
+//    share holders, which are at most `max_holders`; a workload id runtime accepts
+//    (runtime::is_valid_workload_id).
+//    kMalformed naming the field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "crypto/envelope.h"
+#include "crypto/membership.h"
+#include "protocol/messages.h"
+
+namespace beemesh::apply {
+
+inline constexpr int kMaxReplicasPerNode = 100;
+inline constexpr int kMaxReplicas = 1000;
+inline constexpr int64_t kMaxMemoryLimit = int64_t{1} << 44;  // 16 TiB
+inline constexpr int64_t kMaxCpuLimit = 1'000'000;            // 1000 cores
+inline constexpr size_t kMaxEnvEntries = 128;
+inline constexpr size_t kMaxEnvValueSize = 32 * 1024;
+
+Result<void> require_node(const crypto::Membership* membership,
+                          const crypto::VerifiedEnvelope& envelope, std::string_view what);
+
+Result<crypto::Member> check_owner(const crypto::Membership* membership, ByteView credential,
+                                   const crypto::PublicKey& owner);
+
+Result<void> check_apply_ranges(const protocol::ApplyRequest& request, size_t max_holders);
+
+}  // namespace beemesh::apply

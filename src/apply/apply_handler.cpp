@@ -1,0 +1,197 @@
+// NodeHandlers::on_apply — the target node's side of an apply (promise in node_handlers.h).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "apply/admission.h"
+#include "apply/async.h"
+#include "apply/codes.h"
+#include "apply/handler_util.h"
+#include "apply/node_handlers.h"
+#include "apply/share_fetch.h"
+#include "common/safe_text.h"
+#include "crypto/grants.h"
+#include "crypto/manifest_crypto.h"
+#include "manifest/manifest.h"
+
+namespace beemesh::apply {
+
+namespace {
+
+struct Opened {
+  std::string yaml;
+  manifest::Manifest manifest;
+};
+
+// Decrypts and parses (off the event loop: the plaintext size is the sender's choice).
+Result<Opened> open_manifest(const protocol::AppliedManifest& applied,
+                             const std::vector<crypto::KeyShare>& shares,
+                             const std::string& manifest_id) {
+  auto plaintext = crypto::decrypt_manifest(applied, shares);
+  if (!plaintext) {
+    return make_error(std::string(codes::kUndecryptable), plaintext.error().to_string());
+  }
+  Opened out;
+  out.yaml = std::string(as_string(*plaintext));
+  auto parsed = manifest::parse(out.yaml, "manifest " + manifest_id);
+  if (!parsed) return codes::from_deploy_error(parsed.error());
+  out.manifest = std::move(*parsed);
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<Result<Bytes>> NodeHandlers::on_apply(Bytes request, net::PeerInfo peer) {
+  protocol::ApplyResponse response;
+  response.node_id = identity_.node_id();
+  auto req = crypto::open_message<protocol::ApplyRequest>(verifier_, request);
+  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
+  if (!req) {
+    auto err = codes::from_envelope_error(req.error());
+    spdlog::warn("apply refused: {}", printable(err.to_string()));
+    co_return respond(identity_, clock_, response, &err);
+  }
+  response.request_id = req->message.request_id;
+  response.manifest_id = req->message.manifest_id;
+  auto deployed = co_await apply_verified(*req);
+  if (!deployed) {
+    spdlog::warn("apply {} of manifest {} from {} failed: {}", printable(req->message.request_id),
+                 printable(req->message.manifest_id), req->envelope.signer_node_id,
+                 printable(deployed.error().to_string()));
+    co_return respond(identity_, clock_, response, &deployed.error());
+  }
+  response.workload_id = deployed->id;
+  spdlog::info("apply {}: manifest {} deployed as workload {}", printable(req->message.request_id),
+               printable(req->message.manifest_id), deployed->id);
+  co_return respond(identity_, clock_, response, nullptr);
+}
+
+asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
+    const crypto::VerifiedMessage<protocol::ApplyRequest>& req) {
+  const auto& msg = req.message;
+  const auto& applied = msg.applied_manifest;
+  // 1. Who asks, and within which ranges.
+  BEEMESH_CO_TRY(require_node(membership_, req.envelope, "an apply request"));
+  BEEMESH_CO_TRY(check_apply_ranges(msg, settings_.max_share_holders));
+  // 2. The owner is a deployer, and authorised the entry node (the envelope signer).
+  auto owner = check_owner(membership_, msg.owner_credential, msg.owner_public_key);
+  if (!owner) co_return owner.error();
+  auto owner_grant = crypto::check_grant(msg.owner_grant,
+                                         {.action = protocol::GrantAction::kApply,
+                                          .manifest_id = msg.manifest_id,
+                                          .owner = msg.owner_public_key,
+                                          .requester = req.envelope.signer},
+                                         clock_);
+  if (!owner_grant) co_return codes::from_grant_error(owner_grant.error(), "owner apply grant");
+  if (membership_ && owner_grant->content_hash.empty()) {
+    co_return make_error(std::string(codes::kUnauthorized),
+                         "owner apply grant: it binds no content hash");
+  }
+  // 3. The encrypted record was published by that entry node for this manifest.
+  if (applied.manifest_id != msg.manifest_id || applied.owner_public_key != req.envelope.signer) {
+    co_return make_error(std::string(codes::kUnauthorized),
+                         "encrypted manifest was not published by the requesting node");
+  }
+  // 4. Rebuild the key from k shares (members only), decrypt and parse off the loop.
+  auto shares = co_await fetch_shares(applied, msg.grant);
+  if (!shares) co_return shares.error();
+  auto opening = run_blocking(blocking_, [applied, shares = *shares, mid = msg.manifest_id] {
+    return open_manifest(applied, shares, mid);
+  });
+  auto opened = co_await std::move(opening);
+  if (!opened) co_return opened.error();
+  // 5. The manifest id is the owner's id for what the manifest names, and the content is
+  //    what the owner signed for (manifest, env, limits, total replicas).
+  auto owner_hex = to_hex(msg.owner_public_key);
+  auto expected_id = manifest::manifest_id(owner_hex, opened->manifest);
+  if (!expected_id || *expected_id != msg.manifest_id) {
+    co_return make_error(std::string(codes::kInvalidManifest),
+                         "manifest id " + msg.manifest_id + " does not match its owner and name");
+  }
+  if (!owner_grant->content_hash.empty()) {
+    auto hash = crypto::apply_content_hash(opened->yaml, msg.env, msg.memory_limit_bytes,
+                                           msg.cpu_limit_millis, msg.total_replicas);
+    if (hash != owner_grant->content_hash) {
+      co_return make_error(std::string(codes::kUnauthorized),
+                           "owner apply grant: grant_wrong_content: the manifest, env, limits "
+                           "or replicas differ from what the owner signed");
+    }
+  }
+  const auto* primary = opened->manifest.primary();
+  std::string ns = primary ? primary->namespace_ : std::string("default");
+  if (membership_ && !owner->may_use_namespace(ns)) {
+    co_return make_error(std::string(codes::kForbidden),
+                         "owner " + owner->name + " may not deploy in namespace " + ns);
+  }
+  // 6. Pod security, before any engine sees the manifest.
+  if (auto admitted = manifest::check_pod_security(opened->manifest, settings_.pod_security);
+      !admitted) {
+    co_return admitted.error();
+  }
+  // 7. Deploy through the workload manager's queue.
+  workload::DeployRequest deploy;
+  deploy.manifest_id = msg.manifest_id;
+  deploy.owner = owner_hex;
+  deploy.manifest_yaml = std::move(opened->yaml);
+  deploy.config.replicas = msg.replicas;
+  deploy.config.manifest_id = msg.manifest_id;
+  deploy.config.workload_id = msg.workload_id;
+  deploy.config.env = msg.env;
+  deploy.config.labels = msg.labels;
+  if (msg.memory_limit_bytes > 0) deploy.config.memory_limit_bytes = msg.memory_limit_bytes;
+  if (msg.cpu_limit_millis > 0) deploy.config.cpu_limit_millis = msg.cpu_limit_millis;
+  deploy.config.publish_ports = settings_.publish_ports;
+  deploy.config.publish_host_ip = settings_.publish_host_ip;
+  // (Awaitables are built in their own statement: GCC 12 can destroy temporaries of a
+  // co_await expression twice.)
+  auto deploying = await_callback<Result<workload::WorkloadRecord>>(
+      [this, deploy = std::move(deploy)](
+          std::function<void(Result<workload::WorkloadRecord>)> done) mutable {
+        workloads_.deploy_workload(std::move(deploy), std::move(done));
+      });
+  auto record = co_await std::move(deploying);
+  if (!record) co_return codes::from_deploy_error(record.error());
+  // Keep the encrypted record so a restart can adopt the workload.
+  workload::AppliedManifestRecord stored{msg.manifest_id, owner_hex,
+                                         protocol::encode_applied_manifest(applied), 0};
+  auto storing =
+      run_blocking(blocking_, [this, stored] { return store_.put_applied_manifest(stored); });
+  if (auto kept = co_await std::move(storing); !kept) {
+    spdlog::warn("manifest {}: keeping its encrypted record failed: {}", msg.manifest_id,
+                 kept.error().to_string());
+  }
+  co_return record;
+}
+
+Result<protocol::AppliedManifest> NodeHandlers::member_holders(
+    const protocol::AppliedManifest& applied) const {
+  if (!member_lookup_) return applied;
+  protocol::AppliedManifest out = applied;
+  out.share_holders.clear();
+  for (const auto& holder : applied.share_holders) {
+    auto member = member_lookup_(holder.node_id);
+    if (!member || member->public_key != holder.node_public_key) continue;
+    auto h = holder;
+    h.rpc_endpoint = member->rpc_endpoint;  // where the member announced itself
+    out.share_holders.push_back(std::move(h));
+  }
+  if (out.share_holders.size() < applied.threshold) {
+    return make_error(std::string(codes::kTooFewShares),
+                      std::to_string(out.share_holders.size()) + " of " +
+                          std::to_string(applied.share_holders.size()) +
+                          " share holders are members this node knows; " +
+                          std::to_string(applied.threshold) + " needed");
+  }
+  return out;
+}
+
+asio::awaitable<Result<std::vector<crypto::KeyShare>>> NodeHandlers::fetch_shares(
+    const protocol::AppliedManifest& applied, const Bytes& grant) {
+  auto holders = member_holders(applied);
+  if (!holders) co_return holders.error();
+  auto fetching = fetch_key_shares(identity_, clock_, verifier_, client_, *holders, grant,
+                                   settings_.share_fetch_timeout);
+  co_return co_await std::move(fetching);
+}
+
+}  // namespace beemesh::apply

@@ -1,0 +1,133 @@
+// NodeHandlers::on_store_share and on_key_share — a key holder's side (promise in
+// node_handlers.h).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "apply/admission.h"
+#include "apply/async.h"
+#include "apply/codes.h"
+#include "apply/handler_util.h"
+#include "apply/node_handlers.h"
+#include "crypto/grants.h"
+#include "crypto/manifest_crypto.h"
+
+namespace beemesh::apply {
+
+namespace {
+
+Result<void> check_store_share(const crypto::Membership* membership,
+                               const crypto::VerifiedMessage<protocol::StoreShareRequest>& req,
+                               const Clock& clock, std::chrono::milliseconds max_ttl) {
+  const auto& m = req.message;
+  // The owner is a deployer of this mesh (so a member node cannot mint owners to get
+  // around the per-owner quota), and let the signer publish this manifest.
+  BEEMESH_TRY(check_owner(membership, m.owner_credential, m.manifest_owner_public_key));
+  if (m.owner_public_key != req.envelope.signer) {
+    return make_error(std::string(codes::kUnauthorized),
+                      "a share may only be stored by the node that published the manifest");
+  }
+  auto grant = crypto::check_grant(m.owner_grant,
+                                   {.action = protocol::GrantAction::kApply,
+                                    .manifest_id = m.manifest_id,
+                                    .owner = m.manifest_owner_public_key,
+                                    .requester = req.envelope.signer},
+                                   clock);
+  if (!grant) return codes::from_grant_error(grant.error(), "owner apply grant");
+  if (m.sealed_share.size() != crypto::kSealedShareSize) {
+    return make_error(std::string(codes::kMalformed),
+                      "store share: sealed_share is " + std::to_string(m.sealed_share.size()) +
+                          " bytes, a share is exactly " + std::to_string(crypto::kSealedShareSize));
+  }
+  if (m.share_index == 0 || m.threshold == 0) {
+    return make_error(std::string(codes::kMalformed),
+                      "store share: share_index and threshold "
+                      "must be 1..255");
+  }
+  auto now = clock.now_ms();
+  if (m.expires_ms <= now || m.expires_ms > now + max_ttl.count()) {
+    return make_error(std::string(codes::kMalformed),
+                      "store share: expires_ms must be in the next " +
+                          std::to_string(max_ttl.count() / 1000) + " s");
+  }
+  return {};
+}
+
+}  // namespace
+
+asio::awaitable<Result<Bytes>> NodeHandlers::on_store_share(Bytes request, net::PeerInfo peer) {
+  protocol::StoreShareResponse response;
+  auto req = crypto::open_message<protocol::StoreShareRequest>(verifier_, request);
+  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
+  if (!req) {
+    auto err = codes::from_envelope_error(req.error());
+    co_return respond(identity_, clock_, response, &err);
+  }
+  response.request_id = req->message.request_id;
+  response.manifest_id = req->message.manifest_id;
+  response.share_index = req->message.share_index;
+  auto allowed = require_node(membership_, req->envelope, "a store-share request");
+  if (allowed) allowed = check_store_share(membership_, *req, clock_, settings_.max_share_ttl);
+  if (!allowed) co_return respond(identity_, clock_, response, &allowed.error());
+  workload::KeyShareRecord share;
+  share.manifest_id = req->message.manifest_id;
+  share.share_index = req->message.share_index;
+  share.sealed_share = req->message.sealed_share;
+  share.publisher = to_hex(req->envelope.signer);
+  share.owner = to_hex(req->message.manifest_owner_public_key);
+  share.threshold = req->message.threshold;
+  share.created_at_ms = clock_.now_ms();
+  share.expires_ms = req->message.expires_ms;
+  // Kept per (manifest id, owner): a share stored for one owner never displaces another's
+  // (manifest ids are public), and the owner's quota bounds what it may keep here.
+  auto storing = run_blocking(blocking_, [this, share] { return store_.put_key_share(share); });
+  auto stored = co_await std::move(storing);
+  if (!stored) co_return respond(identity_, clock_, response, &stored.error());
+  co_return respond(identity_, clock_, response, nullptr);
+}
+
+asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share(Bytes request, net::PeerInfo peer) {
+  protocol::KeyShareResponse response;
+  auto req = crypto::open_message<protocol::KeyShareRequest>(verifier_, request);
+  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
+  if (!req) {
+    auto err = codes::from_envelope_error(req.error());
+    co_return respond(identity_, clock_, response, &err);
+  }
+  response.request_id = req->message.request_id;
+  response.manifest_id = req->message.manifest_id;
+  if (auto allowed = require_node(membership_, req->envelope, "a key-share request"); !allowed) {
+    co_return respond(identity_, clock_, response, &allowed.error());
+  }
+  // The share kept for the publisher that signed the grant, and no other.
+  auto grant = crypto::open_grant(req->message.grant);
+  if (!grant) {
+    auto err = codes::from_grant_error(grant.error(), "key-share grant");
+    co_return respond(identity_, clock_, response, &err);
+  }
+  auto mid = req->message.manifest_id;
+  auto publisher = to_hex(grant->owner_public_key);
+  auto reading = run_blocking(
+      blocking_, [this, mid, publisher] { return store_.key_shares_of_publisher(mid, publisher); });
+  auto shares = co_await std::move(reading);
+  if (!shares || shares->empty()) {
+    auto err = make_error(std::string(codes::kNotFound),
+                          "no key share held for manifest " + mid + " from that publisher");
+    co_return respond(identity_, clock_, response, &err);
+  }
+  const auto& held = shares->front();
+  crypto::StoredShare stored;
+  stored.manifest_id = mid;
+  std::copy(grant->owner_public_key.begin(), grant->owner_public_key.end(),
+            stored.owner_public_key.begin());
+  stored.share_index = static_cast<uint8_t>(held.share_index);
+  stored.sealed_share = held.sealed_share;
+  auto sealed =
+      crypto::release_share(identity_, stored, req->envelope.signer, req->message.grant, clock_);
+  if (!sealed) co_return respond(identity_, clock_, response, &sealed.error());
+  response.share_index = stored.share_index;
+  response.sealed_share = std::move(*sealed);
+  co_return respond(identity_, clock_, response, nullptr);
+}
+
+}  // namespace beemesh::apply
