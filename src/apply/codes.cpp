@@ -13,6 +13,13 @@ Error from_envelope_error(const Error& e) {
   if (e.code == "replay") return with_code(kReplay, e);
   if (e.code == "timestamp_out_of_window") return with_code(kExpired, e);
   if (e.code == "replay_cache_full") return with_code(kBusy, e);
+  // Membership and replay-quota refusals keep their own codes: they say what to fix.
+  for (std::string_view own :
+       {"no_credential", "malformed_credential", "not_a_member", "wrong_mesh",
+        "credential_mismatch", "credential_expired", "credential_not_yet_valid",
+        "credential_revoked", "replay_quota_exceeded", "replay_window_closed"}) {
+    if (e.code == own) return e;
+  }
   return with_code(kMalformed, e);
 }
 
@@ -22,6 +29,10 @@ Error from_deploy_error(const Error& e) {
   }
   if (e.code == "no_engine") return with_code(kNoEngine, e);
   if (e.code == "busy") return with_code(kBusy, e);
+  for (std::string_view own :
+       {"forbidden_pod_security", "name_conflict", "invalid_workload_id", "quota_exceeded"}) {
+    if (e.code == own) return e;
+  }
   return with_code(kDeployFailed, e);
 }
 

@@ -27,9 +27,11 @@ inline constexpr std::string_view kBusy = "busy";
 inline constexpr std::string_view kNoCapacity = "no_capacity";
 inline constexpr std::string_view kNotFound = "not_found";
 
-// Envelope verification codes (crypto/envelope.h) -> apply codes.
+// Envelope verification codes (crypto/envelope.h) -> apply codes; membership codes
+// (crypto/membership.h), replay_quota_exceeded and replay_window_closed pass unchanged.
 Error from_envelope_error(const Error& e);
-// Workload manager deploy codes -> apply codes.
+// Workload manager deploy codes -> apply codes; forbidden_pod_security, name_conflict,
+// invalid_workload_id and quota_exceeded pass unchanged.
 Error from_deploy_error(const Error& e);
 // Grant check codes -> kUnauthorized, keeping the detail in the message.
 Error from_grant_error(const Error& e, std::string_view what);

@@ -13,8 +13,8 @@ namespace beemesh {
 
 namespace {
 Error io_error(const std::filesystem::path& path, std::string_view what) {
-  return make_error("io_error", path.string() + ": " + std::string(what) + ": " +
-                                    std::strerror(errno));
+  return make_error("io_error",
+                    path.string() + ": " + std::string(what) + ": " + std::strerror(errno));
 }
 }  // namespace
 
