@@ -103,9 +103,15 @@ Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owne
   crypto::ShareParams params{std::min<unsigned>(5, static_cast<unsigned>(holders.size())), 3};
   params.k = std::min(params.k, params.n);
   int64_t now = clock.now_ms();
-  auto encrypted = crypto::encrypt_manifest(*mid, owner.public_key(), as_bytes(yaml), share_holders,
+  // The entry node publishes: the encrypted record and the shares are filed under its key.
+  auto encrypted = crypto::encrypt_manifest(*mid, entry.public_key(), as_bytes(yaml), share_holders,
                                             params, now);
   if (!encrypted) return encrypted.error();
+  // The owner's apply grant names the entry node and binds what is deployed (no env or
+  // limits added, one replica).
+  Bytes owner_grant =
+      crypto::issue_grant(owner, protocol::GrantAction::kApply, *mid, entry.public_key(), now,
+                          now + 10 * 60'000, crypto::apply_content_hash(yaml, {}, 0, 0, 1));
 
   unsigned stored = 0;
   std::string failures;
@@ -114,7 +120,10 @@ Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owne
     protocol::StoreShareRequest req;
     req.request_id = runtime::new_workload_id();
     req.manifest_id = *mid;
-    req.owner_public_key = owner.public_key();
+    req.owner_public_key = entry.public_key();  // the publisher
+    req.manifest_owner_public_key = owner.public_key();
+    req.owner_grant = owner_grant;
+    req.owner_credential = owner.credential();
     req.share_index = share.holder.share_index;
     req.sealed_share = share.sealed;
     req.key_commitment = encrypted->applied.key_commitment;
@@ -144,12 +153,11 @@ Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owne
   req.owner_public_key = owner.public_key();
   req.applied_manifest = encrypted->applied;
   req.threshold = encrypted->applied.threshold;
-  req.grant = crypto::issue_grant(owner, protocol::GrantAction::kKeyShare, *mid, target.public_key,
+  // The publisher lets the target fetch the shares it filed.
+  req.grant = crypto::issue_grant(entry, protocol::GrantAction::kKeyShare, *mid, target.public_key,
                                   now, now + 10 * 60'000);
-  // The owner's apply grant binds what is deployed (no env or limits added, one replica).
-  req.owner_grant =
-      crypto::issue_grant(owner, protocol::GrantAction::kApply, *mid, entry.public_key(), now,
-                          now + 10 * 60'000, crypto::apply_content_hash(yaml, req.env, 0, 0, 1));
+  req.owner_grant = owner_grant;
+  req.owner_credential = owner.credential();
   req.workload_id = runtime::new_workload_id();
   req.replicas = 1;
   req.total_replicas = 1;

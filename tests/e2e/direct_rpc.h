@@ -4,24 +4,26 @@
 //
 // Usage:
 //   e2e::DirectRpc rpc;
-//   auto prepared = e2e::prepare_apply(rpc, owner, yaml, target, holders, clock);
-//   auto wire = crypto::sign_message(owner, prepared->request, clock);   // a valid apply
+//   auto owner = mesh->identity_of(mesh->deployer());           // a user with a credential
+//   auto entry = mesh->admitted_node_identity("entry");         // the test acts as a node
+//   auto prepared = e2e::prepare_apply(rpc, *owner, *entry, yaml, target, holders, clock);
+//   auto wire = crypto::sign_message(*entry, prepared->request, clock);  // a valid apply
 //   auto answer = rpc.apply(target, wire);                               // -> code "ok"
 //   rpc.apply(target, wire);                                             // -> code "replay"
 //
 // Promise:
 //  * prepare_apply() does what an entry node does for one replica, with `owner` acting as
 //    both the manifest's owner and the entry node: computes the manifest id, issues the
-//    owner's apply grant, encrypts the manifest, stores one sealed key share on each holder
-//    (n = min(5, holders), k = min(3, n) as the daemon's defaults; signed
-//    StoreShareRequests; fails unless at least k holders accept) and fills an
-//    ApplyRequest with the key-share grant for `target`. Nothing is deployed until an
-//    ApplyRequest envelope is sent.
-//    The overload with `entry` separates the two roles as the mesh does: `owner` (a user)
-//    signs the grants, `entry` (a member node identity, Mesh::admitted_node_identity) signs
-//    the store-share requests and is the node the owner's apply grant names; the caller
-//    signs the ApplyRequest with `entry` too. PrepareOptions can skip storing shares and
-//    take the manifest id as given (for manifests that must not be parsed here).
+//    owner's apply grant (bound to the content: the YAML, no env or limits, one replica),
+//    encrypts the manifest under the entry node's key (the publisher), stores one sealed
+//    key share on each holder (with the owner's grant and credential; n = min(5, holders), k =
+//    min(3, n) as the daemon's defaults; signed StoreShareRequests); fails unless at least k
+//    holders accept) and fills an ApplyRequest with the key-share grant for `target`. Nothing is
+//    deployed until an ApplyRequest envelope is sent. The overload with `entry` separates the two
+//    roles as the mesh does: `owner` (a user) signs the grants, `entry` (a member node identity,
+//    Mesh::admitted_node_identity) signs the store-share requests and is the node the owner's apply
+//    grant names; the caller signs the ApplyRequest with `entry` too. PrepareOptions can skip
+//    storing shares and take the manifest id as given (for manifests that must not be parsed here).
 //  * apply()/remove()/store_share() send an envelope to the "apply"/"delete"/"storeshare"
 //    protocol and return the node's answer after checking it is signed by the target node;
 //    an ErrorReply (a request refused before any handler) comes back as a response with
