@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -222,6 +223,24 @@ crypto::Identity self_certified_stranger(const std::string& mesh_id) {
   body.expires_ms = now + 3'600'000;
   id.set_credential(crypto::make_credential(crypto::issue_certificate(id, body)));
   return id;
+}
+
+// Remote text that tries to colour the terminal and forge a line of its own.
+const std::string kEvilText = "evil\x1b[31mred\nFAKE-LINE";
+
+// No escape character and no line that starts with the forged text.
+bool clean(const std::string& text) {
+  if (text.find('\x1b') != std::string::npos) return false;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("FAKE-LINE") == 0 || line.find("| FAKE-LINE") != std::string::npos) return false;
+  }
+  return true;
+}
+
+std::string read_log(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 class HostileMesh : public ::testing::Test {
@@ -537,21 +556,13 @@ TEST_F(HostileMesh, OversizedShareIsRefused) {
 // ---- output ---------------------------------------------------------------------------------
 
 TEST_F(HostileMesh, ControlCharactersInARemoteNodeNameNeverReachTheCliOrTheLog) {
-  const std::string evil = "evil\x1b[31mred\nFAKE-LINE";
-  auto added = mesh_->add_node(evil);
+  auto added = mesh_->add_node(kEvilText);
   if (!added) {
     // Refusing such a name at start is the other correct answer.
     EXPECT_EQ(added.error().code, "daemon_exited") << added.error().to_string();
+    std::cerr << "refused at start: " << added.error().to_string() << "\n";
     return;
   }
-  auto clean = [](const std::string& text) {
-    if (text.find('\x1b') != std::string::npos) return false;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("FAKE-LINE", 0) == 0) return false;
-    }
-    return true;
-  };
   for (const auto& format : {"table", "yaml", "json"}) {
     SCOPED_TRACE(std::string("get nodes -o ") + format);
     auto r = mesh_->cli(0, {"get", "nodes", "-o", format});
@@ -559,10 +570,47 @@ TEST_F(HostileMesh, ControlCharactersInARemoteNodeNameNeverReachTheCliOrTheLog) 
     EXPECT_TRUE(clean(r->out)) << r->out;
     EXPECT_TRUE(clean(r->err)) << r->err;
   }
-  std::ifstream in(mesh_->node(0).log_file, std::ios::binary);
-  std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_TRUE(clean(log)) << "n1's log holds the remote name unescaped";
+  EXPECT_TRUE(clean(read_log(mesh_->node(0).log_file)))
+      << "n1's log holds the remote name unescaped";
   mesh_->kill9(*added);
+}
+
+TEST_F(HostileMesh, ControlCharactersInARemoteRequestNeverReachTheNodeLogUnescaped) {
+  // A member (the test, admitted) sends requests whose ids carry the evil text.
+  auto nodes = targets();
+  ASSERT_TRUE(nodes) << nodes.error().to_string();
+  auto member = mesh_->admitted_node_identity("chatty");
+  ASSERT_TRUE(member) << member.error().to_string();
+  DirectRpc rpc;
+  protocol::ApplyRequest apply;
+  apply.request_id = kEvilText;
+  apply.manifest_id = kEvilText;
+  apply.workload_id = kEvilText;
+  auto applied = rpc.apply((*nodes)[1], crypto::sign_message(*member, apply, system_clock()));
+  ASSERT_TRUE(applied) << applied.error().to_string();
+  EXPECT_FALSE(applied->ok);
+  protocol::DeleteRequest del;
+  del.request_id = kEvilText;
+  del.manifest_id = kEvilText;
+  del.workload_id = kEvilText;
+  (void)rpc.remove((*nodes)[1], crypto::sign_message(*member, del, system_clock()));
+  std::this_thread::sleep_for(500ms);  // the log is written asynchronously
+  EXPECT_TRUE(clean(read_log(mesh_->node(1).log_file)))
+      << "n2's log holds a remote string unescaped";
+}
+
+TEST_F(HostileMesh, ControlCharactersInANodeAnswerNeverReachTheCliOutput) {
+  // The node's error names the workload id it was asked for; the CLI prints that error.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"logs", kEvilText}, {"describe", "workload", kEvilText}, {"delete", kEvilText}}) {
+    SCOPED_TRACE(args.front());
+    auto r = mesh_->cli(0, args);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_TRUE(clean(r->out)) << r->out;
+    EXPECT_TRUE(clean(r->err)) << r->err;
+  }
+  EXPECT_TRUE(clean(read_log(mesh_->node(0).log_file)))
+      << "n1's log holds a remote string unescaped";
 }
 
 }  // namespace
