@@ -3,10 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "crypto/grants.h"
+#include "crypto/membership.h"
 #include "mesh_fixture.h"
 #include "protocol/envelope.h"
+#include "runtime/runtime.h"
 
 namespace beemesh::apply_test {
 namespace {
@@ -41,8 +47,6 @@ class ApplyRequestTest : public MeshTest {
     EXPECT_TRUE(response->ok) << response->code << ": " << response->message;
     EXPECT_EQ(b().engine->workload_count(), 1u);
   }
-
-  Entry entry;
 };
 
 // Changes one field of a signed envelope and re-encodes it, keeping the signature.
@@ -63,6 +67,7 @@ TEST_F(ApplyRequestTest, ApplyDeploysExactlyTheSubmittedManifestAndEveryNodeDisc
   req.labels = {{"team", "bees"}};
   req.memory_limit_bytes = 48LL << 20;
   req.cpu_limit_millis = 150;
+  entry.regrant(prepared);  // the owner signed for exactly these replicas, env and limits
 
   auto response = entry.send_apply(b(), entry.sign(req));
 
@@ -181,7 +186,8 @@ TEST_F(ApplyRequestTest, OwnerGrantNamingAnotherNodeIsRefusedAsUnauthorized) {
   // The owner allowed node C, not the entry node that signed the request, to place it.
   auto prepared = prepare_for_b("other-node");
   auto request = prepared.request;
-  request.owner_grant = entry.apply_grant(entry.owner(), prepared.manifest_id, c().key());
+  request.owner_grant = entry.apply_grant(entry.owner(), prepared.manifest_id, c().key(),
+                                          Entry::content_hash(prepared.yaml, request));
 
   auto response = entry.send_apply(b(), entry.sign(request));
 
@@ -196,8 +202,8 @@ TEST_F(ApplyRequestTest, OwnerGrantSignedByANonOwnerIsRefusedAsUnauthorized) {
   auto prepared = prepare_for_b("not-owner");
   auto stranger = crypto::Identity::generate();
   auto request = prepared.request;
-  request.owner_grant =
-      entry.apply_grant(stranger, prepared.manifest_id, entry.node().public_key());
+  request.owner_grant = entry.apply_grant(stranger, prepared.manifest_id, entry.node().public_key(),
+                                          Entry::content_hash(prepared.yaml, request));
 
   auto response = entry.send_apply(b(), entry.sign(request));
 
@@ -218,12 +224,14 @@ TEST_F(ApplyRequestTest, RequestWithoutOwnerGrantIsRefusedAsUnauthorized) {
 }
 
 TEST_F(ApplyRequestTest, RecordPublishedByAnotherNodeIsRefusedAsUnauthorized) {
-  // A second entry node the owner did authorise re-sends E's encrypted record as its own.
+  // A second entry node (a member) the owner did authorise re-sends E's encrypted record
+  // as its own.
   auto prepared = prepare_for_b("borrowed");
-  auto other_entry = crypto::Identity::generate();
+  auto other_entry = member_node("entry-e2");
   auto request = prepared.request;
   request.owner_grant =
-      entry.apply_grant(entry.owner(), prepared.manifest_id, other_entry.public_key());
+      entry.apply_grant(entry.owner(), prepared.manifest_id, other_entry.public_key(),
+                        Entry::content_hash(prepared.yaml, request));
   const int64_t now = system_clock().now_ms();
   request.grant = crypto::issue_grant(other_entry, protocol::GrantAction::kKeyShare,
                                       prepared.manifest_id, b().key(), now, now + 60'000);
@@ -231,6 +239,118 @@ TEST_F(ApplyRequestTest, RecordPublishedByAnotherNodeIsRefusedAsUnauthorized) {
   auto response = entry.send_apply(b(), crypto::sign_message(other_entry, request, system_clock()));
 
   expect_refused(response, "unauthorized", prepared);
+  if (response) {
+    EXPECT_NE(response->message.find("not published by the requesting node"), std::string::npos)
+        << response->message;
+  }
+  expect_untouched_request_accepted(prepared);
+}
+
+TEST_F(ApplyRequestTest, OwnerGrantBindingOtherContentIsRefusedAsGrantWrongContent) {
+  // The owner signed for the manifest alone, one replica; the entry node changes what is
+  // deployed (or the grant binds another manifest). B recomputes the content hash after
+  // decrypting and deploys nothing.
+  auto prepared = prepare_for_b("content");
+  struct Case {
+    std::string what;
+    std::function<void(protocol::ApplyRequest&)> change;
+  };
+  const std::vector<Case> cases = {
+      {"env added",
+       [](protocol::ApplyRequest& r) {
+         r.env = {{"INJECTED", "1"}};
+       }},
+      {"memory limit set", [](protocol::ApplyRequest& r) { r.memory_limit_bytes = 64LL << 20; }},
+      {"cpu limit set", [](protocol::ApplyRequest& r) { r.cpu_limit_millis = 250; }},
+      {"total replicas raised", [](protocol::ApplyRequest& r) { r.total_replicas = 3; }},
+      {"grant binds another manifest",
+       [&](protocol::ApplyRequest& r) {
+         r.owner_grant =
+             entry.apply_grant(entry.owner(), prepared.manifest_id, entry.node().public_key(),
+                               Entry::content_hash(pod_yaml("something-else"), r));
+       }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto request = prepared.request;
+    request.request_id = runtime::new_workload_id();
+    c.change(request);
+
+    auto response = entry.send_apply(b(), entry.sign(request));
+
+    expect_refused(response, "unauthorized", prepared);
+    if (response) {
+      EXPECT_NE(response->message.find("grant_wrong_content"), std::string::npos)
+          << response->message;
+    }
+  }
+  expect_untouched_request_accepted(prepared);
+}
+
+TEST_F(ApplyRequestTest, OwnerGrantBindingNoContentIsRefusedAsUnauthorized) {
+  auto prepared = prepare_for_b("unbound");
+  auto request = prepared.request;
+  request.owner_grant =
+      entry.apply_grant(entry.owner(), prepared.manifest_id, entry.node().public_key());
+
+  auto response = entry.send_apply(b(), entry.sign(request));
+
+  expect_refused(response, "unauthorized", prepared);
+  if (response) {
+    EXPECT_NE(response->message.find("binds no content hash"), std::string::npos)
+        << response->message;
+  }
+  expect_untouched_request_accepted(prepared);
+}
+
+TEST_F(ApplyRequestTest, ApplyFromANodeThatIsNotAMemberIsRefusedBeforeAnyShareIsFetched) {
+  // A stranger node S sends E's request as its own, with everything else in order: the
+  // owner's apply grant names S and binds the content, S grants B the key shares. B must
+  // refuse it on the envelope's membership check, before the signature, the handler and
+  // any key-share request to the holders. Shown by the membership code (a bad signature
+  // does not change it: the signature is not even checked) and by the holders still
+  // releasing their shares to E's untouched request afterwards.
+  auto prepared = prepare_for_b("stranger-node");
+  auto self_made = crypto::Identity::generate();
+  {
+    // A "node certificate" the stranger issued itself, for this mesh id.
+    const int64_t now = system_clock().now_ms();
+    crypto::CertificateBody body;
+    body.kind = crypto::CertKind::kNode;
+    body.subject = self_made.public_key();
+    body.name = "stranger";
+    body.mesh_id = "apply-test";
+    body.issued_ms = now;
+    body.expires_ms = now + 3'600'000;
+    self_made.set_credential(crypto::make_credential(crypto::issue_certificate(self_made, body)));
+  }
+  auto bare = crypto::Identity::generate();
+  struct Case {
+    std::string what;
+    const crypto::Identity* stranger;
+    std::string code;
+  };
+  for (const auto& c : {Case{"self-issued credential", &self_made, "not_a_member"},
+                        Case{"no credential", &bare, "no_credential"}}) {
+    SCOPED_TRACE(c.what);
+    auto request = prepared.request;
+    request.request_id = runtime::new_workload_id();
+    request.owner_grant =
+        entry.apply_grant(entry.owner(), prepared.manifest_id, c.stranger->public_key(),
+                          Entry::content_hash(prepared.yaml, request));
+    const int64_t now = system_clock().now_ms();
+    request.grant = crypto::issue_grant(*c.stranger, protocol::GrantAction::kKeyShare,
+                                        prepared.manifest_id, b().key(), now, now + 60'000);
+    Bytes wire = crypto::sign_message(*c.stranger, request, system_clock());
+    Bytes forged = tamper(wire, [](protocol::Envelope& e) { e.signature[3] ^= 0x01; });
+
+    for (const auto& [label, bytes] : {std::pair<std::string, Bytes>{"signed", wire},
+                                       std::pair<std::string, Bytes>{"bad signature", forged}}) {
+      SCOPED_TRACE(label);
+      auto response = entry.send_apply(b(), bytes);
+      expect_refused(response, c.code, prepared);
+    }
+  }
   expect_untouched_request_accepted(prepared);
 }
 

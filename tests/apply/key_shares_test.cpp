@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "crypto/grants.h"
+#include "crypto/manifest_crypto.h"
 #include "mesh_fixture.h"
+#include "runtime/runtime.h"
 
 namespace beemesh::apply_test {
 namespace {
@@ -16,7 +18,26 @@ class KeySharesTest : public MeshTest {
     return prepared ? std::move(*prepared) : PreparedApply{};
   }
 
-  Entry entry;
+  // A store-share request for `prepared`'s manifest id and `share_index`, as `publisher`
+  // would send it for `owner` (owner's grant naming the publisher, owner's credential, a
+  // share of the exact sealed size, expiry in 1 h); its bytes are not a real share.
+  protocol::StoreShareRequest share_request(const PreparedApply& prepared, uint8_t share_index,
+                                            const crypto::Identity& publisher,
+                                            const crypto::Identity& owner) const {
+    const int64_t now = system_clock().now_ms();
+    protocol::StoreShareRequest store;
+    store.request_id = runtime::new_workload_id();
+    store.manifest_id = prepared.manifest_id;
+    store.owner_public_key = publisher.public_key();
+    store.share_index = share_index;
+    store.sealed_share = Bytes(crypto::kSealedShareSize, 0x42);
+    store.threshold = 2;
+    store.expires_ms = now + 3'600'000;
+    store.manifest_owner_public_key = owner.public_key();
+    store.owner_grant = entry.apply_grant(owner, prepared.manifest_id, publisher.public_key());
+    store.owner_credential = owner.credential();
+    return store;
+  }
 };
 
 TEST_F(KeySharesTest, OneHolderDownButKSharesReachableStillDeploys) {
@@ -66,22 +87,22 @@ TEST_F(KeySharesTest, KeyShareGrantNamingAnotherNodeGetsNoSharesAndDeploysNothin
 }
 
 // Shares held for the same manifest id by another publisher must not stand in for the
-// publisher's own: the holder keys its shares by (manifest id, share index) only.
-TEST_F(KeySharesTest, ShareStoredByAStrangerForTheSameManifestDoesNotDisplaceThePublishersShare) {
+// publisher's own, nor displace them: the holder keeps shares per (manifest id, owner,
+// share index). Manifest ids are public (the DHT key of the providers), so another member
+// node acting for another deployer may store shares under the same id and index.
+TEST_F(KeySharesTest,
+       ShareStoredByAnotherMemberForTheSameManifestDoesNotDisplaceThePublishersShare) {
   auto prepared = prepare_on_every_node("contested");
-  auto stranger = crypto::Identity::generate();
+  auto other_node = member_node("entry-e2");
+  auto other_owner = member_user("owner-u2");
   for (const auto& holder : prepared.request.applied_manifest.share_holders) {
     if (holder.node_id == b().id()) continue;
     Node& node = holder.node_id == a().id() ? a() : c();
-    protocol::StoreShareRequest store;
-    store.request_id = runtime::new_workload_id();
-    store.manifest_id = prepared.manifest_id;  // public: it is the DHT key of the providers
-    store.owner_public_key = stranger.public_key();
-    store.share_index = holder.share_index;
-    store.sealed_share = Bytes(82, 0x42);
-    store.threshold = 2;
-    auto stored = entry.store_share(stranger, node, store);
+    auto store = share_request(prepared, holder.share_index, other_node, other_owner);
+    auto stored = entry.store_share(other_node, node, store);
     ASSERT_TRUE(stored) << stored.error().to_string();
+    EXPECT_TRUE(stored->ok) << "held per owner, so accepted: " << stored->code << ": "
+                            << stored->message;
   }
 
   auto response = entry.send_apply(b(), entry.sign(prepared.request));
@@ -89,20 +110,50 @@ TEST_F(KeySharesTest, ShareStoredByAStrangerForTheSameManifestDoesNotDisplaceThe
   ASSERT_TRUE(response) << response.error().to_string();
   EXPECT_TRUE(response->ok) << response->code << ": " << response->message;
   EXPECT_EQ(b().engine->workload_count(), 1u);
+  EXPECT_EQ(b().engine->get_workload_manifest(prepared.request.workload_id), prepared.yaml);
+}
+
+// A non-member cannot store shares at all (before: a stranger could, under its own key).
+TEST_F(KeySharesTest, ShareStoredByANonMemberIsRefusedWithItsMembershipCode) {
+  auto prepared = prepare_on_every_node("stranger-share");
+  auto stranger = crypto::Identity::generate();
+  const auto& holder = prepared.request.applied_manifest.share_holders.front();
+  Node& node = holder.node_id == a().id() ? a() : holder.node_id == b().id() ? b() : c();
+  // Even with the owner's grant and credential: the signer is no member.
+  auto store = share_request(prepared, holder.share_index, stranger, entry.owner());
+  store.owner_grant = entry.apply_grant(entry.owner(), prepared.manifest_id, stranger.public_key());
+
+  auto stored = entry.store_share(stranger, node, store);
+
+  ASSERT_TRUE(stored) << stored.error().to_string();
+  EXPECT_FALSE(stored->ok);
+  EXPECT_EQ(stored->code, "no_credential") << stored->message;
+  auto response = entry.send_apply(b(), entry.sign(prepared.request));
+  ASSERT_TRUE(response) << response.error().to_string();
+  EXPECT_TRUE(response->ok) << response->code << ": " << response->message;
 }
 
 // Only the manifest's owner may have a node drop what it keeps for the manifest; a node
-// that runs no workload of it must not take a stranger's word either.
-TEST_F(KeySharesTest, DeleteByAStrangerDoesNotDropTheSharesAHolderKeeps) {
+// that runs no workload of it must not take another deployer's word (it names itself
+// owner, so only its own shares, none, go), and a non-member is not heard at all.
+TEST_F(KeySharesTest, DeleteByAnotherDeployerOrANonMemberDoesNotDropTheSharesAHolderKeeps) {
   auto prepared = prepare_on_every_node("kept-shares");
+  auto other_owner = member_user("owner-u2");
   auto stranger = crypto::Identity::generate();
-  protocol::DeleteRequest del;
-  del.request_id = runtime::new_workload_id();
-  del.manifest_id = prepared.manifest_id;
-  del.owner_public_key = stranger.public_key();  // names itself owner
-  for (Node* holder : {&a(), &c()}) {
-    auto deleted = entry.send_delete(*holder, entry.sign_delete(stranger, del));
-    ASSERT_TRUE(deleted) << deleted.error().to_string();
+  for (const crypto::Identity* deleter : {&other_owner, &stranger}) {
+    protocol::DeleteRequest del;
+    del.request_id = runtime::new_workload_id();
+    del.manifest_id = prepared.manifest_id;
+    del.owner_public_key = deleter->public_key();  // names itself owner
+    for (Node* holder : {&a(), &c()}) {
+      auto deleted = entry.send_delete(*holder, entry.sign_delete(*deleter, del));
+      ASSERT_TRUE(deleted) << deleted.error().to_string();
+      EXPECT_EQ(deleted->removed, 0u);
+      if (deleter == &stranger) {
+        EXPECT_FALSE(deleted->ok);
+        EXPECT_EQ(deleted->code, "no_credential") << deleted->message;
+      }
+    }
   }
 
   auto response = entry.send_apply(b(), entry.sign(prepared.request));

@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "api/client.h"
+#include "app/mesh_admin.h"
+#include "cli/credential.h"
 #include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
 #include "manifest/manifest.h"
@@ -17,6 +19,7 @@ namespace beemesh::apply_test {
 namespace {
 
 constexpr auto kRequestTimeout = 30s;
+constexpr auto kShareTtl = 60min;
 
 std::string random_hex(size_t bytes) {
   std::random_device rd;
@@ -108,6 +111,27 @@ void MeshTest::SetUp() {
   network_id_ = (static_cast<uint32_t>(rd()) & 0x7fffffff) | 0x1000;
   root_ = std::filesystem::temp_directory_path() / ("beemesh-apply-test-" + random_hex(6));
   std::filesystem::create_directories(root_);
+  // The mesh, as `beemesh mesh init` and `beemesh mesh admit --ttl 1h` make it.
+  admin_dir_ = root_ / "admin";
+  auto mesh = app::mesh_admin::init(admin_dir_, "apply-test", system_clock());
+  ASSERT_TRUE(mesh) << mesh.error().to_string();
+  auto token = app::mesh_admin::create_join_token(admin_dir_, 1h, system_clock());
+  ASSERT_TRUE(token) << token.error().to_string();
+  join_token_ = std::move(*token);
+  // U is a deployer user; E a node admitted by key.
+  auto owner_credential =
+      app::mesh_admin::issue_user(admin_dir_, "owner-u", crypto::Role::kDeployer,
+                                  entry.owner().public_key(), {}, 24h, system_clock());
+  ASSERT_TRUE(owner_credential) << owner_credential.error().to_string();
+  auto owner_bytes = from_hex(*owner_credential);
+  ASSERT_TRUE(owner_bytes);
+  auto entry_token = app::mesh_admin::admit_node(admin_dir_, entry.node().public_key(), "entry-e",
+                                                 24h, system_clock());
+  ASSERT_TRUE(entry_token) << entry_token.error().to_string();
+  auto entry_joined = app::mesh_admin::join(*entry_token, entry.node(), "entry-e", system_clock());
+  ASSERT_TRUE(entry_joined) << entry_joined.error().to_string();
+  entry.admit(std::move(*owner_bytes), entry_joined->credential);
+
   const auto opts = options();
   const char* names[] = {"A", "B", "C"};
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -119,6 +143,9 @@ void MeshTest::SetUp() {
     n.engine = std::make_shared<runtime::MockEngine>(mc);
     auto started = start(n);
     ASSERT_TRUE(started) << "node " << n.name << ": " << started.error().to_string();
+  }
+  for (const auto& n : nodes_) {
+    ASSERT_TRUE(directory_complete(n)) << "node " << n.name << " never listed A, B and C";
   }
 }
 
@@ -153,6 +180,7 @@ app::NodeConfig MeshTest::config_for(const Node& node) const {
   c.discovery.cache_ttl_seconds = 1;
   c.discovery.timeout_seconds = 5;
   c.log_level = "warn";
+  c.join_token = join_token_;  // used on the first start only
   return c;
 }
 
@@ -174,13 +202,62 @@ void MeshTest::stop(Node& node) {
 
 Result<void> MeshTest::restart(Node& node) {
   stop(node);
-  return start(node);
+  BEEMESH_TRY(start(node));
+  if (!directory_complete(node)) {
+    return make_error("timeout", "node " + node.name + " never listed A, B and C again");
+  }
+  return {};
+}
+
+crypto::Identity MeshTest::member_node(const std::string& name) const {
+  auto id = crypto::Identity::generate();
+  auto token = app::mesh_admin::admit_node(admin_dir_, id.public_key(), name, 24h, system_clock());
+  EXPECT_TRUE(token) << token.error().to_string();
+  if (!token) return id;
+  auto joined = app::mesh_admin::join(*token, id, name, system_clock());
+  EXPECT_TRUE(joined) << joined.error().to_string();
+  if (joined) id.set_credential(joined->credential);
+  return id;
+}
+
+crypto::Identity MeshTest::member_user(const std::string& name, crypto::Role role) const {
+  auto id = crypto::Identity::generate();
+  auto hex =
+      app::mesh_admin::issue_user(admin_dir_, name, role, id.public_key(), {}, 24h, system_clock());
+  EXPECT_TRUE(hex) << hex.error().to_string();
+  if (!hex) return id;
+  auto bytes = from_hex(*hex);
+  EXPECT_TRUE(bytes);
+  if (bytes) id.set_credential(std::move(*bytes));
+  return id;
+}
+
+std::unique_ptr<api::ApiClient> MeshTest::api_as_owner(const Node& node) const {
+  auto client = std::make_unique<api::ApiClient>(node->api_url());
+  client->set_signer(cli::request_signer(entry.owner(), entry.owner_credential_hex(),
+                                         to_hex(node.key()), system_clock()));
+  return client;
+}
+
+bool MeshTest::directory_complete(const Node& node, std::chrono::milliseconds deadline) const {
+  std::set<std::string> all;
+  for (const auto& n : nodes_) all.insert(n.id());
+  auto api = api_as_owner(node);
+  return eventually(
+      [&] {
+        auto listed = api->nodes();
+        if (!listed) return false;
+        std::set<std::string> ids;
+        for (const auto& n : *listed) ids.insert(n.node_id);
+        return ids == all;
+      },
+      deadline, 100ms);
 }
 
 std::optional<std::vector<provider::ProviderInfo>> MeshTest::providers_seen_by(
     Node& observer, const std::string& manifest_id) {
-  api::ApiClient client(observer->api_url());
-  auto found = client.providers(manifest_id);
+  auto client = api_as_owner(observer);
+  auto found = client->providers(manifest_id);
   if (!found) return std::nullopt;
   return std::move(*found);
 }
@@ -208,6 +285,11 @@ Entry::~Entry() {
   loop_.stop();
 }
 
+void Entry::admit(Bytes owner_credential, Bytes entry_credential) {
+  owner_.set_credential(std::move(owner_credential));
+  entry_.set_credential(std::move(entry_credential));
+}
+
 std::string Entry::manifest_id_of(std::string_view yaml) const {
   auto parsed = manifest::parse(yaml, "test manifest");
   if (!parsed) return "unparsable: " + parsed.error().to_string();
@@ -216,10 +298,20 @@ std::string Entry::manifest_id_of(std::string_view yaml) const {
 }
 
 Bytes Entry::apply_grant(const crypto::Identity& signer, const std::string& manifest_id,
-                         const crypto::PublicKey& grantee) const {
+                         const crypto::PublicKey& grantee, ByteView content_hash) const {
   const int64_t now = system_clock().now_ms();
   return crypto::issue_grant(signer, protocol::GrantAction::kApply, manifest_id, grantee, now,
-                             now + 10 * 60'000);
+                             now + 10 * 60'000, content_hash);
+}
+
+Bytes Entry::content_hash(std::string_view yaml, const protocol::ApplyRequest& request) {
+  return crypto::apply_content_hash(yaml, request.env, request.memory_limit_bytes,
+                                    request.cpu_limit_millis, request.total_replicas);
+}
+
+void Entry::regrant(PreparedApply& prepared) const {
+  prepared.request.owner_grant = apply_grant(owner_, prepared.manifest_id, entry_.public_key(),
+                                             content_hash(prepared.yaml, prepared.request));
 }
 
 Result<PreparedApply> Entry::prepare(std::string_view yaml, const Node& target,
@@ -237,6 +329,12 @@ Result<PreparedApply> Entry::prepare(std::string_view yaml, const Node& target,
       crypto::encrypt_manifest(out.manifest_id, entry_.public_key(), as_bytes(yaml), share_holders,
                                {static_cast<unsigned>(share_holders.size()), k}, now);
   if (!encrypted) return encrypted.error();
+  auto& req = out.request;
+  req.replicas = 1;
+  req.total_replicas = 1;
+  // What the owner signs: E may place exactly this manifest, one replica, nothing added.
+  const Bytes owner_grant =
+      apply_grant(owner_, out.manifest_id, entry_.public_key(), content_hash(yaml, req));
   for (size_t i = 0; i < encrypted->shares.size(); ++i) {
     const auto& share = encrypted->shares[i];
     protocol::StoreShareRequest store;
@@ -247,24 +345,26 @@ Result<PreparedApply> Entry::prepare(std::string_view yaml, const Node& target,
     store.sealed_share = share.sealed;
     store.key_commitment = encrypted->applied.key_commitment;
     store.threshold = encrypted->applied.threshold;
+    store.expires_ms = now + std::chrono::milliseconds(kShareTtl).count();
+    store.manifest_owner_public_key = owner_.public_key();
+    store.owner_grant = owner_grant;
+    store.owner_credential = owner_.credential();
     auto stored = store_share(entry_, *holders[i], store);
     if (!stored) return stored.error();
     if (!stored->ok) {
       return make_error(stored->code, "holder " + holders[i]->name + ": " + stored->message);
     }
   }
-  auto& req = out.request;
   req.request_id = random_hex(8);
   req.manifest_id = out.manifest_id;
   req.owner_public_key = owner_.public_key();
+  req.owner_credential = owner_.credential();
   req.applied_manifest = encrypted->applied;
   req.threshold = encrypted->applied.threshold;
-  req.owner_grant = apply_grant(owner_, out.manifest_id, entry_.public_key());
+  req.owner_grant = owner_grant;
   req.grant = crypto::issue_grant(entry_, protocol::GrantAction::kKeyShare, out.manifest_id,
                                   target.key(), now, now + 10 * 60'000);
   req.workload_id = runtime::new_workload_id();
-  req.replicas = 1;
-  req.total_replicas = 1;
   req.placement = {target.id()};
   return out;
 }

@@ -5,6 +5,8 @@
 #include <set>
 
 #include "api/client.h"
+#include "cli/owner_auth.h"
+#include "crypto/grants.h"
 #include "mesh_fixture.h"
 
 namespace beemesh::apply_test {
@@ -23,21 +25,28 @@ class PublisherMeshTest : public MeshTest {
         << "A's directory never listed A, B and C";
   }
 
+  // What `beemesh apply` sends: an apply grant naming A that binds the manifest and its
+  // replica count (cli apply_command).
+  api::OwnerAuth apply_auth(const std::string& yaml, const std::string& manifest_id, int replicas) {
+    auto auth = cli::apply_auth(entry.owner(), manifest_id, to_hex(a().key()), system_clock(),
+                                crypto::apply_content_hash(yaml, {}, 0, 0, replicas));
+    EXPECT_TRUE(auth) << auth.error().to_string();
+    return auth ? *auth : api::OwnerAuth{};
+  }
+
   size_t workloads_in_mesh() {
     return a().engine->workload_count() + b().engine->workload_count() +
            c().engine->workload_count();
   }
-
-  Entry user;
 };
 
 TEST_F(PublisherMeshTest, TwoReplicaApplyThroughTheApiLandsOnTwoNodesThatEveryNodeDiscovers) {
-  api::ApiClient api(a()->api_url());
+  auto client = api_as_owner(a());
+  auto& api = *client;
   wait_for_directory(api);
   const std::string yaml = deployment_yaml("spread", 2);
-  const std::string manifest_id = user.manifest_id_of(yaml);
-  api::OwnerAuth auth{to_hex(user.owner().public_key()),
-                      to_hex(user.apply_grant(user.owner(), manifest_id, a().key()))};
+  const std::string manifest_id = entry.manifest_id_of(yaml);
+  api::OwnerAuth auth = apply_auth(yaml, manifest_id, 2);
 
   auto outcome = api.apply(yaml, api::ApplyOptions{}, auth);
 
@@ -62,25 +71,20 @@ TEST_F(PublisherMeshTest, TwoReplicaApplyThroughTheApiLandsOnTwoNodesThatEveryNo
 }
 
 TEST_F(PublisherMeshTest, OwnerDeleteThroughTheApiRemovesEveryReplicaAndEveryNodeWithdraws) {
-  api::ApiClient api(a()->api_url());
+  auto client = api_as_owner(a());
+  auto& api = *client;
   wait_for_directory(api);
   const std::string yaml = deployment_yaml("short-lived", 2);
-  const std::string manifest_id = user.manifest_id_of(yaml);
-  auto applied = api.apply(yaml, api::ApplyOptions{},
-                           {to_hex(user.owner().public_key()),
-                            to_hex(user.apply_grant(user.owner(), manifest_id, a().key()))});
+  const std::string manifest_id = entry.manifest_id_of(yaml);
+  auto applied = api.apply(yaml, api::ApplyOptions{}, apply_auth(yaml, manifest_id, 2));
   ASSERT_TRUE(applied) << applied.error().to_string();
   ASSERT_EQ(applied->replicas_placed, 2);
   std::set<std::string> placed;
   for (const auto& p : applied->placements) placed.insert(p.node_id);
   ASSERT_TRUE(discovers_exactly(c(), manifest_id, placed));
-  protocol::DeleteRequest del;
-  del.request_id = runtime::new_workload_id();
-  del.manifest_id = manifest_id;
-  del.owner_public_key = user.owner().public_key();
-  // The token is the owner-signed DeleteRequest envelope; A forwards it to every node.
-  api::OwnerAuth auth{to_hex(user.owner().public_key()),
-                      to_hex(user.sign_delete(user.owner(), del))};
+  // The token is the owner-signed DeleteRequest envelope (with U's credential); A
+  // forwards it unchanged to every node, which checks U as a member deployer.
+  api::OwnerAuth auth = cli::delete_auth(entry.owner(), manifest_id, system_clock());
 
   auto deleted = api.delete_manifest(manifest_id, auth);
 
