@@ -1,5 +1,7 @@
 #include "apply/admission.h"
 
+#include <sodium.h>
+
 #include "apply/codes.h"
 #include "runtime/runtime.h"
 
@@ -80,10 +82,37 @@ Result<void> check_apply_ranges(const protocol::ApplyRequest& r, size_t max_hold
   if (r.applied_manifest.threshold < 1 || r.applied_manifest.threshold > holders.size()) {
     return malformed("threshold", "must be 1..share holders");
   }
+  if (r.placement.size() > static_cast<size_t>(r.total_replicas)) {
+    return malformed("placement", std::to_string(r.placement.size()) + " nodes for " +
+                                      std::to_string(r.total_replicas) + " replicas");
+  }
   if (!runtime::is_valid_workload_id(r.workload_id)) {
     return malformed("workload_id", "must be 16 lowercase hex characters");
   }
   return {};
+}
+
+Result<void> GrantLedger::use(ByteView grant, int64_t expires_ms, int64_t now_ms) {
+  Bytes hash(crypto_generichash_BYTES);
+  crypto_generichash(hash.data(), hash.size(), grant.data(), grant.size(), nullptr, 0);
+  std::lock_guard lock(mutex_);
+  for (auto it = used_.begin(); it != used_.end();) {
+    it = it->second < now_ms ? used_.erase(it) : std::next(it);
+  }
+  if (used_.count(hash) > 0) {
+    return make_error(std::string(codes::kUnauthorized),
+                      "owner apply grant: grant_reused: this node already deployed under it");
+  }
+  if (used_.size() >= kMaxEntries) {
+    return make_error(std::string(codes::kBusy), "too many live apply grants on this node");
+  }
+  used_.emplace(std::move(hash), expires_ms);
+  return {};
+}
+
+size_t GrantLedger::size() const {
+  std::lock_guard lock(mutex_);
+  return used_.size();
 }
 
 }  // namespace beemesh::apply

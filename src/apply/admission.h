@@ -13,12 +13,15 @@
 //  * check_apply_ranges(): replicas 1..kMaxReplicasPerNode and ≤ total_replicas ≤
 //    kMaxReplicas; limits 0..kMaxMemoryLimit / kMaxCpuLimit; env and labels at most
 //    kMaxEnvEntries entries of at most kMaxEnvValueSize bytes; threshold ≥ 1 and ≤ the
-//    share holders, which are at most `max_holders`; a workload id runtime accepts
+//    share holders, which are at most `max_holders`; placement names at most
+//    total_replicas nodes; a workload id runtime accepts
 //    (runtime::is_valid_workload_id).
 //    kMalformed naming the field.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -43,5 +46,21 @@ Result<crypto::Member> check_owner(const crypto::Membership* membership, ByteVie
                                    const crypto::PublicKey& owner);
 
 Result<void> check_apply_ranges(const protocol::ApplyRequest& request, size_t max_holders);
+
+// Owner apply grants a node has deployed under: each grant places at most one deployment
+// on a node (the entry node's legitimate retries go to other nodes). Entries live until
+// the grant expires; at most kMaxEntries are kept (then the oldest-expiring are dropped
+// first, and a full set of live entries refuses new grants: "busy").
+class GrantLedger {
+ public:
+  static constexpr size_t kMaxEntries = 100'000;
+  // Records `grant` (its bytes' hash) until expires_ms; "grant_reused" when it is there.
+  Result<void> use(ByteView grant, int64_t expires_ms, int64_t now_ms);
+  size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<Bytes, int64_t> used_;  // GUARDED_BY(mutex_): grant hash -> expires_ms
+};
 
 }  // namespace beemesh::apply

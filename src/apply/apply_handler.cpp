@@ -87,6 +87,11 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
     co_return make_error(std::string(codes::kUnauthorized),
                          "owner apply grant: it binds no content hash");
   }
+  if (!msg.placement.empty() && std::find(msg.placement.begin(), msg.placement.end(),
+                                          identity_.node_id()) == msg.placement.end()) {
+    co_return make_error(std::string(codes::kMalformed),
+                         "apply request: this node is not in its placement");
+  }
   // 3. The encrypted record was published by that entry node for this manifest.
   if (applied.manifest_id != msg.manifest_id || applied.owner_public_key != req.envelope.signer) {
     co_return make_error(std::string(codes::kUnauthorized),
@@ -128,7 +133,12 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
       !admitted) {
     co_return admitted.error();
   }
-  // 7. Deploy through the workload manager's queue.
+  // 7. One deployment per owner grant on this node (a compromised entry node cannot reuse
+  //    the owner's grant here for more copies), then deploy through the manager's queue.
+  if (auto first = grants_used_.use(msg.owner_grant, owner_grant->expires_ms, clock_.now_ms());
+      !first) {
+    co_return first.error();
+  }
   workload::DeployRequest deploy;
   deploy.manifest_id = msg.manifest_id;
   deploy.owner = owner_hex;

@@ -35,6 +35,7 @@
 #include <optional>
 #include <string>
 
+#include "apply/admission.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/result.h"
@@ -125,6 +126,7 @@ class NodeHandlers {
   workload::StateStore& store_;
   QueryResponder query_responder_;
   const crypto::Membership* membership_ = nullptr;
+  GrantLedger grants_used_;
   MemberLookup member_lookup_;
   std::unique_ptr<asio::steady_timer> housekeeping_;
   std::shared_ptr<std::function<void()>> housekeeping_tick_;

@@ -870,6 +870,10 @@ TEST(HttpStatus, MapsErrorCodesToStatuses) {
   EXPECT_EQ(http_status_for("forbidden_origin"), 403);
   EXPECT_EQ(http_status_for("forbidden_host"), 421);
   EXPECT_EQ(http_status_for("stale_revocations"), 409);
+  EXPECT_EQ(http_status_for("forbidden_pod_security"), 403);
+  EXPECT_EQ(http_status_for("name_conflict"), 409);
+  EXPECT_EQ(http_status_for("no_credential"), 401);
+  EXPECT_EQ(http_status_for("not_a_member"), 403);
   EXPECT_EQ(http_status_for("anything_else"), 500);
 }
 

@@ -365,12 +365,28 @@ TEST_F(ApplyRequestTest, ManifestThatDoesNotMatchItsIdIsRefusedAsInvalidManifest
                  *prepared);
 }
 
-TEST_F(ApplyRequestTest, RequestForBSentToCGetsNoSharesAndDeploysNothing) {
-  // The envelope is valid for any node, but the key-share grant names B: the holders
-  // refuse C, so C cannot decrypt (too_few_shares, each holder saying grant_wrong_node).
-  auto prepared = prepare_for_b("misdirected");
+TEST_F(ApplyRequestTest, RequestForBSentToCIsRefusedAsNotInItsPlacement) {
+  // The request places the manifest on B only: C refuses before it asks for any share.
+  auto prepared = prepare_for_b("misplaced");
 
   auto response = entry.send_apply(c(), entry.sign(prepared.request));
+
+  ASSERT_TRUE(response) << response.error().to_string();
+  EXPECT_FALSE(response->ok);
+  EXPECT_EQ(response->code, "malformed") << response->message;
+  EXPECT_NE(response->message.find("not in its placement"), std::string::npos) << response->message;
+  EXPECT_EQ(c().engine->deploy_calls(), 0);
+  expect_untouched_request_accepted(prepared);
+}
+
+TEST_F(ApplyRequestTest, RequestForBSentToCGetsNoSharesAndDeploysNothing) {
+  // Even with C put in the placement, the key-share grant names B: the holders refuse
+  // C, so C cannot decrypt (too_few_shares, each holder saying grant_wrong_node).
+  auto prepared = prepare_for_b("misdirected");
+  auto to_c = prepared.request;
+  to_c.placement = {c().id()};
+
+  auto response = entry.send_apply(c(), entry.sign(to_c));
 
   ASSERT_TRUE(response) << response.error().to_string();
   EXPECT_FALSE(response->ok);
@@ -379,6 +395,25 @@ TEST_F(ApplyRequestTest, RequestForBSentToCGetsNoSharesAndDeploysNothing) {
   EXPECT_EQ(c().engine->workload_count(), 0u);
   EXPECT_EQ(c().engine->deploy_calls(), 0);
   expect_untouched_request_accepted(prepared);
+}
+
+TEST_F(ApplyRequestTest, SecondDeploymentUnderTheSameOwnerGrantIsRefusedAsGrantReused) {
+  // A compromised entry node cannot turn one owner grant into more copies on a node.
+  auto prepared = prepare_for_b("reused");
+  auto first = entry.send_apply(b(), entry.sign(prepared.request));
+  ASSERT_TRUE(first) << first.error().to_string();
+  ASSERT_TRUE(first->ok) << first->code << ": " << first->message;
+  auto again = prepared.request;
+  again.request_id = runtime::new_workload_id();
+  again.workload_id = runtime::new_workload_id();
+
+  auto response = entry.send_apply(b(), entry.sign(again));
+
+  ASSERT_TRUE(response) << response.error().to_string();
+  EXPECT_FALSE(response->ok);
+  EXPECT_EQ(response->code, "unauthorized") << response->message;
+  EXPECT_NE(response->message.find("grant_reused"), std::string::npos) << response->message;
+  EXPECT_EQ(b().engine->workload_count(), 1u);
 }
 
 }  // namespace

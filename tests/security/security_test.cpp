@@ -241,7 +241,7 @@ class SecurityMesh : public ::testing::Test {
       ASSERT_TRUE(headers) << headers.error().to_string();
       auto reply = rest_call(mesh_->node(1).api_port, "POST", "/apply", *headers, yaml);
       ASSERT_TRUE(reply) << reply.error().to_string();
-      EXPECT_GE(reply->status, 400) << describe(reply);
+      EXPECT_EQ(reply->status, 403) << describe(reply);
       EXPECT_EQ(reply->error_code, "forbidden_pod_security") << describe(reply);
       EXPECT_NE(reply->error_message.find(field), std::string::npos) << describe(reply);
     }
