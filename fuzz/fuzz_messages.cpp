@@ -33,8 +33,8 @@ void check(ByteView bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   ByteView bytes(data + 1, size - 1);
-  // Selector byte = payload type - 1 (ApplyRequest = 1 .. QueryReply = 13).
-  switch (static_cast<PayloadType>(1 + data[0] % 13)) {
+  // Selector byte = payload type - 1 (ApplyRequest = 1 .. ApiAuth = 14).
+  switch (static_cast<PayloadType>(1 + data[0] % 14)) {
     case PayloadType::kApplyRequest:
       check<ApplyRequest>(bytes);
       break;
@@ -73,6 +73,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case PayloadType::kQueryReply:
       check<QueryReply>(bytes);
+      break;
+    case PayloadType::kApiAuth:
+      check<ApiAuth>(bytes);
       break;
   }
   return 0;
