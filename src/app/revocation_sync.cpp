@@ -47,10 +47,16 @@ void RevocationSync::start() {
 Result<bool> RevocationSync::install(ByteView signed_list) {
   auto installed = membership_.update_revocations(signed_list);
   if (!installed || !*installed) return installed;
+  keep(signed_list);
+  return true;
+}
+
+void RevocationSync::keep(ByteView signed_list) {
   std::lock_guard lock(mutex_);
   if (auto saved = write_private_file(file_, to_hex(signed_list)); !saved) {
     spdlog::warn("revocation list not saved: {}", saved.error().to_string());
   }
+  // Every node that installs a list publishes it too, so it outlives the node it came in by.
   if (published_id_ != 0) dht_.cancel_permanent(revocations_key(), published_id_);
   published_id_ = 0;
   if (signed_list.size() <= dht::kMaxValueSize) {
@@ -59,23 +65,12 @@ Result<bool> RevocationSync::install(ByteView signed_list) {
         dht::Value{0, dht::ValueKind::raw, Bytes(signed_list.begin(), signed_list.end())});
   }
   spdlog::info("revocation list {} installed", membership_.revocation_sequence());
-  return true;
 }
 
 void RevocationSync::offer(const std::vector<dht::Value>& values) {
   for (const auto& v : values) {
-    auto installed = membership_.update_revocations(v.data);
-    if (!installed) {
-      if (installed.error().code != "stale_revocations") ++refused_;
-      continue;
-    }
-    if (*installed) {
-      // Keep it: persist and republish (install() would re-verify; the list is already
-      // in, so write the file and publication directly).
-      std::lock_guard lock(mutex_);
-      (void)write_private_file(file_, to_hex(v.data));
-      spdlog::info("revocation list {} received from the mesh", membership_.revocation_sequence());
-    }
+    auto installed = install(v.data);
+    if (!installed && installed.error().code != "stale_revocations") ++refused_;
   }
 }
 

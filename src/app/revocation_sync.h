@@ -3,8 +3,9 @@
 // Promise:
 //  * install(bytes) hands an admin-signed RevocationList to crypto::Membership; when it is
 //    newer than the installed one it is kept in `file` (so a restart keeps it) and
-//    published in the DHT under "beemesh:revocations" (refreshed until a newer list
-//    replaces it). Errors are Membership::update_revocations's codes.
+//    published in the DHT under "beemesh:revocations" by this node too (refreshed until a
+//    newer list replaces it; a list larger than a DHT value travels only by install()).
+//    Errors are Membership::update_revocations's codes.
 //  * start() loads `file` (when present) and then, every `poll` (10 s), fetches the DHT
 //    key and installs the newest valid list found there; it also listens on the key. A
 //    list published anywhere reaches every member within poll + one DHT round trip.
@@ -46,6 +47,7 @@ class RevocationSync {
   void poll_once();
   void arm_timer();
   void offer(const std::vector<dht::Value>& values);
+  void keep(ByteView signed_list);  // persist and publish an installed list
 
   crypto::Membership& membership_;
   dht::Dht& dht_;
