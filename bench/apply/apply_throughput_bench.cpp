@@ -2,6 +2,13 @@
 // in one process (three app::Daemon, each with its own identity, RPC server, OpenDHT node,
 // SQLite state and data directory). See docs/notes/bench-e2e.md for results.
 //
+// The mesh is admitted the product's way (docs/notes/trust.md), as tests/apply/mesh_fixture
+// makes it: an admin directory (mesh_admin::init = `beemesh mesh init`), one join token
+// (`beemesh mesh admit --ttl 1h`) every node starts with, a user U with a deployer
+// credential (`beemesh mesh user --role deployer`) who owns every manifest and signs every
+// REST call (cli::request_signer, as the CLI does), and, for node mode, an entry node E
+// admitted by key (`beemesh mesh admit --node-key`) that the benchmark acts as.
+//
 //   apply_throughput_bench [--applies N] [--mode node|api|both|ops] [--api-threads T]
 //                          [--max-deploys D] [--window W]
 //
@@ -37,6 +44,9 @@
 #include "api/client.h"
 #include "app/config.h"
 #include "app/daemon.h"
+#include "app/mesh_admin.h"
+#include "cli/credential.h"
+#include "cli/owner_auth.h"
 #include "crypto/envelope.h"
 #include "crypto/grants.h"
 #include "e2e/direct_rpc.h"
@@ -89,7 +99,55 @@ struct MeshNode {
   std::unique_ptr<app::Daemon> daemon;
 };
 
-std::vector<MeshNode> start_mesh(const fs::path& root, const Options& o) {
+[[noreturn]] void fail(const std::string& what, const Error& error) {
+  std::fprintf(stderr, "%s: %s\n", what.c_str(), error.to_string().c_str());
+  std::exit(1);
+}
+
+// The mesh's admin, its join token, the user U (deployer, owner of every manifest) and the
+// entry node E the node mode acts as.
+struct Membership {
+  fs::path admin_dir;
+  std::string join_token;
+  crypto::Identity owner = crypto::Identity::generate();
+  std::string owner_credential_hex;
+  crypto::Identity entry = crypto::Identity::generate();
+};
+
+Membership admit(const fs::path& root) {
+  Membership m;
+  m.admin_dir = root / "admin";
+  if (auto mesh = app::mesh_admin::init(m.admin_dir, "apply-bench", system_clock()); !mesh) {
+    fail("mesh init", mesh.error());
+  }
+  auto token = app::mesh_admin::create_join_token(m.admin_dir, 1h, system_clock());
+  if (!token) fail("join token", token.error());
+  m.join_token = std::move(*token);
+  auto user = app::mesh_admin::issue_user(m.admin_dir, "bench-owner", crypto::Role::kDeployer,
+                                          m.owner.public_key(), {}, 24h, system_clock());
+  if (!user) fail("user credential", user.error());
+  auto user_bytes = from_hex(*user);
+  if (!user_bytes) fail("user credential", user_bytes.error());
+  m.owner.set_credential(std::move(*user_bytes));
+  m.owner_credential_hex = std::move(*user);
+  auto entry_token = app::mesh_admin::admit_node(m.admin_dir, m.entry.public_key(), "bench-entry",
+                                                 24h, system_clock());
+  if (!entry_token) fail("entry node admission", entry_token.error());
+  auto joined = app::mesh_admin::join(*entry_token, m.entry, "bench-entry", system_clock());
+  if (!joined) fail("entry node join", joined.error());
+  m.entry.set_credential(joined->credential);
+  return m;
+}
+
+// An API client for `node` whose every call is signed by U (what the CLI sends).
+std::unique_ptr<api::ApiClient> api_as_owner(const app::Daemon& node, const Membership& m) {
+  auto client = std::make_unique<api::ApiClient>(node.api_url());
+  client->set_signer(cli::request_signer(m.owner, m.owner_credential_hex,
+                                         to_hex(node.identity().public_key()), system_clock()));
+  return client;
+}
+
+std::vector<MeshNode> start_mesh(const fs::path& root, const Options& o, const Membership& m) {
   std::vector<MeshNode> nodes;
   std::random_device rd;
   uint32_t network = 0x200000u + (rd() % 0x7fffff);
@@ -105,10 +163,13 @@ std::vector<MeshNode> start_mesh(const fs::path& root, const Options& o) {
       auto boot = app::parse_host_port(nodes[0].daemon->dht_endpoint());
       if (boot) c.bootstrap.push_back(*boot);
     }
-    c.capacity_memory_bytes = int64_t(1) << 50;
-    c.capacity_cpu_millis = int64_t(1) << 40;
+    // Memory: the machine's (the default; a node may not offer more than its machine has,
+    // and 1,000 Mock pods of 16 MiB per node fit). CPU may be offered beyond the cores: 1,000
+    // cores, within what placement believes (app::kMaxCapacityCpuMillis).
+    c.capacity_cpu_millis = int64_t{1'000'000};
     c.workload.preferred_runtime = "mock";
     c.workload.max_concurrent_deployments = o.max_deploys;
+    c.join_token = m.join_token;
     MeshNode n;
     n.mock = std::make_shared<runtime::MockEngine>();
     app::DaemonOptions opts;
@@ -125,9 +186,9 @@ std::vector<MeshNode> start_mesh(const fs::path& root, const Options& o) {
   // Every node sees the others (the API path places through the directory).
   auto deadline = Clock::now() + 60s;
   for (auto& n : nodes) {
-    api::ApiClient client(n.daemon->api_url());
+    auto client = api_as_owner(*n.daemon, m);
     while (true) {
-      auto listed = client.nodes();
+      auto listed = client->nodes();
       if (listed && listed->size() == nodes.size()) break;
       if (Clock::now() > deadline) {
         std::fprintf(stderr, "mesh did not connect within 60 s\n");
@@ -145,7 +206,7 @@ size_t deployed(const std::vector<MeshNode>& nodes) {
   return total;
 }
 
-void run_node_mode(std::vector<MeshNode>& nodes, const Options& o) {
+void run_node_mode(std::vector<MeshNode>& nodes, const Options& o, const Membership& m) {
   std::vector<e2e::TargetNode> targets;
   for (auto& n : nodes) {
     e2e::TargetNode t;
@@ -155,15 +216,16 @@ void run_node_mode(std::vector<MeshNode>& nodes, const Options& o) {
     targets.push_back(t);
   }
   e2e::DirectRpc rpc;
-  auto owner = crypto::Identity::generate();
   std::printf("node mode: preparing %d manifests (encrypt, store 3 key shares each)...\n",
               o.applies);
   auto prep_start = Clock::now();
   std::vector<protocol::ApplyRequest> requests;
   for (int i = 0; i < o.applies; ++i) {
     const auto& target = targets[static_cast<size_t>(i) % targets.size()];
-    auto prepared = e2e::prepare_apply(rpc, owner, pod_yaml("node-bench-" + std::to_string(i)),
-                                       target, targets, system_clock());
+    // U owns the manifest and grants it to E; E encrypts it and stores the shares.
+    auto prepared =
+        e2e::prepare_apply(rpc, m.owner, m.entry, pod_yaml("node-bench-" + std::to_string(i)),
+                           target, targets, system_clock());
     if (!prepared) {
       std::fprintf(stderr, "prepare %d: %s\n", i, prepared.error().to_string().c_str());
       std::exit(1);
@@ -173,7 +235,7 @@ void run_node_mode(std::vector<MeshNode>& nodes, const Options& o) {
   std::printf("  prepared in %.1f s\n", seconds_since(prep_start));
 
   std::vector<Bytes> wires;
-  for (const auto& r : requests) wires.push_back(crypto::sign_message(owner, r, system_clock()));
+  for (const auto& r : requests) wires.push_back(crypto::sign_message(m.entry, r, system_clock()));
   size_t before = deployed(nodes);
 
   net::EventLoop loop(1);
@@ -220,15 +282,8 @@ void run_node_mode(std::vector<MeshNode>& nodes, const Options& o) {
   loop.stop();
 }
 
-void run_api_mode(std::vector<MeshNode>& nodes, const Options& o) {
-  auto owner = std::make_shared<crypto::Identity>(crypto::Identity::generate());
-  std::string owner_hex = to_hex(owner->public_key());
-  std::vector<std::string> urls;
-  std::vector<crypto::PublicKey> keys;
-  for (auto& n : nodes) {
-    urls.push_back(n.daemon->api_url());
-    keys.push_back(n.daemon->identity().public_key());
-  }
+void run_api_mode(std::vector<MeshNode>& nodes, const Options& o, const Membership& m) {
+  const std::string owner_hex = to_hex(m.owner.public_key());
   size_t before = deployed(nodes);
   std::atomic<int> next{0};
   std::atomic<int> ok{0};
@@ -240,21 +295,23 @@ void run_api_mode(std::vector<MeshNode>& nodes, const Options& o) {
   std::vector<std::thread> threads;
   for (int t = 0; t < o.api_threads; ++t) {
     threads.emplace_back([&, t] {
-      size_t entry = static_cast<size_t>(t) % urls.size();
-      api::ApiClient client(urls[entry]);
+      const app::Daemon& entry = *nodes[static_cast<size_t>(t) % nodes.size()].daemon;
+      const std::string entry_hex = to_hex(entry.identity().public_key());
+      auto client = api_as_owner(entry, m);
       std::vector<double> mine;
       for (int i = next++; i < o.applies; i = next++) {
         auto yaml = pod_yaml("api-bench-" + std::to_string(i));
         auto parsed = manifest::parse(yaml);
         auto mid = manifest::manifest_id(owner_hex, *parsed);
-        int64_t now = system_clock().now_ms();
-        api::OwnerAuth auth{owner_hex,
-                            to_hex(crypto::issue_grant(*owner, protocol::GrantAction::kApply, *mid,
-                                                       keys[entry], now, now + 600'000))};
+        // What `beemesh apply` sends: U's grant for the entry node, bound to the manifest
+        // and its replica count (no env or limits added).
+        auto auth = cli::apply_auth(m.owner, *mid, entry_hex, system_clock(),
+                                    crypto::apply_content_hash(yaml, {}, 0, 0, 1));
         api::ApplyOptions options;
         options.replicas = 1;
         auto started = Clock::now();
-        auto outcome = client.apply(yaml, options, auth);
+        auto outcome =
+            auth ? client->apply(yaml, options, *auth) : Result<api::ApplyOutcome>(auth.error());
         mine.push_back(seconds_since(started));
         if (outcome && outcome->replicas_placed == 1) {
           ++ok;
@@ -381,10 +438,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   {
-    auto nodes = start_mesh(root, o);
-    std::printf("3-node mesh up (Mock engine, max_concurrent_deployments %d)\n", o.max_deploys);
-    if (o.mode == "node" || o.mode == "both") run_node_mode(nodes, o);
-    if (o.mode == "api" || o.mode == "both") run_api_mode(nodes, o);
+    const auto membership = admit(root);
+    auto nodes = start_mesh(root, o, membership);
+    std::printf("3-node admitted mesh up (Mock engine, max_concurrent_deployments %d)\n",
+                o.max_deploys);
+    if (o.mode == "node" || o.mode == "both") run_node_mode(nodes, o, membership);
+    if (o.mode == "api" || o.mode == "both") run_api_mode(nodes, o, membership);
     for (auto& n : nodes) n.daemon->stop();
   }
   std::error_code ec;

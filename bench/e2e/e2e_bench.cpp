@@ -13,6 +13,11 @@
 //     and Pss), and the CPU it used (utime+stime from /proc/PID/stat, children such as the
 //     podman calls of the health monitor separately) over the next window seconds with no
 //     requests. --web first runs one replica of the web workload on every node.
+//
+// Every mesh is an admitted mesh (e2e::Mesh: `beemesh mesh init`, a join token, the deployer
+// user). The benchmark is that deployer: it owns the manifests, signs every REST call
+// (cli::request_signer, as the CLI does) and binds its apply grants to the content
+// (cli::apply_auth, as `beemesh apply` does).
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,8 +31,9 @@
 #include <vector>
 
 #include "api/client.h"
+#include "cli/credential.h"
+#include "cli/owner_auth.h"
 #include "crypto/grants.h"
-#include "e2e/direct_rpc.h"
 #include "e2e/mesh.h"
 #include "manifest/manifest.h"
 
@@ -103,6 +109,33 @@ bool wait_serving(uint16_t port) {
   return false;
 }
 
+// The mesh's deployer user: its key with its credential, and API clients signing as it.
+struct Deployer {
+  crypto::Identity identity;
+  std::string credential_hex;
+
+  static Result<Deployer> of(e2e::Mesh& mesh) {
+    auto identity = mesh.identity_of(mesh.deployer());
+    if (!identity) return identity.error();
+    return Deployer{std::move(*identity), mesh.deployer().credential_hex};
+  }
+  std::string public_key_hex() const { return to_hex(identity.public_key()); }
+  // A client of `node` whose every call carries this user's credential and auth token.
+  std::unique_ptr<api::ApiClient> client(e2e::MeshNode& node) const {
+    auto c = std::make_unique<api::ApiClient>(node.api_url());
+    c->set_signer(
+        cli::request_signer(identity, credential_hex, node.public_key_hex, system_clock()));
+    return c;
+  }
+  // What `beemesh apply` sends through `node`: an apply grant naming it, bound to the
+  // manifest and its replica count.
+  Result<api::OwnerAuth> apply_auth(const e2e::MeshNode& node, const std::string& yaml,
+                                    const std::string& manifest_id, int replicas) const {
+    return cli::apply_auth(identity, manifest_id, node.public_key_hex, system_clock(),
+                           crypto::apply_content_hash(yaml, {}, 0, 0, replicas));
+  }
+};
+
 struct Args {
   std::string command;
   int runs = 10;
@@ -131,12 +164,14 @@ int podman_apply(const Args& a) {
   auto& m = **mesh;
   std::printf("%d-node mesh up; %d runs, alternating beemesh apply / bare kube play\n", a.nodes,
               a.runs);
-  api::ApiClient client(m.node(0).api_url());
-  auto entry_key = from_hex(m.node(0).public_key_hex);
-  crypto::PublicKey entry{};
-  std::copy(entry_key->begin(), entry_key->end(), entry.begin());
-  auto owner = crypto::Identity::generate();
-  std::string owner_hex = to_hex(owner.public_key());
+  auto deployer = Deployer::of(m);
+  if (!deployer) {
+    std::fprintf(stderr, "deployer: %s\n", deployer.error().to_string().c_str());
+    return 1;
+  }
+  auto api = deployer->client(m.node(0));
+  auto& client = *api;
+  const std::string owner_hex = deployer->public_key_hex();
   std::vector<double> apply_ms, apply_serve_ms, play_ms, play_serve_ms;
   std::printf("%4s %14s %16s %14s %16s\n", "run", "apply->Running", "apply->serving", "kube play",
               "play->serving");
@@ -147,13 +182,15 @@ int podman_apply(const Args& a) {
     auto parsed = manifest::parse(yaml);
     auto mid = manifest::manifest_id(owner_hex, *parsed);
     m.track_manifest(*mid);
-    int64_t now = system_clock().now_ms();
-    api::OwnerAuth auth{owner_hex, to_hex(crypto::issue_grant(owner, protocol::GrantAction::kApply,
-                                                              *mid, entry, now, now + 600'000))};
+    auto auth = deployer->apply_auth(m.node(0), yaml, *mid, 1);
+    if (!auth) {
+      std::fprintf(stderr, "apply grant: %s\n", auth.error().to_string().c_str());
+      return 1;
+    }
     api::ApplyOptions options;
     options.replicas = 1;
     auto t0 = SteadyClock::now();
-    auto outcome = client.apply(yaml, options, auth);
+    auto outcome = client.apply(yaml, options, *auth);
     double t_apply = ms_since(t0);
     if (!outcome || outcome->replicas_placed != 1) {
       std::fprintf(stderr, "apply failed: %s\n",
@@ -171,8 +208,7 @@ int podman_apply(const Args& a) {
       return 1;
     }
     double t_apply_serve = ms_since(t0);
-    auto token = to_hex(e2e::delete_envelope(owner, *mid, system_clock()));
-    (void)client.delete_manifest(*mid, {owner_hex, token});
+    (void)client.delete_manifest(*mid, cli::delete_auth(deployer->identity, *mid, system_clock()));
 
     // --- bare podman kube play of the same pod ---
     auto free = e2e::free_tcp_port();
@@ -261,23 +297,23 @@ int idle(const Args& a) {
   auto& m = **mesh;
   if (a.with_web) {
     // One web replica per node: the health monitor then lists Podman every 10 s.
-    auto owner = crypto::Identity::generate();
-    std::string owner_hex = to_hex(owner.public_key());
+    auto deployer = Deployer::of(m);
+    if (!deployer) {
+      std::fprintf(stderr, "deployer: %s\n", deployer.error().to_string().c_str());
+      return 1;
+    }
     auto yaml = deployment_yaml("idle-web");
-    auto mid = manifest::manifest_id(owner_hex, *manifest::parse(yaml));
+    auto mid = manifest::manifest_id(deployer->public_key_hex(), *manifest::parse(yaml));
     m.track_manifest(*mid);
-    auto entry_key = from_hex(m.node(0).public_key_hex);
-    crypto::PublicKey entry{};
-    std::copy(entry_key->begin(), entry_key->end(), entry.begin());
-    int64_t now = system_clock().now_ms();
-    api::OwnerAuth auth{owner_hex, to_hex(crypto::issue_grant(owner, protocol::GrantAction::kApply,
-                                                              *mid, entry, now, now + 600'000))};
+    auto auth = deployer->apply_auth(m.node(0), yaml, *mid, a.nodes);
     api::ApplyOptions options;
     options.replicas = a.nodes;
-    api::ApiClient client(m.node(0).api_url());
-    auto outcome = client.apply(yaml, options, auth);
+    auto client = deployer->client(m.node(0));
+    auto outcome =
+        auth ? client->apply(yaml, options, *auth) : Result<api::ApplyOutcome>(auth.error());
     if (!outcome || outcome->replicas_placed != a.nodes) {
-      std::fprintf(stderr, "apply of the web workload failed\n");
+      std::fprintf(stderr, "apply of the web workload failed: %s\n",
+                   outcome ? "not every replica placed" : outcome.error().to_string().c_str());
       return 1;
     }
   }
