@@ -157,6 +157,12 @@ TEST_F(WorkloadPodmanTest, KilledContainerIsReportedRestartedAndServesAgain) {
   auto recovered = std::find(kinds.begin(), kinds.end(), EventKind::Recovered);
   EXPECT_LT(unhealthy, recovered);
   EXPECT_EQ(http_get(port), "hello from beemesh\n");
+  // The announcement follows the Recovered event (it is not ordered before it).
+  auto announced_by = std::chrono::steady_clock::now() + 10s;
+  while (!announcer_.is_announced("podman-health-test") &&
+         std::chrono::steady_clock::now() < announced_by) {
+    std::this_thread::sleep_for(50ms);
+  }
   EXPECT_TRUE(announcer_.is_announced("podman-health-test"));
   EXPECT_GE(store_->get_workload(record->id)->restarts, 1);
 
