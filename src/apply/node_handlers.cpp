@@ -1,5 +1,6 @@
 #include "apply/node_handlers.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -48,6 +49,8 @@ void NodeHandlers::start_housekeeping(asio::any_io_executor executor,
     asio::post(blocking_, [this] {
       auto dropped = store_.drop_expired_key_shares(clock_.now_ms());
       if (dropped && *dropped > 0) spdlog::info("dropped {} expired key share(s)", *dropped);
+      // Heap freed after a burst (a flood of refused requests) goes back to the system.
+      ::malloc_trim(0);
     });
     housekeeping_->expires_after(every);
     housekeeping_->async_wait([weak](const std::error_code& ec) {

@@ -100,7 +100,8 @@ class NodeHandlers {
   asio::awaitable<Result<Bytes>> on_capacity(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_query(Bytes request, net::PeerInfo peer = {});
 
-  // Drops expired key shares now and then every `every` (on the worker pool). Call once,
+  // Drops expired key shares (and returns freed heap to the system) now and then every
+  // `every` (on the worker pool). Call once,
   // from any thread; stops when the handlers are destroyed or the loop stops.
   void start_housekeeping(asio::any_io_executor executor,
                           std::chrono::milliseconds every = std::chrono::seconds(60));

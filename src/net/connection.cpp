@@ -75,13 +75,13 @@ void Connection::start() {
 void Connection::resume_reading() {
   if (!paused_) return;
   paused_ = false;
-  resume_signal_.cancel();
+  if (!backlogged_) resume_signal_.cancel();
 }
 
 asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
   try {
     while (self->open_) {
-      while (self->paused_ && self->open_) {
+      while ((self->paused_ || self->backlogged_) && self->open_) {
         std::error_code ignored;
         co_await self->resume_signal_.async_wait(
             asio::redirect_error(asio::use_awaitable, ignored));
@@ -277,6 +277,8 @@ void Connection::send(uint64_t request_id, FrameKind kind, std::string_view prot
   OutFrame& f = queued_.emplace_back();
   f.header_size = encode_header(f.header, request_id, kind, protocol, payload.size());
   f.payload = std::move(payload);
+  unsent_bytes_ += f.header_size + f.payload.size();
+  if (unsent_bytes_ > options_.max_unsent_bytes) backlogged_ = true;
   if (!write_in_progress_) flush();
 }
 
@@ -293,15 +295,21 @@ void Connection::flush() {
     write_buffers_.emplace_back(f.header.data(), f.header_size);
     if (!f.payload.empty()) write_buffers_.emplace_back(f.payload.data(), f.payload.size());
   }
-  asio::async_write(socket_, write_buffers_,
-                    [self = shared_from_this()](const std::error_code& ec, size_t) {
-                      self->write_in_progress_ = false;
-                      if (ec) {
-                        if (self->open_) self->close(self->read_error(ec));
-                        return;
-                      }
-                      self->flush();
-                    });
+  asio::async_write(
+      socket_, write_buffers_,
+      [self = shared_from_this()](const std::error_code& ec, size_t written) {
+        self->write_in_progress_ = false;
+        self->unsent_bytes_ -= std::min(written, self->unsent_bytes_);
+        if (ec) {
+          if (self->open_) self->close(self->read_error(ec));
+          return;
+        }
+        if (self->backlogged_ && self->unsent_bytes_ <= self->options_.max_unsent_bytes / 2) {
+          self->backlogged_ = false;
+          if (!self->paused_) self->resume_signal_.cancel();
+        }
+        self->flush();
+      });
 }
 
 void Connection::close(const Error& reason) {

@@ -50,6 +50,10 @@ struct ConnectionOptions {
   std::chrono::milliseconds frame_timeout{0};  // 0: none
   std::chrono::milliseconds idle_timeout{0};   // 0: none
   std::shared_ptr<BufferGauge> gauge;          // may be null
+  // Replies queued but not yet taken by the peer's socket: above this the connection stops
+  // reading new frames until half of it has drained (a peer that sends and never reads
+  // cannot make the node hold its answers without bound).
+  size_t max_unsent_bytes = 8 * 1024 * 1024;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -63,6 +67,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string& remote() const { return remote_; }
   size_t max_frame_size() const { return options_.max_frame_size; }
   bool is_open() const { return open_; }
+  size_t unsent_bytes() const { return unsent_bytes_; }
 
   void start();
   void send(uint64_t request_id, FrameKind kind, std::string_view protocol, Bytes payload);
@@ -112,6 +117,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool open_ = true;
   bool started_ = false;
   bool paused_ = false;
+  bool backlogged_ = false;  // unsent_bytes_ went over max_unsent_bytes
+  size_t unsent_bytes_ = 0;  // queued_ + writing_
   asio::steady_timer resume_signal_;
 
   // The watchdog closes the connection when `deadline_` passes.

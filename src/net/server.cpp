@@ -76,7 +76,8 @@ ConnectionOptions connection_options(const Server::State& state) {
   return {.max_frame_size = state.options.max_frame_size,
           .frame_timeout = state.options.frame_timeout,
           .idle_timeout = state.options.idle_timeout,
-          .gauge = state.gauge};
+          .gauge = state.gauge,
+          .max_unsent_bytes = state.options.max_unsent_bytes};
 }
 
 class ServerSession final : public Connection {

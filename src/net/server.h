@@ -51,6 +51,9 @@ struct ServerOptions {
   // a frame that would take more closes its connection ("overloaded").
   size_t max_unverified_buffered_bytes = 32 * 1024 * 1024;
   size_t max_concurrent_requests_per_connection = 256;
+  // Replies not yet taken by a peer: above this its connection stops reading requests
+  // until half has drained (a peer that never reads cannot pile up answers).
+  size_t max_unsent_bytes = 8 * 1024 * 1024;
   size_t max_connections = 512;                     // open inbound connections
   size_t max_connections_per_address = 32;          // per remote IPv4 address or IPv6 /64
   size_t max_pending_connections = 64;              // not yet delivered a complete request

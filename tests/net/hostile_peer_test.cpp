@@ -1,6 +1,7 @@
 // The server against peers that misbehave on purpose: huge claims, stalls, floods of
 // connections. Memory stays bounded by what arrived, time by the deadlines, connections by
 // the caps — and legitimate peers keep being served.
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -35,6 +36,33 @@ class HostileTest : public ::testing::Test {
   EventLoop loop;
   std::unique_ptr<Server> server;
 };
+
+TEST_F(HostileTest, APeerThatNeverReadsItsRepliesStopsBeingRead) {
+  // Each answer is 256 KiB; the peer sends 200 requests and reads nothing. The server stops
+  // taking requests once 1 MiB of answers waits (plus what the sockets' buffers hold).
+  server = std::make_unique<Server>(loop, ServerOptions{.max_unsent_bytes = 1024 * kKiB});
+  std::atomic<int> answered{0};
+  ASSERT_TRUE(server
+                  ->handle("big",
+                           [&answered](const PeerInfo&, Bytes) -> asio::awaitable<Result<Bytes>> {
+                             ++answered;
+                             co_return Bytes(256 * kKiB, 'a');
+                           })
+                  .ok());
+  ASSERT_TRUE(server->listen().ok());
+  RawPeer raw(server->port());
+  Bytes requests;
+  for (int i = 0; i < 200; ++i) {
+    auto frame = encode_frame(static_cast<uint64_t>(i) + 1, FrameKind::request, "big", {});
+    requests.insert(requests.end(), frame.begin(), frame.end());
+  }
+  ASSERT_FALSE(raw.send(requests));
+  ASSERT_TRUE(eventually([&] { return answered.load() > 0; }));
+  std::this_thread::sleep_for(500ms);
+  // Socket buffers on loopback hold a few MiB at most: far fewer than 200 answers.
+  EXPECT_LT(answered.load(), 60) << answered.load()
+                                 << " answers produced for a peer that reads none";
+}
 
 TEST_F(HostileTest, AHalfSentHugeFrameHoldsOnlyWhatArrived) {
   start({});
