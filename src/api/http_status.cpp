@@ -6,7 +6,7 @@
 namespace beemesh::api {
 
 int http_status_for(std::string_view code) {
-  static constexpr std::array<std::pair<std::string_view, int>, 34> kStatuses{{
+  static constexpr std::array<std::pair<std::string_view, int>, 35> kStatuses{{
       {"invalid_manifest", 400},
       {"bad_request", 400},
       {"invalid_argument", 400},
@@ -32,6 +32,7 @@ int http_status_for(std::string_view code) {
       {"no_engine", 503},
       {"unavailable", 503},
       {"timeout", 504},
+      {"too_many_requests", 429},
       {"forbidden_pod_security", 403},
       {"name_conflict", 409},
       {"quota_exceeded", 403},

@@ -293,6 +293,11 @@ Result<Caller> ApiServer::Impl::authenticate(const httplib::Request& req, crypto
                                              " is larger than a credential can be");
   }
   auto caller = authenticator.authenticate(auth);
+  if (!caller && (caller.error().code == "replay_quota_exceeded" ||
+                  caller.error().code == "replay_cache_full")) {
+    // The user is known; they send too fast (429, not 401: the credential is fine).
+    return make_error("too_many_requests", "slow down: " + printable(caller.error().message));
+  }
   if (!caller) {
     return make_error("unauthenticated", "request not authenticated: " + caller.error().code +
                                              ": " + printable(caller.error().message));

@@ -32,6 +32,9 @@ inline Caller make_caller(crypto::Role role, std::string name,
   return c;
 }
 
+// A credential whose user is over its replay quota (sends too fast).
+inline constexpr std::string_view kFloodingCredential = "f100d0";
+
 class FakeAuthenticator : public Authenticator {
  public:
   FakeAuthenticator() {
@@ -58,6 +61,9 @@ class FakeAuthenticator : public Authenticator {
     std::lock_guard lock(mutex_);
     requests_.push_back(request);
     auto it = callers.find(request.credential_hex);
+    if (request.credential_hex == kFloodingCredential) {
+      return make_error("replay_quota_exceeded", "this user holds too many live tokens");
+    }
     if (it == callers.end()) return make_error("not_a_member", "unknown credential");
     if (!verifier_) {
       if (request.auth_hex != kGoodAuth) return make_error("bad_signature", "bad auth token");

@@ -623,6 +623,14 @@ TEST_F(ApiServerTest, OwnerHeadersAloneDoNotAuthenticate) {
   EXPECT_TRUE(service.delete_calls().empty());
 }
 
+TEST_F(ApiServerTest, UserOverTheReplayQuotaGetsTooManyRequests) {
+  auto flooding = client_as(std::string(testing::kFloodingCredential));
+  auto res = flooding->Get("/workloads");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 429);
+  EXPECT_EQ(error_code(res), "too_many_requests");
+}
+
 TEST_F(ApiServerTest, UnknownCredentialIsUnauthenticatedWithTheAuthenticatorsReason) {
   auto stranger = client_as("5712a9");
   auto res = stranger->Get("/workloads");
@@ -874,6 +882,7 @@ TEST(HttpStatus, MapsErrorCodesToStatuses) {
   EXPECT_EQ(http_status_for("name_conflict"), 409);
   EXPECT_EQ(http_status_for("no_credential"), 401);
   EXPECT_EQ(http_status_for("not_a_member"), 403);
+  EXPECT_EQ(http_status_for("too_many_requests"), 429);
   EXPECT_EQ(http_status_for("anything_else"), 500);
 }
 
