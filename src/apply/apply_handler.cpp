@@ -18,6 +18,10 @@ namespace beemesh::apply {
 
 namespace {
 
+std::string not_logged(int64_t refused) {
+  return refused > 0 ? " (" + std::to_string(refused) + " similar lines not logged)" : "";
+}
+
 struct Opened {
   std::string yaml;
   manifest::Manifest manifest;
@@ -48,16 +52,21 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_apply(Bytes request, net::PeerIn
   if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
   if (!req) {
     auto err = codes::from_envelope_error(req.error());
-    spdlog::warn("apply refused: {}", printable(err.to_string()));
+    if (auto budget = refusals_log_.take()) {
+      spdlog::warn("apply refused: {}{}", printable(err.to_string()), not_logged(*budget));
+    }
     co_return respond(identity_, clock_, response, &err);
   }
   response.request_id = req->message.request_id;
   response.manifest_id = req->message.manifest_id;
   auto deployed = co_await apply_verified(*req);
   if (!deployed) {
-    spdlog::warn("apply {} of manifest {} from {} failed: {}", printable(req->message.request_id),
-                 printable(req->message.manifest_id), req->envelope.signer_node_id,
-                 printable(deployed.error().to_string()));
+    if (auto budget = refusals_log_.take()) {
+      spdlog::warn("apply {} of manifest {} from {} failed: {}{}",
+                   printable(req->message.request_id), printable(req->message.manifest_id),
+                   req->envelope.signer_node_id, printable(deployed.error().to_string()),
+                   not_logged(*budget));
+    }
     co_return respond(identity_, clock_, response, &deployed.error());
   }
   response.workload_id = deployed->id;

@@ -38,6 +38,7 @@
 #include "apply/admission.h"
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "common/log_budget.h"
 #include "common/result.h"
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
@@ -128,6 +129,7 @@ class NodeHandlers {
   QueryResponder query_responder_;
   const crypto::Membership* membership_ = nullptr;
   GrantLedger grants_used_;
+  LogBudget refusals_log_{20};  // warnings about refused requests: 20 lines a second
   MemberLookup member_lookup_;
   std::unique_ptr<asio::steady_timer> housekeeping_;
   std::shared_ptr<std::function<void()>> housekeeping_tick_;

@@ -321,12 +321,16 @@ void Connection::close(const Error& reason) {
   resume_signal_.cancel();
   watchdog_timer_.cancel();
   queued_.clear();  // frames being written stay alive until the write handler runs
-  if (quiet_reason(reason.code)) {
+  auto budget = quiet_reason(reason.code) || !options_.warnings ? std::optional<int64_t>()
+                                                                : options_.warnings->take();
+  if (!budget) {
     spdlog::debug("component=net event=connection_closed peer={} reason=\"{}\"", remote_,
                   reason.to_string());
   } else {
-    spdlog::warn("component=net event=connection_closed peer={} reason=\"{}\"", remote_,
-                 reason.to_string());
+    spdlog::warn("component=net event=connection_closed peer={} reason=\"{}\"{}", remote_,
+                 reason.to_string(),
+                 *budget > 0 ? " (" + std::to_string(*budget) + " similar lines not logged)"
+                             : std::string());
   }
   on_closed(reason);
 }

@@ -29,6 +29,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "common/bytes.h"
+#include "common/log_budget.h"
 #include "common/result.h"
 #include "net/frame.h"
 
@@ -54,6 +55,8 @@ struct ConnectionOptions {
   // reading new frames until half of it has drained (a peer that sends and never reads
   // cannot make the node hold its answers without bound).
   size_t max_unsent_bytes = 8 * 1024 * 1024;
+  // Warnings about closed connections share this budget (null: logged at debug level).
+  std::shared_ptr<LogBudget> warnings;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

@@ -287,7 +287,8 @@ asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
         std::move(*socket), self->name_,
         ConnectionOptions{.max_frame_size = self->options_.max_frame_size,
                           .frame_timeout = self->options_.frame_timeout,
-                          .gauge = self->gauge_},
+                          .gauge = self->gauge_,
+                          .warnings = self->warnings_},
         self);
     self->session_->start();
     self->connected_ = true;

@@ -123,6 +123,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   const ClientOptions options_;
   const std::shared_ptr<OutboundPool> pool_;
   const std::shared_ptr<BufferGauge> gauge_;
+  // Warnings about this endpoint's closed connections: at most 5 lines a second.
+  const std::shared_ptr<LogBudget> warnings_ = std::make_shared<LogBudget>(5);
 
   bool shut_down_ = false;
   size_t in_flight_ = 0;

@@ -61,6 +61,8 @@ struct Server::State {
   std::atomic<uint64_t> evicted{0};
   std::atomic<size_t> unverified_buffered{0};
   const std::shared_ptr<BufferGauge> gauge;
+  // Warnings about closed connections: at most 20 lines a second for the whole server.
+  const std::shared_ptr<LogBudget> warnings = std::make_shared<LogBudget>(20);
 
   mutable std::mutex mutex;  // guards everything below
   std::unordered_map<std::string, std::shared_ptr<const Handler>> handlers;
@@ -77,7 +79,8 @@ ConnectionOptions connection_options(const Server::State& state) {
           .frame_timeout = state.options.frame_timeout,
           .idle_timeout = state.options.idle_timeout,
           .gauge = state.gauge,
-          .max_unsent_bytes = state.options.max_unsent_bytes};
+          .max_unsent_bytes = state.options.max_unsent_bytes,
+          .warnings = state.warnings};
 }
 
 class ServerSession final : public Connection {
