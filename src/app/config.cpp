@@ -120,9 +120,11 @@ Result<NodeConfig> parse_config(std::string_view yaml, std::string_view source) 
   Reader r(source, "");
   if (!root.IsMap()) return r.error("(top)", "must be a mapping");
   BEEMESH_TRY(r.check_keys(
-      root, {"data_dir", "node_name", "rpc_listen", "api_listen", "dht_listen", "bootstrap",
-             "network_id", "publish_ports", "publish_host_ip", "capacity", "key_shares", "workload",
-             "discovery", "log_level", "log_json", "join_token", "pod_security"}));
+      root,
+      {"data_dir",   "node_name",    "rpc_listen",    "api_listen",      "dht_listen",
+       "bootstrap",  "network_id",   "publish_ports", "publish_host_ip", "capacity",
+       "key_shares", "workload",     "discovery",     "log_level",       "log_json",
+       "join_token", "pod_security", "api_tls_cert",  "api_tls_key",     "api_allowed_hosts"}));
   std::string data_dir;
   BEEMESH_TRY(r.read(root, "data_dir", data_dir));
   if (!data_dir.empty()) c.data_dir = data_dir;
@@ -175,6 +177,12 @@ Result<NodeConfig> parse_config(std::string_view yaml, std::string_view source) 
   BEEMESH_TRY(r.read(root, "log_json", c.log_json));
   BEEMESH_TRY(r.read(root, "join_token", c.join_token));
   BEEMESH_TRY(r.read(root, "pod_security", c.pod_security));
+  BEEMESH_TRY(r.read(root, "api_tls_cert", c.api_tls_cert));
+  BEEMESH_TRY(r.read(root, "api_tls_key", c.api_tls_key));
+  BEEMESH_TRY(r.read(root, "api_allowed_hosts", c.api_allowed_hosts));
+  if (c.api_tls_cert.empty() != c.api_tls_key.empty()) {
+    return r.error("api_tls_cert", "api_tls_cert and api_tls_key go together");
+  }
   if (c.pod_security != "baseline" && c.pod_security != "restricted" &&
       c.pod_security != "privileged") {
     return r.error("pod_security", "must be baseline, restricted or privileged");

@@ -60,6 +60,10 @@ struct NodeConfig {
   // membership lives in data_dir (mesh.json + credential) and this is ignored.
   std::string join_token;
   std::string pod_security = "baseline";  // baseline | restricted | privileged
+  // REST API off loopback: TLS only (PEM files), and the Host names clients use.
+  std::string api_tls_cert;
+  std::string api_tls_key;
+  std::vector<std::string> api_allowed_hosts;
 };
 
 // Upper bounds for configured capacity (a node also refuses more than its machine has).

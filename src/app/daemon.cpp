@@ -252,6 +252,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   api::ApiConfig ac;
   ac.host = c.api_listen.host;
   ac.port = c.api_listen.port;
+  ac.tls_cert_file = c.api_tls_cert;
+  ac.tls_key_file = c.api_tls_key;
+  ac.allowed_hosts = c.api_allowed_hosts;
   ApiAuthenticator::Options auth_options;
   auth_options.not_before_ms = vo.not_before_ms;
   p->api_auth = std::make_unique<ApiAuthenticator>(*p->membership, p->identity->public_key(),

@@ -88,6 +88,30 @@ TEST(Config, BadCapacityQuantityIsRejected) {
   EXPECT_EQ(c.error().message, "b.yaml: capacity.memory: not a Kubernetes quantity: 'lots'");
 }
 
+TEST(Config, UnknownPodSecurityLevelIsRejected) {
+  auto c = parse_config("pod_security: lax\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "b.yaml: pod_security: must be baseline, restricted or privileged");
+}
+
+TEST(Config, PodSecurityDefaultsToBaseline) {
+  auto c = parse_config("", "b.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->pod_security, "baseline");
+}
+
+TEST(Config, CapacityBeyondOnePebibyteIsRejected) {
+  auto c = parse_config("capacity: {memory: 2Pi}\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "b.yaml: capacity.memory: must be more than 0 and at most 1Pi");
+}
+
+TEST(Config, TlsCertificateWithoutKeyIsRejected) {
+  auto c = parse_config("api_tls_cert: /etc/beemesh/api.pem\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "b.yaml: api_tls_cert: api_tls_cert and api_tls_key go together");
+}
+
 TEST(Config, MissingFileIsAnError) {
   auto c = load_config_file("/nonexistent/beemesh.yaml");
   ASSERT_FALSE(c.ok());
