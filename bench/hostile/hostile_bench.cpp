@@ -68,13 +68,12 @@
 #include "crypto/envelope.h"
 #include "crypto/grants.h"
 #include "crypto/identity.h"
-#include "crypto/membership.h"
+#include "e2e/attacks.h"
 #include "e2e/direct_rpc.h"
 #include "e2e/mesh.h"
 #include "e2e/rest.h"
+#include "e2e/suite.h"
 #include "manifest/manifest.h"
-#include "net/frame.h"
-#include "net/protocols.h"
 #include "protocol/messages.h"
 
 namespace {
@@ -106,77 +105,6 @@ std::string idle_pod(const std::string& name) {
          "\nspec:\n  containers:\n    - name: idle\n      image: localhost/busybox:latest\n"
          "      command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\"]\n"
          "      resources:\n        limits:\n          memory: 16Mi\n          cpu: 50m\n";
-}
-
-// "Billion laughs" (tests/hostile/hostile_test.cpp): nine levels of nine aliases each, about
-// 500 bytes, 9^9 scalars when expanded.
-std::string alias_bomb() {
-  std::string yaml =
-      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bomb\n  annotations:\n"
-      "    a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n";
-  for (char level = 'b'; level <= 'i'; ++level) {
-    std::string prev(1, static_cast<char>(level - 1));
-    yaml += std::string("    ") + level + ": &" + level + " [";
-    for (int i = 0; i < 9; ++i) yaml += (i ? ",*" : "*") + prev;
-    yaml += "]\n";
-  }
-  yaml += "spec:\n  containers: [{name: c, image: localhost/busybox:latest}]\n";
-  return yaml;
-}
-
-// ---- sockets --------------------------------------------------------------------------------
-
-// A blocking TCP connection to 127.0.0.1:port within `timeout`, or -1.
-int connect_to(uint16_t port, std::chrono::milliseconds timeout = 2s) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    if (errno != EINPROGRESS) {
-      ::close(fd);
-      return -1;
-    }
-    pollfd p{fd, POLLOUT, 0};
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1 ||
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-      ::close(fd);
-      return -1;
-    }
-  }
-  int flags = ::fcntl(fd, F_GETFL);
-  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-  return fd;
-}
-
-bool send_all(int fd, ByteView data) {
-  size_t sent = 0;
-  while (sent < data.size()) {
-    ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// An identity holding a "node certificate" it signed itself: a non-member that looks like one
-// (tests/hostile/hostile_test.cpp).
-crypto::Identity self_certified_stranger(const std::string& mesh_id) {
-  auto id = crypto::Identity::generate();
-  int64_t now = system_clock().now_ms();
-  crypto::CertificateBody body;
-  body.kind = crypto::CertKind::kNode;
-  body.subject = id.public_key();
-  body.name = "stranger";
-  body.mesh_id = mesh_id;
-  body.issued_ms = now;
-  body.expires_ms = now + 3'600'000;
-  id.set_credential(crypto::make_credential(crypto::issue_certificate(id, body)));
-  return id;
 }
 
 // ---- attacks --------------------------------------------------------------------------------
@@ -224,24 +152,19 @@ class AliasBombFlood final : public Attack {
     auto identity = mesh_.identity_of(user_);
     if (!identity) return identity.error();
     // The owner grant names the id the bomb would have as a plain pod named "bomb".
-    auto parsed = manifest::parse(idle_pod("bomb"), "benign twin");
-    if (!parsed) return parsed.error();
-    auto mid = manifest::manifest_id(user_.public_key_hex, *parsed);
+    auto mid = e2e::alias_bomb_manifest_id(user_.public_key_hex);
     if (!mid) return mid.error();
     thread_ = std::thread([this, owner = std::move(*identity), mid = *mid] {
-      std::string bomb = alias_bomb();
-      auto content = crypto::apply_content_hash(bomb, {}, 0, 0, 1);
+      std::string bomb = e2e::alias_bomb();
       const auto& node = mesh_.node(0);
       while (!done_) {
         auto headers = e2e::user_auth_headers(owner, "POST", "/apply", node.public_key_hex);
-        auto grant = cli::apply_auth(owner, mid, node.public_key_hex, system_clock(), content);
+        auto grant = e2e::add_apply_grant(headers, owner, mid, node.public_key_hex, bomb);
         if (!grant) {
           codes_.add("client:" + grant.error().code, grant.error().message);
           std::this_thread::sleep_for(100ms);
           continue;
         }
-        headers.emplace("X-Beemesh-Owner", grant->owner_public_key_hex);
-        headers.emplace("X-Beemesh-Token", grant->token_hex);
         auto reply =
             e2e::rest_call(node.api_port, "POST", "/apply", headers, bomb, "application/yaml", 30s);
         ++sent_;
@@ -282,18 +205,9 @@ class HalfSentFrames final : public Attack {
   ~HalfSentFrames() override { stop(); }
 
   Result<void> start() override {
-    const uint32_t kClaimedBody = claimed_body_;
     // Length prefix claiming claimed_body_ bytes, then the fixed header and protocol id of an
     // apply; no body ever follows.
-    header_.assign(4 + net::kFixedHeaderSize + net::protocols::kApply.size(), 0);
-    header_[0] = static_cast<uint8_t>(kClaimedBody >> 24);
-    header_[1] = static_cast<uint8_t>(kClaimedBody >> 16);
-    header_[2] = static_cast<uint8_t>(kClaimedBody >> 8);
-    header_[3] = static_cast<uint8_t>(kClaimedBody);
-    header_[11] = 1;  // request id 1 (big-endian u64 in bytes 4..11)
-    header_[12] = static_cast<uint8_t>(net::FrameKind::request);
-    header_[13] = static_cast<uint8_t>(net::protocols::kApply.size());
-    std::copy(net::protocols::kApply.begin(), net::protocols::kApply.end(), header_.begin() + 14);
+    header_ = e2e::half_frame_header(claimed_body_);
     thread_ = std::thread([this] { run(); });
     // Give it a moment to open the first round.
     auto deadline = SteadyClock::now() + 3s;
@@ -432,7 +346,7 @@ class StrangerFlood final : public Attack {
   ~StrangerFlood() override { stop(); }
 
   Result<void> start() override {
-    for (int k = 0; k < kKeys; ++k) strangers_.push_back(self_certified_stranger(mesh_id_));
+    for (int k = 0; k < kKeys; ++k) strangers_.push_back(e2e::self_certified_stranger(mesh_id_));
     resign();
     refresher_ = std::thread([this] {
       auto next = SteadyClock::now() + 10s;
@@ -455,10 +369,10 @@ class StrangerFlood final : public Attack {
     if (refresher_.joinable()) refresher_.join();
   }
   std::string summary() const override {
-    return std::to_string(sent_.load()) + " signed capacity requests sent from " +
+    return std::to_string(counters_.sent.load()) + " signed capacity requests sent from " +
            std::to_string(kKeys) + " stranger keys over " + std::to_string(threads_) +
-           " connections, " + std::to_string(replies_bytes_.load() / 1024) + " KiB of replies, " +
-           std::to_string(reconnects_.load()) + " reconnects";
+           " connections, " + std::to_string(counters_.reply_bytes.load() / 1024) +
+           " KiB of replies, " + std::to_string(counters_.reconnects.load()) + " reconnects";
   }
 
  private:
@@ -470,59 +384,30 @@ class StrangerFlood final : public Attack {
     auto pool = std::make_shared<std::vector<Bytes>>();
     pool->reserve(kPool);
     for (int j = 0; j < kPool; ++j) {
-      protocol::CapacityRequest req;
-      req.request_id = "flood-" + std::to_string(generation_) + "-" + std::to_string(j);
-      req.manifest_id = std::string(64, 'f');
-      req.cpu_millis = 100;
-      req.memory_bytes = 32 << 20;
-      Bytes envelope =
-          crypto::sign_message(strangers_[static_cast<size_t>(j % kKeys)], req, system_clock());
-      pool->push_back(net::encode_frame(static_cast<uint64_t>(j) + 1, net::FrameKind::request,
-                                        net::protocols::kCapacity, envelope));
+      pool->push_back(e2e::stranger_capacity_frame(
+          strangers_[static_cast<size_t>(j % kKeys)],
+          "flood-" + std::to_string(generation_) + "-" + std::to_string(j),
+          static_cast<uint64_t>(j) + 1));
     }
     ++generation_;
     std::lock_guard lock(mu_);
     pool_ = std::move(pool);
   }
 
+  // Frames from the current pool (looked up again every 256 frames), so that stop() is
+  // never stuck behind a full socket for more than 200 ms.
   void send_loop(int w) {
-    int fd = -1;
-    std::thread drain;
-    auto close_connection = [&] {
-      if (fd < 0) return;
-      ::shutdown(fd, SHUT_RDWR);
-      if (drain.joinable()) drain.join();
-      ::close(fd);
-      fd = -1;
-    };
     std::shared_ptr<const std::vector<Bytes>> pool;
-    for (size_t j = static_cast<size_t>(w); !done_; ++j) {
-      if (j % 256 == 0 || !pool) {
-        std::lock_guard lock(mu_);
-        pool = pool_;
-      }
-      if (fd < 0) {
-        fd = connect_to(port_);
-        if (fd < 0) {
-          ++reconnects_;
-          std::this_thread::sleep_for(10ms);
-          continue;
-        }
-        timeval tv{0, 200'000};  // so that stop() is never stuck behind a full socket
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        drain = std::thread([this, fd] {
-          char buf[65536];
-          for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) replies_bytes_ += n;
-        });
-      }
-      if (!send_all(fd, (*pool)[j % pool->size()])) {
-        close_connection();
-        ++reconnects_;
-        continue;
-      }
-      ++sent_;
-    }
-    close_connection();
+    e2e::send_flood(
+        port_, static_cast<size_t>(w), 1, [this](size_t) { return !done_; },
+        [&](size_t j) {
+          if (j % 256 == 0 || !pool) {
+            std::lock_guard lock(mu_);
+            pool = pool_;
+          }
+          return (*pool)[j % pool->size()];
+        },
+        counters_, 200ms);
   }
 
   uint16_t port_;
@@ -533,53 +418,9 @@ class StrangerFlood final : public Attack {
   std::mutex mu_;
   std::shared_ptr<const std::vector<Bytes>> pool_;
   std::atomic<bool> done_{false};
-  std::atomic<long> sent_{0}, reconnects_{0}, replies_bytes_{0};
+  e2e::FloodCounters counters_;
   std::thread refresher_;
   std::vector<std::thread> senders_;
-};
-
-// A TCP listener on 127.0.0.1 counting the connections it accepts (the endpoint the 500
-// listed holders claim; tests/hostile/hostile_test.cpp).
-class CountingListener {
- public:
-  CountingListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        ::listen(fd_, 512) == 0 &&
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port_ = ntohs(addr.sin_port);
-    }
-    thread_ = std::thread([this] {
-      while (!done_) {
-        pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 50) == 1) {
-          int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-          if (c >= 0) {
-            ++accepted_;
-            ::close(c);
-          }
-        }
-      }
-    });
-  }
-  ~CountingListener() {
-    done_ = true;
-    thread_.join();
-    if (fd_ >= 0) ::close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  int accepted() const { return accepted_; }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> done_{false};
-  std::atomic<int> accepted_{0};
-  std::thread thread_;
 };
 
 class FiveHundredHolders final : public Attack {
@@ -590,12 +431,9 @@ class FiveHundredHolders final : public Attack {
 
   Result<void> start() override {
     if (listener_.port() == 0) return make_error("listen_failed", "no counting listener");
-    std::vector<e2e::TargetNode> nodes;
-    for (int i = 0; i < mesh_.size(); ++i) {
-      auto t = e2e::target_node(mesh_.node(i).public_key_hex, mesh_.node(i).rpc_endpoint());
-      if (!t) return t.error();
-      nodes.push_back(*t);
-    }
+    auto targets = e2e::target_nodes(mesh_);
+    if (!targets) return targets.error();
+    const auto& nodes = *targets;
     auto owner = mesh_.identity_of(user_);
     if (!owner) return owner.error();
     auto entry = mesh_.admitted_node_identity("holder-lister");
@@ -605,14 +443,7 @@ class FiveHundredHolders final : public Attack {
                            system_clock(), e2e::PrepareOptions::without_storing_shares());
     if (!prepared) return prepared.error();
     mesh_.track_manifest(prepared->manifest_id);
-    auto& holders = prepared->request.applied_manifest.share_holders;
-    holders.clear();
-    for (int h = 0; h < 500; ++h) {
-      auto fake = crypto::Identity::generate();
-      holders.push_back({fake.node_id(), fake.public_key(),
-                         "127.0.0.1:" + std::to_string(listener_.port()),
-                         static_cast<uint8_t>(h % 255 + 1)});
-    }
+    e2e::list_fake_share_holders(prepared->request, 500, listener_.port());
     thread_ = std::thread(
         [this, entry = std::move(*entry), request = prepared->request, target = nodes[0]] {
           while (!done_) {
@@ -640,7 +471,7 @@ class FiveHundredHolders final : public Attack {
  private:
   e2e::Mesh& mesh_;
   e2e::MeshUser user_;
-  CountingListener listener_;
+  e2e::CountingListener listener_;
   e2e::DirectRpc rpc_;
   std::atomic<bool> done_{false};
   std::atomic<long> sent_{0};
@@ -649,14 +480,6 @@ class FiveHundredHolders final : public Attack {
 };
 
 // ---- node 0, as the operator sees it --------------------------------------------------------
-
-int64_t rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-  }
-  return -1;
-}
 
 // utime + stime of `pid` in clock ticks.
 long long cpu_ticks(pid_t pid) {
@@ -677,30 +500,6 @@ double own_cpu_seconds() {
   return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
-
-// The largest RSS of `pid` seen every 20 ms until stop().
-class RssSampler {
- public:
-  explicit RssSampler(pid_t pid) : pid_(pid), thread_([this] { run(); }) {}
-  ~RssSampler() { stop(); }
-  int64_t stop() {
-    done_ = true;
-    if (thread_.joinable()) thread_.join();
-    return max_kib_;
-  }
-
- private:
-  void run() {
-    while (!done_) {
-      max_kib_ = std::max<int64_t>(max_kib_, rss_kib(pid_));
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-  pid_t pid_;
-  std::atomic<bool> done_{false};
-  std::atomic<int64_t> max_kib_{0};
-  std::thread thread_;
-};
 
 double load_average() {
   std::ifstream in("/proc/loadavg");
@@ -849,11 +648,7 @@ int run(const Args& a) {
     return 1;
   }
   // Room for the attack connections; the daemons inherit it.
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 8192) {
-    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 8192);
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
+  e2e::raise_open_file_limit(8192);
   e2e::MeshOptions mo;
   mo.nodes = 3;
   mo.binary = a.binary;
@@ -905,7 +700,7 @@ int run(const Args& a) {
     r.phase = phase;
     std::error_code ec;
     auto log_before = std::filesystem::file_size(mesh.node(0).log_file, ec);
-    RssSampler rss(pid0);
+    e2e::RssSampler rss(pid0);
     auto t_phase = SteadyClock::now();
     long long ticks0 = cpu_ticks(pid0);
     double own0 = own_cpu_seconds();
@@ -934,7 +729,7 @@ int run(const Args& a) {
     r.cpu_percent = 100 * double(cpu_ticks(pid0) - ticks0) / hz / r.seconds;
     r.bench_cpu_percent = 100 * (own_cpu_seconds() - own0) / r.seconds;
     r.rss_max_kib = rss.stop();
-    r.rss_end_kib = rss_kib(pid0);
+    r.rss_end_kib = e2e::rss_kib(pid0);
     auto log_after = std::filesystem::file_size(mesh.node(0).log_file, ec);
     r.log_bytes = log_after > log_before ? log_after - log_before : 0;
     auto t_delete = SteadyClock::now();

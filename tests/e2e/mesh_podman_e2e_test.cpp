@@ -22,6 +22,7 @@
 #include "e2e/direct_rpc.h"
 #include "e2e/mesh.h"
 #include "e2e/rest.h"
+#include "e2e/suite.h"
 
 namespace beemesh::e2e {
 namespace {
@@ -54,23 +55,14 @@ struct Replica {
   uint16_t port = 0;  // published host port of the web container
 };
 
-std::string describe(const Result<ProcessResult>& r) {
-  if (!r) return "could not run: " + r.error().to_string();
-  return "exit " + std::to_string(r->exit_code) + "\nstdout:\n" + r->out + "\nstderr:\n" + r->err;
-}
-
 class MeshOnPodman : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (auto ready = check_podman_ready(); !ready) {
-      setup_error_ = "Podman is not usable: " + ready.error().to_string();
-      return;
-    }
     MeshOptions options;
     options.nodes = 3;
-    auto mesh = Mesh::start(options);
+    auto mesh = start_mesh_on_podman(options);
     if (!mesh) {
-      setup_error_ = "mesh did not start: " + mesh.error().to_string();
+      setup_error_ = mesh.error().message;
       return;
     }
     mesh_ = std::move(*mesh);
@@ -98,18 +90,11 @@ class MeshOnPodman : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
 
   void TearDown() override {
-    if (HasFailure() && mesh_) {
-      for (int i = 0; i < mesh_->size(); ++i) {
-        std::cerr << "---- log of " << mesh_->node(i).name << "\n" << mesh_->log_tail(i, 40);
-      }
-    }
+    if (HasFailure() && mesh_) std::cerr << log_tails(*mesh_, 40);
   }
 
   static int index_of_node(const std::string& node_id) {
-    for (int i = 0; i < mesh_->size(); ++i) {
-      if (mesh_->node(i).node_id == node_id) return i;
-    }
-    return -1;
+    return e2e::index_of_node(*mesh_, node_id);
   }
 
   // `beemesh ... -o json` through node i, parsed.

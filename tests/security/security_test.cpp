@@ -18,16 +18,16 @@
 #include <thread>
 
 #include "api/json.h"
-#include "cli/owner_auth.h"
 #include "common/bytes.h"
 #include "crypto/envelope.h"
-#include "crypto/grants.h"
 #include "crypto/identity.h"
 #include "crypto/manifest_crypto.h"
 #include "crypto/membership.h"
+#include "e2e/attacks.h"
 #include "e2e/direct_rpc.h"
 #include "e2e/mesh.h"
 #include "e2e/rest.h"
+#include "e2e/suite.h"
 #include "manifest/manifest.h"
 #include "runtime/runtime.h"
 
@@ -64,28 +64,14 @@ std::string idle_pod(const std::string& name, const std::string& pod_fields = ""
          container_fields;
 }
 
-std::string describe(const Result<ProcessResult>& r) {
-  if (!r) return "could not run: " + r.error().to_string();
-  return "exit " + std::to_string(r->exit_code) + "\nstdout:\n" + r->out + "\nstderr:\n" + r->err;
-}
-
-std::string describe(const Result<RestReply>& r) {
-  if (!r) return "no answer: " + r.error().to_string();
-  return "HTTP " + std::to_string(r->status) + " " + r->body;
-}
-
 class SecurityMesh : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (auto ready = check_podman_ready(); !ready) {
-      setup_error_ = "Podman is not usable: " + ready.error().to_string();
-      return;
-    }
     MeshOptions options;
     options.nodes = 3;
-    auto mesh = Mesh::start(options);
+    auto mesh = start_mesh_on_podman(options);
     if (!mesh) {
-      setup_error_ = "mesh did not start: " + mesh.error().to_string();
+      setup_error_ = mesh.error().message;
       return;
     }
     mesh_ = std::move(*mesh);
@@ -120,20 +106,13 @@ class SecurityMesh : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
 
   void TearDown() override {
-    if (HasFailure() && mesh_) {
-      for (int i = 0; i < mesh_->size(); ++i) {
-        std::cerr << "---- log of " << mesh_->node(i).name << "\n" << mesh_->log_tail(i, 40);
-      }
-    }
+    if (HasFailure() && mesh_) std::cerr << log_tails(*mesh_, 40);
   }
 
   // ---- helpers ------------------------------------------------------------------------
 
   static std::string write_manifest(const std::string& yaml) {
-    static int count = 0;
-    auto path = mesh_->work_dir() / ("manifest-" + std::to_string(++count) + ".yaml");
-    std::ofstream(path) << yaml;
-    return path.string();
+    return e2e::write_manifest(*mesh_, yaml);
   }
 
   // `beemesh apply` as `user` through node i, parsed; an Error holds the CLI's output.
@@ -193,11 +172,9 @@ class SecurityMesh : public ::testing::Test {
     auto identity = mesh_->identity_of(user);
     if (!identity) return identity.error();
     // As the CLI signs it: bound to the manifest, no env or limits added, one replica.
-    auto owner = cli::apply_auth(*identity, manifest_id, mesh_->node(i).public_key_hex,
-                                 system_clock(), crypto::apply_content_hash(yaml, {}, 0, 0, 1));
+    auto owner =
+        add_apply_grant(*headers, *identity, manifest_id, mesh_->node(i).public_key_hex, yaml);
     if (!owner) return owner.error();
-    headers->emplace("X-Beemesh-Owner", owner->owner_public_key_hex);
-    headers->emplace("X-Beemesh-Token", owner->token_hex);
     return *headers;
   }
 
@@ -205,21 +182,10 @@ class SecurityMesh : public ::testing::Test {
     return target_node(mesh_->node(i).public_key_hex, mesh_->node(i).rpc_endpoint());
   }
 
-  static Result<std::vector<TargetNode>> targets() {
-    std::vector<TargetNode> out;
-    for (int i = 0; i < mesh_->size(); ++i) {
-      auto t = target(i);
-      if (!t) return t.error();
-      out.push_back(*t);
-    }
-    return out;
-  }
+  static Result<std::vector<TargetNode>> targets() { return target_nodes(*mesh_); }
 
   static int index_of_node(const std::string& node_id) {
-    for (int i = 0; i < mesh_->size(); ++i) {
-      if (mesh_->node(i).node_id == node_id) return i;
-    }
-    return -1;
+    return e2e::index_of_node(*mesh_, node_id);
   }
 
   // A pod refused by pod security admission, through the CLI and through REST.
@@ -298,16 +264,7 @@ TEST_F(SecurityMesh, ApplyOverRpcByNonMemberWithSelfMadeGrantsIsRefused) {
   std::string yaml = idle_pod("stranger-rpc");
 
   // A self-issued "node certificate" (the stranger is its own admin) and no credential.
-  auto self_made = crypto::Identity::generate();
-  int64_t now = system_clock().now_ms();
-  crypto::CertificateBody body;
-  body.kind = crypto::CertKind::kNode;
-  body.subject = self_made.public_key();
-  body.name = "stranger";
-  body.mesh_id = mesh_->mesh_id();
-  body.issued_ms = now;
-  body.expires_ms = now + 3'600'000;
-  self_made.set_credential(crypto::make_credential(crypto::issue_certificate(self_made, body)));
+  auto self_made = self_certified_stranger(mesh_->mesh_id());
   auto bare = crypto::Identity::generate();
 
   struct Case {
