@@ -45,7 +45,9 @@ Result<void> check_store_share(const crypto::Membership* membership,
                       "must be 1..255");
   }
   auto now = clock.now_ms();
-  if (m.expires_ms <= now || m.expires_ms > now + max_ttl.count()) {
+  // The publisher's clock may run ahead of ours by up to the envelope window (30 s).
+  constexpr int64_t kClockSkewMs = 30'000;
+  if (m.expires_ms <= now || m.expires_ms > now + max_ttl.count() + kClockSkewMs) {
     return make_error(std::string(codes::kMalformed),
                       "store share: expires_ms must be in the next " +
                           std::to_string(max_ttl.count() / 1000) + " s");
