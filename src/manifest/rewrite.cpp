@@ -233,6 +233,63 @@ YAML::Node spec_from_fields(const Document& doc) {
   return spec;
 }
 
+// Podman turns a Secret into a node-wide secret named by metadata.name, so each workload's
+// Secrets get names of their own (<name>-<workload tag>) and its pods' references follow:
+// two owners' Secrets of the same name never meet.
+std::string secret_name(const std::string& name, const std::string& tag) {
+  return tag.empty() ? name : name + "-" + tag;
+}
+
+Result<std::string> renamed_secret(const Document& doc, const std::string& tag) {
+  YAML::Node root = YAML::Load(doc.yaml);
+  YAML::Node metadata = member(root, "metadata");
+  if (!present(metadata) || !metadata.IsMap()) {
+    return make_error("invalid_manifest",
+                      "doc " + std::to_string(doc.index) + ": Secret without metadata");
+  }
+  metadata["name"] = string_node(secret_name(doc.name, tag));
+  return emit_yaml(root);
+}
+
+void rename_secret_refs(YAML::Node spec, const std::string& tag) {
+  auto rename = [&](YAML::Node holder, const char* key) {
+    YAML::Node name = member(holder, key);
+    if (present(name) && name.IsScalar())
+      holder[key] = string_node(secret_name(name.Scalar(), tag));
+  };
+  YAML::Node volumes = member(spec, "volumes");
+  if (present(volumes) && volumes.IsSequence()) {
+    for (YAML::Node volume : volumes) {
+      if (!volume.IsMap()) continue;
+      YAML::Node secret = member(volume, "secret");
+      if (present(secret) && secret.IsMap()) rename(secret, "secretName");
+    }
+  }
+  for (const char* list : {"initContainers", "containers"}) {
+    YAML::Node containers = member(spec, list);
+    if (!present(containers) || !containers.IsSequence()) continue;
+    for (YAML::Node container : containers) {
+      YAML::Node env = member(container, "env");
+      if (present(env) && env.IsSequence()) {
+        for (YAML::Node var : env) {
+          YAML::Node from = var.IsMap() ? member(var, "valueFrom") : YAML::Node();
+          if (!present(from) || !from.IsMap()) continue;
+          YAML::Node ref = member(from, "secretKeyRef");
+          if (present(ref) && ref.IsMap()) rename(ref, "name");
+        }
+      }
+      YAML::Node env_from = member(container, "envFrom");
+      if (present(env_from) && env_from.IsSequence()) {
+        for (YAML::Node source : env_from) {
+          if (!source.IsMap()) continue;
+          YAML::Node ref = member(source, "secretRef");
+          if (present(ref) && ref.IsMap()) rename(ref, "name");
+        }
+      }
+    }
+  }
+}
+
 struct PodSource {
   YAML::Node metadata;  // the Pod's own metadata, or the template's (may be undefined)
   YAML::Node spec;
@@ -301,6 +358,7 @@ Result<std::string> make_pod(const Document& doc, const PodSource& source, const
   }
   YAML::Node spec = YAML::Clone(source.spec);
   spec["restartPolicy"] = string_node(doc.restart_policy);
+  rename_secret_refs(spec, workload_tag(options.workload_id));
   for (const char* list : {"initContainers", "containers"}) {
     YAML::Node containers = member(spec, list);
     if (!present(containers) || !containers.IsSequence()) continue;
@@ -338,10 +396,17 @@ Result<std::string> rewrite_for_deployment(const Manifest& manifest,
   std::vector<std::string> names = pod_names(manifest, options);
   MANIFEST_TRY(check_options(options, names.size()));
   std::vector<std::string> documents;
-  for (const auto& doc : manifest.documents) {
-    if (!doc.is_workload()) documents.push_back(doc.yaml);
-  }
+  const std::string tag = workload_tag(options.workload_id);
   try {
+    for (const auto& doc : manifest.documents) {
+      if (doc.is_workload()) continue;
+      if (doc.kind == "Secret") {
+        MANIFEST_ASSIGN(std::string secret, renamed_secret(doc, tag));
+        documents.push_back(std::move(secret));
+      } else {
+        documents.push_back(doc.yaml);
+      }
+    }
     int pod_index = 0;
     for (const auto& doc : manifest.documents) {
       if (!doc.is_workload()) continue;

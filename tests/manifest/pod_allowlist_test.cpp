@@ -105,10 +105,11 @@ TEST(PodAllowlist, ListedFieldsPassUnchanged) {
   EXPECT_EQ(spec["volumes"].size(), 3u);
   EXPECT_EQ(spec["volumes"][0]["emptyDir"]["medium"].Scalar(), "Memory");
   EXPECT_EQ(spec["volumes"][1]["configMap"]["items"][0]["path"].Scalar(), "a.txt");
-  EXPECT_EQ(spec["volumes"][2]["secret"]["secretName"].Scalar(), "creds");
+  // Secrets carry the workload's tag (see Rewrite.SecretsGetNamesOfTheirWorkload).
+  EXPECT_EQ(spec["volumes"][2]["secret"]["secretName"].Scalar(), "creds-3f2a91c0deadbeef");
   YAML::Node c = spec["containers"][0];
   EXPECT_EQ(c["workingDir"].Scalar(), "/work");
-  EXPECT_EQ(c["envFrom"][0]["secretRef"]["name"].Scalar(), "creds");
+  EXPECT_EQ(c["envFrom"][0]["secretRef"]["name"].Scalar(), "creds-3f2a91c0deadbeef");
   EXPECT_EQ(c["env"][0]["valueFrom"]["secretKeyRef"]["key"].Scalar(), "user");
   EXPECT_EQ(c["volumeMounts"].size(), 3u);
   EXPECT_EQ(c["volumeMounts"][0]["subPath"].Scalar(), "a/b");

@@ -333,12 +333,47 @@ TEST(Rewrite, NegativeReplicasOptionIsAnError) {
   EXPECT_EQ(out.error().code, "invalid_argument");
 }
 
-TEST(Rewrite, ConfigMapsAndSecretsPassThroughUnchangedAndFirst) {
+TEST(Rewrite, ConfigMapsPassThroughUnchangedAndSecretsComeFirstToo) {
   Manifest m = parsed(samples::kPod + "---\n" + samples::kConfigMap + "---\n" + samples::kSecret);
   auto out = rewrite_for_deployment(m, ids());
   ASSERT_TRUE(out.ok());
-  std::string expected_prefix = m.documents[1].yaml + "---\n" + m.documents[2].yaml + "---\n";
+  std::string expected_prefix = m.documents[1].yaml + "---\n";
   EXPECT_EQ(out->substr(0, expected_prefix.size()), expected_prefix);
+  auto docs = YAML::LoadAll(*out);
+  ASSERT_EQ(docs.size(), 3u);
+  EXPECT_EQ(docs[1]["kind"].Scalar(), "Secret");
+  EXPECT_EQ(docs[2]["kind"].Scalar(), "Pod");
+}
+
+TEST(Rewrite, SecretsGetNamesOfTheirWorkload) {
+  // Podman keeps Secrets node-wide by name: another owner's Secret "credentials" must never
+  // be the one this workload's pods read or replace.
+  std::string pod =
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: app}\nspec:\n  containers:\n"
+      "  - name: c\n    image: localhost/busybox:latest\n"
+      "    env:\n    - name: P\n      valueFrom: {secretKeyRef: {name: credentials, key: "
+      "password}}\n"
+      "    envFrom:\n    - secretRef: {name: credentials}\n"
+      "    volumeMounts:\n    - {name: s, mountPath: /s}\n"
+      "  volumes:\n  - {name: s, secret: {secretName: credentials}}\n";
+  Manifest m = parsed(pod + "---\n" + samples::kSecret);
+  auto out = rewrite_for_deployment(m, ids());
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  auto docs = YAML::LoadAll(*out);
+  ASSERT_EQ(docs.size(), 2u);
+  EXPECT_EQ(docs[0]["metadata"]["name"].Scalar(), "credentials-3f2a91c0deadbeef");
+  YAML::Node spec = docs[1]["spec"];
+  EXPECT_EQ(spec["volumes"][0]["secret"]["secretName"].Scalar(), "credentials-3f2a91c0deadbeef");
+  YAML::Node c = spec["containers"][0];
+  EXPECT_EQ(c["envFrom"][0]["secretRef"]["name"].Scalar(), "credentials-3f2a91c0deadbeef");
+  bool found = false;
+  for (const auto& var : c["env"]) {
+    if (var["name"].Scalar() == "P") {
+      found = true;
+      EXPECT_EQ(var["valueFrom"]["secretKeyRef"]["name"].Scalar(), "credentials-3f2a91c0deadbeef");
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST(Rewrite, OutputParsesBackAsAValidManifest) {
