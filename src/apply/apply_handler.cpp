@@ -131,11 +131,12 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
                            "or replicas differ from what the owner signed");
     }
   }
-  const auto* primary = opened->manifest.primary();
-  std::string ns = primary ? primary->namespace_ : std::string("default");
-  if (membership_ && !owner->may_use_namespace(ns)) {
-    co_return make_error(std::string(codes::kForbidden),
-                         "owner " + owner->name + " may not deploy in namespace " + ns);
+  for (const auto& doc : opened->manifest.documents) {
+    if (membership_ && !owner->may_use_namespace(doc.namespace_)) {
+      co_return make_error(
+          std::string(codes::kForbidden),
+          "owner " + owner->name + " may not deploy in namespace " + printable(doc.namespace_, 64));
+    }
   }
   // 6. Pod security, before any engine sees the manifest.
   if (auto admitted = manifest::check_pod_security(opened->manifest, settings_.pod_security);
