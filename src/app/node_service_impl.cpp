@@ -110,8 +110,8 @@ Result<api::ApplyOutcome> NodeServiceImpl::apply(std::string_view yaml,
   BEEMESH_TRY(check_owner_is_caller(auth, caller));
   auto started = std::chrono::steady_clock::now();
   apply::PublishRequest req{
-      std::string(yaml),         options.source, options.replicas, options.node,
-      auth.owner_public_key_hex, auth.token_hex, caller.credential};
+      std::string(yaml),         options.source, options.replicas,  options.node,
+      auth.owner_public_key_hex, auth.token_hex, caller.credential, caller.namespaces};
   auto result = run_on(p_.loop, p_.publisher.apply(std::move(req), progress));
   apply_latency_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

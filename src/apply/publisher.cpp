@@ -127,6 +127,16 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
                                       .content_hash = content_hash},
                                      clock_);
   if (!checked) co_return codes::from_grant_error(checked.error(), "owner apply grant");
+  for (const auto& doc : ctx.manifest.documents) {
+    const auto& allowed = request.namespaces;
+    if (!allowed.empty() &&
+        std::find(allowed.begin(), allowed.end(), doc.namespace_) == allowed.end()) {
+      co_return make_error(std::string(codes::kForbidden),
+                           request.source + " doc " + std::to_string(doc.index) +
+                               ": the owner may not deploy in namespace " +
+                               printable(doc.namespace_, 64));
+    }
+  }
   if (auto admitted = manifest::check_pod_security(ctx.manifest, settings_.pod_security);
       !admitted) {
     co_return admitted.error();

@@ -2,10 +2,10 @@
 //
 // Promise (apply): parse + validate the manifest off the event loop (nothing is sent
 // anywhere when it is invalid) -> check the owner's apply grant names this node and binds
-// the content (crypto::apply_content_hash) -> pod security at this node's level (a clear
-// early error; every target checks again) -> ask every known node for
-// capacity (CapacityRequest, answers within `capacity_window`) -> place replicas
-// (scheduler::place; replies outside sane ranges are ignored) -> encrypt the manifest with
+// the content (crypto::apply_content_hash) -> every document in the owner's namespaces
+// and pod security at this node's level (clear early errors; every target checks again) -> ask
+// every known node for capacity (CapacityRequest, answers within `capacity_window`) -> place
+// replicas (scheduler::place; replies outside sane ranges are ignored) -> encrypt the manifest with
 // a fresh key, split it into n shares (threshold k) sealed to n holders drawn at random
 // among the directory's members -> store the shares on the holders (at least k must
 // accept) -> publish the signed encrypted record in the DHT -> send each chosen node a
@@ -60,8 +60,9 @@ struct PublishRequest {
   int replicas = -1;  // -1 = as the manifest says
   std::string node;   // pinned node id or name
   std::string owner_public_key_hex;
-  std::string owner_grant_hex;  // owner-signed Grant(kApply) naming this node
-  Bytes owner_credential;       // the owner's user credential (forwarded to targets)
+  std::string owner_grant_hex;          // owner-signed Grant(kApply) naming this node
+  Bytes owner_credential;               // the owner's user credential (forwarded to targets)
+  std::vector<std::string> namespaces;  // the owner's namespaces; empty = every namespace
 };
 
 struct Placement {

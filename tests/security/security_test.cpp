@@ -85,6 +85,12 @@ class SecurityMesh : public ::testing::Test {
       }
       *user = *made;
     }
+    auto scoped = mesh_->add_user("tina", "deployer", {"team-a"});
+    if (!scoped) {
+      setup_error_ = "user tina: " + scoped.error().to_string();
+      return;
+    }
+    team_a_deployer_ = *scoped;
     // Alice's bystander: one replica on every node, which no case may touch.
     auto applied = apply_as(alice_, 0, idle_pod("bystander"), {"--replicas", "3"});
     if (!applied) {
@@ -217,7 +223,7 @@ class SecurityMesh : public ::testing::Test {
 
   static std::unique_ptr<Mesh> mesh_;
   static std::string setup_error_;
-  static MeshUser alice_, mallory_, viewer_, nobody_;
+  static MeshUser alice_, mallory_, viewer_, nobody_, team_a_deployer_;
   static api::ApplyOutcome bystander_;
   static std::set<std::string> bystander_pods_;
 };
@@ -228,6 +234,7 @@ MeshUser SecurityMesh::alice_;
 MeshUser SecurityMesh::mallory_;
 MeshUser SecurityMesh::viewer_;
 MeshUser SecurityMesh::nobody_;
+MeshUser SecurityMesh::team_a_deployer_;
 api::ApplyOutcome SecurityMesh::bystander_;
 std::set<std::string> SecurityMesh::bystander_pods_;
 
@@ -354,6 +361,20 @@ TEST_F(SecurityMesh, ApplyByViewerIsForbiddenRole) {
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_NE(r->exit_code, 0) << describe(r);
   EXPECT_NE(r->err.find("forbidden_role"), std::string::npos) << describe(r);
+  expect_nothing_deployed(*mid);
+  expect_bystander_untouched();
+}
+
+TEST_F(SecurityMesh, ApplyOutsideTheDeployersNamespacesIsForbidden) {
+  std::string yaml = idle_pod("other-team");  // namespace default; tina may use team-a only
+  auto mid = manifest_id_of(team_a_deployer_, yaml);
+  ASSERT_TRUE(mid) << mid.error().to_string();
+  mesh_->track_manifest(*mid);
+  auto r = mesh_->cli_as(team_a_deployer_, 0, {"apply", "-f", write_manifest(yaml)});
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_NE(r->exit_code, 0) << describe(r);
+  EXPECT_NE(r->err.find("forbidden"), std::string::npos) << describe(r);
+  EXPECT_NE(r->err.find("namespace default"), std::string::npos) << describe(r);
   expect_nothing_deployed(*mid);
   expect_bystander_untouched();
 }
