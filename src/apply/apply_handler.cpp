@@ -48,14 +48,12 @@ Result<Opened> open_manifest(const protocol::AppliedManifest& applied,
 asio::awaitable<Result<Bytes>> NodeHandlers::on_apply(Bytes request, net::PeerInfo peer) {
   protocol::ApplyResponse response;
   response.node_id = identity_.node_id();
-  auto req = crypto::open_message<protocol::ApplyRequest>(verifier_, request);
-  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
+  auto req = open_request<protocol::ApplyRequest>(verifier_, request, peer);
   if (!req) {
-    auto err = codes::from_envelope_error(req.error());
     if (auto budget = refusals_log_.take()) {
-      spdlog::warn("apply refused: {}{}", printable(err.to_string()), not_logged(*budget));
+      spdlog::warn("apply refused: {}{}", printable(req.error().to_string()), not_logged(*budget));
     }
-    co_return respond(identity_, clock_, response, &err);
+    co_return respond(identity_, clock_, response, &req.error());
   }
   response.request_id = req->message.request_id;
   response.manifest_id = req->message.manifest_id;

@@ -44,12 +44,8 @@ Result<void> check_deleter(const crypto::Membership* membership,
 asio::awaitable<Result<Bytes>> NodeHandlers::on_delete(Bytes request, net::PeerInfo peer) {
   protocol::DeleteResponse response;
   response.node_id = identity_.node_id();
-  auto req = crypto::open_message<protocol::DeleteRequest>(verifier_, request);
-  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
-  if (!req) {
-    auto err = codes::from_envelope_error(req.error());
-    co_return respond(identity_, clock_, response, &err);
-  }
+  auto req = open_request<protocol::DeleteRequest>(verifier_, request, peer);
+  if (!req) co_return respond(identity_, clock_, response, &req.error());
   const auto& msg = req->message;
   response.request_id = msg.request_id;
   response.manifest_id = msg.manifest_id;

@@ -99,13 +99,12 @@ std::pair<int64_t, int64_t> NodeHandlers::free_capacity() const {
 }
 
 asio::awaitable<Result<Bytes>> NodeHandlers::on_capacity(Bytes request, net::PeerInfo peer) {
-  auto req = crypto::open_message<protocol::CapacityRequest>(verifier_, request);
-  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
+  auto req = open_request<protocol::CapacityRequest>(verifier_, request, peer);
   protocol::CapacityReply reply;
   reply.node_id = identity_.node_id();
   reply.rpc_endpoint = settings_.rpc_endpoint;
   reply.engine = settings_.engine;
-  if (!req) co_return codes::from_envelope_error(req.error());
+  if (!req) co_return req.error();
   if (auto allowed = require_node(membership_, req->envelope, "a capacity request"); !allowed) {
     co_return allowed.error();
   }
@@ -127,12 +126,8 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_capacity(Bytes request, net::Pee
 
 asio::awaitable<Result<Bytes>> NodeHandlers::on_query(Bytes request, net::PeerInfo peer) {
   protocol::QueryReply reply;
-  auto req = crypto::open_message<protocol::QueryRequest>(verifier_, request);
-  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
-  if (!req) {
-    auto err = codes::from_envelope_error(req.error());
-    co_return respond(identity_, clock_, reply, &err);
-  }
+  auto req = open_request<protocol::QueryRequest>(verifier_, request, peer);
+  if (!req) co_return respond(identity_, clock_, reply, &req.error());
   reply.request_id = req->message.request_id;
   if (auto allowed = require_node(membership_, req->envelope, "a query"); !allowed) {
     co_return respond(identity_, clock_, reply, &allowed.error());

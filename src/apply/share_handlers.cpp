@@ -59,12 +59,8 @@ Result<void> check_store_share(const crypto::Membership* membership,
 
 asio::awaitable<Result<Bytes>> NodeHandlers::on_store_share(Bytes request, net::PeerInfo peer) {
   protocol::StoreShareResponse response;
-  auto req = crypto::open_message<protocol::StoreShareRequest>(verifier_, request);
-  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
-  if (!req) {
-    auto err = codes::from_envelope_error(req.error());
-    co_return respond(identity_, clock_, response, &err);
-  }
+  auto req = open_request<protocol::StoreShareRequest>(verifier_, request, peer);
+  if (!req) co_return respond(identity_, clock_, response, &req.error());
   response.request_id = req->message.request_id;
   response.manifest_id = req->message.manifest_id;
   response.share_index = req->message.share_index;
@@ -90,12 +86,8 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_store_share(Bytes request, net::
 
 asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share(Bytes request, net::PeerInfo peer) {
   protocol::KeyShareResponse response;
-  auto req = crypto::open_message<protocol::KeyShareRequest>(verifier_, request);
-  if (req) peer.mark_verified();  // a member\'s valid signature: full frame size
-  if (!req) {
-    auto err = codes::from_envelope_error(req.error());
-    co_return respond(identity_, clock_, response, &err);
-  }
+  auto req = open_request<protocol::KeyShareRequest>(verifier_, request, peer);
+  if (!req) co_return respond(identity_, clock_, response, &req.error());
   response.request_id = req->message.request_id;
   response.manifest_id = req->message.manifest_id;
   if (auto allowed = require_node(membership_, req->envelope, "a key-share request"); !allowed) {
