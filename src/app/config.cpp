@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -11,18 +12,81 @@
 
 namespace beemesh::app {
 
-Result<HostPort> parse_host_port(std::string_view text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= text.size()) {
-    return make_error("bad_config", "not host:port: '" + std::string(text) + "'");
-  }
+namespace {
+
+Result<uint16_t> parse_port(std::string_view digits) {
   unsigned port = 0;
-  auto digits = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (ec != std::errc() || end != digits.data() + digits.size() || port > 65535) {
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port > 65535) {
     return make_error("bad_config", "not a port number: '" + std::string(digits) + "'");
   }
-  return HostPort{std::string(text.substr(0, colon)), static_cast<uint16_t>(port)};
+  return static_cast<uint16_t>(port);
+}
+
+bool has_space(std::string_view text) {
+  return text.find_first_of(" \t/") != std::string_view::npos;
+}
+
+}  // namespace
+
+Result<HostPort> parse_host_port(std::string_view text) {
+  auto not_host_port = [&] {
+    return make_error("bad_config", "not host:port: '" + std::string(text) + "'");
+  };
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close == 1 || close + 1 >= text.size() ||
+        text[close + 1] != ':') {
+      return not_host_port();
+    }
+    auto port = parse_port(text.substr(close + 2));
+    if (!port) return port.error();
+    return HostPort{std::string(text.substr(1, close - 1)), *port};
+  }
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= text.size() ||
+      text.substr(0, colon).find(':') != std::string_view::npos || has_space(text)) {
+    return not_host_port();
+  }
+  auto port = parse_port(text.substr(colon + 1));
+  if (!port) return port.error();
+  return HostPort{std::string(text.substr(0, colon)), *port};
+}
+
+Result<HostPort> parse_host_optional_port(std::string_view text) {
+  if (text.empty() || has_space(text)) {
+    return make_error("bad_config", "not a host or host:port: '" + std::string(text) + "'");
+  }
+  if (text.front() == '[') {
+    if (text.back() == ']' && text.size() > 2) {
+      return HostPort{std::string(text.substr(1, text.size() - 2)), 0};
+    }
+    return parse_host_port(text);
+  }
+  auto colons = std::count(text.begin(), text.end(), ':');
+  if (colons == 0) return HostPort{std::string(text), 0};
+  if (colons > 1) return HostPort{std::string(text), 0};  // a bare IPv6 literal
+  return parse_host_port(text);
+}
+
+Result<ApiAdvertise> parse_api_advertise(std::string_view text) {
+  ApiAdvertise out;
+  for (std::string_view scheme : {"http", "https"}) {
+    std::string prefix = std::string(scheme) + "://";
+    if (text.starts_with(prefix)) {
+      out.scheme = scheme;
+      text.remove_prefix(prefix.size());
+      if (text.ends_with("/")) text.remove_suffix(1);
+      break;
+    }
+  }
+  if (text.find("://") != std::string_view::npos) {
+    return make_error("bad_config", "only http:// and https:// URLs: '" + std::string(text) + "'");
+  }
+  auto at = parse_host_optional_port(text);
+  if (!at) return at.error();
+  out.at = *at;
+  return out;
 }
 
 namespace {
@@ -59,6 +123,22 @@ class Reader {
     std::string text;
     if (auto r = read(node, key, text); !r) return r;
     if (text.empty()) return {};
+    auto hp = parse_host_port(text);
+    if (!hp) return error(key, hp.error().message);
+    out = *hp;
+    return {};
+  }
+
+  // A listen address that may also be "off" (host "" in the result).
+  Result<void> read_listen_or_off(const YAML::Node& node, const std::string& key,
+                                  std::optional<HostPort>& out) const {
+    std::string text;
+    if (auto r = read(node, key, text); !r) return r;
+    if (text.empty()) return {};
+    if (text == "off") {
+      out = HostPort{};
+      return {};
+    }
     auto hp = parse_host_port(text);
     if (!hp) return error(key, hp.error().message);
     out = *hp;
@@ -121,17 +201,38 @@ Result<NodeConfig> parse_config(std::string_view yaml, std::string_view source) 
   if (!root.IsMap()) return r.error("(top)", "must be a mapping");
   BEEMESH_TRY(r.check_keys(
       root,
-      {"data_dir",   "node_name",    "rpc_listen",    "api_listen",      "dht_listen",
-       "bootstrap",  "network_id",   "publish_ports", "publish_host_ip", "capacity",
-       "key_shares", "workload",     "discovery",     "log_level",       "log_json",
-       "join_token", "pod_security", "api_tls_cert",  "api_tls_key",     "api_allowed_hosts"}));
+      {"data_dir",    "node_name",     "rpc_listen",    "api_listen",      "dht_listen",
+       "bootstrap",   "network_id",    "publish_ports", "publish_host_ip", "capacity",
+       "key_shares",  "workload",      "discovery",     "log_level",       "log_json",
+       "join_token",  "pod_security",  "api_tls_cert",  "api_tls_key",     "api_allowed_hosts",
+       "dht_listen6", "rpc_advertise", "api_advertise", "check_advertise"}));
   std::string data_dir;
   BEEMESH_TRY(r.read(root, "data_dir", data_dir));
   if (!data_dir.empty()) c.data_dir = data_dir;
   BEEMESH_TRY(r.read(root, "node_name", c.node_name));
   BEEMESH_TRY(r.read_host_port(root, "rpc_listen", c.rpc_listen));
   BEEMESH_TRY(r.read_host_port(root, "api_listen", c.api_listen));
-  BEEMESH_TRY(r.read_host_port(root, "dht_listen", c.dht_listen));
+  std::optional<HostPort> dht4;
+  BEEMESH_TRY(r.read_listen_or_off(root, "dht_listen", dht4));
+  if (dht4) c.dht_listen = *dht4;
+  BEEMESH_TRY(r.read_listen_or_off(root, "dht_listen6", c.dht_listen6));
+  if (c.dht_listen.host.empty() && c.dht_listen6 && c.dht_listen6->host.empty()) {
+    return r.error("dht_listen6", "dht_listen and dht_listen6 are both off; the DHT needs one");
+  }
+  std::string rpc_advertise, api_advertise;
+  BEEMESH_TRY(r.read(root, "rpc_advertise", rpc_advertise));
+  if (!rpc_advertise.empty()) {
+    auto hp = parse_host_optional_port(rpc_advertise);
+    if (!hp) return r.error("rpc_advertise", hp.error().message);
+    c.rpc_advertise = *hp;
+  }
+  BEEMESH_TRY(r.read(root, "api_advertise", api_advertise));
+  if (!api_advertise.empty()) {
+    auto a = parse_api_advertise(api_advertise);
+    if (!a) return r.error("api_advertise", a.error().message);
+    c.api_advertise = *a;
+  }
+  BEEMESH_TRY(r.read(root, "check_advertise", c.check_advertise));
   std::vector<std::string> bootstrap;
   BEEMESH_TRY(r.read(root, "bootstrap", bootstrap));
   for (size_t i = 0; i < bootstrap.size(); ++i) {

@@ -17,11 +17,26 @@
 namespace beemesh::app {
 
 struct HostPort {
-  std::string host;
+  std::string host;  // a name or an address literal, without brackets
   uint16_t port = 0;
-  std::string to_string() const { return host + ":" + std::to_string(port); }
+  // "host:port", "[v6]:port" for IPv6 literals.
+  std::string to_string() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+           std::to_string(port);
+  }
 };
+// "host:port" or "[ipv6]:port".
 Result<HostPort> parse_host_port(std::string_view text);
+// "host", "[ipv6]", "ipv6" or any of those with ":port" (port 0: none given).
+Result<HostPort> parse_host_optional_port(std::string_view text);
+
+// Where the REST API says it is reachable: scheme ("" = http, or https with TLS), host
+// and port (0 = the port the API is bound to). Empty host: derived (app/addresses.h).
+struct ApiAdvertise {
+  std::string scheme;
+  HostPort at;
+};
+Result<ApiAdvertise> parse_api_advertise(std::string_view text);
 
 struct WorkloadSettings {  // the seed's WorkloadManagerConfig
   bool announce_as_provider = true;
@@ -43,11 +58,22 @@ struct NodeConfig {
   std::string node_name;  // default: hostname
   HostPort rpc_listen{"127.0.0.1", 7401};
   HostPort api_listen{"127.0.0.1", 7480};
-  HostPort dht_listen{"127.0.0.1", 4222};
+  HostPort dht_listen{"127.0.0.1", 4222};  // IPv4; host "" = off ("dht_listen: off")
+  // IPv6 socket of the DHT. nullopt: derived from dht_listen (app/addresses.h); host "":
+  // off ("dht_listen6: off").
+  std::optional<HostPort> dht_listen6;
+  // What other nodes are told. Empty host: derived from the listen address (a wildcard
+  // listen advertises the address of the interface holding the default route); port 0:
+  // the bound port. See app/addresses.h for every rule and check.
+  HostPort rpc_advertise;
+  ApiAdvertise api_advertise;
+  // false: an advertise address that is not on this machine's interfaces (1:1 NAT) or
+  // does not answer the start-up probe is logged as a warning instead of refused.
+  bool check_advertise = true;
   std::vector<HostPort> bootstrap;
   uint32_t network_id = 0xbee;
   bool publish_ports = true;
-  std::string publish_host_ip = "127.0.0.1";
+  std::string publish_host_ip;                   // empty: the RPC advertise address
   std::optional<int64_t> capacity_memory_bytes;  // default: this machine's memory
   std::optional<int64_t> capacity_cpu_millis;    // default: this machine's cores
   int key_share_count = 5;                       // n, capped by the nodes known

@@ -112,6 +112,62 @@ TEST(Config, TlsCertificateWithoutKeyIsRejected) {
   EXPECT_EQ(c.error().message, "b.yaml: api_tls_cert: api_tls_cert and api_tls_key go together");
 }
 
+TEST(Config, AdvertiseAddressesAreRead) {
+  auto c = parse_config(
+      "rpc_advertise: 192.0.2.2\napi_advertise: https://n1.example.org:7480\n"
+      "check_advertise: false\n",
+      "b.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->rpc_advertise.host, "192.0.2.2");
+  EXPECT_EQ(c->rpc_advertise.port, 0);
+  EXPECT_EQ(c->api_advertise.scheme, "https");
+  EXPECT_EQ(c->api_advertise.at.to_string(), "n1.example.org:7480");
+  EXPECT_FALSE(c->check_advertise);
+}
+
+TEST(Config, AdvertiseDefaultsAreDerived) {
+  auto c = parse_config("", "b.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->rpc_advertise.host.empty());
+  EXPECT_TRUE(c->api_advertise.at.host.empty());
+  EXPECT_FALSE(c->dht_listen6);
+  EXPECT_TRUE(c->publish_host_ip.empty());
+  EXPECT_TRUE(c->check_advertise);
+}
+
+TEST(Config, Ipv6AddressesTakeBrackets) {
+  auto c = parse_config(
+      "rpc_listen: '[::]:7401'\nrpc_advertise: '[fd00::2]:7401'\n"
+      "dht_listen6: '[fd00::2]:4222'\nbootstrap: ['[fd00::3]:4222']\n",
+      "b.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->rpc_listen.host, "::");
+  EXPECT_EQ(c->rpc_advertise.host, "fd00::2");
+  EXPECT_EQ(c->dht_listen6->to_string(), "[fd00::2]:4222");
+  EXPECT_EQ(c->bootstrap[0].to_string(), "[fd00::3]:4222");
+}
+
+TEST(Config, DhtFamiliesCanBeTurnedOff) {
+  auto c = parse_config("dht_listen: off\ndht_listen6: '[::]:4222'\n", "b.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_TRUE(c->dht_listen.host.empty());
+  EXPECT_EQ(c->dht_listen6->host, "::");
+}
+
+TEST(Config, BothDhtFamiliesOffIsRejected) {
+  auto c = parse_config("dht_listen: off\ndht_listen6: off\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "b.yaml: dht_listen6: dht_listen and dht_listen6 are both off; the DHT needs one");
+}
+
+TEST(Config, ApiAdvertiseWithAnotherSchemeIsRejected) {
+  auto c = parse_config("api_advertise: ftp://n1:21\n", "b.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "b.yaml: api_advertise: only http:// and https:// URLs: 'ftp://n1:21'");
+}
+
 TEST(Config, MissingFileIsAnError) {
   auto c = load_config_file("/nonexistent/beemesh.yaml");
   ASSERT_FALSE(c.ok());
