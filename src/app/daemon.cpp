@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/server.h"
+#include "app/addresses.h"
 #include "app/api_auth.h"
 #include "app/mesh_admin.h"
 #include "app/node_service_impl.h"
@@ -50,6 +51,9 @@ Result<void> check_capacity(const NodeConfig& c) {
   // CPU may be offered beyond the cores (it is compressible); memory may not.
   return {};
 }
+
+// How long the start-up check waits for the advertised RPC endpoint to accept a connection.
+constexpr std::chrono::milliseconds kAdvertiseProbeTimeout{2000};
 
 std::string host_name() {
   char buf[256] = {};
@@ -105,6 +109,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->config = config;
   auto& c = p->config;
   if (c.node_name.empty()) c.node_name = host_name();
+  // Addresses first: a mis-configured address is refused before anything starts.
+  auto addresses = plan_addresses(c, read_host_network());
+  if (!addresses) return addresses.error();
+  for (const auto& w : addresses->warnings) spdlog::warn("{}", w);
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
   if (ec) return make_error("io_error", c.data_dir.string() + ": " + ec.message());
@@ -141,15 +149,18 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
 
   // DHT and provider records.
   dht::DhtConfig dht_config;
-  dht_config.bind_address = c.dht_listen.host;
-  dht_config.bind_address6 = "::1";
-  dht_config.port = c.dht_listen.port;
+  dht_config.bind_address = addresses->dht4 ? addresses->dht4->host : "";
+  dht_config.port = addresses->dht4 ? addresses->dht4->port : 0;
+  dht_config.bind_address6 = addresses->dht6 ? addresses->dht6->host : "";
+  dht_config.port6 = addresses->dht6 ? addresses->dht6->port : 0;
   dht_config.network_id = c.network_id;
   for (const auto& b : c.bootstrap) dht_config.bootstrap.push_back(b.to_string());
   if (c.dht_listen.host.rfind("127.", 0) == 0) dht_config.max_peer_req_per_sec = -1;
   dht_config.provider_record_expiry = std::chrono::seconds(c.workload.provider_ttl_seconds);
   auto dht = dht::OpenDht::start(dht_config);
-  if (!dht) return dht.error();
+  if (!dht) {
+    return make_error(dht.error().code, "dht_listen/dht_listen6: " + dht.error().message);
+  }
   p->dht = std::move(*dht);
   provider::ProviderConfig pc;
   pc.cache_ttl = std::chrono::seconds(c.discovery.cache_ttl_seconds);
@@ -184,8 +195,21 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->server = std::make_unique<net::Server>(
       *p->loop, net::ServerOptions{.host = c.rpc_listen.host, .port = c.rpc_listen.port});
   auto port = p->server->listen();
-  if (!port) return port.error();
-  std::string rpc_endpoint = p->server->endpoint();
+  if (!port) return make_error(port.error().code, "rpc_listen: " + port.error().message);
+  // Other nodes are told the advertise address; it must accept connections now.
+  const HostPort rpc_advertised{addresses->rpc_advertise.host, addresses->rpc_advertise.port != 0
+                                                                   ? addresses->rpc_advertise.port
+                                                                   : *port};
+  std::string rpc_endpoint = rpc_advertised.to_string();
+  if (auto probe = probe_tcp(rpc_advertised.host, rpc_advertised.port, kAdvertiseProbeTimeout);
+      !probe) {
+    std::string message =
+        std::string(c.rpc_advertise.host.empty() ? "rpc_listen" : "rpc_advertise") +
+        ": other nodes would connect to " + rpc_endpoint +
+        ", which does not accept connections here (" + probe.error().message + ")";
+    if (c.check_advertise) return make_error("bad_address", message);
+    spdlog::warn("{} (check_advertise: false)", message);
+  }
   std::string engine_name = c.workload.preferred_runtime.value_or("podman");
 
   workload::WorkloadManagerConfig wc;
@@ -205,7 +229,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   ns.capacity_memory_bytes = c.capacity_memory_bytes.value_or(machine_memory_bytes());
   ns.capacity_cpu_millis = c.capacity_cpu_millis.value_or(machine_cpu_millis());
   ns.publish_ports = c.publish_ports;
-  ns.publish_host_ip = c.publish_host_ip;
+  ns.publish_host_ip = addresses->publish_host_ip;
   ns.pod_security = *pod_security;
   ns.max_share_holders = static_cast<size_t>(c.key_share_count);
   p->handlers = std::make_unique<apply::NodeHandlers>(ns, *p->identity, p->clock, *p->verifier,
@@ -255,19 +279,31 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   ac.tls_cert_file = c.api_tls_cert;
   ac.tls_key_file = c.api_tls_key;
   ac.allowed_hosts = c.api_allowed_hosts;
+  // Clients that use the advertised API address send it as their Host.
+  if (!is_wildcard_host(addresses->api_advertise.host)) {
+    ac.allowed_hosts.push_back(addresses->api_advertise.host);
+  }
   ApiAuthenticator::Options auth_options;
   auth_options.not_before_ms = vo.not_before_ms;
   p->api_auth = std::make_unique<ApiAuthenticator>(*p->membership, p->identity->public_key(),
                                                    p->clock, auth_options);
   p->api = std::make_unique<api::ApiServer>(*p->service, *p->api_auth, ac);
   BEEMESH_TRY(p->api->start());
-  // The directory entry names the API's real port (it may have been 0).
-  p->directory->set_api_endpoint(p->api->url());
+  // The directory entry names the advertised API address and its real port (it may have
+  // been 0).
+  std::string api_url = p->api->url();
+  std::string api_scheme =
+      !addresses->api_scheme.empty() ? addresses->api_scheme : api_url.substr(0, api_url.find(':'));
+  api_url = format_url(api_scheme, addresses->api_advertise.host,
+                       addresses->api_advertise.port != 0 ? addresses->api_advertise.port
+                                                          : static_cast<uint16_t>(p->api->port()));
+  p->directory->set_api_endpoint(api_url);
   p->directory->announce_self();
   p->directory->start();
 
-  spdlog::info("node {} up: rpc {}, api {}, dht {}", p->identity->node_id(), rpc_endpoint,
-               p->api->url(), p->dht->endpoint());
+  spdlog::info("node {} up: rpc {} (listening on {}), api {} (listening on {}), dht {}",
+               p->identity->node_id(), rpc_endpoint, p->server->endpoint(), api_url, p->api->url(),
+               p->dht->endpoint());
   return std::unique_ptr<Daemon>(new Daemon(std::move(p)));
 }
 

@@ -17,6 +17,8 @@ struct MachineFlags {
   std::string rpc_listen;
   std::string api_listen;
   std::string dht_listen;
+  std::string rpc_advertise;
+  std::string api_advertise;
   std::vector<std::string> bootstrap;
   int64_t network_id = -1;
   std::string engine;
@@ -47,6 +49,16 @@ beemesh::Result<beemesh::app::NodeConfig> resolve(const MachineFlags& f) {
   BEEMESH_TRY(host_port("rpc-listen", f.rpc_listen, c.rpc_listen));
   BEEMESH_TRY(host_port("api-listen", f.api_listen, c.api_listen));
   BEEMESH_TRY(host_port("dht-listen", f.dht_listen, c.dht_listen));
+  if (!f.rpc_advertise.empty()) {
+    auto hp = app::parse_host_optional_port(f.rpc_advertise);
+    if (!hp) return make_error("bad_flag", "--rpc-advertise: " + hp.error().message);
+    c.rpc_advertise = *hp;
+  }
+  if (!f.api_advertise.empty()) {
+    auto a = app::parse_api_advertise(f.api_advertise);
+    if (!a) return make_error("bad_flag", "--api-advertise: " + a.error().message);
+    c.api_advertise = *a;
+  }
   for (const auto& b : f.bootstrap) {
     app::HostPort hp;
     BEEMESH_TRY(host_port("bootstrap", b, hp));
@@ -92,6 +104,10 @@ int main(int argc, char** argv) {
         cmd.add_option("--bootstrap", flags.bootstrap, "DHT bootstrap host:port (repeatable)");
         cmd.add_option("--network-id", flags.network_id, "Mesh network id");
         cmd.add_option("--engine", flags.engine, "Preferred runtime engine (podman|docker)");
+        cmd.add_option("--rpc-advertise", flags.rpc_advertise,
+                       "RPC address other nodes are told (IP[:port]); default: derived");
+        cmd.add_option("--api-advertise", flags.api_advertise,
+                       "API URL other nodes are told (e.g. https://n1.example.org:7480)");
         cmd.add_option("--log-level", flags.log_level, "trace|debug|info|warn|error");
         cmd.add_option("--capacity-memory", flags.capacity_memory, "Memory offered, e.g. 4Gi");
         cmd.add_option("--capacity-cpu", flags.capacity_cpu, "CPU offered, e.g. 2000m");

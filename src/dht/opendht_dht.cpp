@@ -118,9 +118,14 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config) {
   node.max_peer_req_per_sec = static_cast<ssize_t>(config.max_peer_req_per_sec);
   node.max_req_per_sec = static_cast<ssize_t>(config.max_req_per_sec);
 
-  auto b4 = bind_addr(config.bind_address, config.port, AF_INET);
-  if (!b4.ok()) return b4.error();
-  rc.bind4 = *b4;
+  if (config.bind_address.empty() && config.bind_address6.empty()) {
+    return make_error("dht_start_failed", "neither an IPv4 nor an IPv6 bind address");
+  }
+  if (!config.bind_address.empty()) {
+    auto b4 = bind_addr(config.bind_address, config.port, AF_INET);
+    if (!b4.ok()) return b4.error();
+    rc.bind4 = *b4;
+  }
   if (!config.bind_address6.empty()) {
     auto b6 = bind_addr(config.bind_address6, config.port6, AF_INET6);
     if (!b6.ok()) return b6.error();
@@ -140,12 +145,16 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config) {
     return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
                                               std::to_string(config.port) + ": " + e.what());
   }
-  const auto port4 = impl->runner.getBound(AF_INET).getPort();
+  const auto port4 = config.bind_address.empty() ? 0 : impl->runner.getBound(AF_INET).getPort();
   const auto port6 = config.bind_address6.empty() ? 0 : impl->runner.getBound(AF_INET6).getPort();
-  if (port4 == 0) {
+  if ((!config.bind_address.empty() && port4 == 0) ||
+      (!config.bind_address6.empty() && port6 == 0)) {
     impl->runner.join();
-    return make_error("dht_start_failed", "OpenDHT could not bind " + config.bind_address + ":" +
-                                              std::to_string(config.port));
+    const bool v4 = !config.bind_address.empty() && port4 == 0;
+    return make_error("dht_start_failed",
+                      "OpenDHT could not bind " +
+                          (v4 ? config.bind_address + ":" + std::to_string(config.port)
+                              : "[" + config.bind_address6 + "]:" + std::to_string(config.port6)));
   }
   std::unique_ptr<OpenDht> dht(new OpenDht(std::move(impl)));
   dht->bound_port_ = port4;
@@ -161,6 +170,9 @@ OpenDht::~OpenDht() {
 }
 
 std::string OpenDht::endpoint() const {
+  if (impl_->config.bind_address.empty()) {
+    return "[" + impl_->config.bind_address6 + "]:" + std::to_string(bound_port6_);
+  }
   return impl_->config.bind_address + ":" + std::to_string(bound_port_);
 }
 

@@ -1,8 +1,8 @@
 // dht/opendht_dht.h — the OpenDHT (dht::DhtRunner, threaded) backend of dht::Dht.
 //
 // Promise:
-//  * start() binds UDP on `bind_address` (IPv4) and, unless disabled, `bind_address6`
-//    (IPv6; OpenDHT 2.4.12's listen is broken without an IPv6 socket), registers the
+//  * start() binds UDP on `bind_address` (IPv4) and `bind_address6` (IPv6; OpenDHT
+//    2.4.12's listen is broken without an IPv6 socket), each unless empty, registers the
 //    provider and peer record value types with their expiries, then bootstraps to every
 //    entry of `bootstrap` ("host:port"). It fails with `dht_start_failed` if a socket
 //    cannot be bound; unreachable bootstrap peers are not an error.
@@ -28,12 +28,12 @@
 namespace beemesh::dht {
 
 struct DhtConfig {
-  std::string bind_address = "0.0.0.0";
-  std::string bind_address6 = "::";    // empty: IPv4 only (listen will not work, see above)
-  uint16_t port = 0;                   // 0: ephemeral; read bound_port()
-  uint16_t port6 = 0;                  // 0: ephemeral
-  std::vector<std::string> bootstrap;  // "127.0.0.1:4222", "[::1]:4222", "host:port"
-  uint32_t network_id = 0x62656500;    // "bee\0"; meshes with different ids never mix
+  std::string bind_address = "0.0.0.0";  // empty: IPv6 only
+  std::string bind_address6 = "::";      // empty: IPv4 only (listen will not work, see above)
+  uint16_t port = 0;                     // 0: ephemeral; read bound_port()
+  uint16_t port6 = 0;                    // 0: ephemeral
+  std::vector<std::string> bootstrap;    // "127.0.0.1:4222", "[::1]:4222", "host:port"
+  uint32_t network_id = 0x62656500;      // "bee\0"; meshes with different ids never mix
   // Per source IP request limit; loopback meshes share one IP, so tests raise it (-1: none).
   int64_t max_peer_req_per_sec = 0;  // 0: OpenDHT default (1,024/s)
   int64_t max_req_per_sec = 0;       // 0: OpenDHT default (8,192/s)
@@ -65,7 +65,8 @@ class OpenDht final : public Dht {
 
   uint16_t bound_port() const { return bound_port_; }
   uint16_t bound_port6() const { return bound_port6_; }
-  // "127.0.0.1:port" — what other nodes bootstrap to.
+  // "127.0.0.1:port" ("[v6]:port" when IPv4 is off) — the bound socket; with a
+  // wildcard bind, other nodes bootstrap to an address of this machine instead.
   std::string endpoint() const;
   // Adds bootstrap peers after start ("host:port").
   void bootstrap(const std::vector<std::string>& peers);
