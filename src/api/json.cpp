@@ -141,7 +141,8 @@ Json node_to_json(const NodeInfo& node) {
               {"api_endpoint", node.api_endpoint},
               {"engine", node.engine},
               {"last_seen_ms", node.last_seen_ms},
-              {"self", node.self}};
+              {"self", node.self},
+              {"clock_skew_ms", node.clock_skew_ms ? Json(*node.clock_skew_ms) : Json()}};
 }
 
 Result<NodeInfo> node_from_json(const Json& j) {
@@ -155,6 +156,11 @@ Result<NodeInfo> node_from_json(const Json& j) {
       .field("engine", n.engine)
       .field("last_seen_ms", n.last_seen_ms)
       .field("self", n.self);
+  int64_t skew = 0;
+  if (auto it = j.find("clock_skew_ms"); it != j.end() && !it->is_null()) {
+    r.field("clock_skew_ms", skew);
+    n.clock_skew_ms = skew;
+  }
   return r.done(std::move(n));
 }
 

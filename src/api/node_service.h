@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,9 @@ struct NodeInfo {
   std::string engine;          // engine this node deploys with
   int64_t last_seen_ms = 0;
   bool self = false;
+  // Its clock minus this node's at the last signed exchange (> 0: ahead); nullopt: no
+  // exchange yet (or self).
+  std::optional<int64_t> clock_skew_ms;
 };
 
 // The owner's authorisation travels with an apply or delete from the CLI: the owner's

@@ -68,6 +68,7 @@ struct Daemon::Parts {
   NodeConfig config;
   std::unique_ptr<crypto::Identity> identity;
   const Clock& clock = system_clock();
+  ClockSkewTable clock_skew{clock};  // peers' clocks, fed by the envelope verifier
   MetricsRegistry metrics;
   std::unique_ptr<crypto::Membership> membership;
   std::unique_ptr<dht::OpenDht> dht;
@@ -190,6 +191,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   crypto::EnvelopeVerifier::Options vo;
   vo.not_before_ms = p->clock.now_ms();
   vo.membership = p->membership.get();
+  vo.clock_skew = &p->clock_skew;
   p->verifier = std::make_unique<crypto::EnvelopeVerifier>(p->clock, vo);
   p->client = std::make_unique<net::Client>(*p->loop);
   p->server = std::make_unique<net::Server>(
@@ -267,9 +269,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   ps.pod_security = *pod_security;
   p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
                                                     *p->client, *p->directory, p->dht.get());
-  p->service = std::make_unique<NodeServiceImpl>(ServiceParts{
-      *p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory, *p->publisher,
-      *p->workloads, *p->events, *p->providers, *p->dht, p->metrics, *p->revocations});
+  p->service = std::make_unique<NodeServiceImpl>(
+      ServiceParts{*p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory,
+                   *p->publisher, *p->workloads, *p->events, *p->providers, *p->dht, p->metrics,
+                   *p->revocations, p->clock_skew});
   p->handlers->set_query_responder(
       [svc = p->service.get()](const protocol::QueryRequest& q) { return svc->answer_query(q); });
 

@@ -98,6 +98,8 @@ std::vector<api::NodeInfo> NodeServiceImpl::nodes() {
   std::vector<api::NodeInfo> out;
   for (const auto& e : p_.directory.nodes()) {
     out.push_back(info_of(e, e.node_id == p_.directory.self().node_id));
+    if (out.back().self) continue;
+    if (auto skew = p_.clock_skew.get(e.node_id)) out.back().clock_skew_ms = skew->skew_ms;
   }
   return out;
 }

@@ -35,6 +35,7 @@ struct ServiceParts {
   dht::Dht& dht;
   MetricsRegistry& metrics;
   RevocationSync& revocations;
+  const ClockSkewTable& clock_skew;
 };
 
 class NodeServiceImpl final : public api::NodeService {

@@ -1,9 +1,11 @@
 #include "cli/output.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <sstream>
@@ -191,14 +193,25 @@ std::string workloads_table(const std::vector<api::WorkloadView>& workloads, int
   return render_table({"ID", "MANIFEST", "NODE", "STATE", "HEALTH", "PODS", "PORTS", "AGE"}, rows);
 }
 
+// "+0.2s"; "-12.3s (off)" beyond 10 s; "(refused)" beyond the 30 s envelope window.
+std::string format_clock(const api::NodeInfo& n) {
+  if (!n.clock_skew_ms) return "-";
+  int64_t skew = *n.clock_skew_ms;
+  int64_t size = skew < 0 ? (skew == INT64_MIN ? INT64_MAX : -skew) : skew;
+  std::string out = fmt::format("{:+.1f}s", static_cast<double>(skew) / 1000.0);
+  if (size > 30'000) return out + " (refused)";
+  if (size > 10'000) return out + " (off)";
+  return out;
+}
+
 std::string nodes_table(const std::vector<api::NodeInfo>& nodes, int64_t now_ms) {
   std::vector<Row> rows;
   for (const auto& n : nodes) {
     rows.push_back({or_none(n.name) + (n.self ? " (self)" : ""), n.node_id, or_none(n.engine),
                     or_none(n.rpc_endpoint), or_none(n.api_endpoint),
-                    n.self ? "now" : format_age(n.last_seen_ms, now_ms)});
+                    n.self ? "now" : format_age(n.last_seen_ms, now_ms), format_clock(n)});
   }
-  return render_table({"NAME", "ID", "ENGINE", "RPC", "API", "LAST SEEN"}, rows);
+  return render_table({"NAME", "ID", "ENGINE", "RPC", "API", "LAST SEEN", "CLOCK"}, rows);
 }
 
 std::string providers_table(const std::vector<provider::ProviderInfo>& providers, int64_t now_ms) {

@@ -43,6 +43,8 @@ std::string format_age(int64_t from_ms, int64_t now_ms);
 std::string format_ports(const std::vector<runtime::PortMapping>& ports);
 
 std::string workloads_table(const std::vector<api::WorkloadView>& workloads, int64_t now_ms);
+// A node's clock against ours: "+0.2s", "-12.3s (off)" (> 10 s), "(refused)" (> 30 s).
+std::string format_clock(const api::NodeInfo& node);
 std::string nodes_table(const std::vector<api::NodeInfo>& nodes, int64_t now_ms);
 std::string providers_table(const std::vector<provider::ProviderInfo>& providers, int64_t now_ms);
 std::string placements_table(const std::vector<api::PlacementOutcome>& placements);

@@ -182,13 +182,16 @@ Result<VerifiedEnvelope> EnvelopeVerifier::authenticate(ByteView bytes,
   const int64_t window = options_.window.count();
   // No arithmetic on the untrusted timestamp before this range check (no overflow).
   const bool in_window = env->timestamp_ms >= now - window && env->timestamp_ms <= now + window;
-  if (!in_window) {
+  auto out_of_window = [&] {
     return make_error("timestamp_out_of_window",
                       "envelope from " + node_id_of(env->signer_public_key) + " has timestamp " +
                           std::to_string(env->timestamp_ms) + " ms, now is " + std::to_string(now) +
                           " ms, window is ±" + std::to_string(window) + " ms");
-  }
-  if (check_not_before && env->timestamp_ms < options_.not_before_ms) {
+  };
+  // With a skew table, an envelope outside the window is still authenticated (membership,
+  // signature) so that a member node's clock is recorded; it is refused all the same.
+  if (!in_window && options_.clock_skew == nullptr) return out_of_window();
+  if (in_window && check_not_before && env->timestamp_ms < options_.not_before_ms) {
     return make_error("replay_window_closed",
                       "envelope from " + node_id_of(env->signer_public_key) + " was signed at " +
                           std::to_string(env->timestamp_ms) + " ms, before this node started (" +
@@ -199,6 +202,7 @@ Result<VerifiedEnvelope> EnvelopeVerifier::authenticate(ByteView bytes,
   if (options_.membership) {
     auto checked = options_.membership->verify(env->credential, env->signer_public_key);
     if (!checked) {
+      if (!in_window) return out_of_window();
       return make_error(
           checked.error().code,
           "envelope from " + node_id_of(env->signer_public_key) + ": " + checked.error().message);
@@ -209,9 +213,16 @@ Result<VerifiedEnvelope> EnvelopeVerifier::authenticate(ByteView bytes,
   Bytes signed_bytes = envelope_signing_bytes(env->payload_type, env->nonce, env->timestamp_ms,
                                               env->signer_public_key, env->payload);
   if (!verify_signature(env->signer_public_key, signed_bytes, env->signature)) {
+    if (!in_window) return out_of_window();
     return make_error("bad_signature", "envelope signature does not verify for signer " +
                                            node_id_of(env->signer_public_key));
   }
+
+  // Only nodes' clocks: users' envelopes (a forwarded delete) may have been signed earlier.
+  if (options_.clock_skew != nullptr && (!member || member->kind == CertKind::kNode)) {
+    options_.clock_skew->record(node_id_of(env->signer_public_key), env->timestamp_ms);
+  }
+  if (!in_window) return out_of_window();
 
   VerifiedEnvelope out;
   out.payload_type = env->payload_type;

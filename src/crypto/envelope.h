@@ -41,6 +41,10 @@
 //                                entries; other signers are unaffected
 //      "replay_cache_full"       the replay cache holds `replay_capacity` live entries;
 //                                the envelope is refused (fail closed), retry later
+//    With Options::clock_skew set, an envelope outside the window is still checked for
+//    membership and signature, so that a member node's clock is recorded (verified
+//    envelopes of member nodes, in or out of the window, feed the table); the code
+//    returned is unchanged (timestamp_out_of_window wins over every later check).
 //    So a stranger (when membership is set) never reaches the signature check, the replay
 //    cache or a handler, and only envelopes that pass every other check enter the replay
 //    cache, so forged envelopes cannot fill it. Entries expire at timestamp_ms + window
@@ -72,6 +76,7 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "common/clock_skew.h"
 #include "common/result.h"
 #include "crypto/identity.h"
 #include "crypto/membership.h"
@@ -119,6 +124,10 @@ class EnvelopeVerifier {
     int64_t not_before_ms = 0;
     // When set, only members pass (checked before the signature); must outlive the verifier.
     const Membership* membership = nullptr;
+    // When set, every envelope a member node signed is recorded here (signer's timestamp
+    // against our clock), also one refused as timestamp_out_of_window; must outlive the
+    // verifier.
+    ClockSkewTable* clock_skew = nullptr;
   };
 
   explicit EnvelopeVerifier(const Clock& clock);

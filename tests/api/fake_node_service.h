@@ -23,7 +23,8 @@ class FakeNodeService : public NodeService {
                      .api_endpoint = "127.0.0.1:7480",
                      .engine = "mock",
                      .last_seen_ms = 0,
-                     .self = true};
+                     .self = true,
+                     .clock_skew_ms = std::nullopt};
   std::vector<NodeInfo> node_list;
   std::optional<Error> apply_error;
   ApplyOutcome apply_outcome;

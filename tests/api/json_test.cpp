@@ -8,6 +8,18 @@
 namespace beemesh::api {
 namespace {
 
+TEST(ApiJson, NodeClockSkewRoundTripsAndMayBeAbsent) {
+  NodeInfo n = testing::make_node("bmB", "node-b", "podman");
+  auto without = node_from_json(node_to_json(n));
+  ASSERT_TRUE(without.ok());
+  EXPECT_FALSE(without->clock_skew_ms);
+  EXPECT_TRUE(node_to_json(n)["clock_skew_ms"].is_null());
+  n.clock_skew_ms = -12'345;
+  auto with = node_from_json(node_to_json(n));
+  ASSERT_TRUE(with.ok());
+  EXPECT_EQ(with->clock_skew_ms, -12'345);
+}
+
 TEST(ApiJson, WorkloadRoundTripsEveryField) {
   WorkloadView w = testing::make_workload("w1", "m1", runtime::WorkloadState::Running, "bmn");
   w.info.restart_policy = "OnFailure";

@@ -101,6 +101,27 @@ TEST_F(CliTest, GetNodesAsYamlReadsBack) {
   EXPECT_EQ(y["nodes"][1]["engine"].as<std::string>(), "podman");
 }
 
+TEST_F(CliTest, GetNodesShowsEachNodesClock) {
+  auto far = make_node("bmB", "node-b", "podman");
+  far.clock_skew_ms = -12'300;
+  service.node_list = {service.self_info, far};
+  auto r = run({"get", "nodes"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("CLOCK"), std::string::npos);
+  EXPECT_NE(r.out.find("-12.3s (off)"), std::string::npos) << r.out;
+}
+
+TEST(Clock, FormatsSkewAndItsConsequence) {
+  auto n = api::testing::make_node("bmB", "node-b", "podman");
+  EXPECT_EQ(format_clock(n), "-");
+  n.clock_skew_ms = 250;
+  EXPECT_EQ(format_clock(n), "+0.2s");
+  n.clock_skew_ms = 10'001;
+  EXPECT_EQ(format_clock(n), "+10.0s (off)");
+  n.clock_skew_ms = -31'000;
+  EXPECT_EQ(format_clock(n), "-31.0s (refused)");
+}
+
 TEST_F(CliTest, GetNodesMarksThisNode) {
   service.node_list = {service.self_info};
   auto r = run({"get", "nodes"});

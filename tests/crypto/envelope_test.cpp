@@ -128,6 +128,34 @@ TEST_F(EnvelopeTest, ExtremeTimestampsAreRefusedWithoutOverflow) {
   }
 }
 
+TEST_F(EnvelopeTest, VerifiedEnvelopeRecordsTheSignersClock) {
+  ClockSkewTable skew(clock);
+  EnvelopeVerifier v(clock, {.clock_skew = &skew});
+  Bytes wire = signed_envelope();
+  clock.advance_ms(4'000);
+  ASSERT_TRUE(v.verify(wire, PayloadType::kApplyRequest).ok());
+  EXPECT_EQ(skew.get(alice.node_id())->skew_ms, -4'000);
+}
+
+TEST_F(EnvelopeTest, OutOfWindowEnvelopeIsRecordedAndStillRefused) {
+  ClockSkewTable skew(clock);
+  EnvelopeVerifier v(clock, {.clock_skew = &skew});
+  Bytes wire = signed_envelope();
+  clock.advance_ms(-45'000);
+  EXPECT_EQ(v.verify(wire, PayloadType::kApplyRequest).error().code, "timestamp_out_of_window");
+  EXPECT_EQ(skew.get(alice.node_id())->skew_ms, 45'000);
+}
+
+TEST_F(EnvelopeTest, ForgedOutOfWindowEnvelopeIsNotRecorded) {
+  ClockSkewTable skew(clock);
+  EnvelopeVerifier v(clock, {.clock_skew = &skew});
+  auto env = protocol::decode_envelope(signed_envelope()).value();
+  env.timestamp_ms += 60'000;
+  EXPECT_EQ(v.verify(protocol::encode_envelope(env), PayloadType::kApplyRequest).error().code,
+            "timestamp_out_of_window");
+  EXPECT_EQ(skew.size(), 0u);
+}
+
 TEST_F(EnvelopeTest, BadSignatureIsRefused) {
   auto env = protocol::decode_envelope(signed_envelope()).value();
   env.signature[10] ^= 1;
