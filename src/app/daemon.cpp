@@ -11,6 +11,7 @@
 #include "api/server.h"
 #include "app/addresses.h"
 #include "app/api_auth.h"
+#include "app/clock_probe.h"
 #include "app/mesh_admin.h"
 #include "app/node_service_impl.h"
 #include "app/revocation_sync.h"
@@ -88,11 +89,14 @@ struct Daemon::Parts {
   std::unique_ptr<NodeServiceImpl> service;
   std::unique_ptr<ApiAuthenticator> api_auth;
   std::unique_ptr<api::ApiServer> api;
+  std::unique_ptr<ClockProbe> clock_probe;
   bool stopped = false;
 
   void stop() {
     if (stopped) return;
     stopped = true;
+    // Its timer lives on the loop: stop it there.
+    if (clock_probe && loop) loop->run_and_wait(loop->executor(), [this] { clock_probe.reset(); });
     if (api) api->stop();
     if (server) server->stop();
     if (client) client->shutdown();
@@ -303,6 +307,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->directory->set_api_endpoint(api_url);
   p->directory->announce_self();
   p->directory->start();
+  p->clock_probe = std::make_unique<ClockProbe>(
+      ClockProbe::Parts{*p->identity, p->clock, *p->verifier, *p->client, *p->directory},
+      p->loop->executor());
+  p->clock_probe->start();
 
   spdlog::info("node {} up: rpc {} (listening on {}), api {} (listening on {}), dht {}",
                p->identity->node_id(), rpc_endpoint, p->server->endpoint(), api_url, p->api->url(),
