@@ -360,7 +360,10 @@ int run_machine(const NodeConfig& config) {
   auto daemon = Daemon::start(config);
   if (!daemon) {
     spdlog::error("cannot start: {}", daemon.error().to_string());
-    return 1;
+    // A configuration error does not go away by restarting (systemd:
+    // RestartPreventExitStatus=2); anything else may (a port still held, a busy disk).
+    const auto& code = daemon.error().code;
+    return code == "bad_address" || code == "bad_config" ? 2 : 1;
   }
   int sig = 0;
   sigwait(&signals, &sig);

@@ -58,6 +58,8 @@ class Daemon {
 };
 
 // `beemesh machine`: loads the config, starts the daemon, waits for SIGINT/SIGTERM.
+// Exit status: 0 after a signal; 2 when the configuration is wrong (bad_config,
+// bad_address: restarting cannot help); 1 for any other failure to start.
 int run_machine(const NodeConfig& config);
 
 }  // namespace beemesh::app

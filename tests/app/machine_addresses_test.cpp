@@ -43,7 +43,7 @@ class MachineAddresses : public ::testing::Test {
 
 TEST_F(MachineAddresses, AdvertiseAddressNotOnThisMachineRefusesToStart) {
   auto r = run_with("rpc_listen: 0.0.0.0:0\nrpc_advertise: 198.51.100.7\n");
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("cannot start: bad_address: rpc_advertise: 198.51.100.7 is not an "
                        "address of this machine"),
             std::string::npos)
@@ -52,13 +52,13 @@ TEST_F(MachineAddresses, AdvertiseAddressNotOnThisMachineRefusesToStart) {
 
 TEST_F(MachineAddresses, WildcardAdvertiseRefusesToStart) {
   auto r = run_with("rpc_advertise: 0.0.0.0\n");
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("rpc_advertise: 0.0.0.0 is a wildcard"), std::string::npos) << r.out;
 }
 
 TEST_F(MachineAddresses, LoopbackNodeWithRemoteBootstrapRefusesToStart) {
   auto r = run_with("bootstrap: ['198.51.100.7:4222']\n");
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("rpc_listen: 127.0.0.1:7401 is a loopback address, but bootstrap names "
                        "another machine (198.51.100.7:4222)"),
             std::string::npos)
@@ -67,7 +67,7 @@ TEST_F(MachineAddresses, LoopbackNodeWithRemoteBootstrapRefusesToStart) {
 
 TEST_F(MachineAddresses, PublishHostIpNotOnThisMachineRefusesToStart) {
   auto r = run_with("publish_host_ip: 198.51.100.7\n");
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("publish_host_ip: 198.51.100.7 is not an address of this machine"),
             std::string::npos)
       << r.out;
