@@ -65,7 +65,7 @@ struct ClientOptions {
   std::chrono::milliseconds frame_timeout{10'000};  // a reply frame must arrive within; 0: none
   // TLS 1.3 on every connection (net/tls.h); absent: plain TCP. connect_timeout then
   // covers connecting and the handshake together.
-  std::optional<TlsOptions> tls;
+  std::optional<TlsOptions> tls = std::nullopt;
 };
 
 // A snapshot of one endpoint's state (for tests, metrics and diagnostics).

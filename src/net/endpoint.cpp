@@ -50,7 +50,7 @@ Result<Endpoint> parse_endpoint(std::string_view text, bool allow_zero_port) {
       (value == 0 && !allow_zero_port)) {
     return invalid(text, "bad port '" + std::string(port) + "'");
   }
-  return Endpoint{std::string(host), static_cast<uint16_t>(value), {}};
+  return Endpoint{std::string(host), static_cast<uint16_t>(value)};
 }
 
 std::string format_endpoint(std::string_view host, uint16_t port) {

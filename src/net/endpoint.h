@@ -16,7 +16,7 @@ namespace beemesh::net {
 struct Endpoint {
   std::string host;  // a name or an address literal, without brackets
   uint16_t port = 0;
-  std::string peer_id;  // from "<peer id>@host:port", else empty
+  std::string peer_id{};  // from "<peer id>@host:port", else empty
 };
 
 Result<Endpoint> parse_endpoint(std::string_view text, bool allow_zero_port = false);

@@ -68,7 +68,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};  // 0: none
   // TLS 1.3 on every connection (net/tls.h); absent: plain TCP. A connection's handshake
   // must complete within tls->handshake_timeout of its accept, and it is pending meanwhile.
-  std::optional<TlsOptions> tls;
+  std::optional<TlsOptions> tls = std::nullopt;
 };
 
 // What a server has seen (for tests, metrics and diagnostics).

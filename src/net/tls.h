@@ -53,16 +53,16 @@ namespace beemesh::net {
 
 struct PeerCertificate {
   std::array<uint8_t, 32> public_key{};  // the peer's raw Ed25519 public key
-  Bytes extension;                       // contents of TlsOptions::extension_oid, or empty
+  Bytes extension{};                     // contents of TlsOptions::extension_oid, or empty
 };
 
 using PeerVerifier =
     std::function<Result<void>(const PeerCertificate& peer, std::string_view expected_peer)>;
 
 struct TlsOptions {
-  std::shared_ptr<asio::ssl::context> context;
-  std::string extension_oid;  // dotted OID of the certificate extension handed to verify
-  PeerVerifier verify;        // required
+  std::shared_ptr<asio::ssl::context> context{};
+  std::string extension_oid{};  // dotted OID of the certificate extension handed to verify
+  PeerVerifier verify{};        // required
   std::chrono::milliseconds handshake_timeout{
       10'000};  // server side; the client uses connect_timeout
 };
