@@ -112,6 +112,7 @@ struct Membership {
   crypto::Identity owner = crypto::Identity::generate();
   std::string owner_credential_hex;
   crypto::Identity entry = crypto::Identity::generate();
+  app::mesh_admin::MeshInfo mesh;  // admin key and mesh id: what DirectRpc checks nodes against
 };
 
 Membership admit(const fs::path& root) {
@@ -136,6 +137,7 @@ Membership admit(const fs::path& root) {
   auto joined = app::mesh_admin::join(*entry_token, m.entry, "bench-entry", system_clock());
   if (!joined) fail("entry node join", joined.error());
   m.entry.set_credential(joined->credential);
+  m.mesh = joined->mesh;
   return m;
 }
 
@@ -215,7 +217,7 @@ void run_node_mode(std::vector<MeshNode>& nodes, const Options& o, const Members
     t.rpc_endpoint = n.daemon->rpc_endpoint();
     targets.push_back(t);
   }
-  e2e::DirectRpc rpc;
+  e2e::DirectRpc rpc(m.entry, m.mesh.admin, m.mesh.mesh_id);
   std::printf("node mode: preparing %d manifests (encrypt, store 3 key shares each)...\n",
               o.applies);
   auto prep_start = Clock::now();

@@ -145,7 +145,7 @@ class CodeCounts {
 class AliasBombFlood final : public Attack {
  public:
   AliasBombFlood(e2e::Mesh& mesh, e2e::MeshUser attacker)
-      : mesh_(mesh), user_(std::move(attacker)) {}
+      : mesh_(mesh), user_(std::move(attacker)), rpc_(mesh) {}
   ~AliasBombFlood() override { stop(); }
 
   Result<void> start() override {
