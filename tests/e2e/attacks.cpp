@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <fstream>
 
 #include "common/clock.h"
@@ -106,6 +107,9 @@ int connect_to(uint16_t port, std::chrono::milliseconds timeout) {
 }
 
 AttackerTls::AttackerTls(const crypto::Identity& as) {
+  // OpenSSL writes to the socket with write(2), not send(MSG_NOSIGNAL): a node closing a
+  // connection the attacker writes to must not kill the test process.
+  std::signal(SIGPIPE, SIG_IGN);
   auto certificate = crypto::make_tls_certificate(as, as.credential());
   if (!certificate) return;
   std::unique_ptr<SSL_CTX, Free> owned(SSL_CTX_new(TLS_client_method()));

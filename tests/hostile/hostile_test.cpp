@@ -277,9 +277,8 @@ TEST_F(HostileMesh, StrangersAreRefusedAtTheHandshakeAndNeverAnswered) {
       EXPECT_EQ(link->received(), 0) << "the node answered a stranger";
     }
   }
-  std::string log = read_log(mesh_->node(0).log_file);
-  EXPECT_NE(log.find("not_a_member: TLS peer"), std::string::npos);
-  EXPECT_NE(log.find("handshake_failed"), std::string::npos);
+  // The refusals are logged (rate-limited: 20 warnings a second), naming the membership check.
+  EXPECT_NE(read_log(mesh_->node(0).log_file).find("not_a_member: TLS peer"), std::string::npos);
   expect_member_apply_works(0, "after-strangers");
 }
 
