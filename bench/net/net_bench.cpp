@@ -8,7 +8,10 @@
 // carrying membership credentials, checked by app::member_node_verifier (the credential
 // chain check is cached by Membership after the first connection of a peer, as in a node).
 //
-// Usage: net_bench [--connects N] [--requests N] [--pipelined N]
+// Each figure is the median over --rounds rounds; in each round both sides run, plain TCP
+// first in even rounds and TLS first in odd ones (so neither always gets the warmer CPU).
+//
+// Usage: net_bench [--rounds N] [--connects N] [--requests N] [--pipelined N]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +38,7 @@ using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
 struct Options {
+  int rounds = 5;  // plain TCP and TLS alternate, the order flipping each round
   int connects = 500;
   int requests = 20'000;
   int pipelined = 50'000;
@@ -89,6 +93,26 @@ struct Result {
   double small_rps = 0;
   double large_mbps = 0;
 };
+
+// The median of each figure over the rounds.
+Result median(const std::vector<Result>& rounds) {
+  auto mid = [&](auto field) {
+    std::vector<double> v;
+    for (const auto& r : rounds) v.push_back(field(r));
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  Result m;
+  m.connect.p50 = mid([](const Result& r) { return r.connect.p50; });
+  m.connect.p99 = mid([](const Result& r) { return r.connect.p99; });
+  m.connect.mean = mid([](const Result& r) { return r.connect.mean; });
+  m.latency.p50 = mid([](const Result& r) { return r.latency.p50; });
+  m.latency.p99 = mid([](const Result& r) { return r.latency.p99; });
+  m.latency.mean = mid([](const Result& r) { return r.latency.mean; });
+  m.small_rps = mid([](const Result& r) { return r.small_rps; });
+  m.large_mbps = mid([](const Result& r) { return r.large_mbps; });
+  return m;
+}
 
 Result run(const Options& o, const std::optional<net::TlsOptions>& server_tls,
            const std::optional<net::TlsOptions>& client_tls, const std::string& pin) {
@@ -160,14 +184,17 @@ int main_impl(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     int value = std::atoi(argv[i + 1]);
-    if (flag == "--connects") {
+    if (flag == "--rounds") {
+      o.rounds = std::max(1, value);
+    } else if (flag == "--connects") {
       o.connects = value;
     } else if (flag == "--requests") {
       o.requests = value;
     } else if (flag == "--pipelined") {
       o.pipelined = value;
     } else {
-      std::fprintf(stderr, "usage: net_bench [--connects N] [--requests N] [--pipelined N]\n");
+      std::fprintf(stderr,
+                   "usage: net_bench [--rounds N] [--connects N] [--requests N] [--pipelined N]\n");
       return 2;
     }
   }
@@ -180,10 +207,17 @@ int main_impl(int argc, char** argv) {
   if (!client_tls.ok()) fail("client tls", client_tls.error());
 
   std::printf(
-      "net_bench: %d new connections, %d sequential requests, %d pipelined (64 in flight)\n",
-      o.connects, o.requests, o.pipelined);
-  auto tcp = run(o, std::nullopt, std::nullopt, "");
-  auto tls = run(o, *server_tls, *client_tls, server_id.node_id());
+      "net_bench: %d rounds of %d new connections, %d sequential requests, %d pipelined (64 in "
+      "flight)\n",
+      o.rounds, o.connects, o.requests, o.pipelined);
+  std::vector<Result> tcp_rounds, tls_rounds;
+  for (int r = 0; r < o.rounds; ++r) {
+    if (r % 2 == 0) tcp_rounds.push_back(run(o, std::nullopt, std::nullopt, ""));
+    tls_rounds.push_back(run(o, *server_tls, *client_tls, server_id.node_id()));
+    if (r % 2 == 1) tcp_rounds.push_back(run(o, std::nullopt, std::nullopt, ""));
+  }
+  auto tcp = median(tcp_rounds);
+  auto tls = median(tls_rounds);
 
   auto row = [](const char* what, double t, double s, const char* unit) {
     std::printf("%-44s %12.1f %12.1f %8.2fx  %s\n", what, t, s, s / t, unit);
