@@ -45,6 +45,7 @@
 #include "app/config.h"
 #include "app/daemon.h"
 #include "app/mesh_admin.h"
+#include "app/rpc_tls.h"
 #include "cli/credential.h"
 #include "cli/owner_auth.h"
 #include "crypto/envelope.h"
@@ -241,8 +242,13 @@ void run_node_mode(std::vector<MeshNode>& nodes, const Options& o, const Members
   size_t before = deployed(nodes);
 
   net::EventLoop loop(1);
+  // TLS as node E, like every node-to-node link.
+  crypto::Membership membership(m.mesh.admin, m.mesh.mesh_id, system_clock());
+  auto tls = app::make_rpc_tls(m.entry, membership);
+  if (!tls) fail("entry node TLS", tls.error());
   net::Client client(
-      loop, net::ClientOptions{.max_in_flight_per_peer = 256, .max_queued_per_peer = 100'000});
+      loop, net::ClientOptions{
+                .max_in_flight_per_peer = 256, .max_queued_per_peer = 100'000, .tls = *tls});
   std::vector<std::future<Result<Bytes>>> pending(wires.size());
   std::vector<Result<Bytes>> replies;
   replies.reserve(wires.size());

@@ -322,8 +322,19 @@ asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
     self->slot_ = Slot::none;
     self->holds_slot_ = false;
     self->pool_->release(self.get());
-    spdlog::debug("component=net event=connect_failed peer={} reason=\"{}\"", self->name_,
-                  failure->to_string());
+    // A peer refused at the TLS handshake (wrong node, not a member) is worth a warning; a
+    // peer that is down is not.
+    bool refused = failure->code != "unreachable" && failure->code != "shutdown";
+    auto budget = refused ? self->warnings_->take() : std::optional<int64_t>();
+    if (budget) {
+      spdlog::warn("component=net event=connect_failed peer={} reason=\"{}\"{}", self->name_,
+                   failure->to_string(),
+                   *budget > 0 ? " (" + std::to_string(*budget) + " similar lines not logged)"
+                               : std::string());
+    } else {
+      spdlog::debug("component=net event=connect_failed peer={} reason=\"{}\"", self->name_,
+                    failure->to_string());
+    }
   }
   auto waiters = std::move(self->connect_waiters_);
   self->connect_waiters_.clear();
