@@ -4,6 +4,8 @@
 //             handshake and both membership checks, one round trip), --connects times
 //   latency   one request at a time on a pooled connection (64-byte payload), --requests times
 //   pipelined 64 requests in flight on one pooled connection, 64 B and 64 KiB payloads
+//   refused   (TLS only) a stranger with a self-issued node certificate, from connect until
+//             the server has closed the connection after the handshake
 // The TLS side is what the daemon runs: mutual TLS 1.3 with Ed25519 node certificates
 // carrying membership credentials, checked by app::member_node_verifier (the credential
 // chain check is cached by Membership after the first connection of a peer, as in a node).
@@ -92,6 +94,7 @@ struct Result {
   Stats latency;
   double small_rps = 0;
   double large_mbps = 0;
+  Stats refused;  // TLS only: a stranger's connection, until the server closes it
 };
 
 // The median of each figure over the rounds.
@@ -111,11 +114,14 @@ Result median(const std::vector<Result>& rounds) {
   m.latency.mean = mid([](const Result& r) { return r.latency.mean; });
   m.small_rps = mid([](const Result& r) { return r.small_rps; });
   m.large_mbps = mid([](const Result& r) { return r.large_mbps; });
+  m.refused.p50 = mid([](const Result& r) { return r.refused.p50; });
+  m.refused.p99 = mid([](const Result& r) { return r.refused.p99; });
   return m;
 }
 
 Result run(const Options& o, const std::optional<net::TlsOptions>& server_tls,
-           const std::optional<net::TlsOptions>& client_tls, const std::string& pin) {
+           const std::optional<net::TlsOptions>& client_tls, const std::string& pin,
+           const std::optional<net::TlsOptions>& stranger_tls = std::nullopt) {
   net::EventLoop server_loop(1);
   net::EventLoop client_loop(1);
   net::Server server(server_loop, {.max_connections_per_address = 100'000, .tls = server_tls});
@@ -141,6 +147,19 @@ Result run(const Options& o, const std::optional<net::TlsOptions>& server_tls,
     if (!r.ok()) fail("connect", r.error());
   }
   out.connect = summarize(std::move(connects));
+
+  // A stranger (self-issued credential) until the server has refused it.
+  if (stranger_tls) {
+    std::vector<double> refusals;
+    for (int i = 0; i < o.connects; ++i) {
+      net::Client stranger(client_loop, {.tls = stranger_tls});
+      auto start = SteadyClock::now();
+      auto r = stranger.request_sync(server.endpoint(), "echo", Bytes(64, 1), 10s);
+      refusals.push_back(micros(SteadyClock::now() - start));
+      if (r.ok()) fail("stranger", make_error("accepted", "a stranger's request was answered"));
+    }
+    out.refused = summarize(std::move(refusals));
+  }
 
   // One pooled connection.
   net::Client client(client_loop, {.tls = client_tls});
@@ -205,6 +224,27 @@ int main_impl(int argc, char** argv) {
   auto client_tls = app::make_rpc_tls(client_id, mesh.membership);
   if (!server_tls.ok()) fail("server tls", server_tls.error());
   if (!client_tls.ok()) fail("client tls", client_tls.error());
+  // A stranger: a node certificate it issued itself, accepting any server.
+  auto stranger = crypto::Identity::generate();
+  {
+    int64_t now = system_clock().now_ms();
+    crypto::CertificateBody body{.kind = crypto::CertKind::kNode,
+                                 .subject = stranger.public_key(),
+                                 .name = "stranger",
+                                 .mesh_id = "bench",
+                                 .issued_ms = now - 1000,
+                                 .expires_ms = now + 3'600'000};
+    stranger.set_credential(crypto::make_credential(crypto::issue_certificate(stranger, body)));
+  }
+  auto stranger_cert = crypto::make_tls_certificate(stranger, stranger.credential());
+  if (!stranger_cert.ok()) fail("stranger certificate", stranger_cert.error());
+  auto stranger_ctx =
+      net::make_tls_context(stranger_cert->certificate.get(), stranger_cert->private_key.get());
+  if (!stranger_ctx.ok()) fail("stranger context", stranger_ctx.error());
+  std::optional<net::TlsOptions> stranger_tls = net::TlsOptions{
+      .context = *stranger_ctx,
+      .extension_oid = std::string(crypto::kTlsCredentialOid),
+      .verify = [](const net::PeerCertificate&, std::string_view) { return ok_result(); }};
 
   std::printf(
       "net_bench: %d rounds of %d new connections, %d sequential requests, %d pipelined (64 in "
@@ -213,7 +253,7 @@ int main_impl(int argc, char** argv) {
   std::vector<Result> tcp_rounds, tls_rounds;
   for (int r = 0; r < o.rounds; ++r) {
     if (r % 2 == 0) tcp_rounds.push_back(run(o, std::nullopt, std::nullopt, ""));
-    tls_rounds.push_back(run(o, *server_tls, *client_tls, server_id.node_id()));
+    tls_rounds.push_back(run(o, *server_tls, *client_tls, server_id.node_id(), *stranger_tls));
     if (r % 2 == 1) tcp_rounds.push_back(run(o, std::nullopt, std::nullopt, ""));
   }
   auto tcp = median(tcp_rounds);
@@ -231,6 +271,9 @@ int main_impl(int argc, char** argv) {
   row("pooled request round trip (64 B), mean", tcp.latency.mean, tls.latency.mean, "us");
   row("pipelined 64 B requests", tcp.small_rps, tls.small_rps, "requests/s");
   row("pipelined 64 KiB requests (both ways)", tcp.large_mbps, tls.large_mbps, "MiB/s");
+  std::printf(
+      "stranger refused by the server (self-issued credential), TLS: p50 %.1f us, p99 %.1f us\n",
+      tls.refused.p50, tls.refused.p99);
   std::printf("handshake cost (connect p50 - pooled p50): plain TCP %.1f us, TLS %.1f us\n",
               tcp.connect.p50 - tcp.latency.p50, tls.connect.p50 - tls.latency.p50);
   return 0;
