@@ -21,8 +21,9 @@
 //    the destructor calls it.
 //  * AttackerTls is what an attacker presents in a TLS 1.3 handshake with a node: a certificate
 //    of `as` carrying its credential (crypto/tls_identity.h), as a node presents one; it
-//    accepts any certificate from the node. Making one ignores SIGPIPE in the process. A member's credential makes the handshake
-//    succeed; a stranger's is refused by the node right after it.
+//    accepts any certificate from the node. Making one ignores SIGPIPE in the process. A
+//    member's credential makes the handshake succeed; a stranger's is refused by the node
+//    right after it.
 //    Link::open() connects to 127.0.0.1:port within `timeout` — plain TCP without `tls`,
 //    else TLS 1.3 with it (the handshake within `timeout` too) — or returns null. Its
 //    send_all() writes all of `data` within `timeout` while reading and counting whatever
