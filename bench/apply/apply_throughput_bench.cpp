@@ -45,6 +45,7 @@
 #include "app/config.h"
 #include "app/daemon.h"
 #include "app/mesh_admin.h"
+#include "app/rpc_tls.h"
 #include "cli/credential.h"
 #include "cli/owner_auth.h"
 #include "crypto/envelope.h"
@@ -112,6 +113,7 @@ struct Membership {
   crypto::Identity owner = crypto::Identity::generate();
   std::string owner_credential_hex;
   crypto::Identity entry = crypto::Identity::generate();
+  app::mesh_admin::MeshInfo mesh;  // admin key and mesh id: what DirectRpc checks nodes against
 };
 
 Membership admit(const fs::path& root) {
@@ -136,6 +138,7 @@ Membership admit(const fs::path& root) {
   auto joined = app::mesh_admin::join(*entry_token, m.entry, "bench-entry", system_clock());
   if (!joined) fail("entry node join", joined.error());
   m.entry.set_credential(joined->credential);
+  m.mesh = joined->mesh;
   return m;
 }
 
@@ -215,7 +218,7 @@ void run_node_mode(std::vector<MeshNode>& nodes, const Options& o, const Members
     t.rpc_endpoint = n.daemon->rpc_endpoint();
     targets.push_back(t);
   }
-  e2e::DirectRpc rpc;
+  e2e::DirectRpc rpc(m.entry, m.mesh.admin, m.mesh.mesh_id);
   std::printf("node mode: preparing %d manifests (encrypt, store 3 key shares each)...\n",
               o.applies);
   auto prep_start = Clock::now();
@@ -239,8 +242,13 @@ void run_node_mode(std::vector<MeshNode>& nodes, const Options& o, const Members
   size_t before = deployed(nodes);
 
   net::EventLoop loop(1);
+  // TLS as node E, like every node-to-node link.
+  crypto::Membership membership(m.mesh.admin, m.mesh.mesh_id, system_clock());
+  auto tls = app::make_rpc_tls(m.entry, membership);
+  if (!tls) fail("entry node TLS", tls.error());
   net::Client client(
-      loop, net::ClientOptions{.max_in_flight_per_peer = 256, .max_queued_per_peer = 100'000});
+      loop, net::ClientOptions{
+                .max_in_flight_per_peer = 256, .max_queued_per_peer = 100'000, .tls = *tls});
   std::vector<std::future<Result<Bytes>>> pending(wires.size());
   std::vector<Result<Bytes>> replies;
   replies.reserve(wires.size());

@@ -15,6 +15,7 @@
 #include "app/mesh_admin.h"
 #include "app/node_service_impl.h"
 #include "app/revocation_sync.h"
+#include "app/rpc_tls.h"
 #include "apply/node_handlers.h"
 #include "common/log.h"
 #include "crypto/identity.h"
@@ -197,9 +198,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   vo.membership = p->membership.get();
   vo.clock_skew = &p->clock_skew;
   p->verifier = std::make_unique<crypto::EnvelopeVerifier>(p->clock, vo);
-  p->client = std::make_unique<net::Client>(*p->loop);
+  // Every RPC link is TLS 1.3 between member nodes (app/rpc_tls.h); there is no switch.
+  auto rpc_tls = make_rpc_tls(*p->identity, *p->membership);
+  if (!rpc_tls) return rpc_tls.error();
+  p->client = std::make_unique<net::Client>(*p->loop, net::ClientOptions{.tls = *rpc_tls});
   p->server = std::make_unique<net::Server>(
-      *p->loop, net::ServerOptions{.host = c.rpc_listen.host, .port = c.rpc_listen.port});
+      *p->loop,
+      net::ServerOptions{.host = c.rpc_listen.host, .port = c.rpc_listen.port, .tls = *rpc_tls});
   auto port = p->server->listen();
   if (!port) return make_error(port.error().code, "rpc_listen: " + port.error().message);
   // Other nodes are told the advertise address; it must accept connections now.

@@ -14,6 +14,7 @@
 #include "crypto/manifest_crypto.h"
 #include "crypto/records.h"
 #include "manifest/manifest.h"
+#include "net/endpoint.h"
 #include "net/protocols.h"
 #include "protocol/messages.h"
 #include "runtime/runtime.h"
@@ -384,8 +385,9 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
   auto nodes = directory_.nodes();
   std::vector<asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>>> calls;
   for (const auto& n : nodes) {
-    calls.push_back(forward_delete(client_, verifier_, n.rpc_endpoint, owner_envelope, request_id,
-                                   settings_.delete_timeout));
+    calls.push_back(forward_delete(client_, verifier_,
+                                   net::pinned_endpoint(n.node_id, n.rpc_endpoint), owner_envelope,
+                                   request_id, settings_.delete_timeout));
   }
   auto results = co_await gather(std::move(calls));
   for (size_t i = 0; i < results.size(); ++i) {

@@ -21,6 +21,7 @@
 #include "crypto/identity.h"
 #include "crypto/shamir.h"
 #include "net/client.h"
+#include "net/endpoint.h"
 #include "protocol/records.h"
 
 namespace beemesh::apply {
@@ -35,8 +36,10 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
 // cache), checking that the responder is `expected_signer` and that the response carries
 // the request's request_id ("reply_mismatch" otherwise: a reply is accepted only for the
 // request it answers, which is what makes skipping the replay cache safe). Transport
-// failures keep their net codes. Every argument is taken by value: the coroutine starts
-// later and must own what it uses.
+// failures keep their net codes. With an expected signer the endpoint is pinned to its node
+// id (net/endpoint.h): over TLS the connection is refused ("peer_mismatch") unless that node
+// answers, before the request leaves this node. Every argument is taken by value: the coroutine
+// starts later and must own what it uses.
 template <typename Request, typename Response>
 asio::awaitable<Result<Response>> signed_call(const crypto::Identity& me, const Clock& clock,
                                               crypto::EnvelopeVerifier& verifier,
@@ -45,6 +48,8 @@ asio::awaitable<Result<Response>> signed_call(const crypto::Identity& me, const 
                                               std::optional<crypto::PublicKey> expected_signer,
                                               std::chrono::milliseconds timeout) {
   auto wire = crypto::sign_message(me, request, clock);
+  if (expected_signer)
+    endpoint = net::pinned_endpoint(crypto::node_id_of(*expected_signer), endpoint);
   auto sending = client.request(std::move(endpoint), std::move(protocol), std::move(wire), timeout);
   auto reply = co_await std::move(sending);
   if (!reply) co_return reply.error();

@@ -1,6 +1,7 @@
 #include "crypto/identity.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "crypto/sodium_init.h"
+#include "crypto/tls_identity.h"
 
 namespace beemesh::crypto {
 
@@ -105,6 +107,12 @@ Identity::Identity(const Seed& seed) : secrets_(std::make_unique<Secrets>()) {
 }
 
 Identity::Identity(Identity&&) noexcept = default;
+
+EVP_PKEY* TlsKeyAccess::new_private_key(const Identity& identity) {
+  // libsodium's secret key is seed || public key.
+  return EVP_PKEY_new_raw_private_key(
+      EVP_PKEY_ED25519, nullptr, identity.secrets_->ed25519_secret.data(), crypto_sign_SEEDBYTES);
+}
 Identity& Identity::operator=(Identity&&) noexcept = default;
 Identity::~Identity() = default;
 

@@ -16,7 +16,10 @@
 //    Error "insecure_key_file" naming the path and the octal mode; an unreadable or corrupt
 //    file gives "bad_key_file", a filesystem failure "io_error".
 //  * Secret keys never leave this object: there is no accessor for them. Opening sealed
-//    boxes (open_sealed) is the only use of the X25519 secret outside signing.
+//    boxes (open_sealed) is the only use of the X25519 secret outside signing. The one
+//    exception is crypto/tls_identity.cpp (friend TlsKeyAccess), which hands the Ed25519
+//    seed to an in-memory OpenSSL key for the node's TLS certificate; it is never written
+//    anywhere.
 //    Secret memory is wiped (sodium_memzero) when the Identity is destroyed.
 //  * Identity is movable, not copyable (share one with std::shared_ptr<const Identity>).
 //    A moved-from Identity must not be used. All const methods are thread-safe.
@@ -47,6 +50,8 @@ using Signature = std::array<uint8_t, 64>;        // Ed25519 detached signature
 using X25519PublicKey = std::array<uint8_t, 32>;  // Curve25519 public key (sealed boxes)
 using Seed = std::array<uint8_t, 32>;             // the secret an Identity derives from
 
+struct TlsKeyAccess;  // crypto/tls_identity.cpp
+
 class Identity {
  public:
   static Identity generate();
@@ -74,6 +79,7 @@ class Identity {
   const Bytes& credential() const { return credential_; }
 
  private:
+  friend struct TlsKeyAccess;
   struct Secrets;
   explicit Identity(const Seed& seed);
 

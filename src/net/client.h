@@ -5,6 +5,11 @@
 //   timeout           no reply within the timeout (which covers queueing and connecting)
 //   unreachable       the peer could not be connected to (refused, unresolvable, connect
 //                     timeout)
+//   handshake_failed  with TLS: the handshake failed (the peer speaks no TLS 1.3, refused
+//                     our certificate, or did not finish within connect_timeout)
+//   peer_certificate  with TLS: the peer's certificate carries no Ed25519 key
+//   (the verify hook's code)  with TLS: the hook refused the peer, e.g. "peer_mismatch" when
+//                     it is not the peer a pinned endpoint "<id>@host:port" names
 //   disconnected      the connection broke before the reply; every request pending on that
 //                     connection fails at once with it
 //   busy              max_in_flight_per_peer requests are in flight to that peer and
@@ -17,6 +22,7 @@
 //   shutdown          the client (or its event loop) was shut down
 //   wrong_thread      request_sync() called on an event-loop thread
 // and any code the remote handler returned (with its message), e.g. "unknown_protocol".
+// Endpoints are "host:port" or pinned "<peer id>@host:port" (net/endpoint.h).
 // One connection per endpoint string is reused by all requests to it (many in flight at once,
 // matched by request id) and re-established on the next request after it breaks. Outbound
 // connections form a bounded pool: at most max_connections are open or opening at once (at
@@ -32,6 +38,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,6 +49,7 @@
 #include "common/result.h"
 #include "net/event_loop.h"
 #include "net/frame.h"
+#include "net/tls.h"
 
 namespace beemesh::net {
 
@@ -55,6 +63,9 @@ struct ClientOptions {
   size_t max_concurrent_connects = 16;  // of those, still connecting
   std::chrono::milliseconds idle_timeout{30'000};   // nothing in flight this long: closed; 0: never
   std::chrono::milliseconds frame_timeout{10'000};  // a reply frame must arrive within; 0: none
+  // TLS 1.3 on every connection (net/tls.h); absent: plain TCP. connect_timeout then
+  // covers connecting and the handshake together.
+  std::optional<TlsOptions> tls = std::nullopt;
 };
 
 // A snapshot of one endpoint's state (for tests, metrics and diagnostics).

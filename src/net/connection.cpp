@@ -1,5 +1,7 @@
 #include "net/connection.h"
 
+#include "net/tls_handshake.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -48,8 +50,8 @@ class Connection::FrameMemory {
   size_t held_ = 0;
 };
 
-Connection::Connection(asio::ip::tcp::socket socket, std::string remote, ConnectionOptions options)
-    : socket_(std::move(socket)),
+Connection::Connection(Stream stream, std::string remote, ConnectionOptions options)
+    : socket_(std::move(stream)),
       executor_(socket_.get_executor()),
       remote_(std::move(remote)),
       options_(std::move(options)),
@@ -70,6 +72,39 @@ void Connection::start() {
   if (options_.frame_timeout.count() > 0 || options_.idle_timeout.count() > 0) {
     asio::co_spawn(executor_, watchdog(shared_from_this()), asio::detached);
   }
+}
+
+void Connection::start_tls(const TlsOptions& tls) {
+  if (started_) return;
+  if (!socket_.tls()) {
+    close(make_error("tls_setup", "TLS requested on a plain TCP connection from " + remote_));
+    return;
+  }
+  asio::co_spawn(executor_, handshake(shared_from_this(), tls), asio::detached);
+}
+
+asio::awaitable<void> Connection::handshake(std::shared_ptr<Connection> self, TlsOptions tls) {
+  asio::steady_timer guard(self->executor_, tls.handshake_timeout);
+  guard.async_wait([self, timeout = tls.handshake_timeout](const std::error_code& ec) {
+    if (ec || !self->open_ || self->started_) return;
+    self->close(make_error("handshake_timeout", "TLS handshake with " + self->remote_ +
+                                                    " not done within " +
+                                                    std::to_string(timeout.count()) + " ms"));
+  });
+  Result<void> done = ok_result();
+  try {
+    done = co_await tls_handshake(*self->socket_.tls(), asio::ssl::stream_base::server, tls, "",
+                                  self->remote_);
+  } catch (const std::exception& e) {
+    done = make_error("handshake_failed", std::string("TLS handshake: ") + e.what());
+  }
+  guard.cancel();
+  if (!self->open_) co_return;  // timed out, evicted or stopped meanwhile
+  if (!done.ok()) {
+    self->close(done.error());
+    co_return;
+  }
+  self->start();
 }
 
 void Connection::resume_reading() {
@@ -295,9 +330,8 @@ void Connection::flush() {
     write_buffers_.emplace_back(f.header.data(), f.header_size);
     if (!f.payload.empty()) write_buffers_.emplace_back(f.payload.data(), f.payload.size());
   }
-  asio::async_write(
-      socket_, write_buffers_,
-      [self = shared_from_this()](const std::error_code& ec, size_t written) {
+  socket_.async_write(
+      write_buffers_, [self = shared_from_this()](const std::error_code& ec, size_t written) {
         self->write_in_progress_ = false;
         self->unsent_bytes_ -= std::min(written, self->unsent_bytes_);
         if (ec) {
@@ -315,9 +349,7 @@ void Connection::flush() {
 void Connection::close(const Error& reason) {
   if (!open_) return;
   open_ = false;
-  std::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  socket_.close();
   resume_signal_.cancel();
   watchdog_timer_.cancel();
   queued_.clear();  // frames being written stay alive until the write handler runs

@@ -1,4 +1,4 @@
-// net/connection.h — internal: one framed TCP connection, shared by client and server.
+// net/connection.h — internal: one framed connection (TCP or TLS), shared by client and server.
 //
 // Promise: once started, a Connection reads frames until the peer goes away or it is closed,
 // handing each complete frame to on_frame(). Receive memory grows only as bytes arrive: a
@@ -32,6 +32,8 @@
 #include "common/log_budget.h"
 #include "common/result.h"
 #include "net/frame.h"
+#include "net/stream.h"
+#include "net/tls.h"
 
 namespace beemesh::net {
 
@@ -61,7 +63,7 @@ struct ConnectionOptions {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(asio::ip::tcp::socket socket, std::string remote, ConnectionOptions options);
+  Connection(Stream stream, std::string remote, ConnectionOptions options);
   virtual ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -73,6 +75,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t unsent_bytes() const { return unsent_bytes_; }
 
   void start();
+  // Server side of TLS: the handshake and the peer check (net/tls.h) within
+  // tls.handshake_timeout, then start(); a failure closes the connection with its Error
+  // ("handshake_timeout" when the time ran out).
+  void start_tls(const TlsOptions& tls);
   void send(uint64_t request_id, FrameKind kind, std::string_view protocol, Bytes payload);
   void close(const Error& reason);
 
@@ -104,6 +110,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   class FrameMemory;
 
   static asio::awaitable<void> read_loop(std::shared_ptr<Connection> self);
+  static asio::awaitable<void> handshake(std::shared_ptr<Connection> self, TlsOptions tls);
   static asio::awaitable<void> watchdog(std::shared_ptr<Connection> self);
   asio::awaitable<Result<Frame>> read_frame();
   asio::awaitable<Result<void>> read_payload(Bytes& payload, size_t size);
@@ -113,7 +120,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Error read_error(const std::error_code& ec) const;
   void flush();
 
-  asio::ip::tcp::socket socket_;
+  Stream socket_;
   asio::any_io_executor executor_;
   std::string remote_;
   const ConnectionOptions options_;

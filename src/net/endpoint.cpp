@@ -1,5 +1,6 @@
 #include "net/endpoint.h"
 
+#include <cctype>
 #include <charconv>
 
 namespace beemesh::net {
@@ -13,6 +14,18 @@ Error invalid(std::string_view text, std::string_view why) {
 }  // namespace
 
 Result<Endpoint> parse_endpoint(std::string_view text, bool allow_zero_port) {
+  if (auto at = text.find('@'); at != std::string_view::npos) {
+    auto id = text.substr(0, at);
+    bool valid = !id.empty() && id.size() <= 64 && text.rfind('@') == at;
+    for (char c : id) {
+      valid = valid &&
+              (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+    }
+    if (!valid) return invalid(text, "bad peer id before '@'");
+    auto parsed = parse_endpoint(text.substr(at + 1), allow_zero_port);
+    if (parsed.ok()) parsed->peer_id = std::string(id);
+    return parsed;
+  }
   std::string_view host;
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
@@ -48,6 +61,10 @@ std::string format_endpoint(std::string_view host, uint16_t port) {
     out = std::string(host);
   }
   return out + ":" + std::to_string(port);
+}
+
+std::string pinned_endpoint(std::string_view peer_id, std::string_view endpoint) {
+  return std::string(peer_id) + "@" + std::string(endpoint);
 }
 
 }  // namespace beemesh::net

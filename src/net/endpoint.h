@@ -16,9 +16,11 @@ namespace beemesh::net {
 struct Endpoint {
   std::string host;  // a name or an address literal, without brackets
   uint16_t port = 0;
+  std::string peer_id{};  // from "<peer id>@host:port", else empty
 };
 
 Result<Endpoint> parse_endpoint(std::string_view text, bool allow_zero_port = false);
 std::string format_endpoint(std::string_view host, uint16_t port);
+std::string pinned_endpoint(std::string_view peer_id, std::string_view endpoint);
 
 }  // namespace beemesh::net

@@ -1,5 +1,7 @@
 #include "net/peer.h"
 
+#include "net/tls_handshake.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -237,7 +239,10 @@ asio::awaitable<void> Peer::watch_idle(std::shared_ptr<Peer> self,
 
 asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
   std::optional<Error> failure;
-  auto socket = std::make_shared<asio::ip::tcp::socket>(self->strand_);
+  const auto& tls = self->options_.tls;
+  auto stream =
+      std::make_shared<Stream>(tls ? Stream(TlsSocket(TcpSocket(self->strand_), *tls->context))
+                                   : Stream(TcpSocket(self->strand_)));
   std::vector<asio::ip::tcp::endpoint> candidates;
   std::error_code ec;
   auto address = asio::ip::make_address(self->endpoint_.host, ec);
@@ -255,24 +260,39 @@ asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
   }
 
   if (!failure) {
+    // One deadline for connecting and, with TLS, the handshake.
     auto timed_out = std::make_shared<bool>(false);
+    auto finished = std::make_shared<bool>(false);
     asio::steady_timer guard(self->strand_, self->options_.connect_timeout);
-    guard.async_wait([socket, timed_out](const std::error_code& e) {
-      if (e) return;
+    guard.async_wait([stream, timed_out, finished](const std::error_code& e) {
+      if (e || *finished) return;
       *timed_out = true;
-      std::error_code ignored;
-      socket->close(ignored);
+      stream->close();
     });
-    co_await asio::async_connect(*socket, candidates,
+    co_await asio::async_connect(stream->tcp(), candidates,
                                  asio::redirect_error(asio::use_awaitable, ec));
-    guard.cancel();
-    if (*timed_out || (!ec && !socket->is_open())) {
+    auto timeout_text = [&] {
+      return std::to_string(self->options_.connect_timeout.count()) + " ms";
+    };
+    if (*timed_out || (!ec && !stream->tcp().is_open())) {
       failure = make_error("unreachable",
-                           "connect to " + self->name_ + " timed out after " +
-                               std::to_string(self->options_.connect_timeout.count()) + " ms");
+                           "connect to " + self->name_ + " timed out after " + timeout_text());
     } else if (ec) {
       failure = make_error("unreachable", "connect to " + self->name_ + ": " + ec.message());
+    } else if (tls) {
+      std::error_code ignored;
+      stream->tcp().set_option(asio::ip::tcp::no_delay(true), ignored);
+      auto done = co_await tls_handshake(*stream->tls(), asio::ssl::stream_base::client, *tls,
+                                         self->endpoint_.peer_id, self->name_);
+      if (*timed_out) {
+        failure = make_error("handshake_failed", "TLS handshake with " + self->name_ +
+                                                     " not done within " + timeout_text());
+      } else if (!done.ok()) {
+        failure = done.error();
+      }
     }
+    *finished = true;
+    guard.cancel();
   }
 
   if (!failure && self->shut_down_) {
@@ -280,11 +300,11 @@ asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
   }
   if (!failure) {
     std::error_code ignored;
-    socket->set_option(asio::ip::tcp::no_delay(true), ignored);
+    stream->tcp().set_option(asio::ip::tcp::no_delay(true), ignored);
     self->slot_ = Slot::connected;
     self->pool_->connected(self.get());
     self->session_ = std::make_shared<ClientSession>(
-        std::move(*socket), self->name_,
+        std::move(*stream), self->name_,
         ConnectionOptions{.max_frame_size = self->options_.max_frame_size,
                           .frame_timeout = self->options_.frame_timeout,
                           .gauge = self->gauge_,
@@ -302,8 +322,19 @@ asio::awaitable<void> Peer::connect(std::shared_ptr<Peer> self) {
     self->slot_ = Slot::none;
     self->holds_slot_ = false;
     self->pool_->release(self.get());
-    spdlog::debug("component=net event=connect_failed peer={} reason=\"{}\"", self->name_,
-                  failure->to_string());
+    // A peer refused at the TLS handshake (wrong node, not a member) is worth a warning; a
+    // peer that is down is not.
+    bool refused = failure->code != "unreachable" && failure->code != "shutdown";
+    auto budget = refused ? self->warnings_->take() : std::optional<int64_t>();
+    if (budget) {
+      spdlog::warn("component=net event=connect_failed peer={} reason=\"{}\"{}", self->name_,
+                   failure->to_string(),
+                   *budget > 0 ? " (" + std::to_string(*budget) + " similar lines not logged)"
+                               : std::string());
+    } else {
+      spdlog::debug("component=net event=connect_failed peer={} reason=\"{}\"", self->name_,
+                    failure->to_string());
+    }
   }
   auto waiters = std::move(self->connect_waiters_);
   self->connect_waiters_.clear();

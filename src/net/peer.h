@@ -59,9 +59,9 @@ class Peer;
 
 class ClientSession final : public Connection {
  public:
-  ClientSession(asio::ip::tcp::socket socket, std::string remote, ConnectionOptions options,
+  ClientSession(Stream stream, std::string remote, ConnectionOptions options,
                 std::weak_ptr<Peer> peer)
-      : Connection(std::move(socket), std::move(remote), std::move(options)),
+      : Connection(std::move(stream), std::move(remote), std::move(options)),
         peer_(std::move(peer)) {}
 
   uint64_t next_request_id() { return next_id_++; }

@@ -85,9 +85,9 @@ ConnectionOptions connection_options(const Server::State& state) {
 
 class ServerSession final : public Connection {
  public:
-  ServerSession(asio::ip::tcp::socket socket, std::string remote,
-                std::shared_ptr<Server::State> state, uint64_t id)
-      : Connection(std::move(socket), remote, connection_options(*state)),
+  ServerSession(Stream stream, std::string remote, std::shared_ptr<Server::State> state,
+                uint64_t id)
+      : Connection(std::move(stream), remote, connection_options(*state)),
         state_(std::move(state)),
         peer_{std::move(remote), id, std::make_shared<std::atomic<bool>>(false)} {}
 
@@ -269,10 +269,19 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     auto remote_ep = socket.remote_endpoint(ignored);
     std::string remote = format_endpoint(remote_ep.address().to_string(), remote_ep.port());
-    auto session = std::make_shared<ServerSession>(std::move(socket), remote, state, next_id++);
+    const auto& tls = state->options.tls;
+    auto stream =
+        tls ? Stream(TlsSocket(std::move(socket), *tls->context)) : Stream(std::move(socket));
+    auto session = std::make_shared<ServerSession>(std::move(stream), remote, state, next_id++);
     if (!admit(*state, session, address_key(remote_ep.address()))) continue;  // socket closes
     spdlog::debug("component=net event=accepted peer={} port={}", remote, state->bound_port.load());
-    asio::dispatch(session->executor(), [session] { session->start(); });
+    asio::dispatch(session->executor(), [session, state] {
+      if (state->options.tls) {
+        session->start_tls(*state->options.tls);
+      } else {
+        session->start();
+      }
+    });
   }
 }
 

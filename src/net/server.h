@@ -18,6 +18,9 @@
 // closed at once — an established connection is never evicted. Frames on a connection are
 // limited to max_unverified_frame_size and count against max_unverified_buffered_bytes
 // (server-wide) until a handler calls PeerInfo::mark_verified(); then max_frame_size applies.
+// With ServerOptions::tls, every connection first completes a TLS 1.3 handshake whose peer
+// certificate the verify hook accepts; a connection that fails it (or does not finish it
+// within the handshake timeout) is closed before any frame is read.
 // Handlers must not block: they co_await (they may issue their own requests through
 // a Client). stop() closes the listener and every connection; running handlers finish on
 // their own and their replies are dropped. Nothing throws.
@@ -29,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <asio/awaitable.hpp>
@@ -37,6 +41,7 @@
 #include "common/result.h"
 #include "net/event_loop.h"
 #include "net/frame.h"
+#include "net/tls.h"
 
 namespace beemesh::net {
 
@@ -61,6 +66,9 @@ struct ServerOptions {
   // Counted from the last frame or the end of the last handler; keep it above the clients'
   // idle_timeout (30 s), so that clients close first and no request races a server's close.
   std::chrono::milliseconds idle_timeout{60'000};  // 0: none
+  // TLS 1.3 on every connection (net/tls.h); absent: plain TCP. A connection's handshake
+  // must complete within tls->handshake_timeout of its accept, and it is pending meanwhile.
+  std::optional<TlsOptions> tls = std::nullopt;
 };
 
 // What a server has seen (for tests, metrics and diagnostics).

@@ -7,6 +7,7 @@
 
 #include "api/client.h"
 #include "app/mesh_admin.h"
+#include "app/rpc_tls.h"
 #include "cli/credential.h"
 #include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
@@ -130,7 +131,8 @@ void MeshTest::SetUp() {
   ASSERT_TRUE(entry_token) << entry_token.error().to_string();
   auto entry_joined = app::mesh_admin::join(*entry_token, entry.node(), "entry-e", system_clock());
   ASSERT_TRUE(entry_joined) << entry_joined.error().to_string();
-  entry.admit(std::move(*owner_bytes), entry_joined->credential);
+  entry.admit(std::move(*owner_bytes), entry_joined->credential, entry_joined->mesh.admin,
+              entry_joined->mesh.mesh_id);
 
   const auto opts = options();
   const char* names[] = {"A", "B", "C"};
@@ -281,13 +283,18 @@ bool MeshTest::discovers_exactly(Node& observer, const std::string& manifest_id,
 Entry::Entry() : owner_(crypto::Identity::generate()), entry_(crypto::Identity::generate()) {}
 
 Entry::~Entry() {
-  client_.shutdown();
+  if (client_) client_->shutdown();
   loop_.stop();
 }
 
-void Entry::admit(Bytes owner_credential, Bytes entry_credential) {
+void Entry::admit(Bytes owner_credential, Bytes entry_credential, const crypto::PublicKey& admin,
+                  const std::string& mesh_id) {
   owner_.set_credential(std::move(owner_credential));
   entry_.set_credential(std::move(entry_credential));
+  membership_ = std::make_unique<crypto::Membership>(admin, mesh_id, system_clock());
+  auto tls = app::make_rpc_tls(entry_, *membership_);
+  ASSERT_TRUE(tls) << tls.error().to_string();
+  client_ = std::make_unique<net::Client>(loop_, net::ClientOptions{.tls = *tls});
 }
 
 std::string Entry::manifest_id_of(std::string_view yaml) const {
@@ -379,8 +386,8 @@ Bytes Entry::sign_delete(const crypto::Identity& signer,
 }
 
 std::future<Result<Bytes>> Entry::send_apply_async(const Node& target, Bytes wire) {
-  return client_.request_future(target->rpc_endpoint(), std::string(net::protocols::kApply),
-                                std::move(wire), kRequestTimeout);
+  return client_->request_future(target->rpc_endpoint(), std::string(net::protocols::kApply),
+                                 std::move(wire), kRequestTimeout);
 }
 
 Result<protocol::ApplyResponse> Entry::open_apply_response(const Node& target, const Bytes& reply) {
@@ -388,15 +395,15 @@ Result<protocol::ApplyResponse> Entry::open_apply_response(const Node& target, c
 }
 
 Result<protocol::ApplyResponse> Entry::send_apply(const Node& target, Bytes wire) {
-  auto reply = client_.request_sync(target->rpc_endpoint(), std::string(net::protocols::kApply),
-                                    std::move(wire), kRequestTimeout);
+  auto reply = client_->request_sync(target->rpc_endpoint(), std::string(net::protocols::kApply),
+                                     std::move(wire), kRequestTimeout);
   if (!reply) return reply.error();
   return open_apply_response(target, *reply);
 }
 
 Result<protocol::DeleteResponse> Entry::send_delete(const Node& target, Bytes wire) {
-  auto reply = client_.request_sync(target->rpc_endpoint(), std::string(net::protocols::kDelete),
-                                    std::move(wire), kRequestTimeout);
+  auto reply = client_->request_sync(target->rpc_endpoint(), std::string(net::protocols::kDelete),
+                                     std::move(wire), kRequestTimeout);
   if (!reply) return reply.error();
   return open_reply<protocol::DeleteResponse>(verifier_, target, *reply);
 }
@@ -405,8 +412,8 @@ Result<protocol::StoreShareResponse> Entry::store_share(
     const crypto::Identity& signer, const Node& holder,
     const protocol::StoreShareRequest& request) {
   auto reply =
-      client_.request_sync(holder->rpc_endpoint(), std::string(net::protocols::kStoreShare),
-                           crypto::sign_message(signer, request, system_clock()), kRequestTimeout);
+      client_->request_sync(holder->rpc_endpoint(), std::string(net::protocols::kStoreShare),
+                            crypto::sign_message(signer, request, system_clock()), kRequestTimeout);
   if (!reply) return reply.error();
   return open_reply<protocol::StoreShareResponse>(verifier_, holder, *reply);
 }

@@ -101,8 +101,10 @@ class Entry {
 
   const crypto::Identity& owner() const { return owner_; }  // the user U
   const crypto::Identity& node() const { return entry_; }   // the entry node E
-  // Gives U and E their credentials (MeshTest::SetUp does).
-  void admit(Bytes owner_credential, Bytes entry_credential);
+  // Gives U and E their credentials (MeshTest::SetUp does) and opens E's RPC client: TLS as
+  // node E, checking that the nodes it reaches are members of the mesh of `admin`/`mesh_id`.
+  void admit(Bytes owner_credential, Bytes entry_credential, const crypto::PublicKey& admin,
+             const std::string& mesh_id);
   std::string owner_credential_hex() const { return to_hex(owner_.credential()); }
 
   // manifest::manifest_id(hex(U), parsed yaml).
@@ -146,7 +148,8 @@ class Entry {
   crypto::Identity owner_;
   crypto::Identity entry_;
   net::EventLoop loop_{1};
-  net::Client client_{loop_};
+  std::unique_ptr<crypto::Membership> membership_;  // what E's client checks nodes against
+  std::unique_ptr<net::Client> client_;             // set by admit()
   crypto::EnvelopeVerifier verifier_{system_clock()};
 };
 

@@ -8,13 +8,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <fstream>
 
 #include "common/clock.h"
 #include "crypto/envelope.h"
 #include "crypto/membership.h"
+#include "crypto/tls_identity.h"
 #include "manifest/manifest.h"
 #include "net/frame.h"
 #include "net/protocols.h"
@@ -100,6 +104,148 @@ int connect_to(uint16_t port, std::chrono::milliseconds timeout) {
   int flags = ::fcntl(fd, F_GETFL);
   ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
   return fd;
+}
+
+AttackerTls::AttackerTls(const crypto::Identity& as) {
+  // OpenSSL writes to the socket with write(2), not send(MSG_NOSIGNAL): a node closing a
+  // connection the attacker writes to must not kill the test process.
+  std::signal(SIGPIPE, SIG_IGN);
+  auto certificate = crypto::make_tls_certificate(as, as.credential());
+  if (!certificate) return;
+  std::unique_ptr<SSL_CTX, Free> owned(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX* ctx = owned.get();
+  if (ctx == nullptr) return;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (SSL_CTX_use_certificate(ctx, certificate->certificate.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(ctx, certificate->private_key.get()) != 1) {
+    return;
+  }
+  ctx_ = std::move(owned);
+}
+
+void AttackerTls::Free::operator()(SSL_CTX* ctx) const {
+  SSL_CTX_free(ctx);
+}
+
+void Link::Free::operator()(SSL* ssl) const {
+  SSL_free(ssl);
+}
+
+namespace {
+int remaining_ms(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return static_cast<int>(std::max<int64_t>(0, left.count()));
+}
+
+// Waits for `events` on fd until the deadline; false when it passed.
+bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  pollfd p{fd, events, 0};
+  return ::poll(&p, 1, remaining_ms(deadline)) > 0;
+}
+}  // namespace
+
+std::unique_ptr<Link> Link::open(uint16_t port, const AttackerTls* tls,
+                                 std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int fd = connect_to(port, timeout);
+  if (fd < 0) return nullptr;
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  SSL* ssl = tls != nullptr && tls->ok() ? SSL_new(tls->context()) : nullptr;
+  auto link = std::make_unique<Link>(Key{}, fd, ssl);  // owns fd and ssl from here
+  if (tls == nullptr) return link;
+  if (ssl == nullptr) return nullptr;
+  SSL_set_fd(ssl, fd);
+  for (;;) {
+    int r = SSL_connect(ssl);
+    if (r == 1) return link;
+    int e = SSL_get_error(ssl, r);
+    short events = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (events == 0 || !wait_for(fd, events, deadline)) return nullptr;
+  }
+}
+
+Link::~Link() {
+  ssl_.reset();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Link::drain() {
+  char buf[65536];
+  while (!closed_) {
+    if (ssl_ != nullptr) {
+      size_t n = 0;
+      int r = SSL_read_ex(ssl_.get(), buf, sizeof(buf), &n);
+      if (r == 1) {
+        received_ += static_cast<long>(n);
+        continue;
+      }
+      int e = SSL_get_error(ssl_.get(), r);
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+      closed_ = true;
+      return;
+    }
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) {
+      received_ += n;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    closed_ = true;
+    return;
+  }
+}
+
+bool Link::send_all(ByteView data, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t sent = 0;
+  while (sent < data.size()) {
+    drain();
+    if (closed_) return false;
+    short want = 0;
+    if (ssl_ != nullptr) {
+      size_t n = 0;
+      int r = SSL_write_ex(ssl_.get(), data.data() + sent, data.size() - sent, &n);
+      if (r == 1) {
+        sent += n;
+        continue;
+      }
+      int e = SSL_get_error(ssl_.get(), r);
+      if (e == SSL_ERROR_WANT_WRITE) {
+        want = POLLOUT;
+      } else if (e == SSL_ERROR_WANT_READ) {
+        want = POLLIN;
+      } else {
+        closed_ = true;
+        return false;
+      }
+    } else {
+      ssize_t n = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        want = POLLOUT;
+      } else {
+        closed_ = true;
+        return false;
+      }
+    }
+    if (!wait_for(fd_, static_cast<short>(want | POLLIN), deadline)) return false;
+  }
+  return true;
+}
+
+bool Link::closed_by_node(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    drain();
+    if (closed_) return true;
+    if (!wait_for(fd_, POLLIN, deadline)) return false;
+  }
 }
 
 bool send_all(int fd, ByteView data) {
@@ -191,35 +337,24 @@ Bytes stranger_capacity_frame(const crypto::Identity& stranger, const std::strin
 
 void send_flood(uint16_t port, size_t first, size_t step, const std::function<bool(size_t)>& more,
                 const std::function<Bytes(size_t)>& frame, FloodCounters& counters,
-                std::chrono::milliseconds send_timeout) {
-  int fd = -1;
-  std::thread drain;
+                std::chrono::milliseconds send_timeout, const AttackerTls* tls) {
+  std::unique_ptr<Link> link;
+  auto timeout = send_timeout.count() > 0 ? send_timeout : std::chrono::milliseconds(30'000);
   auto close_connection = [&] {
-    if (fd < 0) return;
-    ::shutdown(fd, SHUT_RDWR);
-    if (drain.joinable()) drain.join();
-    ::close(fd);
-    fd = -1;
+    if (!link) return;
+    counters.reply_bytes += link->received();
+    link.reset();
   };
   for (size_t j = first; more(j);) {
-    if (fd < 0) {
-      fd = connect_to(port);
-      if (fd < 0) {
+    if (!link) {
+      link = Link::open(port, tls);
+      if (!link) {
         ++counters.reconnects;
         std::this_thread::sleep_for(10ms);
         continue;
       }
-      if (send_timeout.count() > 0) {
-        timeval tv{static_cast<time_t>(send_timeout.count() / 1000),
-                   static_cast<suseconds_t>(send_timeout.count() % 1000 * 1000)};
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-      }
-      drain = std::thread([fd, &counters] {
-        char buf[65536];
-        for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) counters.reply_bytes += n;
-      });
     }
-    if (!send_all(fd, frame(j))) {
+    if (!link->send_all(frame(j), timeout)) {
       close_connection();
       ++counters.reconnects;
       continue;

@@ -19,6 +19,17 @@
 //    samples it every 20 ms from its own thread from construction until stop() (once more as
 //    it stops); stop() and max_kib() give the largest value seen. stop() is idempotent and
 //    the destructor calls it.
+//  * AttackerTls is what an attacker presents in a TLS 1.3 handshake with a node: a certificate
+//    of `as` carrying its credential (crypto/tls_identity.h), as a node presents one; it
+//    accepts any certificate from the node. Making one ignores SIGPIPE in the process. A
+//    member's credential makes the handshake succeed; a stranger's is refused by the node
+//    right after it.
+//    Link::open() connects to 127.0.0.1:port within `timeout` — plain TCP without `tls`,
+//    else TLS 1.3 with it (the handshake within `timeout` too) — or returns null. Its
+//    send_all() writes all of `data` within `timeout` while reading and counting whatever
+//    the node sends meanwhile (received()); false when the node closed the connection, the
+//    connection failed or the timeout passed. closed_by_node() reads until the node closes
+//    (true) or `timeout` passes (false). One thread at a time.
 //  * connect_to() returns a blocking TCP socket connected to 127.0.0.1:port within
 //    `timeout`, or -1. send_all() writes all of `data` (no SIGPIPE), false when the peer
 //    closed or the socket failed (a send timeout counts as failure).
@@ -34,8 +45,9 @@
 //    protocol carrying a CapacityRequest {request_id, manifest id of 64 'f', 100 mCPU,
 //    32 MiB} in an envelope signed now by `stranger`.
 //  * send_flood() sends frame(j) for j = first, first + step, ... while more(j) holds, over
-//    one connection to 127.0.0.1:port at a time; a thread of its own reads and discards the
-//    node's replies, so the node never blocks on a full socket. A failed connect is tried
+//    one connection to 127.0.0.1:port at a time (a Link: TLS with `tls`, else plain TCP); it
+//    reads and discards the node's replies as it sends, so the node never blocks on a full
+//    socket. A failed connect is tried
 //    again after 10 ms, a failed send closes the connection and the same j goes over a new
 //    one; both count as a reconnect. j advances only once frame(j) was sent whole. A
 //    positive `send_timeout` bounds each send (SO_SNDTIMEO), so that a caller's stop
@@ -53,6 +65,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -60,6 +73,9 @@
 #include "common/result.h"
 #include "crypto/identity.h"
 #include "protocol/messages.h"
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
 
 namespace beemesh::e2e {
 
@@ -91,6 +107,47 @@ class RssSampler {
 };
 
 // ---- sockets -----------------------------------------------------------------------------
+
+class AttackerTls {
+ public:
+  explicit AttackerTls(const crypto::Identity& as);
+  AttackerTls(const AttackerTls&) = delete;
+  AttackerTls& operator=(const AttackerTls&) = delete;
+  bool ok() const { return ctx_ != nullptr; }
+  SSL_CTX* context() const { return ctx_.get(); }
+
+ private:
+  struct Free {
+    void operator()(SSL_CTX* ctx) const;
+  };
+  std::unique_ptr<SSL_CTX, Free> ctx_;
+};
+
+class Link {
+  struct Key {};  // only open() makes Links
+
+ public:
+  Link(Key, int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+  static std::unique_ptr<Link> open(uint16_t port, const AttackerTls* tls,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(2));
+  ~Link();
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+
+  bool send_all(ByteView data, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool closed_by_node(std::chrono::milliseconds timeout);
+  long received() const { return received_; }
+
+ private:
+  struct Free {
+    void operator()(SSL* ssl) const;
+  };
+  void drain();  // reads what is there without waiting
+  int fd_ = -1;
+  std::unique_ptr<SSL, Free> ssl_;  // null for plain TCP
+  bool closed_ = false;
+  long received_ = 0;
+};
 
 int connect_to(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(2));
 bool send_all(int fd, ByteView data);
@@ -133,7 +190,8 @@ struct FloodCounters {
 
 void send_flood(uint16_t port, size_t first, size_t step, const std::function<bool(size_t)>& more,
                 const std::function<Bytes(size_t)>& frame, FloodCounters& counters,
-                std::chrono::milliseconds send_timeout = std::chrono::milliseconds(0));
+                std::chrono::milliseconds send_timeout = std::chrono::milliseconds(0),
+                const AttackerTls* tls = nullptr);
 
 // ---- requests ----------------------------------------------------------------------------
 

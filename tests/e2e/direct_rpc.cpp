@@ -2,10 +2,15 @@
 
 #include <algorithm>
 
+#include "app/rpc_tls.h"
 #include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
+#include "crypto/tls_identity.h"
+#include "e2e/mesh.h"
 #include "manifest/manifest.h"
+#include "net/endpoint.h"
 #include "net/protocols.h"
+#include "net/tls.h"
 #include "protocol/envelope.h"
 #include "runtime/runtime.h"
 
@@ -25,17 +30,60 @@ Result<TargetNode> target_node(const std::string& public_key_hex, const std::str
   return t;
 }
 
-DirectRpc::DirectRpc() : clock_(system_clock()), verifier_(clock_), client_(loop_) {}
+DirectRpc::DirectRpc(const Mesh& mesh) : clock_(system_clock()), verifier_(clock_) {
+  auto admin = crypto::Identity::load_or_create(mesh.admin_dir() / "admin.key");
+  auto as = mesh.admitted_node_identity("direct-rpc");
+  if (!admin || !as) {
+    setup_error_ = admin ? as.error() : admin.error();
+    return;
+  }
+  membership_ = std::make_unique<crypto::Membership>(admin->public_key(), mesh.mesh_id(), clock_);
+  connect_as(*as, app::member_node_verifier(*membership_));
+}
+
+DirectRpc::DirectRpc(const crypto::Identity& as, const crypto::PublicKey& admin,
+                     const std::string& mesh_id)
+    : clock_(system_clock()),
+      verifier_(clock_),
+      membership_(std::make_unique<crypto::Membership>(admin, mesh_id, clock_)) {
+  connect_as(as, app::member_node_verifier(*membership_));
+}
+
+DirectRpc::DirectRpc(const crypto::Identity& as, AnyPeer)
+    : clock_(system_clock()), verifier_(clock_) {
+  connect_as(as, [](const net::PeerCertificate&, std::string_view) { return ok_result(); });
+}
+
+void DirectRpc::connect_as(const crypto::Identity& as, net::PeerVerifier verify) {
+  auto certificate = crypto::make_tls_certificate(as, as.credential());
+  if (!certificate) {
+    setup_error_ = certificate.error();
+    return;
+  }
+  auto context =
+      net::make_tls_context(certificate->certificate.get(), certificate->private_key.get());
+  if (!context) {
+    setup_error_ = context.error();
+    return;
+  }
+  client_ = std::make_unique<net::Client>(
+      loop_, net::ClientOptions{
+                 .tls = net::TlsOptions{.context = *context,
+                                        .extension_oid = std::string(crypto::kTlsCredentialOid),
+                                        .verify = std::move(verify)}});
+}
 
 DirectRpc::~DirectRpc() {
-  client_.shutdown();
+  if (client_) client_->shutdown();
   loop_.stop();
 }
 
 template <typename Response>
 Result<Response> DirectRpc::call(const TargetNode& target, std::string_view protocol,
                                  const Bytes& envelope) {
-  auto reply = client_.request_sync(target.rpc_endpoint, std::string(protocol), envelope, 30s);
+  if (setup_error_) return *setup_error_;
+  auto reply = client_->request_sync(net::pinned_endpoint(target.node_id, target.rpc_endpoint),
+                                     std::string(protocol), envelope, 30s);
   if (!reply) return reply.error();
   auto opened = crypto::open_message<Response>(verifier_, *reply);
   if (!opened && opened.error().code == "unexpected_payload_type") {
@@ -74,7 +122,8 @@ Result<protocol::StoreShareResponse> DirectRpc::store_share(const TargetNode& ho
 
 Result<Bytes> DirectRpc::raw(const std::string& endpoint, std::string_view protocol,
                              const Bytes& envelope, std::chrono::milliseconds timeout) {
-  return client_.request_sync(endpoint, std::string(protocol), envelope, timeout);
+  if (setup_error_) return *setup_error_;
+  return client_->request_sync(endpoint, std::string(protocol), envelope, timeout);
 }
 
 Result<PreparedApply> prepare_apply(DirectRpc& rpc, const crypto::Identity& owner,

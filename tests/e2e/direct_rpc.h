@@ -1,9 +1,8 @@
-// tests/e2e/direct_rpc.h — talking straight to a node's RPC port, as an outsider would:
-// valid, forged, replayed and stale ApplyRequest envelopes, without going through any
-// node's REST API or publisher.
+// tests/e2e/direct_rpc.h — talking straight to a node's RPC port: valid, forged, replayed and
+// stale ApplyRequest envelopes, without going through any node's REST API or publisher.
 //
 // Usage:
-//   e2e::DirectRpc rpc;
+//   e2e::DirectRpc rpc(*mesh);             // connects as a member node of the mesh (TLS)
 //   auto owner = mesh->identity_of(mesh->deployer());           // a user with a credential
 //   auto entry = mesh->admitted_node_identity("entry");         // the test acts as a node
 //   auto prepared = e2e::prepare_apply(rpc, *owner, *entry, yaml, target, holders, clock);
@@ -12,6 +11,12 @@
 //   rpc.apply(target, wire);                                             // -> code "replay"
 //
 // Promise:
+//  * Every RPC link is TLS 1.3 (app/rpc_tls.h), as between nodes. DirectRpc(mesh) presents a
+//    fresh node identity the mesh's admin admitted (Mesh::admitted_node_identity) and checks
+//    that every node it reaches is a member; DirectRpc(as, admin, mesh_id) presents `as` (its
+//    credential) and checks peers against that admin key and mesh id. DirectRpc(as, AnyPeer{})
+//    presents `as` whatever its credential (a stranger's) and accepts any node certificate:
+//    what an outsider can do. When the TLS setup fails, every call returns its Error.
 //  * prepare_apply() does what an entry node does for one replica, with `owner` acting as
 //    both the manifest's owner and the entry node: computes the manifest id, issues the
 //    owner's apply grant (bound to the content: the YAML, no env or limits, one replica),
@@ -32,6 +37,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +46,7 @@
 #include "common/result.h"
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
+#include "crypto/membership.h"
 #include "net/client.h"
 #include "net/event_loop.h"
 #include "protocol/messages.h"
@@ -53,9 +60,14 @@ struct TargetNode {
 };
 Result<TargetNode> target_node(const std::string& public_key_hex, const std::string& rpc_endpoint);
 
+class Mesh;
+
 class DirectRpc {
  public:
-  DirectRpc();
+  struct AnyPeer {};
+  explicit DirectRpc(const Mesh& mesh);
+  DirectRpc(const crypto::Identity& as, const crypto::PublicKey& admin, const std::string& mesh_id);
+  DirectRpc(const crypto::Identity& as, AnyPeer);
   ~DirectRpc();
   DirectRpc(const DirectRpc&) = delete;
   DirectRpc& operator=(const DirectRpc&) = delete;
@@ -71,10 +83,14 @@ class DirectRpc {
   template <typename Response>
   Result<Response> call(const TargetNode& target, std::string_view protocol, const Bytes& envelope);
 
+  void connect_as(const crypto::Identity& as, net::PeerVerifier verify);
+
   const Clock& clock_;
   net::EventLoop loop_{1};
   crypto::EnvelopeVerifier verifier_;
-  net::Client client_;
+  std::unique_ptr<crypto::Membership> membership_;  // checks the nodes reached
+  std::unique_ptr<net::Client> client_;
+  std::optional<Error> setup_error_;
 };
 
 struct PreparedApply {

@@ -250,7 +250,7 @@ TEST_F(MeshOnPodman, LogsAndDescriptionOfEachReplicaAreReadableThroughEveryNode)
 }
 
 TEST_F(MeshOnPodman, ForgedApplyRequestsSentToTheRpcPortAreRefusedAndDeployNothing) {
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   int t = third_node();
   std::vector<TargetNode> nodes;
   for (int i = 0; i < mesh_->size(); ++i) {
@@ -309,7 +309,7 @@ TEST_F(MeshOnPodman, ForgedApplyRequestsSentToTheRpcPortAreRefusedAndDeployNothi
 }
 
 TEST_F(MeshOnPodman, ReplayedApplyRequestIsRefusedAndDeploysNothingNew) {
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   int t = third_node();
   std::vector<TargetNode> nodes;
   for (int i = 0; i < mesh_->size(); ++i) {

@@ -156,7 +156,7 @@ TEST_F(HostileMesh, AliasBombThroughRpcIsInvalidManifestAndNodeStaysUnder100MB) 
   ASSERT_TRUE(entry) << entry.error().to_string();
   auto mid = alias_bomb_manifest_id(mesh_->deployer().public_key_hex);
   ASSERT_TRUE(mid) << mid.error().to_string();
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   // A member entry node sends the bomb, encrypted, for the target to decrypt and parse.
   auto prepared = prepare_apply(rpc, *owner, *entry, alias_bomb(), (*nodes)[1], *nodes,
                                 system_clock(), PrepareOptions::for_manifest_id(*mid));
@@ -179,40 +179,52 @@ TEST_F(HostileMesh, AliasBombThroughRpcIsInvalidManifestAndNodeStaysUnder100MB) 
 
 TEST_F(HostileMesh, HalfSentFourMegabyteFramesLeaveNodeUnder100MBAndServingMembers) {
   constexpr int kConnections = 1024;
-  // Length prefix claiming 4 MiB, then the fixed header and protocol id of an apply; no
-  // body ever follows.
+  // Inside TLS, as a member node: a length prefix claiming 4 MiB, then the fixed header and
+  // protocol id of an apply; no body ever follows.
   Bytes header = half_frame_header(4 * 1024 * 1024);
+  auto member = mesh_->admitted_node_identity("half-sender");
+  ASSERT_TRUE(member) << member.error().to_string();
+  AttackerTls tls(*member);
+  ASSERT_TRUE(tls.ok());
 
   RssSampler rss(pid_of(0));
-  std::vector<int> fds;
+  std::vector<std::unique_ptr<Link>> links;
   int refused = 0;
   for (int c = 0; c < kConnections; ++c) {
-    int fd = connect_to(mesh_->node(0).rpc_port);
-    if (fd < 0) {
+    auto link = Link::open(mesh_->node(0).rpc_port, &tls);
+    if (!link) {
       ++refused;
       continue;
     }
-    (void)send_all(fd, header);  // the node may already have closed it
-    fds.push_back(fd);
+    (void)link->send_all(header, 2s);  // the node may already have closed it
+    links.push_back(std::move(link));
   }
   std::this_thread::sleep_for(3s);
   EXPECT_LT(rss.max_kib(), kRssLimitKib)
-      << "n1 at " << rss.max_kib() << " KiB with " << fds.size() << " connections open";
+      << "n1 at " << rss.max_kib() << " KiB with " << links.size() << " connections open";
   // While they are all still open, a member's apply goes through that node.
   expect_member_apply_works(0, "after-half-frames");
   int64_t peak = rss.stop();
-  for (int fd : fds) ::close(fd);
-  EXPECT_LT(peak, kRssLimitKib) << "n1 peaked at " << peak << " KiB (" << fds.size()
+  size_t made = links.size();
+  links.clear();
+  EXPECT_LT(peak, kRssLimitKib) << "n1 peaked at " << peak << " KiB (" << made
                                 << " connections made, " << refused << " not)";
   EXPECT_TRUE(mesh_->node(0).process->running());
 }
 
 TEST_F(HostileMesh, TwoHundredThousandStrangerRequestsDoNotStopTheNodeServingMembers) {
+  // Strangers cannot finish a TLS handshake with a node (StrangersAreRefusedAtTheHandshake...):
+  // the requests come over a member node's links, signed by 64 self-certified strangers, and
+  // are refused by the envelope's membership check.
   constexpr int kRequests = 200'000;
   constexpr int kConnections = 4;
   constexpr int kKeys = 64;
   std::vector<crypto::Identity> strangers;
   for (int k = 0; k < kKeys; ++k) strangers.push_back(self_certified_stranger(mesh_->mesh_id()));
+  auto member = mesh_->admitted_node_identity("flood-carrier");
+  ASSERT_TRUE(member) << member.error().to_string();
+  AttackerTls tls(*member);
+  ASSERT_TRUE(tls.ok());
 
   FloodCounters counters;
   auto deadline = std::chrono::steady_clock::now() + 180s;
@@ -227,7 +239,7 @@ TEST_F(HostileMesh, TwoHundredThousandStrangerRequestsDoNotStopTheNodeServingMem
                                          "flood-" + std::to_string(j),
                                          static_cast<uint64_t>(j) + 1);
         },
-        counters);
+        counters, 0ms, &tls);
   };
   RssSampler rss(pid_of(0));
   std::vector<std::thread> workers;
@@ -242,6 +254,34 @@ TEST_F(HostileMesh, TwoHundredThousandStrangerRequestsDoNotStopTheNodeServingMem
   expect_member_apply_works(0, "after-flood");
 }
 
+TEST_F(HostileMesh, StrangersAreRefusedAtTheHandshakeAndNeverAnswered) {
+  auto self_made = self_certified_stranger(mesh_->mesh_id());
+  auto bare = crypto::Identity::generate();
+  AttackerTls self_made_tls(self_made);
+  AttackerTls bare_tls(bare);
+  ASSERT_TRUE(self_made_tls.ok() && bare_tls.ok());
+  Bytes frame = stranger_capacity_frame(self_made, "stranger-at-the-door", 1);
+  struct Case {
+    std::string what;
+    const AttackerTls* tls;
+  };
+  for (const auto& c :
+       {Case{"self-issued node certificate", &self_made_tls},
+        Case{"certificate without credential", &bare_tls}, Case{"plaintext frame", nullptr}}) {
+    SCOPED_TRACE(c.what);
+    for (int i = 0; i < 20; ++i) {
+      auto link = Link::open(mesh_->node(0).rpc_port, c.tls, 5s);
+      if (!link) continue;  // refused during the handshake already
+      (void)link->send_all(frame, 2s);
+      EXPECT_TRUE(link->closed_by_node(5s)) << "the node kept a stranger's connection open";
+      EXPECT_EQ(link->received(), 0) << "the node answered a stranger";
+    }
+  }
+  // The refusals are logged (rate-limited: 20 warnings a second), naming the membership check.
+  EXPECT_NE(read_log(mesh_->node(0).log_file).find("not_a_member: TLS peer"), std::string::npos);
+  expect_member_apply_works(0, "after-strangers");
+}
+
 // ---- requests -------------------------------------------------------------------------------
 
 TEST_F(HostileMesh, RequestListing500HoldersOpensNoConnectionToANonMember) {
@@ -253,7 +293,7 @@ TEST_F(HostileMesh, RequestListing500HoldersOpensNoConnectionToANonMember) {
   ASSERT_TRUE(owner) << owner.error().to_string();
   auto entry = mesh_->admitted_node_identity("holder-lister");
   ASSERT_TRUE(entry) << entry.error().to_string();
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   auto prepared = prepare_apply(rpc, *owner, *entry, idle_pod("five-hundred"), (*nodes)[1], *nodes,
                                 system_clock(), PrepareOptions::without_storing_shares());
   ASSERT_TRUE(prepared) << prepared.error().to_string();
@@ -290,7 +330,7 @@ TEST_F(HostileMesh, OversizedShareIsRefused) {
   req.sealed_share = Bytes(1024 * 1024, 0x5a);
   req.threshold = 2;
   req.expires_ms = system_clock().now_ms() + 3'600'000;
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   auto answer = rpc.store_share((*nodes)[1], crypto::sign_message(*entry, req, system_clock()));
   // Refused either as an answer or by the transport closing on the frame.
   if (answer) {
@@ -328,7 +368,7 @@ TEST_F(HostileMesh, ControlCharactersInARemoteRequestNeverReachTheNodeLogUnescap
   ASSERT_TRUE(nodes) << nodes.error().to_string();
   auto member = mesh_->admitted_node_identity("chatty");
   ASSERT_TRUE(member) << member.error().to_string();
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   protocol::ApplyRequest apply;
   apply.request_id = kEvilText;
   apply.manifest_id = kEvilText;

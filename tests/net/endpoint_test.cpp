@@ -39,5 +39,25 @@ TEST(Endpoint, RejectsUnbracketedIpv6) {
   EXPECT_EQ(parse_endpoint("::1:7400").error().code, "invalid_endpoint");
 }
 
+TEST(Endpoint, PinnedEndpointNamesThePeerExpectedThere) {
+  auto ep = parse_endpoint(pinned_endpoint("bmabc234", "10.0.0.2:7400"));
+  ASSERT_TRUE(ep.ok());
+  EXPECT_EQ(ep->peer_id, "bmabc234");
+  EXPECT_EQ(ep->host, "10.0.0.2");
+  EXPECT_EQ(ep->port, 7400);
+}
+
+TEST(Endpoint, UnpinnedEndpointHasNoPeerId) {
+  EXPECT_EQ(parse_endpoint("10.0.0.2:7400")->peer_id, "");
+}
+
+TEST(Endpoint, RejectsEmptyOrMalformedPeerIds) {
+  EXPECT_EQ(parse_endpoint("@10.0.0.2:7400").error().code, "invalid_endpoint");
+  EXPECT_EQ(parse_endpoint("a b@10.0.0.2:7400").error().code, "invalid_endpoint");
+  EXPECT_EQ(parse_endpoint("a@b@10.0.0.2:7400").error().code, "invalid_endpoint");
+  EXPECT_EQ(parse_endpoint(std::string(65, 'a') + "@10.0.0.2:7400").error().code,
+            "invalid_endpoint");
+}
+
 }  // namespace
 }  // namespace beemesh::net

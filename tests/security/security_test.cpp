@@ -29,6 +29,7 @@
 #include "e2e/rest.h"
 #include "e2e/suite.h"
 #include "manifest/manifest.h"
+#include "net/endpoint.h"
 #include "runtime/runtime.h"
 
 namespace beemesh::e2e {
@@ -264,7 +265,7 @@ TEST_F(SecurityMesh, NodeOfAnotherMeshNeverAppearsInTheNodeDirectory) {
 }
 
 TEST_F(SecurityMesh, ApplyOverRpcByNonMemberWithSelfMadeGrantsIsRefused) {
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   auto nodes = targets();
   ASSERT_TRUE(nodes) << nodes.error().to_string();
   const auto& t = (*nodes)[1];
@@ -553,7 +554,7 @@ TEST_F(SecurityMesh, WorkloadIdCollidingWithAnotherOwnersPodLeavesThatPodUntouch
   };
   std::string state_before = inspect();
 
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   auto nodes = targets();
   ASSERT_TRUE(nodes) << nodes.error().to_string();
   auto owner = mesh_->identity_of(mallory_);
@@ -606,7 +607,7 @@ TEST_F(SecurityMesh, SharesPreStoredByOthersDoNotStopTheOwnersApply) {
   auto member = mesh_->admitted_node_identity("share-squatter");
   ASSERT_TRUE(member) << member.error().to_string();
   auto stranger = crypto::Identity::generate();
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   for (const crypto::Identity* squatter : {&*member, &stranger}) {
     for (const auto& share : fake->shares) {
       for (const auto& holder : *nodes) {
@@ -682,7 +683,7 @@ TEST_F(SecurityMesh, RevokedNodeIsRefusedWithinThirtySeconds) {
   ASSERT_TRUE(n3) << n3.error().to_string();
   auto n1 = target(0);
   ASSERT_TRUE(n1) << n1.error().to_string();
-  DirectRpc rpc;
+  DirectRpc rpc(*mesh_);
   // A request n3 could send to n1 (its content does not matter: the envelope is refused).
   protocol::ApplyRequest probe;
   probe.request_id = runtime::new_workload_id();
@@ -720,6 +721,38 @@ TEST_F(SecurityMesh, RevokedNodeIsRefusedWithinThirtySeconds) {
       << "n1 still lists n3 30 s after the revocation:\n"
       << listed;
   expect_bystander_untouched();
+}
+
+// Node-to-node links are TLS 1.3 between member nodes (app/rpc_tls.h): an outsider who can
+// reach the RPC port never gets a request to a handler, and a node reached under another
+// node's id is refused before anything is sent.
+TEST_F(SecurityMesh, StrangerIsRefusedAtTheTlsHandshake) {
+  auto nodes = targets();
+  ASSERT_TRUE(nodes) << nodes.error().to_string();
+  const auto& t = (*nodes)[1];
+  auto self_made = self_certified_stranger(mesh_->mesh_id());
+  auto bare = crypto::Identity::generate();
+  for (const auto* stranger : {&self_made, &bare}) {
+    DirectRpc rpc(*stranger, DirectRpc::AnyPeer{});
+    auto answer = rpc.raw(t.rpc_endpoint, "capacity",
+                          stranger_capacity_frame(*stranger, "at-the-door", 1), 10s);
+    ASSERT_FALSE(answer) << "a stranger's request was answered";
+    // The node closes right after the handshake (TLS 1.3: the client may have finished its
+    // side already and sent the request, which is never read).
+    EXPECT_TRUE(answer.error().code == "disconnected" || answer.error().code == "handshake_failed")
+        << answer.error().to_string();
+  }
+}
+
+TEST_F(SecurityMesh, NodeReachedUnderAnotherNodesIdIsRefusedAsPeerMismatch) {
+  auto nodes = targets();
+  ASSERT_TRUE(nodes) << nodes.error().to_string();
+  DirectRpc rpc(*mesh_);
+  // n2's endpoint, pinned to n3's id: what a forged directory entry or provider record does.
+  auto answer = rpc.raw(net::pinned_endpoint((*nodes)[2].node_id, (*nodes)[1].rpc_endpoint),
+                        "capacity", Bytes{1, 2, 3}, 10s);
+  ASSERT_FALSE(answer);
+  EXPECT_EQ(answer.error().code, "peer_mismatch") << answer.error().to_string();
 }
 
 }  // namespace
