@@ -19,8 +19,8 @@
 #                                 (BEEMESH_HOME) and its API (BEEMESH_SERVER); beemesh on PATH
 #   podman I ARGS...              machine I's Podman
 #   stop I                        SIGTERM machine I's daemon (its pods keep running)
-#   kill I                        power cut: SIGKILL every process in machine I's namespace
-#                                 (daemon, conmon) and every container of its Podman
+#   kill I                        power cut: SIGKILL the daemon (and Podman commands in flight)
+#                                 in machine I, then stop all its containers (storage stays)
 #   cut I | heal I                take machine I's link down | up again
 #   ip I                          machine I's address
 #   log I [LINES]                 the last lines of machine I's daemon log
@@ -272,28 +272,36 @@ cmd_stop() {
   echo "fleet: machine $i's daemon stopped"
 }
 
-# SIGKILL to every process of machine I: its namespace's (daemon, conmon, podman) and its
-# containers' (they live in pod namespaces of their own).
-kill_machine() {
-  local i="$1" ns pids ids pid
-  ns="$(ns_name "$i")"
+# SIGKILL to the processes in machine I's namespace: all of them, or all but conmon (which
+# must outlive its container for Podman to clean up after it: network, IPAM, state).
+kill_ns_processes() {
+  local ns pid pids
+  ns="$(ns_name "$1")"
   [ -e "/var/run/netns/$ns" ] || return 0
   pids="$(ip netns pids "$ns" 2>/dev/null || true)"
-  # shellcheck disable=SC2086
-  [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-  # A container's first process is PID 1 of its PID namespace: killing it ends them all.
-  ids="$(in_machine "$i" podman ps -q 2>/dev/null || true)"
-  if [ -n "$ids" ]; then
-    # shellcheck disable=SC2086
-    pids="$(in_machine "$i" podman inspect --format '{{.State.Pid}}' $ids 2>/dev/null || true)"
-    for pid in $pids; do
-      if [ "$pid" -gt 1 ] 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    done
-  fi
-  for _ in $(seq 1 50); do
-    [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-    sleep 0.1
+  for pid in $pids; do
+    if [ "$2" = but-conmon ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = conmon ]; then continue; fi
+    kill -KILL "$pid" 2>/dev/null || true
   done
+}
+
+# Ends every container of machine I's Podman (Podman cleans up: no netns, IP lease or mount
+# is left), then every process left in its namespace.
+end_containers() {
+  local i="$1"
+  [ -f "$(machine_dir "$i")/storage.conf" ] || return 0
+  in_machine "$i" podman pod stop -a -t 0 >/dev/null 2>&1 || true
+  in_machine "$i" podman stop -a -t 0 >/dev/null 2>&1 || true
+}
+
+# A power cut, as far as a machine on a shared kernel can have one: the daemon and any
+# Podman command in flight die at once (SIGKILL), then every container stops. Data and
+# storage stay; `start I` boots it again.
+kill_machine() {
+  local i="$1"
+  kill_ns_processes "$i" but-conmon
+  end_containers "$i"
+  kill_ns_processes "$i" all
 }
 
 cmd_kill() {
@@ -339,11 +347,12 @@ cmd_down() {
   need_root
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$FLEET_PREFIX-[0-9]+\$" || true); do
     i="${ns#"$FLEET_PREFIX"-}"
-    kill_machine "$i"
+    kill_ns_processes "$i" but-conmon
     if [ -f "$(machine_dir "$i")/storage.conf" ]; then
       in_machine "$i" podman pod rm -af -t 0 >/dev/null 2>&1 || true
       in_machine "$i" podman rm -af -t 0 >/dev/null 2>&1 || true
     fi
+    kill_ns_processes "$i" all
     ip netns del "$ns" 2>/dev/null || true
   done
   for i in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 |
