@@ -6,10 +6,25 @@
 # serves, shows its logs, deletes it and tears everything down. Exits non-zero if any step
 # fails; the daemons, their data and any pod left are removed on every exit.
 # Run as root on Debian bookworm (Podman needs root here).
+#
+# ./scripts/demo.sh --fleet tells the same story across 4 machines of their own: network
+# namespaces on a bridge (scripts/fleet.sh), each with its own address 10.79.0.2..5, daemon
+# and Podman; the page is fetched from a machine that runs no replica, at each replica's own
+# address, and the fleet is removed on every exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 source scripts/mesh.sh
+
+fleet=0
+case "${1:-}" in
+  "") ;;
+  --fleet) fleet=1 ;;
+  *)
+    echo "usage: $0 [--fleet]" >&2
+    exit 2
+    ;;
+esac
 
 step() { printf '\n== %s\n' "$*"; }
 fail() {
@@ -30,6 +45,11 @@ step "building beemesh"
 ./scripts/build.sh beemesh
 BEEMESH="$BEEMESH_BUILD_DIR/src/app/beemesh"
 beemesh() { "$BEEMESH" "$@"; }
+
+if [ "$fleet" -eq 1 ]; then
+  export BEEMESH_BINARY="$BEEMESH"
+  exec ./scripts/demo-fleet.sh
+fi
 
 demo_dir="$(mktemp -d /tmp/beemesh-demo.XXXXXX)"
 manifest_id=""

@@ -16,6 +16,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # container runtimes
   podman runc catatonit busybox-static docker.io
+  # the fleet of network-namespace machines (scripts/fleet.sh; nsenter is in util-linux)
+  iproute2 iptables util-linux
 )
 
 missing=()
