@@ -15,16 +15,7 @@ source scripts/env.sh
 export FLEET_PREFIX=bmdemo FLEET_SUBNET=10.79.0 FLEET_DIR=/tmp/beemesh-demo-fleet
 MACHINES=4
 
-step() { printf '\n== %s\n' "$*"; }
-fail() {
-  echo "demo: $*" >&2
-  exit 1
-}
-# Shows the command, then runs it.
-show() {
-  printf '$ %s\n' "$*"
-  "$@"
-}
+source scripts/demo-common.sh
 fleet() { ./scripts/fleet.sh "$@"; }
 # beemesh ARGS... inside machine I, through machine I's own node.
 on() {

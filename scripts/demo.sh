@@ -26,16 +26,7 @@ case "${1:-}" in
     ;;
 esac
 
-step() { printf '\n== %s\n' "$*"; }
-fail() {
-  echo "demo: $*" >&2
-  exit 1
-}
-# Shows the command, then runs it.
-show() {
-  printf '$ %s\n' "$*"
-  "$@"
-}
+source scripts/demo-common.sh
 
 step "installing dependencies"
 ./scripts/install-deps.sh

@@ -13,27 +13,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/fd.h"
+
 namespace beemesh::app {
 
 namespace {
 
 constexpr unsigned kRouteUp = 0x0001;      // RTF_UP
 constexpr unsigned kRouteReject = 0x0200;  // RTF_REJECT
-
-// Owns a file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 unsigned hex_value(const std::string& text) {
   try {

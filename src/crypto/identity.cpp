@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "crypto/sodium_init.h"
 #include "crypto/tls_identity.h"
 
@@ -35,26 +36,6 @@ Error io_error(const std::filesystem::path& path, std::string_view action) {
   return make_error("io_error",
                     std::string(action) + " " + path.string() + ": " + std::strerror(errno));
 }
-
-// Closes a file descriptor when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
 
 // Wipes a std::string holding secret material when it goes out of scope.
 struct WipeOnExit {

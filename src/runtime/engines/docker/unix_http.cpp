@@ -13,6 +13,8 @@
 #include <cstring>
 #include <thread>
 
+#include "common/fd.h"
+
 namespace beemesh::runtime::docker {
 namespace {
 
@@ -35,21 +37,6 @@ std::string_view trim(std::string_view text) {
 Error bad_response(std::string message) {
   return make_error("invalid_response", std::move(message));
 }
-
-// Owns a file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 using SteadyClock = std::chrono::steady_clock;
 
