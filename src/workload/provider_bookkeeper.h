@@ -8,11 +8,11 @@
 //    otherwise does nothing. Nothing at all without an announcer or with
 //    announce_as_provider off.
 //  * Calls reach the announcer in the order update() decided them: update() holds its
-//    order mutex across the announcer call (the only lock held while calling out; the
-//    announcer must not call update() back synchronously). Lock order: order mutex, then
-//    the table's mutex (taken and dropped inside, before the call).
-//  * An announcement's first put is published as Announced on the event bus; after stop()
-//    announcer callbacks arriving late publish nothing.
+//    order mutex across the announcer call (the announcer must not call update() back
+//    synchronously). Lock order: order mutex, then the table's mutex (taken and dropped
+//    inside, before the call), or the callback guard when the announcer calls back at once.
+//  * An announcement's first put is published as Announced on the event bus, under the
+//    callback guard's mutex; after stop() announcer callbacks arriving late publish nothing.
 #pragma once
 
 #include <memory>

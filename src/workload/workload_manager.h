@@ -45,24 +45,31 @@
 //    for running ones; announcer callbacks arriving later are ignored.
 //  * reserved() is what the workloads here and the deploys past validation take of the
 //    node's capacity (WorkloadRecord::reserved, workload/resources.h): a deploy counts
-//    from its validation until it fails or its workload is removed.
+//    from its validation until it fails, or its workload is removed or vanishes.
 //
-// Structure and locks: the manager owns the queue, the deploy path and removal; the
-// WorkloadTable holds the workloads (workload_table.h); the Reconciler (reconciler.h),
-// the HealthMonitor (health_monitor.h) and the ProviderBookkeeper (provider_bookkeeper.h)
-// are their own classes over the table and narrow interfaces. No mutex is held while
-// calling an engine, SQLite, the event bus or the announcer, with two stated exceptions:
-// the health monitor's pass mutex spans a whole pass and the bookkeeping's order mutex
-// spans each announcer call. A workload's row is written only by the thread that owns
-// it (WorkloadTable ownership), so rows and table agree. Lock order (a thread holding one
-// takes only later ones):
+// Structure: the manager owns the queue, the deploy path and removal; the WorkloadTable
+// holds the workloads and who owns each (workload_table.h); the Reconciler
+// (reconciler.h), the HealthMonitor (health_monitor.h) and the ProviderBookkeeper
+// (provider_bookkeeper.h) are their own classes over the table and the narrow
+// ProviderUpdates interface.
+//
+// Locks: the table's mutex and the manager's mutex_ are never held while calling out
+// (engine, SQLite, event bus, announcer, callbacks): a workload's row is written outside
+// them by the thread that owns the workload, so rows and table agree. Four locks are
+// held while calling out, on purpose: the health monitor's pass mutex (a whole pass:
+// engine, SQLite, event bus), the WorkQueue's shutdown mutex (stop() cancelling queued
+// requests: their callbacks run under it), the bookkeeping's order mutex (each announcer
+// call) and its callback-guard mutex (publishing Announced from an announcer thread).
+// Lock order — a thread holding one takes only later ones:
 //   1. HealthMonitor pass mutex
-//   2. ProviderBookkeeper order mutex
-//   3. WorkloadManager::mutex_ (lifecycle and removal tickets)
-//   4. WorkQueue's mutex (taken under 3 by submit())
-//   5. WorkloadTable's mutex (a leaf; taken under 2 or 3)
-// The bookkeeping's callback-guard mutex is taken alone (announcer threads) and held while
-// publishing Announced on the event bus.
+//   2. WorkQueue shutdown mutex
+//   3. ProviderBookkeeper order mutex
+//   4. WorkloadManager::mutex_ (lifecycle, removal tickets; takes 5 and 6 inside)
+//   5. WorkQueue mutex (a leaf)
+//   6. WorkloadTable mutex (a leaf)
+// The callback-guard mutex comes after 3 (an announcer may call back synchronously) and
+// before the event bus's own mutex only. Shared members are annotated (GUARDED_BY,
+// REQUIRES, EXCLUDES: common/thread_annotations.h) and checked by clang -Wthread-safety.
 #pragma once
 
 #include <cstdint>
