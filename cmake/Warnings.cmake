@@ -4,6 +4,11 @@ target_compile_options(beemesh_warnings INTERFACE -Wall -Wextra -Wpedantic)
 if(BEEMESH_WERROR)
   target_compile_options(beemesh_warnings INTERFACE -Werror)
 endif()
+# Clang checks the thread-safety annotations (common/thread_annotations.h); GCC ignores
+# them. scripts/thread-safety.sh builds the annotated libraries this way in the test run.
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  target_compile_options(beemesh_warnings INTERFACE -Wthread-safety)
+endif()
 
 # beemesh_component(NAME SOURCES... DEPS ...): a static library beemesh_<NAME>
 # for one folder under src/, with warnings on and src/ as its include root.

@@ -88,14 +88,9 @@ Result<void> NodeHandlers::register_on(net::Server& server) {
 // ---- capacity --------------------------------------------------------------------------
 
 std::pair<int64_t, int64_t> NodeHandlers::free_capacity() const {
-  int64_t memory = settings_.capacity_memory_bytes;
-  int64_t cpu = settings_.capacity_cpu_millis;
-  for (const auto& w : workloads_.list()) {
-    int replicas = std::max(1, w.config.replicas);
-    memory -= w.config.memory_limit_bytes.value_or(0) * replicas;
-    cpu -= w.config.cpu_limit_millis.value_or(0) * replicas;
-  }
-  return {memory, cpu};
+  const workload::Resources reserved = workloads_.reserved();
+  return {settings_.capacity_memory_bytes - reserved.memory_bytes,
+          settings_.capacity_cpu_millis - reserved.cpu_millis};
 }
 
 asio::awaitable<Result<Bytes>> NodeHandlers::on_capacity(Bytes request, net::PeerInfo peer) {

@@ -21,7 +21,8 @@
 //  * storeshare: signer a member node acting under the owner's apply grant; a share of
 //                exactly kSealedShareSize bytes with an expiry within max_share_ttl; kept
 //                per (manifest id, publisher), so nobody can displace another's shares.
-//  * capacity:   signer a member node -> this node's free memory/CPU.
+//  * capacity:   signer a member node -> this node's free memory/CPU (free_capacity(),
+//                never below 0).
 //  * query:      signer a member node -> a workload's description or logs.
 #pragma once
 
@@ -107,7 +108,9 @@ class NodeHandlers {
   void start_housekeeping(asio::any_io_executor executor,
                           std::chrono::milliseconds every = std::chrono::seconds(60));
 
-  // Free capacity: configured minus the limits of the workloads this node runs.
+  // Free capacity (memory bytes, CPU millicores; negative when over-committed): configured
+  // minus what the workloads here and the deploys in flight reserve — their containers'
+  // requests, else limits (workload::WorkloadManager::reserved(), workload/resources.h).
   std::pair<int64_t, int64_t> free_capacity() const;
 
  private:

@@ -14,13 +14,13 @@ struct WorkloadManager::PendingDeploy {
   DeployRequest request;
   uint64_t ticket = 0;
   DeployCallback done;
-  bool in_flight = false;  // its workload id is reserved in in_flight_
+  bool reserved = false;  // its workload id is reserved in the table
 };
 
 bool WorkloadManager::submit(std::function<void()> run, std::function<void(Error)> refuse) {
   std::optional<Error> refusal;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!started_) {
       refusal = make_error("not_started", "workload manager is not started");
     } else if (stopping_) {
@@ -49,7 +49,7 @@ void WorkloadManager::deploy_workload(DeployRequest request, DeployCallback on_d
   pending->request = std::move(request);
   pending->done = std::move(on_done);
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     pending->ticket = next_ticket_++;
     ++outstanding_deploys_;
   }
@@ -68,7 +68,7 @@ void WorkloadManager::deploy_workload(DeployRequest request, DeployCallback on_d
 }
 
 void WorkloadManager::finish_deploy() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   // With no deploy outstanding, no request older than a removal is left to cancel.
   if (--outstanding_deploys_ == 0) removed_at_ticket_.clear();
 }
@@ -91,10 +91,7 @@ bool WorkloadManager::superseded(const std::string& manifest_id, const std::stri
 Result<WorkloadRecord> WorkloadManager::run_deploy(PendingDeploy& pending) {
   std::string workload_id = pending.request.config.workload_id;
   auto result = deploy_steps(pending, workload_id);
-  if (pending.in_flight) {
-    std::lock_guard lock(mutex_);
-    in_flight_.erase(workload_id);
-  }
+  if (pending.reserved) table_.unreserve(workload_id);  // no-op once it is in the table
   if (!result) {
     spdlog::warn("workload: deploy of {} (manifest {}) failed: {}", workload_id,
                  pending.request.manifest_id, result.error().to_string());
@@ -126,30 +123,35 @@ Result<WorkloadRecord> WorkloadManager::deploy_steps(PendingDeploy& pending,
                                                  config.workload_id +
                                                  "' is not 16 lowercase hex characters");
   }
+  if (!table_.reserve(config.workload_id)) {
+    return make_error("already_exists", "workload " + config.workload_id + " already exists");
+  }
+  pending.reserved = true;
+  workload_id = config.workload_id;
   {
-    std::lock_guard lock(mutex_);
-    if (workloads_.contains(config.workload_id) || in_flight_.contains(config.workload_id)) {
-      return make_error("already_exists", "workload " + config.workload_id + " already exists");
-    }
-    in_flight_.insert(config.workload_id);
-    pending.in_flight = true;
-    workload_id = config.workload_id;
+    MutexLock lock(mutex_);
     if (superseded(manifest_id, request.owner, pending.ticket)) {
       return make_error("cancelled", "manifest " + manifest_id + " was removed before deploy");
     }
   }
 
   std::string restart_policy;
-  if (config_.validate_manifests) {
+  Resources reservation;
+  {
+    // Without validation an unparsable manifest reserves nothing (the engine judges it).
     auto parsed = manifest::parse(request.manifest_yaml, "manifest " + manifest_id);
-    if (!parsed) return parsed.error();
-    const manifest::Document* primary = parsed->primary();
-    if (primary == nullptr) {
-      return make_error("invalid_manifest",
-                        "manifest " + manifest_id + ": no Pod, Deployment or StatefulSet to run");
+    if (config_.validate_manifests) {
+      if (!parsed) return parsed.error();
+      const manifest::Document* primary = parsed->primary();
+      if (primary == nullptr) {
+        return make_error("invalid_manifest",
+                          "manifest " + manifest_id + ": no Pod, Deployment or StatefulSet to run");
+      }
+      restart_policy = primary->restart_policy;
     }
-    restart_policy = primary->restart_policy;
+    if (parsed) reservation = reservation_of(*parsed, config);
   }
+  table_.set_reservation(workload_id, reservation);
 
   auto selected = engines_.select(request.engine ? request.engine : config_.preferred_runtime);
   if (!selected) return selected.error();
@@ -181,16 +183,23 @@ Result<WorkloadRecord> WorkloadManager::deploy_steps(PendingDeploy& pending,
   record.created_at_ms = info->created_at_ms != 0 ? info->created_at_ms : clock_.now_ms();
   record.updated_at_ms = clock_.now_ms();
   record.message = info->message;
+  record.reserved = reservation;
 
+  // Into the table, owned by this deploy, atomically with the cancellation check: a
+  // removal marked later finds it there (and waits for it); one marked earlier cancels.
   std::optional<Error> failure;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (superseded(manifest_id, request.owner, pending.ticket)) {
       failure = make_error("cancelled", "manifest " + manifest_id + " was removed during deploy");
-    } else if (auto saved = store_.put_workload(record); !saved) {
-      failure = saved.error();
     } else {
-      workloads_[workload_id] = Entry{record};
+      table_.insert_owned(record);
+    }
+  }
+  if (!failure) {
+    if (auto saved = store_.put_workload(record); !saved) {
+      failure = saved.error();
+      table_.erase(workload_id);
     }
   }
   if (failure) {
@@ -205,7 +214,8 @@ Result<WorkloadRecord> WorkloadManager::deploy_steps(PendingDeploy& pending,
                engine_name, runtime::to_string(record.state));
   events_.publish(EventKind::Deployed, workload_id, manifest_id,
                   "engine " + engine_name + ", " + std::string(runtime::to_string(record.state)));
-  if (record.healthy) update_provider(manifest_id, workload_id);
+  if (record.healthy) provider_.update(manifest_id, workload_id);
+  table_.release(workload_id);
   return record;
 }
 

@@ -1,12 +1,12 @@
-// The WorkloadManager's health monitor: periodic engine status checks, Unhealthy/Recovered
-// transitions, restarts by restart policy, vanished workloads.
+// The health monitor: periodic engine status checks, Unhealthy/Recovered transitions,
+// restarts by restart policy, vanished workloads.
+#include "workload/health_monitor.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
-#include <optional>
-
-#include "workload/workload_manager.h"
+#include <utility>
 
 namespace beemesh::workload {
 
@@ -26,36 +26,70 @@ std::string describe(const runtime::WorkloadInfo& info) {
 
 }  // namespace
 
-void WorkloadManager::monitor_loop() {
-  std::unique_lock lock(stop_mutex_);
-  while (!stop_monitor_) {
-    if (stop_cv_.wait_for(lock, config_.health_check_interval, [this] { return stop_monitor_; })) {
-      break;
+HealthMonitor::HealthMonitor(const WorkloadManagerConfig& config, WorkloadTable& table,
+                             runtime::EngineRegistry& engines, StateStore& store, EventBus& events,
+                             ProviderUpdates& provider, const Clock& clock)
+    : interval_(config.health_check_interval),
+      max_backoff_(config.max_restart_backoff),
+      table_(table),
+      engines_(engines),
+      store_(store),
+      events_(events),
+      provider_(provider),
+      clock_(clock) {}
+
+HealthMonitor::~HealthMonitor() {
+  stop();
+}
+
+void HealthMonitor::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void HealthMonitor::stop() {
+  stop_requested_ = true;
+  {
+    MutexLock lock(wake_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HealthMonitor::loop() {
+  while (true) {
+    {
+      MutexLock lock(wake_mutex_);
+      const auto deadline = std::chrono::steady_clock::now() + interval_;
+      while (!stopping_ && wake_.wait_until(wake_mutex_, deadline)) {
+      }
+      if (stopping_) return;
     }
-    lock.unlock();
-    check_health_now();
-    lock.lock();
+    check_now();
   }
 }
 
-std::chrono::milliseconds WorkloadManager::restart_backoff(int failures) const {
-  auto delay = config_.health_check_interval;
-  for (int i = 1; i < failures && delay < config_.max_restart_backoff; ++i) delay *= 2;
-  return std::min(delay, config_.max_restart_backoff);
+std::chrono::milliseconds HealthMonitor::restart_backoff(int failures) const {
+  auto delay = interval_;
+  for (int i = 1; i < failures && delay < max_backoff_; ++i) delay *= 2;
+  return std::min(delay, max_backoff_);
 }
 
-void WorkloadManager::check_health_now() {
-  std::lock_guard pass(health_mutex_);
+void HealthMonitor::persist(const std::optional<WorkloadRecord>& record) {
+  if (!record) return;
+  if (auto saved = store_.put_workload(*record); !saved) {
+    spdlog::error("workload: could not persist {}: {}", record->id, saved.error().to_string());
+  }
+}
+
+void HealthMonitor::check_now() {
+  MutexLock pass(pass_);
   // The snapshot of ids is taken before the engines are listed, so every workload in it was
   // deployed before the listing: one that is missing from a listing is really gone (or
   // removed meanwhile, which acquire() notices).
-  std::map<std::string, std::vector<std::string>> ids_by_engine;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [id, entry] : workloads_) ids_by_engine[entry.record.engine].push_back(id);
-  }
-  for (const auto& [engine_name, ids] : ids_by_engine) {
-    auto engine = engine_for(engine_name);
+  for (const auto& [engine_name, ids] : table_.ids_by_engine()) {
+    auto engine = engines_.get(engine_name);
     if (!engine) {
       spdlog::warn("workload: health check: engine '{}' of {} workload(s) is not registered",
                    engine_name, ids.size());
@@ -84,21 +118,19 @@ void WorkloadManager::check_health_now() {
   }
 }
 
-void WorkloadManager::check_one(const std::string& workload_id, runtime::RuntimeEngine& engine,
-                                std::optional<runtime::WorkloadInfo> listed) {
+void HealthMonitor::check_one(const std::string& workload_id, runtime::RuntimeEngine& engine,
+                              std::optional<runtime::WorkloadInfo> listed) {
   // Skip workloads a remove (or anything else) owns right now; the next pass sees them.
-  if (!acquire(workload_id, /*wait=*/false)) return;
+  if (!table_.acquire(workload_id, /*wait=*/false)) return;
   struct Release {
-    WorkloadManager* manager;
+    WorkloadTable& table;
     const std::string& id;
-    ~Release() { manager->release(id); }
-  } release_at_end{this, workload_id};
+    ~Release() { table.release(id); }
+  } release_at_end{table_, workload_id};
 
-  WorkloadRecord record;
-  {
-    std::lock_guard lock(mutex_);
-    record = workloads_.at(workload_id).record;
-  }
+  auto current = table_.get(workload_id);
+  if (!current) return;
+  const WorkloadRecord record = std::move(*current);
   // Missing from the listing (or no listing): ask for this one before concluding anything.
   auto status =
       listed ? Result<runtime::WorkloadInfo>(std::move(*listed)) : engine.status(workload_id);
@@ -118,43 +150,42 @@ void WorkloadManager::check_one(const std::string& workload_id, runtime::Runtime
 
   // Down: mark, report and withdraw once; restart when the policy says so.
   bool newly_down = false;
+  bool changed = false;
   bool restart_due = false;
-  {
-    std::lock_guard lock(mutex_);
-    Entry& entry = workloads_.at(workload_id);
+  const int64_t now = clock_.now_ms();
+  auto down = table_.update(workload_id, [&](WorkloadTable::Entry& entry) {
     WorkloadRecord& r = entry.record;
     newly_down = r.healthy;
-    const bool changed = r.healthy || r.state != status->state || r.message != status->message;
+    changed = r.healthy || r.state != status->state || r.message != status->message;
     r.healthy = false;
     r.state = status->state;
     r.message = status->message;
-    if (changed) (void)persist_locked(entry);
-    restart_due =
-        should_restart(r.restart_policy, status->state) && clock_.now_ms() >= entry.next_restart_ms;
-  }
+    if (changed) r.updated_at_ms = now;
+    restart_due = should_restart(r.restart_policy, status->state) && now >= entry.next_restart_ms;
+  });
+  if (changed) persist(down);
   if (newly_down) {
     spdlog::warn("workload: {} (manifest {}) is unhealthy: {}", workload_id, record.manifest_id,
                  describe(*status));
     events_.publish(EventKind::Unhealthy, workload_id, record.manifest_id, describe(*status));
-    update_provider(record.manifest_id, workload_id);
+    provider_.update(record.manifest_id, workload_id);
   }
   if (!restart_due) return;
 
   spdlog::info("workload: restarting {} (restart policy {})", workload_id, record.restart_policy);
   auto restarted = engine.restart(workload_id);
-  {
-    std::lock_guard lock(mutex_);
-    Entry& entry = workloads_.at(workload_id);
+  const int64_t after = clock_.now_ms();
+  persist(table_.update(workload_id, [&](WorkloadTable::Entry& entry) {
     entry.record.restarts += 1;
     if (restarted) {
       entry.next_restart_ms = 0;
     } else {
       entry.failed_restarts += 1;
-      entry.next_restart_ms = clock_.now_ms() + restart_backoff(entry.failed_restarts).count();
+      entry.next_restart_ms = after + restart_backoff(entry.failed_restarts).count();
       entry.record.message = "restart failed: " + restarted.error().to_string();
     }
-    (void)persist_locked(entry);
-  }
+    entry.record.updated_at_ms = after;
+  }));
   if (!restarted) {
     spdlog::warn("workload: restart of {} failed: {}", workload_id, restarted.error().to_string());
     return;
@@ -164,18 +195,15 @@ void WorkloadManager::check_one(const std::string& workload_id, runtime::Runtime
   if (again && is_up(again->state)) mark_up(workload_id, *again);
 }
 
-void WorkloadManager::mark_up(const std::string& workload_id, const runtime::WorkloadInfo& info) {
+void HealthMonitor::mark_up(const std::string& workload_id, const runtime::WorkloadInfo& info) {
   bool recovered = false;
-  WorkloadRecord record;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = workloads_.find(workload_id);
-    if (it == workloads_.end()) return;
-    Entry& entry = it->second;
+  bool changed = false;
+  const int64_t now = clock_.now_ms();
+  auto record = table_.update(workload_id, [&](WorkloadTable::Entry& entry) {
     WorkloadRecord& r = entry.record;
     recovered = !r.healthy;
-    const bool changed = recovered || r.state != info.state || r.message != info.message ||
-                         r.pods != info.pods || r.ports != info.ports;
+    changed = recovered || r.state != info.state || r.message != info.message ||
+              r.pods != info.pods || r.ports != info.ports;
     r.healthy = true;
     r.state = info.state;
     r.message = info.message;
@@ -183,38 +211,34 @@ void WorkloadManager::mark_up(const std::string& workload_id, const runtime::Wor
     r.ports = info.ports;
     entry.failed_restarts = 0;
     entry.next_restart_ms = 0;
-    if (changed) (void)persist_locked(entry);
-    record = r;
-  }
+    if (changed) r.updated_at_ms = now;
+  });
+  if (!record) return;
+  if (changed) persist(record);
   if (!recovered) return;
   const std::string reason =
-      describe(info) + " (restarts: " + std::to_string(record.restarts) + ")";
-  spdlog::info("workload: {} (manifest {}) recovered: {}", workload_id, record.manifest_id, reason);
-  events_.publish(EventKind::Recovered, workload_id, record.manifest_id, reason);
-  update_provider(record.manifest_id, workload_id);
+      describe(info) + " (restarts: " + std::to_string(record->restarts) + ")";
+  spdlog::info("workload: {} (manifest {}) recovered: {}", workload_id, record->manifest_id,
+               reason);
+  events_.publish(EventKind::Recovered, workload_id, record->manifest_id, reason);
+  provider_.update(record->manifest_id, workload_id);
 }
 
-void WorkloadManager::vanish(const std::string& workload_id, const std::string& reason) {
-  WorkloadRecord record;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = workloads_.find(workload_id);
-    if (it == workloads_.end()) return;
-    record = it->second.record;
-    if (auto deleted = store_.delete_workload(workload_id); !deleted) {
-      spdlog::error("workload: could not delete record of vanished {}: {}", workload_id,
-                    deleted.error().to_string());
-    }
-    workloads_.erase(it);
+void HealthMonitor::vanish(const std::string& workload_id, const std::string& reason) {
+  auto record = table_.get(workload_id);
+  if (!record) return;
+  if (auto deleted = store_.delete_workload(workload_id); !deleted) {
+    spdlog::error("workload: could not delete record of vanished {}: {}", workload_id,
+                  deleted.error().to_string());
   }
-  idle_.notify_all();
-  spdlog::warn("workload: {} (manifest {}) {}; record deleted", workload_id, record.manifest_id,
+  table_.erase(workload_id);
+  spdlog::warn("workload: {} (manifest {}) {}; record deleted", workload_id, record->manifest_id,
                reason);
-  if (record.healthy) {
-    events_.publish(EventKind::Unhealthy, workload_id, record.manifest_id, reason);
+  if (record->healthy) {
+    events_.publish(EventKind::Unhealthy, workload_id, record->manifest_id, reason);
   }
-  events_.publish(EventKind::Removed, workload_id, record.manifest_id, reason);
-  update_provider(record.manifest_id, workload_id);
+  events_.publish(EventKind::Removed, workload_id, record->manifest_id, reason);
+  provider_.update(record->manifest_id, workload_id);
 }
 
 }  // namespace beemesh::workload

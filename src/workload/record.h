@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/runtime.h"
+#include "workload/resources.h"
 
 namespace beemesh::workload {
 
@@ -29,6 +30,9 @@ struct WorkloadRecord {
   int64_t updated_at_ms = 0;
   int restarts = 0;     // restarts issued by the health monitor
   std::string message;  // last note: engine's message or why it is unhealthy
+  // What it takes of this node's capacity (reservation_of() of its manifest at deploy;
+  // zero when adopted from an engine without a record, the manifest being encrypted).
+  Resources reserved;
 };
 
 // Running or starting: what the health monitor counts as up.

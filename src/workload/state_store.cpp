@@ -20,7 +20,7 @@ struct Migration {
 };
 
 // Append-only: a released migration is never edited; schema changes add a new one.
-constexpr std::array<Migration, 2> kMigrations{{
+constexpr std::array<Migration, 3> kMigrations{{
     {1, R"sql(
 CREATE TABLE workloads (
   id             TEXT PRIMARY KEY,
@@ -73,13 +73,19 @@ CREATE TABLE key_shares (
 CREATE INDEX key_shares_by_owner ON key_shares(owner, expires_at);
 CREATE INDEX key_shares_by_expiry ON key_shares(expires_at);
 )sql"},
+    // What each workload reserves of the node's capacity (WorkloadRecord::reserved).
+    // Rows of schema 2 reserve nothing until they are deployed again.
+    {3, R"sql(
+ALTER TABLE workloads ADD COLUMN reserved_memory INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workloads ADD COLUMN reserved_cpu INTEGER NOT NULL DEFAULT 0;
+)sql"},
 }};
 
 static_assert(kMigrations.back().version == StateStore::kSchemaVersion);
 
 constexpr std::string_view kWorkloadColumns =
     "id, manifest_id, owner, engine, state, healthy, restart_policy, config, pods, ports, "
-    "created_at, updated_at, restarts, message";
+    "created_at, updated_at, restarts, message, reserved_memory, reserved_cpu";
 
 constexpr std::string_view kShareColumns =
     "manifest_id, owner, share_index, sealed_share, publisher, threshold, created_at, expires_at";
@@ -161,7 +167,7 @@ Result<void> prepare_all(StateStore::Impl& impl) {
   const std::array<std::pair<Sql, std::string>, static_cast<size_t>(Sql::Count)> sql{{
       {Sql::PutWorkload, "INSERT OR REPLACE INTO workloads (" + cols +
                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                             "?14)"},
+                             "?14, ?15, ?16)"},
       {Sql::GetWorkload, "SELECT " + cols + " FROM workloads WHERE id = ?1"},
       {Sql::ListWorkloads, "SELECT " + cols + " FROM workloads ORDER BY created_at, id"},
       {Sql::WorkloadsOf,
@@ -228,6 +234,8 @@ Result<WorkloadRecord> read_workload(const sqlite::Statement& s) {
   r.updated_at_ms = s.column_int(11);
   r.restarts = static_cast<int>(s.column_int(12));
   r.message = s.column_text(13);
+  r.reserved.memory_bytes = s.column_int(14);
+  r.reserved.cpu_millis = s.column_int(15);
   return r;
 }
 
@@ -327,7 +335,9 @@ Result<void> StateStore::put_workload(const WorkloadRecord& r) {
       .bind(11, r.created_at_ms != 0 ? r.created_at_ms : now)
       .bind(12, r.updated_at_ms != 0 ? r.updated_at_ms : now)
       .bind(13, int64_t{r.restarts})
-      .bind(14, r.message);
+      .bind(14, r.message)
+      .bind(15, r.reserved.memory_bytes)
+      .bind(16, r.reserved.cpu_millis);
   return s.run("put workload " + r.id);
 }
 

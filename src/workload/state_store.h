@@ -69,7 +69,7 @@ struct KeyShareQuota {
 class StateStore {
  public:
   static constexpr const char* kDefaultFileName = "state.db";
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   static Result<std::unique_ptr<StateStore>> open(const std::filesystem::path& file,
                                                   const Clock& clock = system_clock());

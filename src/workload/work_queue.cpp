@@ -17,7 +17,7 @@ WorkQueue::~WorkQueue() {
 
 bool WorkQueue::try_submit(Job job) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_ || jobs_.size() >= max_queued_) return false;
     jobs_.push_back(std::move(job));
   }
@@ -26,10 +26,10 @@ bool WorkQueue::try_submit(Job job) {
 }
 
 void WorkQueue::shutdown() {
-  std::lock_guard shutdown_lock(shutdown_mutex_);
+  MutexLock shutdown_lock(shutdown_mutex_);
   std::deque<Job> cancelled;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
     cancelled.swap(jobs_);
   }
@@ -43,12 +43,12 @@ void WorkQueue::shutdown() {
 }
 
 size_t WorkQueue::queued() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return jobs_.size();
 }
 
 size_t WorkQueue::running() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return running_;
 }
 
@@ -56,15 +56,15 @@ void WorkQueue::work() {
   while (true) {
     Job job;
     {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      MutexLock lock(mutex_);
+      while (!stopping_ && jobs_.empty()) wake_.wait(mutex_);
       if (jobs_.empty()) return;  // stopping and nothing left
       job = std::move(jobs_.front());
       jobs_.pop_front();
       ++running_;
     }
     if (job.run) job.run();
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     --running_;
   }
 }

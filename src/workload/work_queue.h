@@ -8,15 +8,18 @@
 //    calling shutdown()) when the queue shuts down before a worker took it.
 //  * shutdown() (also done by the destructor) cancels waiting jobs, waits for running ones
 //    and joins the workers. It must not be called from a job.
+//  * Locks: mutex_ guards the queue and counters and is never held while a job runs or is
+//    cancelled; shutdown_mutex_ (taken before mutex_) is held across cancel() and joins.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
 
 namespace beemesh::workload {
 
@@ -40,17 +43,17 @@ class WorkQueue {
   size_t worker_count() const { return worker_count_; }
 
  private:
-  void work();
+  void work() EXCLUDES(mutex_);
 
   const size_t max_queued_;
   size_t worker_count_ = 0;
-  std::mutex shutdown_mutex_;  // serialises shutdown() calls
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> jobs_;
-  size_t running_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  Mutex shutdown_mutex_ ACQUIRED_BEFORE(mutex_);  // serialises shutdown() calls
+  mutable Mutex mutex_;
+  CondVar wake_;
+  std::deque<Job> jobs_ GUARDED_BY(mutex_);
+  size_t running_ GUARDED_BY(mutex_) = 0;
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::vector<std::thread> workers_;  // filled by the constructor, joined by shutdown()
 };
 
 }  // namespace beemesh::workload

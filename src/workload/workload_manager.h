@@ -43,31 +43,60 @@
 //    *_async forms there. list/workloads_of never touch the engine.
 //  * stop() (and the destructor) stops the health monitor, cancels queued requests, waits
 //    for running ones; announcer callbacks arriving later are ignored.
+//  * reserved() is what the workloads here and the deploys past validation take of the
+//    node's capacity (WorkloadRecord::reserved, workload/resources.h): a deploy counts
+//    from its validation until it fails, or its workload is removed or vanishes.
+//
+// Structure: the manager owns the queue, the deploy path and removal; the WorkloadTable
+// holds the workloads and who owns each (workload_table.h); the Reconciler
+// (reconciler.h), the HealthMonitor (health_monitor.h) and the ProviderBookkeeper
+// (provider_bookkeeper.h) are their own classes over the table and the narrow
+// ProviderUpdates interface.
+//
+// Locks: the table's mutex and the manager's mutex_ are never held while calling out
+// (engine, SQLite, event bus, announcer, callbacks): a workload's row is written outside
+// them by the thread that owns the workload, so rows and table agree. Four locks are
+// held while calling out, on purpose: the health monitor's pass mutex (a whole pass:
+// engine, SQLite, event bus), the WorkQueue's shutdown mutex (stop() cancelling queued
+// requests: their callbacks run under it), the bookkeeping's order mutex (each announcer
+// call) and its callback-guard mutex (publishing Announced from an announcer thread).
+// Lock order — a thread holding one takes only later ones:
+//   1. HealthMonitor pass mutex
+//   2. WorkQueue shutdown mutex
+//   3. ProviderBookkeeper order mutex
+//   4. WorkloadManager::mutex_ (lifecycle, removal tickets; takes 5 and 6 inside)
+//   5. WorkQueue mutex (a leaf)
+//   6. WorkloadTable mutex (a leaf)
+// The callback-guard mutex comes after 3 (an announcer may call back synchronously) and
+// before the event bus's own mutex only. Shared members are annotated (GUARDED_BY,
+// REQUIRES, EXCLUDES: common/thread_annotations.h) and checked by clang -Wthread-safety.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "provider/provider.h"
 #include "runtime/runtime.h"
 #include "workload/config.h"
 #include "workload/events.h"
+#include "workload/health_monitor.h"
+#include "workload/provider_bookkeeper.h"
+#include "workload/reconciler.h"
 #include "workload/record.h"
+#include "workload/resources.h"
 #include "workload/state_store.h"
+#include "workload/workload_table.h"
 
 namespace beemesh::workload {
 
@@ -84,14 +113,6 @@ struct DeployRequest {
 using DeployCallback = std::function<void(Result<WorkloadRecord>)>;
 using RemoveCallback = std::function<void(Result<void>)>;
 using RemoveManifestCallback = std::function<void(Result<int>)>;
-
-// What start() found (workload ids).
-struct ReconcileReport {
-  std::vector<std::string> adopted;     // running/known in the engine and now managed
-  std::vector<std::string> vanished;    // records whose workload was gone: deleted
-  std::vector<std::string> ignored;     // engine workloads of manifests this node never had
-  std::vector<std::string> unverified;  // records of engines that could not be listed: kept
-};
 
 class WorkloadManager {
  public:
@@ -129,79 +150,52 @@ class WorkloadManager {
   // One health-monitor pass over every workload, on the calling thread.
   void check_health_now();
 
+  // What the workloads here and the deploys past validation reserve of the node.
+  Resources reserved() const;
+
   const WorkloadManagerConfig& config() const { return config_; }
   size_t queued_requests() const;
 
-  struct CallbackGuard;  // keeps late announcer callbacks away from a stopped manager
-
  private:
-  struct Entry {
-    WorkloadRecord record;
-    bool busy = false;  // a remove, health check or restart owns it
-    int failed_restarts = 0;
-    int64_t next_restart_ms = 0;
-  };
   struct PendingDeploy;
 
   // deploy_flow.cpp
-  Result<WorkloadRecord> run_deploy(PendingDeploy& pending);
-  Result<WorkloadRecord> deploy_steps(PendingDeploy& pending, std::string& workload_id);
-  bool superseded(const std::string& manifest_id, const std::string& owner, uint64_t ticket) const;
-  void finish_deploy();
-  bool submit(std::function<void()> run, std::function<void(Error)> refuse);
+  Result<WorkloadRecord> run_deploy(PendingDeploy& pending) EXCLUDES(mutex_);
+  Result<WorkloadRecord> deploy_steps(PendingDeploy& pending, std::string& workload_id)
+      EXCLUDES(mutex_);
+  bool superseded(const std::string& manifest_id, const std::string& owner, uint64_t ticket) const
+      REQUIRES(mutex_);
+  void finish_deploy() EXCLUDES(mutex_);
+  bool submit(std::function<void()> run, std::function<void(Error)> refuse) EXCLUDES(mutex_);
 
   // workload_manager.cpp
-  void mark_manifest_removed(const std::string& manifest_id, const std::string& owner);
+  Result<void> require_started() const EXCLUDES(mutex_);
+  void mark_manifest_removed(const std::string& manifest_id, const std::string& owner)
+      EXCLUDES(mutex_);
   Result<int> remove_all_of(const std::string& manifest_id, const std::string& owner);
   Result<void> remove_workload(const std::string& workload_id, const std::string& reason);
-  bool acquire(const std::string& workload_id, bool wait);
-  void release(const std::string& workload_id);
-  std::shared_ptr<runtime::RuntimeEngine> engine_for(const std::string& engine_name) const;
-  Result<void> persist_locked(Entry& entry);
-  // Announces for `workload_id` when it is present and healthy; else withdraws when no
-  // healthy workload of the manifest is left. Serialised by provider_mutex_.
-  void update_provider(const std::string& manifest_id, const std::string& workload_id);
-
-  // health_monitor.cpp
-  void check_one(const std::string& workload_id, runtime::RuntimeEngine& engine,
-                 std::optional<runtime::WorkloadInfo> listed);
-  void mark_up(const std::string& workload_id, const runtime::WorkloadInfo& info);
-  void vanish(const std::string& workload_id, const std::string& reason);
-  void monitor_loop();
-  std::chrono::milliseconds restart_backoff(int failures) const;
-
-  // reconcile.cpp
-  Result<ReconcileReport> reconcile();
 
   const WorkloadManagerConfig config_;
   runtime::EngineRegistry& engines_;
-  provider::Announcer* announcer_;
   StateStore& store_;
   EventBus& events_;
   const Clock& clock_;
-  const provider::ProviderMetadata self_;
 
-  mutable std::mutex mutex_;  // guards the members below (never held while calling out)
-  std::condition_variable idle_;
-  std::map<std::string, Entry> workloads_;
+  WorkloadTable table_;
+  ProviderBookkeeper provider_;
+  Reconciler reconciler_;
+  HealthMonitor monitor_;
+
+  mutable Mutex mutex_;  // lifecycle and removal tickets; see the lock order above
   // (manifest id, owner) -> ticket of that owner's removal of the manifest
-  std::map<std::pair<std::string, std::string>, uint64_t> removed_at_ticket_;
-  std::set<std::string> in_flight_;  // workload ids being deployed
-  uint64_t next_ticket_ = 1;         // orders deploy requests and manifest removals
-  size_t outstanding_deploys_ = 0;   // submitted deploys that have not ended yet
-  bool started_ = false;
-  bool stopping_ = false;
-
-  std::mutex provider_mutex_;  // order of announce/withdraw calls
-  std::mutex health_mutex_;    // one health pass at a time
-  std::mutex stop_mutex_;
-  std::condition_variable stop_cv_;
-  bool stop_monitor_ = false;
-  std::atomic<bool> stop_requested_{false};
-
-  std::shared_ptr<CallbackGuard> guard_;
+  std::map<std::pair<std::string, std::string>, uint64_t> removed_at_ticket_ GUARDED_BY(mutex_);
+  uint64_t next_ticket_ GUARDED_BY(mutex_) = 1;        // orders deploy requests and removals
+  size_t outstanding_deploys_ GUARDED_BY(mutex_) = 0;  // submitted deploys not ended yet
+  bool started_ GUARDED_BY(mutex_) = false;
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  // Created by start() before started_ is set (under mutex_) and kept until destruction;
+  // used under mutex_ (submit, queued_requests) and by stop() after stopping_ is set.
   std::unique_ptr<WorkQueue> queue_;
-  std::thread monitor_;
 };
 
 }  // namespace beemesh::workload

@@ -408,6 +408,16 @@ Result<protocol::DeleteResponse> Entry::send_delete(const Node& target, Bytes wi
   return open_reply<protocol::DeleteResponse>(verifier_, target, *reply);
 }
 
+Result<protocol::CapacityReply> Entry::capacity(const Node& target) {
+  protocol::CapacityRequest request;
+  request.request_id = runtime::new_workload_id();
+  auto reply =
+      client_->request_sync(target->rpc_endpoint(), std::string(net::protocols::kCapacity),
+                            crypto::sign_message(entry_, request, system_clock()), kRequestTimeout);
+  if (!reply) return reply.error();
+  return open_reply<protocol::CapacityReply>(verifier_, target, *reply);
+}
+
 Result<protocol::StoreShareResponse> Entry::store_share(
     const crypto::Identity& signer, const Node& holder,
     const protocol::StoreShareRequest& request) {

@@ -139,6 +139,8 @@ class Entry {
   std::future<Result<Bytes>> send_apply_async(const Node& target, Bytes wire);
   Result<protocol::ApplyResponse> open_apply_response(const Node& target, const Bytes& reply);
   Result<protocol::DeleteResponse> send_delete(const Node& target, Bytes wire);
+  // A CapacityRequest (1 replica, no demand) signed by E; the reply signed by `target`.
+  Result<protocol::CapacityReply> capacity(const Node& target);
   // A StoreShareRequest signed by `signer` (E in prepare(); tests use others too).
   Result<protocol::StoreShareResponse> store_share(const crypto::Identity& signer,
                                                    const Node& holder,

@@ -98,5 +98,35 @@ TEST_F(PublisherMeshTest, OwnerDeleteThroughTheApiRemovesEveryReplicaAndEveryNod
   EXPECT_TRUE(discovers_exactly(c(), manifest_id, {}, 20s));
 }
 
+TEST_F(PublisherMeshTest, SecondApplyLandsOnAnotherNodeBecauseTheFirstNodesFreeCapacityDropped) {
+  auto client = api_as_owner(a());
+  auto& api = *client;
+  wait_for_directory(api);
+  // Equal nodes: placement takes the one with the most free memory, ties by node id, so
+  // without truthful capacity both single-replica applies would land on the same node.
+  const std::string first_yaml = deployment_yaml("first", 1);
+  const std::string first_id = entry.manifest_id_of(first_yaml);
+  auto first = api.apply(first_yaml, api::ApplyOptions{}, apply_auth(first_yaml, first_id, 1));
+  ASSERT_TRUE(first) << first.error().to_string();
+  ASSERT_EQ(first->placements.size(), 1u);
+  const std::string first_node = first->placements[0].node_id;
+  Node* runs_first = nullptr;
+  for (auto* n : {&a(), &b(), &c()}) {
+    if (n->id() == first_node) runs_first = n;
+  }
+  ASSERT_NE(runs_first, nullptr);
+  // Its capacity reply now subtracts the container's limit (32Mi, 100m; no request).
+  EXPECT_EQ((*runs_first)->workloads().reserved(), (workload::Resources{32 << 20, 100}));
+
+  const std::string second_yaml = deployment_yaml("second", 1);
+  const std::string second_id = entry.manifest_id_of(second_yaml);
+  auto second = api.apply(second_yaml, api::ApplyOptions{}, apply_auth(second_yaml, second_id, 1));
+
+  ASSERT_TRUE(second) << second.error().to_string();
+  ASSERT_EQ(second->placements.size(), 1u);
+  EXPECT_TRUE(second->placements[0].ok) << second->placements[0].message;
+  EXPECT_NE(second->placements[0].node_id, first_node);
+}
+
 }  // namespace
 }  // namespace beemesh::apply_test

@@ -37,6 +37,7 @@ WorkloadRecord sample_workload(const std::string& id, const std::string& manifes
   r.created_at_ms = 1000;
   r.updated_at_ms = 2000;
   r.restarts = 3;
+  r.reserved = {128 * 1024 * 1024, 250};
   r.message = "running";
   return r;
 }
@@ -56,6 +57,7 @@ void expect_same(const WorkloadRecord& a, const WorkloadRecord& b) {
   EXPECT_EQ(a.updated_at_ms, b.updated_at_ms);
   EXPECT_EQ(a.restarts, b.restarts);
   EXPECT_EQ(a.message, b.message);
+  EXPECT_EQ(a.reserved, b.reserved);
 }
 
 std::unique_ptr<StateStore> open_store(const TempDir& dir, const Clock& clock = system_clock()) {
@@ -341,7 +343,7 @@ INSERT INTO key_shares VALUES ('m1', 1, x'0102', 'someone', 2, 1);
   ManualClock clock;
   auto store = StateStore::open(file, clock);
   ASSERT_TRUE(store.ok()) << store.error().to_string();
-  EXPECT_EQ((*store)->schema_version().value(), 2);
+  EXPECT_EQ((*store)->schema_version().value(), StateStore::kSchemaVersion);
   EXPECT_TRUE((*store)->get_workload("0123456789abcdef").ok());
   EXPECT_TRUE((*store)->key_shares_of_owner("m1", "someone")->empty());
   EXPECT_TRUE((*store)->put_key_share(share_of("m1", "someone", 1)).ok());
@@ -386,10 +388,10 @@ TEST(StateStore, UsesWriteAheadLoggingAndAPrivateFile) {
 TEST(StateStore, RecordsItsSchemaVersionInTheMigrationsTable) {
   TempDir dir;
   auto store = open_store(dir);
-  EXPECT_EQ(store->schema_version().value(), 2);
+  EXPECT_EQ(store->schema_version().value(), StateStore::kSchemaVersion);
   store.reset();
   store = open_store(dir);  // reopening applies nothing twice
-  EXPECT_EQ(store->schema_version().value(), 2);
+  EXPECT_EQ(store->schema_version().value(), StateStore::kSchemaVersion);
 }
 
 TEST(StateStore, RefusesAFileFromANewerSchema) {

@@ -1,12 +1,11 @@
-// The WorkloadManager's start-up reconciliation of the state store with what the engines
-// actually run (found by their beemesh labels).
+// Start-up reconciliation of the state store with what the engines actually run.
+#include "workload/reconciler.h"
+
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <set>
 #include <utility>
-
-#include "workload/workload_manager.h"
 
 namespace beemesh::workload {
 
@@ -28,7 +27,7 @@ void merge(WorkloadRecord& record, const std::string& engine, const runtime::Wor
 
 }  // namespace
 
-Result<ReconcileReport> WorkloadManager::reconcile() {
+Result<ReconcileReport> Reconciler::run() {
   ReconcileReport report;
   auto stored = store_.list_workloads();
   if (!stored) return stored.error();
@@ -120,13 +119,7 @@ Result<ReconcileReport> WorkloadManager::reconcile() {
 
   for (const auto& record : keep) BEEMESH_TRY(store_.put_workload(record));
   for (const auto& record : vanished) BEEMESH_TRY(store_.delete_workload(record.id));
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& record : keep) {
-      const std::string id = record.id;
-      workloads_[id] = Entry{std::move(record)};
-    }
-  }
+  for (auto& record : keep) table_.insert(std::move(record));
 
   // Report and settle provider records.
   for (const auto& record : vanished) {
@@ -137,7 +130,7 @@ Result<ReconcileReport> WorkloadManager::reconcile() {
       events_.publish(EventKind::Unhealthy, record.id, record.manifest_id, reason);
     }
     events_.publish(EventKind::Removed, record.id, record.manifest_id, reason);
-    update_provider(record.manifest_id, record.id);
+    provider_.update(record.manifest_id, record.id);
   }
   for (const auto& record : down) {
     std::string reason = "found " + std::string(runtime::to_string(record.state)) + " at start";
@@ -145,13 +138,10 @@ Result<ReconcileReport> WorkloadManager::reconcile() {
     events_.publish(EventKind::Unhealthy, record.id, record.manifest_id, reason);
   }
   for (const auto& id : report.adopted) {
-    WorkloadRecord record;
-    {
-      std::lock_guard lock(mutex_);
-      record = workloads_.at(id).record;
-    }
+    auto record = table_.get(id);
+    if (!record) continue;
     // Announces a running workload; withdraws a manifest none of whose workloads runs.
-    update_provider(record.manifest_id, id);
+    provider_.update(record->manifest_id, id);
   }
   return report;
 }
