@@ -71,7 +71,7 @@ TEST_F(ApplyTest, PrintsProgressLinesThenASummary) {
       r.out.starts_with("placing\nencrypting\ndistributing shares\n"
                         "deploying on 1 nodes\nannounced\n"))
       << r.out;
-  EXPECT_NE(r.out.find("Deployment/web applied: manifest m-web, 2/2 replicas placed\n"),
+  EXPECT_NE(r.out.find("Deployment/web created: manifest m-web, 2/2 replicas placed\n"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("NODE   ENDPOINT         WORKLOAD   RESULT\n"), std::string::npos) << r.out;
