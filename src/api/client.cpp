@@ -358,8 +358,12 @@ Result<std::vector<provider::ProviderInfo>> ApiClient::providers(const std::stri
   return providers_from_json(*j);
 }
 
-Result<DesiredView> ApiClient::desired_state(const std::string& manifest_id) {
-  auto j = impl_->get_json("/desired/" + manifest_id);
+Result<DesiredView> ApiClient::desired_state(const std::string& manifest_id,
+                                             const std::string& owner_hex) {
+  auto body = impl_->get("/desired/" + manifest_id,
+                         owner_hex.empty() ? std::string() : "?owner=" + owner_hex);
+  if (!body) return body.error();
+  auto j = parse_json(*body);
   if (!j) return j.error();
   return desired_from_json(*j);
 }

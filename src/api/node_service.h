@@ -148,8 +148,12 @@ class NodeService {
 
   virtual std::vector<provider::ProviderInfo> providers(const std::string& manifest_id) = 0;
 
-  // GET /desired/<manifest id>: "not_found" when the mesh holds no desired state for it.
-  virtual Result<DesiredView> desired_state(const std::string& manifest_id) {
+  // GET /desired/<manifest id>?owner=HEX (default: the caller): the owner's desired state
+  // for that id; "not_found" when the mesh holds none (desired state is kept per id and
+  // owner: manifest ids are public, anyone may sign records under any id with its own key).
+  virtual Result<DesiredView> desired_state(const std::string& manifest_id,
+                                            const std::string& owner_hex) {
+    (void)owner_hex;
     return make_error("not_found", "no desired state for manifest " + manifest_id);
   }
 

@@ -409,12 +409,14 @@ void ApiServer::Impl::routes() {
       }));
 
   http.Get(R"(/desired/([^/]+))",
-           guarded(Role::kViewer,
-                   [this](const httplib::Request& req, httplib::Response& res, const Caller&) {
-                     auto desired = service.desired_state(req.matches[1]);
-                     if (!desired) return send_error(res, desired.error());
-                     send_json(res, 200, desired_to_json(*desired));
-                   }));
+           guarded(Role::kViewer, [this](const httplib::Request& req, httplib::Response& res,
+                                         const Caller& caller) {
+             std::string owner =
+                 req.has_param("owner") ? req.get_param_value("owner") : caller.user_key_hex;
+             auto desired = service.desired_state(req.matches[1], owner);
+             if (!desired) return send_error(res, desired.error());
+             send_json(res, 200, desired_to_json(*desired));
+           }));
 
   http.Get("/events",
            guarded(Role::kViewer, [this](const httplib::Request& req, httplib::Response& res,

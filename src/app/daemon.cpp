@@ -260,7 +260,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   spdlog::info("reconciled with engines: {} adopted, {} vanished, {} ignored",
                reconciled->adopted.size(), reconciled->vanished.size(), reconciled->ignored.size());
   // What this node runs keeps its desired state alive (read again from the DHT first).
-  for (const auto& w : p->workloads->list()) p->desired->track(w.manifest_id);
+  for (const auto& w : p->workloads->list()) {
+    auto owner = from_hex(w.owner);
+    if (!owner || owner->size() != crypto::PublicKey{}.size()) continue;
+    crypto::PublicKey key{};
+    std::copy(owner->begin(), owner->end(), key.begin());
+    p->desired->track(w.manifest_id, key);
+  }
   p->desired->start();
 
   apply::NodeEntry self{p->identity->node_id(),

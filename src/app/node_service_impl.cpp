@@ -144,9 +144,16 @@ Result<api::ApplyOutcome> NodeServiceImpl::apply(std::string_view yaml,
   return out;
 }
 
-Result<api::DesiredView> NodeServiceImpl::desired_state(const std::string& manifest_id) {
+Result<api::DesiredView> NodeServiceImpl::desired_state(const std::string& manifest_id,
+                                                        const std::string& owner_hex) {
   if (!p_.desired) return make_error("not_found", "this node keeps no desired state");
-  auto state = p_.desired->fetch(manifest_id);  // bounded by the store's DHT timeout
+  auto owner = from_hex(owner_hex);
+  if (!owner || owner->size() != crypto::PublicKey{}.size()) {
+    return make_error("bad_request", "owner: expected 64 hex characters");
+  }
+  crypto::PublicKey key{};
+  std::copy(owner->begin(), owner->end(), key.begin());
+  auto state = p_.desired->fetch(manifest_id, key);  // bounded by the store's DHT timeout
   if (!state) return make_error("not_found", "no desired state for manifest " + manifest_id);
   const auto& i = state->intent;
   return api::DesiredView{i.manifest_id, i.name,

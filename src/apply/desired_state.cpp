@@ -48,11 +48,11 @@ size_t DesiredStateStore::bytes_kept() const {
 }
 
 std::optional<crypto::DesiredState> DesiredStateStore::lookup(
-    const std::string& manifest_id) const {
+    const std::string& manifest_id, const crypto::PublicKey& owner) const {
   Bytes value;
   {
     std::lock_guard lock(mutex_);
-    auto it = entries_.find(manifest_id);
+    auto it = entries_.find({manifest_id, owner});
     if (it == entries_.end() || !it->second.state) return std::nullopt;
     value = it->second.state->value;
   }
@@ -64,7 +64,7 @@ std::optional<crypto::DesiredState> DesiredStateStore::lookup(
 Result<bool> DesiredStateStore::offer(ByteView value) {
   auto state = crypto::open_desired_state(value, membership_);
   if (!state) return state.error();
-  const std::string id = state->intent.manifest_id;
+  const EntryKey id{state->intent.manifest_id, state->intent.owner_public_key};
   std::lock_guard lock(mutex_);
   auto it = entries_.find(id);
   if (it != entries_.end() && it->second.state) {
@@ -82,7 +82,8 @@ Result<bool> DesiredStateStore::offer(ByteView value) {
   return true;
 }
 
-std::optional<crypto::DesiredState> DesiredStateStore::fetch(const std::string& manifest_id) {
+std::optional<crypto::DesiredState> DesiredStateStore::fetch(const std::string& manifest_id,
+                                                             const crypto::PublicKey& owner) {
   if (dht_) {
     auto values = dht_->get_blocking(desired_key(manifest_id), settings_.dht_timeout);
     {
@@ -91,7 +92,15 @@ std::optional<crypto::DesiredState> DesiredStateStore::fetch(const std::string& 
     }
     if (values) {
       for (const auto& v : *values) {
-        auto kept = offer(v.data);
+        // Only the owner's records for this id are kept (anyone may put values here).
+        auto opened = crypto::open_desired_state(v.data, nullptr);
+        if (opened && (opened->intent.manifest_id != manifest_id ||
+                       opened->intent.owner_public_key != owner)) {
+          std::lock_guard lock(mutex_);
+          ++counters_.ignored;
+          continue;
+        }
+        auto kept = opened ? offer(v.data) : Result<bool>(opened.error());
         if (!kept) {
           std::lock_guard lock(mutex_);
           ++counters_.rejected;
@@ -101,14 +110,15 @@ std::optional<crypto::DesiredState> DesiredStateStore::fetch(const std::string& 
       }
     }
   }
-  return lookup(manifest_id);
+  return lookup(manifest_id, owner);
 }
 
-Result<void> DesiredStateStore::publish(const std::string& manifest_id) {
+Result<void> DesiredStateStore::publish(const std::string& manifest_id,
+                                        const crypto::PublicKey& owner) {
   Bytes value;
   {
     std::lock_guard lock(mutex_);
-    auto it = entries_.find(manifest_id);
+    auto it = entries_.find({manifest_id, owner});
     if (it == entries_.end() || !it->second.state) {
       return make_error("not_found", "no desired state kept for " + manifest_id);
     }
@@ -121,10 +131,15 @@ Result<void> DesiredStateStore::publish(const std::string& manifest_id) {
                             settings_.dht_timeout);
 }
 
-void DesiredStateStore::track(const std::string& manifest_id) {
+void DesiredStateStore::track(const std::string& manifest_id, const crypto::PublicKey& owner) {
   {
     std::lock_guard lock(mutex_);
-    auto& e = entries_[manifest_id];
+    if (entries_.size() >= settings_.max_entries && !entries_.contains({manifest_id, owner})) {
+      spdlog::warn("desired state: {} manifests kept; {} is not tracked", entries_.size(),
+                   printable(manifest_id));
+      return;
+    }
+    auto& e = entries_[{manifest_id, owner}];
     if (e.tracked) return;
     e.tracked = true;
     e.due = next_due(e.state ? settings_.refresh_interval : settings_.first_refresh);
@@ -132,17 +147,18 @@ void DesiredStateStore::track(const std::string& manifest_id) {
   wake_.notify_all();
 }
 
-void DesiredStateStore::untrack(const std::string& manifest_id) {
+void DesiredStateStore::untrack(const std::string& manifest_id, const crypto::PublicKey& owner) {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find(manifest_id);
+  auto it = entries_.find({manifest_id, owner});
   if (it == entries_.end()) return;
   it->second.tracked = false;
   if (!it->second.state) entries_.erase(it);
 }
 
-bool DesiredStateStore::is_tracked(const std::string& manifest_id) const {
+bool DesiredStateStore::is_tracked(const std::string& manifest_id,
+                                   const crypto::PublicKey& owner) const {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find(manifest_id);
+  auto it = entries_.find({manifest_id, owner});
   return it != entries_.end() && it->second.tracked;
 }
 
@@ -158,16 +174,16 @@ DesiredStateStats DesiredStateStore::stats() const {
   return out;
 }
 
-void DesiredStateStore::refresh(const std::string& manifest_id) {
-  auto state = fetch(manifest_id);
+void DesiredStateStore::refresh(const EntryKey& key) {
+  auto state = fetch(key.first, key.second);
   if (state && state->intent.tombstone && state->intent.expires_ms <= clock_.now_ms()) {
     std::lock_guard lock(mutex_);
-    entries_.erase(manifest_id);  // the tombstone has done its work
+    entries_.erase(key);  // the tombstone has done its work
     return;
   }
   if (!state) return;  // nothing verified yet: read again next time
-  if (auto put = publish(manifest_id); !put) {
-    spdlog::debug("desired state of {}: republish failed: {}", printable(manifest_id),
+  if (auto put = publish(key.first, key.second); !put) {
+    spdlog::debug("desired state of {}: republish failed: {}", printable(key.first),
                   put.error().to_string());
   }
 }
@@ -176,7 +192,7 @@ void DesiredStateStore::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     auto now = std::chrono::steady_clock::now();
-    std::vector<std::string> due;
+    std::vector<EntryKey> due;
     auto next = now + std::chrono::seconds(60);
     for (auto& [id, e] : entries_) {
       if (!e.tracked) continue;

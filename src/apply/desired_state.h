@@ -3,13 +3,17 @@
 // every node that runs a replica or holds a key share of it (docs/notes/desired_state.md).
 //
 // Usage (the reconciler):
-//   if (auto state = desired.lookup(manifest_id)) {       // no DHT call
+//   if (auto state = desired.lookup(manifest_id, owner)) {  // no DHT call
 //     if (state->intent.tombstone) ... nothing may run it ...
 //     else ... run up to state->intent.replicas of state->intent.content_version ...
 //   }
-//   auto fresh = desired.fetch(manifest_id);  // reads the DHT (blocking, bounded), merges
+//   auto fresh = desired.fetch(manifest_id, owner);  // reads the DHT (bounded), merges
 //
 // Promise:
+//  * Everything is kept and looked up per (manifest id, owner key), like key shares: manifest
+//    ids are public, so a record signed by anyone else under the same id never displaces or
+//    hides the owner's (another deployer can sign intents and tombstones for any id, but
+//    only under its own key). fetch() keeps only the values of the owner asked for.
 //  * The DHT value under desired_key(manifest id) is a crypto::open_desired_state value; a
 //    value is kept only when it verifies (owner signature, owner a member user of role
 //    deployer+ in every namespace, with a membership) and supersedes what is kept
@@ -41,6 +45,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "common/bytes.h"
 #include "common/clock.h"
@@ -68,6 +73,7 @@ struct DesiredStateStats {
   uint64_t puts = 0;
   uint64_t gets = 0;
   uint64_t rejected = 0;  // values read from the DHT that did not verify
+  uint64_t ignored = 0;   // verified values of another owner or manifest id
 };
 
 class DesiredStateStore {
@@ -81,13 +87,15 @@ class DesiredStateStore {
   void start();
   void stop();
 
-  std::optional<crypto::DesiredState> lookup(const std::string& manifest_id) const;
-  std::optional<crypto::DesiredState> fetch(const std::string& manifest_id);
+  std::optional<crypto::DesiredState> lookup(const std::string& manifest_id,
+                                             const crypto::PublicKey& owner) const;
+  std::optional<crypto::DesiredState> fetch(const std::string& manifest_id,
+                                            const crypto::PublicKey& owner);
   Result<bool> offer(ByteView value);
-  Result<void> publish(const std::string& manifest_id);
-  void track(const std::string& manifest_id);
-  void untrack(const std::string& manifest_id);
-  bool is_tracked(const std::string& manifest_id) const;
+  Result<void> publish(const std::string& manifest_id, const crypto::PublicKey& owner);
+  void track(const std::string& manifest_id, const crypto::PublicKey& owner);
+  void untrack(const std::string& manifest_id, const crypto::PublicKey& owner);
+  bool is_tracked(const std::string& manifest_id, const crypto::PublicKey& owner) const;
   DesiredStateStats stats() const;
 
  private:
@@ -98,7 +106,8 @@ class DesiredStateStore {
   };
   std::chrono::steady_clock::time_point next_due(std::chrono::milliseconds base);
   void run();
-  void refresh(const std::string& manifest_id);
+  using EntryKey = std::pair<std::string, crypto::PublicKey>;  // manifest id, owner
+  void refresh(const EntryKey& key);
   size_t bytes_kept() const;  // mutex held
 
   const DesiredStateSettings settings_;
@@ -107,7 +116,7 @@ class DesiredStateStore {
   const Clock& clock_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::map<std::string, Entry> entries_;
+  std::map<EntryKey, Entry> entries_;
   std::mt19937_64 random_{std::random_device{}()};
   DesiredStateStats counters_;
   bool stopping_ = false;

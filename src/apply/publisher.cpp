@@ -208,8 +208,10 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
   // 2. Compare with the desired state the mesh holds.
   int deploy_count = ctx.replicas;
   if (ctx.intent) {
-    auto fetching = run_blocking(
-        desired_io_, [store = desired_, id = ctx.manifest_id] { return store->fetch(id); });
+    auto fetching =
+        run_blocking(desired_io_, [store = desired_, id = ctx.manifest_id, owner = ctx.owner] {
+          return store->fetch(id, owner);
+        });
     auto current = co_await std::move(fetching);
     if (current && !crypto::supersedes(*ctx.intent, current->intent)) {
       const auto& cur = current->intent;
@@ -448,8 +450,10 @@ asio::awaitable<Result<void>> Publisher::record_desired_state(const Context& ctx
     co_return make_error("stale_intent",
                          "a newer desired state for " + ctx.manifest_id + " arrived meanwhile");
   }
-  auto putting = run_blocking(
-      desired_io_, [store = desired_, id = ctx.manifest_id] { return store->publish(id); });
+  auto putting =
+      run_blocking(desired_io_, [store = desired_, id = ctx.manifest_id, owner = ctx.owner] {
+        return store->publish(id, owner);
+      });
   auto put = co_await std::move(putting);
   if (!put) {
     // Not fatal: every target and share holder reads and republishes it.
@@ -534,7 +538,9 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
     auto kept = desired_->offer(value);
     if (!kept) co_return kept.error();
     auto putting = run_blocking(
-        desired_io_, [store = desired_, id = manifest_id] { return store->publish(id); });
+        desired_io_, [store = desired_, id = manifest_id, owner = opened->owner_public_key] {
+          return store->publish(id, owner);
+        });
     if (auto put = co_await std::move(putting); !put) {
       spdlog::warn("tombstone of {}: DHT put failed: {}", manifest_id, put.error().to_string());
     }

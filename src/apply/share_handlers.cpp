@@ -82,7 +82,9 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_store_share(Bytes request, net::
   auto stored = co_await std::move(storing);
   if (!stored) co_return respond(identity_, clock_, response, &stored.error());
   // A share holder keeps the manifest's desired state alive in the DHT.
-  if (desired_) desired_->track(req->message.manifest_id);
+  if (desired_) {
+    desired_->track(req->message.manifest_id, req->message.manifest_owner_public_key);
+  }
   co_return respond(identity_, clock_, response, nullptr);
 }
 

@@ -93,7 +93,7 @@ class DesiredStateTest : public ::testing::Test {
 
 TEST_F(DesiredStateTest, LookupOfAnUnknownManifestIsEmpty) {
   DesiredStateStore store(settings, &dht, nullptr, clock);
-  EXPECT_FALSE(store.lookup("m1").has_value());
+  EXPECT_FALSE(store.lookup("m1", owner.public_key()).has_value());
 }
 
 TEST_F(DesiredStateTest, NewerIntentReplacesAnOlderOneAndAnOlderOneIsIgnored) {
@@ -103,7 +103,7 @@ TEST_F(DesiredStateTest, NewerIntentReplacesAnOlderOneAndAnOlderOneIsIgnored) {
   auto older = store.offer(intent_value(9, 5));
   ASSERT_TRUE(older);
   EXPECT_FALSE(*older);
-  EXPECT_EQ(store.lookup("m1")->intent.replicas, 3u);
+  EXPECT_EQ(store.lookup("m1", owner.public_key())->intent.replicas, 3u);
 }
 
 TEST_F(DesiredStateTest, TombstoneWinsOverTheIntentOfTheSameSequence) {
@@ -111,7 +111,7 @@ TEST_F(DesiredStateTest, TombstoneWinsOverTheIntentOfTheSameSequence) {
   ASSERT_TRUE(*store.offer(intent_value(10, 2)));
   ASSERT_TRUE(*store.offer(tombstone_value(10, clock.now_ms() + 60'000)));
   EXPECT_FALSE(*store.offer(intent_value(10, 2)));
-  EXPECT_TRUE(store.lookup("m1")->intent.tombstone);
+  EXPECT_TRUE(store.lookup("m1", owner.public_key())->intent.tombstone);
 }
 
 TEST_F(DesiredStateTest, ValueThatDoesNotVerifyIsRefused) {
@@ -119,7 +119,7 @@ TEST_F(DesiredStateTest, ValueThatDoesNotVerifyIsRefused) {
   Bytes value = intent_value(10, 2);
   value[value.size() / 2] ^= 0x40;
   EXPECT_FALSE(store.offer(value));
-  EXPECT_FALSE(store.lookup("m1").has_value());
+  EXPECT_FALSE(store.lookup("m1", owner.public_key()).has_value());
 }
 
 TEST_F(DesiredStateTest, FetchKeepsTheWinnerAmongTheDhtValues) {
@@ -127,16 +127,39 @@ TEST_F(DesiredStateTest, FetchKeepsTheWinnerAmongTheDhtValues) {
   dht.add(desired_key("m1"), intent_value(10, 2));
   dht.add(desired_key("m1"), intent_value(12, 4));
   dht.add(desired_key("m1"), Bytes{1, 2, 3});  // garbage from anyone is skipped
-  auto state = store.fetch("m1");
+  auto state = store.fetch("m1", owner.public_key());
   ASSERT_TRUE(state.has_value());
   EXPECT_EQ(state->intent.sequence, 12u);
   EXPECT_EQ(store.stats().rejected, 1u);
 }
 
+TEST_F(DesiredStateTest, AnotherOwnersTombstoneUnderTheSameIdNeitherHidesNorEndsTheOwners) {
+  // Manifest ids are public: mallory signs a tombstone and an intent for alice's id.
+  DesiredStateStore store(settings, &dht, nullptr, clock);
+  auto mallory = crypto::Identity::generate();
+  protocol::DesiredIntent squat{.tombstone = true,
+                                .manifest_id = "m1",
+                                .owner_public_key = mallory.public_key(),
+                                .sequence = 99,
+                                .issued_ms = clock.now_ms(),
+                                .expires_ms = clock.now_ms() + 60'000};
+  dht.add(desired_key("m1"),
+          crypto::make_desired_state_value(crypto::sign_intent(mallory, squat), {}, {}));
+  dht.add(desired_key("m1"), intent_value(10, 2));
+
+  auto state = store.fetch("m1", owner.public_key());
+
+  ASSERT_TRUE(state.has_value());
+  EXPECT_FALSE(state->intent.tombstone);
+  EXPECT_EQ(state->intent.replicas, 2u);
+  EXPECT_EQ(store.stats().ignored, 1u);
+  EXPECT_FALSE(store.lookup("m1", mallory.public_key()).has_value()) << "not kept at all";
+}
+
 TEST_F(DesiredStateTest, TrackedManifestIsReadThenRepublishedEveryInterval) {
   DesiredStateStore store(settings, &dht, nullptr, clock);
   dht.add(desired_key("m1"), intent_value(10, 2));
-  store.track("m1");
+  store.track("m1", owner.public_key());
   store.start();
   std::this_thread::sleep_for(1s);
   store.stop();
@@ -144,7 +167,7 @@ TEST_F(DesiredStateTest, TrackedManifestIsReadThenRepublishedEveryInterval) {
   size_t puts = dht.puts(desired_key("m1"));
   EXPECT_GE(puts, 6u);
   EXPECT_LE(puts, 13u);
-  ASSERT_TRUE(store.lookup("m1").has_value());
+  ASSERT_TRUE(store.lookup("m1", owner.public_key()).has_value());
 }
 
 TEST_F(DesiredStateTest, UntrackedManifestIsNotRepublished) {
@@ -159,7 +182,7 @@ TEST_F(DesiredStateTest, UntrackedManifestIsNotRepublished) {
 TEST_F(DesiredStateTest, ExpiredTombstoneIsForgottenAndNoLongerRepublished) {
   DesiredStateStore store(settings, &dht, nullptr, clock);
   dht.add(desired_key("m1"), tombstone_value(10, clock.now_ms() + 60'000));
-  store.track("m1");
+  store.track("m1", owner.public_key());
   store.start();
   std::this_thread::sleep_for(300ms);
   EXPECT_GE(dht.puts(desired_key("m1")), 1u) << "a live tombstone is republished";
@@ -169,7 +192,7 @@ TEST_F(DesiredStateTest, ExpiredTombstoneIsForgottenAndNoLongerRepublished) {
   std::this_thread::sleep_for(300ms);
   store.stop();
   EXPECT_EQ(dht.puts(desired_key("m1")), after_expiry);
-  EXPECT_FALSE(store.is_tracked("m1"));
+  EXPECT_FALSE(store.is_tracked("m1", owner.public_key()));
 }
 
 TEST_F(DesiredStateTest, StoreKeepsAtMostMaxEntriesManifests) {
