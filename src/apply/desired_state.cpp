@@ -162,6 +162,15 @@ bool DesiredStateStore::is_tracked(const std::string& manifest_id,
   return it != entries_.end() && it->second.tracked;
 }
 
+std::vector<DesiredStateStore::TrackedManifest> DesiredStateStore::tracked() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TrackedManifest> out;
+  for (const auto& [key, e] : entries_) {
+    if (e.tracked) out.push_back({key.first, key.second});
+  }
+  return out;
+}
+
 DesiredStateStats DesiredStateStore::stats() const {
   std::lock_guard lock(mutex_);
   DesiredStateStats out = counters_;

@@ -46,6 +46,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/clock.h"
@@ -96,6 +97,12 @@ class DesiredStateStore {
   void track(const std::string& manifest_id, const crypto::PublicKey& owner);
   void untrack(const std::string& manifest_id, const crypto::PublicKey& owner);
   bool is_tracked(const std::string& manifest_id, const crypto::PublicKey& owner) const;
+  // The (manifest id, owner) pairs this node refreshes: what the reconciler walks.
+  struct TrackedManifest {
+    std::string manifest_id;
+    crypto::PublicKey owner{};
+  };
+  std::vector<TrackedManifest> tracked() const;
   DesiredStateStats stats() const;
 
  private:

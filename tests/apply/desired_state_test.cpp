@@ -170,6 +170,16 @@ TEST_F(DesiredStateTest, TrackedManifestIsReadThenRepublishedEveryInterval) {
   ASSERT_TRUE(store.lookup("m1", owner.public_key()).has_value());
 }
 
+TEST_F(DesiredStateTest, TrackedListsWhatThisNodeRefreshes) {
+  DesiredStateStore store(settings, &dht, nullptr, clock);
+  ASSERT_TRUE(*store.offer(intent_value(10, 2)));  // kept, not tracked
+  store.track("m2", owner.public_key());
+  auto tracked = store.tracked();
+  ASSERT_EQ(tracked.size(), 1u);
+  EXPECT_EQ(tracked[0].manifest_id, "m2");
+  EXPECT_EQ(tracked[0].owner, owner.public_key());
+}
+
 TEST_F(DesiredStateTest, UntrackedManifestIsNotRepublished) {
   DesiredStateStore store(settings, &dht, nullptr, clock);
   ASSERT_TRUE(*store.offer(intent_value(10, 2)));

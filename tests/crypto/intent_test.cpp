@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "crypto/manifest_crypto.h"
 #include "crypto/records.h"
 #include "holders.h"
@@ -154,6 +156,37 @@ TEST_F(IntentTest, ReplicasBeyondTheLimitAreMalformed) {
 TEST_F(IntentTest, ValueLargerThanOneDhtValueIsOversized) {
   Bytes huge(protocol::kMaxRecordSize, 0);
   EXPECT_EQ(open(value(intent(), credential(owner, Role::kDeployer), huge)), "oversized");
+}
+
+// Sizes (docs/LIMITS.md): what one record costs in the DHT and on every refresher.
+TEST_F(IntentTest, SignedIntentIsUnderHalfAKilobyteAndATombstoneSmaller) {
+  auto i = intent();
+  i.manifest_id = std::string(32, 'a');  // manifest ids are 32 hex characters
+  i.name = "Deployment/web-frontend";
+  const size_t intent_size = sign_intent(owner, i).size();
+  auto t = tombstone(11);
+  t.manifest_id = i.manifest_id;
+  const size_t tombstone_size = sign_intent(owner, t).size();
+  RecordProperty("signed_intent_bytes", static_cast<int>(intent_size));
+  RecordProperty("signed_tombstone_bytes", static_cast<int>(tombstone_size));
+  std::cout << "signed intent: " << intent_size << " bytes, tombstone: " << tombstone_size
+            << " bytes\n";
+  EXPECT_LT(intent_size, 512u);
+  EXPECT_LT(tombstone_size, intent_size);
+}
+
+TEST_F(IntentTest, RecordOfATwoKilobyteManifestWithFiveHoldersFitsEightKilobytes) {
+  const std::string yaml(2048, 'x');
+  testing::Holders holders(5);
+  auto enc = encrypt_manifest("m1", publisher.public_key(), as_bytes(yaml), holders.records, {5, 3},
+                              clock.now_ms());
+  ASSERT_TRUE(enc) << enc.error().to_string();
+  Bytes v = value(intent(), credential(owner, Role::kDeployer, {"team-a"}),
+                  sign_applied_manifest(publisher, enc->applied));
+  std::cout << "desired-state value (2 KiB manifest, 5 holders): " << v.size() << " bytes\n";
+  RecordProperty("desired_state_value_bytes", static_cast<int>(v.size()));
+  EXPECT_LT(v.size(), 8u * 1024);
+  EXPECT_TRUE(open_desired_state(v, &membership));
 }
 
 TEST_F(IntentTest, HigherSequenceSupersedes) {
