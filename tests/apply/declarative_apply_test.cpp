@@ -29,6 +29,10 @@ class DeclarativeApplyTest : public MeshTest {
         30s))
         << "A's directory never listed A, B and C";
   }
+  void TearDown() override {
+    client_.reset();  // its kept-alive connection would hold A's API server for 2 s
+    MeshTest::TearDown();
+  }
 
   // What `beemesh apply` sends: the apply grant naming A and the owner-signed intent.
   api::OwnerAuth auth_for(const std::string& yaml, int replicas, std::string pinned = {}) {
