@@ -19,6 +19,7 @@
 #include "manifest/manifest.h"
 #include "net/endpoint.h"
 #include "net/protocols.h"
+#include "protocol/intent.h"
 #include "protocol/messages.h"
 #include "runtime/runtime.h"
 
@@ -237,6 +238,10 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
         outcome.replicas_requested = 0;
         outcome.message = "the mesh already holds this content version with " +
                           std::to_string(cur.replicas) + " replica(s)";
+        // Nothing runs differently, but the newer intent (and the owner's current
+        // credential) replaces the record, with the encrypted manifest it already carries:
+        // a re-apply renews a record whose owner credential is about to expire.
+        BEEMESH_CO_TRY(co_await renew_desired_state(ctx, current->value));
         co_return outcome;
       }
       outcome.result = "configured";
@@ -434,6 +439,26 @@ void Publisher::publish_record(const Context& ctx) {
   }
   published_[ctx.manifest_id] =
       dht_->put_permanent(key, dht::Value{0, dht::ValueKind::raw, std::move(signed_record)});
+}
+
+asio::awaitable<Result<void>> Publisher::renew_desired_state(const Context& ctx,
+                                                             Bytes current_value) {
+  auto current = protocol::decode_desired_state_record(current_value);
+  if (!current) co_return current.error();
+  Bytes value = crypto::make_desired_state_value(ctx.intent_bytes, ctx.request.owner_credential,
+                                                 current->applied_manifest);
+  auto kept = desired_->offer(value);
+  if (!kept) co_return kept.error();
+  if (!*kept) co_return Result<void>{};  // a newer one arrived meanwhile: it stands
+  auto putting =
+      run_blocking(desired_io_, [store = desired_, id = ctx.manifest_id, owner = ctx.owner] {
+        return store->publish(id, owner);
+      });
+  if (auto put = co_await std::move(putting); !put) {
+    spdlog::warn("desired state of {}: DHT put failed: {}", ctx.manifest_id,
+                 put.error().to_string());
+  }
+  co_return Result<void>{};
 }
 
 asio::awaitable<Result<void>> Publisher::record_desired_state(const Context& ctx) {

@@ -20,6 +20,7 @@
 // pinned node and set of namespaces ("intent_mismatch"). It is compared with the current
 // desired state (DesiredStateStore::fetch):
 //   same content version, replicas and pinned node      -> "unchanged": nothing is sent
+//     to any node (the record is renewed with the new intent and owner credential)
 //   none, or a tombstone                                 -> "created": the path above
 //   otherwise (the new intent must supersede: "stale_intent")
 //                                                         -> "configured": encrypted and
@@ -134,6 +135,8 @@ class Publisher {
                                                     const std::map<std::string, int>& per_node);
   void publish_record(const Context& ctx);
   asio::awaitable<Result<void>> record_desired_state(const Context& ctx);
+  // "unchanged": the new intent and credential with the current record's encrypted manifest.
+  asio::awaitable<Result<void>> renew_desired_state(const Context& ctx, Bytes current_value);
 
   const PublisherSettings settings_;
   const crypto::Identity& identity_;

@@ -103,6 +103,23 @@ TEST_F(DeclarativeApplyTest, ReapplyingTheSameManifestIsUnchangedAndDeploysNothi
   EXPECT_EQ(workloads_in_mesh(), 2u);
 }
 
+TEST_F(DeclarativeApplyTest, UnchangedApplyRenewsTheRecordWithTheNewerIntent) {
+  const std::string yaml = deployment_yaml("renewed", 1);
+  auto first = apply(yaml, 1);
+  ASSERT_TRUE(first) << first.error().to_string();
+  auto before = client_->desired_state(first->manifest_id);
+  ASSERT_TRUE(before) << before.error().to_string();
+
+  auto again = apply(yaml, 1);
+
+  ASSERT_TRUE(again) << again.error().to_string();
+  ASSERT_EQ(again->result, "unchanged");
+  auto after = client_->desired_state(first->manifest_id);
+  ASSERT_TRUE(after) << after.error().to_string();
+  EXPECT_GT(after->sequence, before->sequence);
+  EXPECT_EQ(after->content_version, before->content_version);
+}
+
 TEST_F(DeclarativeApplyTest, EditedManifestIsConfiguredAndStartsNoSecondSetOfReplicas) {
   const std::string yaml = deployment_yaml("edited", 2);
   auto first = apply(yaml, 2);
