@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crypto/grants.h"
+#include "crypto/intent.h"
 #include "crypto/manifest_crypto.h"
 #include "crypto/membership.h"
 #include "crypto/records.h"
@@ -31,6 +32,7 @@ void check_code(const Error& e) {
                                        "grant_expired",
                                        "grant_not_yet_valid",
                                        "grant_wrong_content",
+                                       "intent_mismatch",
                                        "no_credential",
                                        "malformed_credential",
                                        "not_a_member",
@@ -165,6 +167,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       expect_clean(protocol::decode_provider_record(bytes));
       expect_clean(protocol::decode_peer_record(bytes));
       expect_clean(protocol::decode_applied_manifest(bytes));
+      expect_clean(protocol::decode_desired_intent(bytes));
+      expect_clean(protocol::decode_desired_state_record(bytes));
+      expect_clean(crypto::open_desired_state(bytes, nullptr));
       break;
     }
   }

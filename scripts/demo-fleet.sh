@@ -53,7 +53,7 @@ on 1 get nodes
 step "applying examples/web.yaml with 2 replicas through m1"
 apply_out="$(on 1 apply -f examples/web.yaml --replicas 2 2>&1)" || fail "apply failed: $apply_out"
 echo "$apply_out"
-manifest_id="$(printf '%s\n' "$apply_out" | sed -n 's/.* applied: manifest \([0-9a-f]*\),.*/\1/p')"
+manifest_id="$(printf '%s\n' "$apply_out" | sed -n 's/.* created: manifest \([0-9a-f]*\),.*/\1/p')"
 [ -n "$manifest_id" ] || fail "could not read the manifest id from the apply output"
 printf '%s\n' "$apply_out" | grep -q '2/2 replicas placed' || fail "not both replicas were placed"
 

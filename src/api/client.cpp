@@ -261,7 +261,7 @@ Result<std::vector<NodeInfo>> ApiClient::nodes() {
 Result<ApplyOutcome> ApiClient::apply(std::string_view yaml, const ApplyOptions& options,
                                       const OwnerAuth& auth, const ProgressFn& progress) {
   httplib::Params params;
-  if (options.replicas > 0) params.emplace("replicas", std::to_string(options.replicas));
+  if (options.replicas >= 0) params.emplace("replicas", std::to_string(options.replicas));
   if (!options.node.empty()) params.emplace("node", options.node);
   if (!options.source.empty()) params.emplace("source", options.source);
   if (progress) params.emplace("progress", "1");
@@ -276,6 +276,7 @@ Result<ApplyOutcome> ApiClient::apply(std::string_view yaml, const ApplyOptions&
   req.set_header("Content-Type", "application/yaml");
   req.set_header("X-Beemesh-Owner", auth.owner_public_key_hex);
   req.set_header("X-Beemesh-Token", auth.token_hex);
+  if (!auth.intent_hex.empty()) req.set_header("X-Beemesh-Intent", auth.intent_hex);
 
   // Streamed lines are handled as they arrive; anything else is collected whole.
   int status = 0;
@@ -343,6 +344,7 @@ Result<DeleteOutcome> ApiClient::delete_manifest(const std::string& manifest_id,
   if (!headers) return headers.error();
   headers->emplace("X-Beemesh-Owner", auth.owner_public_key_hex);
   headers->emplace("X-Beemesh-Token", auth.token_hex);
+  if (!auth.intent_hex.empty()) headers->emplace("X-Beemesh-Intent", auth.intent_hex);
   auto body = impl_->check(impl_->client.Delete(encode_path(path), *headers));
   if (!body) return body.error();
   auto j = parse_json(*body);
@@ -354,6 +356,16 @@ Result<std::vector<provider::ProviderInfo>> ApiClient::providers(const std::stri
   auto j = impl_->get_json("/providers/" + manifest_id);
   if (!j) return j.error();
   return providers_from_json(*j);
+}
+
+Result<DesiredView> ApiClient::desired_state(const std::string& manifest_id,
+                                             const std::string& owner_hex) {
+  auto body = impl_->get("/desired/" + manifest_id,
+                         owner_hex.empty() ? std::string() : "?owner=" + owner_hex);
+  if (!body) return body.error();
+  auto j = parse_json(*body);
+  if (!j) return j.error();
+  return desired_from_json(*j);
 }
 
 Result<std::string> ApiClient::metrics() {

@@ -82,6 +82,9 @@ class ApiClient {
   Result<std::string> logs(const std::string& workload_id, int tail_lines = -1);
   Result<DeleteOutcome> delete_manifest(const std::string& manifest_id, const OwnerAuth& auth);
   Result<std::vector<provider::ProviderInfo>> providers(const std::string& manifest_id);
+  // `owner_hex` empty: the signing user's own manifests.
+  Result<DesiredView> desired_state(const std::string& manifest_id,
+                                    const std::string& owner_hex = {});
   Result<std::string> metrics();
   // Reads GET /events, calling on_event for each event until it returns false (ok), the
   // server ends the stream (ok) or the connection fails (Error).

@@ -6,7 +6,7 @@
 namespace beemesh::api {
 
 int http_status_for(std::string_view code) {
-  static constexpr std::array<std::pair<std::string_view, int>, 35> kStatuses{{
+  static constexpr std::array<std::pair<std::string_view, int>, 38> kStatuses{{
       {"invalid_manifest", 400},
       {"bad_request", 400},
       {"invalid_argument", 400},
@@ -42,6 +42,9 @@ int http_status_for(std::string_view code) {
       {"credential_expired", 403},
       {"too_few_shares", 503},
       {"capacity_exceeds_machine", 400},
+      {"intent_mismatch", 400},
+      {"stale_intent", 409},
+      {"forbidden_namespace", 403},
   }};
   for (const auto& [known, status] : kStatuses) {
     if (known == code) return status;

@@ -182,10 +182,35 @@ Result<PlacementOutcome> placement_from_json(const Json& j) {
   return r.done(std::move(p));
 }
 
+Json desired_to_json(const DesiredView& d) {
+  return Json{{"manifest_id", d.manifest_id}, {"name", d.name},
+              {"tombstone", d.tombstone},     {"content_version", d.content_version},
+              {"sequence", d.sequence},       {"replicas", d.replicas},
+              {"pinned_node", d.pinned_node}, {"issued_ms", d.issued_ms},
+              {"expires_ms", d.expires_ms}};
+}
+
+Result<DesiredView> desired_from_json(const Json& j) {
+  DesiredView d;
+  Reader r(j, "desired state");
+  r.field("manifest_id", d.manifest_id)
+      .field("name", d.name)
+      .field("tombstone", d.tombstone)
+      .field("content_version", d.content_version)
+      .field("sequence", d.sequence)
+      .field("replicas", d.replicas)
+      .field("pinned_node", d.pinned_node)
+      .field("issued_ms", d.issued_ms)
+      .field("expires_ms", d.expires_ms);
+  return r.done(std::move(d));
+}
+
 Json apply_outcome_to_json(const ApplyOutcome& outcome) {
   Json placements = Json::array();
   for (const auto& p : outcome.placements) placements.push_back(placement_to_json(p));
   return Json{{"manifest_id", outcome.manifest_id},
+              {"result", outcome.result},
+              {"message", outcome.message},
               {"replicas_requested", outcome.replicas_requested},
               {"replicas_placed", outcome.replicas_placed},
               {"placements", std::move(placements)}};
@@ -198,6 +223,9 @@ Result<ApplyOutcome> apply_outcome_from_json(const Json& j) {
       .field("replicas_requested", o.replicas_requested)
       .field("replicas_placed", o.replicas_placed)
       .list("placements", o.placements, placement_from_json);
+  // Nodes older than the desired-state record send neither.
+  if (j.contains("result")) r.field("result", o.result);
+  if (j.contains("message")) r.field("message", o.message);
   return r.done(std::move(o));
 }
 

@@ -37,6 +37,8 @@ Result<NodeInfo> node_from_json(const Json& j);
 Json placement_to_json(const PlacementOutcome& placement);
 Result<PlacementOutcome> placement_from_json(const Json& j);
 
+Json desired_to_json(const DesiredView& desired);
+Result<DesiredView> desired_from_json(const Json& j);
 Json apply_outcome_to_json(const ApplyOutcome& outcome);
 Result<ApplyOutcome> apply_outcome_from_json(const Json& j);
 

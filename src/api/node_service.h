@@ -41,6 +41,10 @@ struct NodeInfo {
 struct OwnerAuth {
   std::string owner_public_key_hex;
   std::string token_hex;
+  // Optional (X-Beemesh-Intent): hex of the owner-signed desired-state intent (apply) or
+  // tombstone (delete), crypto/intent.h. Without it an apply is not recorded as desired
+  // state and always deploys (clients older than the desired-state record).
+  std::string intent_hex{};
 };
 
 struct ApplyOptions {
@@ -60,6 +64,10 @@ struct PlacementOutcome {
 
 struct ApplyOutcome {
   std::string manifest_id;
+  // "created" (no desired state before, or a tombstone), "unchanged" (same content version,
+  // replicas and placement: nothing deployed), "configured" (a new intent was recorded).
+  std::string result = "created";
+  std::string message{};  // what a "configured" apply did and did not do
   int replicas_requested = 0;
   int replicas_placed = 0;
   std::vector<PlacementOutcome> placements;
@@ -80,6 +88,19 @@ struct DeleteOutcome {
   std::string manifest_id;
   int removed = 0;  // workloads removed across nodes
   std::vector<PlacementOutcome> nodes;
+};
+
+// The verified latest desired state of a manifest the mesh holds (apply/desired_state.h).
+struct DesiredView {
+  std::string manifest_id;
+  std::string name;  // "Deployment/web"
+  bool tombstone = false;
+  std::string content_version;  // hex; empty on a tombstone
+  uint64_t sequence = 0;
+  int replicas = 0;
+  std::string pinned_node;
+  int64_t issued_ms = 0;
+  int64_t expires_ms = 0;
 };
 
 struct EventView {
@@ -126,6 +147,15 @@ class NodeService {
   virtual Result<std::string> logs(const std::string& workload_id, int tail_lines) = 0;
 
   virtual std::vector<provider::ProviderInfo> providers(const std::string& manifest_id) = 0;
+
+  // GET /desired/<manifest id>?owner=HEX (default: the caller): the owner's desired state
+  // for that id; "not_found" when the mesh holds none (desired state is kept per id and
+  // owner: manifest ids are public, anyone may sign records under any id with its own key).
+  virtual Result<DesiredView> desired_state(const std::string& manifest_id,
+                                            const std::string& owner_hex) {
+    (void)owner_hex;
+    return make_error("not_found", "no desired state for manifest " + manifest_id);
+  }
 
   // Recent events first (oldest to newest), then live ones until the handle is dropped.
   virtual std::unique_ptr<Subscription> subscribe_events(

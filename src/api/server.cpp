@@ -79,6 +79,12 @@ Result<OwnerAuth> owner_auth(const httplib::Request& req) {
   if (auth.token_hex.size() % 2 != 0 || !is_hex(auth.token_hex)) {
     return make_error("bad_request", "X-Beemesh-Token: expected hex");
   }
+  // Optional owner-signed intent or tombstone (at most protocol::kMaxSignedIntentSize
+  // bytes; the header line limit of 8 KiB bounds it first).
+  auth.intent_hex = req.get_header_value("X-Beemesh-Intent");
+  if (auth.intent_hex.size() % 2 != 0 || !is_hex(auth.intent_hex)) {
+    return make_error("bad_request", "X-Beemesh-Intent: expected hex");
+  }
   return auth;
 }
 
@@ -402,6 +408,16 @@ void ApiServer::Impl::routes() {
         send_json(res, 200, Json{{"manifest_id", manifest_id}, {"providers", std::move(list)}});
       }));
 
+  http.Get(R"(/desired/([^/]+))",
+           guarded(Role::kViewer, [this](const httplib::Request& req, httplib::Response& res,
+                                         const Caller& caller) {
+             std::string owner =
+                 req.has_param("owner") ? req.get_param_value("owner") : caller.user_key_hex;
+             auto desired = service.desired_state(req.matches[1], owner);
+             if (!desired) return send_error(res, desired.error());
+             send_json(res, 200, desired_to_json(*desired));
+           }));
+
   http.Get("/events",
            guarded(Role::kViewer, [this](const httplib::Request& req, httplib::Response& res,
                                          const Caller&) { handle_events(req, res); }));
@@ -459,7 +475,7 @@ void ApiServer::Impl::handle_apply(const httplib::Request& req, httplib::Respons
                                    const Caller& caller) {
   auto auth = owner_auth(req);
   if (!auth) return send_error(res, auth.error());
-  auto replicas = int_param(req, "replicas", -1, 1, 10'000);
+  auto replicas = int_param(req, "replicas", -1, 0, 10'000);
   if (!replicas) return send_error(res, replicas.error());
   auto progress = int_param(req, "progress", 0, 0, 1);
   if (!progress) return send_error(res, progress.error());

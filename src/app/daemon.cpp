@@ -16,6 +16,7 @@
 #include "app/node_service_impl.h"
 #include "app/revocation_sync.h"
 #include "app/rpc_tls.h"
+#include "apply/desired_state.h"
 #include "apply/node_handlers.h"
 #include "common/log.h"
 #include "crypto/identity.h"
@@ -83,6 +84,7 @@ struct Daemon::Parts {
   std::unique_ptr<crypto::EnvelopeVerifier> verifier;
   std::unique_ptr<net::Client> client;
   std::unique_ptr<net::Server> server;
+  std::unique_ptr<apply::DesiredStateStore> desired;
   std::unique_ptr<workload::WorkloadManager> workloads;
   std::unique_ptr<apply::NodeHandlers> handlers;
   std::unique_ptr<apply::NodeDirectory> directory;
@@ -104,6 +106,7 @@ struct Daemon::Parts {
     if (workloads) workloads->stop();
     if (loop) loop->stop();
     if (directory) directory->stop();
+    if (desired) desired->stop();
     providers.reset();
     if (dht) dht->shutdown();
   }
@@ -246,6 +249,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->handlers = std::make_unique<apply::NodeHandlers>(ns, *p->identity, p->clock, *p->verifier,
                                                       *p->client, *p->workloads, *p->store);
   p->handlers->set_membership(p->membership.get());
+  p->desired = std::make_unique<apply::DesiredStateStore>(
+      apply::DesiredStateSettings{}, p->dht.get(), p->membership.get(), p->clock);
+  p->handlers->set_desired_state(p->desired.get());
   p->handlers->start_housekeeping(p->loop->executor());
   BEEMESH_TRY(p->handlers->register_on(*p->server));
 
@@ -253,6 +259,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   if (!reconciled) return reconciled.error();
   spdlog::info("reconciled with engines: {} adopted, {} vanished, {} ignored",
                reconciled->adopted.size(), reconciled->vanished.size(), reconciled->ignored.size());
+  // What this node runs keeps its desired state alive (read again from the DHT first).
+  for (const auto& w : p->workloads->list()) {
+    auto owner = from_hex(w.owner);
+    if (!owner || owner->size() != crypto::PublicKey{}.size()) continue;
+    crypto::PublicKey key{};
+    std::copy(owner->begin(), owner->end(), key.begin());
+    p->desired->track(w.manifest_id, key);
+  }
+  p->desired->start();
 
   apply::NodeEntry self{p->identity->node_id(),
                         p->identity->public_key(),
@@ -278,10 +293,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   ps.pod_security = *pod_security;
   p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
                                                     *p->client, *p->directory, p->dht.get());
+  p->publisher->set_desired_state(p->desired.get());
   p->service = std::make_unique<NodeServiceImpl>(
       ServiceParts{*p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory,
                    *p->publisher, *p->workloads, *p->events, *p->providers, *p->dht, p->metrics,
-                   *p->revocations, p->clock_skew});
+                   *p->revocations, p->clock_skew, p->desired.get()});
   p->handlers->set_query_responder(
       [svc = p->service.get()](const protocol::QueryRequest& q) { return svc->answer_query(q); });
 

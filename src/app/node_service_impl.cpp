@@ -111,9 +111,15 @@ Result<api::ApplyOutcome> NodeServiceImpl::apply(std::string_view yaml,
                                                  const api::ProgressFn& progress) {
   BEEMESH_TRY(check_owner_is_caller(auth, caller));
   auto started = std::chrono::steady_clock::now();
-  apply::PublishRequest req{
-      std::string(yaml),         options.source, options.replicas,  options.node,
-      auth.owner_public_key_hex, auth.token_hex, caller.credential, caller.namespaces};
+  apply::PublishRequest req{std::string(yaml),
+                            options.source,
+                            options.replicas,
+                            options.node,
+                            auth.owner_public_key_hex,
+                            auth.token_hex,
+                            caller.credential,
+                            caller.namespaces,
+                            auth.intent_hex};
   auto result = run_on(p_.loop, p_.publisher.apply(std::move(req), progress));
   apply_latency_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -123,6 +129,8 @@ Result<api::ApplyOutcome> NodeServiceImpl::apply(std::string_view yaml,
   }
   api::ApplyOutcome out;
   out.manifest_id = result->manifest_id;
+  out.result = result->result;
+  out.message = result->message;
   out.replicas_requested = result->replicas_requested;
   out.replicas_placed = result->replicas_placed;
   for (const auto& p : result->placements) out.placements.push_back(outcome_of(p));
@@ -134,6 +142,25 @@ Result<api::ApplyOutcome> NodeServiceImpl::apply(std::string_view yaml,
     applies_failed_.inc();
   }
   return out;
+}
+
+Result<api::DesiredView> NodeServiceImpl::desired_state(const std::string& manifest_id,
+                                                        const std::string& owner_hex) {
+  if (!p_.desired) return make_error("not_found", "this node keeps no desired state");
+  auto owner = from_hex(owner_hex);
+  if (!owner || owner->size() != crypto::PublicKey{}.size()) {
+    return make_error("bad_request", "owner: expected 64 hex characters");
+  }
+  crypto::PublicKey key{};
+  std::copy(owner->begin(), owner->end(), key.begin());
+  auto state = p_.desired->fetch(manifest_id, key);  // bounded by the store's DHT timeout
+  if (!state) return make_error("not_found", "no desired state for manifest " + manifest_id);
+  const auto& i = state->intent;
+  return api::DesiredView{i.manifest_id, i.name,
+                          i.tombstone,   to_hex(i.content_version),
+                          i.sequence,    static_cast<int>(i.replicas),
+                          i.pinned_node, i.issued_ms,
+                          i.expires_ms};
 }
 
 Result<void> NodeServiceImpl::install_revocations(const std::string& signed_list_bytes) {
@@ -150,7 +177,11 @@ Result<api::DeleteOutcome> NodeServiceImpl::delete_manifest(const std::string& m
   if (!envelope || envelope->empty()) {
     return make_error("unauthorized", "delete needs an owner-signed DeleteRequest token");
   }
-  auto result = run_on(p_.loop, p_.publisher.delete_manifest(manifest_id, std::move(*envelope)));
+  auto tombstone = from_hex(auth.intent_hex);
+  if (!tombstone) return make_error("bad_request", "X-Beemesh-Intent: expected hex");
+  auto result =
+      run_on(p_.loop, p_.publisher.delete_manifest(manifest_id, std::move(*envelope),
+                                                   std::move(*tombstone), caller.credential));
   if (!result) return result.error();
   api::DeleteOutcome out;
   out.manifest_id = result->manifest_id;

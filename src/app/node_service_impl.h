@@ -36,6 +36,7 @@ struct ServiceParts {
   MetricsRegistry& metrics;
   RevocationSync& revocations;
   const ClockSkewTable& clock_skew;
+  apply::DesiredStateStore* desired = nullptr;
 };
 
 class NodeServiceImpl final : public api::NodeService {
@@ -55,6 +56,8 @@ class NodeServiceImpl final : public api::NodeService {
   Result<api::WorkloadView> workload(const std::string& workload_id) override;
   Result<std::string> logs(const std::string& workload_id, int tail_lines) override;
   std::vector<provider::ProviderInfo> providers(const std::string& manifest_id) override;
+  Result<api::DesiredView> desired_state(const std::string& manifest_id,
+                                         const std::string& owner_hex) override;
   std::unique_ptr<api::Subscription> subscribe_events(
       std::function<void(const api::EventView&)> on_event) override;
   std::string metrics_text() override;

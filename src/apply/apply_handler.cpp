@@ -169,6 +169,8 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
       });
   auto record = co_await std::move(deploying);
   if (!record) co_return codes::from_deploy_error(record.error());
+  // A node running a replica keeps the manifest's desired state alive in the DHT.
+  if (desired_) desired_->track(msg.manifest_id, msg.owner_public_key);
   // Keep the encrypted record so a restart can adopt the workload.
   workload::AppliedManifestRecord stored{msg.manifest_id, owner_hex,
                                          protocol::encode_applied_manifest(applied), 0};

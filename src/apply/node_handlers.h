@@ -37,6 +37,7 @@
 #include <string>
 
 #include "apply/admission.h"
+#include "apply/desired_state.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/log_budget.h"
@@ -95,6 +96,10 @@ class NodeHandlers {
   using QueryResponder = std::function<Result<std::string>(const protocol::QueryRequest&)>;
   void set_query_responder(QueryResponder responder) { query_responder_ = std::move(responder); }
 
+  // Where a deployed replica or a stored key share registers its manifest for refreshing
+  // (apply/desired_state.h). Unset: nothing is tracked. Set before serving.
+  void set_desired_state(DesiredStateStore* store) { desired_ = store; }
+
   asio::awaitable<Result<Bytes>> on_apply(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_delete(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_key_share(Bytes request, net::PeerInfo peer = {});
@@ -131,6 +136,7 @@ class NodeHandlers {
   workload::StateStore& store_;
   QueryResponder query_responder_;
   const crypto::Membership* membership_ = nullptr;
+  DesiredStateStore* desired_ = nullptr;
   GrantLedger grants_used_;
   LogBudget refusals_log_{20};  // warnings about refused requests: 20 lines a second
   MemberLookup member_lookup_;

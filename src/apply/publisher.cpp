@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
+#include <set>
 
 #include "apply/admission.h"
 #include "apply/async.h"
@@ -11,11 +13,13 @@
 #include "apply/share_fetch.h"
 #include "common/safe_text.h"
 #include "crypto/grants.h"
+#include "crypto/intent.h"
 #include "crypto/manifest_crypto.h"
 #include "crypto/records.h"
 #include "manifest/manifest.h"
 #include "net/endpoint.h"
 #include "net/protocols.h"
+#include "protocol/intent.h"
 #include "protocol/messages.h"
 #include "runtime/runtime.h"
 
@@ -59,7 +63,43 @@ struct Publisher::Context {
   std::vector<NodeEntry> nodes;
   crypto::EncryptedManifest encrypted;
   Bytes owner_grant;
+  Bytes intent_bytes;  // owner-signed, when the request has one
+  std::optional<protocol::DesiredIntent> intent;
 };
+
+namespace {
+
+Error intent_mismatch(const std::string& why) {
+  return make_error("intent_mismatch", "the owner's intent " + why);
+}
+
+// The intent must describe exactly this apply (the owner signed what it asked for).
+Result<void> check_intent_matches(const protocol::DesiredIntent& intent,
+                                  const crypto::PublicKey& owner, const std::string& manifest_id,
+                                  const manifest::Manifest& manifest, const std::string& yaml,
+                                  int replicas, const std::string& pinned_node) {
+  if (intent.owner_public_key != owner) return intent_mismatch("is signed by another key");
+  if (intent.tombstone) return intent_mismatch("is a tombstone");
+  if (intent.manifest_id != manifest_id) {
+    return intent_mismatch("names manifest " + printable(intent.manifest_id, 128));
+  }
+  if (intent.content_version != crypto::content_version(yaml)) {
+    return intent_mismatch("names another content version");
+  }
+  if (static_cast<int>(intent.replicas) != replicas) {
+    return intent_mismatch("asks for " + std::to_string(intent.replicas) + " replicas, not " +
+                           std::to_string(replicas));
+  }
+  if (intent.pinned_node != pinned_node) return intent_mismatch("names another pinned node");
+  std::set<std::string> doc_namespaces;
+  for (const auto& d : manifest.documents) doc_namespaces.insert(d.namespace_);
+  if (std::set<std::string>(intent.namespaces.begin(), intent.namespaces.end()) != doc_namespaces) {
+    return intent_mismatch("names other namespaces than the manifest's documents");
+  }
+  return ok_result();
+}
+
+}  // namespace
 
 Publisher::Publisher(PublisherSettings settings, const crypto::Identity& identity,
                      const Clock& clock, crypto::EnvelopeVerifier& verifier, net::Client& client,
@@ -74,6 +114,7 @@ Publisher::Publisher(PublisherSettings settings, const crypto::Identity& identit
 
 Publisher::~Publisher() {
   parsing_.join();
+  desired_io_.join();
   if (!dht_) return;
   std::lock_guard lock(mutex_);
   for (const auto& [mid, id] : published_) {
@@ -128,6 +169,16 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
                                       .content_hash = content_hash},
                                      clock_);
   if (!checked) co_return codes::from_grant_error(checked.error(), "owner apply grant");
+  if (!request.intent_hex.empty() && desired_) {
+    auto intent_bytes = from_hex(request.intent_hex);
+    if (!intent_bytes) co_return intent_mismatch("is not hex");
+    auto intent = crypto::open_intent(*intent_bytes);
+    if (!intent) co_return intent.error();
+    BEEMESH_CO_TRY(check_intent_matches(*intent, ctx.owner, ctx.manifest_id, ctx.manifest,
+                                        request.yaml, ctx.replicas, request.node));
+    ctx.intent = std::move(*intent);
+    ctx.intent_bytes = std::move(*intent_bytes);
+  }
   for (const auto& doc : ctx.manifest.documents) {
     const auto& allowed = request.namespaces;
     if (!allowed.empty() &&
@@ -154,15 +205,78 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
   PublishOutcome outcome;
   outcome.manifest_id = ctx.manifest_id;
   outcome.replicas_requested = ctx.replicas;
-  if (ctx.replicas == 0) co_return outcome;
 
-  // 2. Placement.
-  ctx.progress("placing");
+  // 2. Compare with the desired state the mesh holds.
+  int deploy_count = ctx.replicas;
+  if (ctx.intent) {
+    auto fetching =
+        run_blocking(desired_io_, [store = desired_, id = ctx.manifest_id, owner = ctx.owner] {
+          return store->fetch(id, owner);
+        });
+    auto current = co_await std::move(fetching);
+    if (current && !crypto::supersedes(*ctx.intent, current->intent)) {
+      const auto& cur = current->intent;
+      if (!cur.tombstone && cur.content_version == ctx.intent->content_version &&
+          cur.replicas == ctx.intent->replicas && cur.pinned_node == ctx.intent->pinned_node) {
+        outcome.result = "unchanged";
+        outcome.replicas_requested = 0;
+        outcome.message = "the mesh already holds this content version with " +
+                          std::to_string(cur.replicas) + " replica(s)";
+        co_return outcome;
+      }
+      co_return make_error("stale_intent", "the mesh holds a newer desired state for " +
+                                               ctx.manifest_id + " (sequence " +
+                                               std::to_string(cur.sequence) +
+                                               " >= " + std::to_string(ctx.intent->sequence) + ")");
+    }
+    if (current && !current->intent.tombstone) {
+      const auto& cur = current->intent;
+      const bool same_content = cur.content_version == ctx.intent->content_version;
+      if (same_content && cur.replicas == ctx.intent->replicas &&
+          cur.pinned_node == ctx.intent->pinned_node) {
+        outcome.result = "unchanged";
+        outcome.replicas_requested = 0;
+        outcome.message = "the mesh already holds this content version with " +
+                          std::to_string(cur.replicas) + " replica(s)";
+        // Nothing runs differently, but the newer intent (and the owner's current
+        // credential) replaces the record, with the encrypted manifest it already carries:
+        // a re-apply renews a record whose owner credential is about to expire.
+        BEEMESH_CO_TRY(co_await renew_desired_state(ctx, current->value));
+        co_return outcome;
+      }
+      outcome.result = "configured";
+      const int before = static_cast<int>(cur.replicas);
+      if (same_content && ctx.replicas > before) {
+        deploy_count = ctx.replicas - before;
+        outcome.message = "scaled from " + std::to_string(before) + " to " +
+                          std::to_string(ctx.replicas) + " replicas";
+      } else if (same_content) {
+        deploy_count = 0;
+        outcome.message = "recorded " + std::to_string(ctx.replicas) + " replica(s) (was " +
+                          std::to_string(before) +
+                          "); removing replicas above the count is not built yet";
+      } else {
+        deploy_count = 0;
+        outcome.message =
+            "recorded the new content version; the rolling replacement of the running "
+            "replicas is not built yet (they keep the previous version)";
+      }
+    }
+  }
+  outcome.replicas_requested = deploy_count;
+  if (ctx.replicas == 0 && !ctx.intent) co_return outcome;
+
+  // 3. Placement.
   ctx.nodes = directory_.nodes();
-  auto candidates = co_await collect_capacity(ctx);
-  scheduler::PlacementRequest place_req{ctx.replicas, ctx.demand, ctx.request.node, {}};
-  auto picks = scheduler::place(candidates, place_req);
-  if (picks.empty()) {
+  std::vector<scheduler::Pick> picks;
+  std::vector<scheduler::Candidate> candidates;
+  if (deploy_count > 0) {
+    ctx.progress("placing");
+    candidates = co_await collect_capacity(ctx);
+    scheduler::PlacementRequest place_req{deploy_count, ctx.demand, ctx.request.node, {}};
+    picks = scheduler::place(candidates, place_req);
+  }
+  if (deploy_count > 0 && picks.empty()) {
     co_return make_error(std::string(codes::kNoCapacity),
                          "no node has room for one replica (" + std::to_string(candidates.size()) +
                              " of " + std::to_string(ctx.nodes.size()) + " nodes answered" +
@@ -170,7 +284,7 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
                              ")");
   }
 
-  // 3. Encrypt and distribute key shares.
+  // 4. Encrypt and distribute key shares; record the desired state.
   ctx.progress("encrypting");
   // Holders are drawn at random among the members this node knows.
   std::vector<protocol::ShareHolder> holders;
@@ -188,16 +302,21 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
   ctx.encrypted = std::move(*encrypted);
   ctx.progress("distributing shares");
   BEEMESH_CO_TRY(co_await distribute_shares(ctx));
-  publish_record(ctx);
+  if (ctx.intent) {
+    BEEMESH_CO_TRY(co_await record_desired_state(ctx));
+  } else {
+    publish_record(ctx);
+  }
+  if (deploy_count == 0) co_return outcome;
 
-  // 4. Deploy on the chosen nodes; retry missing replicas once elsewhere.
+  // 5. Deploy on the chosen nodes; retry missing replicas once elsewhere.
   std::map<std::string, int> per_node;
   for (const auto& p : picks) ++per_node[p.node_id];
   ctx.progress("deploying on " + std::to_string(per_node.size()) + " node" +
                (per_node.size() == 1 ? "" : "s"));
   auto placements = co_await deploy_on(ctx, per_node);
   std::set<std::string> failed_nodes;
-  int missing = ctx.replicas - static_cast<int>(picks.size());
+  int missing = deploy_count - static_cast<int>(picks.size());
   for (const auto& p : placements) {
     if (!p.ok) {
       failed_nodes.insert(p.node_id);
@@ -322,6 +441,53 @@ void Publisher::publish_record(const Context& ctx) {
       dht_->put_permanent(key, dht::Value{0, dht::ValueKind::raw, std::move(signed_record)});
 }
 
+asio::awaitable<Result<void>> Publisher::renew_desired_state(const Context& ctx,
+                                                             Bytes current_value) {
+  auto current = protocol::decode_desired_state_record(current_value);
+  if (!current) co_return current.error();
+  Bytes value = crypto::make_desired_state_value(ctx.intent_bytes, ctx.request.owner_credential,
+                                                 current->applied_manifest);
+  auto kept = desired_->offer(value);
+  if (!kept) co_return kept.error();
+  if (!*kept) co_return Result<void>{};  // a newer one arrived meanwhile: it stands
+  auto putting =
+      run_blocking(desired_io_, [store = desired_, id = ctx.manifest_id, owner = ctx.owner] {
+        return store->publish(id, owner);
+      });
+  if (auto put = co_await std::move(putting); !put) {
+    spdlog::warn("desired state of {}: DHT put failed: {}", ctx.manifest_id,
+                 put.error().to_string());
+  }
+  co_return Result<void>{};
+}
+
+asio::awaitable<Result<void>> Publisher::record_desired_state(const Context& ctx) {
+  const Bytes applied = crypto::sign_applied_manifest(identity_, ctx.encrypted.applied);
+  Bytes value =
+      crypto::make_desired_state_value(ctx.intent_bytes, ctx.request.owner_credential, applied);
+  if (value.size() > dht::kMaxValueSize) {
+    // The ciphertext does not fit one DHT value: the record carries the intent only.
+    value = crypto::make_desired_state_value(ctx.intent_bytes, ctx.request.owner_credential, {});
+  }
+  auto kept = desired_->offer(value);
+  if (!kept) co_return kept.error();
+  if (!*kept) {
+    co_return make_error("stale_intent",
+                         "a newer desired state for " + ctx.manifest_id + " arrived meanwhile");
+  }
+  auto putting =
+      run_blocking(desired_io_, [store = desired_, id = ctx.manifest_id, owner = ctx.owner] {
+        return store->publish(id, owner);
+      });
+  auto put = co_await std::move(putting);
+  if (!put) {
+    // Not fatal: every target and share holder reads and republishes it.
+    spdlog::warn("desired state of {}: DHT put failed: {}", ctx.manifest_id,
+                 put.error().to_string());
+  }
+  co_return Result<void>{};
+}
+
 asio::awaitable<std::vector<Placement>> Publisher::deploy_on(
     Context& ctx, const std::map<std::string, int>& per_node) {
   std::vector<asio::awaitable<Result<protocol::ApplyResponse>>> calls;
@@ -370,7 +536,9 @@ asio::awaitable<std::vector<Placement>> Publisher::deploy_on(
 }
 
 asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string manifest_id,
-                                                                  Bytes owner_envelope) {
+                                                                  Bytes owner_envelope,
+                                                                  Bytes tombstone,
+                                                                  Bytes owner_credential) {
   DeleteForward out;
   out.manifest_id = manifest_id;
   // Checked here too (signature, window, membership), without taking the request's
@@ -382,6 +550,26 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
                          "the delete token names another manifest id");
   }
   const auto request_id = owner_request->message.request_id;
+  if (!tombstone.empty() && desired_) {
+    // The owner's tombstone ends the desired state before any node removes anything, so
+    // nothing re-places the manifest meanwhile.
+    auto opened = crypto::open_intent(tombstone);
+    if (!opened) co_return opened.error();
+    if (!opened->tombstone || opened->manifest_id != manifest_id ||
+        opened->owner_public_key != owner_request->message.owner_public_key) {
+      co_return intent_mismatch("is not the owner's tombstone for " + manifest_id);
+    }
+    auto value = crypto::make_desired_state_value(tombstone, owner_credential, {});
+    auto kept = desired_->offer(value);
+    if (!kept) co_return kept.error();
+    auto putting = run_blocking(
+        desired_io_, [store = desired_, id = manifest_id, owner = opened->owner_public_key] {
+          return store->publish(id, owner);
+        });
+    if (auto put = co_await std::move(putting); !put) {
+      spdlog::warn("tombstone of {}: DHT put failed: {}", manifest_id, put.error().to_string());
+    }
+  }
   auto nodes = directory_.nodes();
   std::vector<asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>>> calls;
   for (const auto& n : nodes) {

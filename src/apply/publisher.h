@@ -14,6 +14,22 @@
 // Progress steps: "placing", "encrypting", "distributing shares", "deploying on N nodes",
 // "announced". Errors: invalid_manifest, unauthorized, no_capacity, too_few_shares; a
 // partial placement is reported in the outcome, not as an Error.
+// Desired state (when the request carries the owner's signed intent, crypto/intent.h, and
+// a DesiredStateStore is set): after the grant check, the intent must be the owner's, for
+// this manifest id, content version (crypto::content_version of the YAML), replica count,
+// pinned node and set of namespaces ("intent_mismatch"). It is compared with the current
+// desired state (DesiredStateStore::fetch):
+//   same content version, replicas and pinned node      -> "unchanged": nothing is sent
+//     to any node (the record is renewed with the new intent and owner credential)
+//   none, or a tombstone                                 -> "created": the path above
+//   otherwise (the new intent must supersede: "stale_intent")
+//                                                         -> "configured": encrypted and
+//     shared again, recorded; same content with more replicas deploys the difference; a
+//     new content version or fewer replicas is recorded only (the rolling replacement and
+//     scale-down are not built: PublishOutcome::message says so).
+// The record (intent + owner credential + this node's signed encrypted manifest) is put
+// under desired_key(manifest id) before any ApplyRequest is sent; it then replaces the
+// beemesh/manifest/<id> record.
 // Promise (delete): forwards the owner-signed DeleteRequest envelope, unchanged, to every
 // known node and sums what they removed; stops refreshing the DHT record.
 #pragma once
@@ -28,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/desired_state.h"
 #include "apply/directory.h"
 #include "common/clock.h"
 #include "common/result.h"
@@ -63,6 +80,7 @@ struct PublishRequest {
   std::string owner_grant_hex;          // owner-signed Grant(kApply) naming this node
   Bytes owner_credential;               // the owner's user credential (forwarded to targets)
   std::vector<std::string> namespaces;  // the owner's namespaces; empty = every namespace
+  std::string intent_hex{};             // owner-signed DesiredIntent (optional)
 };
 
 struct Placement {
@@ -77,6 +95,8 @@ struct Placement {
 
 struct PublishOutcome {
   std::string manifest_id;
+  std::string result = "created";  // "created" | "unchanged" | "configured"
+  std::string message{};
   int replicas_requested = 0;
   int replicas_placed = 0;
   std::vector<Placement> placements;
@@ -98,8 +118,14 @@ class Publisher {
   ~Publisher();
 
   asio::awaitable<Result<PublishOutcome>> apply(PublishRequest request, Progress progress);
+  // `tombstone` (optional): the owner-signed tombstone, recorded and published first with
+  // the owner's credential (the REST caller's).
   asio::awaitable<Result<DeleteForward>> delete_manifest(std::string manifest_id,
-                                                         Bytes owner_envelope);
+                                                         Bytes owner_envelope, Bytes tombstone = {},
+                                                         Bytes owner_credential = {});
+
+  // Desired state is recorded and compared only with a store (the daemon sets one).
+  void set_desired_state(DesiredStateStore* store) { desired_ = store; }
 
  private:
   struct Context;
@@ -108,6 +134,9 @@ class Publisher {
   asio::awaitable<std::vector<Placement>> deploy_on(Context& ctx,
                                                     const std::map<std::string, int>& per_node);
   void publish_record(const Context& ctx);
+  asio::awaitable<Result<void>> record_desired_state(const Context& ctx);
+  // "unchanged": the new intent and credential with the current record's encrypted manifest.
+  asio::awaitable<Result<void>> renew_desired_state(const Context& ctx, Bytes current_value);
 
   const PublisherSettings settings_;
   const crypto::Identity& identity_;
@@ -116,9 +145,11 @@ class Publisher {
   net::Client& client_;
   NodeDirectory& directory_;
   dht::Dht* dht_;
+  DesiredStateStore* desired_ = nullptr;
   std::mutex mutex_;
   std::map<std::string, uint64_t> published_;  // manifest id -> permanent put id
   asio::thread_pool parsing_{1};               // manifest parsing, off the event loop
+  asio::thread_pool desired_io_{1};            // DesiredStateStore reads and puts (blocking)
 };
 
 }  // namespace beemesh::apply

@@ -81,6 +81,10 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_store_share(Bytes request, net::
   auto storing = run_blocking(blocking_, [this, share] { return store_.put_key_share(share); });
   auto stored = co_await std::move(storing);
   if (!stored) co_return respond(identity_, clock_, response, &stored.error());
+  // A share holder keeps the manifest's desired state alive in the DHT.
+  if (desired_) {
+    desired_->track(req->message.manifest_id, req->message.manifest_owner_public_key);
+  }
   co_return respond(identity_, clock_, response, nullptr);
 }
 

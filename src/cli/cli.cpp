@@ -51,6 +51,27 @@ int run(int argc, const char* const* argv, const CliIo& io,
       ->check(CLI::Range(1, 86'400))
       ->capture_default_str();
 
+  ApplyArgs scale_args;
+  auto* scale = app.add_subcommand("scale", "Change a manifest's replica count (a new intent)");
+  auto* scale_file = scale->add_option("-f,--filename", scale_args.file, "Manifest file");
+  auto* scale_pos = scale->add_option("manifest", scale_args.file, "Manifest file");
+  scale_file->excludes(scale_pos);
+  scale_pos->excludes(scale_file);
+  scale->add_option("--replicas", scale_args.replicas, "Replicas")
+      ->required()
+      ->check(CLI::Range(0, 1'000));
+
+  std::string rollout_file;
+  auto* rollout = app.add_subcommand("rollout", "Desired state of a manifest");
+  rollout->require_subcommand(1);
+  auto* rollout_status =
+      rollout->add_subcommand("status", "Desired replicas and version against what runs");
+  auto* rollout_f = rollout_status->add_option("-f,--filename", rollout_file, "Manifest file");
+  auto* rollout_pos = rollout_status->add_option("manifest", rollout_file, "Manifest file");
+  rollout_f->excludes(rollout_pos);
+  rollout_pos->excludes(rollout_f);
+  rollout_status->require_option(1);
+
   auto* get = app.add_subcommand("get", "List resources");
   get->require_subcommand(1);
   auto* get_workloads = get->add_subcommand("workloads", "Workloads on this node");
@@ -113,6 +134,14 @@ int run(int argc, const char* const* argv, const CliIo& io,
 
   Context ctx{io, server, *parse_output_format(output), identity, credential, ca_cert};
   if (apply->parsed()) return apply_command(ctx, apply_args);
+  if (scale->parsed()) {
+    if (scale_args.file.empty()) {
+      io.err << "error: scale needs the manifest file (-f FILE or FILE)\n";
+      return 2;
+    }
+    return apply_command(ctx, scale_args);
+  }
+  if (rollout_status->parsed()) return rollout_status_command(ctx, rollout_file);
   if (get_workloads->parsed()) return get_workloads_command(ctx);
   if (get_nodes->parsed()) return get_nodes_command(ctx);
   if (get_providers->parsed()) return get_providers_command(ctx, providers_manifest);

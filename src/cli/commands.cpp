@@ -18,6 +18,7 @@
 #include "cli/owner_auth.h"
 #include "common/safe_text.h"
 #include "crypto/grants.h"
+#include "crypto/intent.h"
 #include "manifest/manifest.h"
 
 namespace beemesh::cli {
@@ -200,6 +201,8 @@ int apply_command(const Context& ctx, const ApplyArgs& args) {
   auto auth =
       apply_auth(user->identity, *manifest_id, entry->public_key_hex, ctx.io.clock, content);
   if (!auth) return ctx.fail(auth.error());
+  auth->intent_hex = intent_hex(user->identity, *manifest_id, local->parsed, local->yaml, replicas,
+                                args.node, ctx.io.clock);
 
   api::ApplyOptions options;
   options.replicas = args.replicas;
@@ -212,8 +215,15 @@ int apply_command(const Context& ctx, const ApplyArgs& args) {
   if (!outcome) return ctx.fail(outcome.error());
 
   std::string name = workload ? workload->kind + "/" + workload->name : args.file;
-  if (ctx.format == OutputFormat::kTable) {
-    ctx.io.out << name << " applied: manifest " << printable(outcome->manifest_id, 128) << ", "
+  if (outcome->result != "created" && ctx.format == OutputFormat::kTable) {
+    // "unchanged" or "configured" (kubectl's words), with what the entry node did.
+    ctx.io.out << name << " " << printable(outcome->result, 32) << ": manifest "
+               << printable(outcome->manifest_id, 128);
+    if (!outcome->message.empty()) ctx.io.out << " (" << printable(outcome->message, 512) << ")";
+    ctx.io.out << "\n";
+    if (!outcome->placements.empty()) ctx.io.out << placements_table(outcome->placements);
+  } else if (ctx.format == OutputFormat::kTable) {
+    ctx.io.out << name << " created: manifest " << printable(outcome->manifest_id, 128) << ", "
                << outcome->replicas_placed << "/" << outcome->replicas_requested
                << " replicas placed\n";
     if (!outcome->placements.empty()) ctx.io.out << placements_table(outcome->placements);
@@ -248,8 +258,9 @@ int delete_command(const Context& ctx, const DeleteArgs& args) {
   }
 
   api::ApiClient& client = (*session)->client;
-  auto outcome =
-      client.delete_manifest(manifest_id, delete_auth(user->identity, manifest_id, ctx.io.clock));
+  api::OwnerAuth auth = delete_auth(user->identity, manifest_id, ctx.io.clock);
+  auth.intent_hex = tombstone_hex(user->identity, manifest_id, ctx.io.clock);
+  auto outcome = client.delete_manifest(manifest_id, auth);
   if (!outcome) return ctx.fail(outcome.error());
   if (ctx.format == OutputFormat::kTable) {
     ctx.io.out << "manifest " << printable(manifest_id, 128) << " deleted: " << outcome->removed
@@ -267,6 +278,42 @@ int delete_command(const Context& ctx, const DeleteArgs& args) {
                                                         manifest_id));
   }
   return 0;
+}
+
+int rollout_status_command(const Context& ctx, const std::string& file) {
+  auto local = load_manifest(file);
+  if (!local) return ctx.fail(local.error());
+  auto session = open_session(ctx);
+  if (!session) return ctx.fail(session.error());
+  auto manifest_id = manifest_id_for((*session)->user->identity, local->parsed);
+  if (!manifest_id) return ctx.fail(manifest_id.error());
+  api::ApiClient& client = (*session)->client;
+  auto desired = client.desired_state(*manifest_id);
+  if (!desired) return ctx.fail(desired.error());
+  auto providers = client.providers(*manifest_id);
+  if (!providers) return ctx.fail(providers.error());
+  const int running = static_cast<int>(providers->size());
+  const bool file_is_current =
+      !desired->tombstone &&
+      desired->content_version == to_hex(crypto::content_version(local->yaml));
+  const bool complete = !desired->tombstone && running >= desired->replicas;
+  api::Json doc{{"desired", api::desired_to_json(*desired)},
+                {"running", running},
+                {"file_is_current_version", file_is_current},
+                {"complete", complete}};
+  std::string table;
+  if (desired->tombstone) {
+    table = printable(*manifest_id, 128) + ": deleted (tombstone); " + std::to_string(running) +
+            " provider(s) still announced\n";
+  } else {
+    table = printable(desired->name, 256) + " (manifest " + printable(*manifest_id, 128) +
+            "): desired " + std::to_string(desired->replicas) + " replica(s) of version " +
+            desired->content_version.substr(0, 12) +
+            (file_is_current ? " (this file)" : " (not this file)") + ", running " +
+            std::to_string(running) + " — " + (complete ? "complete" : "in progress") + "\n";
+  }
+  print(ctx, doc, table);
+  return complete || desired->tombstone ? 0 : 1;
 }
 
 int get_workloads_command(const Context& ctx) {

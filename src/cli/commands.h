@@ -45,6 +45,11 @@ struct LoginArgs {
 
 int apply_command(const Context& ctx, const ApplyArgs& args);
 int delete_command(const Context& ctx, const DeleteArgs& args);
+// `beemesh scale` is apply_command with the replica count given: a new owner-signed intent
+// for the same content version. `rollout status` prints the desired state the mesh holds
+// for the manifest in `file` (replicas, content version, whether it matches the file) and
+// how many replicas discovery finds; exit 1 while fewer run than desired.
+int rollout_status_command(const Context& ctx, const std::string& file);
 int get_workloads_command(const Context& ctx);
 int get_nodes_command(const Context& ctx);
 int get_providers_command(const Context& ctx, const std::string& manifest_id);

@@ -1,12 +1,15 @@
 #include "cli/owner_auth.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <system_error>
 
 #include "common/bytes.h"
 #include "crypto/envelope.h"
 #include "crypto/grants.h"
+#include "crypto/intent.h"
 #include "protocol/messages.h"
 
 namespace beemesh::cli {
@@ -73,6 +76,38 @@ api::OwnerAuth delete_auth(const crypto::Identity& owner, const std::string& man
   request.owner_public_key = owner.public_key();
   Bytes envelope = crypto::sign_message(owner, request, clock);
   return api::OwnerAuth{public_key_hex(owner), to_hex(envelope)};
+}
+
+std::string intent_hex(const crypto::Identity& owner, const std::string& manifest_id,
+                       const manifest::Manifest& manifest, std::string_view yaml, int replicas,
+                       const std::string& pinned_node, const Clock& clock) {
+  const int64_t now = clock.now_ms();
+  protocol::DesiredIntent intent;
+  intent.manifest_id = manifest_id;
+  intent.owner_public_key = owner.public_key();
+  std::set<std::string> namespaces;
+  for (const auto& doc : manifest.documents) namespaces.insert(doc.namespace_);
+  intent.namespaces.assign(namespaces.begin(), namespaces.end());
+  if (const auto* primary = manifest.primary()) intent.name = primary->kind + "/" + primary->name;
+  intent.content_version = crypto::content_version(yaml);
+  intent.sequence = static_cast<uint64_t>(now);
+  intent.replicas = static_cast<uint32_t>(std::max(0, replicas));
+  intent.pinned_node = pinned_node;
+  intent.issued_ms = now;
+  return to_hex(crypto::sign_intent(owner, intent));
+}
+
+std::string tombstone_hex(const crypto::Identity& owner, const std::string& manifest_id,
+                          const Clock& clock, std::chrono::milliseconds keep) {
+  const int64_t now = clock.now_ms();
+  protocol::DesiredIntent tombstone;
+  tombstone.tombstone = true;
+  tombstone.manifest_id = manifest_id;
+  tombstone.owner_public_key = owner.public_key();
+  tombstone.sequence = static_cast<uint64_t>(now);
+  tombstone.issued_ms = now;
+  tombstone.expires_ms = now + keep.count();
+  return to_hex(crypto::sign_intent(owner, tombstone));
 }
 
 }  // namespace beemesh::cli

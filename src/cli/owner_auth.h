@@ -15,6 +15,12 @@
 //    owner_public_key, workload_id = "" (all), no grant}} signed by the owner, so a node
 //    checks it like any signed message (timestamp window, replay cache).
 //  * manifest_id_for() is manifest::manifest_id(owner public key hex, manifest).
+//  * intent_hex(): hex of the owner-signed DesiredIntent (crypto/intent.h) for what is
+//    applied: content version of `yaml`, `replicas`, `pinned_node`, the namespaces of every
+//    document, name "Kind/name" of the primary workload, sequence = issued_ms = now (the
+//    owner's clock: a later intent has a higher sequence while that clock moves forward).
+//  * tombstone_hex(): hex of the owner-signed tombstone for `manifest_id`, sequence = now,
+//    expiring after `keep` (nodes republish it until then).
 #pragma once
 
 #include <chrono>
@@ -52,5 +58,12 @@ Result<api::OwnerAuth> apply_auth(const crypto::Identity& owner, const std::stri
 
 api::OwnerAuth delete_auth(const crypto::Identity& owner, const std::string& manifest_id,
                            const Clock& clock);
+
+std::string intent_hex(const crypto::Identity& owner, const std::string& manifest_id,
+                       const manifest::Manifest& manifest, std::string_view yaml, int replicas,
+                       const std::string& pinned_node, const Clock& clock);
+std::string tombstone_hex(const crypto::Identity& owner, const std::string& manifest_id,
+                          const Clock& clock,
+                          std::chrono::milliseconds keep = std::chrono::hours(24 * 7));
 
 }  // namespace beemesh::cli

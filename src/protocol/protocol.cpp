@@ -50,6 +50,8 @@ std::string_view record_type_name(RecordType type) {
       return "certificate";
     case RecordType::kRevocationList:
       return "revocation_list";
+    case RecordType::kDesiredIntent:
+      return "desired_intent";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 #include "cli/owner_auth.h"
 #include "crypto/envelope.h"
 #include "crypto/grants.h"
+#include "crypto/intent.h"
 #include "manifest/manifest.h"
 
 namespace beemesh::cli {
@@ -64,6 +65,61 @@ TEST_F(ApplyTest, SendsTheManifestWithAnOwnerGrantNamingTheEntryNode) {
   EXPECT_EQ(grant->expires_ms - grant->issued_ms, 10 * 60'000);
 }
 
+TEST_F(ApplyTest, SendsTheOwnersSignedIntentForExactlyWhatIsApplied) {
+  auto r = run({"apply", "-f", web, "--replicas", "2", "--node", "node-b"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto calls = service.apply_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  auto bytes = from_hex(calls[0].auth.intent_hex);
+  ASSERT_TRUE(bytes.ok());
+  auto intent = crypto::open_intent(*bytes);
+  ASSERT_TRUE(intent.ok()) << intent.error().to_string();
+  const std::string owner = owner_hex();
+  EXPECT_EQ(intent->owner_public_key, key_of(owner));
+  EXPECT_EQ(intent->manifest_id, manifest::manifest_id(owner, "default", "Deployment", "web"));
+  EXPECT_FALSE(intent->tombstone);
+  EXPECT_EQ(intent->content_version, crypto::content_version(kWebYaml));
+  EXPECT_EQ(intent->replicas, 2u);
+  EXPECT_EQ(intent->pinned_node, "node-b");
+  EXPECT_EQ(intent->namespaces, std::vector<std::string>{"default"});
+  EXPECT_EQ(intent->name, "Deployment/web");
+}
+
+TEST_F(ApplyTest, ScaleIsAnApplyOfTheSameFileWithTheNewReplicaCount) {
+  auto r = run({"scale", web, "--replicas", "5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto calls = service.apply_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].yaml, kWebYaml);
+  EXPECT_EQ(calls[0].options.replicas, 5);
+  auto intent = crypto::open_intent(*from_hex(calls[0].auth.intent_hex));
+  ASSERT_TRUE(intent.ok());
+  EXPECT_EQ(intent->replicas, 5u);
+  EXPECT_EQ(intent->content_version, crypto::content_version(kWebYaml));
+}
+
+TEST_F(ApplyTest, UnchangedApplyPrintsUnchangedAndSucceeds) {
+  service.apply_outcome = make_outcome("m-web", 0, 0);
+  service.apply_outcome.result = "unchanged";
+  service.apply_outcome.message = "the mesh already holds this content version with 2 replica(s)";
+  auto r = run({"apply", "-f", web});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Deployment/web unchanged: manifest m-web (the mesh already holds"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST_F(ApplyTest, ConfiguredApplyPrintsConfiguredWithWhatWasDone) {
+  service.apply_outcome = make_outcome("m-web", 0, 0);
+  service.apply_outcome.result = "configured";
+  service.apply_outcome.message = "recorded the new content version";
+  auto r = run({"apply", "-f", web});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Deployment/web configured: manifest m-web (recorded the new"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(ApplyTest, PrintsProgressLinesThenASummary) {
   auto r = run({"apply", "-f", web});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -71,7 +127,7 @@ TEST_F(ApplyTest, PrintsProgressLinesThenASummary) {
       r.out.starts_with("placing\nencrypting\ndistributing shares\n"
                         "deploying on 1 nodes\nannounced\n"))
       << r.out;
-  EXPECT_NE(r.out.find("Deployment/web applied: manifest m-web, 2/2 replicas placed\n"),
+  EXPECT_NE(r.out.find("Deployment/web created: manifest m-web, 2/2 replicas placed\n"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("NODE   ENDPOINT         WORKLOAD   RESULT\n"), std::string::npos) << r.out;
@@ -192,6 +248,19 @@ TEST_F(CliTest, DeleteByIdSendsAnOwnerSignedDeleteRequest) {
   EXPECT_EQ(request->message.manifest_id, "m-web");
   EXPECT_EQ(request->message.owner_public_key, key_of(owner));
   EXPECT_TRUE(request->message.workload_id.empty());
+}
+
+TEST_F(CliTest, DeleteSendsTheOwnersTombstoneForTheManifest) {
+  auto r = run({"delete", "m-web"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto calls = service.delete_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  auto tombstone = crypto::open_intent(*from_hex(calls[0].auth.intent_hex));
+  ASSERT_TRUE(tombstone.ok()) << tombstone.error().to_string();
+  EXPECT_TRUE(tombstone->tombstone);
+  EXPECT_EQ(tombstone->manifest_id, "m-web");
+  EXPECT_EQ(tombstone->owner_public_key, key_of(owner_hex()));
+  EXPECT_EQ(tombstone->expires_ms - tombstone->issued_ms, int64_t{7} * 24 * 3600 * 1000);
 }
 
 TEST_F(CliTest, DeleteByFileUsesTheManifestIdOfTheOwnersManifest) {

@@ -232,6 +232,32 @@ TEST_F(MeshOnPodman, ProvidersSeenFromTheThirdNodeAreExactlyTheTwoReplicaNodes) 
                        << ", expected: " << ::testing::PrintToString(expected);
 }
 
+TEST_F(MeshOnPodman, ReapplyingTheSameFileThroughAnotherNodeIsUnchangedAndTouchesNoPod) {
+  auto before = mesh_->pods_with_label(kManifestLabel, manifest_id_);
+  ASSERT_TRUE(before) << before.error().to_string();
+  ASSERT_EQ(before->size(), 2u);
+
+  auto again = cli_json(1, {"apply", "-f", kWebYaml, "--replicas", "2"});
+
+  ASSERT_TRUE(again) << again.error().to_string();
+  auto outcome = api::apply_outcome_from_json(*again);
+  ASSERT_TRUE(outcome) << outcome.error().to_string();
+  EXPECT_EQ(outcome->result, "unchanged");
+  EXPECT_TRUE(outcome->placements.empty());
+  auto after = mesh_->pods_with_label(kManifestLabel, manifest_id_);
+  ASSERT_TRUE(after) << after.error().to_string();
+  EXPECT_EQ(std::set<std::string>(after->begin(), after->end()),
+            std::set<std::string>(before->begin(), before->end()))
+      << "a pod was added, removed or replaced";
+  // `beemesh rollout status` through the third node: 2 desired, 2 running, this file.
+  auto status = cli_json(third_node(), {"rollout", "status", "-f", kWebYaml});
+  ASSERT_TRUE(status) << status.error().to_string();
+  EXPECT_EQ((*status)["desired"]["replicas"], 2);
+  EXPECT_EQ((*status)["running"], 2);
+  EXPECT_EQ((*status)["file_is_current_version"], true);
+  EXPECT_EQ((*status)["complete"], true);
+}
+
 TEST_F(MeshOnPodman, LogsAndDescriptionOfEachReplicaAreReadableThroughEveryNode) {
   for (const auto& r : replicas()) {
     for (int i = 0; i < mesh_->size(); ++i) {
