@@ -50,6 +50,8 @@ std::string_view record_type_name(RecordType type) {
       return "certificate";
     case RecordType::kRevocationList:
       return "revocation_list";
+    case RecordType::kHeartbeat:
+      return "heartbeat";
   }
   return "unknown";
 }
