@@ -82,18 +82,17 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   }
 
   // A death needs evidence that this node itself reached the DHT when the other one should
-  // have shown life: not cut off now, and (for a node seen advancing) one of our own puts
-  // succeeded more than half of dead_after after its last advance (one that failed with us
-  // at the same moment is not accused).
+  // have shown life: not cut off now, and — unless the record alone says dead — one of our
+  // own puts succeeded more than half of dead_after after its last sign of life (a node that
+  // went silent at the moment we lost the DHT ourselves is not accused).
   NodeState state_locked(const std::string& node_id, int64_t now) const {
     if (node_id == self) return NodeState::alive;
     auto s = table.state(node_id, now);
     if (s != NodeState::dead || !config.publish) return s;
     if (cut_off(now)) return NodeState::unknown;
-    const auto advance = table.last_advance(node_id);
-    if (advance && last_put_ok_ms <= *advance + ms(config.dead_after) / 2) {
-      return NodeState::unknown;
-    }
+    if (table.dead_by_record(node_id, now)) return s;
+    const auto life = table.last_sign_of_life(node_id);
+    if (life && last_put_ok_ms <= *life + ms(config.dead_after) / 2) return NodeState::unknown;
     return s;
   }
 

@@ -55,10 +55,12 @@ std::optional<int64_t> LivenessTable::last_sign_of_life(const std::string& node_
   return it->second.advanced ? it->second.last_advance_ms : it->second.first_seen_ms;
 }
 
-std::optional<int64_t> LivenessTable::last_advance(const std::string& node_id) const {
+bool LivenessTable::dead_by_record(const std::string& node_id, int64_t now_ms) const {
   auto it = entries_.find(node_id);
-  if (it == entries_.end() || !it->second.advanced) return std::nullopt;
-  return it->second.last_advance_ms;
+  if (it == entries_.end()) return false;
+  const Entry& e = it->second;
+  if (!e.has_heartbeat) return true;
+  return !e.advanced && now_ms - e.timestamp_ms > e.validity_ms;
 }
 
 std::optional<int64_t> LivenessTable::last_observed(const std::string& node_id) const {

@@ -41,8 +41,9 @@ class LivenessTable {
   NodeState state(const std::string& node_id, int64_t now_ms) const;
   // When the node last showed it is alive (advance or first sighting), if ever.
   std::optional<int64_t> last_sign_of_life(const std::string& node_id) const;
-  // When a new sequence of the node was last seen, if one was seen after the first sighting.
-  std::optional<int64_t> last_advance(const std::string& node_id) const;
+  // Dead on the record alone (no heartbeat found, or a first sighting past its validity),
+  // as opposed to dead because no new heartbeat was seen for dead_after.
+  bool dead_by_record(const std::string& node_id, int64_t now_ms) const;
   // When anything (heartbeat or missing) was last observed of the node.
   std::optional<int64_t> last_observed(const std::string& node_id) const;
   bool known(const std::string& node_id) const { return entries_.count(node_id) != 0; }

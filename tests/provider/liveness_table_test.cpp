@@ -83,6 +83,16 @@ TEST_F(LivenessTableTest, CompletedReadWithoutHeartbeatChangesNothingForASeenNod
   EXPECT_EQ(table.state("n1", now + 2000), NodeState::alive);
 }
 
+TEST_F(LivenessTableTest, DeathFromTheRecordAloneIsToldApartFromSilence) {
+  table.observe_missing("gone", now);
+  table.observe(beat(1, now - kValidity - 1, "stale"), now);
+  table.observe(beat(1, now, "silent"), now);
+  EXPECT_TRUE(table.dead_by_record("gone", now));
+  EXPECT_TRUE(table.dead_by_record("stale", now));
+  EXPECT_FALSE(table.dead_by_record("silent", now + kDeadAfter + 1));
+  EXPECT_EQ(table.state("silent", now + kDeadAfter + 1), NodeState::dead);
+}
+
 TEST_F(LivenessTableTest, OlderSequenceIsIgnored) {
   table.observe(beat(5, now), now);
   EXPECT_FALSE(table.observe(beat(4, now + 1000), now + 1000));
