@@ -88,8 +88,7 @@ class LivenessMesh : public ::testing::Test {
     return out;
   }
   // Polls until node i discovers exactly `expected` or `deadline` passes.
-  bool discovers(size_t i, const std::set<std::string>& expected,
-                 std::chrono::milliseconds deadline) {
+  bool discovers(size_t i, const std::set<std::string>& expected, Steady::duration deadline) {
     const auto until = Steady::now() + deadline;
     while (true) {
       if (node_ids(nodes[i]->providers->discover(manifest)) == expected) return true;
