@@ -236,6 +236,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
     std::vector<std::string> listens;
     std::vector<std::pair<std::string, dht::ListenToken>> cancels;
     std::vector<std::pair<std::string, NodeState>> changes;
+    std::vector<std::pair<std::string, NodeState>> to_log;  // deaths and revivals (info)
   };
 
   // Mutex held: decides what to do now.
@@ -281,6 +282,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
       if (s != NodeState::unknown && s != watch.reported) {
         if (s == NodeState::dead) ++counters.deaths;
         if (s == NodeState::alive && watch.reported == NodeState::dead) ++counters.revivals;
+        if (s == NodeState::dead || watch.reported == NodeState::dead) w.to_log.emplace_back(id, s);
         watch.reported = s;
         w.changes.emplace_back(id, s);
       }
@@ -352,8 +354,10 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
         }
       }
       for (const auto& [id, attempt] : w.reads) read(id, attempt, false);
-      for (const auto& [id, s] : w.changes) {
+      for (const auto& [id, s] : w.to_log) {
         spdlog::info("component=liveness node={} is {}", id, to_string(s));
+      }
+      for (const auto& [id, s] : w.changes) {
         for (const auto& cb : cbs) cb(id, s);
       }
       lock.lock();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <thread>
@@ -131,6 +132,8 @@ TEST_F(LivenessMesh, CoProvidersSeeAKilledNodeDeadWithinTenSecondsAndNobodyElse)
     }
     const auto took = Steady::now() - killed_at;
     EXPECT_EQ(nodes[i]->liveness->state(nodes[2]->id.node_id()), NodeState::dead);
+    std::cout << "[ liveness ] node " << i << " saw the killed node dead after "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
     EXPECT_LE(took, 10s) << "node " << i << " took "
                          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                          << " ms";
