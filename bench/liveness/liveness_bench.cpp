@@ -11,9 +11,11 @@
 //   unshare -n sh -c 'ip link set lo up && liveness_bench --nodes 10,50,200'
 //
 // Prints one line per (size, phase): messages/s and bytes/s per node, and the increments.
-//   liveness_bench [--nodes 10,50,200] [--warmup 40] [--window 20]
+//   liveness_bench [--nodes 10,50,200] [--warmup 40] [--window 20] [--listen 1|0]
+// (--listen 0: watched keys are only polled, no DHT listen)
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -97,7 +99,7 @@ void report(size_t n, const char* phase, Rate r, Rate before) {
   std::fflush(stdout);
 }
 
-int run(size_t n, std::chrono::seconds warmup, std::chrono::seconds window) {
+int run(size_t n, std::chrono::seconds warmup, std::chrono::seconds window, bool listen) {
   auto mesh = dht::LoopbackMesh::start(n, 0x6c760000u + static_cast<uint32_t>(n));
   if (!mesh.ok()) {
     std::cerr << "mesh: " << mesh.error().to_string() << "\n";
@@ -125,9 +127,11 @@ int run(size_t n, std::chrono::seconds warmup, std::chrono::seconds window) {
   report(n, "+refresh", refresh, dht);
 
   std::vector<std::unique_ptr<provider::LivenessMonitor>> monitors;
+  provider::LivenessConfig lc;  // the daemon's settings
+  lc.listen = listen;
   for (size_t i = 0; i < n; ++i) {
-    monitors.push_back(std::make_unique<provider::LivenessMonitor>(
-        (*mesh)->node(i), ids[i], system_clock(), provider::LivenessConfig{}));
+    monitors.push_back(
+        std::make_unique<provider::LivenessMonitor>((*mesh)->node(i), ids[i], system_clock(), lc));
     monitors[i]->start();
   }
   for (size_t i = 0; i < n; ++i) {
@@ -140,19 +144,39 @@ int run(size_t n, std::chrono::seconds warmup, std::chrono::seconds window) {
     monitors[i]->watch(ids[(i + n / 3 + 1) % n].node_id(), 2min);
   }
   std::this_thread::sleep_for(warmup / 4);
+  // Watches set up before a node's first heartbeat landed see it dead, then alive: count
+  // only what happens during the measured window.
+  auto totals = [&] {
+    std::array<uint64_t, 4> t{};
+    for (auto& m : monitors) {
+      auto s = m->stats();
+      t[0] += s.deaths;
+      t[1] += s.revivals;
+      t[2] += s.heartbeat_put_failures;
+      t[3] += s.records_rejected;
+    }
+    return t;
+  };
+  const auto before = totals();
   const Rate live = measure(n, window);
   report(n, "+liveness", live, refresh);
-  uint64_t deaths = 0, put_failures = 0, rejected = 0;
-  for (auto& m : monitors) {
-    auto s = m->stats();
-    deaths += s.deaths;
-    put_failures += s.heartbeat_put_failures;
-    rejected += s.records_rejected;
+  const auto after = totals();
+  size_t dead_now = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t group = i / 3 * 3;
+    for (size_t j = group; j < std::min(group + 3, n); ++j) {
+      if (j != i && monitors[i]->state(ids[j].node_id()) == provider::NodeState::dead) ++dead_now;
+    }
   }
-  std::printf("%5zu  live nodes judged dead: %llu, heartbeat put failures: %llu, rejected: %llu\n",
-              n, static_cast<unsigned long long>(deaths),
-              static_cast<unsigned long long>(put_failures),
-              static_cast<unsigned long long>(rejected));
+  std::printf(
+      "%5zu  during the window: live nodes judged dead %llu, revived %llu, heartbeat put "
+      "failures %llu, rejected %llu; co-providers dead at the end: %zu (before the window: "
+      "%llu deaths at start-up)\n",
+      n, static_cast<unsigned long long>(after[0] - before[0]),
+      static_cast<unsigned long long>(after[1] - before[1]),
+      static_cast<unsigned long long>(after[2] - before[2]),
+      static_cast<unsigned long long>(after[3] - before[3]), dead_now,
+      static_cast<unsigned long long>(before[0]));
   monitors.clear();
   providers.clear();
   return 0;
@@ -163,6 +187,7 @@ int run(size_t n, std::chrono::seconds warmup, std::chrono::seconds window) {
 int main(int argc, char** argv) {
   std::vector<size_t> sizes{10, 50, 200};
   std::chrono::seconds warmup{40}, window{20};
+  bool listen = true;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--nodes") {
@@ -172,6 +197,8 @@ int main(int argc, char** argv) {
       while (std::getline(ss, part, ',')) sizes.push_back(std::stoul(part));
     } else if (flag == "--warmup") {
       warmup = std::chrono::seconds(std::stoi(value));
+    } else if (flag == "--listen") {
+      listen = value != "0";
     } else if (flag == "--window") {
       window = std::chrono::seconds(std::stoi(value));
     } else {
@@ -188,7 +215,7 @@ int main(int argc, char** argv) {
       "previous phase)\n");
   for (size_t n : sizes) {
     if (n < 3) continue;
-    if (int rc = run(n, warmup, window); rc != 0) return rc;
+    if (int rc = run(n, warmup, window, listen); rc != 0) return rc;
   }
   return 0;
 }
