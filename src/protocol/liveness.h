@@ -15,7 +15,7 @@
 
 namespace beemesh::protocol {
 
-// A heartbeat with its credential is ~0.5 KiB; nothing legitimate comes near this.
+// A heartbeat with its credential is under 1 KiB; nothing legitimate comes near this.
 inline constexpr size_t kMaxHeartbeatSize = 8 * 1024;
 
 struct Heartbeat {
