@@ -22,6 +22,7 @@
 #include "crypto/identity.h"
 #include "dht/opendht_dht.h"
 #include "net/server.h"
+#include "provider/liveness_monitor.h"
 #include "runtime/engines/docker/docker_engine.h"
 #include "runtime/engines/podman/podman_engine.h"
 
@@ -75,6 +76,7 @@ struct Daemon::Parts {
   MetricsRegistry metrics;
   std::unique_ptr<crypto::Membership> membership;
   std::unique_ptr<dht::OpenDht> dht;
+  std::unique_ptr<provider::LivenessMonitor> liveness;
   std::unique_ptr<provider::ProviderManager> providers;
   runtime::EngineRegistry engines;
   std::unique_ptr<workload::StateStore> store;
@@ -107,6 +109,7 @@ struct Daemon::Parts {
     if (loop) loop->stop();
     if (directory) directory->stop();
     if (desired) desired->stop();
+    if (liveness) liveness->stop();
     providers.reset();
     if (dht) dht->shutdown();
   }
@@ -177,7 +180,27 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   pc.max_providers = static_cast<size_t>(c.discovery.max_providers);
   pc.default_ttl = std::chrono::seconds(c.workload.provider_ttl_seconds);
   pc.membership = p->membership.get();
+  // Liveness (docs/notes/liveness.md): our heartbeat, the co-providers' heartbeats, and
+  // discovery that leaves dead nodes out; the node directory only drops known deaths.
+  provider::LivenessConfig lc;
+  lc.membership = p->membership.get();
+  p->liveness = std::make_unique<provider::LivenessMonitor>(*p->dht, *p->identity, p->clock, lc);
+  p->liveness->start();
+  pc.liveness = p->liveness.get();
+  pc.liveness_passive = {std::string(apply::kNodesDirectoryId)};
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
+  p->liveness->follow(
+      [providers = p->providers.get()] {
+        std::vector<std::string> co_providers;
+        for (const auto& m : providers->announced()) {
+          if (m == apply::kNodesDirectoryId) continue;
+          for (const auto& info : providers->discover(m)) {
+            co_providers.push_back(info.metadata.node_id);
+          }
+        }
+        return co_providers;
+      },
+      std::chrono::seconds(5));
 
   // Engines: podman preferred over docker by auto-detection; extras only by name.
   if (options.register_default_engines) {

@@ -10,7 +10,9 @@
 //  * A snapshot keeps only entries whose public key hashes to the node id they name and,
 //    with a membership, whose record's credential still makes its signer a member node at
 //    refresh time — so a revoked node leaves the directory within one refresh of the
-//    revocation reaching this node. This node is always included.
+//    revocation reaching this node. This node is always included. With liveness wired into
+//    the provider manager (the daemon: ProviderConfig::liveness_passive holds this id), nodes
+//    this node already knows dead are left out; nothing is checked or watched for it.
 //  * The size of a mesh seen this way is capped by discovery's max_providers (50).
 #pragma once
 

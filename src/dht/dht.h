@@ -50,12 +50,16 @@ inline Key provider_key(std::string_view manifest_id) {
 inline Key peer_key(std::string_view node_id) {
   return Key::of(std::string("beemesh/peer/").append(node_id));
 }
+inline Key liveness_key(std::string_view node_id) {
+  return Key::of(std::string("beemesh/alive/").append(node_id));
+}
 
 // What a value holds; decides its storage expiry on the storing node.
 enum class ValueKind : uint16_t {
   raw = 0,                   // OpenDHT's generic user data (10 min expiry)
   provider_record = 0xBE01,  // signed ProviderRecord, expiry = DhtConfig::provider_record_expiry
   peer_record = 0xBE02,      // signed PeerRecord, expiry = DhtConfig::peer_record_expiry
+  heartbeat = 0xBE10,        // signed Heartbeat, expiry = DhtConfig::heartbeat_expiry
 };
 
 struct Value {

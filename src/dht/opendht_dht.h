@@ -3,7 +3,7 @@
 // Promise:
 //  * start() binds UDP on `bind_address` (IPv4) and `bind_address6` (IPv6; OpenDHT
 //    2.4.12's listen is broken without an IPv6 socket), each unless empty, registers the
-//    provider and peer record value types with their expiries, then bootstraps to every
+//    provider, peer record and heartbeat value types with their expiries, then bootstraps to every
 //    entry of `bootstrap` ("host:port"). It fails with `dht_start_failed` if a socket
 //    cannot be bound; unreachable bootstrap peers are not an error.
 //  * Nodes with different `network_id`s never talk to each other.
@@ -39,6 +39,8 @@ struct DhtConfig {
   int64_t max_req_per_sec = 0;       // 0: OpenDHT default (8,192/s)
   std::chrono::seconds provider_record_expiry{3600};
   std::chrono::seconds peer_record_expiry{3600};
+  // Heartbeats are put every few seconds, each with a new value id: keep few of them.
+  std::chrono::seconds heartbeat_expiry{12};
   bool log_to_stderr = false;  // OpenDHT's own logs (noisy)
 };
 

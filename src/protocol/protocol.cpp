@@ -52,6 +52,8 @@ std::string_view record_type_name(RecordType type) {
       return "revocation_list";
     case RecordType::kDesiredIntent:
       return "desired_intent";
+    case RecordType::kHeartbeat:
+      return "heartbeat";
   }
   return "unknown";
 }

@@ -57,6 +57,7 @@ enum class RecordType : uint16_t {
   kCertificate = 5,     // protocol/membership_records.h
   kRevocationList = 6,  // protocol/membership_records.h
   kDesiredIntent = 7,   // protocol/intent.h
+  kHeartbeat = 16,      // protocol/liveness.h (16: kept clear of the numbers after 6)
 };
 std::string_view record_type_name(RecordType type);  // "provider_record", ... "unknown"
 

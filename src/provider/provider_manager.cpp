@@ -375,6 +375,39 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     std::lock_guard lock(mutex);
     cache.invalidate(manifest_id);
   }
+
+  // ---- liveness ----
+
+  std::atomic<uint64_t> dead_filtered{0};
+
+  std::vector<ProviderInfo> drop_dead(const std::string& manifest_id,
+                                      std::vector<ProviderInfo> found) {
+    Liveness* liveness = config.liveness;
+    if (!liveness || found.empty()) return found;
+    const bool passive = std::find(config.liveness_passive.begin(), config.liveness_passive.end(),
+                                   manifest_id) != config.liveness_passive.end();
+    if (!passive) {
+      std::vector<std::string> unknown;
+      for (const auto& p : found) {
+        const auto& id = p.metadata.node_id;
+        if (id == node_id) continue;
+        if (liveness->state(id) == NodeState::unknown) unknown.push_back(id);
+        liveness->watch(id, config.liveness_interest);
+      }
+      if (!unknown.empty()) liveness->check(unknown, config.liveness_check_timeout);
+    }
+    const auto before = found.size();
+    std::erase_if(found, [&](const ProviderInfo& p) {
+      return p.metadata.node_id != node_id &&
+             liveness->state(p.metadata.node_id) == NodeState::dead;
+    });
+    if (found.size() != before) {
+      dead_filtered += before - found.size();
+      spdlog::debug("component=provider manifest={} left out {} provider(s) of dead nodes",
+                    manifest_id, before - found.size());
+    }
+    return found;
+  }
 };
 
 ProviderManager::ProviderManager(dht::Dht& dht, const crypto::Identity& identity,
@@ -468,7 +501,8 @@ void ProviderManager::withdraw(const std::string& manifest_id, DoneCallback on_d
 
 std::vector<ProviderInfo> ProviderManager::discover(const std::string& manifest_id) {
   try {
-    return core_->discover(manifest_id);
+    auto found = core_->discover(manifest_id);
+    return core_->drop_dead(manifest_id, std::move(found));
   } catch (const std::exception& e) {
     spdlog::warn("component=provider manifest={} discovery failed: {}", manifest_id, e.what());
     return {};
@@ -520,6 +554,10 @@ Result<PeerInfo> ProviderManager::lookup_peer(const std::string& node_id) {
     return make_error("peer_not_found", "no live signed peer record for node " + node_id);
   }
   return PeerInfo{best->node_id, best->endpoints, best->timestamp_ms, best->ttl_s, best->sequence};
+}
+
+uint64_t ProviderManager::dead_providers_filtered() const {
+  return core_->dead_filtered;
 }
 
 std::vector<std::string> ProviderManager::announced() const {

@@ -35,6 +35,9 @@
 //    DHT get (discovery_timeout) → provider/selection.h rules → cache (empty results are not
 //    cached). DHT failure or timeout: the cache entry if any (stale, but expired records
 //    still filtered out), else empty. Never throws, never blocks past discovery_timeout.
+//  * Liveness (config.liveness): providers whose node is dead are left out of every answer
+//    (this node never is), see ProviderConfig::liveness. Records themselves are untouched:
+//    a node that comes back is listed again as soon as it is seen alive.
 //  * Peers: announce_peer() publishes a signed PeerRecord under dht::peer_key(node id),
 //    refreshed like providers; lookup_peer() returns the newest live record whose signer is
 //    the node asked for, or `peer_not_found`.
@@ -60,6 +63,7 @@
 #include "crypto/identity.h"
 #include "crypto/membership.h"
 #include "dht/dht.h"
+#include "provider/liveness.h"
 #include "provider/provider.h"
 
 namespace beemesh::provider {
@@ -87,6 +91,15 @@ struct ProviderConfig {
   // must pass membership->verify(credential, signer) and name a node. Must outlive the
   // manager.
   const crypto::Membership* membership = nullptr;
+  // When set, discovery drops providers whose node is dead (provider/liveness.h): for the
+  // ids in `liveness_passive` (the node directory) only nodes already known dead; for every
+  // other manifest it first checks the nodes whose state is unknown (at most
+  // `liveness_check_timeout`) and watches every provider for `liveness_interest`, so a
+  // repeated `get providers` sees a death within seconds. Must outlive the manager.
+  Liveness* liveness = nullptr;
+  std::vector<std::string> liveness_passive;
+  std::chrono::milliseconds liveness_check_timeout{std::chrono::seconds(3)};
+  std::chrono::milliseconds liveness_interest{std::chrono::minutes(2)};
 };
 
 struct PeerInfo {
@@ -134,6 +147,9 @@ class ProviderManager final : public Announcer, public Discoverer {
   // Refresh interval for a record TTL (see the promise above).
   static std::chrono::milliseconds refresh_interval(std::chrono::seconds ttl,
                                                     const ProviderConfig& config);
+
+  // Providers left out of discover() answers because their node was dead.
+  uint64_t dead_providers_filtered() const;
 
  private:
   struct Core;

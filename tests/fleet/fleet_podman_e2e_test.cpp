@@ -29,6 +29,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -450,6 +451,52 @@ TEST_F(FleetOnPodman, EveryMachineDiscoversTheTwoReplicaMachinesAsProviders) {
     ASSERT_TRUE(seen) << "get providers through machine " << m << " failed";
     EXPECT_EQ(*seen, (std::set<int>{2, 3})) << "providers seen through machine " << m;
   }
+}
+
+// Liveness (issue 13): machine 3, which runs a replica, loses its link (`fleet.sh cut 3`).
+// Its provider records stay in the DHT, but every other machine stops listing it in
+// `get providers` within 15 s; after `heal 3` it is listed again.
+TEST_F(FleetOnPodman, CutMachineLeavesGetProvidersWithinFifteenSecondsAndReturnsAfterHeal) {
+  const std::vector<int> others{1, 2, 4};
+  for (int m : others) {
+    ASSERT_TRUE(eventually(
+        [&] {
+          return provider_machines(m) == std::set<int>{2, 3};
+        },
+        20s, 300ms))
+        << "machine " << m << " does not list both replicas before the cut";
+  }
+  const auto cut_at = std::chrono::steady_clock::now();
+  auto cut = fleet({"cut", "3"});
+  ASSERT_TRUE(cut && cut->success()) << describe(cut);
+  std::map<int, long> gone_ms;
+  for (int m : others) {
+    const bool gone =
+        eventually([&] { return provider_machines(m) == std::set<int>{2}; }, 20s, 300ms);
+    gone_ms[m] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - cut_at)
+                     .count();
+    EXPECT_TRUE(gone) << "machine " << m << " still lists the cut machine 3";
+    EXPECT_LE(gone_ms[m], 15'000) << "machine " << m;
+    std::cout << "[ liveness ] machine " << m << ": cut machine gone from get providers after "
+              << gone_ms[m] << " ms\n";
+  }
+  auto heal = fleet({"heal", "3"});
+  ASSERT_TRUE(heal && heal->success()) << describe(heal);
+  const auto healed_at = std::chrono::steady_clock::now();
+  for (int m : others) {
+    EXPECT_TRUE(eventually(
+        [&] {
+          return provider_machines(m) == std::set<int>{2, 3};
+        },
+        90s, 500ms))
+        << "machine " << m << " does not list machine 3 again after heal";
+  }
+  std::cout << "[ liveness ] machine 3 listed again everywhere "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - healed_at)
+                   .count()
+            << " ms after heal\n";
 }
 
 // Node-to-node traffic must not carry a workload's logs in the clear. Machine 3 reads the

@@ -1,0 +1,490 @@
+#include "provider/liveness_monitor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "crypto/heartbeat.h"
+#include "provider/liveness_table.h"
+
+namespace beemesh::provider {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int64_t kMinValidityMs = 1000;
+constexpr int64_t kMaxValidityMs = 60'000;
+
+int64_t ms(milliseconds d) {
+  return d.count();
+}
+
+}  // namespace
+
+struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
+  Core(dht::Dht& d, const crypto::Identity& id, const Clock& c, LivenessConfig cfg)
+      : dht(d),
+        identity(id),
+        clock(c),
+        config(std::move(cfg)),
+        self(id.node_id()),
+        table(ms(config.dead_after)) {}
+
+  struct Watch {
+    bool pinned = false;    // watch(node, 0): until unwatch()
+    bool followed = false;  // returned by the follow() source at its last call
+    int64_t until_ms = 0;   // interest of watch(node, d)
+    dht::ListenToken listen = 0;
+    bool reading = false;
+    uint64_t read_attempt = 0;
+    int64_t read_started_ms = 0;
+    NodeState reported = NodeState::unknown;
+  };
+
+  dht::Dht& dht;
+  const crypto::Identity& identity;
+  const Clock& clock;
+  const LivenessConfig config;
+  const std::string self;
+
+  mutable std::mutex mutex;
+  std::condition_variable wake;    // the worker
+  std::condition_variable change;  // check() waiters
+  bool started = false;
+  bool stopping = false;
+  LivenessTable table;
+  std::map<std::string, Watch> watches;
+  std::map<std::string, int> checking;  // node -> reads of check() in flight
+  std::map<uint64_t, ChangeCallback> callbacks;
+  uint64_t next_token = 0;
+  uint64_t last_attempt = 0;
+
+  // Publishing.
+  uint64_t sequence = 0;
+  int64_t next_put_ms = 0;
+  std::map<uint64_t, int64_t> puts_in_flight;  // attempt -> started (ms); at most 3
+  int64_t last_put_ok_ms = 0;  // start time counts as ok (not cut off before the first try)
+
+  std::function<std::vector<std::string>()> follow_source;  // set once, before its thread
+  milliseconds follow_every{0};
+
+  LivenessStats counters;
+
+  bool cut_off(int64_t now) const {
+    return config.publish && now - last_put_ok_ms > ms(config.dead_after);
+  }
+
+  // A death needs evidence that this node itself reached the DHT when the other one should
+  // have shown life: not cut off now, and — unless the record alone says dead — one of our
+  // own puts succeeded more than half of dead_after after its last sign of life (a node that
+  // went silent at the moment we lost the DHT ourselves is not accused).
+  NodeState state_locked(const std::string& node_id, int64_t now) const {
+    if (node_id == self) return NodeState::alive;
+    auto s = table.state(node_id, now);
+    if (s != NodeState::dead || !config.publish) return s;
+    if (cut_off(now)) return NodeState::unknown;
+    if (table.dead_by_record(node_id, now)) return s;
+    const auto life = table.last_sign_of_life(node_id);
+    if (life && last_put_ok_ms <= *life + ms(config.dead_after) / 2) return NodeState::unknown;
+    return s;
+  }
+
+  // ---- reading heartbeats ----
+
+  // The newest acceptable heartbeat of `node_id` among `values`, if any.
+  std::optional<HeartbeatSeen> pick(const std::string& node_id,
+                                    const std::vector<dht::Value>& values) {
+    std::optional<HeartbeatSeen> best;
+    const int64_t now = clock.now_ms();
+    size_t looked = 0;
+    uint64_t rejected = 0;
+    for (const auto& v : values) {
+      if (v.kind != dht::ValueKind::heartbeat) continue;
+      if (looked++ >= config.max_values_per_read) {
+        ++rejected;
+        continue;
+      }
+      auto hb = crypto::open_heartbeat(v.data);
+      Result<void> ok = hb ? Result<void>() : Result<void>(hb.error());
+      if (ok && hb->node_id != node_id) ok = make_error("wrong_node", "heartbeat of another node");
+      if (ok && (hb->validity_ms < kMinValidityMs || hb->validity_ms > kMaxValidityMs)) {
+        ok = make_error("out_of_range", "validity_ms " + std::to_string(hb->validity_ms));
+      }
+      if (ok && hb->timestamp_ms > now + ms(config.max_clock_skew)) {
+        ok = make_error("out_of_range", "dated in the future");
+      }
+      if (ok && config.membership) {
+        auto member = config.membership->verify(hb->credential, hb->signer_public_key);
+        if (!member) {
+          ok = member.error();
+        } else if (member->kind != crypto::CertKind::kNode) {
+          ok = make_error("not_a_node", "heartbeat credential is not a node's");
+        }
+      }
+      if (!ok) {
+        ++rejected;
+        spdlog::debug("component=liveness node={} dropped heartbeat: {}", node_id,
+                      ok.error().to_string());
+        continue;
+      }
+      if (!best || hb->sequence > best->sequence) {
+        best = HeartbeatSeen{hb->node_id, hb->sequence, hb->timestamp_ms, hb->validity_ms};
+      }
+    }
+    std::lock_guard lock(mutex);
+    counters.records_rejected += rejected;
+    return best;
+  }
+
+  // A read of `node_id` finished: `complete` says the DHT answered (found or not).
+  void on_values(const std::string& node_id, const std::vector<dht::Value>& values, bool complete) {
+    auto best = pick(node_id, values);
+    std::lock_guard lock(mutex);
+    const int64_t now = clock.now_ms();
+    if (best) {
+      if (table.observe(*best, now)) ++counters.heartbeats_seen;
+    } else if (complete) {
+      table.observe_missing(node_id, now);
+    }
+  }
+
+  void on_read_done(const std::string& node_id, uint64_t attempt,
+                    Result<std::vector<dht::Value>> got, bool for_check) {
+    if (got) {
+      on_values(node_id, *got, true);
+    } else {
+      spdlog::debug("component=liveness node={} read failed: {}", node_id, got.error().to_string());
+    }
+    {
+      std::lock_guard lock(mutex);
+      if (for_check) {
+        auto it = checking.find(node_id);
+        if (it != checking.end() && --it->second <= 0) checking.erase(it);
+      } else {
+        auto it = watches.find(node_id);
+        if (it != watches.end() && it->second.reading && it->second.read_attempt == attempt) {
+          it->second.reading = false;
+        }
+      }
+    }
+    change.notify_all();
+    wake.notify_all();
+  }
+
+  void read(const std::string& node_id, uint64_t attempt, bool for_check) {
+    std::weak_ptr<Core> weak = weak_from_this();
+    dht.get(dht::liveness_key(node_id),
+            [weak, node_id, attempt, for_check](Result<std::vector<dht::Value>> got) {
+              if (auto core = weak.lock()) {
+                core->on_read_done(node_id, attempt, std::move(got), for_check);
+              }
+            });
+  }
+
+  dht::ListenToken listen(const std::string& node_id) {
+    std::weak_ptr<Core> weak = weak_from_this();
+    return dht.listen(dht::liveness_key(node_id),
+                      [weak, node_id](const std::vector<dht::Value>& values, bool expired) {
+                        if (expired) return;
+                        if (auto core = weak.lock()) core->on_values(node_id, values, false);
+                      });
+  }
+
+  // ---- publishing ----
+
+  void on_put_done(uint64_t attempt, Result<void> r) {
+    std::lock_guard lock(mutex);
+    auto it = puts_in_flight.find(attempt);
+    if (it == puts_in_flight.end()) return;  // timed out already
+    const int64_t started = it->second;
+    puts_in_flight.erase(it);
+    if (r) {
+      ++counters.heartbeats_put;
+      // When the put was made: the DHT was reachable then.
+      last_put_ok_ms = std::max(last_put_ok_ms, started);
+    } else {
+      ++counters.heartbeat_put_failures;
+      spdlog::debug("component=liveness heartbeat put failed: {}", r.error().to_string());
+    }
+  }
+
+  dht::Value sign_next(int64_t now) {
+    sequence = std::max<uint64_t>(sequence + 1, static_cast<uint64_t>(std::max<int64_t>(now, 0)));
+    protocol::Heartbeat hb;
+    hb.node_id = self;
+    hb.signer_public_key = identity.public_key();
+    hb.timestamp_ms = now;
+    hb.validity_ms = static_cast<uint32_t>(ms(config.validity));
+    hb.sequence = sequence;
+    hb.credential = identity.credential();
+    return dht::Value{0, dht::ValueKind::heartbeat, crypto::sign_heartbeat(identity, hb)};
+  }
+
+  // ---- the worker ----
+
+  struct Work {
+    std::optional<dht::Value> put;
+    uint64_t put_attempt = 0;
+    std::vector<std::pair<std::string, uint64_t>> reads;
+    std::vector<std::string> listens;
+    std::vector<std::pair<std::string, dht::ListenToken>> cancels;
+    std::vector<std::pair<std::string, NodeState>> changes;
+    std::vector<std::pair<std::string, NodeState>> to_log;  // deaths and revivals (info)
+  };
+
+  // Mutex held: decides what to do now.
+  Work plan(int64_t now) {
+    Work w;
+    if (config.publish) {
+      std::erase_if(puts_in_flight, [&](const auto& p) {
+        const bool late = now - p.second > ms(config.put_timeout);
+        if (late) ++counters.heartbeat_put_failures;
+        return late;
+      });
+      if (now >= next_put_ms && puts_in_flight.size() < 3) {
+        w.put = sign_next(now);
+        w.put_attempt = ++last_attempt;
+        puts_in_flight.emplace(w.put_attempt, now);
+        next_put_ms = now + ms(config.period);
+      }
+    }
+    for (auto it = watches.begin(); it != watches.end();) {
+      auto& [id, watch] = *it;
+      if (!watch.pinned && !watch.followed && now > watch.until_ms) {
+        if (watch.listen) w.cancels.emplace_back(id, watch.listen);
+        table.forget(id);
+        it = watches.erase(it);
+        continue;
+      }
+      if (config.listen && watch.listen == 0) w.listens.push_back(id);
+      if (watch.reading && now - watch.read_started_ms > ms(config.get_timeout)) {
+        watch.reading = false;
+      }
+      const auto life = table.last_sign_of_life(id);
+      const auto seen = table.last_observed(id);
+      const bool quiet = !life || now - *life >= ms(config.poll_after);
+      const bool not_just_read = !seen || now - *seen >= ms(config.poll_after);
+      if (!watch.reading && quiet && not_just_read) {
+        watch.reading = true;
+        watch.read_attempt = ++last_attempt;
+        watch.read_started_ms = now;
+        ++counters.reads;
+        w.reads.emplace_back(id, watch.read_attempt);
+      }
+      const auto s = state_locked(id, now);
+      if (s != NodeState::unknown && s != watch.reported) {
+        if (s == NodeState::dead) ++counters.deaths;
+        if (s == NodeState::alive && watch.reported == NodeState::dead) ++counters.revivals;
+        if (s == NodeState::dead || watch.reported == NodeState::dead) w.to_log.emplace_back(id, s);
+        watch.reported = s;
+        w.changes.emplace_back(id, s);
+      }
+      ++it;
+    }
+    // Nodes learnt through check() and not watched are forgotten after dead_after.
+    for (const auto& id : table.nodes()) {
+      if (watches.count(id) || checking.count(id)) continue;
+      auto seen = table.last_observed(id);
+      if (!seen || now - *seen > ms(config.dead_after)) table.forget(id);
+    }
+    return w;
+  }
+
+  void run_follow() {
+    std::vector<std::string> ids;
+    try {
+      ids = follow_source();
+    } catch (const std::exception& e) {
+      spdlog::warn("component=liveness follow source failed: {}", e.what());
+      return;
+    }
+    std::set<std::string> wanted(ids.begin(), ids.end());
+    wanted.erase(self);
+    std::lock_guard lock(mutex);
+    for (auto& [id, watch] : watches) watch.followed = wanted.count(id) != 0;
+    for (const auto& id : wanted) {
+      if (watches.count(id)) continue;
+      if (watches.size() >= config.max_watched) break;
+      watches[id].followed = true;
+    }
+  }
+
+  void run_follower() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      lock.unlock();
+      run_follow();
+      lock.lock();
+      wake.wait_for(lock, follow_every, [this] { return stopping; });
+    }
+  }
+
+  void run_worker() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      Work w = plan(clock.now_ms());
+      std::vector<ChangeCallback> cbs;
+      if (!w.changes.empty()) {
+        for (const auto& [token, cb] : callbacks) cbs.push_back(cb);
+      }
+      lock.unlock();
+      if (w.put) {
+        std::weak_ptr<Core> weak = weak_from_this();
+        dht.put(dht::liveness_key(self), std::move(*w.put),
+                [weak, attempt = w.put_attempt](Result<void> r) {
+                  if (auto core = weak.lock()) core->on_put_done(attempt, std::move(r));
+                });
+      }
+      for (auto& [id, token] : w.cancels) dht.cancel_listen(dht::liveness_key(id), token);
+      for (const auto& id : w.listens) {
+        auto token = listen(id);
+        std::lock_guard relock(mutex);
+        auto it = watches.find(id);
+        if (it != watches.end() && it->second.listen == 0 && !stopping) {
+          it->second.listen = token;
+        } else {
+          dht.cancel_listen(dht::liveness_key(id), token);
+        }
+      }
+      for (const auto& [id, attempt] : w.reads) read(id, attempt, false);
+      for (const auto& [id, s] : w.to_log) {
+        spdlog::info("component=liveness node={} is {}", id, to_string(s));
+      }
+      for (const auto& [id, s] : w.changes) {
+        for (const auto& cb : cbs) cb(id, s);
+      }
+      lock.lock();
+      if (stopping) break;
+      wake.wait_for(lock, config.tick);
+    }
+  }
+};
+
+LivenessMonitor::LivenessMonitor(dht::Dht& dht, const crypto::Identity& identity,
+                                 const Clock& clock, LivenessConfig config)
+    : core_(std::make_shared<Core>(dht, identity, clock, std::move(config))) {
+  core_->last_put_ok_ms = clock.now_ms();
+}
+
+LivenessMonitor::~LivenessMonitor() {
+  stop();
+}
+
+void LivenessMonitor::start() {
+  std::lock_guard lock(core_->mutex);
+  if (core_->started || core_->stopping) return;
+  core_->started = true;
+  core_->last_put_ok_ms = core_->clock.now_ms();
+  worker_ = std::thread([core = core_.get()] { core->run_worker(); });
+}
+
+void LivenessMonitor::stop() {
+  std::map<std::string, Core::Watch> watches;
+  {
+    std::lock_guard lock(core_->mutex);
+    core_->stopping = true;
+    watches.swap(core_->watches);
+  }
+  core_->wake.notify_all();
+  core_->change.notify_all();
+  if (worker_.joinable()) worker_.join();
+  if (follower_.joinable()) follower_.join();
+  for (auto& [id, w] : watches) {
+    if (w.listen) core_->dht.cancel_listen(dht::liveness_key(id), w.listen);
+  }
+}
+
+NodeState LivenessMonitor::state(const std::string& node_id) const {
+  std::lock_guard lock(core_->mutex);
+  return core_->state_locked(node_id, core_->clock.now_ms());
+}
+
+bool LivenessMonitor::watch(const std::string& node_id, std::chrono::milliseconds interest) {
+  if (node_id == core_->self) return true;
+  {
+    std::lock_guard lock(core_->mutex);
+    if (core_->stopping) return false;
+    auto it = core_->watches.find(node_id);
+    if (it == core_->watches.end()) {
+      if (core_->watches.size() >= core_->config.max_watched) return false;
+      it = core_->watches.emplace(node_id, Core::Watch{}).first;
+    }
+    if (interest.count() <= 0) {
+      it->second.pinned = true;
+    } else {
+      it->second.until_ms = std::max(it->second.until_ms, core_->clock.now_ms() + interest.count());
+    }
+  }
+  core_->wake.notify_all();
+  return true;
+}
+
+void LivenessMonitor::unwatch(const std::string& node_id) {
+  std::lock_guard lock(core_->mutex);
+  auto it = core_->watches.find(node_id);
+  if (it == core_->watches.end()) return;
+  it->second.pinned = false;
+  it->second.until_ms = 0;  // the worker drops it unless the follow source still names it
+}
+
+void LivenessMonitor::check(const std::vector<std::string>& node_ids,
+                            std::chrono::milliseconds timeout) {
+  std::vector<std::pair<std::string, uint64_t>> reads;
+  {
+    std::lock_guard lock(core_->mutex);
+    if (core_->stopping) return;
+    std::set<std::string> seen;
+    for (const auto& id : node_ids) {
+      if (id == core_->self || core_->table.known(id) || !seen.insert(id).second) continue;
+      ++core_->checking[id];
+      ++core_->counters.reads;
+      reads.emplace_back(id, ++core_->last_attempt);
+    }
+  }
+  if (reads.empty()) return;
+  for (const auto& [id, attempt] : reads) core_->read(id, attempt, true);
+  std::unique_lock lock(core_->mutex);
+  core_->change.wait_for(lock, timeout, [&] {
+    if (core_->stopping) return true;
+    return std::none_of(reads.begin(), reads.end(),
+                        [&](const auto& r) { return core_->checking.count(r.first) != 0; });
+  });
+}
+
+uint64_t LivenessMonitor::on_change(ChangeCallback callback) {
+  std::lock_guard lock(core_->mutex);
+  const uint64_t token = ++core_->next_token;
+  core_->callbacks.emplace(token, std::move(callback));
+  return token;
+}
+
+void LivenessMonitor::remove_callback(uint64_t token) {
+  std::lock_guard lock(core_->mutex);
+  core_->callbacks.erase(token);
+}
+
+void LivenessMonitor::follow(std::function<std::vector<std::string>()> source,
+                             std::chrono::milliseconds every) {
+  std::lock_guard lock(core_->mutex);
+  if (core_->follow_source || core_->stopping) return;
+  core_->follow_source = std::move(source);
+  core_->follow_every = std::max(every, std::chrono::milliseconds(100));
+  follower_ = std::thread([core = core_.get()] { core->run_follower(); });
+}
+
+LivenessStats LivenessMonitor::stats() const {
+  std::lock_guard lock(core_->mutex);
+  LivenessStats s = core_->counters;
+  s.watched = core_->watches.size();
+  s.cut_off = core_->cut_off(core_->clock.now_ms());
+  return s;
+}
+
+}  // namespace beemesh::provider
