@@ -226,7 +226,7 @@ workload: {preferred_runtime: podman-compat}
                         "beemesh.yaml");
   ASSERT_TRUE(c.ok()) << c.error().to_string();
   ASSERT_EQ(c->engines.size(), 2u);
-  const auto& podman = std::get<runtime::PodmanConfig>(c->engines[0].config);
+  const auto& podman = std::get<runtime::PodmanRestConfig>(c->engines[0].config);
   EXPECT_EQ(c->engines[0].kind, "podman");
   EXPECT_EQ(podman.podman_binary, "/usr/bin/podman");
   EXPECT_EQ(podman.root, "/var/lib/bm/storage");
@@ -235,7 +235,8 @@ workload: {preferred_runtime: podman-compat}
   EXPECT_EQ(podman.play_timeout, std::chrono::seconds(90));
   EXPECT_EQ(podman.probe_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(podman.stop_grace_seconds, 5);
-  EXPECT_EQ(podman.query_timeout, runtime::PodmanConfig{}.query_timeout);
+  EXPECT_EQ(podman.query_timeout, runtime::PodmanRestConfig{}.query_timeout);
+  EXPECT_EQ(podman.socket_path, "") << "empty: the engine starts its own service";
   const auto& compat = c->engines[1];
   EXPECT_EQ(compat.name, "podman-compat");
   EXPECT_EQ(compat.kind, "docker");
@@ -289,11 +290,13 @@ TEST(ConfigEngines, AnUnknownKindIsNamed) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().message,
             "beemesh.yaml: engines.mock: unknown engine kind 'mock' (known: podman, "
-            "docker)");
+            "podman-cli, docker)");
   auto k = parse_config("engines:\n  fast: {kind: crio}\n", "beemesh.yaml");
   ASSERT_FALSE(k.ok());
-  EXPECT_EQ(k.error().message,
-            "beemesh.yaml: engines.fast.kind: unknown engine kind 'crio' (known: podman, docker)");
+  EXPECT_EQ(
+      k.error().message,
+      "beemesh.yaml: engines.fast.kind: unknown engine kind 'crio' (known: podman, podman-cli, "
+      "docker)");
 }
 
 TEST(ConfigEngines, PreferredRuntimeMustNameAConfiguredEngine) {
@@ -314,6 +317,28 @@ TEST(ConfigEngines, EmptyPreferredRuntimeMeansAutoDetection) {
       parse_config("engines: {docker: {}}\nworkload: {preferred_runtime: ''}\n", "beemesh.yaml");
   ASSERT_TRUE(c.ok()) << c.error().to_string();
   EXPECT_FALSE(c->workload.preferred_runtime.has_value());
+}
+
+}  // namespace
+}  // namespace beemesh::app
+
+namespace beemesh::app {
+namespace {
+
+TEST(ConfigEngines, PodmanCanTalkToAGivenSocketOrRunTheCli) {
+  auto c = parse_config(R"(
+engines:
+  podman: {socket: /run/podman/podman.sock, service_start_timeout_seconds: 5}
+  podman-cli: {binary: /usr/bin/podman}
+)",
+                        "beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  ASSERT_EQ(c->engines.size(), 2u);
+  const auto& rest = std::get<runtime::PodmanRestConfig>(c->engines[0].config);
+  EXPECT_EQ(rest.socket_path, "/run/podman/podman.sock");
+  EXPECT_EQ(rest.service_start_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(c->engines[1].kind, "podman-cli");
+  EXPECT_EQ(std::get<runtime::PodmanConfig>(c->engines[1].config).podman_binary, "/usr/bin/podman");
 }
 
 }  // namespace

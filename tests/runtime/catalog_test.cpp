@@ -10,7 +10,7 @@ namespace {
 TEST(EngineCatalog, ListsEveryKindOfThisBuild) {
   std::vector<std::string> kinds;
   for (const auto& k : engine_kinds()) kinds.emplace_back(k.kind);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"podman", "docker"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"podman", "podman-cli", "docker"}));
   EXPECT_EQ(find_engine_kind("mock"), nullptr);
 }
 

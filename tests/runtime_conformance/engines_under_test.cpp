@@ -15,6 +15,7 @@
 #include "real_daemons_env.h"
 #include "runtime/engines/docker/docker_engine.h"
 #include "runtime/engines/podman/podman_engine.h"
+#include "runtime/engines/podman/podman_rest_engine.h"
 #include "runtime/mock/mock_engine.h"
 
 namespace beemesh::test {
@@ -67,7 +68,7 @@ std::string socket_of(const std::string& name) {
 }  // namespace
 
 std::vector<std::string> engine_names() {
-  return {"mock", "podman", "podman-compat", "docker"};
+  return {"mock", "podman", "podman-cli", "podman-compat", "docker"};
 }
 
 EngineUnderTest engine_under_test(const std::string& name) {
@@ -83,10 +84,27 @@ EngineUnderTest engine_under_test(const std::string& name) {
     };
     e.exceptions = {Exception::kForgetsOnNewInstance, Exception::kNoExternalCalls,
                     Exception::kRunsNoContainers};
-  } else if (name == "podman") {
-    e.make = [] { return std::make_shared<runtime::PodmanEngine>(); };
+  } else if (name == "podman") {  // the libpod REST engine on the test's podman service
+    e.make = [] {
+      runtime::PodmanRestConfig c;
+      c.socket_path = socket_of("podman");
+      return std::make_shared<runtime::PodmanRestEngine>(c);
+    };
+    e.make_stalled = [](const Stall& stall, std::chrono::milliseconds timeout) {
+      runtime::PodmanRestConfig c;
+      c.socket_path = stall.socket();
+      c.play_timeout = c.query_timeout = c.probe_timeout = c.start_timeout = timeout;
+      return std::make_shared<runtime::PodmanRestEngine>(c);
+    };
+  } else if (name == "podman-cli") {
+    e.make = [] {
+      runtime::PodmanConfig c;
+      c.name = "podman-cli";
+      return std::make_shared<runtime::PodmanEngine>(c);
+    };
     e.make_stalled = [](const Stall& stall, std::chrono::milliseconds timeout) {
       runtime::PodmanConfig c;
+      c.name = "podman-cli";
       c.podman_binary = stall.binary();
       c.play_timeout = c.query_timeout = c.probe_timeout = c.start_timeout = timeout;
       return std::make_shared<runtime::PodmanEngine>(c);

@@ -52,7 +52,7 @@ struct EngineUnderTest {
   bool excepts(Exception e) const { return exceptions.count(e) != 0; }
 };
 
-// "mock", "podman", "podman-compat", "docker".
+// "mock", "podman" (REST), "podman-cli", "podman-compat", "docker".
 std::vector<std::string> engine_names();
 EngineUnderTest engine_under_test(const std::string& name);
 

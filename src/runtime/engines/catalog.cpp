@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/engines/docker/docker_engine.h"
+#include "runtime/engines/podman/podman_rest_engine.h"
 
 namespace beemesh::runtime {
 namespace {
@@ -89,7 +90,8 @@ std::set<std::string> with_common(std::set<std::string> keys) {
   return keys;
 }
 
-// ---- podman (CLI) ------------------------------------------------------------------------
+// ---- podman-cli (the podman CLI, one process per call)
+// ------------------------------------------------------------------------
 
 Result<void> read_podman(const YAML::Node& node, const std::string& prefix, EngineSettings& out) {
   PodmanConfig c;
@@ -121,6 +123,45 @@ Result<std::shared_ptr<RuntimeEngine>> init_podman(const EngineSettings& s) {
   auto config = std::get<PodmanConfig>(s.config);
   config.name = s.name;
   return std::shared_ptr<RuntimeEngine>(std::make_shared<PodmanEngine>(std::move(config)));
+}
+
+// ---- podman (the libpod REST API; the default) -------------------------------------------
+
+Result<void> read_podman_rest(const YAML::Node& node, const std::string& prefix,
+                              EngineSettings& out) {
+  PodmanRestConfig c;
+  Keys k(node, prefix);
+  BEEMESH_TRY(k.only(with_common(
+      {"socket", "api_version", "binary", "root", "runroot", "storage_driver", "env", "service_dir",
+       "service_start_timeout_seconds", "play_timeout_seconds", "query_timeout_seconds",
+       "probe_timeout_seconds", "start_timeout_seconds", "stop_grace_seconds"})));
+  BEEMESH_TRY(k.path("socket", c.socket_path));
+  BEEMESH_TRY(k.read("api_version", c.api_version));
+  if (!valid_api_version(c.api_version)) return k.error("api_version", "must look like v4.0.0");
+  BEEMESH_TRY(k.read("binary", c.podman_binary));
+  if (c.podman_binary.empty()) return k.error("binary", "must not be empty");
+  BEEMESH_TRY(k.path("root", c.root));
+  BEEMESH_TRY(k.path("runroot", c.runroot));
+  BEEMESH_TRY(k.read("storage_driver", c.storage_driver));
+  BEEMESH_TRY(k.read("env", c.env));
+  BEEMESH_TRY(k.path("service_dir", c.service_dir));
+  BEEMESH_TRY(k.seconds("service_start_timeout_seconds", c.service_start_timeout));
+  BEEMESH_TRY(k.seconds("play_timeout_seconds", c.play_timeout));
+  BEEMESH_TRY(k.seconds("query_timeout_seconds", c.query_timeout));
+  BEEMESH_TRY(k.seconds("probe_timeout_seconds", c.probe_timeout));
+  BEEMESH_TRY(k.seconds("start_timeout_seconds", c.start_timeout));
+  BEEMESH_TRY(k.read("stop_grace_seconds", c.stop_grace_seconds));
+  if (c.stop_grace_seconds < 0 || c.stop_grace_seconds > 600) {
+    return k.error("stop_grace_seconds", "must be 0..600");
+  }
+  out.config = std::move(c);
+  return {};
+}
+
+Result<std::shared_ptr<RuntimeEngine>> init_podman_rest(const EngineSettings& s) {
+  auto config = std::get<PodmanRestConfig>(s.config);
+  config.name = s.name;
+  return std::shared_ptr<RuntimeEngine>(std::make_shared<PodmanRestEngine>(std::move(config)));
 }
 
 // ---- docker (Docker Engine API; also Podman's Docker-compatible service) ----------------
@@ -157,7 +198,8 @@ Result<std::shared_ptr<RuntimeEngine>> init_docker(const EngineSettings& s) {
 // The registration list. A new engine kind is one line here (plus its config struct in
 // EngineSettings::config).
 constexpr std::array kKinds = {
-    EngineKind{"podman", 100, &read_podman, &init_podman},
+    EngineKind{"podman", 100, &read_podman_rest, &init_podman_rest},
+    EngineKind{"podman-cli", 90, &read_podman, &init_podman},
     EngineKind{"docker", 50, &read_docker, &init_docker},
 };
 
@@ -184,7 +226,7 @@ const EngineKind* find_engine_kind(std::string_view kind) {
 
 std::vector<EngineSettings> default_engines() {
   std::vector<EngineSettings> out;
-  out.push_back(EngineSettings{"podman", "podman", 100, true, PodmanConfig{}});
+  out.push_back(EngineSettings{"podman", "podman", 100, true, PodmanRestConfig{}});
   out.push_back(EngineSettings{"docker", "docker", 50, true, docker::DockerEngineOptions{}});
   return out;
 }

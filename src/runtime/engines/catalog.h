@@ -28,6 +28,7 @@
 #include "common/result.h"
 #include "runtime/engines/docker/docker_options.h"
 #include "runtime/engines/podman/podman_engine.h"
+#include "runtime/engines/podman/podman_rest_engine.h"
 #include "runtime/runtime.h"
 
 namespace beemesh::runtime {
@@ -38,7 +39,7 @@ struct EngineSettings {
   std::string kind;      // an entry of kEngineKinds
   int priority = 0;      // auto-detection order, higher first
   bool implicit = true;  // false: used only when asked for by name
-  std::variant<PodmanConfig, docker::DockerEngineOptions> config;
+  std::variant<PodmanRestConfig, PodmanConfig, docker::DockerEngineOptions> config;
 };
 
 struct EngineKind {
