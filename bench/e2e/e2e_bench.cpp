@@ -8,6 +8,8 @@
 //     port serves the page) against a bare `podman kube play` of the same pod (rewritten
 //     with a fixed hostPort) until it returns, and until the page is served. Both are
 //     measured in the same run, alternating, each with a fresh name; medians over N runs.
+//     The report ends with one line `ratio X.XX`: median apply -> Running over median bare
+//     kube play (goal: <= 1.00).
 //   e2e_bench idle [--nodes M] [--settle S] [--window S] [--web] [--binary PATH]
 //     VmRSS of each daemon after S seconds of settling (with its anonymous/file-backed split
 //     and Pss), and the CPU it used (utime+stime from /proc/PID/stat, children such as the
@@ -243,6 +245,8 @@ int podman_apply(const Args& a) {
       "overhead of beemesh: until Running %+.0f ms (%+.1f %%), until serving %+.0f ms "
       "(%+.1f %%) [target <= 10 %%]\n",
       a_run - p_run, 100 * (a_run - p_run) / p_run, a_srv - p_srv, 100 * (a_srv - p_srv) / p_srv);
+  // The last line: median apply -> Running over median bare kube play (goal <= 1.00).
+  std::printf("ratio %.2f\n", p_run > 0 ? a_run / p_run : 0.0);
   return 0;
 }
 
