@@ -328,7 +328,8 @@ namespace {
 TEST(ConfigEngines, PodmanCanTalkToAGivenSocketOrRunTheCli) {
   auto c = parse_config(R"(
 engines:
-  podman: {socket: /run/podman/podman.sock, service_start_timeout_seconds: 5}
+  podman: {socket: /run/podman/podman.sock, service_start_timeout_seconds: 5,
+           service_idle_timeout_seconds: 0}
   podman-cli: {binary: /usr/bin/podman}
 )",
                         "beemesh.yaml");
@@ -337,6 +338,7 @@ engines:
   const auto& rest = std::get<runtime::PodmanRestConfig>(c->engines[0].config);
   EXPECT_EQ(rest.socket_path, "/run/podman/podman.sock");
   EXPECT_EQ(rest.service_start_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(rest.service_idle_timeout_seconds, 0);
   EXPECT_EQ(c->engines[1].kind, "podman-cli");
   EXPECT_EQ(std::get<runtime::PodmanConfig>(c->engines[1].config).podman_binary, "/usr/bin/podman");
 }

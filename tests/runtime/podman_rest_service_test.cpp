@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "runtime/engines/podman/podman_rest_engine.h"
 #include "runtime/engines/podman/podman_service.h"
@@ -51,6 +52,21 @@ TEST(PodmanRestService, TheEngineStartsItsOwnServiceOnFirstUseAndStopsItWhenDest
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(socket).parent_path()));
   docker::UnixHttpClient client(socket);
   EXPECT_FALSE(client.request("GET", "/_ping", "", "", 1s).ok());
+}
+
+TEST(PodmanRestService, AServiceThatExitedWhenIdleIsStartedAgainOnTheNextCall) {
+  TempDir dir;
+  PodmanRestConfig config;
+  config.service_dir = dir.path();
+  config.service_idle_timeout_seconds = 1;
+  PodmanRestEngine engine(config);
+  ASSERT_TRUE(engine.is_available());
+  const std::string first = engine.socket_path();
+  std::this_thread::sleep_for(2500ms);  // idle: the service exits by itself
+  auto list = engine.list();
+  EXPECT_TRUE(list.ok()) << list.error().to_string();
+  EXPECT_NE(engine.socket_path(), first) << "a new service, in a new directory";
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(first).parent_path()));
 }
 
 TEST(PodmanRestService, APodmanThatCannotStartMakesTheEngineUnavailable) {

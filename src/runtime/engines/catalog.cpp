@@ -131,10 +131,11 @@ Result<void> read_podman_rest(const YAML::Node& node, const std::string& prefix,
                               EngineSettings& out) {
   PodmanRestConfig c;
   Keys k(node, prefix);
-  BEEMESH_TRY(k.only(with_common(
-      {"socket", "api_version", "binary", "root", "runroot", "storage_driver", "env", "service_dir",
-       "service_start_timeout_seconds", "play_timeout_seconds", "query_timeout_seconds",
-       "probe_timeout_seconds", "start_timeout_seconds", "stop_grace_seconds"})));
+  BEEMESH_TRY(k.only(
+      with_common({"socket", "api_version", "binary", "root", "runroot", "storage_driver", "env",
+                   "service_dir", "service_start_timeout_seconds", "service_idle_timeout_seconds",
+                   "play_timeout_seconds", "query_timeout_seconds", "probe_timeout_seconds",
+                   "start_timeout_seconds", "stop_grace_seconds"})));
   BEEMESH_TRY(k.path("socket", c.socket_path));
   BEEMESH_TRY(k.read("api_version", c.api_version));
   if (!valid_api_version(c.api_version)) return k.error("api_version", "must look like v4.0.0");
@@ -146,6 +147,10 @@ Result<void> read_podman_rest(const YAML::Node& node, const std::string& prefix,
   BEEMESH_TRY(k.read("env", c.env));
   BEEMESH_TRY(k.path("service_dir", c.service_dir));
   BEEMESH_TRY(k.seconds("service_start_timeout_seconds", c.service_start_timeout));
+  BEEMESH_TRY(k.read("service_idle_timeout_seconds", c.service_idle_timeout_seconds));
+  if (c.service_idle_timeout_seconds < 0 || c.service_idle_timeout_seconds > 86400) {
+    return k.error("service_idle_timeout_seconds", "must be 0..86400 (0: never)");
+  }
   BEEMESH_TRY(k.seconds("play_timeout_seconds", c.play_timeout));
   BEEMESH_TRY(k.seconds("query_timeout_seconds", c.query_timeout));
   BEEMESH_TRY(k.seconds("probe_timeout_seconds", c.probe_timeout));

@@ -70,11 +70,16 @@ std::string PodmanRestEngine::socket_path() const {
   return socket_;
 }
 
-Result<std::string> PodmanRestEngine::ensure_socket() {
+Result<std::string> PodmanRestEngine::ensure_socket(const std::string& refused) {
   if (!config_.socket_path.empty()) return config_.socket_path;
   std::lock_guard lock(service_mutex_);
-  if (service_ && service_->running()) return socket_;
-  if (service_) spdlog::warn("podman: our podman system service has exited; starting it again");
+  // A service that refused a connection is replaced, unless another call already did.
+  const bool replace = !refused.empty() && refused == socket_;
+  if (service_ && service_->running() && !replace) return socket_;
+  if (service_) {
+    spdlog::info("podman: our podman system service {}; starting a new one",
+                 replace ? "refused a connection" : "has exited");
+  }
   service_.reset();
   podman::ServiceOptions options;
   options.podman_binary = config_.podman_binary;
@@ -90,6 +95,7 @@ Result<std::string> PodmanRestEngine::ensure_socket() {
   options.env = config_.env;
   options.parent_dir = config_.service_dir;
   options.start_timeout = config_.service_start_timeout;
+  options.idle_timeout_seconds = config_.service_idle_timeout_seconds;
   auto started = podman::PodmanService::start(options);
   if (!started) {
     known_available_ = false;
@@ -108,9 +114,16 @@ Result<docker::HttpResponse> PodmanRestEngine::call(std::string_view method,
                                                     std::string_view content_type) {
   auto socket = ensure_socket();
   if (!socket) return socket.error();
-  docker::UnixHttpClient client(*socket);
-  auto response = client.request(method, "/" + config_.api_version + "/libpod" + path, body,
-                                 content_type, timeout);
+  const std::string target = "/" + config_.api_version + "/libpod" + path;
+  auto response =
+      docker::UnixHttpClient(*socket).request(method, target, body, content_type, timeout);
+  // Our own service may have just exited (idle timeout): nothing was sent when the connect
+  // failed, so one retry on a fresh service is safe for every method.
+  if (!response && response.error().code == "unavailable" && config_.socket_path.empty()) {
+    socket = ensure_socket(*socket);
+    if (!socket) return socket.error();
+    response = docker::UnixHttpClient(*socket).request(method, target, body, content_type, timeout);
+  }
   if (!response && (response.error().code == "unavailable" || response.error().code == "timeout")) {
     known_available_ = false;  // probe again before the next selection
   }

@@ -5,7 +5,9 @@
 //  * Talks HTTP/1.1 to the libpod API (`/v4.0.0/libpod/...`) through the Docker engine's
 //    Unix-socket client; every request has a timeout. No podman process runs per call.
 //  * socket_path empty: the engine starts its own `podman system service` (podman_service.h)
-//    on first use, restarts it when it has died, and stops it when the engine is destroyed.
+//    on first use, starts it again when it has exited (idle timeout, crash) — a request our
+//    own service refused to connect is retried once on a fresh one — and stops it when the
+//    engine is destroyed.
 //  * deploy(): one container list (name conflicts and a redeploy of the same id, as the CLI
 //    engine), one POST /libpod/play/kube with the rewritten YAML (podman_common.h), then
 //    container lists until every app container runs (start_timeout). Any failure removes
@@ -53,6 +55,9 @@ struct PodmanRestConfig {
   std::map<std::string, std::string> env;
   std::string service_dir;  // empty: $TMPDIR or /tmp
   std::chrono::milliseconds service_start_timeout{15'000};
+  // Our own service exits after this long without a request (so one orphaned by a killed
+  // daemon ends); the engine starts it again when needed. 0: never.
+  int service_idle_timeout_seconds = 60;
   std::chrono::milliseconds play_timeout{60'000};   // play/kube, pod stop/removal/start
   std::chrono::milliseconds query_timeout{15'000};  // lists, logs
   std::chrono::milliseconds probe_timeout{5'000};   // /_ping
@@ -81,7 +86,9 @@ class PodmanRestEngine final : public RuntimeEngine {
   std::string socket_path() const;
 
  private:
-  Result<std::string> ensure_socket();
+  // The API socket; starts our own service when there is none (or `refused` is the socket of
+  // the one we have, which then is replaced).
+  Result<std::string> ensure_socket(const std::string& refused = {});
   Result<docker::HttpResponse> call(std::string_view method, const std::string& path,
                                     std::chrono::milliseconds timeout, std::string_view body = {},
                                     std::string_view content_type = {});

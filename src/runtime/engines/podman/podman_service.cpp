@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -58,7 +59,9 @@ Result<std::unique_ptr<PodmanService>> PodmanService::start(const ServiceOptions
 
   std::vector<std::string> args = {options.podman_binary};
   args.insert(args.end(), options.global_args.begin(), options.global_args.end());
-  args.insert(args.end(), {"system", "service", "--time=0", "unix://" + service->socket_});
+  args.insert(args.end(), {"system", "service",
+                           "--time=" + std::to_string(std::max(0, options.idle_timeout_seconds)),
+                           "unix://" + service->socket_});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
