@@ -112,7 +112,10 @@ Result<ProcessResult> PodmanEngine::podman(std::vector<std::string> args,
   options.timeout = timeout;
   options.env = config_.env;
   auto result = run_process(args, options);
-  if (!result) return result.error();
+  if (!result) {
+    known_available_ = false;  // spawn_failed, timeout: the next selection probes again
+    return result.error();
+  }
   if (check_exit && !result->success()) {
     return make_error("podman_failed", describe_command(args) + " exited " +
                                            std::to_string(result->exit_code) + ": " +
@@ -122,6 +125,7 @@ Result<ProcessResult> PodmanEngine::podman(std::vector<std::string> args,
 }
 
 bool PodmanEngine::is_available() {
+  if (known_available_) return true;
   auto result = podman({"version", "--format", "json"}, config_.probe_timeout);
   if (!result) {
     spdlog::debug("podman: not available: {}", result.error().to_string());
@@ -132,6 +136,7 @@ bool PodmanEngine::is_available() {
     spdlog::debug("podman: not available: {}", version.error().to_string());
     return false;
   }
+  known_available_ = true;
   return true;
 }
 

@@ -17,10 +17,13 @@
 //    never tables), so workloads are found again after a restart of the daemon.
 //  * remove() is `podman pod rm -f -t <stop_grace>` of every pod with the workload label
 //    (plus any stray labelled container) and checks that nothing is left.
+//  * is_available() runs `podman version` the first time and again only after a podman call
+//    could not be run or timed out (no probe per deploy).
 //  * Every podman call runs through common/process with a timeout; podman inherits the
 //    caller's environment (CONTAINERS_CONF), plus PodmanConfig::env.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -83,6 +86,8 @@ class PodmanEngine final : public RuntimeEngine {
 
   PodmanConfig config_;
   podman::HostPortReservations reserved_ports_;  // picked by deploys still in flight
+  // The last availability probe said yes and no podman call has failed to run since.
+  mutable std::atomic<bool> known_available_{false};
 };
 
 }  // namespace beemesh::runtime
