@@ -8,11 +8,14 @@
 //     port serves the page) against a bare `podman kube play` of the same pod (rewritten
 //     with a fixed hostPort) until it returns, and until the page is served. Both are
 //     measured in the same run, alternating, each with a fresh name; medians over N runs.
+//     The report ends with one line `ratio X.XX`: median apply -> Running over median bare
+//     kube play (goal: <= 1.00).
 //   e2e_bench idle [--nodes M] [--settle S] [--window S] [--web] [--binary PATH]
 //     VmRSS of each daemon after S seconds of settling (with its anonymous/file-backed split
 //     and Pss), and the CPU it used (utime+stime from /proc/PID/stat, children such as the
-//     podman calls of the health monitor separately) over the next window seconds with no
-//     requests. --web first runs one replica of the web workload on every node.
+//     podman calls of the health monitor separately, and children still running such as the
+//     podman engine's own `podman system service`, with their RSS) over the next window
+//     seconds with no requests. --web first runs one replica of the web workload on every node.
 //
 // Every mesh is an admitted mesh (e2e::Mesh: `beemesh mesh init`, a join token, the deployer
 // user). The benchmark is that deployer: it owns the manifests, signs every REST call
@@ -24,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -243,6 +247,8 @@ int podman_apply(const Args& a) {
       "overhead of beemesh: until Running %+.0f ms (%+.1f %%), until serving %+.0f ms "
       "(%+.1f %%) [target <= 10 %%]\n",
       a_run - p_run, 100 * (a_run - p_run) / p_run, a_srv - p_srv, 100 * (a_srv - p_srv) / p_srv);
+  // The last line: median apply -> Running over median bare kube play (goal <= 1.00).
+  std::printf("ratio %.2f\n", p_run > 0 ? a_run / p_run : 0.0);
   return 0;
 }
 
@@ -254,7 +260,34 @@ struct ProcSample {
   int threads = 0;
   long long ticks = 0;        // utime + stime
   long long child_ticks = 0;  // cutime + cstime (podman and other children it waited for)
+  // Children still running (the podman engine's own `podman system service`): their
+  // utime + stime and VmRSS, which cutime/cstime do not count until they exit.
+  long long live_child_ticks = 0;
+  long live_child_rss_kb = 0;
 };
+
+// utime + stime (fields 14, 15) and ppid (field 4) of /proc/PID/stat; false when it is gone.
+bool stat_of(const std::string& pid, long long& ticks, long& ppid) {
+  std::ifstream stat("/proc/" + pid + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return false;
+  std::istringstream rest(text.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string x; rest >> x;) f.push_back(x);
+  if (f.size() < 13) return false;
+  ppid = std::stol(f[1]);
+  ticks = std::stoll(f[11]) + std::stoll(f[12]);
+  return true;
+}
+
+long rss_kb_of(const std::string& pid) {
+  std::ifstream status("/proc/" + pid + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
 
 ProcSample sample(pid_t pid) {
   ProcSample s;
@@ -279,6 +312,15 @@ ProcSample sample(pid_t pid) {
   if (f.size() > 14) {
     s.ticks = std::stoll(f[11]) + std::stoll(f[12]);
     s.child_ticks = std::stoll(f[13]) + std::stoll(f[14]);
+  }
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    long long ticks = 0;
+    long ppid = 0;
+    if (!stat_of(name, ticks, ppid) || ppid != pid) continue;
+    s.live_child_ticks += ticks;
+    s.live_child_rss_kb += rss_kb_of(name);
   }
   return s;
 }
@@ -326,19 +368,22 @@ int idle(const Args& a) {
   std::this_thread::sleep_for(std::chrono::seconds(a.window_s));
   double seconds = ms_since(t0) / 1000;
   double hz = double(sysconf(_SC_CLK_TCK));
-  std::printf("%-5s %9s %9s %9s %9s %9s %8s %18s %18s\n", "node", "VmRSS", "RssAnon", "RssFile",
-              "Pss", "RSS end", "threads", "CPU (own)", "CPU (children)");
+  std::printf("%-5s %9s %9s %9s %9s %9s %8s %18s %18s %18s %12s\n", "node", "VmRSS", "RssAnon",
+              "RssFile", "Pss", "RSS end", "threads", "CPU (own)", "CPU (children)",
+              "CPU (live child)", "child RSS");
   for (int i = 0; i < m.size(); ++i) {
     auto end = sample(m.node(i).process->pid());
     double own = double(end.ticks - start[size_t(i)].ticks) / hz;
     double kids = double(end.child_ticks - start[size_t(i)].child_ticks) / hz;
+    double live = double(end.live_child_ticks - start[size_t(i)].live_child_ticks) / hz;
     const auto& s0 = start[size_t(i)];
     std::printf(
         "%-5s %6.1f MB %6.1f MB %6.1f MB %6.1f MB %6.1f MB %8d %7.3f %% (%.2f s) %7.3f %% (%.2f "
-        "s)\n",
+        "s) %7.3f %% (%.2f s) %9.1f MB\n",
         m.node(i).name.c_str(), s0.rss_kb / 1024.0, s0.rss_anon_kb / 1024.0,
         s0.rss_file_kb / 1024.0, s0.pss_kb / 1024.0, end.rss_kb / 1024.0, s0.threads,
-        100 * own / seconds, own, 100 * kids / seconds, kids);
+        100 * own / seconds, own, 100 * kids / seconds, kids, 100 * live / seconds, live,
+        end.live_child_rss_kb / 1024.0);
   }
   std::printf("window %.1f s; targets: RSS <= 15 MB, CPU <= 0.1 %% of a core\n", seconds);
   return 0;

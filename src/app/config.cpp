@@ -205,7 +205,7 @@ Result<NodeConfig> parse_config(std::string_view yaml, std::string_view source) 
        "bootstrap",   "network_id",    "publish_ports", "publish_host_ip", "capacity",
        "key_shares",  "workload",      "discovery",     "log_level",       "log_json",
        "join_token",  "pod_security",  "api_tls_cert",  "api_tls_key",     "api_allowed_hosts",
-       "dht_listen6", "rpc_advertise", "api_advertise", "check_advertise"}));
+       "dht_listen6", "rpc_advertise", "api_advertise", "check_advertise", "engines"}));
   std::string data_dir;
   BEEMESH_TRY(r.read(root, "data_dir", data_dir));
   if (!data_dir.empty()) c.data_dir = data_dir;
@@ -274,6 +274,26 @@ Result<NodeConfig> parse_config(std::string_view yaml, std::string_view source) 
   }
   if (auto w = root["workload"]) BEEMESH_TRY(read_workload(w, source, c.workload));
   if (auto d = root["discovery"]) BEEMESH_TRY(read_discovery(d, source, c.discovery));
+  if (auto e = root["engines"]) {
+    auto engines = runtime::parse_engines(e);
+    if (!engines) {
+      return make_error("bad_config", std::string(source) + ": " + engines.error().message);
+    }
+    c.engines = std::move(*engines);
+  }
+  if (c.workload.preferred_runtime) {
+    std::string names;
+    bool found = false;
+    for (const auto& e : c.engines) {
+      names += (names.empty() ? "" : ", ") + e.name;
+      found = found || e.name == *c.workload.preferred_runtime;
+    }
+    if (!found) {
+      return r.error("workload.preferred_runtime",
+                     "no engine named '" + *c.workload.preferred_runtime +
+                         "' (engines: " + (names.empty() ? "none" : names) + ")");
+    }
+  }
   BEEMESH_TRY(r.read(root, "log_level", c.log_level));
   BEEMESH_TRY(r.read(root, "log_json", c.log_json));
   BEEMESH_TRY(r.read(root, "join_token", c.join_token));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "runtime/engines/catalog.h"
 
 namespace beemesh::app {
 
@@ -79,6 +80,9 @@ struct NodeConfig {
   int key_share_count = 5;                       // n, capped by the nodes known
   int key_share_threshold = 3;                   // k, capped by n
   WorkloadSettings workload;
+  // The engines this node builds (`engines:`, runtime/engines/catalog.h); the engine it
+  // uses is workload.preferred_runtime (empty: the highest-priority available one).
+  std::vector<runtime::EngineSettings> engines = runtime::default_engines();
   DiscoverySettings discovery;
   std::string log_level = "info";
   bool log_json = false;

@@ -23,8 +23,7 @@
 #include "dht/opendht_dht.h"
 #include "net/server.h"
 #include "provider/liveness_monitor.h"
-#include "runtime/engines/docker/docker_engine.h"
-#include "runtime/engines/podman/podman_engine.h"
+#include "runtime/engines/catalog.h"
 
 namespace beemesh::app {
 
@@ -58,6 +57,25 @@ Result<void> check_capacity(const NodeConfig& c) {
 
 // How long the start-up check waits for the advertised RPC endpoint to accept a connection.
 constexpr std::chrono::milliseconds kAdvertiseProbeTimeout{2000};
+
+// The engine a node uses: the configured one, which must exist and answer now, or (none
+// configured) the highest-priority available one.
+Result<std::shared_ptr<runtime::RuntimeEngine>> choose_engine(
+    const std::optional<std::string>& preferred, const runtime::EngineRegistry& engines) {
+  if (!preferred || preferred->empty()) return engines.select(std::nullopt);
+  auto engine = engines.get(*preferred);
+  if (!engine) {
+    std::string names;
+    for (const auto& n : engines.names()) names += (names.empty() ? "" : ", ") + n;
+    return make_error("bad_config", "workload.preferred_runtime: no engine named '" + *preferred +
+                                        "' (engines: " + (names.empty() ? "none" : names) + ")");
+  }
+  if (!engine->is_available()) {
+    return make_error("engine_unavailable", "workload.preferred_runtime: engine '" + *preferred +
+                                                "' is not available on this machine");
+  }
+  return engine;
+}
 
 std::string host_name() {
   char buf[256] = {};
@@ -125,6 +143,16 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   auto addresses = plan_addresses(c, read_host_network());
   if (!addresses) return addresses.error();
   for (const auto& w : addresses->warnings) spdlog::warn("{}", w);
+  // Engines, built by name from `engines:` (extras only by name); the one this node uses
+  // must be usable now: a node never starts with an engine it cannot use.
+  if (options.register_default_engines) {
+    BEEMESH_TRY(runtime::register_engines(c.engines, p->engines));
+  }
+  for (auto& e : options.extra_engines) p->engines.add(e, 0, false);
+  auto engine = choose_engine(c.workload.preferred_runtime, p->engines);
+  if (!engine) return engine.error();
+  const std::string engine_name = (*engine)->name();
+  spdlog::info("runtime engine: {}", engine_name);
   std::error_code ec;
   std::filesystem::create_directories(c.data_dir, ec);
   if (ec) return make_error("io_error", c.data_dir.string() + ": " + ec.message());
@@ -202,13 +230,6 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
       },
       std::chrono::seconds(5));
 
-  // Engines: podman preferred over docker by auto-detection; extras only by name.
-  if (options.register_default_engines) {
-    p->engines.add(std::make_shared<runtime::PodmanEngine>(), 100);
-    p->engines.add(std::make_shared<runtime::docker::DockerEngine>(), 50);
-  }
-  for (auto& e : options.extra_engines) p->engines.add(e, 0, false);
-
   auto store = workload::StateStore::open(c.data_dir / workload::StateStore::kDefaultFileName);
   if (!store) return store.error();
   p->store = std::move(*store);
@@ -247,12 +268,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
     if (c.check_advertise) return make_error("bad_address", message);
     spdlog::warn("{} (check_advertise: false)", message);
   }
-  std::string engine_name = c.workload.preferred_runtime.value_or("podman");
 
   workload::WorkloadManagerConfig wc;
   wc.announce_as_provider = c.workload.announce_as_provider;
   wc.provider_ttl_seconds = c.workload.provider_ttl_seconds;
-  wc.preferred_runtime = c.workload.preferred_runtime;
+  wc.preferred_runtime = engine_name;
   wc.validate_manifests = c.workload.validate_manifests;
   wc.max_concurrent_deployments = c.workload.max_concurrent_deployments;
   wc.health_check_interval = std::chrono::seconds(c.workload.health_check_interval_seconds);

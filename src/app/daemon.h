@@ -1,10 +1,12 @@
 // app/daemon.h — one beemesh node: every component wired together.
 //
-// Promise: Daemon::start() brings a node up in dependency order (identity, DHT, provider
-// manager, engines, state store, workload manager with reconcile, RPC server, directory
+// Promise: Daemon::start() brings a node up in dependency order (engines — the one the node
+// uses must be built and available, else it refuses to start —, identity, DHT, provider
+// manager, state store, workload manager with reconcile, RPC server, directory
 // announcement, REST API) and returns only when all of it listens; any failure stops what
 // was started and returns the Error. stop() (and the destructor) shuts down in reverse:
-// the API, the RPC server, the workload manager's threads, the DHT. Workloads keep running
+// the API, the RPC server, the workload manager's threads, the DHT; destroying the daemon
+// then stops the engines' own processes (the podman engine's service). Workloads keep running
 // and their provider records are left to expire at their TTL (they still serve; a restart
 // re-adopts and re-announces them).
 #pragma once
@@ -27,10 +29,10 @@ class WorkloadManager;
 namespace beemesh::app {
 
 struct DaemonOptions {
-  // Engines registered in addition to the defaults (podman, docker); tests add a mock
-  // engine here. Registered with implicit = false (used only when named).
+  // Engines registered in addition to the configured ones (NodeConfig::engines); tests add a
+  // mock engine here. Registered with implicit = false (used only when named).
   std::vector<std::shared_ptr<runtime::RuntimeEngine>> extra_engines;
-  bool register_default_engines = true;
+  bool register_default_engines = true;  // false: build none of NodeConfig::engines
 };
 
 class Daemon {

@@ -189,3 +189,159 @@ TEST(Config, ShippedExampleConfigIsValid) {
 
 }  // namespace
 }  // namespace beemesh::app
+
+// ---- engines: ------------------------------------------------------------------------------
+namespace beemesh::app {
+namespace {
+
+TEST(ConfigEngines, WithoutASectionANodeBuildsPodmanAndDocker) {
+  auto c = parse_config("", "beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  ASSERT_EQ(c->engines.size(), 2u);
+  EXPECT_EQ(c->engines[0].name, "podman");
+  EXPECT_EQ(c->engines[0].priority, 100);
+  EXPECT_EQ(c->engines[1].name, "docker");
+  EXPECT_EQ(c->engines[1].priority, 50);
+}
+
+TEST(ConfigEngines, ASectionBuildsOnlyTheListedEnginesWithTheirSettings) {
+  auto c = parse_config(R"(
+engines:
+  podman:
+    binary: /usr/bin/podman
+    root: /var/lib/bm/storage
+    runroot: /run/bm/storage
+    storage_driver: overlay
+    play_timeout_seconds: 90
+    probe_timeout_seconds: 0.5
+    stop_grace_seconds: 5
+  podman-compat:
+    kind: docker
+    socket: /run/bm/podman.sock
+    priority: 10
+    implicit: false
+    request_timeout_seconds: 12
+workload: {preferred_runtime: podman-compat}
+)",
+                        "beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  ASSERT_EQ(c->engines.size(), 2u);
+  const auto& podman = std::get<runtime::PodmanRestConfig>(c->engines[0].config);
+  EXPECT_EQ(c->engines[0].kind, "podman");
+  EXPECT_EQ(podman.podman_binary, "/usr/bin/podman");
+  EXPECT_EQ(podman.root, "/var/lib/bm/storage");
+  EXPECT_EQ(podman.runroot, "/run/bm/storage");
+  EXPECT_EQ(podman.storage_driver, "overlay");
+  EXPECT_EQ(podman.play_timeout, std::chrono::seconds(90));
+  EXPECT_EQ(podman.probe_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(podman.stop_grace_seconds, 5);
+  EXPECT_EQ(podman.query_timeout, runtime::PodmanRestConfig{}.query_timeout);
+  EXPECT_EQ(podman.socket_path, "") << "empty: the engine starts its own service";
+  const auto& compat = c->engines[1];
+  EXPECT_EQ(compat.name, "podman-compat");
+  EXPECT_EQ(compat.kind, "docker");
+  EXPECT_EQ(compat.priority, 10);
+  EXPECT_FALSE(compat.implicit);
+  const auto& docker = std::get<runtime::docker::DockerEngineOptions>(compat.config);
+  EXPECT_EQ(docker.socket_path, "/run/bm/podman.sock");
+  EXPECT_EQ(docker.request_timeout, std::chrono::seconds(12));
+  EXPECT_EQ(c->workload.preferred_runtime, "podman-compat");
+}
+
+TEST(ConfigEngines, AnEngineWithoutSettingsGetsItsKindsDefaults) {
+  auto c =
+      parse_config("engines:\n  docker:\nworkload: {preferred_runtime: docker}\n", "beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  ASSERT_EQ(c->engines.size(), 1u);
+  EXPECT_EQ(c->engines[0].kind, "docker");
+  EXPECT_EQ(c->engines[0].priority, 50);
+  EXPECT_TRUE(c->engines[0].implicit);
+}
+
+TEST(ConfigEngines, AnUnknownKeyIsNamed) {
+  auto c = parse_config("engines:\n  podman: {sockt: /x}\n", "beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, "bad_config");
+  EXPECT_EQ(c.error().message, "beemesh.yaml: engines.podman.sockt: unknown key");
+}
+
+TEST(ConfigEngines, ABadTimeoutNamesItsKey) {
+  auto c = parse_config("engines:\n  podman: {play_timeout_seconds: 0}\n", "beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "beemesh.yaml: engines.podman.play_timeout_seconds: must be more than 0 and at "
+            "most 3600 (seconds)");
+}
+
+TEST(ConfigEngines, AValueOfTheWrongTypeNamesItsKey) {
+  auto c = parse_config("engines:\n  docker: {pull_missing_images: maybe}\n", "beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "beemesh.yaml: engines.docker.pull_missing_images: wrong type");
+}
+
+TEST(ConfigEngines, ARelativeSocketPathIsRejected) {
+  auto c = parse_config("engines:\n  docker: {socket: run/docker.sock}\n", "beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message, "beemesh.yaml: engines.docker.socket: must be an absolute path");
+}
+
+TEST(ConfigEngines, AnUnknownKindIsNamed) {
+  auto c = parse_config("engines:\n  mock: {}\n", "beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "beemesh.yaml: engines.mock: unknown engine kind 'mock' (known: podman, "
+            "podman-cli, docker)");
+  auto k = parse_config("engines:\n  fast: {kind: crio}\n", "beemesh.yaml");
+  ASSERT_FALSE(k.ok());
+  EXPECT_EQ(
+      k.error().message,
+      "beemesh.yaml: engines.fast.kind: unknown engine kind 'crio' (known: podman, podman-cli, "
+      "docker)");
+}
+
+TEST(ConfigEngines, PreferredRuntimeMustNameAConfiguredEngine) {
+  auto c = parse_config("workload: {preferred_runtime: mock}\n", "beemesh.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message,
+            "beemesh.yaml: workload.preferred_runtime: no engine named 'mock' (engines: podman, "
+            "docker)");
+  auto d = parse_config("engines: {docker: {}}\n", "beemesh.yaml");  // default podman
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().message,
+            "beemesh.yaml: workload.preferred_runtime: no engine named 'podman' (engines: "
+            "docker)");
+}
+
+TEST(ConfigEngines, EmptyPreferredRuntimeMeansAutoDetection) {
+  auto c =
+      parse_config("engines: {docker: {}}\nworkload: {preferred_runtime: ''}\n", "beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_FALSE(c->workload.preferred_runtime.has_value());
+}
+
+}  // namespace
+}  // namespace beemesh::app
+
+namespace beemesh::app {
+namespace {
+
+TEST(ConfigEngines, PodmanCanTalkToAGivenSocketOrRunTheCli) {
+  auto c = parse_config(R"(
+engines:
+  podman: {socket: /run/podman/podman.sock, service_start_timeout_seconds: 5,
+           service_idle_timeout_seconds: 0}
+  podman-cli: {binary: /usr/bin/podman}
+)",
+                        "beemesh.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  ASSERT_EQ(c->engines.size(), 2u);
+  const auto& rest = std::get<runtime::PodmanRestConfig>(c->engines[0].config);
+  EXPECT_EQ(rest.socket_path, "/run/podman/podman.sock");
+  EXPECT_EQ(rest.service_start_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(rest.service_idle_timeout_seconds, 0);
+  EXPECT_EQ(c->engines[1].kind, "podman-cli");
+  EXPECT_EQ(std::get<runtime::PodmanConfig>(c->engines[1].config).podman_binary, "/usr/bin/podman");
+}
+
+}  // namespace
+}  // namespace beemesh::app

@@ -91,7 +91,7 @@ TEST_F(MachineAddresses, WildcardListenAdvertisesTheDefaultRouteAddress) {
   // Up for four seconds, then SIGTERM (timeout(1) exits 124 when it had to stop it).
   auto r =
       run_process({"timeout", "-s", "TERM", "4", binary_, "machine", "--data-dir",
-                   (dir_ / "data").string(), "--join", join, "--engine", "mock", "--rpc-listen",
+                   (dir_ / "data").string(), "--join", join, "--engine", "podman", "--rpc-listen",
                    "0.0.0.0:0", "--api-listen", "127.0.0.1:0", "--dht-listen", "0.0.0.0:0"},
                   {.timeout = std::chrono::seconds(20), .merge_stderr = true});
   ASSERT_TRUE(r.ok()) << r.error().to_string();

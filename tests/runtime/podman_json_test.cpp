@@ -170,3 +170,18 @@ TEST(PortLabelKey, IsAValidLabelKeyPerPortAndProtocol) {
 
 }  // namespace
 }  // namespace beemesh::runtime::podman
+
+namespace beemesh::runtime::podman {
+namespace {
+
+TEST(PodmanJson, ReadsTheLibpodApisCreatedTimeGivenAsText) {
+  auto records = parse_ps(
+      R"([{"Id":"c1","Names":["web-main"],"State":"running","Created":"2026-11-30T05:30:13.23Z",)"
+      R"("Labels":{"beemesh.io/workload-id":"0123456789abcdef"}}])");
+  ASSERT_TRUE(records.ok()) << records.error().to_string();
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].created_s, 1796016613);
+}
+
+}  // namespace
+}  // namespace beemesh::runtime::podman

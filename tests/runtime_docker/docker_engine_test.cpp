@@ -1,6 +1,7 @@
 // The Docker engine against two real Docker APIs: Debian's dockerd and Podman's
 // Docker-compatible service. The same suite runs on each (parameterised); both daemons are
-// started on private sockets by the global environment (real_daemons_env.cpp).
+// started on private sockets by the global environment (real_daemons_env.cpp). The promises
+// every engine shares (runtime.h) are tested once for all engines in tests/runtime_conformance.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -348,12 +349,6 @@ TEST_P(DockerEngineTest, AFailedStartRemovesEveryContainerTheDeployCreated) {
   ASSERT_FALSE(info.ok());
   EXPECT_EQ(info.error().code, "deploy_failed") << info.error().to_string();
   EXPECT_TRUE(workload_containers(c.workload_id).empty());
-}
-
-TEST_P(DockerEngineTest, StatusOfAnUnknownWorkloadIsNotFound) {
-  auto status = engine_->status("0123456789abcdef");
-  ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error().code, "not_found");
 }
 
 INSTANTIATE_TEST_SUITE_P(RealDockerApis, DockerEngineTest, ::testing::Values("dockerd", "podman"),

@@ -73,8 +73,12 @@ Result<HttpResponse> DockerEngine::call(const Call& c) const {
   if (!socket_) return socket_.error();
   std::string target = "/" + options_.api_version + c.path;
   auto timeout = c.timeout.count() > 0 ? c.timeout : options_.request_timeout;
-  return client_.request(c.method, target, c.body, c.body.empty() ? "" : "application/json",
-                         timeout);
+  auto response =
+      client_.request(c.method, target, c.body, c.body.empty() ? "" : "application/json", timeout);
+  if (!response && (response.error().code == "unavailable" || response.error().code == "timeout")) {
+    known_available_ = false;  // the next selection probes again
+  }
+  return response;
 }
 
 Result<nlohmann::json> DockerEngine::call_json(const Call& c,
@@ -96,6 +100,7 @@ Result<nlohmann::json> DockerEngine::call_json(const Call& c,
 }
 
 bool DockerEngine::is_available() {
+  if (known_available_) return true;
   auto response = call({"GET", "/_ping", "", options_.ping_timeout});
   bool ok = response && response->status == 200 && response->body.rfind("OK", 0) == 0;
   if (!ok) {
@@ -104,6 +109,7 @@ bool DockerEngine::is_available() {
         socket_ ? socket_.value() : std::string("?"),
         response ? "HTTP " + std::to_string(response->status) : response.error().to_string());
   }
+  known_available_ = ok;
   return ok;
 }
 

@@ -11,12 +11,14 @@
 //    any later failure removes every container this deploy created (never one it did not:
 //    a container name already in use fails the deploy with "name_conflict", as does a
 //    workload id that already runs for another manifest id).
-//  * is_available() is true when GET /_ping answers OK within ping_timeout.
+//  * is_available() is true when GET /_ping answers OK within ping_timeout; a good answer is
+//    remembered until a request fails with "unavailable" or "timeout" (no ping per deploy).
 //  * Error codes: "invalid_manifest", "invalid_config", "image_not_found", "deploy_failed",
 //    "name_conflict", "invalid_workload_id", "not_found", "unavailable", "timeout", "engine_error",
 //    "invalid_response".
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +71,7 @@ class DockerEngine final : public RuntimeEngine {
   DockerEngineOptions options_;
   Result<std::string> socket_;
   UnixHttpClient client_;
+  mutable std::atomic<bool> known_available_{false};
 };
 
 }  // namespace beemesh::runtime::docker

@@ -13,7 +13,7 @@
 
 #include "manifest/manifest.h"
 #include "runtime/deployment_plan.h"
-#include "runtime/engines/podman/host_ports.h"
+#include "runtime/engines/podman/podman_common.h"
 #include "runtime/engines/podman/podman_json.h"
 
 namespace beemesh::runtime {
@@ -47,56 +47,6 @@ std::string tail_text(const std::string& text, std::size_t max = 600) {
   while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
   if (trimmed.size() <= max) return trimmed;
   return "..." + trimmed.substr(trimmed.size() - max);
-}
-
-// The rewritten YAML as Podman 4.3 must see it:
-//  * container ports without a hostPort are dropped: Podman 4.3's kube play would publish
-//    them on the same host port (0.0.0.0:<containerPort>), colliding between replicas and
-//    with anything else on the node. They mean nothing else inside a pod's network.
-//  * host directories in `volumes` are mounted into every container.
-Result<std::string> adapt_for_podman(const std::string& yaml,
-                                     const std::vector<VolumeMount>& volumes) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(yaml);
-  } catch (const YAML::Exception& e) {
-    return make_error("internal", std::string("rewritten manifest is not YAML: ") + e.what());
-  }
-  YAML::Emitter out;
-  for (auto& doc : docs) {
-    if (doc.IsMap() && doc["kind"] && doc["kind"].as<std::string>("") == "Pod") {
-      YAML::Node spec = doc["spec"];
-      for (YAML::Node container : spec["containers"]) {
-        if (!container["ports"]) continue;
-        YAML::Node kept(YAML::NodeType::Sequence);
-        for (const auto& port : container["ports"]) {
-          if (port["hostPort"] && port["hostPort"].as<int>(0) > 0) kept.push_back(port);
-        }
-        if (kept.size() == 0) {
-          container.remove("ports");
-        } else {
-          container["ports"] = kept;
-        }
-      }
-      for (std::size_t i = 0; i < volumes.size(); ++i) {
-        const std::string name = "beemesh-volume-" + std::to_string(i);
-        YAML::Node volume;
-        volume["name"] = name;
-        volume["hostPath"]["path"] = volumes[i].host_path;
-        spec["volumes"].push_back(volume);
-        for (YAML::Node container : spec["containers"]) {
-          YAML::Node mount;
-          mount["name"] = name;
-          mount["mountPath"] = volumes[i].container_path;
-          if (volumes[i].read_only) mount["readOnly"] = true;
-          container["volumeMounts"].push_back(mount);
-        }
-      }
-    }
-    out << YAML::BeginDoc << doc;
-  }
-  if (!out.good()) return make_error("internal", "cannot emit YAML: " + out.GetLastError());
-  return std::string(out.c_str()) + "\n";
 }
 
 // A 0600 file holding the YAML for one kube play, removed when this goes out of scope.
@@ -144,21 +94,6 @@ std::string temp_dir(const PodmanConfig& config) {
   return env != nullptr && *env != '\0' ? env : "/tmp";
 }
 
-// Does podman report `want` for its pod (same container port and protocol, same host port and
-// address)? Podman reports "" or "0.0.0.0" for all addresses.
-bool reported(const WorkloadInfo& info, const PortMapping& want) {
-  for (const auto& got : info.ports) {
-    if (got.pod != want.pod || got.container_port != want.container_port ||
-        got.protocol != want.protocol) {
-      continue;
-    }
-    auto any = [](const std::string& ip) { return ip.empty() || ip == "0.0.0.0"; };
-    bool same_ip = got.host_ip == want.host_ip || (any(got.host_ip) && any(want.host_ip));
-    return got.host_port == want.host_port && same_ip;
-  }
-  return false;
-}
-
 }  // namespace
 
 PodmanEngine::PodmanEngine(PodmanConfig config) : config_(std::move(config)) {}
@@ -166,12 +101,21 @@ PodmanEngine::PodmanEngine(PodmanConfig config) : config_(std::move(config)) {}
 Result<ProcessResult> PodmanEngine::podman(std::vector<std::string> args,
                                            std::chrono::milliseconds timeout,
                                            bool check_exit) const {
-  args.insert(args.begin(), config_.podman_binary);
+  std::vector<std::string> global = {config_.podman_binary};
+  if (!config_.root.empty()) global.insert(global.end(), {"--root", config_.root});
+  if (!config_.runroot.empty()) global.insert(global.end(), {"--runroot", config_.runroot});
+  if (!config_.storage_driver.empty()) {
+    global.insert(global.end(), {"--storage-driver", config_.storage_driver});
+  }
+  args.insert(args.begin(), global.begin(), global.end());
   ProcessOptions options;
   options.timeout = timeout;
   options.env = config_.env;
   auto result = run_process(args, options);
-  if (!result) return result.error();
+  if (!result) {
+    known_available_ = false;  // spawn_failed, timeout: the next selection probes again
+    return result.error();
+  }
   if (check_exit && !result->success()) {
     return make_error("podman_failed", describe_command(args) + " exited " +
                                            std::to_string(result->exit_code) + ": " +
@@ -181,6 +125,7 @@ Result<ProcessResult> PodmanEngine::podman(std::vector<std::string> args,
 }
 
 bool PodmanEngine::is_available() {
+  if (known_available_) return true;
   auto result = podman({"version", "--format", "json"}, config_.probe_timeout);
   if (!result) {
     spdlog::debug("podman: not available: {}", result.error().to_string());
@@ -191,6 +136,7 @@ bool PodmanEngine::is_available() {
     spdlog::debug("podman: not available: {}", version.error().to_string());
     return false;
   }
+  known_available_ = true;
   return true;
 }
 
@@ -388,26 +334,11 @@ Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
   auto plan = plan_deployment(manifest_yaml, config, workload_id);
   if (!plan) return plan.error();
 
-  // Labels that let status() report restart policy and which container owns a port.
-  plan->options.labels[std::string(podman::kRestartPolicyLabel)] = plan->restart_policy;
-  for (const auto& port : plan->ports) {
-    plan->options.labels.emplace(podman::port_label_key(port.container_port, port.protocol),
-                                 port.container);
-  }
-
-  for (auto index : plan->unassigned_ports()) {
-    std::lock_guard lock(ports_mutex_);
-    const auto& port = plan->ports[index];
-    auto chosen = podman::pick_free_port(port.host_ip, port.protocol, reserved_ports_);
-    if (!chosen) return chosen.error();
-    reserved_ports_.insert(*chosen);
-    picked.insert(*chosen);
-    plan->assign_host_port(index, *chosen);
-  }
-
+  podman::label_for_podman(*plan);
+  BEEMESH_TRY(reserved_ports_.pick(*plan, picked));
   auto rewritten = plan->rewrite();
   if (!rewritten) return rewritten.error();
-  auto yaml = adapt_for_podman(*rewritten, config.volumes);
+  auto yaml = podman::adapt_for_podman(*rewritten, config.volumes);
   if (!yaml) return yaml.error();
 
   Result<ProcessResult> played = make_error("internal", "kube play did not run");
@@ -444,7 +375,7 @@ Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
   auto info = wait_until_running(workload_id);
   if (!info) return fail(info.error());
   for (const auto& want : plan->ports) {
-    if (!reported(*info, want)) {
+    if (!podman::reports_port(*info, want)) {
       return fail(make_error(
           "port_mismatch", "podman: pod " + want.pod + " does not publish " + want.protocol + " " +
                                std::to_string(want.container_port) + " on " +
@@ -466,31 +397,7 @@ Result<void> PodmanEngine::check_no_conflict(const std::vector<std::string>& pod
   if (!ps) return ps.error();
   auto records = podman::parse_ps(ps->out);
   if (!records) return records.error();
-  const std::string workload_key(manifest::kWorkloadIdLabel);
-  const std::string manifest_key(manifest::kManifestIdLabel);
-  auto conflict = [&](const std::string& what) {
-    return make_error("name_conflict", "podman: cannot deploy workload " + workload_id + ": " +
-                                           what + " (left untouched)");
-  };
-  std::set<std::string> ours;  // pods holding a container labelled with this workload id
-  for (const auto& r : *records) {
-    if (r.is_infra || r.label(workload_key) != workload_id) continue;
-    if (r.label(manifest_key) != manifest_id) {
-      return conflict("container " + r.name + " runs it for manifest " + r.label(manifest_key));
-    }
-    if (!r.pod_name.empty()) ours.insert(r.pod_name);
-  }
-  for (const auto& r : *records) {
-    const bool mine = r.label(workload_key) == workload_id || ours.contains(r.pod_name);
-    if (mine) continue;
-    for (const auto& pod : pod_names) {
-      if (r.pod_name == pod || r.name == pod || r.name.starts_with(pod + "-")) {
-        return conflict("pod or container " + (r.pod_name.empty() ? r.name : r.pod_name) +
-                        " exists under another workload id");
-      }
-    }
-  }
-  return ok_result();
+  return podman::check_no_conflict(*records, pod_names, workload_id, manifest_id);
 }
 
 Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
@@ -517,10 +424,7 @@ Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
     std::set<int> picked;
     bool port_race = false;
     auto result = deploy_once(manifest_yaml, config, workload_id, picked, port_race);
-    {
-      std::lock_guard lock(ports_mutex_);
-      for (int port : picked) reserved_ports_.erase(port);
-    }
+    reserved_ports_.release(picked);
     if (result) {
       spdlog::info("podman: deployed workload {} (manifest {}, {} pod(s))", workload_id,
                    config.manifest_id, result->pods.size());

@@ -17,10 +17,13 @@
 //    never tables), so workloads are found again after a restart of the daemon.
 //  * remove() is `podman pod rm -f -t <stop_grace>` of every pod with the workload label
 //    (plus any stray labelled container) and checks that nothing is left.
+//  * is_available() runs `podman version` the first time and again only after a podman call
+//    could not be run or timed out (no probe per deploy).
 //  * Every podman call runs through common/process with a timeout; podman inherits the
 //    caller's environment (CONTAINERS_CONF), plus PodmanConfig::env.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -29,11 +32,13 @@
 #include <vector>
 
 #include "common/process.h"
+#include "runtime/engines/podman/podman_common.h"
 #include "runtime/runtime.h"
 
 namespace beemesh::runtime {
 
 struct PodmanConfig {
+  std::string name = "podman";  // the engine's name in the registry
   std::string podman_binary = "podman";
   std::chrono::milliseconds play_timeout{60'000};   // kube play and pod removal
   std::chrono::milliseconds query_timeout{15'000};  // ps, logs, pod start
@@ -42,13 +47,18 @@ struct PodmanConfig {
   int stop_grace_seconds = 2;                       // SIGTERM -> SIGKILL on removal
   std::string temp_dir = {};                        // empty: $TMPDIR or /tmp
   std::map<std::string, std::string> env = {};      // extra environment for podman
+  // Storage options, passed as podman's global flags when set (--root, --runroot,
+  // --storage-driver); empty: Podman's own defaults (storage.conf).
+  std::string root = {};
+  std::string runroot = {};
+  std::string storage_driver = {};
 };
 
 class PodmanEngine final : public RuntimeEngine {
  public:
   explicit PodmanEngine(PodmanConfig config = {});
 
-  std::string name() const override { return "podman"; }
+  std::string name() const override { return config_.name; }
   bool is_available() override;
   Result<void> validate_manifest(std::string_view manifest_yaml) override;
   Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
@@ -75,8 +85,9 @@ class PodmanEngine final : public RuntimeEngine {
                                  const std::string& manifest_id) const;
 
   PodmanConfig config_;
-  mutable std::mutex ports_mutex_;
-  std::set<int> reserved_ports_;  // host ports picked by deploys still in flight
+  podman::HostPortReservations reserved_ports_;  // picked by deploys still in flight
+  // The last availability probe said yes and no podman call has failed to run since.
+  mutable std::atomic<bool> known_available_{false};
 };
 
 }  // namespace beemesh::runtime

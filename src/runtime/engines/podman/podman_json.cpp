@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
 #include "manifest/manifest.h"
 
@@ -28,6 +29,14 @@ std::string string_at(const json& object, const char* key) {
   auto it = object.find(key);
   if (it == object.end() || !it->is_string()) return {};
   return it->get<std::string>();
+}
+
+// "2026-11-30T05:30:13.234389715Z" (the libpod API's Created) as seconds since the epoch;
+// 0 when it is not such a UTC time.
+int64_t rfc3339_seconds(const std::string& text) {
+  std::tm tm{};
+  if (text.size() < 20 || ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return 0;
+  return static_cast<int64_t>(::timegm(&tm));
 }
 
 int64_t int_at(const json& object, const char* key) {
@@ -111,6 +120,7 @@ Result<std::vector<ContainerRecord>> parse_ps(std::string_view text) {
       record.is_infra = infra->get<bool>();
     }
     record.created_s = int_at(item, "Created");
+    if (record.created_s == 0) record.created_s = rfc3339_seconds(string_at(item, "Created"));
     if (auto labels = item.find("Labels"); labels != item.end() && labels->is_object()) {
       for (const auto& [key, value] : labels->items()) {
         if (value.is_string()) record.labels[key] = value.get<std::string>();

@@ -1,8 +1,8 @@
 // runtime/engines/podman/podman_json.h — reading what Podman says about our workloads.
 //
 // Promise: pure functions over the JSON that Podman 4.x prints (`podman ps -a --pod
-// --format json`, `podman version --format json`); they never run podman and never throw.
-// Malformed JSON gives Error{"podman_output"} naming what was expected.
+// --format json`, `podman version --format json`) or its libpod API answers; they never run podman
+// and never throw. Malformed JSON gives Error{"podman_output"} naming what was expected.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,8 @@ struct ReportedPort {
   bool operator==(const ReportedPort&) const = default;
 };
 
-// One line of `podman ps -a --pod --format json`.
+// One line of `podman ps -a --pod --format json`, or of the libpod API's
+// GET /libpod/containers/json?all=true&pod=true (the same objects; Created is RFC 3339 text).
 struct ContainerRecord {
   std::string id;
   std::string name;  // podman's name, e.g. "web-3f2a91c0-0-web"

@@ -1,0 +1,123 @@
+#include "runtime/engines/podman/podman_common.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "manifest/manifest.h"
+#include "runtime/engines/podman/host_ports.h"
+
+namespace beemesh::runtime::podman {
+
+void label_for_podman(DeploymentPlan& plan) {
+  plan.options.labels[std::string(kRestartPolicyLabel)] = plan.restart_policy;
+  for (const auto& port : plan.ports) {
+    plan.options.labels.emplace(port_label_key(port.container_port, port.protocol), port.container);
+  }
+}
+
+Result<std::string> adapt_for_podman(const std::string& yaml,
+                                     const std::vector<VolumeMount>& volumes) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(yaml);
+  } catch (const YAML::Exception& e) {
+    return make_error("internal", std::string("rewritten manifest is not YAML: ") + e.what());
+  }
+  YAML::Emitter out;
+  for (auto& doc : docs) {
+    if (doc.IsMap() && doc["kind"] && doc["kind"].as<std::string>("") == "Pod") {
+      YAML::Node spec = doc["spec"];
+      for (YAML::Node container : spec["containers"]) {
+        if (!container["ports"]) continue;
+        YAML::Node kept(YAML::NodeType::Sequence);
+        for (const auto& port : container["ports"]) {
+          if (port["hostPort"] && port["hostPort"].as<int>(0) > 0) kept.push_back(port);
+        }
+        if (kept.size() == 0) {
+          container.remove("ports");
+        } else {
+          container["ports"] = kept;
+        }
+      }
+      for (std::size_t i = 0; i < volumes.size(); ++i) {
+        const std::string name = "beemesh-volume-" + std::to_string(i);
+        YAML::Node volume;
+        volume["name"] = name;
+        volume["hostPath"]["path"] = volumes[i].host_path;
+        spec["volumes"].push_back(volume);
+        for (YAML::Node container : spec["containers"]) {
+          YAML::Node mount;
+          mount["name"] = name;
+          mount["mountPath"] = volumes[i].container_path;
+          if (volumes[i].read_only) mount["readOnly"] = true;
+          container["volumeMounts"].push_back(mount);
+        }
+      }
+    }
+    out << YAML::BeginDoc << doc;
+  }
+  if (!out.good()) return make_error("internal", "cannot emit YAML: " + out.GetLastError());
+  return std::string(out.c_str()) + "\n";
+}
+
+bool reports_port(const WorkloadInfo& info, const PortMapping& want) {
+  for (const auto& got : info.ports) {
+    if (got.pod != want.pod || got.container_port != want.container_port ||
+        got.protocol != want.protocol) {
+      continue;
+    }
+    auto any = [](const std::string& ip) { return ip.empty() || ip == "0.0.0.0"; };
+    bool same_ip = got.host_ip == want.host_ip || (any(got.host_ip) && any(want.host_ip));
+    return got.host_port == want.host_port && same_ip;
+  }
+  return false;
+}
+
+Result<void> check_no_conflict(const std::vector<ContainerRecord>& all,
+                               const std::vector<std::string>& pod_names,
+                               const std::string& workload_id, const std::string& manifest_id) {
+  const std::string workload_key(manifest::kWorkloadIdLabel);
+  const std::string manifest_key(manifest::kManifestIdLabel);
+  auto conflict = [&](const std::string& what) {
+    return make_error("name_conflict", "podman: cannot deploy workload " + workload_id + ": " +
+                                           what + " (left untouched)");
+  };
+  std::set<std::string> ours;  // pods holding a container labelled with this workload id
+  for (const auto& r : all) {
+    if (r.is_infra || r.label(workload_key) != workload_id) continue;
+    if (r.label(manifest_key) != manifest_id) {
+      return conflict("container " + r.name + " runs it for manifest " + r.label(manifest_key));
+    }
+    if (!r.pod_name.empty()) ours.insert(r.pod_name);
+  }
+  for (const auto& r : all) {
+    const bool mine = r.label(workload_key) == workload_id || ours.contains(r.pod_name);
+    if (mine) continue;
+    for (const auto& pod : pod_names) {
+      if (r.pod_name == pod || r.name == pod || r.name.starts_with(pod + "-")) {
+        return conflict("pod or container " + (r.pod_name.empty() ? r.name : r.pod_name) +
+                        " exists under another workload id");
+      }
+    }
+  }
+  return ok_result();
+}
+
+Result<void> HostPortReservations::pick(DeploymentPlan& plan, std::set<int>& picked) {
+  for (auto index : plan.unassigned_ports()) {
+    std::lock_guard lock(mutex_);
+    const auto& port = plan.ports[index];
+    auto chosen = pick_free_port(port.host_ip, port.protocol, reserved_);
+    if (!chosen) return chosen.error();
+    reserved_.insert(*chosen);
+    picked.insert(*chosen);
+    plan.assign_host_port(index, *chosen);
+  }
+  return ok_result();
+}
+
+void HostPortReservations::release(const std::set<int>& picked) {
+  std::lock_guard lock(mutex_);
+  for (int port : picked) reserved_.erase(port);
+}
+
+}  // namespace beemesh::runtime::podman

@@ -1,0 +1,54 @@
+// runtime/engines/podman/podman_common.h — what the two Podman engines (the CLI engine,
+// podman_engine.h, and the libpod REST engine, podman_rest_engine.h) share on the deploy
+// path, so they create, label and check workloads the same way.
+//
+// Promise: pure functions (and one small thread-safe set) that never run podman.
+//  * label_for_podman() adds the labels status() reads back: beemesh.io/restart-policy and
+//    beemesh.io/port-<port>-<proto> = the container that declares the port.
+//  * adapt_for_podman() turns the rewritten YAML into what Podman 4.3 must see: container
+//    ports without hostPort dropped (4.3 would publish them on the same host port) and
+//    DeploymentConfig::volumes as hostPath volumes mounted into every container.
+//  * check_no_conflict() refuses (Error{"name_conflict"}) a deploy whose pod names are held
+//    by containers of another workload id (or none), or whose workload id runs for another
+//    manifest id, given every container Podman has (`ps -a --pod` records).
+//  * HostPortReservations picks free host ports for a plan's unassigned ports, never one
+//    that a deploy still in flight has picked.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/deployment_plan.h"
+#include "runtime/engines/podman/podman_json.h"
+#include "runtime/runtime.h"
+
+namespace beemesh::runtime::podman {
+
+void label_for_podman(DeploymentPlan& plan);
+
+Result<std::string> adapt_for_podman(const std::string& yaml,
+                                     const std::vector<VolumeMount>& volumes);
+
+// Does Podman report `want` for its pod (same container port and protocol, same host port
+// and address)? Podman reports "" or "0.0.0.0" for all addresses.
+bool reports_port(const WorkloadInfo& info, const PortMapping& want);
+
+Result<void> check_no_conflict(const std::vector<ContainerRecord>& all,
+                               const std::vector<std::string>& pod_names,
+                               const std::string& workload_id, const std::string& manifest_id);
+
+class HostPortReservations {
+ public:
+  // Assigns a free port to each of plan's unassigned ports; adds them to `picked`.
+  Result<void> pick(DeploymentPlan& plan, std::set<int>& picked);
+  void release(const std::set<int>& picked);
+
+ private:
+  std::mutex mutex_;
+  std::set<int> reserved_;
+};
+
+}  // namespace beemesh::runtime::podman

@@ -1,0 +1,159 @@
+#include "runtime/engines/podman/podman_service.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+#include "runtime/engines/docker/unix_http.h"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, for posix_spawnp
+
+namespace beemesh::runtime::podman {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string log_tail(const std::string& path, std::size_t bytes = 600) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string all = ss.str();
+  while (!all.empty() && (all.back() == '\n' || all.back() == ' ')) all.pop_back();
+  return all.size() > bytes ? "..." + all.substr(all.size() - bytes) : all;
+}
+
+bool answers_ping(const std::string& socket) {
+  docker::UnixHttpClient client(socket, 4096);
+  auto r = client.request("GET", "/_ping", "", "", 1s);
+  return r && r->status == 200;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PodmanService>> PodmanService::start(const ServiceOptions& options) {
+  std::string parent = options.parent_dir;
+  if (parent.empty()) {
+    const char* tmp = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only
+    parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  }
+  std::string templ = parent + "/beemesh-podman-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) {
+    return make_error("io_error",
+                      "cannot create a directory in " + parent + ": " + std::strerror(errno));
+  }
+  std::unique_ptr<PodmanService> service(new PodmanService());  // private constructor
+  service->dir_ = templ;
+  service->socket_ = templ + "/podman.sock";
+  const std::string log = templ + "/service.log";
+
+  std::vector<std::string> args = {options.podman_binary};
+  args.insert(args.end(), options.global_args.begin(), options.global_args.end());
+  args.insert(args.end(), {"system", "service",
+                           "--time=" + std::to_string(std::max(0, options.idle_timeout_seconds)),
+                           "unix://" + service->socket_});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    auto eq = entry.find('=');
+    if (eq != std::string_view::npos && options.env.count(std::string(entry.substr(0, eq)))) {
+      continue;
+    }
+    env_strings.emplace_back(entry);
+  }
+  for (const auto& [key, value] : options.env) env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  // Its working directory must outlive it (conmon fails without one).
+  posix_spawn_file_actions_addchdir_np(&actions, "/");
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attr, 0);  // no terminal signals from our process group
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return make_error("spawn_failed",
+                      "cannot start " + options.podman_binary + ": " + std::strerror(rc));
+  }
+  service->pid_ = pid;
+
+  const auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
+  while (true) {
+    if (answers_ping(service->socket_)) return service;
+    if (!service->running()) {
+      return make_error("service_exited",
+                        "podman system service exited during start-up: " + log_tail(log));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return make_error("timeout", "podman system service did not answer within " +
+                                       std::to_string(options.start_timeout.count()) +
+                                       " ms: " + log_tail(log));
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+bool PodmanService::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_ || (r < 0 && errno == ECHILD)) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+void PodmanService::stop() {
+  if (running()) {
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+    }
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+  }
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    dir_.clear();
+  }
+}
+
+PodmanService::~PodmanService() {
+  stop();
+}
+
+}  // namespace beemesh::runtime::podman
