@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <thread>
+
 #include "manifest/manifest.h"
 #include "runtime/engines/podman/host_ports.h"
 
@@ -118,6 +120,73 @@ Result<void> HostPortReservations::pick(DeploymentPlan& plan, std::set<int>& pic
 void HostPortReservations::release(const std::set<int>& picked) {
   std::lock_guard lock(mutex_);
   for (int port : picked) reserved_.erase(port);
+}
+
+std::string tail_text(const std::string& text, std::size_t max) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
+  if (trimmed.size() <= max) return trimmed;
+  return "..." + trimmed.substr(trimmed.size() - max);
+}
+
+Result<std::string> prepare_podman_yaml(DeploymentPlan& plan, HostPortReservations& reservations,
+                                        std::set<int>& picked,
+                                        const std::vector<VolumeMount>& volumes) {
+  label_for_podman(plan);
+  BEEMESH_TRY(reservations.pick(plan, picked));
+  auto rewritten = plan.rewrite();
+  if (!rewritten) return rewritten.error();
+  return adapt_for_podman(*rewritten, volumes);
+}
+
+Result<WorkloadInfo> wait_until_running(const QueryFn& query, const LogsFn& logs,
+                                        const std::string& workload_id,
+                                        std::chrono::milliseconds start_timeout,
+                                        std::chrono::milliseconds poll,
+                                        std::string_view play_name) {
+  const auto deadline = std::chrono::steady_clock::now() + start_timeout;
+  while (true) {
+    auto found = query();
+    if (!found) return found.error();
+    if (found->empty()) {
+      return make_error("deploy_failed", "podman: " + std::string(play_name) +
+                                             " created no containers for workload " + workload_id);
+    }
+    const auto& info = found->front();
+    if (info.state == WorkloadState::Running) return info;
+    if (info.state == WorkloadState::Stopped && info.restart_policy != "Always") return info;
+    if (info.state == WorkloadState::Failed) {
+      std::string message = "podman: workload " + workload_id + " failed to start: " + info.message;
+      auto log = logs(5);
+      if (log && !log->empty()) message += "; last log lines: " + tail_text(*log, 400);
+      return make_error("deploy_failed", message);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return make_error("timeout", "podman: workload " + workload_id + " not running after " +
+                                       std::to_string(start_timeout.count()) + " ms (" +
+                                       std::string(to_string(info.state)) + ": " + info.message +
+                                       ")");
+    }
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+Result<WorkloadInfo> finish_deploy(WorkloadInfo info, const DeploymentPlan& plan,
+                                   const std::string& manifest_id) {
+  for (const auto& want : plan.ports) {
+    if (!reports_port(info, want)) {
+      return make_error("port_mismatch", "podman: pod " + want.pod + " does not publish " +
+                                             want.protocol + " " +
+                                             std::to_string(want.container_port) + " on " +
+                                             (want.host_ip.empty() ? "*" : want.host_ip) + ":" +
+                                             std::to_string(want.host_port) + " as planned");
+    }
+  }
+  info.manifest_id = manifest_id;
+  info.restart_policy = plan.restart_policy;
+  info.ports = plan.ports;
+  info.pods = plan.pod_names();
+  return info;
 }
 
 }  // namespace beemesh::runtime::podman

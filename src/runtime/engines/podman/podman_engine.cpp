@@ -21,6 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using podman::ContainerRecord;
+using podman::tail_text;
 
 constexpr int kDeployAttempts = 3;
 
@@ -40,13 +41,6 @@ bool valid_workload_id(const std::string& id) {
 Error invalid_id(const std::string& id) {
   return make_error("invalid_argument",
                     "podman: workload id '" + id + "' is not 1-63 lowercase letters, digits, '-'");
-}
-
-std::string tail_text(const std::string& text, std::size_t max = 600) {
-  std::string trimmed = text;
-  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
-  if (trimmed.size() <= max) return trimmed;
-  return "..." + trimmed.substr(trimmed.size() - max);
 }
 
 // A 0600 file holding the YAML for one kube play, removed when this goes out of scope.
@@ -300,31 +294,9 @@ Result<void> PodmanEngine::restart(const std::string& workload_id) {
 }
 
 Result<WorkloadInfo> PodmanEngine::wait_until_running(const std::string& workload_id) {
-  const auto deadline = std::chrono::steady_clock::now() + config_.start_timeout;
-  while (true) {
-    auto found = query(workload_id);
-    if (!found) return found.error();
-    if (found->empty()) {
-      return make_error("deploy_failed",
-                        "podman: kube play created no containers for workload " + workload_id);
-    }
-    const auto& info = found->front();
-    if (info.state == WorkloadState::Running) return info;
-    if (info.state == WorkloadState::Stopped && info.restart_policy != "Always") return info;
-    if (info.state == WorkloadState::Failed) {
-      std::string message = "podman: workload " + workload_id + " failed to start: " + info.message;
-      auto log = logs(workload_id, 5);
-      if (log && !log->empty()) message += "; last log lines: " + tail_text(*log, 400);
-      return make_error("deploy_failed", message);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return make_error("timeout", "podman: workload " + workload_id + " not running after " +
-                                       std::to_string(config_.start_timeout.count()) + " ms (" +
-                                       std::string(to_string(info.state)) + ": " + info.message +
-                                       ")");
-    }
-    std::this_thread::sleep_for(100ms);
-  }
+  return podman::wait_until_running([&] { return query(workload_id); },
+                                    [&](int tail_lines) { return logs(workload_id, tail_lines); },
+                                    workload_id, config_.start_timeout, 100ms, "kube play");
 }
 
 Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
@@ -333,12 +305,7 @@ Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
                                                std::set<int>& picked, bool& port_race) {
   auto plan = plan_deployment(manifest_yaml, config, workload_id);
   if (!plan) return plan.error();
-
-  podman::label_for_podman(*plan);
-  BEEMESH_TRY(reserved_ports_.pick(*plan, picked));
-  auto rewritten = plan->rewrite();
-  if (!rewritten) return rewritten.error();
-  auto yaml = podman::adapt_for_podman(*rewritten, config.volumes);
+  auto yaml = podman::prepare_podman_yaml(*plan, reserved_ports_, picked, config.volumes);
   if (!yaml) return yaml.error();
 
   Result<ProcessResult> played = make_error("internal", "kube play did not run");
@@ -374,20 +341,9 @@ Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
 
   auto info = wait_until_running(workload_id);
   if (!info) return fail(info.error());
-  for (const auto& want : plan->ports) {
-    if (!podman::reports_port(*info, want)) {
-      return fail(make_error(
-          "port_mismatch", "podman: pod " + want.pod + " does not publish " + want.protocol + " " +
-                               std::to_string(want.container_port) + " on " +
-                               (want.host_ip.empty() ? "*" : want.host_ip) + ":" +
-                               std::to_string(want.host_port) + " as planned"));
-    }
-  }
-  info->manifest_id = config.manifest_id;
-  info->restart_policy = plan->restart_policy;
-  info->ports = plan->ports;
-  info->pods = plan->pod_names();
-  return info;
+  auto finished = podman::finish_deploy(std::move(*info), *plan, config.manifest_id);
+  if (!finished) return fail(finished.error());
+  return finished;
 }
 
 Result<void> PodmanEngine::check_no_conflict(const std::vector<std::string>& pod_names,

@@ -16,6 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using podman::ContainerRecord;
+using podman::tail_text;
 
 constexpr int kDeployAttempts = 3;
 constexpr std::size_t kParallelRemovals = 8;
@@ -40,18 +41,13 @@ std::string label_filter(const std::string& workload_id) {
   return "filters=" + docker::url_encode(json{{"label", {label}}}.dump());
 }
 
-std::string short_text(std::string text, std::size_t max = 600) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text.size() <= max ? text : "..." + text.substr(text.size() - max);
-}
-
 // The "message" of a libpod error answer, else the body.
 std::string api_message(const docker::HttpResponse& r) {
   auto body = json::parse(r.body, nullptr, false);
   if (body.is_object() && body.contains("message") && body["message"].is_string()) {
     return body["message"].get<std::string>();
   }
-  return "HTTP " + std::to_string(r.status) + ": " + short_text(r.body, 300);
+  return "HTTP " + std::to_string(r.status) + ": " + tail_text(r.body, 300);
 }
 
 bool ok_status(int status) {
@@ -290,32 +286,14 @@ Result<void> PodmanRestEngine::restart(const std::string& workload_id) {
 }
 
 Result<WorkloadInfo> PodmanRestEngine::wait_until_running(const std::string& workload_id) {
-  const auto deadline = std::chrono::steady_clock::now() + config_.start_timeout;
-  while (true) {
-    auto records = containers(workload_id);
-    if (!records) return records.error();
-    auto found = podman::workloads_from(*records, name());
-    if (found.empty()) {
-      return make_error("deploy_failed",
-                        "podman: play/kube created no containers for workload " + workload_id);
-    }
-    const auto& info = found.front();
-    if (info.state == WorkloadState::Running) return info;
-    if (info.state == WorkloadState::Stopped && info.restart_policy != "Always") return info;
-    if (info.state == WorkloadState::Failed) {
-      std::string message = "podman: workload " + workload_id + " failed to start: " + info.message;
-      auto log = logs(workload_id, 5);
-      if (log && !log->empty()) message += "; last log lines: " + short_text(*log, 400);
-      return make_error("deploy_failed", message);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return make_error("timeout", "podman: workload " + workload_id + " not running after " +
-                                       std::to_string(config_.start_timeout.count()) + " ms (" +
-                                       std::string(to_string(info.state)) + ": " + info.message +
-                                       ")");
-    }
-    std::this_thread::sleep_for(50ms);
-  }
+  return podman::wait_until_running(
+      [&]() -> Result<std::vector<WorkloadInfo>> {
+        auto records = containers(workload_id);
+        if (!records) return records.error();
+        return podman::workloads_from(*records, name());
+      },
+      [&](int tail_lines) { return logs(workload_id, tail_lines); }, workload_id,
+      config_.start_timeout, 50ms, "play/kube");
 }
 
 Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yaml,
@@ -324,11 +302,7 @@ Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yam
                                                    std::set<int>& picked, bool& port_race) {
   auto plan = plan_deployment(manifest_yaml, config, workload_id);
   if (!plan) return plan.error();
-  podman::label_for_podman(*plan);
-  BEEMESH_TRY(reserved_ports_.pick(*plan, picked));
-  auto rewritten = plan->rewrite();
-  if (!rewritten) return rewritten.error();
-  auto yaml = podman::adapt_for_podman(*rewritten, config.volumes);
+  auto yaml = podman::prepare_podman_yaml(*plan, reserved_ports_, picked, config.volumes);
   if (!yaml) return yaml.error();
 
   auto fail = [&](Error error) -> Result<WorkloadInfo> {
@@ -365,25 +339,14 @@ Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yam
     port_race =
         !picked.empty() && container_errors.find("address already in use") != std::string::npos;
     return fail(make_error("deploy_failed", "podman play/kube of workload " + workload_id + ": " +
-                                                short_text(container_errors)));
+                                                tail_text(container_errors)));
   }
 
   auto info = wait_until_running(workload_id);
   if (!info) return fail(info.error());
-  for (const auto& want : plan->ports) {
-    if (!podman::reports_port(*info, want)) {
-      return fail(make_error(
-          "port_mismatch", "podman: pod " + want.pod + " does not publish " + want.protocol + " " +
-                               std::to_string(want.container_port) + " on " +
-                               (want.host_ip.empty() ? "*" : want.host_ip) + ":" +
-                               std::to_string(want.host_port) + " as planned"));
-    }
-  }
-  info->manifest_id = config.manifest_id;
-  info->restart_policy = plan->restart_policy;
-  info->ports = plan->ports;
-  info->pods = plan->pod_names();
-  return info;
+  auto finished = podman::finish_deploy(std::move(*info), *plan, config.manifest_id);
+  if (!finished) return fail(finished.error());
+  return finished;
 }
 
 Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
