@@ -2,6 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
 #include <thread>
 
 #include "manifest/manifest.h"
@@ -187,6 +191,38 @@ Result<WorkloadInfo> finish_deploy(WorkloadInfo info, const DeploymentPlan& plan
   info.ports = plan.ports;
   info.pods = plan.pod_names();
   return info;
+}
+
+Result<WorkloadInfo> deploy_with_retries(const DeployAttemptFn& attempt,
+                                         HostPortReservations& reservations,
+                                         const std::string& workload_id,
+                                         const std::string& manifest_id) {
+  constexpr int kDeployAttempts = 3;
+  for (int n = 1;; ++n) {
+    std::set<int> picked;
+    bool port_race = false;
+    auto result = attempt(picked, port_race);
+    reservations.release(picked);
+    if (result) {
+      spdlog::info("podman: deployed workload {} (manifest {}, {} pod(s))", workload_id,
+                   manifest_id, result->pods.size());
+      return result;
+    }
+    if (!port_race || n >= kDeployAttempts) return result;
+    spdlog::info("podman: a picked host port was taken meanwhile; retrying deploy of {}",
+                 workload_id);
+  }
+}
+
+void remove_side_by_side(const std::vector<std::string>& ids,
+                         const std::function<void(const std::string& id)>& remove) {
+  constexpr std::size_t kParallelRemovals = 8;
+  for (std::size_t first = 0; first < ids.size(); first += kParallelRemovals) {
+    const std::size_t last = std::min(ids.size(), first + kParallelRemovals);
+    std::vector<std::thread> removers;
+    for (std::size_t i = first; i < last; ++i) removers.emplace_back(remove, std::cref(ids[i]));
+    for (auto& remover : removers) remover.join();
+  }
 }
 
 }  // namespace beemesh::runtime::podman

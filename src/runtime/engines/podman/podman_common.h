@@ -18,6 +18,9 @@
 //  * wait_until_running() polls the engine's query (through callbacks, so it runs no podman
 //    itself) until the workload runs, stops for good, fails, or the deadline passes.
 //  * finish_deploy() checks Podman publishes every planned port and fills in the plan.
+//  * deploy_with_retries() runs one deploy attempt again (3 attempts at most) while the
+//    attempt lost a picked host port to another process, releasing its picks each time.
+//  * remove_side_by_side() runs one removal per pod, 8 at a time, each in its own thread.
 #pragma once
 
 #include <chrono>
@@ -83,5 +86,18 @@ Result<WorkloadInfo> wait_until_running(const QueryFn& query, const LogsFn& logs
 // plan's manifest id, restart policy, ports and pod names.
 Result<WorkloadInfo> finish_deploy(WorkloadInfo info, const DeploymentPlan& plan,
                                    const std::string& manifest_id);
+
+// One deploy attempt: picks host ports into `picked`, sets `port_race` when one was taken.
+using DeployAttemptFn = std::function<Result<WorkloadInfo>(std::set<int>& picked, bool& port_race)>;
+
+Result<WorkloadInfo> deploy_with_retries(const DeployAttemptFn& attempt,
+                                         HostPortReservations& reservations,
+                                         const std::string& workload_id,
+                                         const std::string& manifest_id);
+
+// Calls `remove(id)` for every id, up to 8 side by side (each pod removal may stall ~3 s
+// on its cgroup); returns when all are done.
+void remove_side_by_side(const std::vector<std::string>& ids,
+                         const std::function<void(const std::string& id)>& remove);
 
 }  // namespace beemesh::runtime::podman

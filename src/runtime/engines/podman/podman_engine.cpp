@@ -23,8 +23,6 @@ using namespace std::chrono_literals;
 using podman::ContainerRecord;
 using podman::tail_text;
 
-constexpr int kDeployAttempts = 3;
-
 std::string workload_filter(const std::string& workload_id) {
   return "label=" + std::string(manifest::kWorkloadIdLabel) + "=" + workload_id;
 }
@@ -223,19 +221,10 @@ Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
   if (!pod_ids) return pod_ids.error();
   // One `pod rm` per pod, run side by side: Podman removes the pods of one call one after
   // the other, and each may stall ~3 s on its cgroup (3 pods: 5.8 s in one call, 1.6 s so).
-  constexpr std::size_t kParallelRemovals = 8;
-  for (std::size_t first = 0; first < pod_ids->size(); first += kParallelRemovals) {
-    const std::size_t last = std::min(pod_ids->size(), first + kParallelRemovals);
-    std::vector<std::thread> removers;
-    for (std::size_t i = first; i < last; ++i) {
-      removers.emplace_back([this, &grace, id = (*pod_ids)[i]] {
-        auto rm =
-            podman({"pod", "rm", "-f", "--ignore", "-t", grace, id}, config_.play_timeout, false);
-        if (!rm) spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
-      });
-    }
-    for (auto& remover : removers) remover.join();
-  }
+  podman::remove_side_by_side(*pod_ids, [this, &grace](const std::string& id) {
+    auto rm = podman({"pod", "rm", "-f", "--ignore", "-t", grace, id}, config_.play_timeout, false);
+    if (!rm) spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
+  });
   // Containers outside our pods (e.g. left by an interrupted kube play).
   auto ps = podman({"ps", "-a", "--format", "json", "--filter", filter}, config_.query_timeout);
   if (!ps) return ps.error();
@@ -376,20 +365,11 @@ Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
     if (!removed) return removed.error();
   }
 
-  for (int attempt = 1;; ++attempt) {
-    std::set<int> picked;
-    bool port_race = false;
-    auto result = deploy_once(manifest_yaml, config, workload_id, picked, port_race);
-    reserved_ports_.release(picked);
-    if (result) {
-      spdlog::info("podman: deployed workload {} (manifest {}, {} pod(s))", workload_id,
-                   config.manifest_id, result->pods.size());
-      return result;
-    }
-    if (!port_race || attempt >= kDeployAttempts) return result;
-    spdlog::info("podman: a picked host port was taken meanwhile; retrying deploy of {}",
-                 workload_id);
-  }
+  return podman::deploy_with_retries(
+      [&](std::set<int>& picked, bool& port_race) {
+        return deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+      },
+      reserved_ports_, workload_id, config.manifest_id);
 }
 
 }  // namespace beemesh::runtime

@@ -18,9 +18,6 @@ using nlohmann::json;
 using podman::ContainerRecord;
 using podman::tail_text;
 
-constexpr int kDeployAttempts = 3;
-constexpr std::size_t kParallelRemovals = 8;
-
 // Workload ids go into label filters and paths: DNS-label characters only (as the CLI engine).
 bool valid_workload_id(const std::string& id) {
   if (id.empty() || id.size() > 63) return false;
@@ -222,24 +219,17 @@ Result<void> PodmanRestEngine::remove_labelled(const std::string& workload_id) {
   if (!pods) return pods.error();
   const std::string grace = std::to_string(std::max(0, config_.stop_grace_seconds));
   // Pods side by side: each removal may stall ~3 s on its cgroup (cgroupfs manager).
-  for (std::size_t first = 0; first < pods->size(); first += kParallelRemovals) {
-    const std::size_t last = std::min(pods->size(), first + kParallelRemovals);
-    std::vector<std::thread> removers;
-    for (std::size_t i = first; i < last; ++i) {
-      removers.emplace_back([this, &grace, id = (*pods)[i]] {
-        // Stop with our grace first: a forced DELETE waits each container's own stop timeout.
-        auto stopped = call("POST", "/pods/" + id + "/stop?t=" + grace, config_.play_timeout);
-        if (!stopped) spdlog::warn("podman: stopping pod {}: {}", id, stopped.error().to_string());
-        auto rm = call("DELETE", "/pods/" + id + "?force=true", config_.play_timeout);
-        if (!rm) {
-          spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
-        } else if (!ok_status(rm->status) && rm->status != 404) {
-          spdlog::warn("podman: removing pod {}: {}", id, api_message(*rm));
-        }
-      });
+  podman::remove_side_by_side(*pods, [this, &grace](const std::string& id) {
+    // Stop with our grace first: a forced DELETE waits each container's own stop timeout.
+    auto stopped = call("POST", "/pods/" + id + "/stop?t=" + grace, config_.play_timeout);
+    if (!stopped) spdlog::warn("podman: stopping pod {}: {}", id, stopped.error().to_string());
+    auto rm = call("DELETE", "/pods/" + id + "?force=true", config_.play_timeout);
+    if (!rm) {
+      spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
+    } else if (!ok_status(rm->status) && rm->status != 404) {
+      spdlog::warn("podman: removing pod {}: {}", id, api_message(*rm));
     }
-    for (auto& remover : removers) remover.join();
-  }
+  });
   // Containers outside our pods (e.g. left by an interrupted play).
   auto strays = containers(workload_id);
   if (!strays) return strays.error();
@@ -367,20 +357,11 @@ Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
   });
   if (redeploy) BEEMESH_TRY(remove_labelled(workload_id));
 
-  for (int attempt = 1;; ++attempt) {
-    std::set<int> picked;
-    bool port_race = false;
-    auto result = deploy_once(manifest_yaml, config, workload_id, picked, port_race);
-    reserved_ports_.release(picked);
-    if (result) {
-      spdlog::info("podman: deployed workload {} (manifest {}, {} pod(s))", workload_id,
-                   config.manifest_id, result->pods.size());
-      return result;
-    }
-    if (!port_race || attempt >= kDeployAttempts) return result;
-    spdlog::info("podman: a picked host port was taken meanwhile; retrying deploy of {}",
-                 workload_id);
-  }
+  return podman::deploy_with_retries(
+      [&](std::set<int>& picked, bool& port_race) {
+        return deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+      },
+      reserved_ports_, workload_id, config.manifest_id);
 }
 
 }  // namespace beemesh::runtime
