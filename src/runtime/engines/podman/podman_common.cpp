@@ -225,4 +225,28 @@ void remove_side_by_side(const std::vector<std::string>& ids,
   }
 }
 
+bool valid_workload_id(const std::string& id) {
+  if (id.empty() || id.size() > 63) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return id.front() != '-' && id.back() != '-';
+}
+
+Error invalid_id(const std::string& id) {
+  return make_error("invalid_argument",
+                    "podman: workload id '" + id + "' is not 1-63 lowercase letters, digits, '-'");
+}
+
+Result<void> nothing_left(const std::string& workload_id, std::size_t pods_left,
+                          std::size_t containers_left) {
+  if (pods_left != 0 || containers_left != 0) {
+    return make_error("remove_failed", "podman: workload " + workload_id + " still has " +
+                                           std::to_string(pods_left) + " pod(s) and " +
+                                           std::to_string(containers_left) +
+                                           " container(s) after removal");
+  }
+  return ok_result();
+}
+
 }  // namespace beemesh::runtime::podman

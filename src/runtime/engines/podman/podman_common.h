@@ -20,6 +20,9 @@
 //  * finish_deploy() checks Podman publishes every planned port and fills in the plan.
 //  * deploy_with_retries() runs one deploy attempt again (3 attempts at most) while the
 //    attempt lost a picked host port to another process, releasing its picks each time.
+//  * valid_workload_id(): workload ids go into label values, podman filters and API paths,
+//    so they are 1-63 DNS-label characters; invalid_id() is the Error for one that is not.
+//  * nothing_left() is Error{"remove_failed"} unless a removal left no pod and no container.
 //  * remove_side_by_side() runs one removal per pod, 8 at a time, each in its own thread.
 #pragma once
 
@@ -86,6 +89,12 @@ Result<WorkloadInfo> wait_until_running(const QueryFn& query, const LogsFn& logs
 // plan's manifest id, restart policy, ports and pod names.
 Result<WorkloadInfo> finish_deploy(WorkloadInfo info, const DeploymentPlan& plan,
                                    const std::string& manifest_id);
+
+bool valid_workload_id(const std::string& id);
+Error invalid_id(const std::string& id);
+
+Result<void> nothing_left(const std::string& workload_id, std::size_t pods_left,
+                          std::size_t containers_left);
 
 // One deploy attempt: picks host ports into `picked`, sets `port_race` when one was taken.
 using DeployAttemptFn = std::function<Result<WorkloadInfo>(std::set<int>& picked, bool& port_race)>;

@@ -27,19 +27,8 @@ std::string workload_filter(const std::string& workload_id) {
   return "label=" + std::string(manifest::kWorkloadIdLabel) + "=" + workload_id;
 }
 
-// Workload ids go into label values and podman filters: keep them to DNS-label characters.
-bool valid_workload_id(const std::string& id) {
-  if (id.empty() || id.size() > 63) return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return id.front() != '-' && id.back() != '-';
-}
-
-Error invalid_id(const std::string& id) {
-  return make_error("invalid_argument",
-                    "podman: workload id '" + id + "' is not 1-63 lowercase letters, digits, '-'");
-}
+using podman::invalid_id;
+using podman::valid_workload_id;
 
 // A 0600 file holding the YAML for one kube play, removed when this goes out of scope.
 class TempFile {
@@ -248,13 +237,7 @@ Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
   auto containers_left = podman::parse_ids(ps_after->out);
   if (!pods_left) return pods_left.error();
   if (!containers_left) return containers_left.error();
-  if (!pods_left->empty() || !containers_left->empty()) {
-    return make_error("remove_failed", "podman: workload " + workload_id + " still has " +
-                                           std::to_string(pods_left->size()) + " pod(s) and " +
-                                           std::to_string(containers_left->size()) +
-                                           " container(s) after removal");
-  }
-  return ok_result();
+  return podman::nothing_left(workload_id, pods_left->size(), containers_left->size());
 }
 
 Result<void> PodmanEngine::remove(const std::string& workload_id) {

@@ -18,19 +18,8 @@ using nlohmann::json;
 using podman::ContainerRecord;
 using podman::tail_text;
 
-// Workload ids go into label filters and paths: DNS-label characters only (as the CLI engine).
-bool valid_workload_id(const std::string& id) {
-  if (id.empty() || id.size() > 63) return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return id.front() != '-' && id.back() != '-';
-}
-
-Error invalid_id(const std::string& id) {
-  return make_error("invalid_argument",
-                    "podman: workload id '" + id + "' is not 1-63 lowercase letters, digits, '-'");
-}
+using podman::invalid_id;
+using podman::valid_workload_id;
 
 std::string label_filter(const std::string& workload_id) {
   std::string label(manifest::kWorkloadIdLabel);
@@ -243,13 +232,7 @@ Result<void> PodmanRestEngine::remove_labelled(const std::string& workload_id) {
   if (!pods_left) return pods_left.error();
   auto containers_left = containers(workload_id);
   if (!containers_left) return containers_left.error();
-  if (!pods_left->empty() || !containers_left->empty()) {
-    return make_error("remove_failed", "podman: workload " + workload_id + " still has " +
-                                           std::to_string(pods_left->size()) + " pod(s) and " +
-                                           std::to_string(containers_left->size()) +
-                                           " container(s) after removal");
-  }
-  return ok_result();
+  return podman::nothing_left(workload_id, pods_left->size(), containers_left->size());
 }
 
 Result<void> PodmanRestEngine::remove(const std::string& workload_id) {
