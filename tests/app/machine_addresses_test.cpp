@@ -3,42 +3,18 @@
 // data directory is enough.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include "app/addresses.h"
 #include "common/process.h"
+#include "machine_run.h"
 
 namespace beemesh {
 namespace {
 
-class MachineAddresses : public ::testing::Test {
+class MachineAddresses : public MachineRunTest {
  protected:
-  void SetUp() override {
-    const char* binary = std::getenv("BEEMESH_BINARY");
-    if (binary == nullptr) GTEST_SKIP() << "BEEMESH_BINARY not set";
-    binary_ = binary;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("beemesh-addr-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  ProcessResult run_with(const std::string& yaml) {
-    auto config = dir_ / "beemesh.yaml";
-    std::ofstream(config) << "data_dir: " << (dir_ / "data").string() << "\n" << yaml;
-    auto r = run_process({binary_, "machine", "--config", config.string()},
-                         {.timeout = std::chrono::seconds(20), .merge_stderr = true});
-    EXPECT_TRUE(r.ok()) << r.error().to_string();
-    return r.ok() ? *r : ProcessResult{};
-  }
-
-  std::string binary_;
-  std::filesystem::path dir_;
+  MachineAddresses() : MachineRunTest("beemesh-addr") {}
 };
 
 TEST_F(MachineAddresses, AdvertiseAddressNotOnThisMachineRefusesToStart) {

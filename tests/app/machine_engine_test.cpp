@@ -3,44 +3,17 @@
 // stops the start (exit 1), and either message names the setting. The engine is chosen
 // before the node needs a mesh membership, so a fresh data directory is enough.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
-#include "common/process.h"
+#include "machine_run.h"
 
 namespace beemesh {
 namespace {
 
-class MachineEngine : public ::testing::Test {
+class MachineEngine : public MachineRunTest {
  protected:
-  void SetUp() override {
-    const char* binary = std::getenv("BEEMESH_BINARY");
-    if (binary == nullptr) GTEST_SKIP() << "BEEMESH_BINARY not set";
-    binary_ = binary;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("beemesh-engine-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  ProcessResult run_with(const std::string& yaml, std::vector<std::string> flags = {}) {
-    auto config = dir_ / "beemesh.yaml";
-    std::ofstream(config) << "data_dir: " << (dir_ / "data").string() << "\n" << yaml;
-    std::vector<std::string> argv = {binary_, "machine", "--config", config.string()};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    auto r = run_process(argv, {.timeout = std::chrono::seconds(20), .merge_stderr = true});
-    EXPECT_TRUE(r.ok()) << r.error().to_string();
-    return r.ok() ? *r : ProcessResult{};
-  }
-
-  std::string binary_;
-  std::filesystem::path dir_;
+  MachineEngine() : MachineRunTest("beemesh-engine") {}
 };
 
 TEST_F(MachineEngine, AnEngineThatIsNotConfiguredRefusesToStart) {

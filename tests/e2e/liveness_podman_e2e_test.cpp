@@ -38,20 +38,12 @@ class LivenessOnPodman : public ::testing::Test {
       return;
     }
     mesh_ = std::move(*mesh);
-    auto applied = mesh_->cli(0, {"apply", "-f", kWebYaml, "--replicas", "3", "-o", "json"});
-    if (!applied || !applied->success()) {
-      setup_error_ = "beemesh apply failed: " + describe(applied);
-      return;
-    }
-    auto json = api::parse_json(applied->out);
-    auto outcome =
-        json ? api::apply_outcome_from_json(*json) : Result<api::ApplyOutcome>(json.error());
+    auto outcome = apply_and_track(*mesh_, 0, kWebYaml, 3);
     if (!outcome) {
-      setup_error_ = "apply printed no outcome: " + applied->out;
+      setup_error_ = outcome.error().message;
       return;
     }
     manifest_id_ = outcome->manifest_id;
-    mesh_->track_manifest(manifest_id_);
     for (const auto& p : outcome->placements) {
       if (p.ok) replica_nodes_.insert(p.node_id);
     }

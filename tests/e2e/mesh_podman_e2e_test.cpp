@@ -67,21 +67,12 @@ class MeshOnPodman : public ::testing::Test {
     }
     mesh_ = std::move(*mesh);
     // Apply through n1, as a user would.
-    auto applied = mesh_->cli(0, {"apply", "-f", kWebYaml, "--replicas", "2", "-o", "json"});
-    if (!applied || !applied->success()) {
-      setup_error_ = "beemesh apply failed: " + describe(applied);
-      return;
-    }
-    auto json = api::parse_json(applied->out);
-    auto outcome =
-        json ? api::apply_outcome_from_json(*json) : Result<api::ApplyOutcome>(json.error());
+    auto outcome = apply_and_track(*mesh_, 0, kWebYaml, 2);
     if (!outcome) {
-      setup_error_ =
-          "apply printed no outcome: " + outcome.error().to_string() + "\n" + applied->out;
+      setup_error_ = outcome.error().message;
       return;
     }
     manifest_id_ = outcome->manifest_id;
-    mesh_->track_manifest(manifest_id_);
     apply_outcome_ = *outcome;
   }
 

@@ -20,6 +20,24 @@ Result<std::unique_ptr<Mesh>> start_mesh_on_podman(const MeshOptions& options) {
   return std::move(*mesh);
 }
 
+Result<api::ApplyOutcome> apply_and_track(Mesh& mesh, int node, const std::string& manifest_path,
+                                          int replicas) {
+  auto applied = mesh.cli(
+      node, {"apply", "-f", manifest_path, "--replicas", std::to_string(replicas), "-o", "json"});
+  if (!applied || !applied->success()) {
+    return make_error("apply_failed", "beemesh apply failed: " + describe(applied));
+  }
+  auto json = api::parse_json(applied->out);
+  auto outcome =
+      json ? api::apply_outcome_from_json(*json) : Result<api::ApplyOutcome>(json.error());
+  if (!outcome) {
+    return make_error(outcome.error().code, "apply printed no outcome: " +
+                                                outcome.error().to_string() + "\n" + applied->out);
+  }
+  mesh.track_manifest(outcome->manifest_id);
+  return outcome;
+}
+
 std::string log_tails(Mesh& mesh, size_t lines) {
   std::string out;
   for (int i = 0; i < mesh.size(); ++i) {

@@ -13,6 +13,10 @@
 //    (Mesh::start). On failure the Error keeps the code of what failed and its message is
 //    the line a suite reports: "Podman is not usable: <error>" or
 //    "mesh did not start: <error>", <error> being the cause's to_string().
+//  * apply_and_track() runs `beemesh apply -f <manifest_path> --replicas <n> -o json` through
+//    node `node`, parses the outcome and tracks its manifest id (Mesh::track_manifest). On
+//    failure the Error's message is the line a suite reports: "beemesh apply failed: <describe>"
+//    or "apply printed no outcome: <error>\n<stdout>".
 //  * log_tails() is, for every node in order, "---- log of <name>\n" and the last `lines`
 //    lines of its log.
 //  * describe() says what came back: "could not run: <error>" or the exit code, stdout and
@@ -31,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "api/json.h"
 #include "common/process.h"
 #include "common/result.h"
 #include "crypto/identity.h"
@@ -41,6 +46,9 @@
 namespace beemesh::e2e {
 
 Result<std::unique_ptr<Mesh>> start_mesh_on_podman(const MeshOptions& options);
+
+Result<api::ApplyOutcome> apply_and_track(Mesh& mesh, int node, const std::string& manifest_path,
+                                          int replicas);
 
 std::string log_tails(Mesh& mesh, size_t lines);
 

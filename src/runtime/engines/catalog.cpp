@@ -90,23 +90,30 @@ std::set<std::string> with_common(std::set<std::string> keys) {
   return keys;
 }
 
-// ---- podman-cli (the podman CLI, one process per call)
-// ------------------------------------------------------------------------
+// ---- what both Podman engines (podman-cli and podman) read alike --------------------------
 
-Result<void> read_podman(const YAML::Node& node, const std::string& prefix, EngineSettings& out) {
-  PodmanConfig c;
-  Keys k(node, prefix);
-  BEEMESH_TRY(
-      k.only(with_common({"binary", "root", "runroot", "storage_driver", "temp_dir", "env",
-                          "play_timeout_seconds", "query_timeout_seconds", "probe_timeout_seconds",
-                          "start_timeout_seconds", "stop_grace_seconds"})));
+// with_common() plus the keys read by read_podman_storage() and read_podman_timeouts(), and env.
+std::set<std::string> with_podman_common(std::set<std::string> keys) {
+  keys.insert({"binary", "root", "runroot", "storage_driver", "env", "play_timeout_seconds",
+               "query_timeout_seconds", "probe_timeout_seconds", "start_timeout_seconds",
+               "stop_grace_seconds"});
+  return with_common(std::move(keys));
+}
+
+// The podman binary and its storage: binary (not empty), root, runroot, storage_driver.
+template <typename Config>
+Result<void> read_podman_storage(const Keys& k, Config& c) {
   BEEMESH_TRY(k.read("binary", c.podman_binary));
   if (c.podman_binary.empty()) return k.error("binary", "must not be empty");
   BEEMESH_TRY(k.path("root", c.root));
   BEEMESH_TRY(k.path("runroot", c.runroot));
   BEEMESH_TRY(k.read("storage_driver", c.storage_driver));
-  BEEMESH_TRY(k.path("temp_dir", c.temp_dir));
-  BEEMESH_TRY(k.read("env", c.env));
+  return {};
+}
+
+// play, query, probe and start timeouts, and stop_grace_seconds (0..600).
+template <typename Config>
+Result<void> read_podman_timeouts(const Keys& k, Config& c) {
   BEEMESH_TRY(k.seconds("play_timeout_seconds", c.play_timeout));
   BEEMESH_TRY(k.seconds("query_timeout_seconds", c.query_timeout));
   BEEMESH_TRY(k.seconds("probe_timeout_seconds", c.probe_timeout));
@@ -115,6 +122,20 @@ Result<void> read_podman(const YAML::Node& node, const std::string& prefix, Engi
   if (c.stop_grace_seconds < 0 || c.stop_grace_seconds > 600) {
     return k.error("stop_grace_seconds", "must be 0..600");
   }
+  return {};
+}
+
+// ---- podman-cli (the podman CLI, one process per call)
+// ------------------------------------------------------------------------
+
+Result<void> read_podman(const YAML::Node& node, const std::string& prefix, EngineSettings& out) {
+  PodmanConfig c;
+  Keys k(node, prefix);
+  BEEMESH_TRY(k.only(with_podman_common({"temp_dir"})));
+  BEEMESH_TRY(read_podman_storage(k, c));
+  BEEMESH_TRY(k.path("temp_dir", c.temp_dir));
+  BEEMESH_TRY(k.read("env", c.env));
+  BEEMESH_TRY(read_podman_timeouts(k, c));
   out.config = std::move(c);
   return {};
 }
@@ -132,18 +153,12 @@ Result<void> read_podman_rest(const YAML::Node& node, const std::string& prefix,
   PodmanRestConfig c;
   Keys k(node, prefix);
   BEEMESH_TRY(k.only(
-      with_common({"socket", "api_version", "binary", "root", "runroot", "storage_driver", "env",
-                   "service_dir", "service_start_timeout_seconds", "service_idle_timeout_seconds",
-                   "play_timeout_seconds", "query_timeout_seconds", "probe_timeout_seconds",
-                   "start_timeout_seconds", "stop_grace_seconds"})));
+      with_podman_common({"socket", "api_version", "service_dir", "service_start_timeout_seconds",
+                          "service_idle_timeout_seconds"})));
   BEEMESH_TRY(k.path("socket", c.socket_path));
   BEEMESH_TRY(k.read("api_version", c.api_version));
   if (!valid_api_version(c.api_version)) return k.error("api_version", "must look like v4.0.0");
-  BEEMESH_TRY(k.read("binary", c.podman_binary));
-  if (c.podman_binary.empty()) return k.error("binary", "must not be empty");
-  BEEMESH_TRY(k.path("root", c.root));
-  BEEMESH_TRY(k.path("runroot", c.runroot));
-  BEEMESH_TRY(k.read("storage_driver", c.storage_driver));
+  BEEMESH_TRY(read_podman_storage(k, c));
   BEEMESH_TRY(k.read("env", c.env));
   BEEMESH_TRY(k.path("service_dir", c.service_dir));
   BEEMESH_TRY(k.seconds("service_start_timeout_seconds", c.service_start_timeout));
@@ -151,14 +166,7 @@ Result<void> read_podman_rest(const YAML::Node& node, const std::string& prefix,
   if (c.service_idle_timeout_seconds < 0 || c.service_idle_timeout_seconds > 86400) {
     return k.error("service_idle_timeout_seconds", "must be 0..86400 (0: never)");
   }
-  BEEMESH_TRY(k.seconds("play_timeout_seconds", c.play_timeout));
-  BEEMESH_TRY(k.seconds("query_timeout_seconds", c.query_timeout));
-  BEEMESH_TRY(k.seconds("probe_timeout_seconds", c.probe_timeout));
-  BEEMESH_TRY(k.seconds("start_timeout_seconds", c.start_timeout));
-  BEEMESH_TRY(k.read("stop_grace_seconds", c.stop_grace_seconds));
-  if (c.stop_grace_seconds < 0 || c.stop_grace_seconds > 600) {
-    return k.error("stop_grace_seconds", "must be 0..600");
-  }
+  BEEMESH_TRY(read_podman_timeouts(k, c));
   out.config = std::move(c);
   return {};
 }

@@ -2,6 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <functional>
+#include <thread>
+
 #include "manifest/manifest.h"
 #include "runtime/engines/podman/host_ports.h"
 
@@ -118,6 +124,129 @@ Result<void> HostPortReservations::pick(DeploymentPlan& plan, std::set<int>& pic
 void HostPortReservations::release(const std::set<int>& picked) {
   std::lock_guard lock(mutex_);
   for (int port : picked) reserved_.erase(port);
+}
+
+std::string tail_text(const std::string& text, std::size_t max) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
+  if (trimmed.size() <= max) return trimmed;
+  return "..." + trimmed.substr(trimmed.size() - max);
+}
+
+Result<std::string> prepare_podman_yaml(DeploymentPlan& plan, HostPortReservations& reservations,
+                                        std::set<int>& picked,
+                                        const std::vector<VolumeMount>& volumes) {
+  label_for_podman(plan);
+  BEEMESH_TRY(reservations.pick(plan, picked));
+  auto rewritten = plan.rewrite();
+  if (!rewritten) return rewritten.error();
+  return adapt_for_podman(*rewritten, volumes);
+}
+
+Result<WorkloadInfo> wait_until_running(const QueryFn& query, const LogsFn& logs,
+                                        const std::string& workload_id,
+                                        std::chrono::milliseconds start_timeout,
+                                        std::chrono::milliseconds poll,
+                                        std::string_view play_name) {
+  const auto deadline = std::chrono::steady_clock::now() + start_timeout;
+  while (true) {
+    auto found = query();
+    if (!found) return found.error();
+    if (found->empty()) {
+      return make_error("deploy_failed", "podman: " + std::string(play_name) +
+                                             " created no containers for workload " + workload_id);
+    }
+    const auto& info = found->front();
+    if (info.state == WorkloadState::Running) return info;
+    if (info.state == WorkloadState::Stopped && info.restart_policy != "Always") return info;
+    if (info.state == WorkloadState::Failed) {
+      std::string message = "podman: workload " + workload_id + " failed to start: " + info.message;
+      auto log = logs(5);
+      if (log && !log->empty()) message += "; last log lines: " + tail_text(*log, 400);
+      return make_error("deploy_failed", message);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return make_error("timeout", "podman: workload " + workload_id + " not running after " +
+                                       std::to_string(start_timeout.count()) + " ms (" +
+                                       std::string(to_string(info.state)) + ": " + info.message +
+                                       ")");
+    }
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+Result<WorkloadInfo> finish_deploy(WorkloadInfo info, const DeploymentPlan& plan,
+                                   const std::string& manifest_id) {
+  for (const auto& want : plan.ports) {
+    if (!reports_port(info, want)) {
+      return make_error("port_mismatch", "podman: pod " + want.pod + " does not publish " +
+                                             want.protocol + " " +
+                                             std::to_string(want.container_port) + " on " +
+                                             (want.host_ip.empty() ? "*" : want.host_ip) + ":" +
+                                             std::to_string(want.host_port) + " as planned");
+    }
+  }
+  info.manifest_id = manifest_id;
+  info.restart_policy = plan.restart_policy;
+  info.ports = plan.ports;
+  info.pods = plan.pod_names();
+  return info;
+}
+
+Result<WorkloadInfo> deploy_with_retries(const DeployAttemptFn& attempt,
+                                         HostPortReservations& reservations,
+                                         const std::string& workload_id,
+                                         const std::string& manifest_id) {
+  constexpr int kDeployAttempts = 3;
+  for (int n = 1;; ++n) {
+    std::set<int> picked;
+    bool port_race = false;
+    auto result = attempt(picked, port_race);
+    reservations.release(picked);
+    if (result) {
+      spdlog::info("podman: deployed workload {} (manifest {}, {} pod(s))", workload_id,
+                   manifest_id, result->pods.size());
+      return result;
+    }
+    if (!port_race || n >= kDeployAttempts) return result;
+    spdlog::info("podman: a picked host port was taken meanwhile; retrying deploy of {}",
+                 workload_id);
+  }
+}
+
+void remove_side_by_side(const std::vector<std::string>& ids,
+                         const std::function<void(const std::string& id)>& remove) {
+  constexpr std::size_t kParallelRemovals = 8;
+  for (std::size_t first = 0; first < ids.size(); first += kParallelRemovals) {
+    const std::size_t last = std::min(ids.size(), first + kParallelRemovals);
+    std::vector<std::thread> removers;
+    for (std::size_t i = first; i < last; ++i) removers.emplace_back(remove, std::cref(ids[i]));
+    for (auto& remover : removers) remover.join();
+  }
+}
+
+bool valid_workload_id(const std::string& id) {
+  if (id.empty() || id.size() > 63) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return id.front() != '-' && id.back() != '-';
+}
+
+Error invalid_id(const std::string& id) {
+  return make_error("invalid_argument",
+                    "podman: workload id '" + id + "' is not 1-63 lowercase letters, digits, '-'");
+}
+
+Result<void> nothing_left(const std::string& workload_id, std::size_t pods_left,
+                          std::size_t containers_left) {
+  if (pods_left != 0 || containers_left != 0) {
+    return make_error("remove_failed", "podman: workload " + workload_id + " still has " +
+                                           std::to_string(pods_left) + " pod(s) and " +
+                                           std::to_string(containers_left) +
+                                           " container(s) after removal");
+  }
+  return ok_result();
 }
 
 }  // namespace beemesh::runtime::podman

@@ -13,11 +13,25 @@
 //    manifest id, given every container Podman has (`ps -a --pod` records).
 //  * HostPortReservations picks free host ports for a plan's unassigned ports, never one
 //    that a deploy still in flight has picked.
+//  * prepare_podman_yaml() is the start of both engines' deploy: label, reserve host ports,
+//    rewrite and adapt a plan into the YAML handed to Podman.
+//  * wait_until_running() polls the engine's query (through callbacks, so it runs no podman
+//    itself) until the workload runs, stops for good, fails, or the deadline passes.
+//  * finish_deploy() checks Podman publishes every planned port and fills in the plan.
+//  * deploy_with_retries() runs one deploy attempt again (3 attempts at most) while the
+//    attempt lost a picked host port to another process, releasing its picks each time.
+//  * valid_workload_id(): workload ids go into label values, podman filters and API paths,
+//    so they are 1-63 DNS-label characters; invalid_id() is the Error for one that is not.
+//  * nothing_left() is Error{"remove_failed"} unless a removal left no pod and no container.
+//  * remove_side_by_side() runs one removal per pod, 8 at a time, each in its own thread.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -50,5 +64,49 @@ class HostPortReservations {
   std::mutex mutex_;
   std::set<int> reserved_;
 };
+
+// `text` without trailing newlines and spaces, cut to its last `max` characters ("..." first).
+std::string tail_text(const std::string& text, std::size_t max = 600);
+
+// Labels the plan, picks its free host ports (into `picked`), rewrites and adapts it.
+Result<std::string> prepare_podman_yaml(DeploymentPlan& plan, HostPortReservations& reservations,
+                                        std::set<int>& picked,
+                                        const std::vector<VolumeMount>& volumes);
+
+using QueryFn = std::function<Result<std::vector<WorkloadInfo>>()>;
+using LogsFn = std::function<Result<std::string>(int tail_lines)>;
+
+// Polls `query` every `poll` until the first workload runs (or has stopped and does not
+// restart): returns it. Error "deploy_failed" if nothing was created (wording names
+// `play_name`, e.g. "kube play") or it failed (with its last log lines), "timeout" after
+// `start_timeout`.
+Result<WorkloadInfo> wait_until_running(const QueryFn& query, const LogsFn& logs,
+                                        const std::string& workload_id,
+                                        std::chrono::milliseconds start_timeout,
+                                        std::chrono::milliseconds poll, std::string_view play_name);
+
+// Error "port_mismatch" unless `info` publishes every planned port; else `info` with the
+// plan's manifest id, restart policy, ports and pod names.
+Result<WorkloadInfo> finish_deploy(WorkloadInfo info, const DeploymentPlan& plan,
+                                   const std::string& manifest_id);
+
+bool valid_workload_id(const std::string& id);
+Error invalid_id(const std::string& id);
+
+Result<void> nothing_left(const std::string& workload_id, std::size_t pods_left,
+                          std::size_t containers_left);
+
+// One deploy attempt: picks host ports into `picked`, sets `port_race` when one was taken.
+using DeployAttemptFn = std::function<Result<WorkloadInfo>(std::set<int>& picked, bool& port_race)>;
+
+Result<WorkloadInfo> deploy_with_retries(const DeployAttemptFn& attempt,
+                                         HostPortReservations& reservations,
+                                         const std::string& workload_id,
+                                         const std::string& manifest_id);
+
+// Calls `remove(id)` for every id, up to 8 side by side (each pod removal may stall ~3 s
+// on its cgroup); returns when all are done.
+void remove_side_by_side(const std::vector<std::string>& ids,
+                         const std::function<void(const std::string& id)>& remove);
 
 }  // namespace beemesh::runtime::podman

@@ -21,33 +21,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using podman::ContainerRecord;
-
-constexpr int kDeployAttempts = 3;
+using podman::tail_text;
 
 std::string workload_filter(const std::string& workload_id) {
   return "label=" + std::string(manifest::kWorkloadIdLabel) + "=" + workload_id;
 }
 
-// Workload ids go into label values and podman filters: keep them to DNS-label characters.
-bool valid_workload_id(const std::string& id) {
-  if (id.empty() || id.size() > 63) return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return id.front() != '-' && id.back() != '-';
-}
-
-Error invalid_id(const std::string& id) {
-  return make_error("invalid_argument",
-                    "podman: workload id '" + id + "' is not 1-63 lowercase letters, digits, '-'");
-}
-
-std::string tail_text(const std::string& text, std::size_t max = 600) {
-  std::string trimmed = text;
-  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
-  if (trimmed.size() <= max) return trimmed;
-  return "..." + trimmed.substr(trimmed.size() - max);
-}
+using podman::invalid_id;
+using podman::valid_workload_id;
 
 // A 0600 file holding the YAML for one kube play, removed when this goes out of scope.
 class TempFile {
@@ -229,19 +210,10 @@ Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
   if (!pod_ids) return pod_ids.error();
   // One `pod rm` per pod, run side by side: Podman removes the pods of one call one after
   // the other, and each may stall ~3 s on its cgroup (3 pods: 5.8 s in one call, 1.6 s so).
-  constexpr std::size_t kParallelRemovals = 8;
-  for (std::size_t first = 0; first < pod_ids->size(); first += kParallelRemovals) {
-    const std::size_t last = std::min(pod_ids->size(), first + kParallelRemovals);
-    std::vector<std::thread> removers;
-    for (std::size_t i = first; i < last; ++i) {
-      removers.emplace_back([this, &grace, id = (*pod_ids)[i]] {
-        auto rm =
-            podman({"pod", "rm", "-f", "--ignore", "-t", grace, id}, config_.play_timeout, false);
-        if (!rm) spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
-      });
-    }
-    for (auto& remover : removers) remover.join();
-  }
+  podman::remove_side_by_side(*pod_ids, [this, &grace](const std::string& id) {
+    auto rm = podman({"pod", "rm", "-f", "--ignore", "-t", grace, id}, config_.play_timeout, false);
+    if (!rm) spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
+  });
   // Containers outside our pods (e.g. left by an interrupted kube play).
   auto ps = podman({"ps", "-a", "--format", "json", "--filter", filter}, config_.query_timeout);
   if (!ps) return ps.error();
@@ -265,13 +237,7 @@ Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
   auto containers_left = podman::parse_ids(ps_after->out);
   if (!pods_left) return pods_left.error();
   if (!containers_left) return containers_left.error();
-  if (!pods_left->empty() || !containers_left->empty()) {
-    return make_error("remove_failed", "podman: workload " + workload_id + " still has " +
-                                           std::to_string(pods_left->size()) + " pod(s) and " +
-                                           std::to_string(containers_left->size()) +
-                                           " container(s) after removal");
-  }
-  return ok_result();
+  return podman::nothing_left(workload_id, pods_left->size(), containers_left->size());
 }
 
 Result<void> PodmanEngine::remove(const std::string& workload_id) {
@@ -300,31 +266,9 @@ Result<void> PodmanEngine::restart(const std::string& workload_id) {
 }
 
 Result<WorkloadInfo> PodmanEngine::wait_until_running(const std::string& workload_id) {
-  const auto deadline = std::chrono::steady_clock::now() + config_.start_timeout;
-  while (true) {
-    auto found = query(workload_id);
-    if (!found) return found.error();
-    if (found->empty()) {
-      return make_error("deploy_failed",
-                        "podman: kube play created no containers for workload " + workload_id);
-    }
-    const auto& info = found->front();
-    if (info.state == WorkloadState::Running) return info;
-    if (info.state == WorkloadState::Stopped && info.restart_policy != "Always") return info;
-    if (info.state == WorkloadState::Failed) {
-      std::string message = "podman: workload " + workload_id + " failed to start: " + info.message;
-      auto log = logs(workload_id, 5);
-      if (log && !log->empty()) message += "; last log lines: " + tail_text(*log, 400);
-      return make_error("deploy_failed", message);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return make_error("timeout", "podman: workload " + workload_id + " not running after " +
-                                       std::to_string(config_.start_timeout.count()) + " ms (" +
-                                       std::string(to_string(info.state)) + ": " + info.message +
-                                       ")");
-    }
-    std::this_thread::sleep_for(100ms);
-  }
+  return podman::wait_until_running([&] { return query(workload_id); },
+                                    [&](int tail_lines) { return logs(workload_id, tail_lines); },
+                                    workload_id, config_.start_timeout, 100ms, "kube play");
 }
 
 Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
@@ -333,12 +277,7 @@ Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
                                                std::set<int>& picked, bool& port_race) {
   auto plan = plan_deployment(manifest_yaml, config, workload_id);
   if (!plan) return plan.error();
-
-  podman::label_for_podman(*plan);
-  BEEMESH_TRY(reserved_ports_.pick(*plan, picked));
-  auto rewritten = plan->rewrite();
-  if (!rewritten) return rewritten.error();
-  auto yaml = podman::adapt_for_podman(*rewritten, config.volumes);
+  auto yaml = podman::prepare_podman_yaml(*plan, reserved_ports_, picked, config.volumes);
   if (!yaml) return yaml.error();
 
   Result<ProcessResult> played = make_error("internal", "kube play did not run");
@@ -374,20 +313,9 @@ Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
 
   auto info = wait_until_running(workload_id);
   if (!info) return fail(info.error());
-  for (const auto& want : plan->ports) {
-    if (!podman::reports_port(*info, want)) {
-      return fail(make_error(
-          "port_mismatch", "podman: pod " + want.pod + " does not publish " + want.protocol + " " +
-                               std::to_string(want.container_port) + " on " +
-                               (want.host_ip.empty() ? "*" : want.host_ip) + ":" +
-                               std::to_string(want.host_port) + " as planned"));
-    }
-  }
-  info->manifest_id = config.manifest_id;
-  info->restart_policy = plan->restart_policy;
-  info->ports = plan->ports;
-  info->pods = plan->pod_names();
-  return info;
+  auto finished = podman::finish_deploy(std::move(*info), *plan, config.manifest_id);
+  if (!finished) return fail(finished.error());
+  return finished;
 }
 
 Result<void> PodmanEngine::check_no_conflict(const std::vector<std::string>& pod_names,
@@ -420,20 +348,11 @@ Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
     if (!removed) return removed.error();
   }
 
-  for (int attempt = 1;; ++attempt) {
-    std::set<int> picked;
-    bool port_race = false;
-    auto result = deploy_once(manifest_yaml, config, workload_id, picked, port_race);
-    reserved_ports_.release(picked);
-    if (result) {
-      spdlog::info("podman: deployed workload {} (manifest {}, {} pod(s))", workload_id,
-                   config.manifest_id, result->pods.size());
-      return result;
-    }
-    if (!port_race || attempt >= kDeployAttempts) return result;
-    spdlog::info("podman: a picked host port was taken meanwhile; retrying deploy of {}",
-                 workload_id);
-  }
+  return podman::deploy_with_retries(
+      [&](std::set<int>& picked, bool& port_race) {
+        return deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+      },
+      reserved_ports_, workload_id, config.manifest_id);
 }
 
 }  // namespace beemesh::runtime

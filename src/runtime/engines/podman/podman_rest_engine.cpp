@@ -16,33 +16,15 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using podman::ContainerRecord;
+using podman::tail_text;
 
-constexpr int kDeployAttempts = 3;
-constexpr std::size_t kParallelRemovals = 8;
-
-// Workload ids go into label filters and paths: DNS-label characters only (as the CLI engine).
-bool valid_workload_id(const std::string& id) {
-  if (id.empty() || id.size() > 63) return false;
-  for (char c : id) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return id.front() != '-' && id.back() != '-';
-}
-
-Error invalid_id(const std::string& id) {
-  return make_error("invalid_argument",
-                    "podman: workload id '" + id + "' is not 1-63 lowercase letters, digits, '-'");
-}
+using podman::invalid_id;
+using podman::valid_workload_id;
 
 std::string label_filter(const std::string& workload_id) {
   std::string label(manifest::kWorkloadIdLabel);
   if (!workload_id.empty()) label += "=" + workload_id;
   return "filters=" + docker::url_encode(json{{"label", {label}}}.dump());
-}
-
-std::string short_text(std::string text, std::size_t max = 600) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text.size() <= max ? text : "..." + text.substr(text.size() - max);
 }
 
 // The "message" of a libpod error answer, else the body.
@@ -51,7 +33,7 @@ std::string api_message(const docker::HttpResponse& r) {
   if (body.is_object() && body.contains("message") && body["message"].is_string()) {
     return body["message"].get<std::string>();
   }
-  return "HTTP " + std::to_string(r.status) + ": " + short_text(r.body, 300);
+  return "HTTP " + std::to_string(r.status) + ": " + tail_text(r.body, 300);
 }
 
 bool ok_status(int status) {
@@ -226,24 +208,17 @@ Result<void> PodmanRestEngine::remove_labelled(const std::string& workload_id) {
   if (!pods) return pods.error();
   const std::string grace = std::to_string(std::max(0, config_.stop_grace_seconds));
   // Pods side by side: each removal may stall ~3 s on its cgroup (cgroupfs manager).
-  for (std::size_t first = 0; first < pods->size(); first += kParallelRemovals) {
-    const std::size_t last = std::min(pods->size(), first + kParallelRemovals);
-    std::vector<std::thread> removers;
-    for (std::size_t i = first; i < last; ++i) {
-      removers.emplace_back([this, &grace, id = (*pods)[i]] {
-        // Stop with our grace first: a forced DELETE waits each container's own stop timeout.
-        auto stopped = call("POST", "/pods/" + id + "/stop?t=" + grace, config_.play_timeout);
-        if (!stopped) spdlog::warn("podman: stopping pod {}: {}", id, stopped.error().to_string());
-        auto rm = call("DELETE", "/pods/" + id + "?force=true", config_.play_timeout);
-        if (!rm) {
-          spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
-        } else if (!ok_status(rm->status) && rm->status != 404) {
-          spdlog::warn("podman: removing pod {}: {}", id, api_message(*rm));
-        }
-      });
+  podman::remove_side_by_side(*pods, [this, &grace](const std::string& id) {
+    // Stop with our grace first: a forced DELETE waits each container's own stop timeout.
+    auto stopped = call("POST", "/pods/" + id + "/stop?t=" + grace, config_.play_timeout);
+    if (!stopped) spdlog::warn("podman: stopping pod {}: {}", id, stopped.error().to_string());
+    auto rm = call("DELETE", "/pods/" + id + "?force=true", config_.play_timeout);
+    if (!rm) {
+      spdlog::warn("podman: removing pod {}: {}", id, rm.error().to_string());
+    } else if (!ok_status(rm->status) && rm->status != 404) {
+      spdlog::warn("podman: removing pod {}: {}", id, api_message(*rm));
     }
-    for (auto& remover : removers) remover.join();
-  }
+  });
   // Containers outside our pods (e.g. left by an interrupted play).
   auto strays = containers(workload_id);
   if (!strays) return strays.error();
@@ -257,13 +232,7 @@ Result<void> PodmanRestEngine::remove_labelled(const std::string& workload_id) {
   if (!pods_left) return pods_left.error();
   auto containers_left = containers(workload_id);
   if (!containers_left) return containers_left.error();
-  if (!pods_left->empty() || !containers_left->empty()) {
-    return make_error("remove_failed", "podman: workload " + workload_id + " still has " +
-                                           std::to_string(pods_left->size()) + " pod(s) and " +
-                                           std::to_string(containers_left->size()) +
-                                           " container(s) after removal");
-  }
-  return ok_result();
+  return podman::nothing_left(workload_id, pods_left->size(), containers_left->size());
 }
 
 Result<void> PodmanRestEngine::remove(const std::string& workload_id) {
@@ -290,32 +259,14 @@ Result<void> PodmanRestEngine::restart(const std::string& workload_id) {
 }
 
 Result<WorkloadInfo> PodmanRestEngine::wait_until_running(const std::string& workload_id) {
-  const auto deadline = std::chrono::steady_clock::now() + config_.start_timeout;
-  while (true) {
-    auto records = containers(workload_id);
-    if (!records) return records.error();
-    auto found = podman::workloads_from(*records, name());
-    if (found.empty()) {
-      return make_error("deploy_failed",
-                        "podman: play/kube created no containers for workload " + workload_id);
-    }
-    const auto& info = found.front();
-    if (info.state == WorkloadState::Running) return info;
-    if (info.state == WorkloadState::Stopped && info.restart_policy != "Always") return info;
-    if (info.state == WorkloadState::Failed) {
-      std::string message = "podman: workload " + workload_id + " failed to start: " + info.message;
-      auto log = logs(workload_id, 5);
-      if (log && !log->empty()) message += "; last log lines: " + short_text(*log, 400);
-      return make_error("deploy_failed", message);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return make_error("timeout", "podman: workload " + workload_id + " not running after " +
-                                       std::to_string(config_.start_timeout.count()) + " ms (" +
-                                       std::string(to_string(info.state)) + ": " + info.message +
-                                       ")");
-    }
-    std::this_thread::sleep_for(50ms);
-  }
+  return podman::wait_until_running(
+      [&]() -> Result<std::vector<WorkloadInfo>> {
+        auto records = containers(workload_id);
+        if (!records) return records.error();
+        return podman::workloads_from(*records, name());
+      },
+      [&](int tail_lines) { return logs(workload_id, tail_lines); }, workload_id,
+      config_.start_timeout, 50ms, "play/kube");
 }
 
 Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yaml,
@@ -324,11 +275,7 @@ Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yam
                                                    std::set<int>& picked, bool& port_race) {
   auto plan = plan_deployment(manifest_yaml, config, workload_id);
   if (!plan) return plan.error();
-  podman::label_for_podman(*plan);
-  BEEMESH_TRY(reserved_ports_.pick(*plan, picked));
-  auto rewritten = plan->rewrite();
-  if (!rewritten) return rewritten.error();
-  auto yaml = podman::adapt_for_podman(*rewritten, config.volumes);
+  auto yaml = podman::prepare_podman_yaml(*plan, reserved_ports_, picked, config.volumes);
   if (!yaml) return yaml.error();
 
   auto fail = [&](Error error) -> Result<WorkloadInfo> {
@@ -365,25 +312,14 @@ Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yam
     port_race =
         !picked.empty() && container_errors.find("address already in use") != std::string::npos;
     return fail(make_error("deploy_failed", "podman play/kube of workload " + workload_id + ": " +
-                                                short_text(container_errors)));
+                                                tail_text(container_errors)));
   }
 
   auto info = wait_until_running(workload_id);
   if (!info) return fail(info.error());
-  for (const auto& want : plan->ports) {
-    if (!podman::reports_port(*info, want)) {
-      return fail(make_error(
-          "port_mismatch", "podman: pod " + want.pod + " does not publish " + want.protocol + " " +
-                               std::to_string(want.container_port) + " on " +
-                               (want.host_ip.empty() ? "*" : want.host_ip) + ":" +
-                               std::to_string(want.host_port) + " as planned"));
-    }
-  }
-  info->manifest_id = config.manifest_id;
-  info->restart_policy = plan->restart_policy;
-  info->ports = plan->ports;
-  info->pods = plan->pod_names();
-  return info;
+  auto finished = podman::finish_deploy(std::move(*info), *plan, config.manifest_id);
+  if (!finished) return fail(finished.error());
+  return finished;
 }
 
 Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
@@ -404,20 +340,11 @@ Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
   });
   if (redeploy) BEEMESH_TRY(remove_labelled(workload_id));
 
-  for (int attempt = 1;; ++attempt) {
-    std::set<int> picked;
-    bool port_race = false;
-    auto result = deploy_once(manifest_yaml, config, workload_id, picked, port_race);
-    reserved_ports_.release(picked);
-    if (result) {
-      spdlog::info("podman: deployed workload {} (manifest {}, {} pod(s))", workload_id,
-                   config.manifest_id, result->pods.size());
-      return result;
-    }
-    if (!port_race || attempt >= kDeployAttempts) return result;
-    spdlog::info("podman: a picked host port was taken meanwhile; retrying deploy of {}",
-                 workload_id);
-  }
+  return podman::deploy_with_retries(
+      [&](std::set<int>& picked, bool& port_race) {
+        return deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+      },
+      reserved_ports_, workload_id, config.manifest_id);
 }
 
 }  // namespace beemesh::runtime
