@@ -136,6 +136,14 @@ class BridgeCapture {
   void stop() {
     running_ = false;
     if (thread_.joinable()) thread_.join();
+    // What arrived before stop() but was not read yet still counts.
+    if (fd_ >= 0) {
+      std::vector<unsigned char> frame(65536);
+      ssize_t n;
+      while ((n = ::recv(fd_, frame.data(), frame.size(), MSG_DONTWAIT)) > 0) {
+        record(frame.data(), static_cast<size_t>(n));
+      }
+    }
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
@@ -491,6 +499,18 @@ TEST_F(FleetOnPodman, CutMachineLeavesGetProvidersWithinFifteenSecondsAndReturns
         },
         90s, 500ms))
         << "machine " << m << " does not list machine 3 again after heal";
+  }
+  // And back in every node directory, which later fan-outs (delete) are sent to.
+  for (int m : others) {
+    EXPECT_TRUE(eventually(
+        [&] {
+          auto nodes = cli_json(m, {"get", "nodes"});
+          if (!nodes) return false;
+          auto list = api::nodes_from_json(*nodes);
+          return list && list->size() == static_cast<size_t>(kMachines);
+        },
+        60s, 500ms))
+        << "machine " << m << " does not list all machines in get nodes after heal";
   }
   std::cout << "[ liveness ] machine 3 listed again everywhere "
             << std::chrono::duration_cast<std::chrono::milliseconds>(
