@@ -7,7 +7,7 @@
 # inputs in <build>/artifacts/. Record results with the command in docs/BENCHMARKS.md.
 #
 # BEEMESH_FUZZ_JOBS=N (default 1) splits a target's executions over N processes at once on
-# the same corpus. BEEMESH_FUZZ_CHUNK=C (default 1,000,000) runs each worker's share in
+# the same corpus. BEEMESH_FUZZ_CHUNK=C (default 250,000) runs each worker's share in
 # fresh processes of at most C executions: a long-lived libFuzzer process grows (ASan
 # quarantine and allocator caches, the corpus), and the YAML targets' 512 MB RSS limit is
 # meant to catch an input's memory, not the process's age. Executions are summed over chunks.
@@ -16,7 +16,7 @@ source "$(dirname "$0")/fuzz-common.sh"
 
 RUNS="${1:-10000000}"
 JOBS="${BEEMESH_FUZZ_JOBS:-1}"
-CHUNK="${BEEMESH_FUZZ_CHUNK:-1000000}"
+CHUNK="${BEEMESH_FUZZ_CHUNK:-250000}"
 fuzz_build
 fuzz_seed
 
