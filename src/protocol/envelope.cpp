@@ -46,13 +46,9 @@ Result<Envelope> decode_envelope(ByteView bytes, size_t max_size) {
   auto sig = fixed<64>(m->signature(), what, "signature");
   if (!sig) return sig.error();
   out.signature = *sig;
-  if (const auto* credential = m->credential(); credential) {
-    if (credential->size() > kMaxCredentialSize) {
-      return malformed(what, "credential: " + std::to_string(credential->size()) +
-                                 " bytes exceeds " + std::to_string(kMaxCredentialSize));
-    }
-    out.credential = bytes_of(credential);
-  }
+  auto credential = bounded_bytes(m->credential(), kMaxCredentialSize, what, "credential");
+  if (!credential) return credential.error();
+  out.credential = std::move(*credential);
   return out;
 }
 

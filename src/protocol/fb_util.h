@@ -69,6 +69,16 @@ inline Bytes bytes_of(const flatbuffers::Vector<uint8_t>* v) {
   return v ? Bytes(v->begin(), v->end()) : Bytes();
 }
 
+// An optional byte field of at most `max` bytes (absent: empty).
+inline Result<Bytes> bounded_bytes(const flatbuffers::Vector<uint8_t>* v, size_t max,
+                                   std::string_view what, std::string_view field) {
+  if (v && v->size() > max) {
+    return malformed(what, std::string(field) + ": " + std::to_string(v->size()) +
+                               " bytes exceeds " + std::to_string(max));
+  }
+  return bytes_of(v);
+}
+
 template <size_t N>
 Result<std::array<uint8_t, N>> fixed(const flatbuffers::Vector<uint8_t>* v, std::string_view what,
                                      std::string_view field) {

@@ -36,13 +36,9 @@ Result<Heartbeat> decode_heartbeat(ByteView bytes, size_t max_size) {
   out.timestamp_ms = m->timestamp_ms();
   out.validity_ms = m->validity_ms();
   out.sequence = m->sequence();
-  if (const auto* credential = m->credential(); credential) {
-    if (credential->size() > kMaxCredentialSize) {
-      return malformed(what, "credential: " + std::to_string(credential->size()) +
-                                 " bytes exceeds " + std::to_string(kMaxCredentialSize));
-    }
-    out.credential = bytes_of(credential);
-  }
+  auto credential = bounded_bytes(m->credential(), kMaxCredentialSize, what, "credential");
+  if (!credential) return credential.error();
+  out.credential = std::move(*credential);
   return out;
 }
 

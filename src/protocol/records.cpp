@@ -80,13 +80,9 @@ Result<ProviderRecord> decode_provider_record(ByteView bytes, size_t max_size) {
   out.ttl_s = m->ttl_s();
   out.sequence = m->sequence();
   out.withdrawn = m->withdrawn();
-  if (const auto* credential = m->credential(); credential) {
-    if (credential->size() > kMaxCredentialSize) {
-      return malformed(what, "credential: " + std::to_string(credential->size()) +
-                                 " bytes exceeds " + std::to_string(kMaxCredentialSize));
-    }
-    out.credential = bytes_of(credential);
-  }
+  auto credential = bounded_bytes(m->credential(), kMaxCredentialSize, what, "credential");
+  if (!credential) return credential.error();
+  out.credential = std::move(*credential);
   return out;
 }
 
