@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crypto/grants.h"
+#include "crypto/heartbeat.h"
 #include "crypto/intent.h"
 #include "crypto/manifest_crypto.h"
 #include "crypto/membership.h"
@@ -170,6 +171,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       expect_clean(protocol::decode_desired_intent(bytes));
       expect_clean(protocol::decode_desired_state_record(bytes));
       expect_clean(crypto::open_desired_state(bytes, nullptr));
+      expect_clean(protocol::decode_heartbeat(bytes));
+      expect_clean(crypto::open_heartbeat(bytes));
       break;
     }
   }
