@@ -7,6 +7,7 @@
 #include "app/daemon.h"
 #include "app/mesh_commands.h"
 #include "cli/cli.h"
+#include "kube/commands.h"
 
 namespace {
 
@@ -124,5 +125,7 @@ int main(int argc, char** argv) {
         }
         return beemesh::app::run_machine(*config);
       }};
-  return beemesh::cli::run_cli(argc, argv, {machine, beemesh::app::mesh_command()});
+  std::vector<beemesh::cli::ExtraCommand> extra{machine, beemesh::app::mesh_command()};
+  for (auto& command : beemesh::kube::kube_commands()) extra.push_back(std::move(command));
+  return beemesh::cli::run_cli(argc, argv, extra);
 }

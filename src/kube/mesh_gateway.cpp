@@ -1,0 +1,160 @@
+#include "kube/mesh_gateway.h"
+
+#include "api/client.h"
+#include "cli/credential.h"
+#include "cli/owner_auth.h"
+#include "common/bytes.h"
+#include "crypto/grants.h"
+
+namespace beemesh::kube {
+
+namespace {
+
+api::ClientOptions client_options(const GatewayOptions& o, std::chrono::milliseconds read) {
+  api::ClientOptions c;
+  c.ca_cert_file = o.ca_cert_file;
+  c.connect_timeout = std::chrono::seconds(3);
+  c.read_timeout = read;
+  return c;
+}
+
+constexpr auto kReadTimeout = std::chrono::seconds(10);
+constexpr auto kApplyTimeout = std::chrono::seconds(120);
+
+}  // namespace
+
+struct MeshGateway::Entry {
+  std::unique_ptr<api::ApiClient> client;
+};
+
+MeshGateway::MeshGateway(GatewayOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
+MeshGateway::~MeshGateway() = default;
+
+Result<std::unique_ptr<MeshGateway>> MeshGateway::open(GatewayOptions options, const Clock& clock) {
+  std::unique_ptr<MeshGateway> g(new MeshGateway(std::move(options), clock));
+  auto& o = g->options_;
+  if (o.identity_path.empty()) {
+    auto p = cli::default_identity_path();
+    if (!p) return p.error();
+    o.identity_path = *p;
+  }
+  if (o.credential_path.empty()) {
+    auto p = cli::default_credential_path();
+    if (!p) return p.error();
+    o.credential_path = *p;
+  }
+  auto credential = cli::read_credential_file(o.credential_path);
+  if (!credential) return credential.error();
+  auto user = cli::load_user_identity(o.identity_path);
+  if (!user) return user.error();
+  if (credential->info.subject != user->identity.public_key()) {
+    return make_error("credential_mismatch", "the credential at " + o.credential_path.string() +
+                                                 " is for key " + to_hex(credential->info.subject) +
+                                                 ", not for your key " +
+                                                 cli::public_key_hex(user->identity));
+  }
+  g->user_.emplace(std::move(user->identity));
+  g->user_->set_credential(credential->bytes);
+  g->owner_hex_ = cli::public_key_hex(*g->user_);
+  g->credential_hex_ = credential->hex;
+  g->role_ = std::string(crypto::role_name(credential->info.role));
+  api::ApiClient probe(o.server, client_options(o, kReadTimeout));
+  auto health = probe.health();
+  if (!health) return health.error();
+  g->entry_key_hex_ = health->public_key_hex;
+  return g;
+}
+
+std::string MeshGateway::manifest_id(std::string_view ns, std::string_view kind,
+                                     std::string_view name) const {
+  return manifest::manifest_id(owner_hex_, ns, kind, name);
+}
+
+Result<MeshGateway::Entry> MeshGateway::entry() {
+  Entry e;
+  e.client =
+      std::make_unique<api::ApiClient>(options_.server, client_options(options_, kApplyTimeout));
+  e.client->set_signer(cli::request_signer(*user_, credential_hex_, entry_key_hex_, clock_));
+  return e;
+}
+
+Result<api::ApplyOutcome> MeshGateway::apply(const std::string& yaml,
+                                             const manifest::Manifest& parsed, int replicas) {
+  auto id = manifest::manifest_id(owner_hex_, parsed);
+  if (!id) return id.error();
+  auto e = entry();
+  if (!e) return e.error();
+  auto content = crypto::apply_content_hash(yaml, {}, 0, 0, replicas);
+  auto auth = cli::apply_auth(*user_, *id, entry_key_hex_, clock_, content);
+  if (!auth) return auth.error();
+  auth->intent_hex = cli::intent_hex(*user_, *id, parsed, yaml, replicas, "", clock_);
+  api::ApplyOptions options;
+  options.replicas = replicas;
+  options.source = "request";
+  return e->client->apply(yaml, options, *auth);
+}
+
+Result<api::DeleteOutcome> MeshGateway::remove(const std::string& manifest_id) {
+  auto e = entry();
+  if (!e) return e.error();
+  api::OwnerAuth auth = cli::delete_auth(*user_, manifest_id, clock_);
+  auth.intent_hex = cli::tombstone_hex(*user_, manifest_id, clock_);
+  return e->client->delete_manifest(manifest_id, auth);
+}
+
+Result<std::optional<api::DesiredView>> MeshGateway::desired(const std::string& manifest_id) {
+  auto e = entry();
+  if (!e) return e.error();
+  auto d = e->client->desired_state(manifest_id);
+  if (!d) {
+    if (d.error().code == "not_found") return std::optional<api::DesiredView>{};
+    return d.error();
+  }
+  if (d->tombstone) return std::optional<api::DesiredView>{};
+  return std::optional<api::DesiredView>{std::move(*d)};
+}
+
+Result<std::vector<api::NodeInfo>> MeshGateway::nodes() {
+  auto e = entry();
+  if (!e) return e.error();
+  return e->client->nodes();
+}
+
+Result<MeshSnapshot> MeshGateway::workloads() {
+  auto list = nodes();
+  if (!list) return list.error();
+  MeshSnapshot snapshot;
+  for (auto& node : *list) {
+    std::string endpoint = node.self ? options_.server : node.api_endpoint;
+    if (endpoint.empty()) {
+      snapshot.unreachable.push_back(node.name);
+      continue;
+    }
+    api::ApiClient client(endpoint, client_options(options_, std::chrono::seconds(5)));
+    client.set_signer(cli::request_signer(*user_, credential_hex_, node.public_key_hex, clock_));
+    auto w = client.workloads();
+    if (!w) {
+      if (w.error().code == "forbidden_role" || w.error().code == "unauthenticated") {
+        return w.error();
+      }
+      snapshot.unreachable.push_back(node.name);
+      continue;
+    }
+    snapshot.nodes.push_back({std::move(node), std::move(*w)});
+  }
+  return snapshot;
+}
+
+Result<std::string> MeshGateway::logs(const api::NodeInfo& node, const std::string& workload_id,
+                                      int tail) {
+  std::string endpoint = node.self ? options_.server : node.api_endpoint;
+  if (endpoint.empty()) {
+    return make_error("unavailable", "node " + node.name + " has no API endpoint");
+  }
+  api::ApiClient client(endpoint, client_options(options_, std::chrono::seconds(15)));
+  client.set_signer(cli::request_signer(*user_, credential_hex_, node.public_key_hex, clock_));
+  return client.logs(workload_id, tail);
+}
+
+}  // namespace beemesh::kube

@@ -1,0 +1,596 @@
+#include "kube/objects.h"
+
+#include <ctime>
+
+#include "api/json.h"
+#include "api/version.h"
+
+namespace beemesh::kube {
+
+namespace {
+
+Error invalid(const std::string& field, const std::string& reason) {
+  return make_error("invalid_manifest", "request doc 1: " + field + ": " + reason);
+}
+
+std::string human_age(int64_t ms) {
+  int64_t s = ms / 1000;
+  if (s < 0) s = 0;
+  if (s < 120) return std::to_string(s) + "s";
+  int64_t m = s / 60;
+  if (m < 10) return std::to_string(m) + "m" + (s % 60 ? std::to_string(s % 60) + "s" : "");
+  int64_t h = m / 60;
+  if (h < 3) return std::to_string(m) + "m";
+  if (h < 8) return std::to_string(h) + "h" + (m % 60 ? std::to_string(m % 60) + "m" : "");
+  if (h < 48) return std::to_string(h) + "h";
+  return std::to_string(h / 24) + "d";
+}
+
+std::string str_at(const Json& j, std::initializer_list<const char*> path) {
+  const Json* cur = &j;
+  for (const char* p : path) {
+    if (!cur->is_object()) return "";
+    auto it = cur->find(p);
+    if (it == cur->end()) return "";
+    cur = &*it;
+  }
+  if (cur->is_string()) return cur->get<std::string>();
+  if (cur->is_number_integer()) return std::to_string(cur->get<int64_t>());
+  return "";
+}
+
+int64_t int_at(const Json& j, std::initializer_list<const char*> path, int64_t fallback = 0) {
+  const Json* cur = &j;
+  for (const char* p : path) {
+    if (!cur->is_object()) return fallback;
+    auto it = cur->find(p);
+    if (it == cur->end()) return fallback;
+    cur = &*it;
+  }
+  return cur->is_number_integer() ? cur->get<int64_t>() : fallback;
+}
+
+int64_t created_of(const Json& object) {
+  std::string t = str_at(object, {"metadata", "creationTimestamp"});
+  std::tm tm{};
+  if (t.size() < 20 || strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) return 0;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+std::string host_of(const std::string& endpoint) {
+  auto e = endpoint;
+  if (auto p = e.find("://"); p != std::string::npos) e = e.substr(p + 3);
+  if (!e.empty() && e.front() == '[') return e.substr(1, e.find(']') - 1);
+  return e.substr(0, e.rfind(':'));
+}
+
+// The pod template of a workload object (Deployment/StatefulSet) or the Pod itself.
+const Json* pod_spec_of(const Json& object) {
+  const Json* cur = &object;
+  if (object.value("kind", "") != "Pod") {
+    auto spec = object.find("spec");
+    if (spec == object.end() || !spec->is_object()) return nullptr;
+    auto tmpl = spec->find("template");
+    if (tmpl == spec->end() || !tmpl->is_object()) return nullptr;
+    cur = &*tmpl;
+  }
+  auto spec = cur->find("spec");
+  if (spec == cur->end() || !spec->is_object()) return nullptr;
+  return &*spec;
+}
+
+std::string joined(const Json* spec, const char* field) {
+  std::string out;
+  if (spec == nullptr || !spec->contains("containers") || !(*spec)["containers"].is_array()) {
+    return out;
+  }
+  for (const auto& c : (*spec)["containers"]) {
+    out += (out.empty() ? "" : ",") + str_at(c, {field});
+  }
+  return out;
+}
+
+Json column(const char* name, const char* type, int priority, const char* format = "") {
+  return Json{{"name", name},
+              {"type", type},
+              {"format", format},
+              {"description", ""},
+              {"priority", priority}};
+}
+
+}  // namespace
+
+std::string rfc3339(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<Canonical> canonicalize(const Json& body, const ResourceType& type, std::string_view path_ns,
+                               std::string_view path_name) {
+  if (!body.is_object()) return make_error("bad_request", "the request body is not a JSON object");
+  Canonical c;
+  c.object = body;
+  Json& o = c.object;
+  std::string api_version = o.value("apiVersion", "");
+  std::string kind = o.value("kind", "");
+  if (api_version != type.api_version()) {
+    return make_error("bad_request", "the API version in the data (" + api_version +
+                                         ") does not match the expected API version (" +
+                                         type.api_version() + ")");
+  }
+  if (kind != type.kind) {
+    return make_error("bad_request", "the kind in the data (" + kind +
+                                         ") does not match the expected kind (" +
+                                         std::string(type.kind) + ")");
+  }
+  if (!o.contains("metadata") || !o["metadata"].is_object()) return invalid("metadata", "missing");
+  Json& meta = o["metadata"];
+  std::string name = meta.value("name", "");
+  if (name.empty()) return invalid("metadata.name", "Required value: name is required");
+  if (!valid_name(name)) {
+    return invalid("metadata.name",
+                   "\"" + name +
+                       "\": a lowercase RFC 1123 subdomain must consist of lower case "
+                       "alphanumeric characters, '-' or '.'");
+  }
+  if (!path_name.empty() && name != path_name) {
+    return make_error("bad_request", "the name of the object (" + name +
+                                         ") does not match the name on the URL (" +
+                                         std::string(path_name) + ")");
+  }
+  if (type.namespaced) {
+    std::string ns = meta.value("namespace", "");
+    if (!ns.empty() && ns != path_ns) {
+      return make_error("bad_request",
+                        "the namespace of the provided object does not match the namespace sent "
+                        "on the request");
+    }
+    meta["namespace"] = std::string(path_ns);
+  }
+  for (const char* f : {"uid", "resourceVersion", "generation", "creationTimestamp",
+                        "managedFields", "selfLink", "deletionTimestamp"}) {
+    meta.erase(f);
+  }
+  o.erase("status");
+  if (meta.contains("annotations") && meta["annotations"].is_object()) {
+    auto& ann = meta["annotations"];
+    if (auto it = ann.find(kLastApplied); it != ann.end()) {
+      if (it->is_string()) c.last_applied = it->get<std::string>();
+      ann.erase(it);
+    }
+    if (ann.empty()) meta.erase("annotations");
+  }
+  Json mesh = o;
+  if (type.resource == "deployments" || type.resource == "statefulsets") {
+    int64_t replicas = int_at(o, {"spec", "replicas"}, 1);
+    if (replicas < 0 || replicas > 1000) {
+      return invalid("spec.replicas", "must be between 0 and 1000");
+    }
+    c.replicas = static_cast<int>(replicas);
+    if (mesh.contains("spec") && mesh["spec"].is_object()) mesh["spec"].erase("replicas");
+  }
+  c.mesh_text = mesh.dump();
+  return c;
+}
+
+Json pod_object(const PodView& pod) {
+  const auto& w = pod.workload;
+  std::string ns = pod.owner ? pod.owner->ns : "default";
+  Json labels = Json::object();
+  Json containers = Json::array();
+  if (pod.owner) {
+    const Json& obj = pod.owner->object;
+    if (obj.value("kind", "") == "Pod") {
+      if (obj.contains("metadata") && obj["metadata"].contains("labels")) {
+        labels = obj["metadata"]["labels"];
+      }
+    } else if (obj.contains("spec") && obj["spec"].contains("template") &&
+               obj["spec"]["template"].contains("metadata") &&
+               obj["spec"]["template"]["metadata"].contains("labels")) {
+      labels = obj["spec"]["template"]["metadata"]["labels"];
+    }
+    if (const Json* spec = pod_spec_of(obj); spec && spec->contains("containers")) {
+      containers = (*spec)["containers"];
+    }
+  }
+  if (!labels.is_object()) labels = Json::object();
+  labels["beemesh.io/manifest-id"] = w.info.manifest_id;
+  labels["beemesh.io/workload-id"] = w.info.id;
+  const bool running = w.info.state == runtime::WorkloadState::Running;
+  std::string phase;
+  switch (w.info.state) {
+    case runtime::WorkloadState::Running:
+      phase = "Running";
+      break;
+    case runtime::WorkloadState::Pending:
+      phase = "Pending";
+      break;
+    case runtime::WorkloadState::Stopped:
+      phase = "Succeeded";
+      break;
+    case runtime::WorkloadState::Failed:
+      phase = "Failed";
+      break;
+    default:
+      phase = "Unknown";
+  }
+  std::string ip = host_of(pod.node.rpc_endpoint);
+  for (const auto& p : w.info.ports) {
+    if (p.pod == pod.pod_name && !p.host_ip.empty() && p.host_ip != "0.0.0.0") ip = p.host_ip;
+  }
+  std::string started = rfc3339(w.info.created_at_ms);
+  Json statuses = Json::array();
+  for (const auto& c : containers) {
+    Json state = running ? Json{{"running", {{"startedAt", started}}}}
+                         : Json{{"waiting", {{"reason", phase}, {"message", w.info.message}}}};
+    statuses.push_back({{"name", c.value("name", "")},
+                        {"image", c.value("image", "")},
+                        {"ready", running},
+                        {"started", running},
+                        {"restartCount", 0},
+                        {"state", state}});
+  }
+  Json ports = Json::array();
+  for (const auto& p : w.info.ports) {
+    if (p.pod != pod.pod_name) continue;
+    ports.push_back({{"container", p.container},
+                     {"containerPort", p.container_port},
+                     {"hostPort", p.host_port},
+                     {"hostIP", p.host_ip},
+                     {"protocol", p.protocol}});
+  }
+  Json annotations{{"beemesh.io/node-id", pod.node.node_id},
+                   {"beemesh.io/owner", w.owner},
+                   {"beemesh.io/health", w.health},
+                   {"beemesh.io/ports", ports.dump()}};
+  std::string cond = running ? "True" : "False";
+  Json conditions = Json::array();
+  for (const char* t : {"PodScheduled", "Initialized", "ContainersReady", "Ready"}) {
+    std::string status = std::string(t) == "PodScheduled" ? "True" : cond;
+    conditions.push_back({{"type", t}, {"status", status}, {"lastTransitionTime", started}});
+  }
+  Json metadata{{"name", pod.pod_name},
+                {"namespace", ns},
+                {"uid", w.info.id + "-" + std::to_string(pod.pod_index)},
+                {"resourceVersion", "1"},
+                {"creationTimestamp", started},
+                {"labels", labels},
+                {"annotations", annotations}};
+  if (pod.owner && pod.owner->object.value("kind", "") != "Pod") {
+    metadata["ownerReferences"] =
+        Json::array({{{"apiVersion", pod.owner->object.value("apiVersion", "")},
+                      {"kind", pod.owner->object.value("kind", "")},
+                      {"name", pod.owner->name},
+                      {"uid", pod.owner->manifest_id},
+                      {"controller", true}}});
+  }
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", metadata},
+              {"spec",
+               {{"nodeName", pod.node.name},
+                {"containers", containers},
+                {"restartPolicy", w.info.restart_policy}}},
+              {"status",
+               {{"phase", phase},
+                {"message", w.info.message},
+                {"hostIP", host_of(pod.node.rpc_endpoint)},
+                {"podIP", ip},
+                {"podIPs", Json::array({{{"ip", ip}}})},
+                {"startTime", started},
+                {"conditions", conditions},
+                {"containerStatuses", statuses}}}};
+}
+
+Json workload_object(const StoredObject& stored, const ReplicaCounts& counts,
+                     const std::string& resource_version) {
+  Json o = stored.object;
+  Json& meta = o["metadata"];
+  meta["uid"] = stored.manifest_id;
+  meta["resourceVersion"] = resource_version;
+  meta["generation"] = stored.generation;
+  meta["creationTimestamp"] = rfc3339(stored.created_ms);
+  if (!stored.last_applied.empty())
+    meta["annotations"][std::string(kLastApplied)] = stored.last_applied;
+  meta["annotations"]["beemesh.io/manifest-id"] = stored.manifest_id;
+  std::string kind = o.value("kind", "");
+  int desired = static_cast<int>(int_at(o, {"spec", "replicas"}, 1));
+  if (kind == "Pod") {
+    bool running = counts.running > 0;
+    std::string t = rfc3339(stored.created_ms);
+    o["status"] = {{"phase", running ? "Running" : "Pending"},
+                   {"conditions", Json::array({{{"type", "Ready"},
+                                                {"status", running ? "True" : "False"},
+                                                {"lastTransitionTime", t}}})}};
+    return o;
+  }
+  if (!o.contains("spec") || !o["spec"].is_object()) o["spec"] = Json::object();
+  o["spec"]["replicas"] = desired;
+  bool available = counts.running >= desired;
+  std::string now = rfc3339(stored.created_ms);
+  Json status{{"observedGeneration", stored.generation},
+              {"replicas", counts.total},
+              {"updatedReplicas", counts.total},
+              {"readyReplicas", counts.running},
+              {"availableReplicas", counts.running}};
+  if (kind == "StatefulSet") {
+    status["currentReplicas"] = counts.total;
+    status["currentRevision"] = stored.name + "-" + stored.content_version.substr(0, 10);
+    status["updateRevision"] = status["currentRevision"];
+    if (!o["spec"].contains("updateStrategy"))
+      o["spec"]["updateStrategy"] = {{"type", "RollingUpdate"}};
+  } else {
+    status["conditions"] = Json::array(
+        {{{"type", "Available"},
+          {"status", available ? "True" : "False"},
+          {"reason", available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable"},
+          {"message", std::to_string(counts.running) + " of " + std::to_string(desired) +
+                          " replica(s) running"},
+          {"lastUpdateTime", now},
+          {"lastTransitionTime", now}},
+         {{"type", "Progressing"},
+          {"status", "True"},
+          {"reason", "NewReplicaSetAvailable"},
+          {"message", "the mesh holds the desired state"},
+          {"lastUpdateTime", now},
+          {"lastTransitionTime", now}}});
+  }
+  o["status"] = status;
+  return o;
+}
+
+Json configmap_object(const StoredObject& stored) {
+  Json o = stored.object;
+  Json& meta = o["metadata"];
+  meta["uid"] = stored.resource + "-" + stored.ns + "-" + stored.name;
+  meta["resourceVersion"] = std::to_string(stored.generation);
+  meta["creationTimestamp"] = rfc3339(stored.created_ms);
+  if (!stored.last_applied.empty())
+    meta["annotations"][std::string(kLastApplied)] = stored.last_applied;
+  return o;
+}
+
+Json node_object(const api::NodeInfo& node, int64_t now_ms) {
+  std::string seen = rfc3339(node.last_seen_ms > 0 ? node.last_seen_ms : now_ms);
+  Json addresses = Json::array({{{"type", "InternalIP"}, {"address", host_of(node.rpc_endpoint)}},
+                                {{"type", "Hostname"}, {"address", node.name}}});
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Node"},
+              {"metadata",
+               {{"name", node.name},
+                {"uid", node.node_id},
+                {"resourceVersion", "1"},
+                {"creationTimestamp", seen},
+                {"labels",
+                 {{"kubernetes.io/hostname", node.name},
+                  {"kubernetes.io/os", "linux"},
+                  {"beemesh.io/engine", node.engine}}},
+                {"annotations",
+                 {{"beemesh.io/node-id", node.node_id},
+                  {"beemesh.io/public-key", node.public_key_hex},
+                  {"beemesh.io/rpc-endpoint", node.rpc_endpoint},
+                  {"beemesh.io/api-endpoint", node.api_endpoint}}}}},
+              {"spec", Json::object()},
+              {"status",
+               {{"conditions",
+                 Json::array({{{"type", "Ready"},
+                               {"status", "True"},
+                               {"reason", "InNodeDirectory"},
+                               {"message", "announced in the node directory and not known dead"},
+                               {"lastHeartbeatTime", seen},
+                               {"lastTransitionTime", seen}}})},
+                {"addresses", addresses},
+                {"nodeInfo",
+                 {{"kubeletVersion", "beemesh-" + std::string(api::kVersion)},
+                  {"containerRuntimeVersion", node.engine},
+                  {"osImage", ""},
+                  {"kernelVersion", ""},
+                  {"operatingSystem", "linux"},
+                  {"architecture", ""},
+                  {"machineID", node.node_id}}}}}};
+}
+
+Json namespace_object(const std::string& name) {
+  return Json{{"apiVersion", "v1"},
+              {"kind", "Namespace"},
+              {"metadata", {{"name", name}, {"uid", "ns-" + name}, {"resourceVersion", "1"}}},
+              {"status", {{"phase", "Active"}}}};
+}
+
+Json list_object(const ResourceType& type, Json items) {
+  return Json{{"apiVersion", type.api_version()},
+              {"kind", std::string(type.kind) + "List"},
+              {"metadata", {{"resourceVersion", "1"}}},
+              {"items", std::move(items)}};
+}
+
+Json table_object(const ResourceType& type, const Json& items, int64_t now_ms) {
+  Json columns = Json::array({column("Name", "string", 0, "name")});
+  std::string r(type.resource);
+  if (r == "pods") {
+    for (auto c : {column("Ready", "string", 0), column("Status", "string", 0),
+                   column("Restarts", "string", 0), column("Age", "string", 0),
+                   column("IP", "string", 1), column("Node", "string", 1),
+                   column("Nominated Node", "string", 1), column("Readiness Gates", "string", 1)}) {
+      columns.push_back(c);
+    }
+  } else if (r == "deployments") {
+    for (auto c : {column("Ready", "string", 0), column("Up-to-date", "integer", 0),
+                   column("Available", "integer", 0), column("Age", "string", 0),
+                   column("Containers", "string", 1), column("Images", "string", 1),
+                   column("Selector", "string", 1)}) {
+      columns.push_back(c);
+    }
+  } else if (r == "statefulsets") {
+    for (auto c : {column("Ready", "string", 0), column("Age", "string", 0),
+                   column("Containers", "string", 1), column("Images", "string", 1)}) {
+      columns.push_back(c);
+    }
+  } else if (r == "nodes") {
+    for (auto c :
+         {column("Status", "string", 0), column("Roles", "string", 0), column("Age", "string", 0),
+          column("Version", "string", 0), column("Internal-IP", "string", 1),
+          column("External-IP", "string", 1), column("OS-Image", "string", 1),
+          column("Kernel-Version", "string", 1), column("Container-Runtime", "string", 1)}) {
+      columns.push_back(c);
+    }
+  } else if (r == "configmaps") {
+    columns.push_back(column("Data", "integer", 0));
+    columns.push_back(column("Age", "string", 0));
+  } else if (r == "secrets") {
+    columns.push_back(column("Type", "string", 0));
+    columns.push_back(column("Data", "integer", 0));
+    columns.push_back(column("Age", "string", 0));
+  } else if (r == "namespaces") {
+    columns.push_back(column("Status", "string", 0));
+    columns.push_back(column("Age", "string", 0));
+  } else {
+    columns.push_back(column("Age", "string", 0));
+  }
+  Json rows = Json::array();
+  for (const auto& o : items) {
+    std::string age = human_age(now_ms - created_of(o));
+    Json cells = Json::array({str_at(o, {"metadata", "name"})});
+    if (r == "pods") {
+      int n = 0;
+      int ready = 0;
+      if (o.contains("status") && o["status"].contains("containerStatuses")) {
+        for (const auto& s : o["status"]["containerStatuses"]) {
+          ++n;
+          ready += s.value("ready", false) ? 1 : 0;
+        }
+      }
+      cells.push_back(std::to_string(ready) + "/" + std::to_string(n));
+      cells.push_back(str_at(o, {"status", "phase"}));
+      cells.push_back("0");
+      cells.push_back(age);
+      cells.push_back(str_at(o, {"status", "podIP"}));
+      cells.push_back(str_at(o, {"spec", "nodeName"}));
+      cells.push_back("<none>");
+      cells.push_back("<none>");
+    } else if (r == "deployments" || r == "statefulsets") {
+      int64_t desired = int_at(o, {"spec", "replicas"}, 1);
+      int64_t ready = int_at(o, {"status", "readyReplicas"});
+      cells.push_back(std::to_string(ready) + "/" + std::to_string(desired));
+      if (r == "deployments") {
+        cells.push_back(int_at(o, {"status", "updatedReplicas"}));
+        cells.push_back(int_at(o, {"status", "availableReplicas"}));
+      }
+      cells.push_back(age);
+      const Json* spec = pod_spec_of(o);
+      cells.push_back(joined(spec, "name"));
+      cells.push_back(joined(spec, "image"));
+      if (r == "deployments") {
+        std::string sel;
+        if (o.contains("spec") && o["spec"].contains("selector") &&
+            o["spec"]["selector"].contains("matchLabels")) {
+          for (const auto& [k, v] : o["spec"]["selector"]["matchLabels"].items()) {
+            sel += (sel.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : "");
+          }
+        }
+        cells.push_back(sel);
+      }
+    } else if (r == "nodes") {
+      cells.push_back("Ready");
+      cells.push_back("<none>");
+      cells.push_back(age);
+      cells.push_back(str_at(o, {"status", "nodeInfo", "kubeletVersion"}));
+      std::string ip;
+      if (o.contains("status") && o["status"].contains("addresses")) {
+        for (const auto& a : o["status"]["addresses"]) {
+          if (a.value("type", "") == "InternalIP") ip = a.value("address", "");
+        }
+      }
+      cells.push_back(ip);
+      cells.push_back("<none>");
+      cells.push_back("<unknown>");
+      cells.push_back("<unknown>");
+      cells.push_back(str_at(o, {"status", "nodeInfo", "containerRuntimeVersion"}));
+    } else if (r == "configmaps" || r == "secrets") {
+      if (r == "secrets") cells.push_back(o.value("type", "Opaque"));
+      size_t n = 0;
+      for (const char* f : {"data", "binaryData", "stringData"}) {
+        if (o.contains(f) && o[f].is_object()) n += o[f].size();
+      }
+      cells.push_back(n);
+      cells.push_back(age);
+    } else if (r == "namespaces") {
+      cells.push_back("Active");
+      cells.push_back(age);
+    } else {
+      cells.push_back(age);
+    }
+    Json meta = o.contains("metadata") ? o["metadata"] : Json::object();
+    rows.push_back({{"cells", cells},
+                    {"object",
+                     {{"kind", "PartialObjectMetadata"},
+                      {"apiVersion", "meta.k8s.io/v1"},
+                      {"metadata", meta}}}});
+  }
+  return Json{{"kind", "Table"},
+              {"apiVersion", "meta.k8s.io/v1"},
+              {"metadata", {{"resourceVersion", "1"}}},
+              {"columnDefinitions", columns},
+              {"rows", rows}};
+}
+
+bool matches_labels(const Json& object, std::string_view selector) {
+  const Json* labels = nullptr;
+  if (object.contains("metadata") && object["metadata"].contains("labels") &&
+      object["metadata"]["labels"].is_object()) {
+    labels = &object["metadata"]["labels"];
+  }
+  auto value_of = [&](const std::string& key) -> std::optional<std::string> {
+    if (labels == nullptr) return std::nullopt;
+    auto it = labels->find(key);
+    if (it == labels->end() || !it->is_string()) return std::nullopt;
+    return it->get<std::string>();
+  };
+  while (!selector.empty()) {
+    auto comma = selector.find(',');
+    std::string term(selector.substr(0, comma));
+    selector = comma == std::string_view::npos ? std::string_view{} : selector.substr(comma + 1);
+    if (term.empty()) continue;
+    if (auto p = term.find("!="); p != std::string::npos) {
+      auto v = value_of(term.substr(0, p));
+      if (v && *v == term.substr(p + 2)) return false;
+    } else if (auto q = term.find('='); q != std::string::npos) {
+      size_t vstart = q + 1 + (q + 1 < term.size() && term[q + 1] == '=' ? 1 : 0);
+      auto v = value_of(term.substr(0, q));
+      if (!v || *v != term.substr(vstart)) return false;
+    } else if (!term.empty() && term[0] == '!') {
+      if (value_of(term.substr(1))) return false;
+    } else if (term.find(' ') != std::string::npos || term.find('(') != std::string::npos) {
+      return false;  // set-based selectors are not supported
+    } else if (!value_of(term)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool matches_fields(const Json& object, std::string_view selector) {
+  while (!selector.empty()) {
+    auto comma = selector.find(',');
+    std::string term(selector.substr(0, comma));
+    selector = comma == std::string_view::npos ? std::string_view{} : selector.substr(comma + 1);
+    auto eq = term.find('=');
+    if (eq == std::string::npos) return false;
+    std::string key = term.substr(0, eq);
+    std::string want = term.substr(eq + 1 + (eq + 1 < term.size() && term[eq + 1] == '=' ? 1 : 0));
+    if (key == "metadata.name") {
+      if (str_at(object, {"metadata", "name"}) != want) return false;
+    } else if (key == "metadata.namespace") {
+      if (str_at(object, {"metadata", "namespace"}) != want) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace beemesh::kube
