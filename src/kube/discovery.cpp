@@ -84,6 +84,7 @@ std::optional<Json> resource_list(std::string_view group, std::string_view versi
                {"kind", std::string(r.kind)},
                {"verbs", split(r.verbs)}};
     if (!r.short_names.empty()) entry["shortNames"] = split(r.short_names);
+    if (r.workload) entry["categories"] = Json::array({"all"});
     list.push_back(entry);
     if (r.resource == "pods") {
       list.push_back({{"name", "pods/log"},

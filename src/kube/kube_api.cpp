@@ -12,7 +12,7 @@ namespace beemesh::kube {
 namespace {
 
 Reply json_reply(int status, const Json& body) {
-  return Reply{status, "application/json", body.dump()};
+  return Reply{status, "application/json", body.dump(), {}};
 }
 
 Reply status_reply(const Error& e, const Subject& s) {
@@ -161,6 +161,11 @@ Reply KubeApi::handle(const Request& r) {
   }
   auto target = parse_target(p);
   if (!target) return status_reply(target.error(), {});
+  if (!r.body.empty() && r.content_type.find("protobuf") != std::string::npos) {
+    return status_reply(make_error("unsupported_media_type",
+                                   "the server accepts JSON bodies only, not " + r.content_type),
+                        {});
+  }
   const Target& t = *target;
   Subject subject = subject_of(t);
   Result<Json> out = make_error("method_not_allowed", r.method + " is not supported on " + p);
@@ -168,7 +173,7 @@ Reply KubeApi::handle(const Request& r) {
   if (t.sub == "log" && t.type->resource == "pods" && r.method == "GET") {
     auto text = logs(t, r);
     if (!text) return status_reply(text.error(), subject);
-    return Reply{200, "text/plain; charset=utf-8", *text};
+    return Reply{200, "text/plain; charset=utf-8", *text, {}};
   }
   if (t.sub == "scale" &&
       (t.type->resource == "deployments" || t.type->resource == "statefulsets")) {
@@ -197,6 +202,12 @@ Reply KubeApi::handle(const Request& r) {
   } else if (r.method == "DELETE" && !t.name.empty()) {
     out = remove(t);
   }
+  std::vector<std::string> warnings;
+  if (out && out->is_object() && out->contains(kWarningsKey)) {
+    for (const auto& w : (*out)[std::string(kWarningsKey)])
+      warnings.push_back(w.get<std::string>());
+    out->erase(std::string(kWarningsKey));
+  }
   if (!out) {
     if (out.error().code == "invalid_manifest" && subject.name.empty()) {
       // A create names its object in the body.
@@ -207,7 +218,9 @@ Reply KubeApi::handle(const Request& r) {
     }
     return status_reply(out.error(), subject);
   }
-  return json_reply(ok_status, *out);
+  Reply reply = json_reply(ok_status, *out);
+  reply.warnings = std::move(warnings);
+  return reply;
 }
 
 Result<MeshSnapshot> no_snapshot() {
@@ -410,7 +423,20 @@ Result<Json> KubeApi::apply_object(const Target& t, const Json& object,
                                               " of " + std::to_string(outcome->replicas_requested) +
                                               " replicas were placed");
   }
-  return workload_object(stored, ReplicaCounts{}, std::to_string(stored.generation));
+  Json out = workload_object(stored, ReplicaCounts{}, std::to_string(stored.generation));
+  // What the mesh did and did not do travels as Warning headers (kubectl prints them).
+  Json warnings = Json::array();
+  if (outcome->result == "configured" && !outcome->message.empty()) {
+    warnings.push_back("beemesh: " + outcome->message);
+  }
+  for (const auto& p : outcome->placements) {
+    if (!p.ok) {
+      warnings.push_back("beemesh: replica on node " + p.node_id + " failed: " + p.code + ": " +
+                         p.message);
+    }
+  }
+  if (!warnings.empty()) out[std::string(kWarningsKey)] = warnings;
+  return out;
 }
 
 Result<Json> KubeApi::create(const Target& t, const Request& r) {
@@ -440,10 +466,16 @@ Result<Json> KubeApi::patch(const Target& t, const Request& r) {
                       "merge or strategic merge patch");
   }
   auto body = Json::parse(r.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    return make_error("bad_request", "the patch is not a JSON object");
+  if (body.is_discarded() || !body.is_object()) {
+    return make_error("bad_request", "the patch is not a JSON object (send JSON)");
+  }
   auto c = current(*t.type, t.ns, t.name);
   if (!c) return c.error();
+  if (r.content_type.find("apply-patch") != std::string::npos) {
+    // Server-side apply: the body is the whole object; it creates or replaces. Field
+    // ownership is not tracked (one owner: the user's key).
+    return apply_object(t, body, std::nullopt, *c);
+  }
   if (!*c) return make_error("not_found", "not found");
   const StoredObject& existing = **c;
   // kubectl apply: the patch carries the whole new configuration in the annotation.

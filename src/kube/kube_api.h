@@ -9,8 +9,12 @@
 //    canonical object (kube/objects.h) plus the ConfigMaps and Secrets of the same
 //    namespace its pod spec names; `kubectl apply` PATCHes are applied from the
 //    last-applied-configuration annotation they carry (client-side apply), other PATCHes
-//    are JSON merge patches of the current object. POST of an existing object is
-//    AlreadyExists (409).
+//    are JSON merge patches of the current object; server-side apply PATCHes
+//    (application/apply-patch+yaml, JSON bodies) create or replace with the object sent.
+//    POST of an existing object is AlreadyExists (409). Bodies are JSON only: protobuf is
+//    415 (so `kubectl create configmap|secret|deployment NAME` generators do not work;
+//    `kubectl create -f` does). A "configured" apply's message and failed placements come
+//    back as Warning headers.
 //  * list_items() is what a list request returns, for watches (kube/proxy.h).
 //  * Thread-safe (the gateway and the store are).
 #pragma once
@@ -18,6 +22,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -47,7 +53,11 @@ struct Reply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::string> warnings;  // `Warning: 299 - "<text>"` headers (kubectl prints them)
 };
+
+// Where apply_object leaves warnings inside its result (taken out before replying).
+inline constexpr std::string_view kWarningsKey = "__beemesh_warnings";
 
 // A resource path: /api/v1[/namespaces/NS]/RESOURCE[/NAME[/SUB]].
 struct Target {

@@ -453,7 +453,8 @@ Json table_object(const ResourceType& type, const Json& items, int64_t now_ms) {
   }
   Json rows = Json::array();
   for (const auto& o : items) {
-    std::string age = human_age(now_ms - created_of(o));
+    const int64_t created = created_of(o);
+    std::string age = created > 0 ? human_age(now_ms - created) : "<unknown>";
     Json cells = Json::array({str_at(o, {"metadata", "name"})});
     if (r == "pods") {
       int n = 0;

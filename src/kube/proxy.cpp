@@ -90,6 +90,10 @@ struct KubeProxy::Impl {
     std::string watch = r.param("watch");
     if (r.method == "GET" && (watch == "1" || watch == "true")) return start_watch(r, res);
     Reply reply = api.handle(r);
+    for (const auto& w : reply.warnings) {
+      Json text = printable(w, 512);  // one line; JSON escaping quotes it
+      res.set_header("Warning", "299 - " + text.dump(-1, ' ', true));
+    }
     res.status = reply.status;
     res.set_content(reply.body, reply.content_type);
   }

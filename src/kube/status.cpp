@@ -48,11 +48,14 @@ Json status_object(const Error& error, const Subject& subject) {
   std::string reason;
   if (mapping.reason == "Invalid" && split_field(message, field, reason)) {
     details["kind"] = subject.kind.empty() ? subject.resource : subject.kind;
-    details["causes"] = Json::array({{{"reason", "FieldValueInvalid"},
-                                      {"message", "Invalid value: " + reason},
-                                      {"field", field}}});
-    message = qualified_kind(subject) + " \"" + subject.name + "\" is invalid: " + field +
-              ": Invalid value: " + reason;
+    const bool missing = reason == "missing";
+    std::string text = missing ? "Required value" : "Invalid value: " + reason;
+    details["causes"] =
+        Json::array({{{"reason", missing ? "FieldValueRequired" : "FieldValueInvalid"},
+                      {"message", text},
+                      {"field", field}}});
+    message =
+        qualified_kind(subject) + " \"" + subject.name + "\" is invalid: " + field + ": " + text;
   } else if (mapping.reason == "NotFound" && !subject.name.empty()) {
     message = qualified_resource(subject) + " \"" + subject.name + "\" not found";
   } else if (mapping.reason == "AlreadyExists" && !subject.name.empty()) {

@@ -9,8 +9,9 @@
 //    group, kind, causes}} — what kubectl turns into "Error from server (NotFound): ...".
 //  * An `invalid_manifest` error whose message names a field ("<source> doc N: <field>:
 //    <reason>", manifest/manifest.h) becomes reason Invalid (422) with one cause
-//    {reason: FieldValueInvalid, field, message} and the message kubectl prints as
-//    `<Kind>.<group> "<name>" is invalid: <field>: <reason>`.
+//    {reason: FieldValueInvalid, field, message} (FieldValueRequired with "Required value"
+//    when the reason is "missing") and the message kubectl prints as
+//    `<Kind>.<group> "<name>" is invalid: <field>: Invalid value: <reason>`.
 //  * Messages are the error's own text (ASCII-escaped by JSON); nothing else from the
 //    mesh is echoed.
 #pragma once
