@@ -70,15 +70,24 @@ Result<Target> parse_target(const std::string& path);
 
 bool wants_table(const std::string& accept);
 
-class KubeApi {
+// What the HTTP server (kube/proxy.h) serves; KubeApi is the real one.
+class ApiHandler {
+ public:
+  virtual ~ApiHandler() = default;
+  virtual Reply handle(const Request& request) = 0;
+  // The objects a list of `target` returns (label and field selectors of `request` applied).
+  virtual Result<Json> list_items(const Target& target, const Request& request) = 0;
+  virtual int64_t now_ms() const = 0;
+};
+
+class KubeApi final : public ApiHandler {
  public:
   KubeApi(MeshGateway& mesh, ObjectStore& store, const Clock& clock)
       : mesh_(mesh), store_(store), clock_(clock) {}
 
-  Reply handle(const Request& request);
-  // The objects a list of `target` returns (label and field selectors of `request` applied).
-  Result<Json> list_items(const Target& target, const Request& request);
-  const Clock& clock() const { return clock_; }
+  Reply handle(const Request& request) override;
+  Result<Json> list_items(const Target& target, const Request& request) override;
+  int64_t now_ms() const override { return clock_.now_ms(); }
 
  private:
   Result<Json> get_object(const Target& t);

@@ -40,8 +40,8 @@ void send_status(httplib::Response& res, const Error& e) {
 }  // namespace
 
 struct KubeProxy::Impl {
-  Impl(KubeApi& a, ProxyOptions o) : api(a), options(std::move(o)) {}
-  KubeApi& api;
+  Impl(ApiHandler& a, ProxyOptions o) : api(a), options(std::move(o)) {}
+  ApiHandler& api;
   ProxyOptions options;
   std::unique_ptr<httplib::Server> server;
   std::thread listener;
@@ -139,7 +139,10 @@ struct KubeProxy::Impl {
             }
           }
           auto items = api.list_items(t, r);
-          if (!items) return true;  // try again at the next poll
+          if (!items) {
+            *first = false;  // try again after a poll interval
+            return true;
+          }
           std::map<std::string, Json> now;
           for (auto& o : *items) {
             std::string key =
@@ -147,7 +150,7 @@ struct KubeProxy::Impl {
             now[key] = std::move(o);
           }
           auto emit = [&](const char* type, const Json& o) {
-            Json obj = table ? table_object(*t.type, Json::array({o}), api.clock().now_ms()) : o;
+            Json obj = table ? table_object(*t.type, Json::array({o}), api.now_ms()) : o;
             std::string line = Json{{"type", type}, {"object", obj}}.dump() + "\n";
             return sink.write(line.data(), line.size());
           };
@@ -171,7 +174,7 @@ struct KubeProxy::Impl {
   }
 };
 
-KubeProxy::KubeProxy(KubeApi& api, ProxyOptions options)
+KubeProxy::KubeProxy(ApiHandler& api, ProxyOptions options)
     : impl_(std::make_unique<Impl>(api, std::move(options))) {}
 
 KubeProxy::~KubeProxy() {

@@ -48,7 +48,7 @@ struct ProxyOptions {
 
 class KubeProxy {
  public:
-  KubeProxy(KubeApi& api, ProxyOptions options);
+  KubeProxy(ApiHandler& api, ProxyOptions options);
   ~KubeProxy();
   KubeProxy(const KubeProxy&) = delete;
   KubeProxy& operator=(const KubeProxy&) = delete;

@@ -208,6 +208,22 @@ TEST_F(KubectlOnMesh, ReapplyingTheSameFileIsUnchanged) {
   EXPECT_EQ(r->err, "");
 }
 
+TEST_F(KubectlOnMesh, AnEditedFileIsConfiguredAndTheMeshSaysWhatItDidNot) {
+  std::string edited = read_small_file(kWebYaml, 1 << 20).value_or("");
+  ASSERT_FALSE(edited.empty());
+  edited.replace(edited.find("hello from beemesh"), 18, "hello, edited");
+  std::string file = write_manifest(*mesh_, edited);
+  auto r = kubectl({"apply", "-f", file});
+  ASSERT_TRUE(r && r->success()) << describe(r);
+  EXPECT_NE(r->out.find("deployment.apps/web configured"), std::string::npos) << r->out;
+  // Until the rolling replacement exists the mesh records the version and says so.
+  EXPECT_NE(r->err.find("Warning: beemesh:"), std::string::npos) << r->err;
+  // The original file is the desired version again: configured once, then unchanged.
+  auto back = kubectl({"apply", "-f", kWebYaml});
+  ASSERT_TRUE(back && back->success()) << describe(back);
+  EXPECT_NE(back->out.find("deployment.apps/web configured"), std::string::npos) << back->out;
+}
+
 TEST_F(KubectlOnMesh, RolloutStatusReportsTheDeploymentRolledOut) {
   auto r = kubectl({"rollout", "status", "deployment/web", "--timeout=60s"}, 90s);
   ASSERT_TRUE(r && r->success()) << describe(r);
