@@ -544,6 +544,7 @@ Result<Json> KubeApi::scale(const Target& t, const Request& r) {
   if (!c) return c.error();
   if (!*c) return make_error("not_found", "not found");
   StoredObject stored = **c;
+  Json warnings;
   if (r.method == "PATCH" || r.method == "PUT") {
     auto body = Json::parse(r.body, nullptr, false);
     if (body.is_discarded() || !body.is_object() || !body.contains("spec") ||
@@ -559,13 +560,13 @@ Result<Json> KubeApi::scale(const Target& t, const Request& r) {
     object["spec"]["replicas"] = body["spec"]["replicas"];
     auto applied = apply_object(t, object, stored.last_applied, stored);
     if (!applied) return applied.error();
+    if (applied->contains(kWarningsKey)) warnings = (*applied)[std::string(kWarningsKey)];
     stored.object = object;
   } else if (r.method != "GET") {
     return make_error("method_not_allowed", r.method + " is not supported on scale");
   }
   auto v = view(stored, nullptr);
   if (!v) return v.error();
-  Json selector;
   std::string sel;
   if (stored.object.contains("spec") && stored.object["spec"].contains("selector") &&
       stored.object["spec"]["selector"].contains("matchLabels")) {
@@ -573,15 +574,17 @@ Result<Json> KubeApi::scale(const Target& t, const Request& r) {
       sel += (sel.empty() ? "" : ",") + k + "=" + (val.is_string() ? val.get<std::string>() : "");
     }
   }
-  return Json{{"apiVersion", "autoscaling/v1"},
-              {"kind", "Scale"},
-              {"metadata",
-               {{"name", t.name},
-                {"namespace", t.ns},
-                {"resourceVersion", std::to_string(stored.generation)},
-                {"uid", stored.manifest_id}}},
-              {"spec", {{"replicas", (*v)["spec"].value("replicas", 1)}}},
-              {"status", {{"replicas", (*v)["status"].value("replicas", 0)}, {"selector", sel}}}};
+  Json scale{{"apiVersion", "autoscaling/v1"},
+             {"kind", "Scale"},
+             {"metadata",
+              {{"name", t.name},
+               {"namespace", t.ns},
+               {"resourceVersion", std::to_string(stored.generation)},
+               {"uid", stored.manifest_id}}},
+             {"spec", {{"replicas", (*v)["spec"].value("replicas", 1)}}},
+             {"status", {{"replicas", (*v)["status"].value("replicas", 0)}, {"selector", sel}}}};
+  if (warnings.is_array()) scale[std::string(kWarningsKey)] = warnings;
+  return scale;
 }
 
 Result<std::string> KubeApi::logs(const Target& t, const Request& r) {
