@@ -144,6 +144,16 @@ Result<Target> parse_target(const std::string& path) {
 }
 
 Reply KubeApi::handle(const Request& r) {
+  try {
+    return handle_checked(r);
+  } catch (const nlohmann::json::exception& e) {
+    // A field of the wrong type somewhere in what kubectl (or anyone) sent.
+    return status_reply(make_error("bad_request", std::string("malformed object: ") + e.what()),
+                        {});
+  }
+}
+
+Reply KubeApi::handle_checked(const Request& r) {
   const std::string& p = r.path;
   if (r.method == "GET") {
     if (p == "/version") return json_reply(200, version_document());
@@ -209,7 +219,7 @@ Reply KubeApi::handle(const Request& r) {
     out->erase(std::string(kWarningsKey));
   }
   if (!out) {
-    if (out.error().code == "invalid_manifest" && subject.name.empty()) {
+    if (subject.name.empty() && !r.body.empty()) {
       // A create names its object in the body.
       auto body = Json::parse(r.body, nullptr, false);
       if (body.is_object() && body.contains("metadata") && body["metadata"].is_object()) {

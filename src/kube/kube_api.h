@@ -4,7 +4,8 @@
 //  * handle() answers discovery (kube/discovery.h), and get/list/create/patch/update/
 //    delete on the resources of kube/discovery.h, pods/log and deployments|statefulsets/
 //    scale, turning writes into the mesh's signed apply and delete (kube/mesh_gateway.h).
-//    Every error is a v1 Status (kube/status.h) with its HTTP status.
+//    Every error is a v1 Status (kube/status.h) with its HTTP status; a body whose fields
+//    have the wrong JSON types is a BadRequest, never an exception.
 //  * Creates and updates of Deployments, StatefulSets and Pods are applies of the
 //    canonical object (kube/objects.h) plus the ConfigMaps and Secrets of the same
 //    namespace its pod spec names; `kubectl apply` PATCHes are applied from the
@@ -90,6 +91,7 @@ class KubeApi final : public ApiHandler {
   int64_t now_ms() const override { return clock_.now_ms(); }
 
  private:
+  Reply handle_checked(const Request& request);
   Result<Json> get_object(const Target& t);
   Result<Json> create(const Target& t, const Request& r);
   Result<Json> patch(const Target& t, const Request& r);
