@@ -429,9 +429,13 @@ Result<Json> KubeApi::apply_object(const Target& t, const Json& object,
   }
   if (auto put = store_.put(stored); !put) return put.error();
   if (outcome->result == "created" && outcome->replicas_placed < outcome->replicas_requested) {
+    std::string why;
+    for (const auto& p : outcome->placements) {
+      if (!p.ok) why += "; node " + p.node_id + ": " + p.code + ": " + p.message;
+    }
     return make_error("partially_placed", "only " + std::to_string(outcome->replicas_placed) +
                                               " of " + std::to_string(outcome->replicas_requested) +
-                                              " replicas were placed");
+                                              " replicas were placed" + why);
   }
   Json out = workload_object(stored, ReplicaCounts{}, std::to_string(stored.generation));
   // What the mesh did and did not do travels as Warning headers (kubectl prints them).
