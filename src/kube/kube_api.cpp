@@ -1,5 +1,6 @@
 #include "kube/kube_api.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/bytes.h"
@@ -61,26 +62,6 @@ void referenced(const Json& j, std::set<std::string>& configmaps, std::set<std::
       secrets.insert(value["name"].get<std::string>());
     } else {
       referenced(value, configmaps, secrets);
-    }
-  }
-}
-
-// RFC 7386 JSON merge patch; strategic-merge directives ("$patch", "$setElementOrder/...",
-// "$retainKeys") are dropped.
-void merge_patch(Json& target, const Json& patch) {
-  if (!patch.is_object()) {
-    target = patch;
-    return;
-  }
-  if (!target.is_object()) target = Json::object();
-  for (const auto& [key, value] : patch.items()) {
-    if (!key.empty() && key[0] == '$') continue;
-    if (key.starts_with("$setElementOrder/") || key.starts_with("$deleteFromPrimitiveList/"))
-      continue;
-    if (value.is_null()) {
-      target.erase(key);
-    } else {
-      merge_patch(target[key], value);
     }
   }
 }
@@ -176,7 +157,8 @@ Reply KubeApi::handle_checked(const Request& r) {
                                    "the server accepts JSON bodies only, not " + r.content_type),
                         {});
   }
-  const Target& t = *target;
+  Target& t = *target;
+  t.dry_run = !r.param("dryRun").empty();
   Subject subject = subject_of(t);
   Result<Json> out = make_error("method_not_allowed", r.method + " is not supported on " + p);
   int ok_status = 200;
@@ -250,7 +232,21 @@ Result<Json> KubeApi::pods(const std::string& ns, const MeshSnapshot& snapshot) 
       std::string pod_ns = o ? o->ns : "default";
       if (!ns.empty() && pod_ns != ns) continue;
       for (size_t i = 0; i < w.info.pods.size(); ++i) {
-        items.push_back(pod_object(PodView{w, n.node, w.info.pods[i], i, o}));
+        Json pod = pod_object(PodView{w, n.node, w.info.pods[i], i, o});
+        if (o != nullptr && o->object.value("kind", "") == "Pod") {
+          // A Pod applied by name keeps its name and its spec (kubectl's three-way merge
+          // compares against it); the mesh adds the node.
+          pod["metadata"]["name"] = o->name;
+          if (!o->last_applied.empty()) {
+            pod["metadata"]["annotations"][std::string(kLastApplied)] = o->last_applied;
+          }
+          if (o->object.contains("spec") && o->object["spec"].is_object()) {
+            std::string node = pod["spec"].value("nodeName", "");
+            pod["spec"] = o->object["spec"];
+            pod["spec"]["nodeName"] = node;
+          }
+        }
+        items.push_back(std::move(pod));
       }
     }
   }
@@ -370,7 +366,7 @@ Result<Json> KubeApi::get_object(const Target& t) {
   if (resource == "events") return not_found;
   auto c = current(*t.type, t.ns, t.name);
   if (!c) return c.error();
-  if (*c) return view(**c, nullptr);
+  if (*c && resource != "pods") return view(**c, nullptr);
   if (resource == "pods") {
     // One of the pods the mesh runs (named <name>-<workload id>-<i>).
     auto snapshot = mesh_.workloads();
@@ -380,6 +376,7 @@ Result<Json> KubeApi::get_object(const Target& t) {
     for (auto& p : *all) {
       if (p["metadata"].value("name", "") == t.name) return p;
     }
+    if (*c) return view(**c, &*snapshot);  // applied, not running anywhere (yet)
   }
   return not_found;
 }
@@ -400,6 +397,7 @@ Result<Json> KubeApi::apply_object(const Target& t, const Json& object,
   stored.generation = existing ? existing->generation : 1;
   if (t.type->local) {
     if (existing && existing->object != stored.object) ++stored.generation;
+    if (t.dry_run) return configmap_object(stored);
     if (auto put = store_.put(stored); !put) return put.error();
     return configmap_object(stored);
   }
@@ -419,6 +417,10 @@ Result<Json> KubeApi::apply_object(const Target& t, const Json& object,
   yaml += canonical->mesh_text;
   auto parsed = manifest::parse(yaml, "request");
   if (!parsed) return parsed.error();
+  if (t.dry_run) {
+    stored.manifest_id = mesh_.manifest_id(t.ns, t.type->kind, name);
+    return workload_object(stored, ReplicaCounts{}, std::to_string(stored.generation));
+  }
   auto outcome = mesh_.apply(yaml, *parsed, canonical->replicas);
   if (!outcome) return outcome.error();
   stored.manifest_id = outcome->manifest_id;
@@ -513,7 +515,7 @@ Result<Json> KubeApi::patch(const Target& t, const Request& r) {
     return apply_object(t, object, text, existing);
   }
   Json object = existing.object;
-  merge_patch(object, body);
+  strategic_merge(object, body);
   return apply_object(t, object, existing.last_applied, existing);
 }
 
@@ -541,6 +543,10 @@ Result<Json> KubeApi::remove(const Target& t) {
       }
     }
     return make_error("not_found", "not found");
+  }
+  if (t.dry_run) {
+    return t.type->local ? configmap_object(**c)
+                         : workload_object(**c, ReplicaCounts{}, std::to_string((*c)->generation));
   }
   if (t.type->local) {
     Json last = configmap_object(**c);

@@ -66,6 +66,7 @@ struct Target {
   std::string ns;  // empty: every namespace (or cluster-scoped)
   std::string name;
   std::string sub;
+  bool dry_run = false;  // ?dryRun=All: validate and answer, change nothing (kubectl diff)
 };
 Result<Target> parse_target(const std::string& path);
 

@@ -1,5 +1,6 @@
 #include "kube/objects.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "api/json.h"
@@ -98,7 +99,95 @@ Json column(const char* name, const char* type, int priority, const char* format
               {"priority", priority}};
 }
 
+// Strategic-merge directives ("$patch", "$setElementOrder/...", "$retainKeys", ...) out.
+Json without_directives(const Json& j) {
+  if (j.is_array()) {
+    Json out = Json::array();
+    for (const auto& e : j) out.push_back(without_directives(e));
+    return out;
+  }
+  if (!j.is_object()) return j;
+  Json out = Json::object();
+  for (const auto& [k, v] : j.items()) {
+    if (!k.empty() && k[0] == '$') continue;
+    out[k] = without_directives(v);
+  }
+  return out;
+}
+
+// The merge key of two lists of objects (Kubernetes' patchMergeKey of the lists kubectl
+// patches: containers, env, volumes, ports, volumeMounts); nullopt: replace the list.
+std::optional<std::string> merge_key(const Json& a, const Json& b) {
+  for (const char* key : {"name", "containerPort", "mountPath", "ip"}) {
+    bool all = true;
+    for (const Json* list : {&a, &b}) {
+      for (const auto& e : *list) all = all && e.is_object() && e.contains(key);
+    }
+    if (all) return std::string(key);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+// A JSON merge patch (RFC 7386) that also merges lists of objects by their merge key and
+// honours "$patch": "delete" and "$setElementOrder/<list>" (strategic merge, as far as
+// kubectl's patches of the built-in kinds need it).
+void strategic_merge(Json& target, const Json& patch) {
+  if (!patch.is_object()) {
+    target = without_directives(patch);
+    return;
+  }
+  if (!target.is_object()) target = Json::object();
+  for (const auto& [key, value] : patch.items()) {
+    if (!key.empty() && key[0] == '$') continue;
+    if (value.is_null()) {
+      target.erase(key);
+      continue;
+    }
+    auto found = target.find(key);
+    std::optional<std::string> mk;
+    if (value.is_array() && found != target.end() && found->is_array())
+      mk = merge_key(*found, value);
+    if (!mk) {
+      strategic_merge(target[key], value);
+      continue;
+    }
+    Json& list = *found;
+    for (const auto& e : value) {
+      auto same = [&](const Json& t) { return t.value(*mk, Json()) == e.value(*mk, Json()); };
+      auto it = std::find_if(list.begin(), list.end(), same);
+      if (e.value("$patch", "") == "delete") {
+        if (it != list.end()) list.erase(it);
+      } else if (it != list.end()) {
+        strategic_merge(*it, e);
+      } else {
+        list.push_back(without_directives(e));
+      }
+    }
+  }
+  for (const auto& [key, value] : patch.items()) {
+    const std::string prefix = "$setElementOrder/";
+    if (!key.starts_with(prefix) || !value.is_array()) continue;
+    auto found = target.find(key.substr(prefix.size()));
+    if (found == target.end() || !found->is_array()) continue;
+    Json ordered = Json::array();
+    Json rest = *found;
+    for (const auto& want : value) {
+      if (!want.is_object() || want.empty()) continue;
+      const std::string k = want.begin().key();
+      const Json v = want.begin().value();
+      auto it = std::find_if(rest.begin(), rest.end(), [&](const Json& e) {
+        return e.is_object() && e.value(k, Json()) == v;
+      });
+      if (it == rest.end()) continue;
+      ordered.push_back(*it);
+      rest.erase(it);
+    }
+    for (auto& e : rest) ordered.push_back(std::move(e));
+    *found = std::move(ordered);
+  }
+}
 
 std::string rfc3339(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);

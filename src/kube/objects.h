@@ -74,6 +74,12 @@ Json list_object(const ResourceType& type, Json items);
 // resource (priority 1 = shown with -o wide).
 Json table_object(const ResourceType& type, const Json& items, int64_t now_ms);
 
+// `patch` applied to `target`: a JSON merge patch (RFC 7386) that also merges lists of
+// objects by their merge key (name, containerPort, mountPath, ip) and honours
+// "$patch": "delete" and "$setElementOrder/<list>" — the strategic merge of the built-in
+// kinds as far as kubectl's patches need it (other directives are dropped).
+void strategic_merge(Json& target, const Json& patch);
+
 // Label selector "a=b,c!=d,e" (equality-based and existence); false on syntax kubectl
 // would not send (then nothing matches).
 bool matches_labels(const Json& object, std::string_view selector);

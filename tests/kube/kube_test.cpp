@@ -179,6 +179,24 @@ TEST(KubeDiscovery,
   EXPECT_FALSE(resource_list("batch", "v1"));
 }
 
+TEST(KubeStrategicMerge, ContainersMergeByNameAndKeepWhatThePatchDoesNotName) {
+  Json target = web();
+  strategic_merge(target, Json::parse(R"({"spec":{"template":{"spec":{"containers":[
+      {"name":"web","env":[{"name":"A","value":"1"}]}]}}}})"));
+  const auto& c = target["spec"]["template"]["spec"]["containers"];
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0]["image"], "localhost/busybox:latest");
+  EXPECT_EQ(c[0]["env"][0]["value"], "1");
+}
+
+TEST(KubeStrategicMerge, DeleteDirectivesNullsAndElementOrderAreHonoured) {
+  Json target =
+      Json::parse(R"({"l":[{"name":"a"},{"name":"b"},{"name":"c"}],"x":1,"args":["1","2"]})");
+  strategic_merge(target, Json::parse(R"({"$setElementOrder/l":[{"name":"c"},{"name":"a"}],
+      "l":[{"name":"b","$patch":"delete"}],"x":null,"args":["3"]})"));
+  EXPECT_EQ(target, Json::parse(R"({"l":[{"name":"c"},{"name":"a"}],"args":["3"]})"));
+}
+
 // --- the HTTPS server ------------------------------------------------------------------
 
 class FakeHandler : public ApiHandler {
@@ -270,8 +288,8 @@ TEST_F(KubeProxyTest, RequestsFromWebPagesAndForeignHostsAreForbidden) {
 
 TEST_F(KubeProxyTest, ABodyOverTheLimitIsRefusedBeforeTheHandler) {
   auto c = client();
-  auto res =
-      c->Post("/api/v1/namespaces/default/pods", auth(), std::string(8192, 'x'), "application/json");
+  auto res = c->Post("/api/v1/namespaces/default/pods", auth(), std::string(8192, 'x'),
+                     "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   EXPECT_EQ(handler_.calls.load(), 0);
@@ -285,21 +303,21 @@ TEST_F(KubeProxyTest, AWatchStreamsAddedThenModifiedAndASecondWatchIsRefused) {
   std::string buffer;
   auto res =
       c->Get("/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=3", auth(),
-            [&](const char* data, size_t n) {
-              buffer.append(data, n);
-              for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
-                lines.push_back(buffer.substr(0, nl));
-                buffer.erase(0, nl + 1);
-                if (lines.size() == 1) {
-                  second = std::thread([&] {
-                    auto other = client()->Get("/api/v1/namespaces/default/pods?watch=1", auth());
-                    second_status = other ? other->status : -1;
-                  });
-                  handler_.version = 2;
-                }
-              }
-              return lines.size() < 2;
-            });
+             [&](const char* data, size_t n) {
+               buffer.append(data, n);
+               for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
+                 lines.push_back(buffer.substr(0, nl));
+                 buffer.erase(0, nl + 1);
+                 if (lines.size() == 1) {
+                   second = std::thread([&] {
+                     auto other = client()->Get("/api/v1/namespaces/default/pods?watch=1", auth());
+                     second_status = other ? other->status : -1;
+                   });
+                   handler_.version = 2;
+                 }
+               }
+               return lines.size() < 2;
+             });
   if (second.joinable()) second.join();
   ASSERT_GE(lines.size(), 2u);
   EXPECT_EQ(Json::parse(lines[0])["type"], "ADDED");

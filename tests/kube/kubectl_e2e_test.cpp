@@ -224,6 +224,20 @@ TEST_F(KubectlOnMesh, AnEditedFileIsConfiguredAndTheMeshSaysWhatItDidNot) {
   EXPECT_NE(back->out.find("deployment.apps/web configured"), std::string::npos) << back->out;
 }
 
+TEST_F(KubectlOnMesh, DiffShowsAnEditAndChangesNothing) {
+  std::string edited = read_small_file(kWebYaml, 1 << 20).value_or("");
+  edited.replace(edited.find("hello from beemesh"), 18, "hello, diffed");
+  std::string file = write_manifest(*mesh_, edited);
+  auto diff = kubectl({"diff", "-f", file});
+  ASSERT_TRUE(diff) << describe(diff);
+  EXPECT_EQ(diff->exit_code, 1) << describe(diff);  // 1: differences found
+  EXPECT_NE(diff->out.find("+          echo \"hello, diffed\""), std::string::npos) << diff->out;
+  // The dry run applied nothing: the file on record is still examples/web.yaml.
+  auto again = kubectl({"apply", "-f", kWebYaml});
+  ASSERT_TRUE(again && again->success()) << describe(again);
+  EXPECT_NE(again->out.find("deployment.apps/web unchanged"), std::string::npos) << again->out;
+}
+
 TEST_F(KubectlOnMesh, RolloutStatusReportsTheDeploymentRolledOut) {
   auto r = kubectl({"rollout", "status", "deployment/web", "--timeout=60s"}, 90s);
   ASSERT_TRUE(r && r->success()) << describe(r);
