@@ -313,7 +313,21 @@ Result<Json> KubeApi::list_items(const Target& t, const Request& r) {
   } else if (resource == "namespaces") {
     for (const auto& ns : store_.namespaces()) items.push_back(namespace_object(ns));
   } else if (resource == "events") {
-    // Not kept yet (docs/notes/kube.md).
+    auto events = mesh_.events();
+    if (!events) return events.error();
+    std::map<std::string, StoredObject> owners;
+    for (const char* res : {"deployments", "statefulsets", "pods"}) {
+      for (auto& o : store_.list(res, "")) owners[o.manifest_id] = std::move(o);
+    }
+    std::stable_sort(events->begin(), events->end(), [](const NodeEvent& a, const NodeEvent& b) {
+      return a.event.time_ms < b.event.time_ms;
+    });
+    for (const auto& e : *events) {
+      auto owner = owners.find(e.event.manifest_id);
+      Json ev = event_object(e.event, e.node, owner == owners.end() ? nullptr : &owner->second);
+      if (!t.ns.empty() && ev["metadata"].value("namespace", "") != t.ns) continue;
+      items.push_back(std::move(ev));
+    }
   } else if (resource == "pods") {
     auto snapshot = mesh_.workloads();
     if (!snapshot) return snapshot.error();

@@ -1,5 +1,7 @@
 #include "kube/mesh_gateway.h"
 
+#include <future>
+
 #include "api/client.h"
 #include "cli/credential.h"
 #include "cli/owner_auth.h"
@@ -155,6 +157,32 @@ Result<std::string> MeshGateway::logs(const api::NodeInfo& node, const std::stri
   api::ApiClient client(endpoint, client_options(options_, std::chrono::seconds(15)));
   client.set_signer(cli::request_signer(*user_, credential_hex_, node.public_key_hex, clock_));
   return client.logs(workload_id, tail);
+}
+
+Result<std::vector<NodeEvent>> MeshGateway::events(std::chrono::milliseconds quiet) {
+  auto list = nodes();
+  if (!list) return list.error();
+  std::vector<std::future<std::vector<NodeEvent>>> pending;
+  for (const auto& node : *list) {
+    std::string endpoint = node.self ? options_.server : node.api_endpoint;
+    if (endpoint.empty()) continue;
+    pending.push_back(std::async(std::launch::async, [this, node, endpoint, quiet] {
+      api::ClientOptions o = client_options(options_, quiet);
+      api::ApiClient client(endpoint, o);
+      client.set_signer(cli::request_signer(*user_, credential_hex_, node.public_key_hex, clock_));
+      std::vector<NodeEvent> out;
+      (void)client.events([&](const api::EventView& e) {
+        out.push_back({node, e});
+        return out.size() < kMaxEventsPerNode;
+      });  // ends with a timeout after the replay: expected
+      return out;
+    }));
+  }
+  std::vector<NodeEvent> all;
+  for (auto& f : pending) {
+    for (auto& e : f.get()) all.push_back(std::move(e));
+  }
+  return all;
 }
 
 }  // namespace beemesh::kube

@@ -13,9 +13,12 @@
 //  * workloads() asks every node of the entry node's directory (GET /workloads on its API
 //    endpoint, signed for that node's key), in parallel-free order with a 5 s budget per
 //    node; unreachable nodes are left out and named in `unreachable`.
+//  * events() reads GET /events of every node in parallel and stops each stream after a
+//    quiet period: the replayed recent events, not the live ones.
 //  * Safe to call from several threads: each call uses its own ApiClient.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -42,6 +45,11 @@ struct NodeWorkloads {
   std::vector<api::WorkloadView> workloads;
 };
 
+struct NodeEvent {
+  api::NodeInfo node;
+  api::EventView event;
+};
+
 struct MeshSnapshot {
   std::vector<NodeWorkloads> nodes;
   std::vector<std::string> unreachable;  // node names whose API did not answer
@@ -63,6 +71,12 @@ class MeshGateway {
   Result<std::vector<api::NodeInfo>> nodes();
   Result<MeshSnapshot> workloads();
   Result<std::string> logs(const api::NodeInfo& node, const std::string& workload_id, int tail);
+  // The recent events every node replays at the start of GET /events (oldest first per
+  // node), read from all nodes at once; a node's stream is left after `quiet` without an
+  // event or kMaxEventsPerNode events. Unreachable nodes add nothing.
+  static constexpr size_t kMaxEventsPerNode = 500;
+  Result<std::vector<NodeEvent>> events(
+      std::chrono::milliseconds quiet = std::chrono::milliseconds(700));
 
  private:
   MeshGateway(GatewayOptions options, const Clock& clock);

@@ -1,6 +1,7 @@
 #include "kube/objects.h"
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 
 #include "api/json.h"
@@ -537,6 +538,10 @@ Json table_object(const ResourceType& type, const Json& items, int64_t now_ms) {
   } else if (r == "namespaces") {
     columns.push_back(column("Status", "string", 0));
     columns.push_back(column("Age", "string", 0));
+  } else if (r == "events") {
+    columns = Json::array({column("Last Seen", "string", 0), column("Type", "string", 0),
+                           column("Reason", "string", 0), column("Object", "string", 0),
+                           column("Message", "string", 0)});
   } else {
     columns.push_back(column("Age", "string", 0));
   }
@@ -611,6 +616,13 @@ Json table_object(const ResourceType& type, const Json& items, int64_t now_ms) {
     } else if (r == "namespaces") {
       cells.push_back("Active");
       cells.push_back(age);
+    } else if (r == "events") {
+      std::string kind = str_at(o, {"involvedObject", "kind"});
+      std::transform(kind.begin(), kind.end(), kind.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+      cells =
+          Json::array({age, str_at(o, {"type"}), str_at(o, {"reason"}),
+                       kind + "/" + str_at(o, {"involvedObject", "name"}), str_at(o, {"message"})});
     } else {
       cells.push_back(age);
     }
@@ -668,19 +680,68 @@ bool matches_fields(const Json& object, std::string_view selector) {
     auto comma = selector.find(',');
     std::string term(selector.substr(0, comma));
     selector = comma == std::string_view::npos ? std::string_view{} : selector.substr(comma + 1);
-    auto eq = term.find('=');
-    if (eq == std::string::npos) return false;
-    std::string key = term.substr(0, eq);
-    std::string want = term.substr(eq + 1 + (eq + 1 < term.size() && term[eq + 1] == '=' ? 1 : 0));
-    if (key == "metadata.name") {
-      if (str_at(object, {"metadata", "name"}) != want) return false;
-    } else if (key == "metadata.namespace") {
-      if (str_at(object, {"metadata", "namespace"}) != want) return false;
+    bool negate = false;
+    auto eq = term.find("!=");
+    size_t value_at = 0;
+    if (eq != std::string::npos) {
+      negate = true;
+      value_at = eq + 2;
     } else {
-      return false;
+      eq = term.find('=');
+      if (eq == std::string::npos) return false;
+      value_at = eq + 1 + (eq + 1 < term.size() && term[eq + 1] == '=' ? 1 : 0);
     }
+    const Json* cur = &object;
+    std::string path = term.substr(0, eq);
+    for (size_t start = 0; cur != nullptr;) {
+      size_t dot = path.find('.', start);
+      std::string part = path.substr(start, dot == std::string::npos ? dot : dot - start);
+      auto it = cur->is_object() ? cur->find(part) : cur->end();
+      cur = cur->is_object() && it != cur->end() ? &*it : nullptr;
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    std::string have = cur != nullptr && cur->is_string() ? cur->get<std::string>() : "";
+    if ((have == term.substr(value_at)) == negate) return false;
   }
   return true;
+}
+
+Json event_object(const api::EventView& event, const api::NodeInfo& node,
+                  const StoredObject* owner) {
+  Json involved;
+  std::string ns = "default";
+  if (owner != nullptr) {
+    ns = owner->ns;
+    involved = {{"apiVersion", owner->object.value("apiVersion", "")},
+                {"kind", owner->object.value("kind", "")},
+                {"name", owner->name},
+                {"namespace", owner->ns},
+                {"uid", owner->manifest_id}};
+  } else {
+    involved = {{"kind", "Pod"}, {"name", event.workload_id}, {"namespace", ns}};
+  }
+  const bool warning = event.type == "DeployFailed" || event.type == "Unhealthy";
+  std::string when = rfc3339(event.time_ms);
+  std::string message = event.reason;
+  if (!event.workload_id.empty())
+    message += " (workload " + event.workload_id + " on " + node.name + ")";
+  std::string name = involved.value("name", "") + "." + node.node_id.substr(0, 8) + "." +
+                     std::to_string(event.time_ms);
+  return Json{
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", {{"name", name}, {"namespace", ns}, {"creationTimestamp", when}, {"uid", name}}},
+      {"involvedObject", involved},
+      {"reason", event.type},
+      {"message", message},
+      {"type", warning ? "Warning" : "Normal"},
+      {"count", 1},
+      {"firstTimestamp", when},
+      {"lastTimestamp", when},
+      {"source", {{"component", "beemesh"}, {"host", node.name}}},
+      {"reportingComponent", "beemesh"},
+      {"reportingInstance", node.name}};
 }
 
 }  // namespace beemesh::kube

@@ -67,6 +67,10 @@ Json workload_object(const StoredObject& stored, const ReplicaCounts& counts,
 Json configmap_object(const StoredObject& stored);
 Json node_object(const api::NodeInfo& node, int64_t now_ms);
 Json namespace_object(const std::string& name);
+// A v1 Event for one of the mesh's events; `owner` (may be null) is the applied object of
+// the event's manifest, which becomes the involvedObject (else the workload id, kind Pod).
+Json event_object(const api::EventView& event, const api::NodeInfo& node,
+                  const StoredObject* owner);
 
 // {"kind": "<Kind>List", "items": [...]}.
 Json list_object(const ResourceType& type, Json items);
@@ -83,7 +87,8 @@ void strategic_merge(Json& target, const Json& patch);
 // Label selector "a=b,c!=d,e" (equality-based and existence); false on syntax kubectl
 // would not send (then nothing matches).
 bool matches_labels(const Json& object, std::string_view selector);
-// Field selector: metadata.name=X / metadata.namespace=X only.
+// Field selector "a.b=X,c.d!=Y": any dotted path to a string field (metadata.name,
+// involvedObject.kind, ...).
 bool matches_fields(const Json& object, std::string_view selector);
 
 }  // namespace beemesh::kube

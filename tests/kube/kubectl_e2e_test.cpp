@@ -201,6 +201,13 @@ TEST_F(KubectlOnMesh, WaitForAvailableSucceedsAndThePageIsServed) {
   EXPECT_TRUE(served) << "port " << port << ": " << page;
 }
 
+TEST_F(KubectlOnMesh, GetEventsShowsTheDeploymentsDeployOnItsNode) {
+  auto r = kubectl({"get", "events"});
+  ASSERT_TRUE(r && r->success()) << describe(r);
+  EXPECT_NE(r->out.find("Deployed"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("deployment/web"), std::string::npos) << r->out;
+}
+
 TEST_F(KubectlOnMesh, ReapplyingTheSameFileIsUnchanged) {
   auto r = kubectl({"apply", "-f", kWebYaml});
   ASSERT_TRUE(r && r->success()) << describe(r);
