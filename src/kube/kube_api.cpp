@@ -621,6 +621,15 @@ Result<Json> KubeApi::scale(const Target& t, const Request& r) {
   return scale;
 }
 
+Result<std::string> KubeApi::pod_log(const Request& r) {
+  auto t = parse_target(r.path);
+  if (!t) return t.error();
+  if (t->type->resource != "pods" || t->sub != "log" || t->name.empty()) {
+    return make_error("not_found", "the server could not find the requested resource");
+  }
+  return logs(*t, r);
+}
+
 Result<std::string> KubeApi::logs(const Target& t, const Request& r) {
   int tail = -1;
   if (std::string s = r.param("tailLines"); !s.empty()) {

@@ -80,6 +80,9 @@ class ApiHandler {
   // The objects a list of `target` returns (label and field selectors of `request` applied).
   virtual Result<Json> list_items(const Target& target, const Request& request) = 0;
   virtual int64_t now_ms() const = 0;
+  // The text of GET .../pods/NAME/log for `request` (its tailLines, container), for
+  // `kubectl logs -f`, which the server streams.
+  virtual Result<std::string> pod_log(const Request& request) = 0;
 };
 
 class KubeApi final : public ApiHandler {
@@ -90,6 +93,7 @@ class KubeApi final : public ApiHandler {
   Reply handle(const Request& request) override;
   Result<Json> list_items(const Target& target, const Request& request) override;
   int64_t now_ms() const override { return clock_.now_ms(); }
+  Result<std::string> pod_log(const Request& request) override;
 
  private:
   Reply handle_checked(const Request& request);

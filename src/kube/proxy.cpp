@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -14,6 +15,13 @@
 namespace beemesh::kube {
 
 namespace {
+
+// Streams must not pass through httplib's gzip, which holds data back until its buffer fills
+// (kubectl asks for gzip): httplib compresses "application/json" and "text/*" only, so a
+// watch is "application/json;stream=watch" (what the kube-apiserver sends) and a followed
+// log "application/octet-stream" (kubectl copies the bytes as they are).
+constexpr const char* kWatchContentType = "application/json;stream=watch";
+constexpr const char* kFollowContentType = "application/octet-stream";
 
 bool loopback_host(const std::string& host_header) {
   std::string h = host_header;
@@ -48,6 +56,7 @@ struct KubeProxy::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> started{false};
   std::atomic<int> watches{0};
+  std::atomic<int> follows{0};
   std::atomic<bool> listener_done{false};
   uint16_t port = 0;
 
@@ -89,6 +98,10 @@ struct KubeProxy::Impl {
     Request r = to_request(req);
     std::string watch = r.param("watch");
     if (r.method == "GET" && (watch == "1" || watch == "true")) return start_watch(r, res);
+    std::string follow = r.param("follow");
+    if (r.method == "GET" && r.path.ends_with("/log") && (follow == "1" || follow == "true")) {
+      return start_follow(r, res);
+    }
     Reply reply = api.handle(r);
     for (const auto& w : reply.warnings) {
       Json text = printable(w, 512);  // one line; JSON escaping quotes it
@@ -96,6 +109,70 @@ struct KubeProxy::Impl {
     }
     res.status = reply.status;
     res.set_content(reply.body, reply.content_type);
+  }
+
+  // kubectl logs -f: the log so far, then every watch_poll the lines that came after the
+  // last window (the window is the last kFollowWindow lines; see docs/notes/kube.md).
+  static constexpr int kFollowWindow = 1000;
+  void start_follow(Request r, httplib::Response& res) {
+    auto first_text = api.pod_log(r);
+    if (!first_text) return send_status(res, first_text.error());
+    if (follows.fetch_add(1) >= options.max_follows) {
+      follows.fetch_sub(1);
+      return send_status(res, make_error("too_many_requests", "too many log follows at once"));
+    }
+    auto deadline = std::chrono::steady_clock::now() + options.max_watch;
+    auto window = std::make_shared<std::vector<std::string>>();
+    auto pending = std::make_shared<std::string>(std::move(*first_text));
+    r.query["tailLines"] = std::to_string(kFollowWindow);
+    res.status = 200;
+    res.set_chunked_content_provider(
+        kFollowContentType,
+        [this, r, deadline, window, pending](size_t, httplib::DataSink& sink) {
+          if (stopping || std::chrono::steady_clock::now() >= deadline) {
+            sink.done();
+            return true;
+          }
+          std::string out;
+          if (!pending->empty()) {
+            out = std::move(*pending);
+            pending->clear();
+            auto text = api.pod_log(r);  // the window the next polls compare with
+            if (text) *window = split_lines(*text);
+          } else {
+            auto until = std::chrono::steady_clock::now() + options.watch_poll;
+            while (!stopping && std::chrono::steady_clock::now() < until) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+            auto text = api.pod_log(r);
+            if (!text) return true;
+            auto cur = split_lines(*text);
+            for (size_t i = overlap(*window, cur); i < cur.size(); ++i) out += cur[i] + "\n";
+            *window = std::move(cur);
+          }
+          return out.empty() || sink.write(out.data(), out.size());
+        },
+        [this](bool) { follows.fetch_sub(1); });
+  }
+
+  static std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t nl = text.find('\n', start);
+      if (nl == std::string::npos) nl = text.size();
+      lines.push_back(text.substr(start, nl - start));
+      start = nl + 1;
+    }
+    return lines;
+  }
+
+  // The largest k with the last k lines of `prev` equal to the first k of `cur`.
+  static size_t overlap(const std::vector<std::string>& prev, const std::vector<std::string>& cur) {
+    for (size_t k = std::min(prev.size(), cur.size()); k > 0; --k) {
+      if (std::equal(prev.end() - static_cast<long>(k), prev.end(), cur.begin())) return k;
+    }
+    return 0;
   }
 
   void start_watch(const Request& r, httplib::Response& res) {
@@ -125,7 +202,7 @@ struct KubeProxy::Impl {
     auto first = std::make_shared<bool>(true);
     res.status = 200;
     res.set_chunked_content_provider(
-        "application/json",
+        kWatchContentType,
         [this, r, t = *target, table, send_initial, deadline, state, first](
             size_t, httplib::DataSink& sink) {
           if (stopping || std::chrono::steady_clock::now() >= deadline) {
@@ -149,7 +226,9 @@ struct KubeProxy::Impl {
                 o["metadata"].value("namespace", "") + "/" + o["metadata"].value("name", "");
             now[key] = std::move(o);
           }
+          bool emitted = false;
           auto emit = [&](const char* type, const Json& o) {
+            emitted = true;
             Json obj = table ? table_object(*t.type, Json::array({o}), api.now_ms()) : o;
             std::string line = Json{{"type", type}, {"object", obj}}.dump() + "\n";
             return sink.write(line.data(), line.size());
@@ -165,6 +244,11 @@ struct KubeProxy::Impl {
           }
           for (const auto& [key, o] : *state) {
             if (!now.contains(key)) ok = ok && emit("DELETED", o);
+          }
+          if (ok && !emitted) {
+            // Nothing changed: a blank line (JSON streams skip whitespace) finds out whether
+            // the client is still there; a vanished one fails the write and ends the watch.
+            ok = sink.write("\n", 1);
           }
           *state = std::move(now);
           *first = false;

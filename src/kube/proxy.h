@@ -14,8 +14,12 @@
 //    configured token (401; compared in constant time). Bodies over max_body_bytes are
 //    refused (413) before a handler runs; a request must arrive within read_timeout.
 //  * Watches (?watch=1) poll the mesh every watch_poll and stream ADDED/MODIFIED/DELETED
-//    events as JSON lines for at most min(timeoutSeconds, max_watch) ; at most
-//    max_watches at once (429 beyond).
+//    events as JSON lines (a blank line when nothing changed, so a vanished client is
+//    noticed at the next poll) for at most min(timeoutSeconds, max_watch); at most
+//    max_watches at once (429 beyond). `logs -f` (?follow=1) streams the log so far, then
+//    every watch_poll the lines after the last 1000-line window, for at most max_watch;
+//    at most max_follows at once (429). A follower that vanished while the container is
+//    silent keeps its slot until max_watch (nothing is written that could fail).
 //  * stop() is idempotent, ends watches and joins every thread; the destructor stops.
 #pragma once
 
@@ -42,6 +46,7 @@ struct ProxyOptions {
   size_t max_header_bytes = 32 * 1024;
   std::chrono::seconds read_timeout{10};
   int max_watches = 4;
+  int max_follows = 8;  // kubectl logs -f
   std::chrono::seconds max_watch{600};
   std::chrono::milliseconds watch_poll{1000};
 };

@@ -210,6 +210,9 @@ class FakeHandler : public ApiHandler {
     return Json::array({{{"metadata", {{"name", "a"}, {"namespace", "default"}}}, {"v", v}}});
   }
   int64_t now_ms() const override { return 0; }
+  Result<std::string> pod_log(const Request&) override {
+    return std::string(version.load() == 1 ? "a\n" : "a\nb\n");
+  }
   std::atomic<int> calls{0};
   std::atomic<int> version{1};
 };
@@ -324,6 +327,20 @@ TEST_F(KubeProxyTest, AWatchStreamsAddedThenModifiedAndASecondWatchIsRefused) {
   EXPECT_EQ(Json::parse(lines[1])["type"], "MODIFIED");
   EXPECT_EQ(Json::parse(lines[1])["object"]["v"], 2);
   EXPECT_EQ(second_status, 429);
+}
+
+TEST_F(KubeProxyTest, AFollowedLogStreamsTheLogThenOnlyTheNewLinesUncompressed) {
+  std::string got;
+  auto c = client();
+  auto headers = auth();
+  headers.emplace("Accept-Encoding", "gzip");  // as kubectl sends it: must not hold data back
+  auto res = c->Get("/api/v1/namespaces/default/pods/p/log?follow=true", headers,
+                    [&](const char* data, size_t n) {
+                      got.append(data, n);
+                      if (got == "a\n") handler_.version = 2;
+                      return got != "a\nb\n";
+                    });
+  EXPECT_EQ(got, "a\nb\n");
 }
 
 TEST(KubeProxyStart, ANonLoopbackAddressIsRefused) {
