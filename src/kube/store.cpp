@@ -1,5 +1,6 @@
 #include "kube/store.h"
 
+#include <algorithm>
 #include <system_error>
 
 #include "common/files.h"
@@ -80,6 +81,7 @@ Result<std::unique_ptr<ObjectStore>> ObjectStore::open(std::filesystem::path dir
     if (j.is_discarded()) continue;
     auto o = StoredObject::from_json(j);
     if (!o) continue;
+    MutexLock lock(store->mu_);
     store->objects_[key_of(o->resource, o->ns, o->name)] = std::move(*o);
     ++count;
   }
@@ -92,7 +94,7 @@ std::filesystem::path ObjectStore::file_of(const std::string& key) const {
 
 std::optional<StoredObject> ObjectStore::get(const std::string& resource, const std::string& ns,
                                              const std::string& name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = objects_.find(key_of(resource, ns, name));
   if (it == objects_.end()) return std::nullopt;
   return it->second;
@@ -100,7 +102,7 @@ std::optional<StoredObject> ObjectStore::get(const std::string& resource, const 
 
 std::vector<StoredObject> ObjectStore::list(const std::string& resource,
                                             const std::string& ns) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<StoredObject> out;
   for (const auto& [key, o] : objects_) {
     if (o.resource == resource && (ns.empty() || o.ns == ns)) out.push_back(o);
@@ -109,7 +111,7 @@ std::vector<StoredObject> ObjectStore::list(const std::string& resource,
 }
 
 std::vector<std::string> ObjectStore::namespaces() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> out{"default"};
   for (const auto& [key, o] : objects_) {
     if (!o.ns.empty() && std::find(out.begin(), out.end(), o.ns) == out.end()) out.push_back(o.ns);
@@ -121,7 +123,7 @@ Result<void> ObjectStore::put(const StoredObject& object) {
   if (!valid_name(object.name) || (!object.ns.empty() && !valid_namespace(object.ns))) {
     return make_error("invalid", "not a valid object name or namespace");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string key = key_of(object.resource, object.ns, object.name);
   if (!objects_.contains(key) && objects_.size() >= kMaxObjects) {
     return make_error("too_many_requests", "the proxy keeps at most 10000 objects");
@@ -133,7 +135,7 @@ Result<void> ObjectStore::put(const StoredObject& object) {
 
 void ObjectStore::erase(const std::string& resource, const std::string& ns,
                         const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string key = key_of(resource, ns, name);
   objects_.erase(key);
   std::error_code ec;

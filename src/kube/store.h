@@ -20,14 +20,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/mutex.h"
 #include "common/result.h"
+#include "common/thread_annotations.h"
 
 namespace beemesh::kube {
 
@@ -71,8 +72,8 @@ class ObjectStore {
   explicit ObjectStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
   std::filesystem::path file_of(const std::string& key) const;
   std::filesystem::path dir_;
-  mutable std::mutex mu_;
-  std::map<std::string, StoredObject> objects_;  // key: resource_ns_name
+  mutable Mutex mu_;
+  std::map<std::string, StoredObject> objects_ GUARDED_BY(mu_);  // key: resource_ns_name
 };
 
 }  // namespace beemesh::kube
