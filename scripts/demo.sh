@@ -44,9 +44,11 @@ fi
 
 demo_dir="$(mktemp -d /tmp/beemesh-demo.XXXXXX)"
 manifest_id=""
+kube_proxy_pid=""
 cleanup() {
   local status=$?
   set +e
+  [ -n "$kube_proxy_pid" ] && kill "$kube_proxy_pid" 2>/dev/null
   mesh_stop
   if [ -n "$manifest_id" ]; then
     for pod in $(podman pod ls -q --filter "label=beemesh.io/manifest-id=$manifest_id"); do
@@ -133,6 +135,18 @@ done
 step "describe and logs of workload ${workloads[0]}, asked through n2 (any node will do)"
 show beemesh --server "$n2" describe workload "${workloads[0]}"
 show beemesh --server "$n2" logs "${workloads[0]}" --tail 5
+
+if command -v kubectl >/dev/null; then
+  step "the same pods through kubectl (beemesh kube-proxy signs with the user's key)"
+  mesh_free_port tcp || fail "no free port for kube-proxy"
+  eval "$(beemesh kubeconfig --port "$MESH_PORT" --file "$demo_dir/kubeconfig")"
+  beemesh kube-proxy --port "$MESH_PORT" --server "$n1" >"$demo_dir/kube-proxy.log" 2>&1 &
+  kube_proxy_pid=$!
+  for _ in $(seq 1 50); do kubectl get nodes >/dev/null 2>&1 && break; sleep 0.1; done
+  show kubectl get pods -o wide
+  kill "$kube_proxy_pid" && wait "$kube_proxy_pid" 2>/dev/null || true
+  kube_proxy_pid=""
+fi
 
 step "deleting the manifest through n3"
 show beemesh --server "$n3" delete -f examples/web.yaml

@@ -288,6 +288,15 @@ Json pod_object(const PodView& pod) {
     }
   }
   if (!labels.is_object()) labels = Json::object();
+  if (containers.empty()) {
+    // Not applied through this proxy: the published ports still name the containers.
+    for (const auto& p : w.info.ports) {
+      bool known = false;
+      for (const auto& c : containers) known = known || c.value("name", "") == p.container;
+      if (p.pod == pod.pod_name && !known)
+        containers.push_back({{"name", p.container}, {"image", ""}});
+    }
+  }
   labels["beemesh.io/manifest-id"] = w.info.manifest_id;
   labels["beemesh.io/workload-id"] = w.info.id;
   const bool running = w.info.state == runtime::WorkloadState::Running;
