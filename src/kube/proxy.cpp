@@ -11,6 +11,7 @@
 
 #include "common/safe_text.h"
 #include "kube/objects.h"
+#include "kube/views.h"
 
 namespace beemesh::kube {
 

@@ -12,6 +12,7 @@
 #include "kube/proxy.h"
 #include "kube/status.h"
 #include "kube/tls_cert.h"
+#include "kube/views.h"
 
 namespace beemesh::kube {
 namespace {
