@@ -316,6 +316,49 @@ spec:
   EXPECT_NE(r->err.find("forbidden"), std::string::npos) << r->err;
 }
 
+TEST_F(KubectlOnMesh, AConfigMapTravelsWithThePodThatMountsIt) {
+  std::string file = write_manifest(*mesh_, R"(apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: site
+data:
+  index.html: "hello from a configmap"
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: reader
+spec:
+  containers:
+    - name: r
+      image: localhost/busybox:latest
+      command: ["sh", "-c", "cat /site/index.html; echo; exec sleep 3600"]
+      volumeMounts:
+        - {name: site, mountPath: /site}
+  volumes:
+    - name: site
+      configMap: {name: site}
+)");
+  mesh_->track_manifest(manifest_id_of("Pod", "reader"));
+  auto r = kubectl({"apply", "-f", file});
+  ASSERT_TRUE(r && r->success()) << describe(r);
+  EXPECT_NE(r->out.find("configmap/site created"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("pod/reader created"), std::string::npos) << r->out;
+  auto ready = kubectl({"wait", "--for=condition=Ready", "pod/reader", "--timeout=60s"}, 90s);
+  ASSERT_TRUE(ready && ready->success()) << describe(ready);
+  std::string last;
+  bool shown = eventually(
+      [&] {
+        auto logs = kubectl({"logs", "reader"});
+        if (logs) last = logs->out + logs->err;
+        return logs && logs->out.find("hello from a configmap") != std::string::npos;
+      },
+      20s, 500ms);
+  EXPECT_TRUE(shown) << last;
+  auto del = kubectl({"delete", "-f", file}, 120s);
+  ASSERT_TRUE(del && del->success()) << describe(del);
+}
+
 TEST_F(KubectlOnMesh, DeleteRemovesEverything) {
   auto r = kubectl({"delete", "-f", kWebYaml}, 120s);
   ASSERT_TRUE(r && r->success()) << describe(r);
