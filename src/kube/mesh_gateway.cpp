@@ -25,10 +25,6 @@ constexpr auto kApplyTimeout = std::chrono::seconds(120);
 
 }  // namespace
 
-struct MeshGateway::Entry {
-  std::unique_ptr<api::ApiClient> client;
-};
-
 MeshGateway::MeshGateway(GatewayOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 MeshGateway::~MeshGateway() = default;
@@ -64,7 +60,8 @@ Result<std::unique_ptr<MeshGateway>> MeshGateway::open(GatewayOptions options, c
   api::ApiClient probe(o.server, client_options(o, kReadTimeout));
   auto health = probe.health();
   if (!health) return health.error();
-  g->entry_key_hex_ = health->public_key_hex;
+  MutexLock lock(g->mu_);
+  g->entry_ = EntryNode{o.server, health->public_key_hex};
   return g;
 }
 
@@ -73,42 +70,70 @@ std::string MeshGateway::manifest_id(std::string_view ns, std::string_view kind,
   return manifest::manifest_id(owner_hex_, ns, kind, name);
 }
 
-Result<MeshGateway::Entry> MeshGateway::entry() {
-  Entry e;
-  e.client =
-      std::make_unique<api::ApiClient>(options_.server, client_options(options_, kApplyTimeout));
-  e.client->set_signer(cli::request_signer(*user_, credential_hex_, entry_key_hex_, clock_));
-  return e;
+MeshGateway::EntryNode MeshGateway::entry() const {
+  MutexLock lock(mu_);
+  return entry_;
+}
+
+template <typename T, typename Call>
+Result<T> MeshGateway::at_entry(Call call, std::chrono::milliseconds read_timeout) {
+  std::vector<EntryNode> candidates{entry()};
+  {
+    MutexLock lock(mu_);
+    for (const auto& k : known_) {
+      if (k.url != candidates.front().url) candidates.push_back(k);
+    }
+  }
+  std::optional<Error> first_error;
+  for (const auto& candidate : candidates) {
+    api::ApiClient client(candidate.url, client_options(options_, read_timeout));
+    client.set_signer(cli::request_signer(*user_, credential_hex_, candidate.key_hex, clock_));
+    Result<T> out = call(client, candidate);
+    if (out || out.error().code != "unreachable") {
+      if (out && candidate.url != candidates.front().url) {
+        MutexLock lock(mu_);
+        entry_ = candidate;
+      }
+      return out;
+    }
+    if (!first_error) first_error = out.error();
+  }
+  return *first_error;
 }
 
 Result<api::ApplyOutcome> MeshGateway::apply(const std::string& yaml,
                                              const manifest::Manifest& parsed, int replicas) {
   auto id = manifest::manifest_id(owner_hex_, parsed);
   if (!id) return id.error();
-  auto e = entry();
-  if (!e) return e.error();
   auto content = crypto::apply_content_hash(yaml, {}, 0, 0, replicas);
-  auto auth = cli::apply_auth(*user_, *id, entry_key_hex_, clock_, content);
-  if (!auth) return auth.error();
-  auth->intent_hex = cli::intent_hex(*user_, *id, parsed, yaml, replicas, "", clock_);
-  api::ApplyOptions options;
-  options.replicas = replicas;
-  options.source = "request";
-  return e->client->apply(yaml, options, *auth);
+  return at_entry<api::ApplyOutcome>(
+      [&](api::ApiClient& client, const EntryNode& node) -> Result<api::ApplyOutcome> {
+        // The grant names the node that receives it.
+        auto auth = cli::apply_auth(*user_, *id, node.key_hex, clock_, content);
+        if (!auth) return auth.error();
+        auth->intent_hex = cli::intent_hex(*user_, *id, parsed, yaml, replicas, "", clock_);
+        api::ApplyOptions options;
+        options.replicas = replicas;
+        options.source = "request";
+        return client.apply(yaml, options, *auth);
+      },
+      kApplyTimeout);
 }
 
 Result<api::DeleteOutcome> MeshGateway::remove(const std::string& manifest_id) {
-  auto e = entry();
-  if (!e) return e.error();
-  api::OwnerAuth auth = cli::delete_auth(*user_, manifest_id, clock_);
-  auth.intent_hex = cli::tombstone_hex(*user_, manifest_id, clock_);
-  return e->client->delete_manifest(manifest_id, auth);
+  return at_entry<api::DeleteOutcome>(
+      [&](api::ApiClient& client, const EntryNode&) -> Result<api::DeleteOutcome> {
+        api::OwnerAuth auth = cli::delete_auth(*user_, manifest_id, clock_);
+        auth.intent_hex = cli::tombstone_hex(*user_, manifest_id, clock_);
+        return client.delete_manifest(manifest_id, auth);
+      },
+      kApplyTimeout);
 }
 
 Result<std::optional<api::DesiredView>> MeshGateway::desired(const std::string& manifest_id) {
-  auto e = entry();
-  if (!e) return e.error();
-  auto d = e->client->desired_state(manifest_id);
+  auto d = at_entry<api::DesiredView>(
+      [&](api::ApiClient& client, const EntryNode&) { return client.desired_state(manifest_id); },
+      kReadTimeout);
   if (!d) {
     if (d.error().code == "not_found") return std::optional<api::DesiredView>{};
     return d.error();
@@ -118,9 +143,22 @@ Result<std::optional<api::DesiredView>> MeshGateway::desired(const std::string& 
 }
 
 Result<std::vector<api::NodeInfo>> MeshGateway::nodes() {
-  auto e = entry();
-  if (!e) return e.error();
-  return e->client->nodes();
+  auto list = at_entry<std::vector<api::NodeInfo>>(
+      [&](api::ApiClient& client, const EntryNode&) { return client.nodes(); }, kReadTimeout);
+  if (!list) return list.error();
+  std::vector<EntryNode> known;
+  for (const auto& n : *list) {
+    if (!n.api_endpoint.empty() && !n.public_key_hex.empty()) {
+      known.push_back({n.api_endpoint, n.public_key_hex});
+    }
+  }
+  MutexLock lock(mu_);
+  known_ = std::move(known);
+  return list;
+}
+
+std::string MeshGateway::endpoint_of(const api::NodeInfo& node) const {
+  return node.self ? entry().url : node.api_endpoint;
 }
 
 Result<MeshSnapshot> MeshGateway::workloads() {
@@ -128,7 +166,7 @@ Result<MeshSnapshot> MeshGateway::workloads() {
   if (!list) return list.error();
   MeshSnapshot snapshot;
   for (auto& node : *list) {
-    std::string endpoint = node.self ? options_.server : node.api_endpoint;
+    std::string endpoint = endpoint_of(node);
     if (endpoint.empty()) {
       snapshot.unreachable.push_back(node.name);
       continue;
@@ -150,7 +188,7 @@ Result<MeshSnapshot> MeshGateway::workloads() {
 
 Result<std::string> MeshGateway::logs(const api::NodeInfo& node, const std::string& workload_id,
                                       int tail) {
-  std::string endpoint = node.self ? options_.server : node.api_endpoint;
+  std::string endpoint = endpoint_of(node);
   if (endpoint.empty()) {
     return make_error("unavailable", "node " + node.name + " has no API endpoint");
   }
@@ -164,7 +202,7 @@ Result<std::vector<NodeEvent>> MeshGateway::events(std::chrono::milliseconds qui
   if (!list) return list.error();
   std::vector<std::future<std::vector<NodeEvent>>> pending;
   for (const auto& node : *list) {
-    std::string endpoint = node.self ? options_.server : node.api_endpoint;
+    std::string endpoint = endpoint_of(node);
     if (endpoint.empty()) continue;
     pending.push_back(std::async(std::launch::async, [this, node, endpoint, quiet] {
       api::ClientOptions o = client_options(options_, quiet);

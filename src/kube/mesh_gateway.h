@@ -15,6 +15,9 @@
 //    node; unreachable nodes are left out and named in `unreachable`.
 //  * events() reads GET /events of every node in parallel and stops each stream after a
 //    quiet period: the replayed recent events, not the live ones.
+//  * The entry node is --server; when it cannot be reached (connection refused: nothing
+//    sent), each call tries the other nodes of the last directory read, and the first that
+//    answers becomes the entry node (grants then name that node).
 //  * Safe to call from several threads: each call uses its own ApiClient.
 #pragma once
 
@@ -27,7 +30,9 @@
 
 #include "api/node_service.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/result.h"
+#include "common/thread_annotations.h"
 #include "crypto/identity.h"
 #include "manifest/manifest.h"
 
@@ -79,16 +84,27 @@ class MeshGateway {
       std::chrono::milliseconds quiet = std::chrono::milliseconds(700));
 
  private:
+  struct EntryNode {
+    std::string url;
+    std::string key_hex;
+  };
   MeshGateway(GatewayOptions options, const Clock& clock);
-  struct Entry;
-  Result<Entry> entry();  // a client of the entry node, signer installed
+  EntryNode entry() const;
+  // `call` with a client of the entry node (signer installed); when the entry node cannot
+  // be reached (`unreachable`: nothing was sent), the other nodes of the last directory
+  // read in turn, and the first that answers becomes the entry node.
+  template <typename T, typename Call>
+  Result<T> at_entry(Call call, std::chrono::milliseconds read_timeout);
+  std::string endpoint_of(const api::NodeInfo& node) const;
   GatewayOptions options_;
   const Clock& clock_;
   std::optional<crypto::Identity> user_;
   std::string owner_hex_;
   std::string credential_hex_;
   std::string role_;
-  std::string entry_key_hex_;  // from GET /health at open()
+  mutable Mutex mu_;
+  EntryNode entry_ GUARDED_BY(mu_);               // --server, then whichever answered
+  std::vector<EntryNode> known_ GUARDED_BY(mu_);  // the last directory read
 };
 
 }  // namespace beemesh::kube

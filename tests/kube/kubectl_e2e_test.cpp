@@ -377,5 +377,15 @@ TEST_F(KubectlOnMesh, DeleteRemovesEverything) {
   EXPECT_TRUE(gone);
 }
 
+// Last: it stops the entry node the proxies were started with (and starts it again).
+TEST_F(KubectlOnMesh, WithTheEntryNodeDownTheProxyGoesThroughAnotherNode) {
+  mesh_->kill9(0);
+  auto r = kubectl({"get", "nodes"});
+  ASSERT_TRUE(r && r->success()) << describe(r);
+  EXPECT_NE(r->out.find(mesh_->node(1).name), std::string::npos) << r->out;
+  auto restarted = mesh_->restart(0);
+  ASSERT_TRUE(restarted) << restarted.error().to_string();
+}
+
 }  // namespace
 }  // namespace beemesh::e2e
