@@ -303,7 +303,6 @@ Json node_object(const api::NodeInfo& node, int64_t now_ms) {
                {{"name", node.name},
                 {"uid", node.node_id},
                 {"resourceVersion", "1"},
-                {"creationTimestamp", seen},
                 {"labels",
                  {{"kubernetes.io/hostname", node.name},
                   {"kubernetes.io/os", "linux"},
