@@ -372,7 +372,8 @@ Result<std::string> ApiClient::metrics() {
   return impl_->get("/metrics");
 }
 
-Result<void> ApiClient::events(const std::function<bool(const EventView&)>& on_event) {
+Result<void> ApiClient::events(const std::function<bool(const EventView&)>& on_event,
+                               bool replay_only) {
   int status = 0;
   std::string buffer;
   std::string whole;
@@ -381,7 +382,7 @@ Result<void> ApiClient::events(const std::function<bool(const EventView&)>& on_e
   auto headers = impl_->auth_headers("GET", "/events");
   if (!headers) return headers.error();
   auto res = impl_->client.Get(
-      "/events", *headers,
+      replay_only ? "/events?replay=1" : "/events", *headers,
       [&](const httplib::Response& r) {
         status = r.status;
         return true;

@@ -87,8 +87,10 @@ class ApiClient {
                                     const std::string& owner_hex = {});
   Result<std::string> metrics();
   // Reads GET /events, calling on_event for each event until it returns false (ok), the
-  // server ends the stream (ok) or the connection fails (Error).
-  Result<void> events(const std::function<bool(const EventView&)>& on_event);
+  // server ends the stream (ok) or the connection fails (Error). `replay_only`: the node's
+  // recent events and then the end (GET /events?replay=1), no live ones.
+  Result<void> events(const std::function<bool(const EventView&)>& on_event,
+                      bool replay_only = false);
 
  private:
   struct Impl;

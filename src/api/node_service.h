@@ -157,7 +157,8 @@ class NodeService {
     return make_error("not_found", "no desired state for manifest " + manifest_id);
   }
 
-  // Recent events first (oldest to newest), then live ones until the handle is dropped.
+  // Recent events first (oldest to newest, delivered before this returns: GET
+  // /events?replay=1 relies on it), then live ones until the handle is dropped.
   virtual std::unique_ptr<Subscription> subscribe_events(
       std::function<void(const EventView&)> on_event) = 0;
 

@@ -556,7 +556,19 @@ void ApiServer::Impl::handle_revocations(const httplib::Request& req, httplib::R
   send_json(res, 200, Json{{"installed", true}});
 }
 
-void ApiServer::Impl::handle_events(const httplib::Request&, httplib::Response& res) {
+void ApiServer::Impl::handle_events(const httplib::Request& req, httplib::Response& res) {
+  if (req.get_param_value("replay") == "1") {
+    // Only the recent events (delivered before subscribe_events returns), then the end: no
+    // stream stays open, so it takes none of the max_event_streams places.
+    auto recent = std::make_shared<EventStream>();
+    service.subscribe_events([recent](const EventView& event) { recent->push(event); }).reset();
+    std::string body = "retry: 2000\n\n";
+    std::lock_guard lock(recent->mutex);
+    for (const auto& event : recent->queue) body += sse_frame(event);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(body, kEventStream);
+    return;
+  }
   auto stream = std::make_shared<EventStream>();
   {
     std::lock_guard lock(streams_mutex);

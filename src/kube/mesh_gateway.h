@@ -13,8 +13,7 @@
 //  * workloads() asks every node of the entry node's directory (GET /workloads on its API
 //    endpoint, signed for that node's key), in parallel-free order with a 5 s budget per
 //    node; unreachable nodes are left out and named in `unreachable`.
-//  * events() reads GET /events of every node in parallel and stops each stream after a
-//    quiet period: the replayed recent events, not the live ones.
+//  * events() reads every node's recent events (GET /events?replay=1) in parallel.
 //  * The entry node is --server; when it cannot be reached (connection refused: nothing
 //    sent), each call tries the other nodes of the last directory read, and the first that
 //    answers becomes the entry node (grants then name that node).
@@ -76,12 +75,10 @@ class MeshGateway {
   Result<std::vector<api::NodeInfo>> nodes();
   Result<MeshSnapshot> workloads();
   Result<std::string> logs(const api::NodeInfo& node, const std::string& workload_id, int tail);
-  // The recent events every node replays at the start of GET /events (oldest first per
-  // node), read from all nodes at once; a node's stream is left after `quiet` without an
-  // event or kMaxEventsPerNode events. Unreachable nodes add nothing.
+  // The recent events of every node (GET /events?replay=1, oldest first per node), read
+  // from all nodes at once, at most kMaxEventsPerNode each; unreachable nodes add nothing.
   static constexpr size_t kMaxEventsPerNode = 500;
-  Result<std::vector<NodeEvent>> events(
-      std::chrono::milliseconds quiet = std::chrono::milliseconds(700));
+  Result<std::vector<NodeEvent>> events();
 
  private:
   struct EntryNode {

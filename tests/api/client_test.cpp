@@ -175,6 +175,20 @@ TEST_F(ApiClientTest, EventsDeliversReplayedThenLiveEvents) {
   EXPECT_EQ(types, (std::vector<std::string>{"Deployed", "Removed"}));
 }
 
+TEST_F(ApiClientTest, EventsReplayOnlyReturnsAfterTheRecentEvents) {
+  service.recent_events = {testing::make_event("Deployed", "w1"),
+                           testing::make_event("Removed", "w1")};
+  std::vector<std::string> types;
+  auto done = client->events(
+      [&](const EventView& e) {
+        types.push_back(e.type);
+        return true;
+      },
+      /*replay_only=*/true);
+  ASSERT_TRUE(done.ok()) << done.error().to_string();
+  EXPECT_EQ(types, (std::vector<std::string>{"Deployed", "Removed"}));
+}
+
 TEST(ApiClientErrors, UnreachableServerSaysConnectionRefused) {
   int port = 0;
   {

@@ -459,6 +459,19 @@ TEST_F(ApiServerTest, EventsReplayRecentEventsThenDeliverLiveOnes) {
   EXPECT_NE(frames[2].find("container web exited (137)"), std::string::npos);
 }
 
+TEST_F(ApiServerTest, EventsReplayOnlyAnswersTheRecentEventsAndEndsWithoutAStream) {
+  service.recent_events = {make_event("Deploying", "w1", "m1", 1),
+                           make_event("Deployed", "w1", "m1", 2)};
+  auto res = http->Get("/events?replay=1");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/event-stream");
+  EXPECT_NE(res->body.find("event: Deploying\n"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("event: Deployed\n"), std::string::npos) << res->body;
+  EXPECT_EQ(server->active_event_streams(), 0);
+  EXPECT_EQ(service.subscriber_count(), 0);
+}
+
 TEST_F(ApiServerTest, EventStreamDropsItsSubscriptionWhenTheClientGoesAway) {
   start(ApiConfig{.event_heartbeat = std::chrono::milliseconds(20)});
   service.recent_events = {make_event("Deployed", "w1")};
