@@ -4,6 +4,7 @@
 //
 //   provider_bench [--nodes 50] [--discoverers 20] [--manifests 10] [--providers 3]
 //                  [--cached-iterations 200000]
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,13 +30,27 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
-long rss_kib() {
+// A numeric field of /proc/self/status ("VmRSS:", "Threads:").
+long proc_status(const std::string& field) {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
   }
   return -1;
+}
+
+long rss_kib() {
+  return proc_status("VmRSS:");
+}
+
+// The highest open descriptor number (OpenDHT's select() socket aborted at >= 1024).
+long max_fd() {
+  long top = -1;
+  for (int fd = 0; fd < 1 << 16; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1) top = fd;
+  }
+  return top;
 }
 
 struct Summary {
@@ -124,9 +139,16 @@ int main(int argc, char** argv) {
     pms.push_back(
         std::make_unique<provider::ProviderManager>(mesh.node(i), ids[i], system_clock(), config));
   }
-  const bool connected = mesh.wait_connected(8, 30s);
-  std::printf("mesh: %zu nodes started in %.0f ms, every node knows >= 8 others: %s\n", nodes,
-              ms_since(t_start), connected ? "yes" : "NO");
+  const double started_ms = ms_since(t_start);
+  const long threads_before = proc_status("Threads:");  // before the settle wait
+  const bool connected =
+      mesh.wait_connected(8, 30s + std::chrono::milliseconds(50 * static_cast<long>(nodes)));
+  std::printf(
+      "mesh: %zu nodes started in %.0f ms, every node knows >= 8 others after %.0f ms: %s\n",
+      nodes, started_ms, ms_since(t_start), connected ? "yes" : "NO");
+  std::printf("threads: %ld in the process (%.2f per node), highest descriptor %ld\n",
+              threads_before, static_cast<double>(threads_before) / static_cast<double>(nodes),
+              max_fd());
   // Let routing tables settle (the issue measured 5-16 s to fill on 20 nodes).
   std::this_thread::sleep_for(5s);
 

@@ -1,5 +1,7 @@
 #include "dht/loopback_mesh.h"
 
+#include "dht/epoll_socket.h"
+
 #include <random>
 #include <set>
 #include <thread>
@@ -10,6 +12,9 @@ Result<std::unique_ptr<LoopbackMesh>> LoopbackMesh::start(
     size_t nodes, uint32_t network_id, const std::function<void(DhtConfig&)>& tweak) {
   std::unique_ptr<LoopbackMesh> mesh(new LoopbackMesh(network_id));
   mesh->seed_ = std::random_device{}();
+  auto loop = EpollLoop::start();
+  if (!loop.ok()) return loop.error();
+  mesh->loop_ = std::move(loop).value();
   for (size_t i = 0; i < nodes; ++i) {
     auto added = mesh->add_node(tweak);
     if (!added.ok()) return added.error();
@@ -38,7 +43,7 @@ std::vector<std::string> LoopbackMesh::bootstrap_for_new_node() {
 Result<size_t> LoopbackMesh::add_node(const std::function<void(DhtConfig&)>& tweak) {
   auto config = loopback_config(network_id_, bootstrap_for_new_node());
   if (tweak) tweak(config);
-  auto node = OpenDht::start(config);
+  auto node = OpenDht::start(config, loop_);
   if (!node.ok()) return node.error();
   nodes_.push_back(std::move(node).value());
   return nodes_.size() - 1;

@@ -3,7 +3,8 @@
 //
 // Promise: node i > 0 bootstraps to node 0 and to up to 2 other random earlier nodes (a
 // mesh bootstrapped to node 0 alone can split its ID space); all nodes share `network_id`
-// and run without a per-IP request limit. wait_connected() polls until every node knows at
+// and run without a per-IP request limit. All nodes share one EpollLoop: one receive thread
+// for the whole mesh, and descriptor numbers past 1024 are fine (raise RLIMIT_NOFILE). wait_connected() polls until every node knows at
 // least `min_nodes` nodes (good or dubious: idle nodes are confirmed only by traffic) or the
 // deadline passes. The destructor shuts all nodes down.
 #pragma once
@@ -41,6 +42,7 @@ class LoopbackMesh {
   explicit LoopbackMesh(uint32_t network_id) : network_id_(network_id) {}
   uint32_t network_id_;
   uint64_t seed_ = 0;
+  std::shared_ptr<EpollLoop> loop_;  // before nodes_: outlives them
   std::vector<std::unique_ptr<OpenDht>> nodes_;
 };
 

@@ -1,5 +1,7 @@
 #include "dht/opendht_dht.h"
 
+#include "dht/epoll_socket.h"
+
 #include <opendht/dhtrunner.h>
 #include <opendht/log.h>
 #include <spdlog/spdlog.h>
@@ -107,7 +109,8 @@ DhtConfig loopback_config(uint32_t network_id, std::vector<std::string> bootstra
   return c;
 }
 
-Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config) {
+Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
+                                                std::shared_ptr<EpollLoop> loop) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
 
@@ -132,7 +135,20 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config) {
     rc.bind6 = *b6;
   }
 
+  if (!loop) {
+    auto own = EpollLoop::start();
+    if (!own.ok()) return own.error();
+    loop = std::move(own).value();
+  }
+  auto sock = EpollSocket::open(std::move(loop), rc.bind4, rc.bind6);
+  if (!sock.ok()) {
+    return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
+                                              std::to_string(config.port) + ": " +
+                                              sock.error().message);
+  }
+
   ::dht::DhtRunner::Context ctx;
+  ctx.sock = std::move(sock).value();
   if (config.log_to_stderr) ctx.logger = ::dht::log::getStdLogger();
   try {
     impl->runner.run(rc, std::move(ctx));

@@ -7,6 +7,9 @@
 //    entry of `bootstrap` ("host:port"). It fails with `dht_start_failed` if a socket
 //    cannot be bound; unreachable bootstrap peers are not an error.
 //  * Nodes with different `network_id`s never talk to each other.
+//  * Its UDP sockets are EpollSockets (dht/epoll_socket.h): any descriptor number works. They are
+//    served by `loop` when given (one receive thread for many nodes of a process), else by a
+//    loop of this node's own.
 //  * bound_port() is the IPv4 port actually bound (useful with port 0).
 //  * The destructor calls shutdown(): leaves the network, joins the runner's threads; no
 //    callback runs after that.
@@ -26,6 +29,10 @@
 #include "dht/dht.h"
 
 namespace beemesh::dht {
+
+// dht/epoll_socket.h; not included here, so that OpenDHT's own `::dht` namespace stays out of
+// files that say `using namespace beemesh` and then `dht::`.
+class EpollLoop;
 
 struct DhtConfig {
   std::string bind_address = "0.0.0.0";  // empty: IPv6 only
@@ -50,7 +57,8 @@ DhtConfig loopback_config(uint32_t network_id, std::vector<std::string> bootstra
 
 class OpenDht final : public Dht {
  public:
-  static Result<std::unique_ptr<OpenDht>> start(const DhtConfig& config);
+  static Result<std::unique_ptr<OpenDht>> start(const DhtConfig& config,
+                                                std::shared_ptr<EpollLoop> loop = {});
   ~OpenDht() override;
   OpenDht(const OpenDht&) = delete;
   OpenDht& operator=(const OpenDht&) = delete;

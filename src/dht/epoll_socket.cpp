@@ -1,0 +1,250 @@
+#include "dht/epoll_socket.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace beemesh::dht {
+
+namespace {
+
+constexpr uint64_t kWakeId = 0;  // epoll data of the eventfd; registrations start at 1
+constexpr int kMaxEvents = 64;
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+// A non-blocking, close-on-exec UDP socket bound to `addr`; `bound` receives the address
+// actually bound. Returns -1 and sets `error` on failure.
+int bind_udp(const ::dht::SockAddr& addr, ::dht::SockAddr& bound, std::string& error) {
+  const sa_family_t family = addr.getFamily();
+  const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = "socket: " + errno_text(errno);
+    return -1;
+  }
+  if (family == AF_INET6) {
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  if (::bind(fd, addr.get(), addr.getLength()) != 0) {
+    error = "bind " + addr.toString() + ": " + errno_text(errno);
+    ::close(fd);
+    return -1;
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    error = "getsockname: " + errno_text(errno);
+    ::close(fd);
+    return -1;
+  }
+  bound = ::dht::SockAddr(ss, len);
+  return fd;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// EpollLoop
+
+Result<std::shared_ptr<EpollLoop>> EpollLoop::start() {
+  std::shared_ptr<EpollLoop> loop(new EpollLoop());
+  loop->epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (loop->epoll_fd_ < 0) {
+    return make_error("dht_start_failed", "epoll_create1: " + errno_text(errno));
+  }
+  loop->wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (loop->wake_fd_ < 0) {
+    return make_error("dht_start_failed", "eventfd: " + errno_text(errno));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeId;
+  if (::epoll_ctl(loop->epoll_fd_, EPOLL_CTL_ADD, loop->wake_fd_, &ev) != 0) {
+    return make_error("dht_start_failed", "epoll_ctl(eventfd): " + errno_text(errno));
+  }
+  EpollLoop* raw = loop.get();
+  loop->thread_ = std::thread([raw] { raw->run(); });
+  loop->thread_id_ = loop->thread_.get_id();
+  ::pthread_setname_np(loop->thread_.native_handle(), "dht-epoll");
+  return loop;
+}
+
+EpollLoop::~EpollLoop() {
+  stopping_ = true;
+  if (thread_.joinable()) {
+    wake();
+    if (std::this_thread::get_id() == thread_.get_id()) {
+      thread_.detach();  // the last socket died on the loop thread: it exits on its own
+    } else {
+      thread_.join();
+    }
+  }
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+void EpollLoop::wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+size_t EpollLoop::registered() const {
+  std::lock_guard lock(mutex_);
+  return registrations_.size();
+}
+
+Result<uint64_t> EpollLoop::add(int fd, EpollSocket* socket) {
+  std::lock_guard lock(mutex_);
+  const uint64_t id = next_id_++;
+  epoll_event ev{};
+  ev.events = EPOLLIN;  // level-triggered: a socket left with datagrams after a turn fires again
+  ev.data.u64 = id;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return make_error("dht_start_failed", "epoll_ctl(add): " + errno_text(errno));
+  }
+  registrations_.emplace(id, Registration{fd, socket});
+  return id;
+}
+
+void EpollLoop::remove(EpollSocket* socket) {
+  std::unique_lock lock(mutex_);
+  for (auto it = registrations_.begin(); it != registrations_.end();) {
+    if (it->second.socket == socket) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+      it = registrations_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (std::this_thread::get_id() == thread_id_) return;  // called from its own callback
+  while (dispatching_ == socket) idle_.wait(lock);
+}
+
+void EpollLoop::run() {
+  std::array<epoll_event, kMaxEvents> events{};
+  while (!stopping_) {
+    const int n = ::epoll_wait(epoll_fd_, events.data(), kMaxEvents, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      spdlog::error("component=dht epoll_wait: {}", errno_text(errno));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    for (int i = 0; i < n && !stopping_; ++i) {
+      const uint64_t id = events[static_cast<size_t>(i)].data.u64;
+      if (id == kWakeId) {
+        uint64_t count = 0;
+        [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      EpollSocket* socket = nullptr;
+      int fd = -1;
+      {
+        std::lock_guard lock(mutex_);
+        auto it = registrations_.find(id);
+        if (it == registrations_.end()) continue;  // removed after epoll_wait returned
+        socket = it->second.socket;
+        fd = it->second.fd;
+        dispatching_ = socket;
+      }
+      socket->drain(fd, buffer_);
+      {
+        std::lock_guard lock(mutex_);
+        dispatching_ = nullptr;
+      }
+      idle_.notify_all();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EpollSocket
+
+Result<std::unique_ptr<EpollSocket>> EpollSocket::open(std::shared_ptr<EpollLoop> loop,
+                                                       const ::dht::SockAddr& bind4,
+                                                       const ::dht::SockAddr& bind6) {
+  if (!loop) return make_error("dht_start_failed", "no epoll loop");
+  std::unique_ptr<EpollSocket> s(new EpollSocket(loop));
+  std::string err4;
+  std::string err6;
+  if (bind4) s->fd4_ = bind_udp(bind4, s->bound4_, err4);
+  if (bind6) {
+    if (bind6.getPort() == 0 && s->bound4_.getPort() != 0) {
+      // Same port on both families when it is free: one port to tell other nodes.
+      auto same = bind6;
+      same.setPort(s->bound4_.getPort());
+      std::string ignored;
+      s->fd6_ = bind_udp(same, s->bound6_, ignored);
+    }
+    if (s->fd6_ < 0) s->fd6_ = bind_udp(bind6, s->bound6_, err6);
+  }
+  if (!bind4 && !bind6) return make_error("dht_start_failed", "UDP socket: no address to bind");
+  if (bind4 && s->fd4_ < 0) return make_error("dht_start_failed", "UDP socket: " + err4);
+  if (bind6 && s->fd6_ < 0) return make_error("dht_start_failed", "UDP socket: " + err6);
+  for (int fd : {s->fd4_, s->fd6_}) {
+    if (fd < 0) continue;
+    auto added = loop->add(fd, s.get());
+    if (!added.ok()) return added.error();
+  }
+  return s;
+}
+
+EpollSocket::~EpollSocket() {
+  stop();
+  if (fd4_ >= 0) ::close(fd4_);
+  if (fd6_ >= 0) ::close(fd6_);
+}
+
+void EpollSocket::stop() {
+  if (stopped_.exchange(true)) return;
+  loop_->remove(this);
+}
+
+int EpollSocket::sendTo(const ::dht::SockAddr& dest, const uint8_t* data, size_t size,
+                        bool replied) {
+  if (!dest) return EFAULT;
+  if (stopped_) return EBADF;
+  const int fd = dest.getFamily() == AF_INET    ? fd4_
+                 : dest.getFamily() == AF_INET6 ? fd6_
+                                                : -1;
+  if (fd < 0) return EAFNOSUPPORT;
+  int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+  if (replied) flags |= MSG_CONFIRM;
+  if (::sendto(fd, data, size, flags, dest.get(), dest.getLength()) < 0) return errno;
+  return 0;
+}
+
+void EpollSocket::drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer) {
+  ::dht::net::PacketList batch;
+  for (size_t i = 0; i < kMaxBatch; ++i) {
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof(from);
+    // MSG_TRUNC: the datagram's real length, so an oversized one is seen and dropped.
+    const ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), MSG_TRUNC | MSG_DONTWAIT,
+                                 reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n < 0) break;  // EAGAIN: drained; anything else: try again on the next readiness
+    if (static_cast<size_t>(n) > buffer.size()) {
+      loop_->dropped_oversize_.fetch_add(1);
+      continue;
+    }
+    auto one = getNewPacket();
+    auto& packet = one.front();
+    packet.data.assign(buffer.begin(), buffer.begin() + n);
+    packet.from = ::dht::SockAddr(from, from_len);
+    packet.received = ::dht::clock::now();
+    batch.splice(batch.end(), one);
+  }
+  if (!batch.empty() && !stopped_) onReceived(std::move(batch));
+}
+
+}  // namespace beemesh::dht

@@ -1,0 +1,129 @@
+// dht/epoll_socket.h — OpenDHT's datagram socket on epoll: no FD_SETSIZE limit, and one
+// receive thread for many DHT nodes of a process.
+//
+// Why: OpenDHT 2.4's own `net::UdpSocket` waits with select(), so a process aborts once a DHT
+// socket gets a descriptor number >= 1024, and it costs one receive thread per node.
+// OpenDHT accepts any `net::DatagramSocket` through `DhtRunner::Context::sock`.
+//
+// Promise:
+//  * EpollLoop::start() creates one epoll instance and one thread. Every EpollSocket registered
+//    on it is served by that thread: readable sockets are drained in turns of at most
+//    kMaxBatch datagrams per socket, so one busy socket cannot starve the others.
+//  * EpollSocket::open() binds a UDP socket per non-empty address (IPv4 and/or IPv6, IPv6
+//    V6ONLY; with IPv6 port 0 it first tries the IPv4 port), non-blocking and close-on-exec,
+//    at any descriptor number. It fails with `dht_start_failed` if nothing could be bound.
+//  * Received datagrams reach the callback OpenDHT sets (setOnReceive) on the loop thread,
+//    in batches, in arrival order per socket. A datagram larger than kMaxDatagramSize (the
+//    UDP maximum, 65,507 bytes of IPv4 payload fits) is dropped, never truncated and passed on.
+//  * sendTo() is thread-safe, never blocks (a full send buffer returns EAGAIN, which OpenDHT
+//    treats as a lost datagram) and returns 0 or an errno value, as OpenDHT expects.
+//  * stop() unregisters the socket; when it returns, no callback of this socket is running or
+//    will run (unless called from that very callback). Sends after stop() fail with EBADF.
+//    The destructor stops and closes the descriptors.
+//  * ~EpollLoop joins the thread; sockets still registered are unregistered first (they must
+//    not be used for receiving afterwards). Sockets hold the loop by shared_ptr, so the loop
+//    outlives them in normal use.
+#pragma once
+
+#include <opendht/network_utils.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/result.h"
+#include "common/thread_annotations.h"
+
+namespace beemesh::dht {
+
+inline constexpr size_t kMaxDatagramSize = 65536;
+inline constexpr size_t kMaxBatch = 64;
+
+class EpollSocket;
+
+class EpollLoop {
+ public:
+  static Result<std::shared_ptr<EpollLoop>> start();
+  ~EpollLoop();
+  EpollLoop(const EpollLoop&) = delete;
+  EpollLoop& operator=(const EpollLoop&) = delete;
+
+  // Sockets currently registered (for tests and stats).
+  size_t registered() const EXCLUDES(mutex_);
+  // Datagrams dropped because they exceeded kMaxDatagramSize.
+  uint64_t dropped_oversize() const { return dropped_oversize_.load(); }
+
+ private:
+  friend class EpollSocket;
+  EpollLoop() = default;
+  // Registers `fd` for reading on behalf of `socket`; returns its registration id.
+  Result<uint64_t> add(int fd, EpollSocket* socket) EXCLUDES(mutex_);
+  // Removes every registration of `socket`; waits until none of its callbacks runs (unless
+  // called on the loop thread).
+  void remove(EpollSocket* socket) EXCLUDES(mutex_);
+  void run() EXCLUDES(mutex_);
+  void wake();
+
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: stop request
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> dropped_oversize_{0};
+  std::thread thread_;
+  std::thread::id thread_id_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;  // signalled when `dispatching_` changes
+  struct Registration {
+    int fd;
+    EpollSocket* socket;
+  };
+  std::map<uint64_t, Registration> registrations_ GUARDED_BY(mutex_);
+  uint64_t next_id_ GUARDED_BY(mutex_) = 1;
+  EpollSocket* dispatching_ GUARDED_BY(mutex_) = nullptr;  // whose datagrams are being delivered
+
+  // Only the loop thread touches the receive buffer.
+  std::array<uint8_t, kMaxDatagramSize> buffer_{};
+};
+
+class EpollSocket final : public ::dht::net::DatagramSocket {
+ public:
+  // Empty bind address: that family is off. Port 0: ephemeral.
+  static Result<std::unique_ptr<EpollSocket>> open(std::shared_ptr<EpollLoop> loop,
+                                                   const ::dht::SockAddr& bind4,
+                                                   const ::dht::SockAddr& bind6);
+  ~EpollSocket() override;
+
+  int sendTo(const ::dht::SockAddr& dest, const uint8_t* data, size_t size,
+             bool replied) override;
+  bool hasIPv4() const override { return fd4_ >= 0; }
+  bool hasIPv6() const override { return fd6_ >= 0; }
+  const ::dht::SockAddr& getBoundRef(sa_family_t family = AF_UNSPEC) const override {
+    return family == AF_INET6 ? bound6_ : bound4_;
+  }
+  void stop() override;
+
+  int fd4() const { return fd4_; }
+  int fd6() const { return fd6_; }
+
+ private:
+  friend class EpollLoop;
+  explicit EpollSocket(std::shared_ptr<EpollLoop> loop) : loop_(std::move(loop)) {}
+  // Loop thread only: reads up to kMaxBatch datagrams from `fd` and hands them to OpenDHT.
+  void drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer);
+
+  std::shared_ptr<EpollLoop> loop_;
+  // Set in open(), closed in the destructor: immutable while the socket is shared.
+  int fd4_ = -1;
+  int fd6_ = -1;
+  ::dht::SockAddr bound4_;
+  ::dht::SockAddr bound6_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace beemesh::dht
