@@ -5,12 +5,12 @@
 # -Werror). Run by scripts/test.sh. Only the object files of the annotated libraries are
 # compiled (not their dependencies): the analysis needs nothing linked. BEEMESH_TSA_BUILD_DIR
 # overrides the build directory ($BEEMESH_ROOT/build-tsa); BEEMESH_TSA_LIBRARIES the
-# libraries (default: "workload kube").
+# libraries (default: "workload kube dht").
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
 TSA_BUILD="${BEEMESH_TSA_BUILD_DIR:-$BEEMESH_ROOT/build-tsa}"
-TSA_LIBRARIES="${BEEMESH_TSA_LIBRARIES:-workload kube}"
+TSA_LIBRARIES="${BEEMESH_TSA_LIBRARIES:-workload kube dht}"
 if [ ! -f "$TSA_BUILD/build.ninja" ]; then
   # -O0: the analysis runs in the front end; optimising would only cost time.
   CC=clang CXX=clang++ cmake -S "$BEEMESH_ROOT" -B "$TSA_BUILD" -G Ninja -Wno-dev \

@@ -144,8 +144,8 @@ int main(int argc, char** argv) {
   const bool connected =
       mesh.wait_connected(8, 30s + std::chrono::milliseconds(50 * static_cast<long>(nodes)));
   std::printf(
-      "mesh: %zu nodes started in %.0f ms, every node knows >= 8 others after %.0f ms: %s\n",
-      nodes, started_ms, ms_since(t_start), connected ? "yes" : "NO");
+      "mesh: %zu nodes started in %.0f ms, every node knows >= 8 others after %.0f ms: %s\n", nodes,
+      started_ms, ms_since(t_start), connected ? "yes" : "NO");
   std::printf("threads: %ld in the process (%.2f per node), highest descriptor %ld\n",
               threads_before, static_cast<double>(threads_before) / static_cast<double>(nodes),
               max_fd());

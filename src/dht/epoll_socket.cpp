@@ -99,12 +99,12 @@ void EpollLoop::wake() {
 }
 
 size_t EpollLoop::registered() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return registrations_.size();
 }
 
 Result<uint64_t> EpollLoop::add(int fd, EpollSocket* socket) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const uint64_t id = next_id_++;
   epoll_event ev{};
   ev.events = EPOLLIN;  // level-triggered: a socket left with datagrams after a turn fires again
@@ -117,7 +117,7 @@ Result<uint64_t> EpollLoop::add(int fd, EpollSocket* socket) {
 }
 
 void EpollLoop::remove(EpollSocket* socket) {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   for (auto it = registrations_.begin(); it != registrations_.end();) {
     if (it->second.socket == socket) {
       ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second.fd, nullptr);
@@ -127,7 +127,7 @@ void EpollLoop::remove(EpollSocket* socket) {
     }
   }
   if (std::this_thread::get_id() == thread_id_) return;  // called from its own callback
-  while (dispatching_ == socket) idle_.wait(lock);
+  while (dispatching_ == socket) idle_.wait(mutex_);
 }
 
 void EpollLoop::run() {
@@ -150,7 +150,7 @@ void EpollLoop::run() {
       EpollSocket* socket = nullptr;
       int fd = -1;
       {
-        std::lock_guard lock(mutex_);
+        MutexLock lock(mutex_);
         auto it = registrations_.find(id);
         if (it == registrations_.end()) continue;  // removed after epoll_wait returned
         socket = it->second.socket;
@@ -159,7 +159,7 @@ void EpollLoop::run() {
       }
       socket->drain(fd, buffer_);
       {
-        std::lock_guard lock(mutex_);
+        MutexLock lock(mutex_);
         dispatching_ = nullptr;
       }
       idle_.notify_all();
@@ -214,9 +214,7 @@ int EpollSocket::sendTo(const ::dht::SockAddr& dest, const uint8_t* data, size_t
                         bool replied) {
   if (!dest) return EFAULT;
   if (stopped_) return EBADF;
-  const int fd = dest.getFamily() == AF_INET    ? fd4_
-                 : dest.getFamily() == AF_INET6 ? fd6_
-                                                : -1;
+  const int fd = dest.getFamily() == AF_INET ? fd4_ : dest.getFamily() == AF_INET6 ? fd6_ : -1;
   if (fd < 0) return EAFNOSUPPORT;
   int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
   if (replied) flags |= MSG_CONFIRM;

@@ -29,14 +29,13 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "common/result.h"
 #include "common/thread_annotations.h"
 
@@ -77,8 +76,8 @@ class EpollLoop {
   std::thread thread_;
   std::thread::id thread_id_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable idle_;  // signalled when `dispatching_` changes
+  mutable Mutex mutex_;
+  CondVar idle_;  // signalled when `dispatching_` changes
   struct Registration {
     int fd;
     EpollSocket* socket;
@@ -99,8 +98,7 @@ class EpollSocket final : public ::dht::net::DatagramSocket {
                                                    const ::dht::SockAddr& bind6);
   ~EpollSocket() override;
 
-  int sendTo(const ::dht::SockAddr& dest, const uint8_t* data, size_t size,
-             bool replied) override;
+  int sendTo(const ::dht::SockAddr& dest, const uint8_t* data, size_t size, bool replied) override;
   bool hasIPv4() const override { return fd4_ >= 0; }
   bool hasIPv6() const override { return fd6_ >= 0; }
   const ::dht::SockAddr& getBoundRef(sa_family_t family = AF_UNSPEC) const override {

@@ -4,9 +4,9 @@
 // Promise: node i > 0 bootstraps to node 0 and to up to 2 other random earlier nodes (a
 // mesh bootstrapped to node 0 alone can split its ID space); all nodes share `network_id`
 // and run without a per-IP request limit. All nodes share one EpollLoop: one receive thread
-// for the whole mesh, and descriptor numbers past 1024 are fine (raise RLIMIT_NOFILE). wait_connected() polls until every node knows at
-// least `min_nodes` nodes (good or dubious: idle nodes are confirmed only by traffic) or the
-// deadline passes. The destructor shuts all nodes down.
+// for the whole mesh, and descriptor numbers past 1024 are fine (raise RLIMIT_NOFILE).
+// wait_connected() polls until every node knows at least `min_nodes` nodes (good or dubious: idle
+// nodes are confirmed only by traffic) or the deadline passes. The destructor shuts all nodes down.
 #pragma once
 
 #include <chrono>
