@@ -1,6 +1,8 @@
 // provider_bench — provider announcements and discovery on a 50-node loopback OpenDHT mesh in
 // one process: announce latency, cold discovery p50/p99 from 20 different nodes, cached
-// discovery, memory per node. Results: docs/notes/bench-provider.md.
+// discovery, memory per node, threads and the highest descriptor of the process (all nodes
+// share one dht-epoll receive thread, so 1,000 nodes fit). Results: docs/notes/bench-provider.md
+// and docs/BENCHMARKS.md.
 //
 //   provider_bench [--nodes 50] [--discoverers 20] [--manifests 10] [--providers 3]
 //                  [--cached-iterations 200000]
