@@ -11,7 +11,8 @@
 //    kMaxBatch datagrams per socket, so one busy socket cannot starve the others.
 //  * EpollSocket::open() binds a UDP socket per non-empty address (IPv4 and/or IPv6, IPv6
 //    V6ONLY; with IPv6 port 0 it first tries the IPv4 port), non-blocking and close-on-exec,
-//    at any descriptor number. It fails with `dht_start_failed` if nothing could be bound.
+//    at any descriptor number. It fails with `dht_start_failed` if an address it was given
+//    cannot be bound, or none was given.
 //  * Received datagrams reach the callback OpenDHT sets (setOnReceive) on the loop thread,
 //    in batches, in arrival order per socket. A datagram larger than kMaxDatagramSize (the
 //    UDP maximum, 65,507 bytes of IPv4 payload fits) is dropped, never truncated and passed on.
@@ -20,9 +21,8 @@
 //  * stop() unregisters the socket; when it returns, no callback of this socket is running or
 //    will run (unless called from that very callback). Sends after stop() fail with EBADF.
 //    The destructor stops and closes the descriptors.
-//  * ~EpollLoop joins the thread; sockets still registered are unregistered first (they must
-//    not be used for receiving afterwards). Sockets hold the loop by shared_ptr, so the loop
-//    outlives them in normal use.
+//  * Every socket holds its loop (shared_ptr), so the loop lives until its last socket is gone;
+//    ~EpollLoop then wakes and joins the thread.
 #pragma once
 
 #include <opendht/network_utils.h>
