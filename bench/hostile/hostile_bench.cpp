@@ -48,7 +48,9 @@
 //
 //   hostile_bench [--runs N] [--warmup W] [--phases idle,alias-bomb,...] [--place node0|any]
 //                 [--half-connections C] [--half-reopen-rate R] [--flood-threads T]
-//                 [--log-level L] [--binary PATH]
+//                 [--flood-rate R] [--log-level L] [--binary PATH]
+// (--flood-rate: stranger-flood frames a second in all; 0, the default: as fast as node 0
+// reads them, which on a small machine also measures the attacker's own CPU.)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -508,8 +510,12 @@ class StrangerFlood final : public Attack {
  public:
   // The frames travel over a member node's TLS links (strangers cannot finish a handshake):
   // what is measured is the envelope's membership check under load.
-  StrangerFlood(e2e::Mesh& mesh, int threads)
-      : port_(mesh.node(0).rpc_port), mesh_id_(mesh.mesh_id()), threads_(threads), mesh_(mesh) {}
+  StrangerFlood(e2e::Mesh& mesh, int threads, long rate)
+      : port_(mesh.node(0).rpc_port),
+        mesh_id_(mesh.mesh_id()),
+        threads_(threads),
+        rate_(rate),
+        mesh_(mesh) {}
   ~StrangerFlood() override { stop(); }
 
   Result<void> start() override {
@@ -569,9 +575,17 @@ class StrangerFlood final : public Attack {
   // never stuck behind a full socket for more than 200 ms.
   void send_loop(int w) {
     std::shared_ptr<const std::vector<Bytes>> pool;
+    // --flood-rate: each sender paces itself to rate / threads frames a second.
+    const auto period = rate_ > 0 ? std::chrono::nanoseconds(1'000'000'000LL * threads_ / rate_)
+                                  : std::chrono::nanoseconds(0);
+    auto next = SteadyClock::now();
     e2e::send_flood(
         port_, static_cast<size_t>(w), 1, [this](size_t) { return !done_; },
         [&](size_t j) {
+          if (period.count() > 0) {
+            next += period;
+            std::this_thread::sleep_until(next);
+          }
           if (j % 256 == 0 || !pool) {
             std::lock_guard lock(mu_);
             pool = pool_;
@@ -584,6 +598,7 @@ class StrangerFlood final : public Attack {
   uint16_t port_;
   std::string mesh_id_;
   int threads_;
+  long rate_;  // frames a second in all, 0: as fast as the node takes them
   e2e::Mesh& mesh_;
   std::unique_ptr<e2e::AttackerTls> tls_;
   std::vector<crypto::Identity> strangers_;
@@ -699,6 +714,7 @@ struct Args {
   int half_connections = 1024;
   int half_reopen_rate = 1024;
   int flood_threads = 4;
+  long flood_rate = 0;
   std::string log_level = "info";
   std::string binary;
 };
@@ -824,7 +840,7 @@ Result<std::unique_ptr<Attack>> make_attack(const std::string& phase, e2e::Mesh&
   // frame deadline, or evict it.
   if (phase == "member-slow-frames") return swarm(SwarmMode::member_header, 1 << 20, 64 << 10);
   if (phase == "stranger-flood") {
-    return std::unique_ptr<Attack>(new StrangerFlood(mesh, a.flood_threads));
+    return std::unique_ptr<Attack>(new StrangerFlood(mesh, a.flood_threads, a.flood_rate));
   }
   if (phase == "holders-500") return std::unique_ptr<Attack>(new FiveHundredHolders(mesh, mallory));
   return make_error("unknown_phase", "unknown phase " + phase + " (" + kPhases + ")");
@@ -987,7 +1003,8 @@ int main(int argc, char** argv) {
       std::printf(
           "usage: %s [--runs N] [--warmup W] [--phases P,P,... of: %s] [--place node0|any] "
           "[--half-connections C] "
-          "[--half-reopen-rate R] [--flood-threads T] [--log-level L] [--binary PATH]\n",
+          "[--half-reopen-rate R] [--flood-threads T] [--flood-rate R] [--log-level L] [--binary "
+          "PATH]\n",
           argv[0], kPhases);
       return 0;
     }
@@ -1018,6 +1035,8 @@ int main(int argc, char** argv) {
       a.half_reopen_rate = std::stoi(v);
     } else if (k == "--flood-threads") {
       a.flood_threads = std::stoi(v);
+    } else if (k == "--flood-rate") {
+      a.flood_rate = std::stol(v);
     } else if (k == "--log-level") {
       a.log_level = v;
     } else if (k == "--binary") {
