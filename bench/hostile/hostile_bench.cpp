@@ -10,14 +10,23 @@
 //   idle            nothing else happening
 //   alias-bomb      one sender POSTing a ~500-byte nested-alias manifest to node 0's /apply
 //                   in a loop, as a second, admitted deployer ("mallory") with valid headers
-//   half-frames     1,024 connections to node 0's RPC port, each sending a frame header that
-//                   claims 4 MiB and nothing more; every connection the node closes is
-//                   opened again (at most --half-reopen-rate per second)
-//                   (plain TCP: since issue 12 the node refuses these at the TLS handshake,
-//                   so this now measures the handshake's refusal, not the frame limits)
-//   slow-frames     the same with headers claiming 1 MiB, under the transport's 1.5 MiB limit
-//                   for unverified peers, so the node holds them until it evicts them or
-//                   their frame deadline passes
+//   Since issue 12 every RPC link is mutual TLS 1.3 between members, so a stranger's bytes
+//   never reach the frame parser: the connection phases attack the handshake as strangers
+//   and the frame limits as a member over an established link. Each keeps --half-connections
+//   connections (1,024) to node 0's RPC port, reopening every one the node closes (at most
+//   --half-reopen-rate per second):
+//   half-handshakes      a stranger's TLS ClientHello and then silence: the node answers it
+//                        and holds the connection, pending, until its 10 s handshake deadline
+//                        or until the pending caps (64; 32 per address) evict it
+//   stranger-handshakes  whole TLS 1.3 handshakes with a self-certified stranger's
+//                        certificate, refused by the membership check right after
+//   member-half-frames   as an admitted member node, over TLS: a frame header claiming 4 MiB
+//                        and nothing more (over the 1.5 MiB limit of unverified connections)
+//   member-slow-frames   the same claiming 1 MiB, plus the first 64 KiB of the body, under
+//                        that limit, so the node buffers and holds them until their frame
+//                        deadline (10 s) or the unverified-buffer cap (32 MiB) / pending caps
+//   plain-frames         (not in the default run) the pre-TLS attack: plain TCP and a 4 MiB
+//                        frame header, refused at the handshake
 //   stranger-flood  --flood-threads TLS connections of a member node sending signed capacity
 //                   requests from 64 self-certified stranger keys as fast as the node takes
 //                   them (strangers themselves are refused at the TLS handshake; envelopes
@@ -39,7 +48,9 @@
 //
 //   hostile_bench [--runs N] [--warmup W] [--phases idle,alias-bomb,...] [--place node0|any]
 //                 [--half-connections C] [--half-reopen-rate R] [--flood-threads T]
-//                 [--log-level L] [--binary PATH]
+//                 [--flood-rate R] [--log-level L] [--binary PATH]
+// (--flood-rate: stranger-flood frames a second in all; 0, the default: as fast as node 0
+// reads them, which on a small machine also measures the attacker's own CPU.)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -47,6 +58,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -198,23 +211,47 @@ class AliasBombFlood final : public Attack {
   std::thread thread_;
 };
 
-class HalfSentFrames final : public Attack {
+// Many connections to node 0's RPC port at once, each doing one thing and then waiting for the
+// node to close it; every connection the node closes is opened again (at most
+// reopen_per_second a second). What each connection does:
+//   plain_header        plain TCP, then a frame header (refused at the TLS handshake)
+//   half_handshake      a stranger's TLS ClientHello, then silence: the node answers it and
+//                       waits for the rest until its handshake deadline or pending cap
+//   stranger_handshake  a whole TLS 1.3 handshake with a self-certified stranger's
+//                       certificate (refused by the node's membership check right after)
+//   member_header       a whole TLS handshake as an admitted member node, then a frame
+//                       header (and `body_prefix` bytes of its body) inside TLS; no more
+enum class SwarmMode { plain_header, half_handshake, stranger_handshake, member_header };
+
+class ConnectionSwarm final : public Attack {
  public:
-  HalfSentFrames(uint16_t port, int connections, int reopen_per_second, uint32_t claimed_body)
-      : port_(port),
-        connections_(connections),
-        reopen_per_second_(reopen_per_second),
-        claimed_body_(claimed_body) {}
-  ~HalfSentFrames() override { stop(); }
+  struct Options {
+    SwarmMode mode = SwarmMode::member_header;
+    int connections = 1024;
+    int reopen_per_second = 1024;
+    uint32_t claimed_body = 4 * 1024 * 1024;
+    size_t body_prefix = 0;
+  };
+  ConnectionSwarm(e2e::Mesh& mesh, Options o) : mesh_(mesh), port_(mesh.node(0).rpc_port), o_(o) {}
+  ~ConnectionSwarm() override { stop(); }
 
   Result<void> start() override {
-    // Length prefix claiming claimed_body_ bytes, then the fixed header and protocol id of an
-    // apply; no body ever follows.
-    header_ = e2e::half_frame_header(claimed_body_);
+    // Length prefix claiming claimed_body bytes, then the fixed header and protocol id of an
+    // apply, then body_prefix bytes of body; the rest never follows.
+    header_ = e2e::half_frame_header(o_.claimed_body);
+    header_.resize(header_.size() + o_.body_prefix, 0x5a);
+    if (o_.mode == SwarmMode::member_header) {
+      auto member = mesh_.admitted_node_identity("swarm-member");
+      if (!member) return member.error();
+      tls_ = std::make_unique<e2e::AttackerTls>(*member);
+    } else if (o_.mode != SwarmMode::plain_header) {
+      tls_ = std::make_unique<e2e::AttackerTls>(e2e::self_certified_stranger(mesh_.mesh_id()));
+    }
+    if (tls_ && !tls_->ok()) return make_error("tls_setup", "no TLS context for the swarm");
     thread_ = std::thread([this] { run(); });
     // Give it a moment to open the first round.
     auto deadline = SteadyClock::now() + 3s;
-    while (SteadyClock::now() < deadline && opened_ < connections_)
+    while (SteadyClock::now() < deadline && opened_ < o_.connections)
       std::this_thread::sleep_for(20ms);
     return {};
   }
@@ -223,44 +260,150 @@ class HalfSentFrames final : public Attack {
     if (thread_.joinable()) thread_.join();
   }
   std::string summary() const override {
-    return std::to_string(opened_.load()) + " connections opened with a " +
-           std::to_string(claimed_body_ / 1024) + " KiB header, " +
-           std::to_string(closed_by_node_.load()) + " closed by the node, " +
+    static const char* what[] = {"plain TCP + frame header", "TLS ClientHello only",
+                                 "stranger's full TLS handshake", "member TLS + frame header"};
+    std::string claim = o_.mode == SwarmMode::plain_header || o_.mode == SwarmMode::member_header
+                            ? " (" + std::to_string(o_.claimed_body / 1024) + " KiB claimed, " +
+                                  std::to_string(o_.body_prefix / 1024) + " KiB sent)"
+                            : "";
+    return std::string(what[static_cast<int>(o_.mode)]) + claim + ": " +
+           std::to_string(opened_.load()) + " connections reached that point, " +
+           std::to_string(handshakes_.load()) + " TLS handshakes completed, " +
+           std::to_string(closed_by_node_.load()) + " closed by the node (" +
+           std::to_string(closed_in_handshake_.load()) + " during the handshake), " +
            std::to_string(failed_.load()) + " connects failed; open at the end " +
            std::to_string(open_at_end_.load()) + " (min " + std::to_string(min_open_.load()) +
-           " after the first round)";
+           " after the first round); time from open to close by the node p50 " +
+           std::to_string(static_cast<int>(percentile(held_ms_snapshot(), 50))) + " ms, max " +
+           std::to_string(static_cast<int>(percentile(held_ms_snapshot(), 100))) + " ms";
   }
 
  private:
-  // One event loop over every slot: connecting -> open (header sent) -> closed by the node ->
-  // opened again when the reopen budget allows.
+  enum class State { empty, connecting, handshaking, sending, open };
+  struct Slot {
+    int fd = -1;
+    SSL* ssl = nullptr;
+    State state = State::empty;
+    size_t sent = 0;
+    SteadyClock::time_point since, opened;
+  };
+
+  std::vector<double> held_ms_snapshot() const {
+    std::lock_guard lock(mu_);
+    return held_ms_;
+  }
+
+  void close_slot(Slot& s) {
+    if (s.ssl != nullptr) SSL_free(s.ssl);
+    s.ssl = nullptr;
+    if (s.fd >= 0) ::close(s.fd);
+    s.fd = -1;
+    s.state = State::empty;
+  }
+  void closed_by_node(Slot& s) {
+    ++closed_by_node_;
+    if (s.state == State::handshaking) ++closed_in_handshake_;
+    if (s.state == State::open) {
+      std::lock_guard lock(mu_);
+      if (held_ms_.size() < 200'000)
+        held_ms_.push_back(
+            std::chrono::duration<double, std::milli>(SteadyClock::now() - s.opened).count());
+    }
+    close_slot(s);
+  }
+  void reached_open(Slot& s) {
+    s.state = State::open;
+    s.opened = SteadyClock::now();
+    ++opened_;
+  }
+
+  // Drives one slot's TLS handshake; returns the poll events it waits for (0: moved on).
+  short step_handshake(Slot& s) {
+    int r = SSL_connect(s.ssl);
+    if (r == 1) {
+      ++handshakes_;
+      if (o_.mode == SwarmMode::member_header) {
+        s.state = State::sending;
+        return step_send(s);
+      }
+      reached_open(s);  // a stranger: wait for the node to refuse it
+      return POLLIN;
+    }
+    int e = SSL_get_error(s.ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      if (o_.mode == SwarmMode::half_handshake) {
+        reached_open(s);  // the ClientHello is out: say nothing more
+        return POLLIN;
+      }
+      return POLLIN;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) return POLLOUT;
+    closed_by_node(s);
+    return 0;
+  }
+  short step_send(Slot& s) {
+    while (s.sent < header_.size()) {
+      size_t n = 0;
+      int r = s.ssl != nullptr
+                  ? SSL_write_ex(s.ssl, header_.data() + s.sent, header_.size() - s.sent, &n)
+                  : 0;
+      if (s.ssl == nullptr) {
+        ssize_t k = ::send(s.fd, header_.data() + s.sent, header_.size() - s.sent, MSG_NOSIGNAL);
+        if (k > 0) {
+          s.sent += static_cast<size_t>(k);
+          continue;
+        }
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return POLLOUT;
+        closed_by_node(s);
+        return 0;
+      }
+      if (r == 1) {
+        s.sent += n;
+        continue;
+      }
+      int e = SSL_get_error(s.ssl, r);
+      if (e == SSL_ERROR_WANT_WRITE) return POLLOUT;
+      if (e == SSL_ERROR_WANT_READ) return POLLIN;
+      closed_by_node(s);
+      return 0;
+    }
+    reached_open(s);
+    return POLLIN;
+  }
+  // Reads and discards what the node sends; false once it closed the connection.
+  bool drain(Slot& s) {
+    char buf[16384];
+    for (;;) {
+      if (s.ssl != nullptr && o_.mode != SwarmMode::half_handshake) {
+        size_t n = 0;
+        if (SSL_read_ex(s.ssl, buf, sizeof(buf), &n) == 1) continue;
+        int e = SSL_get_error(s.ssl, 0);
+        return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+      }
+      ssize_t n = ::recv(s.fd, buf, sizeof(buf), 0);
+      if (n > 0) continue;
+      return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+    }
+  }
+
+  // One event loop over every slot.
   void run() {
-    enum class State { empty, connecting, open };
-    struct Slot {
-      int fd = -1;
-      State state = State::empty;
-      SteadyClock::time_point since;
-    };
-    std::vector<Slot> slots(static_cast<size_t>(connections_));
-    double budget = connections_;  // the first round at once
+    std::vector<Slot> slots(static_cast<size_t>(o_.connections));
+    std::vector<short> wants(slots.size(), 0);
+    double budget = o_.connections;  // the first round at once
     auto last = SteadyClock::now();
     bool first_round_done = false;
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port_);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    auto close_slot = [](Slot& s) {
-      if (s.fd >= 0) ::close(s.fd);
-      s.fd = -1;
-      s.state = State::empty;
-    };
     std::vector<pollfd> pfds;
     std::vector<size_t> index;
     while (!done_) {
       auto now = SteadyClock::now();
       budget = std::min<double>(
-          connections_,
-          budget + reopen_per_second_ * std::chrono::duration<double>(now - last).count());
+          o_.connections,
+          budget + o_.reopen_per_second * std::chrono::duration<double>(now - last).count());
       last = now;
       for (auto& s : slots) {
         if (s.state != State::empty || budget < 1) continue;
@@ -268,7 +411,6 @@ class HalfSentFrames final : public Attack {
         s.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (s.fd < 0) {
           ++failed_;
-          s.state = State::empty;
           continue;
         }
         int rc = ::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
@@ -279,66 +421,88 @@ class HalfSentFrames final : public Attack {
         }
         s.state = State::connecting;
         s.since = now;
+        s.sent = 0;
       }
       pfds.clear();
       index.clear();
       for (size_t i = 0; i < slots.size(); ++i) {
         auto& s = slots[i];
+        if (s.state == State::empty) continue;
         if (s.state == State::connecting) {
           if (now - s.since > 2s) {
             ++failed_;
             close_slot(s);
             continue;
           }
-          pfds.push_back({s.fd, POLLOUT, 0});
-          index.push_back(i);
-        } else if (s.state == State::open) {
-          pfds.push_back({s.fd, POLLIN, 0});
-          index.push_back(i);
+          wants[i] = POLLOUT;
         }
+        pfds.push_back({s.fd, wants[i], 0});
+        index.push_back(i);
       }
       ::poll(pfds.data(), pfds.size(), 20);
       for (size_t k = 0; k < pfds.size(); ++k) {
-        auto& s = slots[index[k]];
+        size_t i = index[k];
+        auto& s = slots[i];
         if (pfds[k].revents == 0) continue;
-        if (s.state == State::connecting) {
-          int err = 0;
-          socklen_t len = sizeof(err);
-          if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0 ||
-              ::send(s.fd, header_.data(), header_.size(), MSG_NOSIGNAL) !=
-                  static_cast<ssize_t>(header_.size())) {
-            ++failed_;
-            close_slot(s);
-            continue;
+        switch (s.state) {
+          case State::connecting: {
+            int err = 0;
+            socklen_t len = sizeof(err);
+            if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+              ++failed_;
+              close_slot(s);
+              break;
+            }
+            if (tls_) {
+              s.ssl = SSL_new(tls_->context());
+              if (s.ssl == nullptr) {
+                ++failed_;
+                close_slot(s);
+                break;
+              }
+              SSL_set_fd(s.ssl, s.fd);
+              s.state = State::handshaking;
+              wants[i] = step_handshake(s);
+            } else {
+              s.state = State::sending;
+              wants[i] = step_send(s);
+            }
+            break;
           }
-          s.state = State::open;
-          ++opened_;
-        } else {
-          char buf[4096];
-          ssize_t n = ::recv(s.fd, buf, sizeof(buf), 0);
-          if (n <= 0) {
-            ++closed_by_node_;
-            close_slot(s);
-          }
+          case State::handshaking:
+            wants[i] = step_handshake(s);
+            break;
+          case State::sending:
+            wants[i] = step_send(s);
+            break;
+          case State::open:
+            if (!drain(s)) closed_by_node(s);
+            break;
+          case State::empty:
+            break;
         }
       }
       long open = std::count_if(slots.begin(), slots.end(),
                                 [](const Slot& s) { return s.state == State::open; });
-      if (!first_round_done && opened_ + failed_ >= connections_) first_round_done = true;
+      if (!first_round_done && opened_ + failed_ + closed_by_node_ >= o_.connections)
+        first_round_done = true;
       if (first_round_done) min_open_ = std::min<long>(min_open_, open);
       open_at_end_ = open;
     }
     for (auto& s : slots) close_slot(s);
   }
 
+  e2e::Mesh& mesh_;
   uint16_t port_;
-  int connections_;
-  int reopen_per_second_;
-  uint32_t claimed_body_;
+  Options o_;
   Bytes header_;
+  std::unique_ptr<e2e::AttackerTls> tls_;
   std::atomic<bool> done_{false};
-  std::atomic<long> opened_{0}, closed_by_node_{0}, failed_{0}, open_at_end_{0};
+  std::atomic<long> opened_{0}, handshakes_{0}, closed_by_node_{0}, closed_in_handshake_{0},
+      failed_{0}, open_at_end_{0};
   std::atomic<long> min_open_{1L << 30};
+  mutable std::mutex mu_;
+  std::vector<double> held_ms_;
   std::thread thread_;
 };
 
@@ -346,8 +510,12 @@ class StrangerFlood final : public Attack {
  public:
   // The frames travel over a member node's TLS links (strangers cannot finish a handshake):
   // what is measured is the envelope's membership check under load.
-  StrangerFlood(e2e::Mesh& mesh, int threads)
-      : port_(mesh.node(0).rpc_port), mesh_id_(mesh.mesh_id()), threads_(threads), mesh_(mesh) {}
+  StrangerFlood(e2e::Mesh& mesh, int threads, long rate)
+      : port_(mesh.node(0).rpc_port),
+        mesh_id_(mesh.mesh_id()),
+        threads_(threads),
+        rate_(rate),
+        mesh_(mesh) {}
   ~StrangerFlood() override { stop(); }
 
   Result<void> start() override {
@@ -407,9 +575,17 @@ class StrangerFlood final : public Attack {
   // never stuck behind a full socket for more than 200 ms.
   void send_loop(int w) {
     std::shared_ptr<const std::vector<Bytes>> pool;
+    // --flood-rate: each sender paces itself to rate / threads frames a second.
+    const auto period = rate_ > 0 ? std::chrono::nanoseconds(1'000'000'000LL * threads_ / rate_)
+                                  : std::chrono::nanoseconds(0);
+    auto next = SteadyClock::now();
     e2e::send_flood(
         port_, static_cast<size_t>(w), 1, [this](size_t) { return !done_; },
         [&](size_t j) {
+          if (period.count() > 0) {
+            next += period;
+            std::this_thread::sleep_until(next);
+          }
           if (j % 256 == 0 || !pool) {
             std::lock_guard lock(mu_);
             pool = pool_;
@@ -422,6 +598,7 @@ class StrangerFlood final : public Attack {
   uint16_t port_;
   std::string mesh_id_;
   int threads_;
+  long rate_;  // frames a second in all, 0: as fast as the node takes them
   e2e::Mesh& mesh_;
   std::unique_ptr<e2e::AttackerTls> tls_;
   std::vector<crypto::Identity> strangers_;
@@ -524,12 +701,20 @@ double load_average() {
 struct Args {
   int runs = 30;
   int warmup = 2;
-  std::vector<std::string> phases{"idle",           "alias-bomb",  "half-frames", "slow-frames",
-                                  "stranger-flood", "holders-500", "idle-again"};
+  std::vector<std::string> phases{"idle",
+                                  "alias-bomb",
+                                  "half-handshakes",
+                                  "stranger-handshakes",
+                                  "member-half-frames",
+                                  "member-slow-frames",
+                                  "stranger-flood",
+                                  "holders-500",
+                                  "idle-again"};
   std::string place = "node0";
   int half_connections = 1024;
   int half_reopen_rate = 1024;
   int flood_threads = 4;
+  long flood_rate = 0;
   std::string log_level = "info";
   std::string binary;
 };
@@ -629,27 +814,36 @@ class Deployer {
   std::vector<std::string> applied_;
 };
 
+constexpr const char* kPhases =
+    "idle, alias-bomb, half-handshakes, stranger-handshakes, member-half-frames, "
+    "member-slow-frames, plain-frames, stranger-flood, holders-500, idle-again";
+
 Result<std::unique_ptr<Attack>> make_attack(const std::string& phase, e2e::Mesh& mesh,
                                             const e2e::MeshUser& mallory, const Args& a) {
   if (phase == "idle" || phase == "idle-again") return std::unique_ptr<Attack>{};
   if (phase == "alias-bomb") return std::unique_ptr<Attack>(new AliasBombFlood(mesh, mallory));
-  if (phase == "half-frames") {
-    return std::unique_ptr<Attack>(new HalfSentFrames(mesh.node(0).rpc_port, a.half_connections,
-                                                      a.half_reopen_rate, 4 * 1024 * 1024));
-  }
-  if (phase == "slow-frames") {
-    // Under the transport's limit for unverified peers (1.5 MiB), so the node has to hold
-    // each connection until its frame deadline or evict it.
-    return std::unique_ptr<Attack>(new HalfSentFrames(mesh.node(0).rpc_port, a.half_connections,
-                                                      a.half_reopen_rate, 1024 * 1024));
-  }
+  auto swarm = [&](SwarmMode mode, uint32_t claimed, size_t prefix) {
+    ConnectionSwarm::Options o;
+    o.mode = mode;
+    o.connections = a.half_connections;
+    o.reopen_per_second = a.half_reopen_rate;
+    o.claimed_body = claimed;
+    o.body_prefix = prefix;
+    return std::unique_ptr<Attack>(new ConnectionSwarm(mesh, o));
+  };
+  if (phase == "plain-frames") return swarm(SwarmMode::plain_header, 4 << 20, 0);
+  if (phase == "half-handshakes") return swarm(SwarmMode::half_handshake, 0, 0);
+  if (phase == "stranger-handshakes") return swarm(SwarmMode::stranger_handshake, 0, 0);
+  if (phase == "member-half-frames") return swarm(SwarmMode::member_header, 4 << 20, 0);
+  // Under the transport's limit for connections no handler has verified (1.5 MiB), with the
+  // first 64 KiB of the body, so the node has to buffer and hold each connection until its
+  // frame deadline, or evict it.
+  if (phase == "member-slow-frames") return swarm(SwarmMode::member_header, 1 << 20, 64 << 10);
   if (phase == "stranger-flood") {
-    return std::unique_ptr<Attack>(new StrangerFlood(mesh, a.flood_threads));
+    return std::unique_ptr<Attack>(new StrangerFlood(mesh, a.flood_threads, a.flood_rate));
   }
   if (phase == "holders-500") return std::unique_ptr<Attack>(new FiveHundredHolders(mesh, mallory));
-  return make_error("unknown_phase", "unknown phase " + phase +
-                                         " (idle, alias-bomb, half-frames, slow-frames, "
-                                         "stranger-flood, holders-500, idle-again)");
+  return make_error("unknown_phase", "unknown phase " + phase + " (" + kPhases + ")");
 }
 
 int run(const Args& a) {
@@ -746,7 +940,7 @@ int run(const Args& a) {
     r.delete_failed = deployer.delete_applied(8);
     double delete_s = ms_since(t_delete) / 1000;
     std::printf(
-        "%-15s done in %5.1f s: apply p50 %.0f ms, p99 %.0f ms, %d failed (load %.2f); "
+        "%-19s done in %5.1f s: apply p50 %.0f ms, p99 %.0f ms, %d failed (load %.2f); "
         "then %zu deletes in %.1f s, %d failed\n",
         phase.c_str(), r.seconds, percentile(r.apply_ms, 50), percentile(r.apply_ms, 99), r.failed,
         r.load, r.apply_ms.size() + static_cast<size_t>(r.failed), delete_s, r.delete_failed);
@@ -771,7 +965,7 @@ int run(const Args& a) {
       idle_ms.insert(idle_ms.end(), r.apply_ms.begin(), r.apply_ms.end());
   }
   double idle_p99 = percentile(idle_ms, 99);
-  std::printf("\n%-15s %4s %5s %9s %9s %9s %5s %11s %11s %8s %9s %9s %6s\n", "phase", "n", "fail",
+  std::printf("\n%-19s %4s %5s %9s %9s %9s %5s %11s %11s %8s %9s %9s %6s\n", "phase", "n", "fail",
               "p50 ms", "p99 ms", "p99/idle", "<=2x", "n0 RSS max", "n0 RSS end", "n0 CPU",
               "n0 log", "bench CPU", "load");
   for (const auto& r : results) {
@@ -785,13 +979,13 @@ int run(const Args& a) {
       if (!idle) verdict = p99 <= 2 * idle_p99 && r.failed == 0 ? "yes" : "NO";
     }
     std::printf(
-        "%-15s %4zu %5d %9.0f %9.0f %9s %5s %8.1f MB %8.1f MB %6.1f %% %6.0f KB %7.1f %% %6.2f\n",
+        "%-19s %4zu %5d %9.0f %9.0f %9s %5s %8.1f MB %8.1f MB %6.1f %% %6.0f KB %7.1f %% %6.2f\n",
         r.phase.c_str(), r.apply_ms.size(), r.failed, percentile(r.apply_ms, 50), p99,
         ratio.c_str(), verdict.c_str(), r.rss_max_kib / 1024.0, r.rss_end_kib / 1024.0,
         r.cpu_percent, r.log_bytes / 1024.0, r.bench_cpu_percent, r.load);
   }
   if (!idle_ms.empty()) {
-    std::printf("%-15s %4zu %5s %9.0f %9.0f   (the baseline of p99/idle)\n", "idle (pooled)",
+    std::printf("%-19s %4zu %5s %9.0f %9.0f   (the baseline of p99/idle)\n", "idle (pooled)",
                 idle_ms.size(), "", percentile(idle_ms, 50), idle_p99);
   }
   std::printf("goal: p99 under attack <= 2x idle p99; total %.0f s; load average now %.2f\n",
@@ -807,10 +1001,11 @@ int main(int argc, char** argv) {
     std::string k = argv[i];
     if (k == "-h" || k == "--help") {
       std::printf(
-          "usage: %s [--runs N] [--warmup W] [--phases idle,alias-bomb,half-frames,slow-frames,"
-          "stranger-flood,holders-500,idle-again] [--place node0|any] [--half-connections C] "
-          "[--half-reopen-rate R] [--flood-threads T] [--log-level L] [--binary PATH]\n",
-          argv[0]);
+          "usage: %s [--runs N] [--warmup W] [--phases P,P,... of: %s] [--place node0|any] "
+          "[--half-connections C] "
+          "[--half-reopen-rate R] [--flood-threads T] [--flood-rate R] [--log-level L] [--binary "
+          "PATH]\n",
+          argv[0], kPhases);
       return 0;
     }
     if (i + 1 >= argc) {
@@ -840,6 +1035,8 @@ int main(int argc, char** argv) {
       a.half_reopen_rate = std::stoi(v);
     } else if (k == "--flood-threads") {
       a.flood_threads = std::stoi(v);
+    } else if (k == "--flood-rate") {
+      a.flood_rate = std::stol(v);
     } else if (k == "--log-level") {
       a.log_level = v;
     } else if (k == "--binary") {

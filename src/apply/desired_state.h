@@ -33,7 +33,8 @@
 //    untracked). A tracked manifest with nothing kept yet is read first after
 //    first_refresh.
 //  * Values are put as dht::ValueKind::raw (kept 10 minutes by the storing nodes), so
-//    refresh_interval must stay well under 10 minutes.
+//    refresh_interval must stay well under 10 minutes, under an id derived from the value's
+//    bytes: every refresher's put of the same record re-dates one stored copy.
 #pragma once
 
 #include <chrono>

@@ -145,6 +145,20 @@ struct Membership::State {
   std::set<protocol::SerialBytes> revoked_serials;
   std::set<PublicKey> revoked_keys;
 
+  // Chain failures, by credential hash: deterministic in the bytes, so never stale.
+  std::map<CacheKey, Error> refused;
+  std::deque<CacheKey> refused_order;  // oldest first
+  uint64_t chain_verifications = 0;
+
+  void remember_refusal(const CacheKey& key, const Error& error) {
+    if (!refused.emplace(key, error).second) return;
+    refused_order.push_back(key);
+    while (refused_order.size() > kRefusedEntries) {
+      refused.erase(refused_order.front());
+      refused_order.pop_front();
+    }
+  }
+
   void remember(const CacheKey& key, const Chain& chain) {
     if (!cache.emplace(key, chain).second) return;
     cache_order.push_back(key);
@@ -177,13 +191,21 @@ Result<Member> Membership::verify(ByteView credential, const PublicKey& signer) 
   std::optional<Chain> chain;
   {
     std::lock_guard lock(state_->mutex);
-    if (auto it = state_->cache.find(key); it != state_->cache.end()) chain = it->second;
+    if (auto it = state_->cache.find(key); it != state_->cache.end()) {
+      chain = it->second;
+    } else if (auto r = state_->refused.find(key); r != state_->refused.end()) {
+      return r->second;
+    }
   }
   if (!chain) {
     auto verified = verify_chain(credential, admin_, mesh_id_);
-    if (!verified) return verified.error();
-    chain = std::move(*verified);
     std::lock_guard lock(state_->mutex);
+    ++state_->chain_verifications;
+    if (!verified) {
+      state_->remember_refusal(key, verified.error());
+      return verified.error();
+    }
+    chain = std::move(*verified);
     state_->remember(key, *chain);
   }
   const Member& m = chain->member;
@@ -258,6 +280,11 @@ Bytes Membership::revocations() const {
 uint64_t Membership::revocation_sequence() const {
   std::lock_guard lock(state_->mutex);
   return state_->sequence;
+}
+
+uint64_t Membership::chain_verifications() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->chain_verifications;
 }
 
 }  // namespace beemesh::crypto

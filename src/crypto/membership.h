@@ -43,8 +43,13 @@
 //                               subject key of either, is in the current revocation list
 //    The codes are checked in the order listed; the first that applies is returned.
 //    Verified chains are cached by the BLAKE2b hash of the credential bytes (bounded: at
-//    most kCacheEntries, oldest evicted; failures are not cached); the signer, expiry and
-//    revocation are re-checked on every call and a revocation update clears the cache.
+//    most kCacheEntries, oldest evicted); the signer, expiry and revocation are re-checked
+//    on every call and a revocation update clears the cache. Chain failures (every code up
+//    to "wrong_mesh": they depend on the credential bytes alone) are remembered apart,
+//    bounded by kRefusedEntries (oldest forgotten), so a credential refused once is refused
+//    again with the same error without verifying a signature again: a stranger resending
+//    the same envelope costs a hash, not an Ed25519 verification. chain_verifications()
+//    counts the chains verified from scratch.
 //  * update_revocations() accepts only an admin-signed RevocationList for this mesh with a
 //    higher sequence than the current one: "malformed" (larger than
 //    protocol::kMaxRevocationListSize, not a revocation list, does not decode, or more than
@@ -135,6 +140,7 @@ Result<RevocationList> open_revocations(ByteView signed_list, const PublicKey& a
 class Membership {
  public:
   static constexpr size_t kCacheEntries = 4096;
+  static constexpr size_t kRefusedEntries = 4096;
 
   Membership(const PublicKey& admin, std::string mesh_id, const Clock& clock);
   ~Membership();
@@ -146,6 +152,7 @@ class Membership {
   Result<bool> update_revocations(ByteView signed_list);
   Bytes revocations() const;  // the installed signed list, empty when none
   uint64_t revocation_sequence() const;
+  uint64_t chain_verifications() const;
 
   const PublicKey& admin() const { return admin_; }
   const std::string& mesh_id() const { return mesh_id_; }

@@ -159,6 +159,10 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
                                                "beemesh.peer", config.peer_record_expiry));
     impl->runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::heartbeat),
                                                "beemesh.heartbeat", config.heartbeat_expiry));
+    if (config.raw_expiry != std::chrono::seconds(600)) {
+      impl->runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::raw),
+                                                 "beemesh.raw", config.raw_expiry));
+    }
   } catch (const std::exception& e) {
     return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
                                               std::to_string(config.port) + ": " + e.what());

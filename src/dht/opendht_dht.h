@@ -48,6 +48,9 @@ struct DhtConfig {
   std::chrono::seconds peer_record_expiry{3600};
   // Heartbeats are put every few seconds, each with a new value id: keep few of them.
   std::chrono::seconds heartbeat_expiry{12};
+  // ValueKind::raw (desired-state records): OpenDHT's 10 min. Benchmarks that shorten the
+  // refresh interval shorten this in proportion (bench/liveness).
+  std::chrono::seconds raw_expiry{600};
   bool log_to_stderr = false;  // OpenDHT's own logs (noisy)
 };
 

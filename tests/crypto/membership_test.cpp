@@ -127,6 +127,27 @@ TEST_F(MembershipTest, CertificateSignedByAnotherKeyIsNotAMember) {
   EXPECT_EQ(verify(cred, alice), "not_a_member");
 }
 
+TEST_F(MembershipTest, CredentialRefusedOnceIsRefusedAgainWithoutVerifyingItsChainAgain) {
+  // A stranger resending the same envelope must cost a hash, not a signature verification.
+  Bytes cred = make_credential(issue_certificate(stranger, user_body()));
+  EXPECT_EQ(verify(cred, alice), "not_a_member");
+  EXPECT_EQ(verify(cred, alice), "not_a_member");
+  EXPECT_EQ(membership.chain_verifications(), 1u);
+}
+
+TEST_F(MembershipTest, RememberedRefusalsAreBounded) {
+  Bytes first = make_credential(issue_certificate(stranger, user_body()));
+  EXPECT_EQ(verify(first, alice), "not_a_member");
+  for (size_t i = 0; i < Membership::kRefusedEntries; ++i) {
+    auto body = user_body();
+    body.name = "stranger-" + std::to_string(i);
+    (void)verify(make_credential(issue_certificate(stranger, body)), alice);
+  }
+  const uint64_t before = membership.chain_verifications();
+  EXPECT_EQ(verify(first, alice), "not_a_member");  // forgotten: verified again
+  EXPECT_EQ(membership.chain_verifications(), before + 1);
+}
+
 TEST_F(MembershipTest, TamperedCertificateIsNotAMember) {
   auto record = protocol::decode_signed_record(issue_certificate(admin, user_body())).value();
   record.body[record.body.size() / 2] ^= 1;

@@ -140,6 +140,10 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   return static_cast<int>(std::max<int64_t>(0, left.count()));
 }
 
+struct SslFree {
+  void operator()(SSL* ssl) const { SSL_free(ssl); }
+};
+
 // Waits for `events` on fd until the deadline; false when it passed.
 bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
   pollfd p{fd, events, 0};
@@ -245,6 +249,38 @@ bool Link::closed_by_node(std::chrono::milliseconds timeout) {
     drain();
     if (closed_) return true;
     if (!wait_for(fd_, POLLIN, deadline)) return false;
+  }
+}
+
+int send_client_hello(uint16_t port, const AttackerTls& tls, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int fd = connect_to(port, timeout);
+  if (fd < 0) return -1;
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  // SSL_set_fd does not hand the socket to the SSL object: freeing it leaves fd open and
+  // sends nothing (no close_notify without SSL_shutdown).
+  std::unique_ptr<SSL, SslFree> ssl(tls.ok() ? SSL_new(tls.context()) : nullptr);
+  if (ssl == nullptr || SSL_set_fd(ssl.get(), fd) != 1) {
+    ::close(fd);
+    return -1;
+  }
+  for (;;) {
+    int r = SSL_connect(ssl.get());
+    int e = SSL_get_error(ssl.get(), r);
+    if (e == SSL_ERROR_WANT_READ) return fd;  // the ClientHello is out; the rest never comes
+    if (r == 1 || e != SSL_ERROR_WANT_WRITE || !wait_for(fd, POLLOUT, deadline)) {
+      ::close(fd);
+      return -1;
+    }
+  }
+}
+
+bool closed_by_peer(int fd) {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) continue;
+    return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
   }
 }
 

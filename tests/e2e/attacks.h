@@ -30,6 +30,11 @@
 //    the node sends meanwhile (received()); false when the node closed the connection, the
 //    connection failed or the timeout passed. closed_by_node() reads until the node closes
 //    (true) or `timeout` passes (false). One thread at a time.
+//  * send_client_hello() connects to 127.0.0.1:port within `timeout`, sends the first flight of
+//    a TLS 1.3 handshake with `tls` (the ClientHello) and nothing more; it returns the
+//    non-blocking socket (the caller closes it) or -1. closed_by_peer() reads and discards
+//    what is there without waiting: true once the peer has closed the connection (or it
+//    failed).
 //  * connect_to() returns a blocking TCP socket connected to 127.0.0.1:port within
 //    `timeout`, or -1. send_all() writes all of `data` (no SIGPIPE), false when the peer
 //    closed or the socket failed (a send timeout counts as failure).
@@ -151,6 +156,9 @@ class Link {
 
 int connect_to(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(2));
 bool send_all(int fd, ByteView data);
+int send_client_hello(uint16_t port, const AttackerTls& tls,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(2));
+bool closed_by_peer(int fd);
 
 // A TCP listener on 127.0.0.1 counting the connections it accepts.
 class CountingListener {

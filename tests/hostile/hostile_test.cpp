@@ -212,6 +212,114 @@ TEST_F(HostileMesh, HalfSentFourMegabyteFramesLeaveNodeUnder100MBAndServingMembe
   EXPECT_TRUE(mesh_->node(0).process->running());
 }
 
+TEST_F(HostileMesh, MemberSlowFramesLeaveNodeUnder100MBAndServingMembers) {
+  // The 4 MiB header above is refused as it arrives (over the 1.5 MiB limit of connections
+  // no handler has verified); a 1 MiB one is not, so the node must buffer it: each of 1,024
+  // member links sends a header claiming 1 MiB and the first 64 KiB of the body, then stalls.
+  constexpr int kConnections = 1024;
+  Bytes frame = half_frame_header(1024 * 1024);
+  frame.resize(frame.size() + 64 * 1024, 0x5a);
+  auto member = mesh_->admitted_node_identity("slow-sender");
+  ASSERT_TRUE(member) << member.error().to_string();
+  AttackerTls tls(*member);
+  ASSERT_TRUE(tls.ok());
+
+  RssSampler rss(pid_of(0));
+  std::vector<std::unique_ptr<Link>> links;
+  for (int c = 0; c < kConnections; ++c) {
+    auto link = Link::open(mesh_->node(0).rpc_port, &tls);
+    if (!link) continue;
+    (void)link->send_all(frame, 2s);  // the node may already have evicted it
+    links.push_back(std::move(link));
+  }
+  EXPECT_LT(rss.max_kib(), kRssLimitKib) << "n1 at " << rss.max_kib() << " KiB";
+  expect_member_apply_works(0, "after-slow-frames");
+  int64_t peak = rss.stop();
+  links.clear();
+  EXPECT_LT(peak, kRssLimitKib) << "n1 peaked at " << peak << " KiB";
+  EXPECT_TRUE(mesh_->node(0).process->running());
+}
+
+TEST_F(HostileMesh, MembersFrameThatStallsIsClosedAtTheFrameDeadline) {
+  // Few enough links that no cap evicts them: only the 10 s frame deadline closes them.
+  constexpr int kLinks = 8;
+  Bytes frame = half_frame_header(1024 * 1024);
+  frame.resize(frame.size() + 64 * 1024, 0x5a);
+  auto member = mesh_->admitted_node_identity("staller");
+  ASSERT_TRUE(member) << member.error().to_string();
+  AttackerTls tls(*member);
+  ASSERT_TRUE(tls.ok());
+  std::vector<std::unique_ptr<Link>> links;
+  for (int c = 0; c < kLinks; ++c) {
+    auto link = Link::open(mesh_->node(0).rpc_port, &tls);
+    ASSERT_TRUE(link) << "a member's TLS link was refused";
+    ASSERT_TRUE(link->send_all(frame, 2s));
+    links.push_back(std::move(link));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(links.front()->closed_by_node(5s)) << "closed before the frame deadline";
+  for (auto& link : links) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        t0 + 15s - std::chrono::steady_clock::now());
+    EXPECT_TRUE(link->closed_by_node(std::max(left, 0ms)))
+        << "a stalled frame still open 15 s after it started (deadline 10 s)";
+  }
+}
+
+TEST_F(HostileMesh, StrangerHalfHandshakesLeaveNodeUnder100MBAndServingMembers) {
+  // Before TLS the attack was half-sent frames; a stranger now never gets past the
+  // handshake, so it stalls there: 1,024 connections each send a ClientHello and nothing
+  // more. The node answers each (a key exchange and a signature) and holds it pending until
+  // the handshake deadline or the pending caps evict it.
+  constexpr int kConnections = 1024;
+  AttackerTls tls(self_certified_stranger(mesh_->mesh_id()));
+  ASSERT_TRUE(tls.ok());
+  RssSampler rss(pid_of(0));
+  std::vector<int> fds;
+  for (int c = 0; c < kConnections; ++c) {
+    int fd = send_client_hello(mesh_->node(0).rpc_port, tls);
+    if (fd >= 0) fds.push_back(fd);
+  }
+  EXPECT_GT(fds.size(), kConnections / 2u) << "most ClientHellos could not even be sent";
+  EXPECT_LT(rss.max_kib(), kRssLimitKib) << "n1 at " << rss.max_kib() << " KiB";
+  expect_member_apply_works(0, "after-half-handshakes");
+  // None outlives the handshake deadline (10 s from accept).
+  std::this_thread::sleep_for(12s);
+  size_t open = 0;
+  for (int fd : fds) {
+    if (!closed_by_peer(fd)) ++open;
+    ::close(fd);
+  }
+  EXPECT_EQ(open, 0u) << "half handshakes still open past the handshake deadline";
+  int64_t peak = rss.stop();
+  EXPECT_LT(peak, kRssLimitKib) << "n1 peaked at " << peak << " KiB";
+  EXPECT_TRUE(mesh_->node(0).process->running());
+}
+
+TEST_F(HostileMesh, StrangersStalledHandshakeIsClosedAtTheHandshakeDeadline) {
+  // Few enough that no cap evicts them: only the 10 s handshake deadline closes them.
+  constexpr int kConnections = 8;
+  AttackerTls tls(self_certified_stranger(mesh_->mesh_id()));
+  ASSERT_TRUE(tls.ok());
+  std::vector<int> fds;
+  for (int c = 0; c < kConnections; ++c) {
+    int fd = send_client_hello(mesh_->node(0).rpc_port, tls);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(5s);
+  size_t early = 0;
+  for (int fd : fds) early += closed_by_peer(fd) ? 1 : 0;
+  EXPECT_EQ(early, 0u) << "closed before the handshake deadline";
+  std::this_thread::sleep_for(8s);
+  size_t open = 0;
+  for (int fd : fds) {
+    if (!closed_by_peer(fd)) ++open;
+    ::close(fd);
+  }
+  EXPECT_EQ(open, 0u) << "still open 13 s after the ClientHello (deadline 10 s)";
+}
+
 TEST_F(HostileMesh, TwoHundredThousandStrangerRequestsDoNotStopTheNodeServingMembers) {
   // Strangers cannot finish a TLS handshake with a node (StrangersAreRefusedAtTheHandshake...):
   // the requests come over a member node's links, signed by 64 self-certified strangers, and
