@@ -150,7 +150,8 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   workload::DeployRequest deploy;
   deploy.manifest_id = msg.manifest_id;
   deploy.owner = owner_hex;
-  deploy.manifest_yaml = std::move(opened->yaml);
+  // Parsed and validated once on this node (above); the manager and engine use it as is.
+  deploy.manifest = std::make_shared<const manifest::Manifest>(std::move(opened->manifest));
   deploy.config.replicas = msg.replicas;
   deploy.config.manifest_id = msg.manifest_id;
   deploy.config.workload_id = msg.workload_id;

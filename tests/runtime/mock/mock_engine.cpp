@@ -48,17 +48,15 @@ bool MockEngine::is_available() {
   return config_.available;
 }
 
-Result<void> MockEngine::validate_manifest(std::string_view manifest_yaml) {
-  auto parsed = manifest::parse(manifest_yaml);
-  if (!parsed) return parsed.error();
-  if (parsed->primary() == nullptr) {
+Result<void> MockEngine::validate_manifest(const manifest::Manifest& parsed) {
+  if (parsed.primary() == nullptr) {
     return make_error("invalid_manifest",
-                      parsed->source + ": no Pod, Deployment or StatefulSet to run");
+                      parsed.source + ": no Pod, Deployment or StatefulSet to run");
   }
   return ok_result();
 }
 
-Result<WorkloadInfo> MockEngine::deploy(std::string_view manifest_yaml,
+Result<WorkloadInfo> MockEngine::deploy(const manifest::SharedManifest& parsed,
                                         const DeploymentConfig& config) {
   std::chrono::milliseconds delay{0};
   std::string engine_name;
@@ -74,7 +72,7 @@ Result<WorkloadInfo> MockEngine::deploy(std::string_view manifest_yaml,
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
 
   const std::string id = config.workload_id.empty() ? new_workload_id() : config.workload_id;
-  auto plan = plan_deployment(manifest_yaml, config, id);
+  auto plan = plan_deployment(parsed, config, id);
   if (!plan) return plan.error();
   auto rewritten = plan->rewrite();
   if (!rewritten) return rewritten.error();
@@ -144,7 +142,7 @@ Result<WorkloadInfo> MockEngine::deploy(std::string_view manifest_yaml,
 
   Workload workload;
   workload.info = info;
-  workload.manifest = std::string(manifest_yaml);
+  workload.manifest = parsed->text;
   workload.config = config;
   workload.logs = log.str();
   workload.memory_bytes = memory;

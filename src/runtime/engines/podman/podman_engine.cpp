@@ -121,12 +121,10 @@ bool PodmanEngine::is_available() {
   return true;
 }
 
-Result<void> PodmanEngine::validate_manifest(std::string_view manifest_yaml) {
-  auto parsed = manifest::parse(manifest_yaml);
-  if (!parsed) return parsed.error();
-  if (parsed->primary() == nullptr) {
+Result<void> PodmanEngine::validate_manifest(const manifest::Manifest& parsed) {
+  if (parsed.primary() == nullptr) {
     return make_error("invalid_manifest",
-                      parsed->source + ": no Pod, Deployment or StatefulSet to run");
+                      parsed.source + ": no Pod, Deployment or StatefulSet to run");
   }
   return ok_result();
 }
@@ -271,11 +269,11 @@ Result<WorkloadInfo> PodmanEngine::wait_until_running(const std::string& workloa
                                     workload_id, config_.start_timeout, 100ms, "kube play");
 }
 
-Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
+Result<WorkloadInfo> PodmanEngine::deploy_once(const manifest::SharedManifest& parsed,
                                                const DeploymentConfig& config,
                                                const std::string& workload_id,
                                                std::set<int>& picked, bool& port_race) {
-  auto plan = plan_deployment(manifest_yaml, config, workload_id);
+  auto plan = plan_deployment(parsed, config, workload_id);
   if (!plan) return plan.error();
   auto yaml = podman::prepare_podman_yaml(*plan, reserved_ports_, picked, config.volumes);
   if (!yaml) return yaml.error();
@@ -328,7 +326,7 @@ Result<void> PodmanEngine::check_no_conflict(const std::vector<std::string>& pod
   return podman::check_no_conflict(*records, pod_names, workload_id, manifest_id);
 }
 
-Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
+Result<WorkloadInfo> PodmanEngine::deploy(const manifest::SharedManifest& parsed,
                                           const DeploymentConfig& config) {
   const std::string workload_id =
       config.workload_id.empty() ? new_workload_id() : config.workload_id;
@@ -336,7 +334,7 @@ Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
 
   // Nothing of another workload is replaced: the pod names must be free (or ours), and
   // this workload id must not run for another manifest.
-  auto names = plan_deployment(manifest_yaml, config, workload_id);
+  auto names = plan_deployment(parsed, config, workload_id);
   if (!names) return names.error();
   BEEMESH_TRY(check_no_conflict(names->pod_names(), workload_id, config.manifest_id));
 
@@ -350,7 +348,7 @@ Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
 
   return podman::deploy_with_retries(
       [&](std::set<int>& picked, bool& port_race) {
-        return deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+        return deploy_once(parsed, config, workload_id, picked, port_race);
       },
       reserved_ports_, workload_id, config.manifest_id);
 }

@@ -60,8 +60,10 @@ class PodmanEngine final : public RuntimeEngine {
 
   std::string name() const override { return config_.name; }
   bool is_available() override;
-  Result<void> validate_manifest(std::string_view manifest_yaml) override;
-  Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
+  using RuntimeEngine::deploy;
+  using RuntimeEngine::validate_manifest;
+  Result<void> validate_manifest(const manifest::Manifest& parsed) override;
+  Result<WorkloadInfo> deploy(const manifest::SharedManifest& parsed,
                               const DeploymentConfig& config) override;
   Result<WorkloadInfo> status(const std::string& workload_id) override;
   Result<std::vector<WorkloadInfo>> list() override;
@@ -75,9 +77,9 @@ class PodmanEngine final : public RuntimeEngine {
   Result<ProcessResult> podman(std::vector<std::string> args, std::chrono::milliseconds timeout,
                                bool check_exit = true) const;
   Result<std::vector<WorkloadInfo>> query(const std::string& workload_id) const;
-  Result<WorkloadInfo> deploy_once(std::string_view manifest_yaml, const DeploymentConfig& config,
-                                   const std::string& workload_id, std::set<int>& picked,
-                                   bool& port_race);
+  Result<WorkloadInfo> deploy_once(const manifest::SharedManifest& parsed,
+                                   const DeploymentConfig& config, const std::string& workload_id,
+                                   std::set<int>& picked, bool& port_race);
   Result<WorkloadInfo> wait_until_running(const std::string& workload_id);
   Result<void> remove_labelled(const std::string& workload_id);
   Result<void> check_no_conflict(const std::vector<std::string>& pod_names,

@@ -124,12 +124,10 @@ bool PodmanRestEngine::is_available() {
   return ok;
 }
 
-Result<void> PodmanRestEngine::validate_manifest(std::string_view manifest_yaml) {
-  auto parsed = manifest::parse(manifest_yaml);
-  if (!parsed) return parsed.error();
-  if (parsed->primary() == nullptr) {
+Result<void> PodmanRestEngine::validate_manifest(const manifest::Manifest& parsed) {
+  if (parsed.primary() == nullptr) {
     return make_error("invalid_manifest",
-                      parsed->source + ": no Pod, Deployment or StatefulSet to run");
+                      parsed.source + ": no Pod, Deployment or StatefulSet to run");
   }
   return ok_result();
 }
@@ -269,11 +267,11 @@ Result<WorkloadInfo> PodmanRestEngine::wait_until_running(const std::string& wor
       config_.start_timeout, 50ms, "play/kube");
 }
 
-Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yaml,
+Result<WorkloadInfo> PodmanRestEngine::deploy_once(const manifest::SharedManifest& parsed,
                                                    const DeploymentConfig& config,
                                                    const std::string& workload_id,
                                                    std::set<int>& picked, bool& port_race) {
-  auto plan = plan_deployment(manifest_yaml, config, workload_id);
+  auto plan = plan_deployment(parsed, config, workload_id);
   if (!plan) return plan.error();
   auto yaml = podman::prepare_podman_yaml(*plan, reserved_ports_, picked, config.volumes);
   if (!yaml) return yaml.error();
@@ -322,7 +320,7 @@ Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yam
   return finished;
 }
 
-Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
+Result<WorkloadInfo> PodmanRestEngine::deploy(const manifest::SharedManifest& parsed,
                                               const DeploymentConfig& config) {
   const std::string workload_id =
       config.workload_id.empty() ? new_workload_id() : config.workload_id;
@@ -330,7 +328,7 @@ Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
 
   // One list of every container: the pod names must be free (or ours), this workload id
   // must not run for another manifest, and a redeploy of it replaces what runs.
-  auto names = plan_deployment(manifest_yaml, config, workload_id);
+  auto names = plan_deployment(parsed, config, workload_id);
   if (!names) return names.error();
   auto all = containers("*");
   if (!all) return all.error();
@@ -342,7 +340,7 @@ Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
 
   return podman::deploy_with_retries(
       [&](std::set<int>& picked, bool& port_race) {
-        return deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+        return deploy_once(parsed, config, workload_id, picked, port_race);
       },
       reserved_ports_, workload_id, config.manifest_id);
 }

@@ -72,8 +72,10 @@ class PodmanRestEngine final : public RuntimeEngine {
 
   std::string name() const override { return config_.name; }
   bool is_available() override;
-  Result<void> validate_manifest(std::string_view manifest_yaml) override;
-  Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
+  using RuntimeEngine::deploy;
+  using RuntimeEngine::validate_manifest;
+  Result<void> validate_manifest(const manifest::Manifest& parsed) override;
+  Result<WorkloadInfo> deploy(const manifest::SharedManifest& parsed,
                               const DeploymentConfig& config) override;
   Result<WorkloadInfo> status(const std::string& workload_id) override;
   Result<std::vector<WorkloadInfo>> list() override;
@@ -98,9 +100,9 @@ class PodmanRestEngine final : public RuntimeEngine {
   Result<std::vector<std::string>> labelled_pods(const std::string& workload_id);
   Result<void> remove_labelled(const std::string& workload_id);
   Result<WorkloadInfo> wait_until_running(const std::string& workload_id);
-  Result<WorkloadInfo> deploy_once(std::string_view manifest_yaml, const DeploymentConfig& config,
-                                   const std::string& workload_id, std::set<int>& picked,
-                                   bool& port_race);
+  Result<WorkloadInfo> deploy_once(const manifest::SharedManifest& parsed,
+                                   const DeploymentConfig& config, const std::string& workload_id,
+                                   std::set<int>& picked, bool& port_race);
 
   PodmanRestConfig config_;
   podman::HostPortReservations reserved_ports_;
