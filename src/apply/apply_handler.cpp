@@ -210,8 +210,11 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> NodeHandlers::fetch_share
     const protocol::AppliedManifest& applied, const Bytes& grant) {
   auto holders = member_holders(applied);
   if (!holders) co_return holders.error();
+  OwnShareReader own = [this, applied = *holders, grant](const protocol::ShareHolder& holder) {
+    return own_key_share(identity_, clock_, store_, blocking_, applied, grant, holder);
+  };
   auto fetching = fetch_key_shares(identity_, clock_, verifier_, client_, *holders, grant,
-                                   settings_.share_fetch_timeout);
+                                   settings_.share_fetch_timeout, std::move(own));
   co_return co_await std::move(fetching);
 }
 
