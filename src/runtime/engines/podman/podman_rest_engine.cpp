@@ -201,6 +201,35 @@ Result<std::vector<std::string>> PodmanRestEngine::labelled_pods(const std::stri
   return podman::parse_ids(r->body);
 }
 
+// play/kube turns each Secret document into a node-wide `podman secret`, which carries no
+// label; the rewrite names a workload's Secrets "<name>-<workload id>" (manifest/rewrite.cpp),
+// and no other workload's Secret name can end that way, so these are the workload's own.
+Result<void> PodmanRestEngine::remove_secrets(const std::string& workload_id) {
+  auto r = call("GET", "/secrets/json", config_.query_timeout);
+  if (!r) return r.error();
+  if (r->status != 200) {
+    return make_error("podman_failed", "podman: listing secrets: " + api_message(*r));
+  }
+  auto listed = json::parse(r->body, nullptr, false);
+  if (!listed.is_array()) return make_error("podman_output", "podman: secret list is no array");
+  const std::string suffix = "-" + workload_id;
+  for (const auto& secret : listed) {
+    if (!secret.is_object() || !secret.contains("Spec") || !secret["Spec"].is_object()) continue;
+    const auto& name = secret["Spec"].value("Name", std::string());
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    auto rm = call("DELETE", "/secrets/" + docker::url_encode(name), config_.query_timeout);
+    if (!rm) return rm.error();
+    if (!ok_status(rm->status) && rm->status != 404) {
+      return make_error("remove_failed",
+                        "podman: removing secret " + name + ": " + api_message(*rm));
+    }
+  }
+  return ok_result();
+}
+
 Result<void> PodmanRestEngine::remove_labelled(const std::string& workload_id) {
   auto pods = labelled_pods(workload_id);
   if (!pods) return pods.error();
@@ -225,6 +254,7 @@ Result<void> PodmanRestEngine::remove_labelled(const std::string& workload_id) {
         call("DELETE", "/containers/" + c.id + "?force=true&t=" + grace, config_.play_timeout);
     if (!rm) return rm.error();
   }
+  BEEMESH_TRY(remove_secrets(workload_id));
   // Nothing may be left.
   auto pods_left = labelled_pods(workload_id);
   if (!pods_left) return pods_left.error();

@@ -17,7 +17,9 @@
 //    logs(): GET /libpod/containers/{id}/logs per app container (demultiplexed, stdout and
 //    stderr in order; "==> name <==" before each when there are several).
 //    remove(): per labelled pod, POST .../stop?t=<grace> and DELETE ...?force=true (pods side
-//    by side), stray labelled containers deleted, then a check that nothing is left.
+//    by side), stray labelled containers deleted, the workload's Secrets (`podman secret`s
+//    named "<name>-<workload id>" by the rewrite) deleted, then a check that nothing is
+//    left. A failed deploy goes through the same removal, Secrets included.
 //    restart(): POST /libpod/pods/{id}/start of each labelled pod.
 //  * is_available(): a GET /_ping the first time and again after a call failed for want of
 //    the service ("unavailable", "timeout"); otherwise the last good answer, without a call.
@@ -99,6 +101,7 @@ class PodmanRestEngine final : public RuntimeEngine {
   Result<std::vector<podman::ContainerRecord>> containers(const std::string& workload_id);
   Result<std::vector<std::string>> labelled_pods(const std::string& workload_id);
   Result<void> remove_labelled(const std::string& workload_id);
+  Result<void> remove_secrets(const std::string& workload_id);
   Result<WorkloadInfo> wait_until_running(const std::string& workload_id);
   Result<WorkloadInfo> deploy_once(const manifest::SharedManifest& parsed,
                                    const DeploymentConfig& config, const std::string& workload_id,
