@@ -63,6 +63,7 @@ Result<WorkloadInfo> MockEngine::deploy(const manifest::SharedManifest& parsed,
   {
     std::lock_guard lock(mutex_);
     ++deploy_calls_;
+    last_deployed_manifest_ = parsed;
     delay = config_.deploy_delay;
     engine_name = config_.name;
     if (!config_.available) {
@@ -282,6 +283,11 @@ int64_t MockEngine::cpu_in_use_millis() const {
   int64_t sum = 0;
   for (const auto& [id, w] : workloads_) sum += w.cpu_millis;
   return sum;
+}
+
+manifest::SharedManifest MockEngine::last_deployed_manifest() const {
+  std::lock_guard lock(mutex_);
+  return last_deployed_manifest_;
 }
 
 }  // namespace beemesh::runtime
