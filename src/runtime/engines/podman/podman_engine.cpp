@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -199,6 +201,30 @@ Result<std::string> PodmanEngine::logs(const std::string& workload_id, int tail_
   return out;
 }
 
+// kube play makes a `podman secret` of each Secret document, without labels; the rewrite
+// names a workload's Secrets "<name>-<workload id>" (manifest/rewrite.cpp), a suffix no other
+// workload's Secret can end with. (`secret ls --format json` prints "json" on Podman 4.3.)
+Result<void> PodmanEngine::remove_secrets(const std::string& workload_id) {
+  auto listed =
+      podman({"secret", "ls", "--noheading", "--format", "{{.Name}}"}, config_.query_timeout);
+  if (!listed) return listed.error();
+  const std::string suffix = "-" + workload_id;
+  std::vector<std::string> ours;
+  std::istringstream lines(listed->out);
+  for (std::string name; std::getline(lines, name);) {
+    if (name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      ours.push_back(name);
+    }
+  }
+  if (ours.empty()) return ok_result();
+  std::vector<std::string> args = {"secret", "rm"};
+  args.insert(args.end(), ours.begin(), ours.end());
+  auto rm = podman(args, config_.query_timeout, false);
+  if (!rm) return rm.error();
+  return ok_result();
+}
+
 Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
   const auto filter = workload_filter(workload_id);
   const auto grace = std::to_string(std::max(0, config_.stop_grace_seconds));
@@ -223,6 +249,8 @@ Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
     auto rm = podman(args, config_.play_timeout, false);
     if (!rm) return rm.error();
   }
+
+  BEEMESH_TRY(remove_secrets(workload_id));
 
   // Check that nothing is left.
   auto pods_after =
