@@ -150,7 +150,8 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   workload::DeployRequest deploy;
   deploy.manifest_id = msg.manifest_id;
   deploy.owner = owner_hex;
-  deploy.manifest_yaml = std::move(opened->yaml);
+  // Parsed and validated once on this node (above); the manager and engine use it as is.
+  deploy.manifest = std::make_shared<const manifest::Manifest>(std::move(opened->manifest));
   deploy.config.replicas = msg.replicas;
   deploy.config.manifest_id = msg.manifest_id;
   deploy.config.workload_id = msg.workload_id;
@@ -209,8 +210,11 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> NodeHandlers::fetch_share
     const protocol::AppliedManifest& applied, const Bytes& grant) {
   auto holders = member_holders(applied);
   if (!holders) co_return holders.error();
+  OwnShareReader own = [this, applied = *holders, grant](const protocol::ShareHolder& holder) {
+    return own_key_share(identity_, clock_, store_, blocking_, applied, grant, holder);
+  };
   auto fetching = fetch_key_shares(identity_, clock_, verifier_, client_, *holders, grant,
-                                   settings_.share_fetch_timeout);
+                                   settings_.share_fetch_timeout, std::move(own));
   co_return co_await std::move(fetching);
 }
 

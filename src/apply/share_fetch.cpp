@@ -6,7 +6,9 @@
 #include <optional>
 #include <string>
 
+#include "apply/async.h"
 #include "apply/codes.h"
+#include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
 #include "net/protocols.h"
 #include "protocol/messages.h"
@@ -29,7 +31,7 @@ struct FetchState {
 asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     const crypto::Identity& me, const Clock& clock, crypto::EnvelopeVerifier& verifier,
     net::Client& client, const protocol::AppliedManifest& applied, const Bytes& grant,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, OwnShareReader own) {
   const size_t needed = applied.threshold;
   if (needed == 0 || applied.share_holders.size() < needed) {
     co_return make_error(std::string(codes::kTooFewShares),
@@ -39,7 +41,27 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
   auto ex = co_await asio::this_coro::executor;
   auto state = std::make_shared<FetchState>(ex, applied.share_holders.size());
   state->timer.expires_at(asio::steady_timer::time_point::max());
+  auto settle = [state, needed](const protocol::ShareHolder& holder,
+                                Result<crypto::KeyShare> share) {
+    if (share) {
+      state->shares.push_back(std::move(*share));
+    } else {
+      state->failures.push_back(holder.node_id + ": " + share.error().to_string());
+    }
+    --state->remaining;
+    if (state->shares.size() >= needed || state->remaining == 0) state->timer.cancel();
+  };
   for (const auto& holder : applied.share_holders) {
+    if (own && holder.node_public_key == me.public_key()) {
+      asio::co_spawn(
+          ex,
+          [own, holder, settle]() -> asio::awaitable<void> {
+            auto reading = own(holder);
+            settle(holder, co_await std::move(reading));
+          },
+          asio::detached);
+      continue;
+    }
     protocol::KeyShareRequest request;
     request.request_id = runtime::new_workload_id();
     request.manifest_id = applied.manifest_id;
@@ -83,6 +105,34 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
   }
   std::vector<crypto::KeyShare> out(state->shares.begin(), state->shares.begin() + needed);
   co_return out;
+}
+
+asio::awaitable<Result<crypto::KeyShare>> own_key_share(const crypto::Identity& me,
+                                                        const Clock& clock,
+                                                        workload::StateStore& store,
+                                                        asio::thread_pool& pool,
+                                                        protocol::AppliedManifest applied,
+                                                        Bytes grant, protocol::ShareHolder holder) {
+  // What a holder checks before it releases a share to a requester (crypto::release_share),
+  // with this node as the requester.
+  auto checked = crypto::check_grant(grant,
+                                     {.action = protocol::GrantAction::kKeyShare,
+                                      .manifest_id = applied.manifest_id,
+                                      .owner = applied.owner_public_key,
+                                      .requester = me.public_key()},
+                                     clock);
+  if (!checked) co_return codes::from_grant_error(checked.error(), "key-share grant");
+  auto reading = run_blocking(
+      pool, [&store, mid = applied.manifest_id, publisher = to_hex(applied.owner_public_key)] {
+        return store.key_shares_of_publisher(mid, publisher);
+      });
+  auto held = co_await std::move(reading);
+  if (!held || held->empty()) {
+    co_return make_error(
+        std::string(codes::kNotFound),
+        "no key share held for manifest " + applied.manifest_id + " from that publisher");
+  }
+  co_return crypto::open_share(me, held->front().sealed_share, holder.share_index);
 }
 
 }  // namespace beemesh::apply

@@ -4,12 +4,14 @@
 // the key-share grant), opens each sealed share it gets back, and completes as soon as
 // `applied.threshold` shares are in hand — a slow or dead holder does not delay it when k
 // others answer. Fewer than k usable shares -> Error "too_few_shares" whose message lists
-// each holder's failure. Each request is bounded by `timeout`.
+// each holder's failure. Each request is bounded by `timeout`. This node's own share (when
+// it is a holder) is read locally with the same grant check instead of asked over RPC.
 #pragma once
 
 #include <asio.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,13 +25,32 @@
 #include "net/client.h"
 #include "net/endpoint.h"
 #include "protocol/records.h"
+#include "workload/state_store.h"
 
 namespace beemesh::apply {
 
+// How this node takes its own share when it is one of the holders (own_key_share below).
+using OwnShareReader =
+    std::function<asio::awaitable<Result<crypto::KeyShare>>(const protocol::ShareHolder&)>;
+
+// With `own` set, the holder whose key is `me`'s is not asked over RPC (a node talking to
+// itself: two signatures, two verifications and a re-sealing for nothing) but read by `own`.
 asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     const crypto::Identity& me, const Clock& clock, crypto::EnvelopeVerifier& verifier,
     net::Client& client, const protocol::AppliedManifest& applied, const Bytes& grant,
-    std::chrono::milliseconds timeout);
+    std::chrono::milliseconds timeout, OwnShareReader own = {});
+
+// This node's own share of `applied`, as a holder would release it to this node: the
+// key-share grant must pass the same check a holder makes (crypto::check_grant: kKeyShare,
+// this manifest, signed by the publisher of `applied`, naming this node), then the share
+// stored for (manifest, publisher) is read from `store` (on `pool`) and opened. The grant is
+// checked before the store is read. Errors: check_grant's codes, "not_found", "bad_share".
+asio::awaitable<Result<crypto::KeyShare>> own_key_share(const crypto::Identity& me,
+                                                        const Clock& clock,
+                                                        workload::StateStore& store,
+                                                        asio::thread_pool& pool,
+                                                        protocol::AppliedManifest applied,
+                                                        Bytes grant, protocol::ShareHolder holder);
 
 // Sends a signed request and opens the signed response as a reply
 // (crypto::EnvelopeVerifier::verify_reply: every envelope check except the shared replay

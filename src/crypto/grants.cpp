@@ -84,6 +84,12 @@ Result<protocol::Grant> check_grant(ByteView grant_bytes, const GrantExpectation
                                     const Clock& clock, std::chrono::milliseconds skew) {
   auto grant = open_grant(grant_bytes);
   if (!grant) return grant.error();
+  return check_opened_grant(std::move(*grant), expect, clock, skew);
+}
+
+Result<protocol::Grant> check_opened_grant(protocol::Grant opened, const GrantExpectation& expect,
+                                           const Clock& clock, std::chrono::milliseconds skew) {
+  const protocol::Grant* grant = &opened;
   const std::string where =
       "grant for manifest " + grant->manifest_id + " to node " + grant->node_id;
   if (grant->owner_public_key != expect.owner) {
@@ -121,17 +127,33 @@ Result<protocol::Grant> check_grant(ByteView grant_bytes, const GrantExpectation
                       where + " is issued at " + std::to_string(grant->issued_ms) +
                           " ms, in the future (now " + std::to_string(now) + " ms)");
   }
-  return grant;
+  return opened;
 }
 
-Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
-                            const PublicKey& requester, ByteView grant_bytes, const Clock& clock) {
+namespace {
+
+GrantExpectation key_share_expectation(const StoredShare& stored, const PublicKey& requester) {
   GrantExpectation expect;
   expect.action = GrantAction::kKeyShare;
   expect.manifest_id = stored.manifest_id;
   expect.owner = stored.owner_public_key;
   expect.requester = requester;
-  auto grant = check_grant(grant_bytes, expect, clock);
+  return expect;
+}
+
+}  // namespace
+
+Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
+                            const PublicKey& requester, ByteView grant_bytes, const Clock& clock) {
+  auto grant = open_grant(grant_bytes);
+  if (!grant) return grant.error();
+  return release_share(holder, stored, requester, *grant, clock);
+}
+
+Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
+                            const PublicKey& requester, const protocol::Grant& opened_grant,
+                            const Clock& clock) {
+  auto grant = check_opened_grant(opened_grant, key_share_expectation(stored, requester), clock);
   if (!grant) return grant.error();
   auto share = open_share(holder, stored.sealed_share, stored.share_index);
   if (!share) return share.error();

@@ -78,6 +78,11 @@ struct GrantExpectation {
 Result<protocol::Grant> check_grant(ByteView grant_bytes, const GrantExpectation& expect,
                                     const Clock& clock,
                                     std::chrono::milliseconds skew = std::chrono::seconds(30));
+// check_grant's expectation checks on a grant open_grant() already opened (its signature
+// verified once): the same codes, in the same order, minus the opening errors.
+Result<protocol::Grant> check_opened_grant(
+    protocol::Grant opened, const GrantExpectation& expect, const Clock& clock,
+    std::chrono::milliseconds skew = std::chrono::seconds(30));
 
 // What a key holder keeps for one manifest (from a StoreShareRequest).
 struct StoredShare {
@@ -92,5 +97,9 @@ struct StoredShare {
 // "bad_share" (stored share does not open), "bad_public_key".
 Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
                             const PublicKey& requester, ByteView grant_bytes, const Clock& clock);
+// The same with a grant the caller opened with open_grant() (not verified twice).
+Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
+                            const PublicKey& requester, const protocol::Grant& opened_grant,
+                            const Clock& clock);
 
 }  // namespace beemesh::crypto

@@ -10,6 +10,8 @@
 //    any tree, the parser's event stream (which never expands an alias) is checked against
 //    the limits below. YAML anchors and aliases are refused outright, so an alias bomb
 //    costs no more than its own bytes.
+//  * A Manifest is a plain value: once parsed it needs no YAML text to be rewritten, so a
+//    node parses one manifest once and shares it read-only (SharedManifest).
 //  * manifest_id() is stable: same owner key + namespace + kind + name -> same id, always.
 //  * rewrite_for_deployment() returns YAML that Podman's `kube play` (and our Docker
 //    engine) can run: one Pod per replica with distinct names, labels
@@ -20,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,6 +97,7 @@ struct Document {
 
 struct Manifest {
   std::string source;  // file name or "request" — used in error messages
+  std::string text;    // the YAML parse() read, byte for byte
   std::vector<Document> documents;
 
   // The first Pod/Deployment/StatefulSet: the document whose identity names the manifest.
@@ -105,6 +109,12 @@ struct Manifest {
 };
 
 Result<Manifest> parse(std::string_view yaml, std::string_view source = "manifest");
+// A parsed manifest, immutable and shared by the layers one deploy passes through on a node
+// (apply handler -> workload manager -> engine -> deployment plan): a node parses and
+// validates a manifest once and hands this down instead of the YAML.
+using SharedManifest = std::shared_ptr<const Manifest>;
+// parse() into a SharedManifest.
+Result<SharedManifest> parse_shared(std::string_view yaml, std::string_view source = "manifest");
 // Details of parse(): empty documents are skipped but still counted in "doc <n>"; input
 // with no document at all is "<source>: no documents"; YAML syntax errors name the line
 // and column ("<source> doc 2: line 12, column 1: end of map flow not found"). The field

@@ -97,6 +97,7 @@ Result<Manifest> parse(std::string_view yaml, std::string_view source) {
   }
   Manifest manifest;
   manifest.source = std::string(source);
+  manifest.text = std::string(yaml);
   auto parts = split_documents(std::string(yaml));
   if (parts.size() > static_cast<size_t>(kMaxManifestDocuments)) {
     return make_error("invalid_manifest", std::string(source) + ": more than " +
@@ -133,6 +134,12 @@ Result<Manifest> parse(std::string_view yaml, std::string_view source) {
   }
   if (auto unique = check_unique_names(manifest); !unique) return unique.error();
   return manifest;
+}
+
+Result<SharedManifest> parse_shared(std::string_view yaml, std::string_view source) {
+  auto parsed = parse(yaml, source);
+  if (!parsed) return parsed.error();
+  return SharedManifest(std::make_shared<const Manifest>(std::move(*parsed)));
 }
 
 }  // namespace beemesh::manifest

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <queue>
 #include <random>
 #include <thread>
 #include <utility>
@@ -85,7 +86,13 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   bool stopping = false;
   std::mt19937_64 rng{std::random_device{}()};
   std::map<std::string, Publication> publications;  // "provider/<manifest>" or "peer"
-  std::map<std::string, uint64_t> last_sequence;    // per publication name, survives withdraw
+  // (due, name) of every time a publication's `due` was set, earliest first. An entry whose
+  // time is no longer its publication's `due` (or whose publication is gone) is stale and
+  // skipped: the worker looks only at what is due instead of scanning every publication on
+  // every wake (which made each announce cost O(publications)).
+  using DueEntry = std::pair<SteadyTime, std::string>;
+  std::priority_queue<DueEntry, std::vector<DueEntry>, std::greater<>> due_queue;
+  std::map<std::string, uint64_t> last_sequence;  // per publication name, survives withdraw
   DiscoveryCache cache;
   std::map<std::string, dht::ListenToken> listens;  // manifest id -> listen on its key
   SteadyTime next_cleanup = SteadyClock::now();
@@ -111,6 +118,12 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     return id;
   }
 
+  // Sets when `p` is next looked at (mutex held).
+  void schedule(const std::string& name, Publication& p, SteadyTime due) {
+    p.due = due;
+    if (due != SteadyTime::max()) due_queue.emplace(due, name);
+  }
+
   // Signs a fresh record for `p` (called with the mutex held).
   void resign(const std::string& name, Publication& p) {
     p.sequence = next_sequence(name);
@@ -129,9 +142,9 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         superseded.push_back(std::move(it->second.first_done));
       }
       resign(name, p);
-      p.due = SteadyClock::now();
       if (p.withdrawn) p.give_up = p.signed_at + p.ttl;
-      publications.insert_or_assign(name, std::move(p));
+      auto& stored = publications.insert_or_assign(name, std::move(p)).first->second;
+      schedule(name, stored, SteadyClock::now());
     }
     wake.notify_all();
     for (auto& cb : superseded) {
@@ -157,24 +170,26 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
       Publication& p = it->second;
       p.in_flight = false;
       const auto now = SteadyClock::now();
+      SteadyTime due;
       if (result.ok()) {
         ++puts_ok;
         p.failures = 0;
         if (p.early_reputs_done < config.early_reputs.size()) {
-          p.due = now + config.early_reputs[p.early_reputs_done++];
-          if (!p.withdrawn) p.due = std::min(p.due, p.signed_at + refresh_interval(p.ttl, config));
+          due = now + config.early_reputs[p.early_reputs_done++];
+          if (!p.withdrawn) due = std::min(due, p.signed_at + refresh_interval(p.ttl, config));
         } else if (p.withdrawn) {
-          p.due = SteadyTime::max();  // done; removed below
+          due = SteadyTime::max();  // done; removed below
         } else {
-          p.due = p.signed_at + refresh_interval(p.ttl, config);
+          due = p.signed_at + refresh_interval(p.ttl, config);
         }
       } else {
         ++puts_failed;
         ++p.failures;
-        p.due = now + backoff(p.failures);
+        due = now + backoff(p.failures);
         spdlog::debug("component=provider put={} failed attempt={}: {}", name, p.failures,
                       result.error().to_string());
       }
+      schedule(name, p, due);
       done = std::move(p.first_done);
       p.first_done = {};
       if (p.withdrawn && (p.due == SteadyTime::max() || p.due >= p.give_up)) {
@@ -195,25 +210,27 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   // Worker side: collects puts that are due and times out silent ones. Mutex held.
   std::vector<PendingPut> collect_due(SteadyTime now, std::vector<PendingPut>& timed_out) {
     std::vector<PendingPut> puts;
-    for (auto& [name, p] : publications) {
-      if (p.in_flight) {
-        if (now >= p.due) timed_out.push_back({name, p.attempt, p.key, {}});
+    while (!due_queue.empty() && due_queue.top().first <= now) {
+      auto [due, name] = due_queue.top();
+      due_queue.pop();
+      auto it = publications.find(name);
+      if (it == publications.end() || it->second.due != due) continue;  // stale entry
+      Publication& p = it->second;
+      if (p.in_flight) {  // its put timed out; on_put_result reschedules it
+        timed_out.push_back({name, p.attempt, p.key, {}});
         continue;
       }
-      if (now < p.due) continue;
       if (!p.withdrawn && now >= p.signed_at + refresh_interval(p.ttl, config)) resign(name, p);
       p.in_flight = true;
       p.attempt = ++last_attempt;
-      p.due = now + config.put_timeout;
+      schedule(name, p, now + config.put_timeout);
       puts.push_back({name, p.attempt, p.key, dht::Value{p.value_id, p.kind, p.value}});
     }
     return puts;
   }
 
   SteadyTime next_wake() const {
-    SteadyTime t = next_cleanup;
-    for (const auto& [name, p] : publications) t = std::min(t, p.due);
-    return t;
+    return due_queue.empty() ? next_cleanup : std::min(next_cleanup, due_queue.top().first);
   }
 
   void run_worker() {

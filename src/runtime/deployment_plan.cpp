@@ -93,7 +93,7 @@ void DeploymentPlan::assign_host_port(std::size_t index, int host_port) {
 int64_t DeploymentPlan::memory_limit_total_bytes() const {
   int64_t sum = 0;
   for (const auto& pod : pods) {
-    for (const auto& c : manifest.documents[pod.document].containers) {
+    for (const auto& c : parsed->documents[pod.document].containers) {
       sum += options.memory_limit_bytes.value_or(c.memory_limit_bytes.value_or(0));
     }
   }
@@ -103,7 +103,7 @@ int64_t DeploymentPlan::memory_limit_total_bytes() const {
 int64_t DeploymentPlan::cpu_limit_total_millis() const {
   int64_t sum = 0;
   for (const auto& pod : pods) {
-    for (const auto& c : manifest.documents[pod.document].containers) {
+    for (const auto& c : parsed->documents[pod.document].containers) {
       sum += options.cpu_limit_millis.value_or(c.cpu_limit_millis.value_or(0));
     }
   }
@@ -118,12 +118,21 @@ std::vector<std::string> DeploymentPlan::pod_names() const {
 }
 
 Result<std::string> DeploymentPlan::rewrite() const {
-  return manifest::rewrite_for_deployment(manifest, options);
+  return manifest::rewrite_for_deployment(*parsed, options);
 }
 
 Result<DeploymentPlan> plan_deployment(std::string_view manifest_yaml,
                                        const DeploymentConfig& config,
                                        const std::string& workload_id) {
+  auto parsed = manifest::parse_shared(manifest_yaml);
+  if (!parsed) return parsed.error();
+  return plan_deployment(std::move(*parsed), config, workload_id);
+}
+
+Result<DeploymentPlan> plan_deployment(manifest::SharedManifest shared,
+                                       const DeploymentConfig& config,
+                                       const std::string& workload_id) {
+  if (!shared) return make_error("invalid_manifest", "deployment plan: no manifest");
   if (config.manifest_id.empty()) {
     return make_error("invalid_config", "deployment config: manifest_id is required");
   }
@@ -134,16 +143,14 @@ Result<DeploymentPlan> plan_deployment(std::string_view manifest_yaml,
     return make_error("invalid_workload_id",
                       "workload id '" + workload_id + "' is not 16 lowercase hex characters");
   }
-  auto parsed = manifest::parse(manifest_yaml);
-  if (!parsed) return parsed.error();
-
   DeploymentPlan plan;
-  plan.manifest = std::move(*parsed);
-  if (plan.manifest.primary() == nullptr) {
+  plan.parsed = std::move(shared);
+  const manifest::Manifest& parsed = *plan.parsed;
+  if (parsed.primary() == nullptr) {
     return make_error("invalid_manifest",
-                      plan.manifest.source + ": no Pod, Deployment or StatefulSet to run");
+                      parsed.source + ": no Pod, Deployment or StatefulSet to run");
   }
-  plan.restart_policy = plan.manifest.primary()->restart_policy;
+  plan.restart_policy = parsed.primary()->restart_policy;
 
   auto& options = plan.options;
   options.manifest_id = config.manifest_id;
@@ -155,10 +162,10 @@ Result<DeploymentPlan> plan_deployment(std::string_view manifest_yaml,
   options.labels = config.labels;
 
   // Lay the pods out in pod_names() order: one per replica of each workload document.
-  const auto names = manifest::pod_names(plan.manifest, options);
-  auto counts = replica_counts(plan.manifest, options.replicas, true);
+  const auto names = manifest::pod_names(parsed, options);
+  auto counts = replica_counts(parsed, options.replicas, true);
   if (total(counts) != static_cast<int>(names.size())) {
-    counts = replica_counts(plan.manifest, options.replicas, false);
+    counts = replica_counts(parsed, options.replicas, false);
   }
   if (total(counts) != static_cast<int>(names.size())) {
     return make_error("internal", "cannot match " + std::to_string(names.size()) +
@@ -172,7 +179,7 @@ Result<DeploymentPlan> plan_deployment(std::string_view manifest_yaml,
   // Host ports, pod by pod.
   std::vector<bool> mapping_used(config.port_mappings.size(), false);
   for (const auto& pod : plan.pods) {
-    const auto& doc = plan.manifest.documents[pod.document];
+    const auto& doc = parsed.documents[pod.document];
     for (const auto& container : doc.containers) {
       for (const auto& port : container.ports) {
         PortMapping mapping{pod.name,
@@ -217,7 +224,7 @@ Result<DeploymentPlan> plan_deployment(std::string_view manifest_yaml,
     bool matched_pod = false;
     for (const auto& pod : plan.pods) {
       if (!wanted.pod.empty() && wanted.pod != pod.name) continue;
-      const auto& doc = plan.manifest.documents[pod.document];
+      const auto& doc = parsed.documents[pod.document];
       const manifest::Container* target = nullptr;
       for (const auto& c : doc.containers) {
         if (wanted.container.empty() || c.name == wanted.container) {

@@ -2,7 +2,8 @@
 // touches a runtime. Shared by the engines so they agree on names, ports and limits.
 //
 // Promise:
-//  * plan_deployment() parses and validates the manifest, builds the RewriteOptions
+//  * plan_deployment() works from a parsed manifest (shared, never copied or parsed again;
+//    the string_view form parses first, for tools and tests), builds the RewriteOptions
 //    (labels, env, limits, replicas, extra labels) and lists every pod that
 //    rewrite_for_deployment() will produce, in the same order as manifest::pod_names().
 //  * DeploymentConfig::replicas is the number of replicas this engine runs for each
@@ -35,7 +36,8 @@ struct PodPlan {
 };
 
 struct DeploymentPlan {
-  manifest::Manifest manifest;
+  manifest::SharedManifest parsed;  // never null in a plan plan_deployment() returned
+  const manifest::Manifest& manifest() const { return *parsed; }
   manifest::RewriteOptions options;
   std::vector<PodPlan> pods;
   std::vector<PortMapping> ports;
@@ -56,6 +58,10 @@ struct DeploymentPlan {
 
 // `workload_id` must be the final id (it is part of the pod names and labels);
 // Error{"invalid_workload_id"} unless is_valid_workload_id().
+Result<DeploymentPlan> plan_deployment(manifest::SharedManifest shared,
+                                       const DeploymentConfig& config,
+                                       const std::string& workload_id);
+// manifest::parse, then the above.
 Result<DeploymentPlan> plan_deployment(std::string_view manifest_yaml,
                                        const DeploymentConfig& config,
                                        const std::string& workload_id);

@@ -30,6 +30,19 @@ std::optional<WorkloadState> workload_state_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+Result<void> RuntimeEngine::validate_manifest(std::string_view manifest_yaml) {
+  auto parsed = manifest::parse(manifest_yaml);
+  if (!parsed) return parsed.error();
+  return validate_manifest(*parsed);
+}
+
+Result<WorkloadInfo> RuntimeEngine::deploy(std::string_view manifest_yaml,
+                                           const DeploymentConfig& config) {
+  auto parsed = manifest::parse_shared(manifest_yaml);
+  if (!parsed) return parsed.error();
+  return deploy(*parsed, config);
+}
+
 std::string new_workload_id() {
   static constexpr std::array<char, 16> kHex = {'0', '1', '2', '3', '4', '5', '6', '7',
                                                 '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};

@@ -6,6 +6,8 @@
 //    API request) carries a timeout, and a call that times out returns Error{"timeout"}.
 //    Callers that run an event loop must call engines from a worker thread (the workload
 //    manager does), never from the loop itself.
+//  * A node parses a manifest once: deploy() and validate_manifest() take the parsed form
+//    (manifest::SharedManifest / manifest::Manifest), never YAML to parse again.
 //  * deploy() either returns a Running/Pending workload or returns an Error and leaves
 //    nothing behind that it created (pods, containers, temp files).
 //  * Workloads are labelled beemesh.io/manifest-id and beemesh.io/workload-id so list()
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "manifest/manifest.h"
 
 namespace beemesh::runtime {
 
@@ -89,10 +92,18 @@ class RuntimeEngine {
   virtual std::string name() const = 0;
   // Cheap probe (binary present / socket answers); never throws, bounded by a timeout.
   virtual bool is_available() = 0;
-  // Engine-specific checks on top of manifest::parse (e.g. features it cannot run).
-  virtual Result<void> validate_manifest(std::string_view manifest_yaml) = 0;
-  virtual Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
+  // Engine-specific checks on a manifest manifest::parse accepted (e.g. features it cannot
+  // run). Never parses YAML.
+  virtual Result<void> validate_manifest(const manifest::Manifest& manifest) = 0;
+  // Deploys a manifest parsed and validated by the caller (manifest::parse): the engine
+  // works from the parsed form (plan_deployment) and never parses the YAML again.
+  virtual Result<WorkloadInfo> deploy(const manifest::SharedManifest& manifest,
                                       const DeploymentConfig& config) = 0;
+  // Conveniences for callers holding YAML text (tools, tests): manifest::parse, then the
+  // call above; parse errors are returned as is. Engines bring them into scope with
+  // `using RuntimeEngine::deploy; using RuntimeEngine::validate_manifest;`.
+  Result<void> validate_manifest(std::string_view manifest_yaml);
+  Result<WorkloadInfo> deploy(std::string_view manifest_yaml, const DeploymentConfig& config);
   // Error{"not_found"} when the engine has no workload with this id.
   virtual Result<WorkloadInfo> status(const std::string& workload_id) = 0;
   // Every beemesh workload this engine runs (found by label).

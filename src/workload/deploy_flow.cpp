@@ -137,30 +137,32 @@ Result<WorkloadRecord> WorkloadManager::deploy_steps(PendingDeploy& pending,
 
   std::string restart_policy;
   Resources reservation;
-  {
-    // Without validation an unparsable manifest reserves nothing (the engine judges it).
-    auto parsed = manifest::parse(request.manifest_yaml, "manifest " + manifest_id);
-    if (config_.validate_manifests) {
-      if (!parsed) return parsed.error();
-      const manifest::Document* primary = parsed->primary();
-      if (primary == nullptr) {
-        return make_error("invalid_manifest",
-                          "manifest " + manifest_id + ": no Pod, Deployment or StatefulSet to run");
-      }
-      restart_policy = primary->restart_policy;
-    }
-    if (parsed) reservation = reservation_of(*parsed, config);
+  // Parsed once on this node: by the caller, or here. Engines get the parsed form.
+  if (!request.manifest) {
+    auto parsed = manifest::parse_shared(request.manifest_yaml, "manifest " + manifest_id);
+    if (!parsed) return parsed.error();
+    request.manifest = std::move(*parsed);
   }
+  const manifest::Manifest& parsed = *request.manifest;
+  if (config_.validate_manifests) {
+    const manifest::Document* primary = parsed.primary();
+    if (primary == nullptr) {
+      return make_error("invalid_manifest",
+                        "manifest " + manifest_id + ": no Pod, Deployment or StatefulSet to run");
+    }
+    restart_policy = primary->restart_policy;
+  }
+  reservation = reservation_of(parsed, config);
   table_.set_reservation(workload_id, reservation);
 
   auto selected = engines_.select(request.engine ? request.engine : config_.preferred_runtime);
   if (!selected) return selected.error();
   std::shared_ptr<runtime::RuntimeEngine> engine = std::move(selected).value();
   const std::string engine_name = engine->name();
-  if (config_.validate_manifests) BEEMESH_TRY(engine->validate_manifest(request.manifest_yaml));
+  if (config_.validate_manifests) BEEMESH_TRY(engine->validate_manifest(parsed));
 
   events_.publish(EventKind::Deploying, workload_id, manifest_id, "engine " + engine_name);
-  auto info = engine->deploy(request.manifest_yaml, config);
+  auto info = engine->deploy(request.manifest, config);
   if (!info) {
     return make_error("deploy_failed", "engine " + engine_name + ": " + info.error().to_string());
   }

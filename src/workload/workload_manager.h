@@ -7,13 +7,14 @@
 //    Every request ends exactly once (callback called / future set), also on shutdown
 //    (Error{"shutting_down"} for requests that had not started).
 //  * A deploy validates (manifest::parse + the engine's own checks, when
-//    validate_manifests), selects the engine (request's override, else preferred_runtime,
-//    with the registry's fallback), emits Deploying, deploys, persists the record, emits
-//    Deployed and announces this node as provider (Announced once the announcer reports
-//    the first put). On any failure after it was accepted it emits DeployFailed with the
-//    reason, persists nothing, announces nothing and leaves no workload behind (a refused
-//    request — busy, not_started, shutting_down — emits nothing).
-//    Error codes: invalid_request, invalid_workload_id (a given workload id that is not
+//    validate_manifests; a request carrying the parsed manifest is not parsed again, and
+//    the engine gets that same parsed form: one parse per deploy on this node), selects the engine
+//    (request's override, else preferred_runtime, with the registry's fallback), emits Deploying,
+//    deploys, persists the record, emits Deployed and announces this node as provider (Announced
+//    once the announcer reports the first put). On any failure after it was accepted it emits
+//    DeployFailed with the reason, persists nothing, announces nothing and leaves no workload
+//    behind (a refused request — busy, not_started, shutting_down — emits nothing). Error codes:
+//    invalid_request, invalid_workload_id (a given workload id that is not
 //    runtime::is_valid_workload_id()), invalid_manifest (or the engine's validation code),
 //    no_engine, already_exists, deploy_failed (engine error in the message), state_store,
 //    cancelled (the manifest was removed while the request waited or ran), busy,
@@ -104,9 +105,12 @@ class WorkQueue;
 
 struct DeployRequest {
   std::string manifest_id;
-  std::string owner;                  // hex public key of the manifest's owner
-  std::string manifest_yaml;          // plaintext Kubernetes YAML
-  runtime::DeploymentConfig config;   // manifest_id filled in when empty
+  std::string owner;  // hex public key of the manifest's owner
+  // The manifest, parsed and validated once by the caller (manifest::parse); handed to the
+  // engine as is, never parsed again. When null, manifest_yaml is parsed (once) instead.
+  manifest::SharedManifest manifest;
+  std::string manifest_yaml;         // plaintext Kubernetes YAML; only read when `manifest` is null
+  runtime::DeploymentConfig config;  // manifest_id filled in when empty
   std::optional<std::string> engine;  // overrides preferred_runtime (fallback still applies)
 };
 

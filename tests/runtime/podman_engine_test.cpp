@@ -152,6 +152,23 @@ class PodmanEngineTest : public ::testing::Test {
   std::vector<std::string> ids_;
 };
 
+TEST_F(PodmanEngineTest, AFailedDeployLeavesNoSecretBehind) {
+  auto config = config_for_test();
+  const std::string yaml =
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bmsec\ntype: Opaque\n"
+      "data:\n  token: aGVsbG8=\n---\n"
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: secret-leak\nspec:\n  containers:\n"
+      "  - name: main\n    image: localhost/beemesh-does-not-exist:latest\n"
+      "    command: [\"sh\", \"-c\", \"exec sleep 3600\"]\n";
+
+  auto info = engine_.deploy(yaml, config);
+
+  ASSERT_FALSE(info.ok());
+  auto secrets = run_process({"podman", "secret", "ls", "--noheading", "--format", "{{.Name}}"});
+  ASSERT_TRUE(secrets.ok() && secrets->exit_code == 0);
+  EXPECT_EQ(secrets->out.find(config.workload_id), std::string::npos) << secrets->out;
+}
+
 TEST_F(PodmanEngineTest, PodWithAHostPortOnLoopbackServesItsPage) {
   const int port = free_port();
   auto config = config_for_test();

@@ -3,13 +3,19 @@
 // (label "podman"): FAILS when Podman is missing.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/engines/podman/podman_rest_engine.h"
 #include "runtime/engines/podman/podman_service.h"
@@ -119,6 +125,86 @@ TEST(PodmanRestService, AvailabilityIsProbedAgainOnlyAfterACallFailed) {
   ASSERT_FALSE(list.ok());
   EXPECT_EQ(list.error().code, "unavailable");
   EXPECT_FALSE(engine.is_available()) << "a failed call makes the next selection probe";
+}
+
+// A pid that no process has any more: a child that exited and was reaped.
+pid_t dead_pid() {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+void make_service_dir(const std::string& path, std::optional<pid_t> owner) {
+  std::filesystem::create_directories(path);
+  if (owner) std::ofstream(path + "/owner.pid") << *owner << "\n";
+}
+
+TEST(PodmanRestService, StartingAServiceRemovesTheDirectoryOfOneWhoseDaemonIsGone) {
+  TempDir dir;
+  make_service_dir(dir.path() + "/beemesh-podman-killed", dead_pid());
+  make_service_dir(dir.path() + "/beemesh-podman-running", ::getpid());
+  make_service_dir(dir.path() + "/beemesh-podman-unknown", std::nullopt);
+  podman::ServiceOptions options;
+  options.podman_binary = "/nonexistent/podman";  // the sweep comes before the spawn
+  options.parent_dir = dir.path();
+
+  auto service = podman::PodmanService::start(options);
+
+  ASSERT_FALSE(service.ok());
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/beemesh-podman-killed"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/beemesh-podman-running"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/beemesh-podman-unknown"));
+}
+
+TEST(PodmanRestService, AServiceDirectoryNamesTheProcessThatOwnsIt) {
+  TempDir dir;
+  podman::ServiceOptions options;
+  options.parent_dir = dir.path();
+  auto service = podman::PodmanService::start(options);
+  ASSERT_TRUE(service.ok()) << service.error().to_string();
+  const auto owner_file =
+      std::filesystem::path((*service)->socket_path()).parent_path() / "owner.pid";
+  std::ifstream in(owner_file);
+  long pid = 0;
+  ASSERT_TRUE(in >> pid) << owner_file;
+  EXPECT_EQ(pid, ::getpid());
+}
+
+// Names of the `podman secret`s the engine's service knows.
+std::vector<std::string> secret_names(const std::string& socket) {
+  docker::UnixHttpClient client(socket);
+  auto r = client.request("GET", "/v4.0.0/libpod/secrets/json", "", "", 10s);
+  std::vector<std::string> names;
+  if (!r || r->status != 200) return {"<secret list failed>"};
+  auto listed = nlohmann::json::parse(r->body, nullptr, false);
+  for (const auto& s : listed) names.push_back(s["Spec"].value("Name", std::string()));
+  return names;
+}
+
+TEST(PodmanRestService, AFailedDeployLeavesNoSecretBehind) {
+  TempDir dir;
+  PodmanRestConfig config;
+  config.service_dir = dir.path();
+  PodmanRestEngine engine(config);
+  ASSERT_TRUE(engine.is_available());
+  DeploymentConfig c;
+  c.manifest_id = "secret-leak";
+  c.workload_id = new_workload_id();
+  const std::string yaml =
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bmsec\ntype: Opaque\n"
+      "data:\n  token: aGVsbG8=\n---\n"
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: secret-leak\nspec:\n  containers:\n"
+      "  - name: main\n    image: localhost/beemesh-does-not-exist:latest\n"
+      "    command: [\"sh\", \"-c\", \"exec sleep 3600\"]\n";
+
+  auto info = engine.deploy(yaml, c);
+
+  ASSERT_FALSE(info.ok());
+  for (const auto& name : secret_names(engine.socket_path())) {
+    EXPECT_EQ(name.find(c.workload_id), std::string::npos) << "left behind: " << name;
+  }
 }
 
 }  // namespace

@@ -17,8 +17,10 @@ class FakeEngine final : public RuntimeEngine {
     ++probes;
     return available_;
   }
-  Result<void> validate_manifest(std::string_view) override { return ok_result(); }
-  Result<WorkloadInfo> deploy(std::string_view, const DeploymentConfig&) override {
+  using RuntimeEngine::deploy;
+  using RuntimeEngine::validate_manifest;
+  Result<void> validate_manifest(const manifest::Manifest&) override { return ok_result(); }
+  Result<WorkloadInfo> deploy(const manifest::SharedManifest&, const DeploymentConfig&) override {
     return make_error("unsupported", "fake");
   }
   Result<WorkloadInfo> status(const std::string&) override {

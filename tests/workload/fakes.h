@@ -145,10 +145,12 @@ class GatedEngine final : public runtime::RuntimeEngine {
 
   std::string name() const override { return inner_->name(); }
   bool is_available() override { return inner_->is_available(); }
-  Result<void> validate_manifest(std::string_view yaml) override {
-    return inner_->validate_manifest(yaml);
+  using RuntimeEngine::deploy;
+  using RuntimeEngine::validate_manifest;
+  Result<void> validate_manifest(const manifest::Manifest& parsed) override {
+    return inner_->validate_manifest(parsed);
   }
-  Result<runtime::WorkloadInfo> deploy(std::string_view yaml,
+  Result<runtime::WorkloadInfo> deploy(const manifest::SharedManifest& yaml,
                                        const runtime::DeploymentConfig& config) override {
     {
       std::unique_lock lock(mutex_);

@@ -81,6 +81,20 @@ class WorkloadManagerTest : public ::testing::Test {
 
 // ---- deploy
 
+TEST_F(WorkloadManagerTest, ARequestCarryingTheParsedManifestHandsThatSameFormToTheEngine) {
+  auto manager = start();
+  auto r = request("m1");
+  auto parsed = manifest::parse_shared(r.manifest_yaml, "test");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().to_string();
+  r.manifest = *parsed;
+  r.manifest_yaml.clear();  // not needed, not parsed again
+
+  const auto record = deployed(*manager, r);
+
+  EXPECT_EQ(mock_->last_deployed_manifest().get(), parsed->get());
+  EXPECT_EQ(mock_->get_workload_manifest(record.id), (*parsed)->text);
+}
+
 TEST_F(WorkloadManagerTest, DeployHandsTheEngineExactlyTheManifestAndConfig) {
   auto manager = start();
   auto r = request("m1");

@@ -48,23 +48,22 @@ bool MockEngine::is_available() {
   return config_.available;
 }
 
-Result<void> MockEngine::validate_manifest(std::string_view manifest_yaml) {
-  auto parsed = manifest::parse(manifest_yaml);
-  if (!parsed) return parsed.error();
-  if (parsed->primary() == nullptr) {
+Result<void> MockEngine::validate_manifest(const manifest::Manifest& parsed) {
+  if (parsed.primary() == nullptr) {
     return make_error("invalid_manifest",
-                      parsed->source + ": no Pod, Deployment or StatefulSet to run");
+                      parsed.source + ": no Pod, Deployment or StatefulSet to run");
   }
   return ok_result();
 }
 
-Result<WorkloadInfo> MockEngine::deploy(std::string_view manifest_yaml,
+Result<WorkloadInfo> MockEngine::deploy(const manifest::SharedManifest& parsed,
                                         const DeploymentConfig& config) {
   std::chrono::milliseconds delay{0};
   std::string engine_name;
   {
     std::lock_guard lock(mutex_);
     ++deploy_calls_;
+    last_deployed_manifest_ = parsed;
     delay = config_.deploy_delay;
     engine_name = config_.name;
     if (!config_.available) {
@@ -74,7 +73,7 @@ Result<WorkloadInfo> MockEngine::deploy(std::string_view manifest_yaml,
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
 
   const std::string id = config.workload_id.empty() ? new_workload_id() : config.workload_id;
-  auto plan = plan_deployment(manifest_yaml, config, id);
+  auto plan = plan_deployment(parsed, config, id);
   if (!plan) return plan.error();
   auto rewritten = plan->rewrite();
   if (!rewritten) return rewritten.error();
@@ -144,7 +143,7 @@ Result<WorkloadInfo> MockEngine::deploy(std::string_view manifest_yaml,
 
   Workload workload;
   workload.info = info;
-  workload.manifest = std::string(manifest_yaml);
+  workload.manifest = parsed->text;
   workload.config = config;
   workload.logs = log.str();
   workload.memory_bytes = memory;
@@ -284,6 +283,11 @@ int64_t MockEngine::cpu_in_use_millis() const {
   int64_t sum = 0;
   for (const auto& [id, w] : workloads_) sum += w.cpu_millis;
   return sum;
+}
+
+manifest::SharedManifest MockEngine::last_deployed_manifest() const {
+  std::lock_guard lock(mutex_);
+  return last_deployed_manifest_;
 }
 
 }  // namespace beemesh::runtime

@@ -51,8 +51,10 @@ class MockEngine final : public RuntimeEngine {
 
   std::string name() const override;
   bool is_available() override;
-  Result<void> validate_manifest(std::string_view manifest_yaml) override;
-  Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
+  using RuntimeEngine::deploy;
+  using RuntimeEngine::validate_manifest;
+  Result<void> validate_manifest(const manifest::Manifest& parsed) override;
+  Result<WorkloadInfo> deploy(const manifest::SharedManifest& parsed,
                               const DeploymentConfig& config) override;
   Result<WorkloadInfo> status(const std::string& workload_id) override;
   Result<std::vector<WorkloadInfo>> list() override;
@@ -75,6 +77,8 @@ class MockEngine final : public RuntimeEngine {
   void set_success_rate(double rate);
   // How often each call was made (successful or not).
   int deploy_calls() const;
+  // The parsed manifest the last deploy() was handed (the caller's object, not a copy).
+  manifest::SharedManifest last_deployed_manifest() const;
   int remove_calls() const;
   int restart_calls(const std::string& workload_id) const;
   // Memory/CPU currently held by deployed workloads (what capacity checks count).
@@ -99,6 +103,7 @@ class MockEngine final : public RuntimeEngine {
   int next_port_;
   std::map<std::string, Workload> workloads_;
   int deploy_calls_ = 0;
+  manifest::SharedManifest last_deployed_manifest_;
   int remove_calls_ = 0;
 };
 

@@ -113,11 +113,10 @@ bool DockerEngine::is_available() {
   return ok;
 }
 
-Result<void> DockerEngine::validate_manifest(std::string_view manifest_yaml) {
-  auto parsed = manifest::parse(manifest_yaml, "manifest");
-  if (!parsed) return parsed.error();
-  if (parsed->primary() == nullptr) {
-    return make_error("invalid_manifest", "manifest: no Pod, Deployment or StatefulSet to run");
+Result<void> DockerEngine::validate_manifest(const manifest::Manifest& parsed) {
+  if (parsed.primary() == nullptr) {
+    return make_error("invalid_manifest",
+                      parsed.source + ": no Pod, Deployment or StatefulSet to run");
   }
   return ok_result();
 }
@@ -236,10 +235,10 @@ Result<std::vector<ContainerView>> DockerEngine::workload_containers(
                                   std::string(manifest::kWorkloadIdLabel) + "=" + workload_id}));
 }
 
-Result<WorkloadInfo> DockerEngine::deploy(std::string_view manifest_yaml,
+Result<WorkloadInfo> DockerEngine::deploy(const manifest::SharedManifest& parsed,
                                           const DeploymentConfig& config) {
   std::string workload_id = config.workload_id.empty() ? new_workload_id() : config.workload_id;
-  auto shared = plan_deployment(manifest_yaml, config, workload_id);
+  auto shared = plan_deployment(parsed, config, workload_id);
   if (!shared) return shared.error();
   auto plan = docker_workload(shared.value(), config);
   if (!plan) return plan.error();

@@ -37,8 +37,10 @@ class DockerEngine final : public RuntimeEngine {
 
   std::string name() const override { return options_.name; }
   bool is_available() override;
-  Result<void> validate_manifest(std::string_view manifest_yaml) override;
-  Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
+  using RuntimeEngine::deploy;
+  using RuntimeEngine::validate_manifest;
+  Result<void> validate_manifest(const manifest::Manifest& parsed) override;
+  Result<WorkloadInfo> deploy(const manifest::SharedManifest& parsed,
                               const DeploymentConfig& config) override;
   Result<WorkloadInfo> status(const std::string& workload_id) override;
   Result<std::vector<WorkloadInfo>> list() override;

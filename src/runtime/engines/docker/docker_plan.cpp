@@ -92,7 +92,7 @@ Result<DockerWorkload> docker_workload(const DeploymentPlan& plan, const Deploym
 
   for (std::size_t i = 0; i < plan.pods.size(); ++i) {
     const auto& planned = plan.pods[i];
-    const auto& doc = plan.manifest.documents.at(planned.document);
+    const auto& doc = plan.manifest().documents.at(planned.document);
     DockerPod pod;
     pod.name = planned.name;
     pod.index = static_cast<int>(i);

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -121,12 +123,10 @@ bool PodmanEngine::is_available() {
   return true;
 }
 
-Result<void> PodmanEngine::validate_manifest(std::string_view manifest_yaml) {
-  auto parsed = manifest::parse(manifest_yaml);
-  if (!parsed) return parsed.error();
-  if (parsed->primary() == nullptr) {
+Result<void> PodmanEngine::validate_manifest(const manifest::Manifest& parsed) {
+  if (parsed.primary() == nullptr) {
     return make_error("invalid_manifest",
-                      parsed->source + ": no Pod, Deployment or StatefulSet to run");
+                      parsed.source + ": no Pod, Deployment or StatefulSet to run");
   }
   return ok_result();
 }
@@ -201,6 +201,30 @@ Result<std::string> PodmanEngine::logs(const std::string& workload_id, int tail_
   return out;
 }
 
+// kube play makes a `podman secret` of each Secret document, without labels; the rewrite
+// names a workload's Secrets "<name>-<workload id>" (manifest/rewrite.cpp), a suffix no other
+// workload's Secret can end with. (`secret ls --format json` prints "json" on Podman 4.3.)
+Result<void> PodmanEngine::remove_secrets(const std::string& workload_id) {
+  auto listed =
+      podman({"secret", "ls", "--noheading", "--format", "{{.Name}}"}, config_.query_timeout);
+  if (!listed) return listed.error();
+  const std::string suffix = "-" + workload_id;
+  std::vector<std::string> ours;
+  std::istringstream lines(listed->out);
+  for (std::string name; std::getline(lines, name);) {
+    if (name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      ours.push_back(name);
+    }
+  }
+  if (ours.empty()) return ok_result();
+  std::vector<std::string> args = {"secret", "rm"};
+  args.insert(args.end(), ours.begin(), ours.end());
+  auto rm = podman(args, config_.query_timeout, false);
+  if (!rm) return rm.error();
+  return ok_result();
+}
+
 Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
   const auto filter = workload_filter(workload_id);
   const auto grace = std::to_string(std::max(0, config_.stop_grace_seconds));
@@ -225,6 +249,8 @@ Result<void> PodmanEngine::remove_labelled(const std::string& workload_id) {
     auto rm = podman(args, config_.play_timeout, false);
     if (!rm) return rm.error();
   }
+
+  BEEMESH_TRY(remove_secrets(workload_id));
 
   // Check that nothing is left.
   auto pods_after =
@@ -271,11 +297,11 @@ Result<WorkloadInfo> PodmanEngine::wait_until_running(const std::string& workloa
                                     workload_id, config_.start_timeout, 100ms, "kube play");
 }
 
-Result<WorkloadInfo> PodmanEngine::deploy_once(std::string_view manifest_yaml,
+Result<WorkloadInfo> PodmanEngine::deploy_once(const manifest::SharedManifest& parsed,
                                                const DeploymentConfig& config,
                                                const std::string& workload_id,
                                                std::set<int>& picked, bool& port_race) {
-  auto plan = plan_deployment(manifest_yaml, config, workload_id);
+  auto plan = plan_deployment(parsed, config, workload_id);
   if (!plan) return plan.error();
   auto yaml = podman::prepare_podman_yaml(*plan, reserved_ports_, picked, config.volumes);
   if (!yaml) return yaml.error();
@@ -328,7 +354,7 @@ Result<void> PodmanEngine::check_no_conflict(const std::vector<std::string>& pod
   return podman::check_no_conflict(*records, pod_names, workload_id, manifest_id);
 }
 
-Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
+Result<WorkloadInfo> PodmanEngine::deploy(const manifest::SharedManifest& parsed,
                                           const DeploymentConfig& config) {
   const std::string workload_id =
       config.workload_id.empty() ? new_workload_id() : config.workload_id;
@@ -336,7 +362,7 @@ Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
 
   // Nothing of another workload is replaced: the pod names must be free (or ours), and
   // this workload id must not run for another manifest.
-  auto names = plan_deployment(manifest_yaml, config, workload_id);
+  auto names = plan_deployment(parsed, config, workload_id);
   if (!names) return names.error();
   BEEMESH_TRY(check_no_conflict(names->pod_names(), workload_id, config.manifest_id));
 
@@ -350,7 +376,7 @@ Result<WorkloadInfo> PodmanEngine::deploy(std::string_view manifest_yaml,
 
   return podman::deploy_with_retries(
       [&](std::set<int>& picked, bool& port_race) {
-        return deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+        return deploy_once(parsed, config, workload_id, picked, port_race);
       },
       reserved_ports_, workload_id, config.manifest_id);
 }

@@ -16,7 +16,9 @@
 //  * status()/list() come from `podman ps -a --pod --format json` filtered by label (JSON,
 //    never tables), so workloads are found again after a restart of the daemon.
 //  * remove() is `podman pod rm -f -t <stop_grace>` of every pod with the workload label
-//    (plus any stray labelled container) and checks that nothing is left.
+//    (plus any stray labelled container), `podman secret rm` of the workload's Secrets
+//    (named "<name>-<workload id>" by the rewrite; a failed deploy removes them too) and
+//    checks that nothing is left.
 //  * is_available() runs `podman version` the first time and again only after a podman call
 //    could not be run or timed out (no probe per deploy).
 //  * Every podman call runs through common/process with a timeout; podman inherits the
@@ -60,8 +62,10 @@ class PodmanEngine final : public RuntimeEngine {
 
   std::string name() const override { return config_.name; }
   bool is_available() override;
-  Result<void> validate_manifest(std::string_view manifest_yaml) override;
-  Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
+  using RuntimeEngine::deploy;
+  using RuntimeEngine::validate_manifest;
+  Result<void> validate_manifest(const manifest::Manifest& parsed) override;
+  Result<WorkloadInfo> deploy(const manifest::SharedManifest& parsed,
                               const DeploymentConfig& config) override;
   Result<WorkloadInfo> status(const std::string& workload_id) override;
   Result<std::vector<WorkloadInfo>> list() override;
@@ -75,11 +79,12 @@ class PodmanEngine final : public RuntimeEngine {
   Result<ProcessResult> podman(std::vector<std::string> args, std::chrono::milliseconds timeout,
                                bool check_exit = true) const;
   Result<std::vector<WorkloadInfo>> query(const std::string& workload_id) const;
-  Result<WorkloadInfo> deploy_once(std::string_view manifest_yaml, const DeploymentConfig& config,
-                                   const std::string& workload_id, std::set<int>& picked,
-                                   bool& port_race);
+  Result<WorkloadInfo> deploy_once(const manifest::SharedManifest& parsed,
+                                   const DeploymentConfig& config, const std::string& workload_id,
+                                   std::set<int>& picked, bool& port_race);
   Result<WorkloadInfo> wait_until_running(const std::string& workload_id);
   Result<void> remove_labelled(const std::string& workload_id);
+  Result<void> remove_secrets(const std::string& workload_id);
   Result<void> check_no_conflict(const std::vector<std::string>& pod_names,
                                  const std::string& workload_id,
                                  const std::string& manifest_id) const;

@@ -124,12 +124,10 @@ bool PodmanRestEngine::is_available() {
   return ok;
 }
 
-Result<void> PodmanRestEngine::validate_manifest(std::string_view manifest_yaml) {
-  auto parsed = manifest::parse(manifest_yaml);
-  if (!parsed) return parsed.error();
-  if (parsed->primary() == nullptr) {
+Result<void> PodmanRestEngine::validate_manifest(const manifest::Manifest& parsed) {
+  if (parsed.primary() == nullptr) {
     return make_error("invalid_manifest",
-                      parsed->source + ": no Pod, Deployment or StatefulSet to run");
+                      parsed.source + ": no Pod, Deployment or StatefulSet to run");
   }
   return ok_result();
 }
@@ -203,6 +201,35 @@ Result<std::vector<std::string>> PodmanRestEngine::labelled_pods(const std::stri
   return podman::parse_ids(r->body);
 }
 
+// play/kube turns each Secret document into a node-wide `podman secret`, which carries no
+// label; the rewrite names a workload's Secrets "<name>-<workload id>" (manifest/rewrite.cpp),
+// and no other workload's Secret name can end that way, so these are the workload's own.
+Result<void> PodmanRestEngine::remove_secrets(const std::string& workload_id) {
+  auto r = call("GET", "/secrets/json", config_.query_timeout);
+  if (!r) return r.error();
+  if (r->status != 200) {
+    return make_error("podman_failed", "podman: listing secrets: " + api_message(*r));
+  }
+  auto listed = json::parse(r->body, nullptr, false);
+  if (!listed.is_array()) return make_error("podman_output", "podman: secret list is no array");
+  const std::string suffix = "-" + workload_id;
+  for (const auto& secret : listed) {
+    if (!secret.is_object() || !secret.contains("Spec") || !secret["Spec"].is_object()) continue;
+    const auto& name = secret["Spec"].value("Name", std::string());
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      continue;
+    }
+    auto rm = call("DELETE", "/secrets/" + docker::url_encode(name), config_.query_timeout);
+    if (!rm) return rm.error();
+    if (!ok_status(rm->status) && rm->status != 404) {
+      return make_error("remove_failed",
+                        "podman: removing secret " + name + ": " + api_message(*rm));
+    }
+  }
+  return ok_result();
+}
+
 Result<void> PodmanRestEngine::remove_labelled(const std::string& workload_id) {
   auto pods = labelled_pods(workload_id);
   if (!pods) return pods.error();
@@ -227,6 +254,7 @@ Result<void> PodmanRestEngine::remove_labelled(const std::string& workload_id) {
         call("DELETE", "/containers/" + c.id + "?force=true&t=" + grace, config_.play_timeout);
     if (!rm) return rm.error();
   }
+  BEEMESH_TRY(remove_secrets(workload_id));
   // Nothing may be left.
   auto pods_left = labelled_pods(workload_id);
   if (!pods_left) return pods_left.error();
@@ -269,11 +297,11 @@ Result<WorkloadInfo> PodmanRestEngine::wait_until_running(const std::string& wor
       config_.start_timeout, 50ms, "play/kube");
 }
 
-Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yaml,
+Result<WorkloadInfo> PodmanRestEngine::deploy_once(const manifest::SharedManifest& parsed,
                                                    const DeploymentConfig& config,
                                                    const std::string& workload_id,
                                                    std::set<int>& picked, bool& port_race) {
-  auto plan = plan_deployment(manifest_yaml, config, workload_id);
+  auto plan = plan_deployment(parsed, config, workload_id);
   if (!plan) return plan.error();
   auto yaml = podman::prepare_podman_yaml(*plan, reserved_ports_, picked, config.volumes);
   if (!yaml) return yaml.error();
@@ -322,7 +350,7 @@ Result<WorkloadInfo> PodmanRestEngine::deploy_once(std::string_view manifest_yam
   return finished;
 }
 
-Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
+Result<WorkloadInfo> PodmanRestEngine::deploy(const manifest::SharedManifest& parsed,
                                               const DeploymentConfig& config) {
   const std::string workload_id =
       config.workload_id.empty() ? new_workload_id() : config.workload_id;
@@ -330,7 +358,7 @@ Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
 
   // One list of every container: the pod names must be free (or ours), this workload id
   // must not run for another manifest, and a redeploy of it replaces what runs.
-  auto names = plan_deployment(manifest_yaml, config, workload_id);
+  auto names = plan_deployment(parsed, config, workload_id);
   if (!names) return names.error();
   auto all = containers("*");
   if (!all) return all.error();
@@ -342,7 +370,7 @@ Result<WorkloadInfo> PodmanRestEngine::deploy(std::string_view manifest_yaml,
 
   return podman::deploy_with_retries(
       [&](std::set<int>& picked, bool& port_race) {
-        return deploy_once(manifest_yaml, config, workload_id, picked, port_race);
+        return deploy_once(parsed, config, workload_id, picked, port_race);
       },
       reserved_ports_, workload_id, config.manifest_id);
 }

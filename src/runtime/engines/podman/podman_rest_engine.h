@@ -17,7 +17,9 @@
 //    logs(): GET /libpod/containers/{id}/logs per app container (demultiplexed, stdout and
 //    stderr in order; "==> name <==" before each when there are several).
 //    remove(): per labelled pod, POST .../stop?t=<grace> and DELETE ...?force=true (pods side
-//    by side), stray labelled containers deleted, then a check that nothing is left.
+//    by side), stray labelled containers deleted, the workload's Secrets (`podman secret`s
+//    named "<name>-<workload id>" by the rewrite) deleted, then a check that nothing is
+//    left. A failed deploy goes through the same removal, Secrets included.
 //    restart(): POST /libpod/pods/{id}/start of each labelled pod.
 //  * is_available(): a GET /_ping the first time and again after a call failed for want of
 //    the service ("unavailable", "timeout"); otherwise the last good answer, without a call.
@@ -72,8 +74,10 @@ class PodmanRestEngine final : public RuntimeEngine {
 
   std::string name() const override { return config_.name; }
   bool is_available() override;
-  Result<void> validate_manifest(std::string_view manifest_yaml) override;
-  Result<WorkloadInfo> deploy(std::string_view manifest_yaml,
+  using RuntimeEngine::deploy;
+  using RuntimeEngine::validate_manifest;
+  Result<void> validate_manifest(const manifest::Manifest& parsed) override;
+  Result<WorkloadInfo> deploy(const manifest::SharedManifest& parsed,
                               const DeploymentConfig& config) override;
   Result<WorkloadInfo> status(const std::string& workload_id) override;
   Result<std::vector<WorkloadInfo>> list() override;
@@ -97,10 +101,11 @@ class PodmanRestEngine final : public RuntimeEngine {
   Result<std::vector<podman::ContainerRecord>> containers(const std::string& workload_id);
   Result<std::vector<std::string>> labelled_pods(const std::string& workload_id);
   Result<void> remove_labelled(const std::string& workload_id);
+  Result<void> remove_secrets(const std::string& workload_id);
   Result<WorkloadInfo> wait_until_running(const std::string& workload_id);
-  Result<WorkloadInfo> deploy_once(std::string_view manifest_yaml, const DeploymentConfig& config,
-                                   const std::string& workload_id, std::set<int>& picked,
-                                   bool& port_race);
+  Result<WorkloadInfo> deploy_once(const manifest::SharedManifest& parsed,
+                                   const DeploymentConfig& config, const std::string& workload_id,
+                                   std::set<int>& picked, bool& port_race);
 
   PodmanRestConfig config_;
   podman::HostPortReservations reserved_ports_;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include <sstream>
 #include <string_view>
 #include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "runtime/engines/docker/unix_http.h"
 
@@ -33,6 +36,37 @@ std::string log_tail(const std::string& path, std::size_t bytes = 600) {
   return all.size() > bytes ? "..." + all.substr(all.size() - bytes) : all;
 }
 
+constexpr std::string_view kDirPrefix = "beemesh-podman-";
+constexpr const char* kOwnerFile = "owner.pid";
+
+// A process with this pid exists (kill(pid, 0) != ESRCH; EPERM means it exists).
+bool process_alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+}  // namespace
+
+int remove_stale_service_dirs(const std::string& parent) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kDirPrefix, 0) != 0 || !entry.is_directory(ec) || entry.is_symlink(ec)) {
+      continue;
+    }
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0 || st.st_uid != ::geteuid()) continue;
+    std::ifstream in(entry.path() / kOwnerFile);
+    long owner = 0;
+    if (!(in >> owner) || owner <= 0 || process_alive(static_cast<pid_t>(owner))) continue;
+    std::filesystem::remove_all(entry.path(), ec);
+    if (!ec) ++removed;
+  }
+  return removed;
+}
+
+namespace {
+
 bool answers_ping(const std::string& socket) {
   docker::UnixHttpClient client(socket, 4096);
   auto r = client.request("GET", "/_ping", "", "", 1s);
@@ -47,10 +81,18 @@ Result<std::unique_ptr<PodmanService>> PodmanService::start(const ServiceOptions
     const char* tmp = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only
     parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
   }
-  std::string templ = parent + "/beemesh-podman-XXXXXX";
+  if (int stale = remove_stale_service_dirs(parent); stale > 0) {
+    spdlog::info("podman: removed {} directories of services whose daemon is gone", stale);
+  }
+  std::string templ = parent + "/" + std::string(kDirPrefix) + "XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     return make_error("io_error",
                       "cannot create a directory in " + parent + ": " + std::strerror(errno));
+  }
+  {
+    // Whose it is: a later start removes it when this process died without its destructor.
+    std::ofstream owner(templ + "/" + kOwnerFile);
+    owner << ::getpid() << "\n";
   }
   std::unique_ptr<PodmanService> service(new PodmanService());  // private constructor
   service->dir_ = templ;

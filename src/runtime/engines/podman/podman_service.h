@@ -10,6 +10,11 @@
 //    when it exits early; each with the end of its log).
 //  * The destructor stops it: SIGTERM, up to 5 s, then SIGKILL; it is always reaped and its
 //    directory removed. Containers keep running (conmon is not the service's child).
+//  * The directory holds owner.pid (this process's pid). start() first removes every
+//    beemesh-podman-* directory under the parent that this user owns and whose owner.pid
+//    names a process that no longer exists: what a daemon killed without its destructor
+//    (SIGKILL, crash) left behind. Directories of live processes, of other users and
+//    without owner.pid are left alone.
 //  * running() says whether the process is still alive (reaping it when it has exited).
 //  * With idle_timeout > 0 the service exits by itself after that long without a request:
 //    a service orphaned by a killed daemon does not outlive it for long (callers start a
@@ -36,6 +41,9 @@ struct ServiceOptions {
   std::chrono::milliseconds start_timeout{15'000};
   int idle_timeout_seconds = 60;  // podman's --time; 0: never exits by itself
 };
+
+// The sweep start() makes (above); returns how many directories it removed.
+int remove_stale_service_dirs(const std::string& parent);
 
 class PodmanService {
  public:
