@@ -218,9 +218,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   pc.liveness_passive = {std::string(apply::kNodesDirectoryId)};
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
   p->liveness->follow(
-      [providers = p->providers.get()] {
+      [providers = p->providers.get()](std::stop_token stop) {
         std::vector<std::string> co_providers;
         for (const auto& m : providers->announced()) {
+          if (stop.stop_requested()) break;  // one discovery per manifest: stop between them
           if (m == apply::kNodesDirectoryId) continue;
           for (const auto& info : providers->discover(m)) {
             co_providers.push_back(info.metadata.node_id);

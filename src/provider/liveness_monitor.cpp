@@ -72,7 +72,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   std::map<uint64_t, int64_t> puts_in_flight;  // attempt -> started (ms); at most 3
   int64_t last_put_ok_ms = 0;  // start time counts as ok (not cut off before the first try)
 
-  std::function<std::vector<std::string>()> follow_source;  // set once, before its thread
+  LivenessMonitor::FollowSource follow_source;  // set once, before its thread
   milliseconds follow_every{0};
 
   LivenessStats counters;
@@ -297,10 +297,10 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
     return w;
   }
 
-  void run_follow() {
+  void run_follow(std::stop_token stop) {
     std::vector<std::string> ids;
     try {
-      ids = follow_source();
+      ids = follow_source(stop);
     } catch (const std::exception& e) {
       spdlog::warn("component=liveness follow source failed: {}", e.what());
       return;
@@ -316,11 +316,11 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
     }
   }
 
-  void run_follower() {
+  void run_follower(std::stop_token stop) {
     std::unique_lock lock(mutex);
     while (!stopping) {
       lock.unlock();
-      run_follow();
+      run_follow(stop);
       lock.lock();
       wake.wait_for(lock, follow_every, [this] { return stopping; });
     }
@@ -394,6 +394,7 @@ void LivenessMonitor::stop() {
   }
   core_->wake.notify_all();
   core_->change.notify_all();
+  follower_.request_stop();
   if (worker_.joinable()) worker_.join();
   if (follower_.joinable()) follower_.join();
   for (auto& [id, w] : watches) {
@@ -470,13 +471,13 @@ void LivenessMonitor::remove_callback(uint64_t token) {
   core_->callbacks.erase(token);
 }
 
-void LivenessMonitor::follow(std::function<std::vector<std::string>()> source,
-                             std::chrono::milliseconds every) {
+void LivenessMonitor::follow(FollowSource source, std::chrono::milliseconds every) {
   std::lock_guard lock(core_->mutex);
   if (core_->follow_source || core_->stopping) return;
   core_->follow_source = std::move(source);
   core_->follow_every = std::max(every, std::chrono::milliseconds(100));
-  follower_ = std::thread([core = core_.get()] { core->run_follower(); });
+  follower_ =
+      std::jthread([core = core_.get()](std::stop_token stop) { core->run_follower(stop); });
 }
 
 LivenessStats LivenessMonitor::stats() const {

@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -101,8 +102,11 @@ class LivenessMonitor final : public Liveness {
   // Every `every`, calls `source` on a thread of its own (it may block, e.g. a discovery)
   // and keeps the node ids it returns watched until the next call (within max_watched):
   // how a node watches the co-providers of the manifests it runs. Only the first call
-  // counts; stop() joins that thread, so `source` must stay callable until then.
-  void follow(std::function<std::vector<std::string>()> source, std::chrono::milliseconds every);
+  // counts; stop() requests a stop on the token it passes to `source` and joins that
+  // thread, so `source` must stay callable until then and should return soon after a stop
+  // is requested (check the token between blocking calls: stop waits for it).
+  using FollowSource = std::function<std::vector<std::string>(std::stop_token stop)>;
+  void follow(FollowSource source, std::chrono::milliseconds every);
 
   LivenessStats stats() const;
 
@@ -110,7 +114,7 @@ class LivenessMonitor final : public Liveness {
   struct Core;
   std::shared_ptr<Core> core_;
   std::thread worker_;
-  std::thread follower_;
+  std::jthread follower_;
 };
 
 }  // namespace beemesh::provider

@@ -270,12 +270,34 @@ TEST_F(LivenessMonitorTest, NodesNamedByTheFollowSourceAreWatched) {
   b.start();
   std::atomic<int> calls{0};
   b.follow(
-      [&] {
+      [&](std::stop_token) {
         ++calls;
         return std::vector<std::string>{alice.node_id(), bob.node_id()};
       },
       10ms);
   ASSERT_TRUE(within(1s, [&] { return calls > 0 && b.stats().watched == 1; }));
+}
+
+// A follow source makes one blocking call per manifest (a discovery); with thousands of
+// manifests, stop() must not wait for all of them (a benchmark's shutdown hung 10 min).
+TEST_F(LivenessMonitorTest, StopEndsAFollowSourceThatChecksItsTokenBetweenBlockingCalls) {
+  LivenessMonitor b(dht, bob, clock, fast());
+  b.start();
+  std::atomic<bool> entered{false};
+  std::atomic<int> calls_made{0};
+  b.follow(
+      [&](std::stop_token stop) {
+        entered = true;
+        for (int i = 0; i < 100'000 && !stop.stop_requested(); ++i) {
+          std::this_thread::sleep_for(1ms);  // one "discovery"
+          ++calls_made;
+        }
+        return std::vector<std::string>{};
+      },
+      10ms);
+  ASSERT_TRUE(within(1s, [&] { return entered.load(); }));
+  b.stop();
+  EXPECT_LT(calls_made.load(), 100'000);
 }
 
 // ---- discovery ----
