@@ -18,6 +18,7 @@
 #include "app/rpc_tls.h"
 #include "apply/desired_state.h"
 #include "apply/node_handlers.h"
+#include "apply/reconcile.h"
 #include "common/log.h"
 #include "crypto/identity.h"
 #include "dht/opendht_dht.h"
@@ -109,6 +110,7 @@ struct Daemon::Parts {
   std::unique_ptr<apply::NodeHandlers> handlers;
   std::unique_ptr<apply::NodeDirectory> directory;
   std::unique_ptr<apply::Publisher> publisher;
+  std::unique_ptr<apply::ReconcileLoop> reconcile;
   std::unique_ptr<NodeServiceImpl> service;
   std::unique_ptr<ApiAuthenticator> api_auth;
   std::unique_ptr<api::ApiServer> api;
@@ -121,6 +123,7 @@ struct Daemon::Parts {
     // Its timer lives on the loop: stop it there.
     if (clock_probe && loop) loop->run_and_wait(loop->executor(), [this] { clock_probe.reset(); });
     if (api) api->stop();
+    if (reconcile) reconcile->stop();
     if (server) server->stop();
     if (client) client->shutdown();
     if (workloads) workloads->stop();
@@ -337,6 +340,67 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
                                                     *p->client, *p->directory, p->dht.get());
   p->publisher->set_desired_state(p->desired.get());
+  // The reconcile loop (apply/reconcile.h) over this daemon's parts: what the workload
+  // manager runs, discovery (dead providers left out), the publisher's re-placement on the
+  // loop, and removal through the workload manager's queue.
+  auto make_reconcile_loop = [](Parts& p) {
+    apply::ReconcileLoop::Parts parts{
+        .self = p.identity->node_id(),
+        .desired = *p.desired,
+        .liveness = p.liveness.get(),
+        .local =
+            [workloads = p.workloads.get()] {
+              std::vector<apply::LocalReplica> out;
+              for (const auto& w : workloads->list()) {
+                auto owner = from_hex(w.owner);
+                if (!w.healthy || !workload::is_up(w.state) || !owner ||
+                    owner->size() != crypto::PublicKey{}.size()) {
+                  continue;
+                }
+                apply::LocalReplica r{w.manifest_id, {}};
+                std::copy(owner->begin(), owner->end(), r.owner.begin());
+                out.push_back(std::move(r));
+              }
+              return out;
+            },
+        .providers =
+            [providers = p.providers.get()](const std::string& manifest_id) {
+              std::vector<std::string> out;
+              for (const auto& info : providers->discover(manifest_id)) {
+                out.push_back(info.metadata.node_id);
+              }
+              return out;
+            },
+        .place =
+            [publisher = p.publisher.get(), loop = p.loop.get()](
+                apply::ReplaceRequest req,
+                std::function<void(Result<apply::PublishOutcome>)> done) {
+              asio::co_spawn(
+                  loop->executor(),
+                  [publisher, req = std::move(req), done]() mutable -> asio::awaitable<void> {
+                    try {
+                      done(co_await publisher->replace(std::move(req)));
+                    } catch (const std::exception& e) {
+                      done(make_error("internal", e.what()));
+                    }
+                  },
+                  asio::detached);
+            },
+        .remove =
+            [workloads = p.workloads.get()](const std::string& manifest_id,
+                                            const crypto::PublicKey& owner,
+                                            std::function<void(Result<int>)> done) {
+              workloads->remove_manifest_async(manifest_id, to_hex(owner), std::move(done));
+            },
+    };
+    auto loop =
+        std::make_unique<apply::ReconcileLoop>(apply::ReconcileSettings{}, std::move(parts));
+    p.handlers->set_on_deployed(
+        [l = loop.get()](const std::string& manifest_id, const crypto::PublicKey& owner,
+                         const std::string& yaml) { l->remember(manifest_id, owner, yaml); });
+    return loop;
+  };
+  p->reconcile = make_reconcile_loop(*p);
   p->service = std::make_unique<NodeServiceImpl>(
       ServiceParts{*p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory,
                    *p->publisher, *p->workloads, *p->events, *p->providers, *p->dht, p->metrics,
@@ -376,6 +440,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
       p->loop->executor());
   p->clock_probe->start();
 
+  p->reconcile->start();
   spdlog::info("node {} up: rpc {} (listening on {}), api {} (listening on {}), dht {}",
                p->identity->node_id(), rpc_endpoint, p->server->endpoint(), api_url, p->api->url(),
                p->dht->endpoint());

@@ -10,6 +10,7 @@
 #include "apply/admission.h"
 #include "apply/async.h"
 #include "apply/codes.h"
+#include "apply/publisher_context.h"
 #include "apply/share_fetch.h"
 #include "common/safe_text.h"
 #include "crypto/grants.h"
@@ -52,21 +53,6 @@ asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>> forwa
 }
 }  // namespace
 
-struct Publisher::Context {
-  PublishRequest request;
-  Progress progress;
-  manifest::Manifest manifest;
-  crypto::PublicKey owner{};
-  std::string manifest_id;
-  int replicas = 1;
-  scheduler::Demand demand;
-  std::vector<NodeEntry> nodes;
-  crypto::EncryptedManifest encrypted;
-  Bytes owner_grant;
-  Bytes intent_bytes;  // owner-signed, when the request has one
-  std::optional<protocol::DesiredIntent> intent;
-};
-
 namespace {
 
 Error intent_mismatch(const std::string& why) {
@@ -100,6 +86,16 @@ Result<void> check_intent_matches(const protocol::DesiredIntent& intent,
 }
 
 }  // namespace
+
+scheduler::Demand demand_of(const manifest::Manifest& m) {
+  int manifest_replicas = 0;
+  for (const auto& d : m.documents) {
+    if (d.is_workload()) manifest_replicas += std::max(1, d.replicas);
+  }
+  manifest_replicas = std::max(1, manifest_replicas);
+  return scheduler::Demand{m.total_memory_bytes() / manifest_replicas,
+                           m.total_cpu_millis() / manifest_replicas};
+}
 
 Publisher::Publisher(PublisherSettings settings, const crypto::Identity& identity,
                      const Clock& clock, crypto::EnvelopeVerifier& verifier, net::Client& client,
@@ -193,13 +189,7 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
       !admitted) {
     co_return admitted.error();
   }
-  int manifest_replicas = 0;
-  for (const auto& d : ctx.manifest.documents) {
-    if (d.is_workload()) manifest_replicas += std::max(1, d.replicas);
-  }
-  manifest_replicas = std::max(1, manifest_replicas);
-  ctx.demand = {ctx.manifest.total_memory_bytes() / manifest_replicas,
-                ctx.manifest.total_cpu_millis() / manifest_replicas};
+  ctx.demand = demand_of(ctx.manifest);
   ctx.request = std::move(request);
 
   PublishOutcome outcome;
@@ -286,20 +276,7 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
 
   // 4. Encrypt and distribute key shares; record the desired state.
   ctx.progress("encrypting");
-  // Holders are drawn at random among the members this node knows.
-  std::vector<protocol::ShareHolder> holders;
-  for (const auto& n : ctx.nodes) {
-    holders.push_back({n.node_id, n.public_key, n.rpc_endpoint, 0});
-  }
-  std::shuffle(holders.begin(), holders.end(), std::random_device{});
-  crypto::ShareParams params{std::min<unsigned>(settings_.share_count, holders.size()),
-                             settings_.share_threshold};
-  params.k = std::min(params.k, params.n);
-  auto encrypted =
-      crypto::encrypt_manifest(ctx.manifest_id, identity_.public_key(), as_bytes(ctx.request.yaml),
-                               holders, params, clock_.now_ms());
-  if (!encrypted) co_return encrypted.error();
-  ctx.encrypted = std::move(*encrypted);
+  BEEMESH_CO_TRY(encrypt_for_holders(ctx));
   ctx.progress("distributing shares");
   BEEMESH_CO_TRY(co_await distribute_shares(ctx));
   if (ctx.intent) {
@@ -341,6 +318,24 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
   outcome.placements = std::move(placements);
   if (outcome.replicas_placed > 0) ctx.progress("announced");
   co_return outcome;
+}
+
+Result<void> Publisher::encrypt_for_holders(Context& ctx) {
+  // Holders are drawn at random among the members this node knows.
+  std::vector<protocol::ShareHolder> holders;
+  for (const auto& n : ctx.nodes) {
+    holders.push_back({n.node_id, n.public_key, n.rpc_endpoint, 0});
+  }
+  std::shuffle(holders.begin(), holders.end(), std::random_device{});
+  crypto::ShareParams params{std::min<unsigned>(settings_.share_count, holders.size()),
+                             settings_.share_threshold};
+  params.k = std::min(params.k, params.n);
+  auto encrypted =
+      crypto::encrypt_manifest(ctx.manifest_id, identity_.public_key(), as_bytes(ctx.request.yaml),
+                               holders, params, clock_.now_ms());
+  if (!encrypted) return encrypted.error();
+  ctx.encrypted = std::move(*encrypted);
+  return {};
 }
 
 asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(const Context& ctx) {
@@ -396,6 +391,7 @@ asio::awaitable<Result<void>> Publisher::distribute_shares(Context& ctx) {
     req.manifest_owner_public_key = ctx.owner;
     req.owner_grant = ctx.owner_grant;
     req.owner_credential = ctx.request.owner_credential;
+    if (ctx.owner_grant.empty()) req.intent = ctx.intent_bytes;  // a re-placement
     stores.push_back(signed_call<protocol::StoreShareRequest, protocol::StoreShareResponse>(
         identity_, clock_, verifier_, client_, share.holder.rpc_endpoint,
         std::string(net::protocols::kStoreShare), req, share.holder.node_public_key,
@@ -506,6 +502,7 @@ asio::awaitable<std::vector<Placement>> Publisher::deploy_on(
     req.threshold = ctx.encrypted.applied.threshold;
     req.owner_grant = ctx.owner_grant;
     req.owner_credential = ctx.request.owner_credential;
+    if (ctx.owner_grant.empty()) req.intent = ctx.intent_bytes;  // a re-placement
     req.grant = crypto::issue_grant(identity_, protocol::GrantAction::kKeyShare, ctx.manifest_id,
                                     node->public_key, now, now + settings_.grant_ttl.count());
     req.workload_id = runtime::new_workload_id();

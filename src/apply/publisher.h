@@ -41,6 +41,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,18 @@ struct PublishRequest {
   Bytes owner_credential;               // the owner's user credential (forwarded to targets)
   std::vector<std::string> namespaces;  // the owner's namespaces; empty = every namespace
   std::string intent_hex{};             // owner-signed DesiredIntent (optional)
+};
+
+// A re-placement by the reconcile loop (apply/reconcile.h): this node runs a replica and
+// holds its plaintext; the owner's intent (and credential) from the DHT record authorise it.
+struct ReplaceRequest {
+  std::string yaml;  // the plaintext this node deployed (its content version is the intent's)
+  std::string manifest_id;
+  crypto::PublicKey owner{};
+  Bytes intent;                   // owner-signed DesiredIntent
+  Bytes owner_credential;         // from the same desired-state record
+  int count = 1;                  // replicas to place, one per node
+  std::set<std::string> exclude;  // nodes running it (or just tried)
 };
 
 struct Placement {
@@ -124,12 +137,22 @@ class Publisher {
                                                          Bytes owner_envelope, Bytes tombstone = {},
                                                          Bytes owner_credential = {});
 
+  // Promise (replace): the apply pipeline without the owner: parse, capacity of every
+  // directory node, `count` replicas on nodes not excluded (at most one each), a fresh key
+  // and fresh shares on the directory's nodes (so dead holders of the earlier shares do not
+  // matter; too_few_shares below k), then ApplyRequests that carry the owner's intent
+  // instead of an apply grant, and this node's key-share grants. No retry, no DHT record
+  // (the owner's intent is already there). Errors: invalid_manifest, no_capacity,
+  // too_few_shares; refusals of the target are in the placements.
+  asio::awaitable<Result<PublishOutcome>> replace(ReplaceRequest request);
+
   // Desired state is recorded and compared only with a store (the daemon sets one).
   void set_desired_state(DesiredStateStore* store) { desired_ = store; }
 
  private:
   struct Context;
   asio::awaitable<std::vector<scheduler::Candidate>> collect_capacity(const Context& ctx);
+  Result<void> encrypt_for_holders(Context& ctx);
   asio::awaitable<Result<void>> distribute_shares(Context& ctx);
   asio::awaitable<std::vector<Placement>> deploy_on(Context& ctx,
                                                     const std::map<std::string, int>& per_node);
