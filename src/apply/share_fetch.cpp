@@ -44,6 +44,7 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     request.request_id = runtime::new_workload_id();
     request.manifest_id = applied.manifest_id;
     request.grant = grant;
+    request.share_index = holder.share_index;
     asio::co_spawn(
         ex,
         [&me, &clock, &verifier, &client, state, holder, request, timeout,

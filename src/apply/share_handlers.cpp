@@ -121,7 +121,17 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share(Bytes request, net::Pe
                           "no key share held for manifest " + mid + " from that publisher");
     co_return respond(identity_, clock_, response, &err);
   }
-  const auto& held = shares->front();
+  // The split the requester's applied manifest names (a publisher may have stored several).
+  auto wanted = std::find_if(shares->begin(), shares->end(), [&](const auto& s) {
+    return req->message.share_index == 0 || s.share_index == req->message.share_index;
+  });
+  if (wanted == shares->end()) {
+    auto err = make_error(std::string(codes::kNotFound),
+                          "no key share of index " + std::to_string(req->message.share_index) +
+                              " held for manifest " + mid + " from that publisher");
+    co_return respond(identity_, clock_, response, &err);
+  }
+  const auto& held = *wanted;
   crypto::StoredShare stored;
   stored.manifest_id = mid;
   std::copy(grant->owner_public_key.begin(), grant->owner_public_key.end(),

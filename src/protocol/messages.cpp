@@ -257,7 +257,8 @@ Bytes encode(const KeyShareRequest& m) {
   auto request_id = fbb.CreateString(m.request_id);
   auto manifest_id = fbb.CreateString(m.manifest_id);
   auto grant = make_bytes(fbb, m.grant);
-  fbb.Finish(fbp::CreateKeyShareRequest(fbb, m.schema_version, request_id, manifest_id, grant));
+  fbb.Finish(fbp::CreateKeyShareRequest(fbb, m.schema_version, request_id, manifest_id, grant,
+                                        m.share_index));
   return finish(fbb);
 }
 
@@ -269,6 +270,7 @@ Result<KeyShareRequest> decode<KeyShareRequest>(ByteView bytes, size_t max_size)
         out.request_id = str(m->request_id());
         out.manifest_id = str(m->manifest_id());
         out.grant = bytes_of(m->grant());
+        out.share_index = m->share_index();
         return ok_result();
       });
 }

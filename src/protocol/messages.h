@@ -129,6 +129,9 @@ struct KeyShareRequest {
   std::string request_id;
   std::string manifest_id;
   Bytes grant;  // SignedRecord bytes of an owner-signed Grant(kKeyShare) naming the requester
+  // The share index the applied manifest names for this holder: a holder may keep several
+  // splits of one publisher (a re-apply or re-placement encrypts again). 0 = the lowest.
+  uint8_t share_index = 0;
   bool operator==(const KeyShareRequest&) const = default;
 };
 
