@@ -244,7 +244,7 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
         deploy_count = 0;
         outcome.message = "recorded " + std::to_string(ctx.replicas) + " replica(s) (was " +
                           std::to_string(before) +
-                          "); removing replicas above the count is not built yet";
+                          "); the replicas above the count remove themselves (reconcile loop)";
       } else {
         deploy_count = 0;
         outcome.message =

@@ -25,8 +25,8 @@
 //   otherwise (the new intent must supersede: "stale_intent")
 //                                                         -> "configured": encrypted and
 //     shared again, recorded; same content with more replicas deploys the difference; a
-//     new content version or fewer replicas is recorded only (the rolling replacement and
-//     scale-down are not built: PublishOutcome::message says so).
+//     new content version or fewer replicas is recorded only (the replicas above the count
+//     remove themselves: apply/reconcile.h; the rolling replacement is not built).
 // The record (intent + owner credential + this node's signed encrypted manifest) is put
 // under desired_key(manifest id) before any ApplyRequest is sent; it then replaces the
 // beemesh/manifest/<id> record.

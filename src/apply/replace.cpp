@@ -5,6 +5,7 @@
 #include "apply/codes.h"
 #include "apply/publisher.h"
 #include "apply/publisher_context.h"
+#include "crypto/intent.h"
 
 namespace beemesh::apply {
 
@@ -30,10 +31,13 @@ asio::awaitable<Result<PublishOutcome>> Publisher::replace(ReplaceRequest reques
   outcome.manifest_id = ctx.manifest_id;
   outcome.result = "replaced";
   outcome.replicas_requested = ctx.replicas;
+  auto intent = crypto::open_intent(ctx.intent_bytes);
+  if (!intent) co_return intent.error();
   ctx.nodes = directory_.nodes();
   auto candidates = co_await collect_capacity(ctx);
-  auto picks =
-      scheduler::place(candidates, {ctx.replicas, ctx.demand, "", std::move(request.exclude)});
+  // A pinned intent is placed on its node only (when that node does not run it yet).
+  auto picks = scheduler::place(
+      candidates, {ctx.replicas, ctx.demand, intent->pinned_node, std::move(request.exclude)});
   std::map<std::string, int> per_node;
   for (const auto& p : picks) {
     if (static_cast<int>(per_node.size()) < ctx.replicas) per_node[p.node_id] = 1;

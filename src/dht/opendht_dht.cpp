@@ -5,7 +5,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <condition_variable>
 #include <exception>
+#include <thread>
 #include <utility>
 
 namespace beemesh::dht {
@@ -87,6 +89,10 @@ struct OpenDht::Impl {
     std::shared_future<size_t> token;
   };
   std::map<ListenToken, Listening> listens;
+  // The rejoin watchdog (DhtConfig::rejoin_check).
+  std::mutex watchdog_mutex;
+  std::condition_variable watchdog_wake;
+  std::thread watchdog;
 
   uint64_t random_id() {
     std::lock_guard lock(mutex);
@@ -162,7 +168,35 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config) {
   dht->bound_port_ = port4;
   dht->bound_port6_ = port6;
   dht->bootstrap(config.bootstrap);
+  if (config.rejoin_check.count() > 0) {
+    dht->impl_->watchdog = std::thread([d = dht.get()] { d->watch_connectivity(); });
+  }
   return dht;
+}
+
+void OpenDht::watch_connectivity() {
+  Impl& impl = *impl_;
+  bool isolated = false;  // logged once per isolation
+  std::unique_lock lock(impl.watchdog_mutex);
+  while (!impl.stopped) {
+    impl.watchdog_wake.wait_for(lock, impl.config.rejoin_check,
+                                [&] { return impl.stopped.load(); });
+    if (impl.stopped) break;
+    lock.unlock();
+    const bool alone = node_count() == 0;
+    if (alone && !isolated) spdlog::info("component=dht event=rejoin reason=\"no good node\"");
+    if (!alone && isolated) spdlog::info("component=dht event=rejoined nodes={}", node_count());
+    isolated = alone;
+    if (alone) {
+      try {
+        impl.runner.connectivityChanged();
+      } catch (const std::exception& e) {
+        spdlog::warn("component=dht rejoin: {}", e.what());
+      }
+      bootstrap(impl.config.bootstrap);
+    }
+    lock.lock();
+  }
 }
 
 OpenDht::OpenDht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -340,6 +374,11 @@ DhtStats OpenDht::stats() const {
 
 void OpenDht::shutdown() {
   if (impl_->stopped.exchange(true)) return;
+  {
+    std::lock_guard lock(impl_->watchdog_mutex);
+    impl_->watchdog_wake.notify_all();
+  }
+  if (impl_->watchdog.joinable()) impl_->watchdog.join();
   {
     std::lock_guard lock(impl_->mutex);
     impl_->listens.clear();
