@@ -139,8 +139,8 @@ class Publisher {
 
   // Promise (replace): the apply pipeline without the owner: parse, capacity of every
   // directory node, `count` replicas on nodes not excluded (at most one each), a fresh key
-  // and fresh shares on the directory's nodes (so dead holders of the earlier shares do not
-  // matter; too_few_shares below k), then ApplyRequests that carry the owner's intent
+  // and fresh shares on the nodes that answered the capacity request (so dead holders of the
+  // earlier shares do not matter; n and k are capped by their number), then ApplyRequests that carry the owner's intent
   // instead of an apply grant, and this node's key-share grants. No retry, no DHT record
   // (the owner's intent is already there). Errors: invalid_manifest, no_capacity,
   // too_few_shares; refusals of the target are in the placements.

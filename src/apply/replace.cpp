@@ -49,6 +49,11 @@ asio::awaitable<Result<PublishOutcome>> Publisher::replace(ReplaceRequest reques
                              std::to_string(ctx.nodes.size()) + " nodes answered)");
   }
   ctx.replicas = static_cast<int>(per_node.size());
+  // The fresh shares go to nodes that just answered (the directory may still list a dead
+  // node nobody watched): n = min(configured n, those), k = min(configured k, n).
+  std::set<std::string> answered;
+  for (const auto& c : candidates) answered.insert(c.node_id);
+  std::erase_if(ctx.nodes, [&](const NodeEntry& n) { return !answered.count(n.node_id); });
   BEEMESH_CO_TRY(encrypt_for_holders(ctx));
   BEEMESH_CO_TRY(co_await distribute_shares(ctx));
   auto placements = co_await deploy_on(ctx, per_node);

@@ -1,14 +1,15 @@
 // Self-healing on a fleet (issue 13): five network-namespace machines (scripts/fleet.sh),
 // each with its own daemon and Podman. A web Deployment with 2 replicas is applied through
 // machine 1 once; the tests then run in this order on that one mesh:
-//   1. kill -9 a machine holding a replica (daemon and pods: fleet.sh kill) -> a
-//      replacement Running and serving on another machine, the dead one gone from
-//      `get providers` everywhere (and how long it took);
+//   1. kill -9 a machine holding a replica (daemon and pods: fleet.sh kill) and a second
+//      machine (2 of the 5 key-share holders gone) -> a replacement Running and serving on
+//      another machine, the dead one gone from `get providers` everywhere (and how long);
 //   2. cut a replica machine's link -> a replacement; heal it -> exactly 2 again;
-//   3. scale to 3, then to 1 -> the count converges each time;
-//   4. kill a replica machine and delete the manifest at once (while the replacement is
-//      being placed) -> nothing left or re-placed; the machine killed in 1 boots again and
-//      removes its stale replica itself (it missed the delete).
+//   3. scale to 3, then to 1 -> the count converges each time; re-applying the same file
+//      says `unchanged` and restarts no container;
+//   4. kill a replica machine and delete the manifest the moment a survivor starts placing
+//      the replacement -> nothing left or re-placed; the machines killed before boot again
+//      and remove their stale replicas themselves (they missed the delete).
 // Needs root, ip/nsenter, Podman with CONTAINERS_CONF and localhost/busybox:latest,
 // BEEMESH_BINARY and BEEMESH_FLEET_SCRIPT (ctest sets them). Anything missing fails every
 // test with the reason, never a skip.
@@ -277,10 +278,16 @@ TEST_F(HealOnPodman, AKilledReplicaMachineIsReplacedOnAnotherAndLeavesGetProvide
   ASSERT_TRUE(before) << "the apply's 2 replicas are not both listed everywhere";
   const int victim = *before->rbegin();
   const int survivor = *before->begin();
+  // Every machine holds one of the 5 key shares (n = 5, k = 3): a second machine, running
+  // no replica, dies with the victim, so 2 of the 5 share holders are gone.
+  int second = kMachines;
+  while (before->count(second) || second == 1) --second;
   const auto killed_at = std::chrono::steady_clock::now();
-  auto killed = fleet({"kill", std::to_string(victim)});
-  ASSERT_TRUE(killed && killed->success()) << describe(killed);
-  dead_.insert(victim);
+  for (int m : {victim, second}) {
+    auto killed = fleet({"kill", std::to_string(m)});
+    ASSERT_TRUE(killed && killed->success()) << describe(killed);
+    dead_.insert(m);
+  }
   const auto up = except(all_machines(), dead_);
   // A replacement on a third machine serves the page.
   std::optional<int> replacement;
@@ -295,11 +302,12 @@ TEST_F(HealOnPodman, AKilledReplicaMachineIsReplacedOnAnotherAndLeavesGetProvide
         return false;
       },
       60s, 500ms))
-      << "no replacement serving within 60 s of killing machine " << victim;
+      << "no replacement serving within 60 s of killing machines " << victim << " and " << second;
   const auto serving_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - killed_at);
   std::cout << "replacement on machine " << *replacement << " serving " << serving_ms.count()
-            << " ms after machine " << victim << " was killed\n";
+            << " ms after machines " << victim << " (replica) and " << second
+            << " (share holder) were killed\n";
   auto after = converge(up, 2, 30s);
   ASSERT_TRUE(after) << "the live machines do not agree on exactly 2 providers";
   EXPECT_EQ(*after, (std::set<int>{survivor, *replacement}));
@@ -337,6 +345,30 @@ TEST_F(HealOnPodman, ScaleUpAndDownConvergeToTheAskedCount) {
   EXPECT_TRUE(converge(up, 2, 60s)) << "scale back to 2 does not converge";
 }
 
+TEST_F(HealOnPodman, ReapplyingTheSameFileIsUnchangedAndRestartsNoContainer) {
+  const auto up = except(all_machines(), dead_);
+  ASSERT_TRUE(converge(up, 2, 60s, 2s));
+  const auto containers = [&] {
+    std::map<int, std::string> out;  // machine -> its containers' ids and start times
+    for (int m : up) {
+      auto r = in_machine(
+          m, {"podman", "ps", "-a", "--filter", "label=" + kManifestLabel + "=" + manifest_id_,
+              "--format", "{{.ID}} {{.StartedAt}} {{.Status}}"});
+      out[m] = r && r->success() ? r->out : "podman failed: " + describe(r);
+    }
+    return out;
+  };
+  const auto before = containers();
+  auto applied = cli_json(1, {"apply", "-f", manifest_file_.string()});
+  ASSERT_TRUE(applied) << applied.error().to_string();
+  auto outcome = api::apply_outcome_from_json(*applied);
+  ASSERT_TRUE(outcome) << outcome.error().to_string();
+  EXPECT_EQ(outcome->result, "unchanged");
+  // Past the reconcile loop's settle time: nothing was placed, removed or restarted.
+  std::this_thread::sleep_for(12s);
+  EXPECT_EQ(containers(), before);
+}
+
 TEST_F(HealOnPodman, DeleteWhileAReplacementIsPlacedLeavesNothingAndAKilledMachineRemovesItsOwn) {
   const auto up = except(all_machines(), dead_);
   auto before = converge(up, 2, 60s, 2s);
@@ -344,13 +376,32 @@ TEST_F(HealOnPodman, DeleteWhileAReplacementIsPlacedLeavesNothingAndAKilledMachi
   const int victim = *before->begin();
   int entry = 1;
   while (entry == victim || dead_.count(entry)) ++entry;
+  const auto log_of = [&](int m) {
+    std::ifstream log(fleet_dir_ / ("m" + std::to_string(m)) / "daemon.log");
+    std::stringstream text;
+    text << log.rdbuf();
+    return text.str();
+  };
+  std::map<int, size_t> seen;  // what each log held before the kill
+  for (int m : up) seen[m] = log_of(m).size();
   auto killed = fleet({"kill", std::to_string(victim)});
   ASSERT_TRUE(killed && killed->success()) << describe(killed);
-  // The replacement starts once the death is confirmed (~7-10 s): delete around then.
-  std::this_thread::sleep_for(9s);
+  // Delete the moment a survivor starts placing the replacement (its log says so).
+  const auto live = except(up, {victim});
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (int m : live) {
+          if (log_of(m).find("reconcile " + manifest_id_ + ": 1 of 2 replicas live; placing",
+                             seen[m]) != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      30s, 100ms))
+      << "no survivor started a re-placement";
   auto deleted = in_machine(entry, {"beemesh", "delete", "-f", manifest_file_.string()});
   ASSERT_TRUE(deleted && deleted->success()) << describe(deleted);
-  const auto live = except(up, {victim});
   EXPECT_TRUE(eventually([&] { return machines_with_pods(live).empty(); }, 30s, 500ms))
       << "pods of the deleted manifest are left on the live machines";
   // The killed machines boot again with their stopped replicas, which missed the delete.
