@@ -340,6 +340,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
                                                     *p->client, *p->directory, p->dht.get());
   p->publisher->set_desired_state(p->desired.get());
+  p->publisher->set_running_nodes([providers = p->providers.get()](const std::string& id) {
+    std::set<std::string> nodes;
+    for (const auto& info : providers->discover(id)) nodes.insert(info.metadata.node_id);
+    return nodes;
+  });
   // The reconcile loop (apply/reconcile.h) over this daemon's parts: what the workload
   // manager runs, discovery (dead providers left out), the publisher's re-placement on the
   // loop, and removal through the workload manager's queue.
@@ -357,17 +362,24 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
                     owner->size() != crypto::PublicKey{}.size()) {
                   continue;
                 }
-                apply::LocalReplica r{w.manifest_id, {}};
+                apply::LocalReplica r{w.manifest_id, {}, {}};
                 std::copy(owner->begin(), owner->end(), r.owner.begin());
+                if (auto it = w.config.labels.find(std::string(workload::kContentVersionLabel));
+                    it != w.config.labels.end()) {
+                  r.content_version = it->second;
+                }
                 out.push_back(std::move(r));
               }
               return out;
             },
         .providers =
             [providers = p.providers.get()](const std::string& manifest_id) {
-              std::vector<std::string> out;
+              std::vector<apply::ProviderView> out;
               for (const auto& info : providers->discover(manifest_id)) {
-                out.push_back(info.metadata.node_id);
+                const auto& caps = info.metadata.capabilities;
+                auto version = caps.find(std::string(workload::kContentVersionCapability));
+                out.push_back({info.metadata.node_id,
+                               version == caps.end() ? std::string() : version->second});
               }
               return out;
             },

@@ -183,6 +183,8 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   deploy.config.workload_id = msg.workload_id;
   deploy.config.env = msg.env;
   deploy.config.labels = msg.labels;
+  deploy.config.labels[std::string(workload::kContentVersionLabel)] =
+      content_version_label(deployed_yaml);
   if (msg.memory_limit_bytes > 0) deploy.config.memory_limit_bytes = msg.memory_limit_bytes;
   if (msg.cpu_limit_millis > 0) deploy.config.cpu_limit_millis = msg.cpu_limit_millis;
   deploy.config.publish_ports = settings_.publish_ports;

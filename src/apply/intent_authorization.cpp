@@ -6,6 +6,14 @@
 
 namespace beemesh::apply {
 
+std::string content_version_label(const Bytes& content_version) {
+  return to_hex(content_version).substr(0, 32);
+}
+
+std::string content_version_label(std::string_view yaml) {
+  return content_version_label(crypto::content_version(yaml));
+}
+
 Result<protocol::DesiredIntent> open_placement_intent(ByteView intent,
                                                       const std::string& manifest_id,
                                                       const crypto::PublicKey& owner) {

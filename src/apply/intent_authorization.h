@@ -39,6 +39,12 @@ inline constexpr std::string_view kIntentWrongNode = "intent_wrong_node";
 inline constexpr std::string_view kAlreadyRunning = "already_running";
 }  // namespace codes
 
+// What a replica is labelled with and announces (workload::kContentVersionLabel): the first
+// 32 hex characters (128 bits) of crypto::content_version(yaml) — a Kubernetes label value
+// holds at most 63.
+std::string content_version_label(std::string_view yaml);
+std::string content_version_label(const Bytes& content_version);
+
 Result<protocol::DesiredIntent> open_placement_intent(ByteView intent,
                                                       const std::string& manifest_id,
                                                       const crypto::PublicKey& owner);

@@ -246,10 +246,13 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
                           std::to_string(before) +
                           "); the replicas above the count remove themselves (reconcile loop)";
       } else {
-        deploy_count = 0;
+        // A rolling update: one replica of the new version (surge 1) on a node not running
+        // the manifest; the reconcile loop then retires an old one at a time and places the
+        // rest (apply/reconcile.h).
+        deploy_count = 1;
         outcome.message =
-            "recorded the new content version; the rolling replacement of the running "
-            "replicas is not built yet (they keep the previous version)";
+            "rolling update to the new content version started (one replica "
+            "at a time; beemesh rollout status follows it)";
       }
     }
   }
@@ -264,6 +267,12 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
     ctx.progress("placing");
     candidates = co_await collect_capacity(ctx);
     scheduler::PlacementRequest place_req{deploy_count, ctx.demand, ctx.request.node, {}};
+    // A configured apply adds replicas beside running ones: not on the nodes running it.
+    if (outcome.result == "configured" && running_nodes_) {
+      auto finding = run_blocking(
+          desired_io_, [find = running_nodes_, id = ctx.manifest_id] { return find(id); });
+      place_req.exclude = co_await std::move(finding);
+    }
     picks = scheduler::place(candidates, place_req);
   }
   if (deploy_count > 0 && picks.empty()) {

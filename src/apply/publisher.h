@@ -24,9 +24,10 @@
 //   none, or a tombstone                                 -> "created": the path above
 //   otherwise (the new intent must supersede: "stale_intent")
 //                                                         -> "configured": encrypted and
-//     shared again, recorded; same content with more replicas deploys the difference; a
-//     new content version or fewer replicas is recorded only (the replicas above the count
-//     remove themselves: apply/reconcile.h; the rolling replacement is not built).
+//     shared again, recorded; same content with more replicas deploys the difference (on
+//     nodes not running it); a new content version deploys one replica (surge 1) and the
+//     reconcile loop rolls the rest (apply/reconcile.h); fewer replicas is recorded only
+//     (the replicas above the count remove themselves).
 // The record (intent + owner credential + this node's signed encrypted manifest) is put
 // under desired_key(manifest id) before any ApplyRequest is sent; it then replaces the
 // beemesh/manifest/<id> record.
@@ -140,11 +141,16 @@ class Publisher {
   // Promise (replace): the apply pipeline without the owner: parse, capacity of every
   // directory node, `count` replicas on nodes not excluded (at most one each), a fresh key
   // and fresh shares on the nodes that answered the capacity request (so dead holders of the
-  // earlier shares do not matter; n and k are capped by their number), then ApplyRequests that carry the owner's intent
-  // instead of an apply grant, and this node's key-share grants. No retry, no DHT record
-  // (the owner's intent is already there). Errors: invalid_manifest, no_capacity,
+  // earlier shares do not matter; n and k are capped by their number), then ApplyRequests that
+  // carry the owner's intent instead of an apply grant, and this node's key-share grants. No retry,
+  // no DHT record (the owner's intent is already there). Errors: invalid_manifest, no_capacity,
   // too_few_shares; refusals of the target are in the placements.
   asio::awaitable<Result<PublishOutcome>> replace(ReplaceRequest request);
+
+  // The nodes running a manifest (discovery: may block, bounded); a configured apply does
+  // not place beside them. Unset: no exclusion. Set before use.
+  using RunningNodes = std::function<std::set<std::string>(const std::string& manifest_id)>;
+  void set_running_nodes(RunningNodes find) { running_nodes_ = std::move(find); }
 
   // Desired state is recorded and compared only with a store (the daemon sets one).
   void set_desired_state(DesiredStateStore* store) { desired_ = store; }
@@ -169,6 +175,7 @@ class Publisher {
   NodeDirectory& directory_;
   dht::Dht* dht_;
   DesiredStateStore* desired_ = nullptr;
+  RunningNodes running_nodes_;
   std::mutex mutex_;
   std::map<std::string, uint64_t> published_;  // manifest id -> permanent put id
   asio::thread_pool parsing_{1};               // manifest parsing, off the event loop

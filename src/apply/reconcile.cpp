@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "apply/intent_authorization.h"
 #include "common/bytes.h"
 #include "protocol/intent.h"
 
@@ -36,15 +37,27 @@ std::vector<std::string> rendezvous_order(std::vector<std::string> nodes,
 
 ReconcileDecision decide(const ReconcileView& view) {
   if (view.tombstone) return {ReconcileAction::remove_self, 0};
-  const int live = static_cast<int>(view.live.size());
   if (view.replicas <= 0) return {};
+  const int live = static_cast<int>(view.live.size());
+  const int old = static_cast<int>(view.old.size());
+  if (view.old.count(view.self)) {
+    // Rolling update: old replicas leave one at a time, once a current one is announced.
+    if (live == 0 || live + old <= view.replicas) return {};
+    auto order = rendezvous_order(std::vector<std::string>(view.old.begin(), view.old.end()),
+                                  view.manifest_id);
+    if (order.back() == view.self) return {ReconcileAction::remove_self, 0};
+    return {};
+  }
   auto order = rendezvous_order(std::vector<std::string>(view.live.begin(), view.live.end()),
                                 view.manifest_id);
   auto self = std::find(order.begin(), order.end(), view.self);
   if (self == order.end()) return {};
   const int rank = static_cast<int>(self - order.begin());
   if (live < view.replicas) {
-    if (rank == 0) return {ReconcileAction::place, view.replicas - live};
+    if (rank != 0) return {};
+    const int room = view.replicas + (old > 0 ? 1 : 0) - live - old;
+    const int count = std::min(view.replicas - live, room);
+    if (count > 0) return {ReconcileAction::place, count};
     return {};
   }
   if (live > view.replicas && rank >= view.replicas) return {ReconcileAction::remove_self, 0};
@@ -123,6 +136,7 @@ void ReconcileLoop::tick() {
       auto& e = entries_[key];
       if (!e.seen) keys.push_back(key);
       e.seen = true;
+      e.content_version = r.content_version;
     }
     // Forget what this node no longer runs (unless a placement or removal is in flight).
     for (auto it = entries_.begin(); it != entries_.end();) {
@@ -156,10 +170,22 @@ void ReconcileLoop::reconcile(const Key& key) {
     start_removal(key, "the owner deleted it (tombstone)");
     return;
   }
-  auto providers = parts_.providers(key.first);
-  ReconcileView view{key.first, parts_.self, false, static_cast<int>(state->intent.replicas), {}};
-  view.live.insert(providers.begin(), providers.end());
-  view.live.insert(parts_.self);
+  const std::string current = content_version_label(state->intent.content_version);
+  const auto is_current = [&](const std::string& version) {
+    return version.empty() || version == current;
+  };
+  ReconcileView view{key.first, parts_.self, false, static_cast<int>(state->intent.replicas),
+                     {},        {}};
+  for (const auto& p : parts_.providers(key.first)) {
+    if (p.node_id == parts_.self) continue;
+    (is_current(p.content_version) ? view.live : view.old).insert(p.node_id);
+  }
+  std::string self_version;
+  {
+    std::lock_guard lock(mutex_);
+    self_version = entries_[key].content_version;
+  }
+  (is_current(self_version) ? view.live : view.old).insert(parts_.self);
   ReconcileDecision decision;
   int count = 0;
   {
@@ -184,7 +210,7 @@ void ReconcileLoop::reconcile(const Key& key) {
     e.excess_ticks = decision.action == ReconcileAction::remove_self ? e.excess_ticks + 1 : 0;
     if (decision.action == ReconcileAction::place) {
       if (e.short_ticks < settings_.confirm_ticks || now < e.backoff_until) return;
-      if (!e.yaml) {
+      if (!e.yaml || content_version_label(*e.yaml) != current) {
         if (e.short_ticks == settings_.confirm_ticks) {
           spdlog::warn(
               "reconcile {}: {} of {} replicas live and this node leads, but it has "
@@ -206,16 +232,21 @@ void ReconcileLoop::reconcile(const Key& key) {
     if (!fresh || fresh->intent.tombstone || fresh->intent.sequence != state->intent.sequence) {
       return;
     }
-    start_placement(key, count, view.live, *fresh);
+    start_placement(key, count, view, *fresh);
   } else if (decision.action == ReconcileAction::remove_self) {
-    spdlog::info("reconcile {}: {} replicas live, {} wanted; this node ranks beyond them",
-                 key.first, view.live.size(), view.replicas);
-    start_removal(key, "excess replica");
+    const bool rolling = view.old.count(parts_.self) > 0;
+    spdlog::info(
+        "reconcile {}: {} replicas live of the current version, {} of others, {} "
+        "wanted; this node {}",
+        key.first, view.live.size(), view.old.size(), view.replicas,
+        rolling ? "runs an old version (rolling update)" : "ranks beyond them");
+    start_removal(key, rolling ? "rolling update" : "excess replica");
   }
 }
 
-void ReconcileLoop::start_placement(const Key& key, int count, const std::set<std::string>& live,
+void ReconcileLoop::start_placement(const Key& key, int count, const ReconcileView& view,
                                     const crypto::DesiredState& state) {
+  const auto& live = view.live;
   auto record = protocol::decode_desired_state_record(state.value);
   if (!record) return;
   ReplaceRequest req;
@@ -224,7 +255,8 @@ void ReconcileLoop::start_placement(const Key& key, int count, const std::set<st
   req.intent = record->intent;
   req.owner_credential = record->owner_credential;
   req.count = count;
-  req.exclude = live;
+  req.exclude = view.live;  // every node running it, whatever its version
+  req.exclude.insert(view.old.begin(), view.old.end());
   {
     std::lock_guard lock(mutex_);
     auto& e = entries_[key];

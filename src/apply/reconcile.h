@@ -9,15 +9,20 @@
 //   loop.start(); ... loop.stop();
 //
 // Promise:
-//  * decide() is the whole rule, a pure function of what one node sees for one manifest:
-//      tombstone                                      -> remove_self
-//      live < replicas, and self is the leader        -> place (replicas - live)
-//      live > replicas, and self ranks >= replicas    -> remove_self
-//      otherwise                                      -> none
-//    where live = the nodes discovery lists as providers (dead ones already left out,
-//    provider/liveness.h) plus self plus placements in flight, and ranks are by the
-//    rendezvous hash BLAKE2b(node id ‖ manifest id), smallest first; the leader is rank 0.
-//    Every node that sees the same live set computes the same leader and the same excess.
+//  * decide() is the whole rule, a pure function of what one node sees for one manifest.
+//    live = the nodes discovery lists as providers of the intent's content version (dead
+//    ones already left out, provider/liveness.h; a record without a version counts as
+//    current) plus self when it runs that version plus placements in flight; old = the
+//    live providers of another version. Ranks are by the rendezvous hash BLAKE2b(node id ‖
+//    manifest id), smallest first; the leader is rank 0 of live.
+//      tombstone                                            -> remove_self
+//      self runs an old version: live not empty, live + old > replicas, and self is the
+//        last-ranked of old                                 -> remove_self (rolling update)
+//      self current, live < replicas, self the leader       -> place min(replicas - live,
+//        replicas + (old ? 1 : 0) - live - old): one replica of surge during a rollout
+//      self current, live > replicas, self ranks >= replicas -> remove_self
+//      otherwise                                            -> none
+//    Every node that sees the same sets computes the same leader and the same removals.
 //  * The loop runs on its own thread, every settings.tick and on every liveness change,
 //    over the manifests this node runs (Parts::local) that have an intent in the
 //    DesiredStateStore (the store is re-read from the DHT every settings.fetch_every per
@@ -65,7 +70,8 @@ struct ReconcileView {
   std::string self;
   bool tombstone = false;
   int replicas = 0;            // the intent's
-  std::set<std::string> live;  // live replica nodes, self included
+  std::set<std::string> live;  // live replica nodes of the intent's version (self when it is)
+  std::set<std::string> old;   // live replica nodes of another version (self when it is)
 };
 
 enum class ReconcileAction { none, place, remove_self };
@@ -88,6 +94,12 @@ struct ReconcileSettings {
 struct LocalReplica {
   std::string manifest_id;
   crypto::PublicKey owner{};
+  std::string content_version;  // content_version_label() of what it runs; empty: unknown
+};
+
+struct ProviderView {
+  std::string node_id;
+  std::string content_version;  // from the provider record; empty: unknown (counts as current)
 };
 
 struct ReconcileStats {
@@ -107,7 +119,7 @@ class ReconcileLoop {
     // What this node runs (healthy, up workloads): one entry per (manifest, owner).
     std::function<std::vector<LocalReplica>()> local;
     // Node ids of the live providers of a manifest (discovery; may block, bounded).
-    std::function<std::vector<std::string>(const std::string& manifest_id)> providers;
+    std::function<std::vector<ProviderView>(const std::string& manifest_id)> providers;
     // Starts a re-placement; `done` is called once, on any thread.
     std::function<void(ReplaceRequest, std::function<void(Result<PublishOutcome>)>)> place;
     // Removes this node's replicas of the manifest; `done` is called once, on any thread.
@@ -141,12 +153,13 @@ class ReconcileLoop {
     std::set<std::string> pending;  // nodes placed, not yet seen as providers
     std::chrono::steady_clock::time_point pending_until{};
     std::chrono::steady_clock::time_point backoff_until{};
-    bool seen = false;  // in this tick's local set
+    bool seen = false;            // in this tick's local set
+    std::string content_version;  // what this node runs (LocalReplica::content_version)
   };
   void run();
   void tick();
   void reconcile(const Key& key);
-  void start_placement(const Key& key, int count, const std::set<std::string>& live,
+  void start_placement(const Key& key, int count, const ReconcileView& view,
                        const crypto::DesiredState& state);
   void start_removal(const Key& key, const char* why);
 

@@ -177,6 +177,9 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config) {
 void OpenDht::watch_connectivity() {
   Impl& impl = *impl_;
   bool isolated = false;  // logged once per isolation
+  // The nodes known while connected: a node with no bootstrap peer of its own (the first
+  // of a mesh) rejoins through them.
+  std::vector<::dht::NodeExport> known;
   std::unique_lock lock(impl.watchdog_mutex);
   while (!impl.stopped) {
     impl.watchdog_wake.wait_for(lock, impl.config.rejoin_check,
@@ -187,14 +190,17 @@ void OpenDht::watch_connectivity() {
     if (alone && !isolated) spdlog::info("component=dht event=rejoin reason=\"no good node\"");
     if (!alone && isolated) spdlog::info("component=dht event=rejoined nodes={}", node_count());
     isolated = alone;
-    if (alone) {
-      try {
+    try {
+      if (alone) {
         impl.runner.connectivityChanged();
-      } catch (const std::exception& e) {
-        spdlog::warn("component=dht rejoin: {}", e.what());
+        if (!known.empty()) impl.runner.bootstrap(known);
+      } else {
+        known = impl.runner.exportNodes();
       }
-      bootstrap(impl.config.bootstrap);
+    } catch (const std::exception& e) {
+      spdlog::warn("component=dht rejoin: {}", e.what());
     }
+    if (alone) bootstrap(impl.config.bootstrap);
     lock.lock();
   }
 }

@@ -21,7 +21,7 @@ std::vector<std::string> nodes(int n) {
 }
 
 ReconcileView view_of(const std::string& self, const std::vector<std::string>& live, int replicas) {
-  return {kMid, self, false, replicas, std::set<std::string>(live.begin(), live.end())};
+  return {kMid, self, false, replicas, std::set<std::string>(live.begin(), live.end()), {}};
 }
 
 TEST(ReconcileRule, EveryNodeAgreesOnTheRendezvousOrderWhateverTheInputOrder) {
@@ -70,6 +70,38 @@ TEST(ReconcileRule, ATombstoneMakesEveryNodeRemoveItsReplica) {
   auto v = view_of("node-1", nodes(2), 2);
   v.tombstone = true;
   EXPECT_EQ(decide(v).action, ReconcileAction::remove_self);
+}
+
+ReconcileView rolling_view(const std::string& self, const std::vector<std::string>& current,
+                           const std::vector<std::string>& old, int replicas) {
+  auto v = view_of(self, current, replicas);
+  v.old = std::set<std::string>(old.begin(), old.end());
+  return v;
+}
+
+TEST(ReconcileRule, ARollingUpdateWaitsForTheFirstNewReplicaBeforeAnOldOneLeaves) {
+  auto old = nodes(2);
+  for (const auto& n : old) {
+    EXPECT_EQ(decide(rolling_view(n, {}, old, 2)).action, ReconcileAction::none);
+  }
+}
+
+TEST(ReconcileRule, OnlyTheLastRankedOldReplicaLeavesWhileTheCountIsAboveTheIntent) {
+  auto old = nodes(2);
+  auto order = rendezvous_order(old, kMid);
+  EXPECT_EQ(decide(rolling_view(order[1], {"new-0"}, old, 2)).action, ReconcileAction::remove_self);
+  EXPECT_EQ(decide(rolling_view(order[0], {"new-0"}, old, 2)).action, ReconcileAction::none);
+  // At the count (one new, one old) nobody leaves: the new leader places first.
+  EXPECT_EQ(decide(rolling_view(order[0], {"new-0"}, {order[0]}, 2)).action, ReconcileAction::none);
+}
+
+TEST(ReconcileRule, TheNewVersionsLeaderPlacesOneReplicaOfSurgeAtATime) {
+  auto d = decide(rolling_view("new-0", {"new-0"}, {"old-0"}, 2));
+  EXPECT_EQ(d.action, ReconcileAction::place);
+  EXPECT_EQ(d.count, 1);
+  // Already one above the count: wait for an old one to leave.
+  EXPECT_EQ(decide(rolling_view("new-0", {"new-0"}, {"old-0", "old-1"}, 2)).action,
+            ReconcileAction::none);
 }
 
 class IntentPlacement : public ::testing::Test {

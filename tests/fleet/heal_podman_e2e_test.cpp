@@ -6,7 +6,9 @@
 //      another machine, the dead one gone from `get providers` everywhere (and how long);
 //   2. cut a replica machine's link -> a replacement; heal it -> exactly 2 again;
 //   3. scale to 3, then to 1 -> the count converges each time; re-applying the same file
-//      says `unchanged` and restarts no container;
+//      says `unchanged` and restarts no container; an edited env value is rolled one
+//      replica at a time while a client polling every replica every 100 ms always gets the
+//      page;
 //   4. kill a replica machine and delete the manifest the moment a survivor starts placing
 //      the replacement -> nothing left or re-placed; the machines killed before boot again
 //      and remove their stale replicas themselves (they missed the delete).
@@ -18,12 +20,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -66,6 +70,9 @@ spec:
         - name: web
           image: localhost/busybox:latest
           command: ["sh", "-c"]
+          env:
+            - name: RELEASE
+              value: "1"
           args:
             - |
               mkdir -p /www
@@ -367,6 +374,96 @@ TEST_F(HealOnPodman, ReapplyingTheSameFileIsUnchangedAndRestartsNoContainer) {
   // Past the reconcile loop's settle time: nothing was placed, removed or restarted.
   std::this_thread::sleep_for(12s);
   EXPECT_EQ(containers(), before);
+}
+
+TEST_F(HealOnPodman, AnEditedEnvValueIsRolledOneReplicaAtATimeAndSomeReplicaAlwaysServes) {
+  const auto up = except(all_machines(), dead_);
+  auto before = converge(up, 2, 60s, 2s);
+  ASSERT_TRUE(before);
+  // Addresses of every replica (refreshed from the machines' workloads every second) and a
+  // client that fetches each of them every 100 ms: some replica serves at every poll.
+  std::mutex mutex;
+  std::set<std::pair<std::string, int>> addresses;
+  std::atomic<bool> done{false};
+  std::atomic<int> polls{0};
+  std::atomic<int> dark{0};  // polls at which no replica served
+  auto refresh = [&] {
+    std::set<std::pair<std::string, int>> found;
+    for (int m : up) {
+      auto j = cli_json(m, {"get", "workloads"});
+      auto ws =
+          j ? api::workloads_from_json(*j) : Result<std::vector<api::WorkloadView>>(j.error());
+      if (!ws) continue;
+      for (const auto& w : *ws) {
+        if (w.info.manifest_id == manifest_id_ && !w.info.ports.empty()) {
+          found.insert({w.info.ports.front().host_ip, w.info.ports.front().host_port});
+        }
+      }
+    }
+    std::lock_guard lock(mutex);
+    for (const auto& a : found) addresses.insert(a);
+  };
+  refresh();
+  std::thread refresher([&] {
+    while (!done) {
+      refresh();
+      std::this_thread::sleep_for(1s);
+    }
+  });
+  std::thread client([&] {
+    while (!done) {
+      std::set<std::pair<std::string, int>> now;
+      {
+        std::lock_guard lock(mutex);
+        now = addresses;
+      }
+      bool served = false;
+      for (const auto& [host, port] : now) {
+        auto page = http_get(host, static_cast<uint16_t>(port), "/", 500ms);
+        if (page && page->find(kPage) != std::string::npos) {
+          served = true;
+          break;
+        }
+      }
+      ++polls;
+      if (!served) ++dark;
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::string edited = kWebYaml;
+  edited.replace(edited.find("value: \"1\""), 10, "value: \"2\"");
+  const auto edited_file = fleet_dir_ / "heal-web-2.yaml";
+  {
+    std::ofstream out(edited_file);
+    out << edited;
+  }
+  auto applied = cli_json(1, {"apply", "-f", edited_file.string()});
+  std::optional<std::set<int>> after;
+  if (applied) after = converge(up, 2, 120s, 4s);
+  // Every replica runs the new version: its container has RELEASE=2.
+  bool all_new = after.has_value();
+  if (after) {
+    for (int m : *after) {
+      auto env = in_machine(
+          m, {"sh", "-c",
+              "podman ps -q --filter label=" + kManifestLabel + "=" + manifest_id_ +
+                  " | xargs -r -n1 podman inspect --format "
+                  "'{{range .Config.Env}}{{println .}}{{end}}' | grep -c '^RELEASE=2$'"});
+      if (!env || env->out.find('1') == std::string::npos) all_new = false;
+    }
+  }
+  done = true;
+  refresher.join();
+  client.join();
+  ASSERT_TRUE(applied) << applied.error().to_string();
+  auto outcome = api::apply_outcome_from_json(*applied);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->result, "configured");
+  ASSERT_TRUE(after) << "the rollout does not converge to 2 replicas";
+  EXPECT_TRUE(all_new) << "a replica still runs the old version";
+  EXPECT_GT(polls.load(), 50);
+  EXPECT_EQ(dark.load(), 0) << "polls at which no replica served, of " << polls.load();
+  manifest_file_ = edited_file;  // the current version, for the delete below
 }
 
 TEST_F(HealOnPodman, DeleteWhileAReplacementIsPlacedLeavesNothingAndAKilledMachineRemovesItsOwn) {
