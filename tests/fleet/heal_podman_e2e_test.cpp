@@ -360,7 +360,7 @@ TEST_F(HealOnPodman, ReapplyingTheSameFileIsUnchangedAndRestartsNoContainer) {
     for (int m : up) {
       auto r = in_machine(
           m, {"podman", "ps", "-a", "--filter", "label=" + kManifestLabel + "=" + manifest_id_,
-              "--format", "{{.ID}} {{.StartedAt}} {{.Status}}"});
+              "--format", "{{.ID}} {{.StartedAt}}"});
       out[m] = r && r->success() ? r->out : "podman failed: " + describe(r);
     }
     return out;
@@ -498,7 +498,8 @@ TEST_F(HealOnPodman, DeleteWhileAReplacementIsPlacedLeavesNothingAndAKilledMachi
       30s, 100ms))
       << "no survivor started a re-placement";
   auto deleted = in_machine(entry, {"beemesh", "delete", "-f", manifest_file_.string()});
-  ASSERT_TRUE(deleted && deleted->success()) << describe(deleted);
+  // It exits 1 when some nodes did not answer: the dead ones cannot.
+  ASSERT_TRUE(deleted && deleted->out.find(" deleted: ") != std::string::npos) << describe(deleted);
   EXPECT_TRUE(eventually([&] { return machines_with_pods(live).empty(); }, 30s, 500ms))
       << "pods of the deleted manifest are left on the live machines";
   // The killed machines boot again with their stopped replicas, which missed the delete.
