@@ -54,7 +54,9 @@ spec:
               memory: 64Mi
               cpu: 100m
 YAML
-MID="$("$FLEET" run 1 -- beemesh apply -f "$YAML" -o json | jq -r .manifest_id)"
+MID="$("$FLEET" run 1 -- beemesh apply -f "$YAML" -o json 2>/dev/null |
+  jq -r '.. | objects | select(has("manifest_id")) | .manifest_id' | head -n 1)"
+[ -n "$MID" ] || { echo "heal_bench: apply printed no manifest id" >&2; exit 1; }
 
 # Machines running a pod of the manifest (running containers only).
 replica_machines() {
@@ -67,7 +69,7 @@ replica_machines() {
 # host:port of machine M's replica, from its workloads.
 address_of() {
   "$FLEET" run "$1" -- beemesh get workloads -o json 2>/dev/null |
-    jq -r --arg mid "$MID" '.[] | select(.manifest_id == $mid) | .ports[0] | "\(.host_ip):\(.host_port)"' |
+    jq -r --arg mid "$MID" '.. | objects | select(.manifest_id? == $mid and (.ports | type) == "array") | .ports[0] | select(. != null) | "\(.host_ip):\(.host_port)"' |
     head -n 1
 }
 wait_count() {
