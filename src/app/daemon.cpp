@@ -14,6 +14,7 @@
 #include "app/clock_probe.h"
 #include "app/mesh_admin.h"
 #include "app/node_service_impl.h"
+#include "app/reconcile_wiring.h"
 #include "app/revocation_sync.h"
 #include "app/rpc_tls.h"
 #include "apply/desired_state.h"
@@ -340,79 +341,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
                                                     *p->client, *p->directory, p->dht.get());
   p->publisher->set_desired_state(p->desired.get());
-  p->publisher->set_running_nodes([providers = p->providers.get()](const std::string& id) {
-    std::set<std::string> nodes;
-    for (const auto& info : providers->discover(id)) nodes.insert(info.metadata.node_id);
-    return nodes;
-  });
-  // The reconcile loop (apply/reconcile.h) over this daemon's parts: what the workload
-  // manager runs, discovery (dead providers left out), the publisher's re-placement on the
-  // loop, and removal through the workload manager's queue.
-  auto make_reconcile_loop = [](Parts& p) {
-    apply::ReconcileLoop::Parts parts{
-        .self = p.identity->node_id(),
-        .desired = *p.desired,
-        .liveness = p.liveness.get(),
-        .local =
-            [workloads = p.workloads.get()] {
-              std::vector<apply::LocalReplica> out;
-              for (const auto& w : workloads->list()) {
-                auto owner = from_hex(w.owner);
-                if (!w.healthy || !workload::is_up(w.state) || !owner ||
-                    owner->size() != crypto::PublicKey{}.size()) {
-                  continue;
-                }
-                apply::LocalReplica r{w.manifest_id, {}, {}};
-                std::copy(owner->begin(), owner->end(), r.owner.begin());
-                if (auto it = w.config.labels.find(std::string(workload::kContentVersionLabel));
-                    it != w.config.labels.end()) {
-                  r.content_version = it->second;
-                }
-                out.push_back(std::move(r));
-              }
-              return out;
-            },
-        .providers =
-            [providers = p.providers.get()](const std::string& manifest_id) {
-              std::vector<apply::ProviderView> out;
-              for (const auto& info : providers->discover(manifest_id)) {
-                const auto& caps = info.metadata.capabilities;
-                auto version = caps.find(std::string(workload::kContentVersionCapability));
-                out.push_back({info.metadata.node_id,
-                               version == caps.end() ? std::string() : version->second});
-              }
-              return out;
-            },
-        .place =
-            [publisher = p.publisher.get(), loop = p.loop.get()](
-                apply::ReplaceRequest req,
-                std::function<void(Result<apply::PublishOutcome>)> done) {
-              asio::co_spawn(
-                  loop->executor(),
-                  [publisher, req = std::move(req), done]() mutable -> asio::awaitable<void> {
-                    try {
-                      done(co_await publisher->replace(std::move(req)));
-                    } catch (const std::exception& e) {
-                      done(make_error("internal", e.what()));
-                    }
-                  },
-                  asio::detached);
-            },
-        .remove =
-            [workloads = p.workloads.get()](const std::string& manifest_id,
-                                            const crypto::PublicKey& owner,
-                                            std::function<void(Result<int>)> done) {
-              workloads->remove_manifest_async(manifest_id, to_hex(owner), std::move(done));
-            },
-    };
-    auto loop =
-        std::make_unique<apply::ReconcileLoop>(apply::ReconcileSettings{}, std::move(parts));
-    p.handlers->set_on_deployed(
-        [l = loop.get()](const std::string& manifest_id, const crypto::PublicKey& owner,
-                         const std::string& yaml) { l->remember(manifest_id, owner, yaml); });
-    return loop;
-  };
-  p->reconcile = make_reconcile_loop(*p);
+  // The reconcile loop and what a configured apply must not place beside (app/reconcile_wiring.h).
+  p->reconcile =
+      make_reconcile_loop({p->identity->node_id(), *p->desired, p->liveness.get(), *p->workloads,
+                           *p->providers, *p->publisher, *p->loop, *p->handlers});
   p->service = std::make_unique<NodeServiceImpl>(
       ServiceParts{*p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory,
                    *p->publisher, *p->workloads, *p->events, *p->providers, *p->dht, p->metrics,
