@@ -325,8 +325,8 @@ TEST_F(HealOnPodman, ACutReplicaMachineIsReplacedAndAfterHealTheCountReturnsToEx
   const auto up = except(all_machines(), dead_);
   auto before = converge(up, 2, 60s, 2s);
   ASSERT_TRUE(before);
-  // Not machine 1, which every other machine bootstraps its DHT to: cut and healed, it was
-  // seen to stay isolated (docs/notes/dht.md "Rejoin after a cut link": not fixed yet).
+  // Not machine 1, which every other machine bootstraps its DHT to (cut and healed, it was
+  // seen to stay isolated more often; docs/notes/dht.md "Rejoin after a cut link").
   const int cut_machine = *before->rbegin() != 1 ? *before->rbegin() : *before->begin();
   auto cut = fleet({"cut", std::to_string(cut_machine)});
   ASSERT_TRUE(cut && cut->success()) << describe(cut);
@@ -336,6 +336,13 @@ TEST_F(HealOnPodman, ACutReplicaMachineIsReplacedAndAfterHealTheCountReturnsToEx
   auto healed = fleet({"heal", std::to_string(cut_machine)});
   ASSERT_TRUE(healed && healed->success()) << describe(healed);
   auto after = converge(up, 2, 90s, 8s);
+  if (!after) {
+    // Seen in about half the runs: the healed machine's DHT stays isolated (notes/dht.md
+    // "Rejoin after a cut link"). A restart of its daemon ends it, so that the next tests
+    // start from a whole mesh; this test still fails.
+    (void)fleet({"stop", std::to_string(cut_machine)});
+    (void)fleet({"start", std::to_string(cut_machine)});
+  }
   ASSERT_TRUE(after) << "after the heal the mesh does not converge to exactly 2 replicas";
 }
 
