@@ -14,10 +14,12 @@
 #include "app/clock_probe.h"
 #include "app/mesh_admin.h"
 #include "app/node_service_impl.h"
+#include "app/reconcile_wiring.h"
 #include "app/revocation_sync.h"
 #include "app/rpc_tls.h"
 #include "apply/desired_state.h"
 #include "apply/node_handlers.h"
+#include "apply/reconcile.h"
 #include "common/log.h"
 #include "crypto/identity.h"
 #include "dht/opendht_dht.h"
@@ -109,6 +111,7 @@ struct Daemon::Parts {
   std::unique_ptr<apply::NodeHandlers> handlers;
   std::unique_ptr<apply::NodeDirectory> directory;
   std::unique_ptr<apply::Publisher> publisher;
+  std::unique_ptr<apply::ReconcileLoop> reconcile;
   std::unique_ptr<NodeServiceImpl> service;
   std::unique_ptr<ApiAuthenticator> api_auth;
   std::unique_ptr<api::ApiServer> api;
@@ -121,6 +124,7 @@ struct Daemon::Parts {
     // Its timer lives on the loop: stop it there.
     if (clock_probe && loop) loop->run_and_wait(loop->executor(), [this] { clock_probe.reset(); });
     if (api) api->stop();
+    if (reconcile) reconcile->stop();
     if (server) server->stop();
     if (client) client->shutdown();
     if (workloads) workloads->stop();
@@ -338,6 +342,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
                                                     *p->client, *p->directory, p->dht.get());
   p->publisher->set_desired_state(p->desired.get());
+  // The reconcile loop and what a configured apply must not place beside (app/reconcile_wiring.h).
+  p->reconcile =
+      make_reconcile_loop({p->identity->node_id(), *p->desired, p->liveness.get(), *p->workloads,
+                           *p->providers, *p->publisher, *p->loop, *p->handlers});
   p->service = std::make_unique<NodeServiceImpl>(
       ServiceParts{*p->identity, p->clock, *p->loop, *p->client, *p->verifier, *p->directory,
                    *p->publisher, *p->workloads, *p->events, *p->providers, *p->dht, p->metrics,
@@ -377,6 +385,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
       p->loop->executor());
   p->clock_probe->start();
 
+  p->reconcile->start();
   spdlog::info("node {} up: rpc {} (listening on {}), api {} (listening on {}), dht {}",
                p->identity->node_id(), rpc_endpoint, p->server->endpoint(), api_url, p->api->url(),
                p->dht->endpoint());

@@ -7,6 +7,7 @@
 #include "apply/async.h"
 #include "apply/codes.h"
 #include "apply/handler_util.h"
+#include "apply/intent_authorization.h"
 #include "apply/node_handlers.h"
 #include "apply/share_fetch.h"
 #include "common/safe_text.h"
@@ -83,16 +84,35 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   // 2. The owner is a deployer, and authorised the entry node (the envelope signer).
   auto owner = check_owner(membership_, msg.owner_credential, msg.owner_public_key);
   if (!owner) co_return owner.error();
-  auto owner_grant = crypto::check_grant(msg.owner_grant,
-                                         {.action = protocol::GrantAction::kApply,
-                                          .manifest_id = msg.manifest_id,
-                                          .owner = msg.owner_public_key,
-                                          .requester = req.envelope.signer},
-                                         clock_);
-  if (!owner_grant) co_return codes::from_grant_error(owner_grant.error(), "owner apply grant");
-  if (membership_ && owner_grant->content_hash.empty()) {
-    co_return make_error(std::string(codes::kUnauthorized),
-                         "owner apply grant: it binds no content hash");
+  // Authorised by the owner's apply grant naming the entry node, or (a re-placement by the
+  // reconcile loop) by the owner's standing intent (apply/intent_authorization.h).
+  const bool by_intent = msg.owner_grant.empty() && !msg.intent.empty();
+  std::optional<protocol::Grant> owner_grant;
+  std::optional<protocol::DesiredIntent> intent;
+  if (by_intent) {
+    auto opened = open_placement_intent(msg.intent, msg.manifest_id, msg.owner_public_key);
+    if (!opened) co_return opened.error();
+    intent = std::move(*opened);
+    BEEMESH_CO_TRY(co_await check_intent_current(*intent));
+    for (const auto& w : workloads_.workloads_of(msg.manifest_id)) {
+      if (w.owner == to_hex(msg.owner_public_key)) {
+        co_return make_error(std::string(codes::kAlreadyRunning),
+                             "this node already runs manifest " + msg.manifest_id);
+      }
+    }
+  } else {
+    auto checked = crypto::check_grant(msg.owner_grant,
+                                       {.action = protocol::GrantAction::kApply,
+                                        .manifest_id = msg.manifest_id,
+                                        .owner = msg.owner_public_key,
+                                        .requester = req.envelope.signer},
+                                       clock_);
+    if (!checked) co_return codes::from_grant_error(checked.error(), "owner apply grant");
+    if (membership_ && checked->content_hash.empty()) {
+      co_return make_error(std::string(codes::kUnauthorized),
+                           "owner apply grant: it binds no content hash");
+    }
+    owner_grant = std::move(*checked);
   }
   if (!msg.placement.empty() && std::find(msg.placement.begin(), msg.placement.end(),
                                           identity_.node_id()) == msg.placement.end()) {
@@ -120,7 +140,11 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
     co_return make_error(std::string(codes::kInvalidManifest),
                          "manifest id " + msg.manifest_id + " does not match its owner and name");
   }
-  if (!owner_grant->content_hash.empty()) {
+  if (intent) {
+    BEEMESH_CO_TRY(
+        check_intent_content(*intent, opened->yaml, opened->manifest, msg, identity_.node_id()));
+  }
+  if (owner_grant && !owner_grant->content_hash.empty()) {
     auto hash = crypto::apply_content_hash(opened->yaml, msg.env, msg.memory_limit_bytes,
                                            msg.cpu_limit_millis, msg.total_replicas);
     if (hash != owner_grant->content_hash) {
@@ -143,20 +167,25 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   }
   // 7. One deployment per owner grant on this node (a compromised entry node cannot reuse
   //    the owner's grant here for more copies), then deploy through the manager's queue.
-  if (auto first = grants_used_.use(msg.owner_grant, owner_grant->expires_ms, clock_.now_ms());
-      !first) {
-    co_return first.error();
+  if (owner_grant) {
+    if (auto first = grants_used_.use(msg.owner_grant, owner_grant->expires_ms, clock_.now_ms());
+        !first) {
+      co_return first.error();
+    }
   }
   workload::DeployRequest deploy;
   deploy.manifest_id = msg.manifest_id;
   deploy.owner = owner_hex;
   // Parsed and validated once on this node (above); the manager and engine use it as is.
   deploy.manifest = std::make_shared<const manifest::Manifest>(std::move(opened->manifest));
+  const std::string deployed_yaml = std::move(opened->yaml);
   deploy.config.replicas = msg.replicas;
   deploy.config.manifest_id = msg.manifest_id;
   deploy.config.workload_id = msg.workload_id;
   deploy.config.env = msg.env;
   deploy.config.labels = msg.labels;
+  deploy.config.labels[std::string(workload::kContentVersionLabel)] =
+      content_version_label(deployed_yaml);
   if (msg.memory_limit_bytes > 0) deploy.config.memory_limit_bytes = msg.memory_limit_bytes;
   if (msg.cpu_limit_millis > 0) deploy.config.cpu_limit_millis = msg.cpu_limit_millis;
   deploy.config.publish_ports = settings_.publish_ports;
@@ -172,6 +201,7 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   if (!record) co_return codes::from_deploy_error(record.error());
   // A node running a replica keeps the manifest's desired state alive in the DHT.
   if (desired_) desired_->track(msg.manifest_id, msg.owner_public_key);
+  if (on_deployed_) on_deployed_(msg.manifest_id, msg.owner_public_key, deployed_yaml);
   // Keep the encrypted record so a restart can adopt the workload.
   workload::AppliedManifestRecord stored{msg.manifest_id, owner_hex,
                                          protocol::encode_applied_manifest(applied), 0};
@@ -182,6 +212,19 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
                  kept.error().to_string());
   }
   co_return record;
+}
+
+asio::awaitable<Result<void>> NodeHandlers::check_intent_current(
+    const protocol::DesiredIntent& intent) {
+  if (!desired_) co_return Result<void>{};
+  // A bounded DHT read (DesiredStateSettings::dht_timeout), off the loop: a tombstone or a
+  // newer intent recorded anywhere in the mesh ends what this intent authorised.
+  auto fetching = run_blocking(
+      blocking_, [store = desired_, id = intent.manifest_id, owner = intent.owner_public_key] {
+        return store->fetch(id, owner);
+      });
+  auto current = co_await std::move(fetching);
+  co_return check_not_superseded(intent, current);
 }
 
 Result<protocol::AppliedManifest> NodeHandlers::member_holders(

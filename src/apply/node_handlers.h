@@ -7,7 +7,11 @@
 // worker pool or the workload manager's queue. Checks run in the order size → membership
 // → authorization → parse (apply/admission.h); a refusal deploys and removes nothing.
 //  * apply:      signer a member node -> ranges -> owner credential (deployer+) -> owner's
-//                apply grant names the signer -> encrypted record published by the signer
+//                apply grant names the signer (or, without a grant, the owner's intent:
+//                apply/intent_authorization.h, not superseded nor tombstoned as far as
+//                this node's DesiredStateStore reads, this node not running the manifest
+//                yet; then the content version, namespaces, no overrides) -> encrypted record
+//                published by the signer
 //                -> k key shares from holders that are members at their announced
 //                endpoints (at most max_share_holders asked) -> decrypt + parse off the
 //                loop -> manifest id belongs to the owner -> the grant's content hash
@@ -18,7 +22,7 @@
 //                the manifest, and the key shares kept for that owner.
 //  * keyshare:   signer a member node; the share kept for the grant's publisher, re-sealed
 //                to the requester, only with a valid key-share grant from that publisher.
-//  * storeshare: signer a member node acting under the owner's apply grant; a share of
+//  * storeshare: signer a member node acting under the owner's apply grant (or intent); a share of
 //                exactly kSealedShareSize bytes with an expiry within max_share_ttl; kept
 //                per (manifest id, publisher), so nobody can displace another's shares.
 //  * capacity:   signer a member node -> this node's free memory/CPU (free_capacity(),
@@ -100,6 +104,12 @@ class NodeHandlers {
   // (apply/desired_state.h). Unset: nothing is tracked. Set before serving.
   void set_desired_state(DesiredStateStore* store) { desired_ = store; }
 
+  // Called after every successful deploy with the decrypted manifest (the reconcile loop
+  // keeps it, in memory, to re-place lost replicas). Set before serving; must not block.
+  using DeployedHook = std::function<void(const std::string& manifest_id,
+                                          const crypto::PublicKey& owner, const std::string& yaml)>;
+  void set_on_deployed(DeployedHook hook) { on_deployed_ = std::move(hook); }
+
   asio::awaitable<Result<Bytes>> on_apply(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_delete(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_key_share(Bytes request, net::PeerInfo peer = {});
@@ -122,6 +132,7 @@ class NodeHandlers {
   struct ApplyOutcome;
   asio::awaitable<Result<workload::WorkloadRecord>> apply_verified(
       const crypto::VerifiedMessage<protocol::ApplyRequest>& req);
+  asio::awaitable<Result<void>> check_intent_current(const protocol::DesiredIntent& intent);
   asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_shares(
       const protocol::AppliedManifest& applied, const Bytes& grant);
   // The share holders to ask: members at their announced endpoints only.
@@ -140,6 +151,7 @@ class NodeHandlers {
   GrantLedger grants_used_;
   LogBudget refusals_log_{20};  // warnings about refused requests: 20 lines a second
   MemberLookup member_lookup_;
+  DeployedHook on_deployed_;
   std::unique_ptr<asio::steady_timer> housekeeping_;
   std::shared_ptr<std::function<void()>> housekeeping_tick_;
   asio::thread_pool blocking_{2};

@@ -10,6 +10,7 @@
 #include "apply/admission.h"
 #include "apply/async.h"
 #include "apply/codes.h"
+#include "apply/publisher_context.h"
 #include "apply/share_fetch.h"
 #include "common/safe_text.h"
 #include "crypto/grants.h"
@@ -52,21 +53,6 @@ asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>> forwa
 }
 }  // namespace
 
-struct Publisher::Context {
-  PublishRequest request;
-  Progress progress;
-  manifest::Manifest manifest;
-  crypto::PublicKey owner{};
-  std::string manifest_id;
-  int replicas = 1;
-  scheduler::Demand demand;
-  std::vector<NodeEntry> nodes;
-  crypto::EncryptedManifest encrypted;
-  Bytes owner_grant;
-  Bytes intent_bytes;  // owner-signed, when the request has one
-  std::optional<protocol::DesiredIntent> intent;
-};
-
 namespace {
 
 Error intent_mismatch(const std::string& why) {
@@ -100,6 +86,16 @@ Result<void> check_intent_matches(const protocol::DesiredIntent& intent,
 }
 
 }  // namespace
+
+scheduler::Demand demand_of(const manifest::Manifest& m) {
+  int manifest_replicas = 0;
+  for (const auto& d : m.documents) {
+    if (d.is_workload()) manifest_replicas += std::max(1, d.replicas);
+  }
+  manifest_replicas = std::max(1, manifest_replicas);
+  return scheduler::Demand{m.total_memory_bytes() / manifest_replicas,
+                           m.total_cpu_millis() / manifest_replicas};
+}
 
 Publisher::Publisher(PublisherSettings settings, const crypto::Identity& identity,
                      const Clock& clock, crypto::EnvelopeVerifier& verifier, net::Client& client,
@@ -193,13 +189,7 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
       !admitted) {
     co_return admitted.error();
   }
-  int manifest_replicas = 0;
-  for (const auto& d : ctx.manifest.documents) {
-    if (d.is_workload()) manifest_replicas += std::max(1, d.replicas);
-  }
-  manifest_replicas = std::max(1, manifest_replicas);
-  ctx.demand = {ctx.manifest.total_memory_bytes() / manifest_replicas,
-                ctx.manifest.total_cpu_millis() / manifest_replicas};
+  ctx.demand = demand_of(ctx.manifest);
   ctx.request = std::move(request);
 
   PublishOutcome outcome;
@@ -254,12 +244,15 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
         deploy_count = 0;
         outcome.message = "recorded " + std::to_string(ctx.replicas) + " replica(s) (was " +
                           std::to_string(before) +
-                          "); removing replicas above the count is not built yet";
+                          "); the replicas above the count remove themselves (reconcile loop)";
       } else {
-        deploy_count = 0;
+        // A rolling update: one replica of the new version (surge 1) on a node not running
+        // the manifest; the reconcile loop then retires an old one at a time and places the
+        // rest (apply/reconcile.h).
+        deploy_count = 1;
         outcome.message =
-            "recorded the new content version; the rolling replacement of the running "
-            "replicas is not built yet (they keep the previous version)";
+            "rolling update to the new content version started (one replica "
+            "at a time; beemesh rollout status follows it)";
       }
     }
   }
@@ -274,6 +267,12 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
     ctx.progress("placing");
     candidates = co_await collect_capacity(ctx);
     scheduler::PlacementRequest place_req{deploy_count, ctx.demand, ctx.request.node, {}};
+    // A configured apply adds replicas beside running ones: not on the nodes running it.
+    if (outcome.result == "configured" && running_nodes_) {
+      auto finding = run_blocking(
+          desired_io_, [find = running_nodes_, id = ctx.manifest_id] { return find(id); });
+      place_req.exclude = co_await std::move(finding);
+    }
     picks = scheduler::place(candidates, place_req);
   }
   if (deploy_count > 0 && picks.empty()) {
@@ -286,20 +285,7 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
 
   // 4. Encrypt and distribute key shares; record the desired state.
   ctx.progress("encrypting");
-  // Holders are drawn at random among the members this node knows.
-  std::vector<protocol::ShareHolder> holders;
-  for (const auto& n : ctx.nodes) {
-    holders.push_back({n.node_id, n.public_key, n.rpc_endpoint, 0});
-  }
-  std::shuffle(holders.begin(), holders.end(), std::random_device{});
-  crypto::ShareParams params{std::min<unsigned>(settings_.share_count, holders.size()),
-                             settings_.share_threshold};
-  params.k = std::min(params.k, params.n);
-  auto encrypted =
-      crypto::encrypt_manifest(ctx.manifest_id, identity_.public_key(), as_bytes(ctx.request.yaml),
-                               holders, params, clock_.now_ms());
-  if (!encrypted) co_return encrypted.error();
-  ctx.encrypted = std::move(*encrypted);
+  BEEMESH_CO_TRY(encrypt_for_holders(ctx));
   ctx.progress("distributing shares");
   BEEMESH_CO_TRY(co_await distribute_shares(ctx));
   if (ctx.intent) {
@@ -341,6 +327,24 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
   outcome.placements = std::move(placements);
   if (outcome.replicas_placed > 0) ctx.progress("announced");
   co_return outcome;
+}
+
+Result<void> Publisher::encrypt_for_holders(Context& ctx) {
+  // Holders are drawn at random among the members this node knows.
+  std::vector<protocol::ShareHolder> holders;
+  for (const auto& n : ctx.nodes) {
+    holders.push_back({n.node_id, n.public_key, n.rpc_endpoint, 0});
+  }
+  std::shuffle(holders.begin(), holders.end(), std::random_device{});
+  crypto::ShareParams params{std::min<unsigned>(settings_.share_count, holders.size()),
+                             settings_.share_threshold};
+  params.k = std::min(params.k, params.n);
+  auto encrypted =
+      crypto::encrypt_manifest(ctx.manifest_id, identity_.public_key(), as_bytes(ctx.request.yaml),
+                               holders, params, clock_.now_ms());
+  if (!encrypted) return encrypted.error();
+  ctx.encrypted = std::move(*encrypted);
+  return {};
 }
 
 asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(const Context& ctx) {
@@ -396,6 +400,7 @@ asio::awaitable<Result<void>> Publisher::distribute_shares(Context& ctx) {
     req.manifest_owner_public_key = ctx.owner;
     req.owner_grant = ctx.owner_grant;
     req.owner_credential = ctx.request.owner_credential;
+    if (ctx.owner_grant.empty()) req.intent = ctx.intent_bytes;  // a re-placement
     stores.push_back(signed_call<protocol::StoreShareRequest, protocol::StoreShareResponse>(
         identity_, clock_, verifier_, client_, share.holder.rpc_endpoint,
         std::string(net::protocols::kStoreShare), req, share.holder.node_public_key,
@@ -506,6 +511,7 @@ asio::awaitable<std::vector<Placement>> Publisher::deploy_on(
     req.threshold = ctx.encrypted.applied.threshold;
     req.owner_grant = ctx.owner_grant;
     req.owner_credential = ctx.request.owner_credential;
+    if (ctx.owner_grant.empty()) req.intent = ctx.intent_bytes;  // a re-placement
     req.grant = crypto::issue_grant(identity_, protocol::GrantAction::kKeyShare, ctx.manifest_id,
                                     node->public_key, now, now + settings_.grant_ttl.count());
     req.workload_id = runtime::new_workload_id();

@@ -24,9 +24,10 @@
 //   none, or a tombstone                                 -> "created": the path above
 //   otherwise (the new intent must supersede: "stale_intent")
 //                                                         -> "configured": encrypted and
-//     shared again, recorded; same content with more replicas deploys the difference; a
-//     new content version or fewer replicas is recorded only (the rolling replacement and
-//     scale-down are not built: PublishOutcome::message says so).
+//     shared again, recorded; same content with more replicas deploys the difference (on
+//     nodes not running it); a new content version deploys one replica (surge 1) and the
+//     reconcile loop rolls the rest (apply/reconcile.h); fewer replicas is recorded only
+//     (the replicas above the count remove themselves).
 // The record (intent + owner credential + this node's signed encrypted manifest) is put
 // under desired_key(manifest id) before any ApplyRequest is sent; it then replaces the
 // beemesh/manifest/<id> record.
@@ -41,6 +42,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,6 +83,18 @@ struct PublishRequest {
   Bytes owner_credential;               // the owner's user credential (forwarded to targets)
   std::vector<std::string> namespaces;  // the owner's namespaces; empty = every namespace
   std::string intent_hex{};             // owner-signed DesiredIntent (optional)
+};
+
+// A re-placement by the reconcile loop (apply/reconcile.h): this node runs a replica and
+// holds its plaintext; the owner's intent (and credential) from the DHT record authorise it.
+struct ReplaceRequest {
+  std::string yaml;  // the plaintext this node deployed (its content version is the intent's)
+  std::string manifest_id;
+  crypto::PublicKey owner{};
+  Bytes intent;                   // owner-signed DesiredIntent
+  Bytes owner_credential;         // from the same desired-state record
+  int count = 1;                  // replicas to place, one per node
+  std::set<std::string> exclude;  // nodes running it (or just tried)
 };
 
 struct Placement {
@@ -124,12 +138,27 @@ class Publisher {
                                                          Bytes owner_envelope, Bytes tombstone = {},
                                                          Bytes owner_credential = {});
 
+  // Promise (replace): the apply pipeline without the owner: parse, capacity of every
+  // directory node, `count` replicas on nodes not excluded (at most one each), a fresh key
+  // and fresh shares on the nodes that answered the capacity request (so dead holders of the
+  // earlier shares do not matter; n and k are capped by their number), then ApplyRequests that
+  // carry the owner's intent instead of an apply grant, and this node's key-share grants. No retry,
+  // no DHT record (the owner's intent is already there). Errors: invalid_manifest, no_capacity,
+  // too_few_shares; refusals of the target are in the placements.
+  asio::awaitable<Result<PublishOutcome>> replace(ReplaceRequest request);
+
+  // The nodes running a manifest (discovery: may block, bounded); a configured apply does
+  // not place beside them. Unset: no exclusion. Set before use.
+  using RunningNodes = std::function<std::set<std::string>(const std::string& manifest_id)>;
+  void set_running_nodes(RunningNodes find) { running_nodes_ = std::move(find); }
+
   // Desired state is recorded and compared only with a store (the daemon sets one).
   void set_desired_state(DesiredStateStore* store) { desired_ = store; }
 
  private:
   struct Context;
   asio::awaitable<std::vector<scheduler::Candidate>> collect_capacity(const Context& ctx);
+  Result<void> encrypt_for_holders(Context& ctx);
   asio::awaitable<Result<void>> distribute_shares(Context& ctx);
   asio::awaitable<std::vector<Placement>> deploy_on(Context& ctx,
                                                     const std::map<std::string, int>& per_node);
@@ -146,6 +175,7 @@ class Publisher {
   NodeDirectory& directory_;
   dht::Dht* dht_;
   DesiredStateStore* desired_ = nullptr;
+  RunningNodes running_nodes_;
   std::mutex mutex_;
   std::map<std::string, uint64_t> published_;  // manifest id -> permanent put id
   asio::thread_pool parsing_{1};               // manifest parsing, off the event loop

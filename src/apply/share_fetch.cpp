@@ -66,6 +66,7 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     request.request_id = runtime::new_workload_id();
     request.manifest_id = applied.manifest_id;
     request.grant = grant;
+    request.share_index = holder.share_index;
     asio::co_spawn(
         ex,
         [&me, &clock, &verifier, &client, state, holder, request, timeout,
@@ -127,12 +128,18 @@ asio::awaitable<Result<crypto::KeyShare>> own_key_share(const crypto::Identity& 
         return store.key_shares_of_publisher(mid, publisher);
       });
   auto held = co_await std::move(reading);
-  if (!held || held->empty()) {
-    co_return make_error(
-        std::string(codes::kNotFound),
-        "no key share held for manifest " + applied.manifest_id + " from that publisher");
+  // A node may keep several splits of one publisher (a re-placement re-shares): the share
+  // of the index the applied manifest names, as a holder answers a KeyShareRequest.
+  if (held) {
+    for (const auto& share : *held) {
+      if (share.share_index == holder.share_index) {
+        co_return crypto::open_share(me, share.sealed_share, holder.share_index);
+      }
+    }
   }
-  co_return crypto::open_share(me, held->front().sealed_share, holder.share_index);
+  co_return make_error(std::string(codes::kNotFound),
+                       "no key share of index " + std::to_string(holder.share_index) +
+                           " held for manifest " + applied.manifest_id + " from that publisher");
 }
 
 }  // namespace beemesh::apply

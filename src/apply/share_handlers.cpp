@@ -8,6 +8,7 @@
 #include "apply/async.h"
 #include "apply/codes.h"
 #include "apply/handler_util.h"
+#include "apply/intent_authorization.h"
 #include "apply/node_handlers.h"
 #include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
@@ -27,13 +28,20 @@ Result<void> check_store_share(const crypto::Membership* membership,
     return make_error(std::string(codes::kUnauthorized),
                       "a share may only be stored by the node that published the manifest");
   }
-  auto grant = crypto::check_grant(m.owner_grant,
-                                   {.action = protocol::GrantAction::kApply,
-                                    .manifest_id = m.manifest_id,
-                                    .owner = m.manifest_owner_public_key,
-                                    .requester = req.envelope.signer},
-                                   clock);
-  if (!grant) return codes::from_grant_error(grant.error(), "owner apply grant");
+  if (m.owner_grant.empty() && !m.intent.empty()) {
+    // A re-placement: the owner's standing intent for this manifest (checked again, with
+    // the current desired state, by every node asked to deploy under it).
+    auto intent = open_placement_intent(m.intent, m.manifest_id, m.manifest_owner_public_key);
+    if (!intent) return intent.error();
+  } else {
+    auto grant = crypto::check_grant(m.owner_grant,
+                                     {.action = protocol::GrantAction::kApply,
+                                      .manifest_id = m.manifest_id,
+                                      .owner = m.manifest_owner_public_key,
+                                      .requester = req.envelope.signer},
+                                     clock);
+    if (!grant) return codes::from_grant_error(grant.error(), "owner apply grant");
+  }
   if (m.sealed_share.size() != crypto::kSealedShareSize) {
     return make_error(std::string(codes::kMalformed),
                       "store share: sealed_share is " + std::to_string(m.sealed_share.size()) +
@@ -113,7 +121,17 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share(Bytes request, net::Pe
                           "no key share held for manifest " + mid + " from that publisher");
     co_return respond(identity_, clock_, response, &err);
   }
-  const auto& held = shares->front();
+  // The split the requester's applied manifest names (a publisher may have stored several).
+  auto wanted = std::find_if(shares->begin(), shares->end(), [&](const auto& s) {
+    return req->message.share_index == 0 || s.share_index == req->message.share_index;
+  });
+  if (wanted == shares->end()) {
+    auto err = make_error(std::string(codes::kNotFound),
+                          "no key share of index " + std::to_string(req->message.share_index) +
+                              " held for manifest " + mid + " from that publisher");
+    co_return respond(identity_, clock_, response, &err);
+  }
+  const auto& held = *wanted;
   crypto::StoredShare stored;
   stored.manifest_id = mid;
   std::copy(grant->owner_public_key.begin(), grant->owner_public_key.end(),

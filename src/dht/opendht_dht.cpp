@@ -7,7 +7,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <condition_variable>
 #include <exception>
+#include <thread>
 #include <utility>
 
 namespace beemesh::dht {
@@ -89,6 +91,10 @@ struct OpenDht::Impl {
     std::shared_future<size_t> token;
   };
   std::map<ListenToken, Listening> listens;
+  // The rejoin watchdog (DhtConfig::rejoin_check).
+  std::mutex watchdog_mutex;
+  std::condition_variable watchdog_wake;
+  std::thread watchdog;
 
   uint64_t random_id() {
     std::lock_guard lock(mutex);
@@ -182,7 +188,41 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
   dht->bound_port_ = port4;
   dht->bound_port6_ = port6;
   dht->bootstrap(config.bootstrap);
+  if (config.rejoin_check.count() > 0) {
+    dht->impl_->watchdog = std::thread([d = dht.get()] { d->watch_connectivity(); });
+  }
   return dht;
+}
+
+void OpenDht::watch_connectivity() {
+  Impl& impl = *impl_;
+  bool isolated = false;  // logged once per isolation
+  // The nodes known while connected: a node with no bootstrap peer of its own (the first
+  // of a mesh) rejoins through them.
+  std::vector<::dht::NodeExport> known;
+  std::unique_lock lock(impl.watchdog_mutex);
+  while (!impl.stopped) {
+    impl.watchdog_wake.wait_for(lock, impl.config.rejoin_check,
+                                [&] { return impl.stopped.load(); });
+    if (impl.stopped) break;
+    lock.unlock();
+    const bool alone = node_count() == 0;
+    if (alone && !isolated) spdlog::info("component=dht event=rejoin reason=\"no good node\"");
+    if (!alone && isolated) spdlog::info("component=dht event=rejoined nodes={}", node_count());
+    isolated = alone;
+    try {
+      if (alone) {
+        impl.runner.connectivityChanged();
+        if (!known.empty()) impl.runner.bootstrap(known);
+      } else {
+        known = impl.runner.exportNodes();
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("component=dht rejoin: {}", e.what());
+    }
+    if (alone) bootstrap(impl.config.bootstrap);
+    lock.lock();
+  }
 }
 
 OpenDht::OpenDht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -360,6 +400,11 @@ DhtStats OpenDht::stats() const {
 
 void OpenDht::shutdown() {
   if (impl_->stopped.exchange(true)) return;
+  {
+    std::lock_guard lock(impl_->watchdog_mutex);
+    impl_->watchdog_wake.notify_all();
+  }
+  if (impl_->watchdog.joinable()) impl_->watchdog.join();
   {
     std::lock_guard lock(impl_->mutex);
     impl_->listens.clear();

@@ -52,6 +52,11 @@ struct DhtConfig {
   // refresh interval shorten this in proportion (bench/liveness).
   std::chrono::seconds raw_expiry{600};
   bool log_to_stderr = false;  // OpenDHT's own logs (noisy)
+  // Rejoin: checked every `rejoin_check`; when the routing table has no good node (a cut
+  // link expired them all, and OpenDHT does not recontact expired nodes by itself), the
+  // node is told its connectivity changed and bootstraps again (at most once per check).
+  // 0: never.
+  std::chrono::milliseconds rejoin_check{2'000};
 };
 
 // A config for loopback meshes (tests, benchmarks): 127.0.0.1 + ::1, ephemeral ports,
@@ -87,6 +92,7 @@ class OpenDht final : public Dht {
  private:
   struct Impl;
   explicit OpenDht(std::unique_ptr<Impl> impl);
+  void watch_connectivity();  // the rejoin watchdog's thread
   uint64_t put_value(const Key& key, Value value, PutCallback done, bool permanent);
 
   std::unique_ptr<Impl> impl_;

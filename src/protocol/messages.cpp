@@ -2,6 +2,7 @@
 
 #include "protocol/applied_manifest_fb.h"
 #include "protocol/fb_util.h"
+#include "protocol/intent.h"
 #include "protocol/messages_generated.h"
 
 namespace beemesh::protocol {
@@ -42,10 +43,11 @@ Bytes encode(const ApplyRequest& m) {
   auto labels = make_key_values(fbb, m.labels);
   auto owner_grant = make_bytes(fbb, m.owner_grant);
   auto owner_credential = make_bytes(fbb, m.owner_credential);
+  auto intent = make_bytes(fbb, m.intent);
   fbb.Finish(fbp::CreateApplyRequest(fbb, m.schema_version, request_id, manifest_id, owner, applied,
                                      m.threshold, grant, workload_id, m.replicas, m.total_replicas,
                                      placement, env, labels, m.memory_limit_bytes,
-                                     m.cpu_limit_millis, owner_grant, owner_credential));
+                                     m.cpu_limit_millis, owner_grant, owner_credential, intent));
   return finish(fbb);
 }
 
@@ -78,6 +80,9 @@ Result<ApplyRequest> decode<ApplyRequest>(ByteView bytes, size_t max_size) {
         out.cpu_limit_millis = m->cpu_limit_millis();
         out.owner_grant = bytes_of(m->owner_grant());
         out.owner_credential = bytes_of(m->owner_credential());
+        auto intent = bounded_bytes(m->intent(), kMaxSignedIntentSize, what, "intent");
+        if (!intent) return intent.error();
+        out.intent = std::move(*intent);
         return ok_result();
       });
 }
@@ -181,9 +186,10 @@ Bytes encode(const StoreShareRequest& m) {
   auto manifest_owner = make_bytes(fbb, m.manifest_owner_public_key);
   auto owner_grant = make_bytes(fbb, m.owner_grant);
   auto owner_credential = make_bytes(fbb, m.owner_credential);
+  auto intent = make_bytes(fbb, m.intent);
   fbb.Finish(fbp::CreateStoreShareRequest(
       fbb, m.schema_version, request_id, manifest_id, owner, m.share_index, sealed, commitment,
-      m.threshold, m.expires_ms, manifest_owner, owner_grant, owner_credential));
+      m.threshold, m.expires_ms, manifest_owner, owner_grant, owner_credential, intent));
   return finish(fbb);
 }
 
@@ -211,6 +217,9 @@ Result<StoreShareRequest> decode<StoreShareRequest>(ByteView bytes, size_t max_s
         out.manifest_owner_public_key = *manifest_owner;
         out.owner_grant = bytes_of(m->owner_grant());
         out.owner_credential = bytes_of(m->owner_credential());
+        auto intent = bounded_bytes(m->intent(), kMaxSignedIntentSize, what, "intent");
+        if (!intent) return intent.error();
+        out.intent = std::move(*intent);
         return ok_result();
       });
 }
@@ -248,7 +257,8 @@ Bytes encode(const KeyShareRequest& m) {
   auto request_id = fbb.CreateString(m.request_id);
   auto manifest_id = fbb.CreateString(m.manifest_id);
   auto grant = make_bytes(fbb, m.grant);
-  fbb.Finish(fbp::CreateKeyShareRequest(fbb, m.schema_version, request_id, manifest_id, grant));
+  fbb.Finish(fbp::CreateKeyShareRequest(fbb, m.schema_version, request_id, manifest_id, grant,
+                                        m.share_index));
   return finish(fbb);
 }
 
@@ -260,6 +270,7 @@ Result<KeyShareRequest> decode<KeyShareRequest>(ByteView bytes, size_t max_size)
         out.request_id = str(m->request_id());
         out.manifest_id = str(m->manifest_id());
         out.grant = bytes_of(m->grant());
+        out.share_index = m->share_index();
         return ok_result();
       });
 }

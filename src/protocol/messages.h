@@ -47,6 +47,9 @@ struct ApplyRequest {
   int64_t cpu_limit_millis = 0;    // per container; 0 = keep the manifest's
   Bytes owner_grant;       // owner-signed Grant(kApply) naming the envelope signer (entry node)
   Bytes owner_credential;  // the owner's user credential (crypto/membership.h)
+  // The owner-signed DesiredIntent (SignedRecord bytes, ≤ kMaxSignedIntentSize) that
+  // authorises a re-placement instead of owner_grant (apply/intent_authorization.h).
+  Bytes intent;
   bool operator==(const ApplyRequest&) const = default;
 };
 
@@ -103,6 +106,7 @@ struct StoreShareRequest {
   PublicKeyBytes manifest_owner_public_key{};  // the user who owns the manifest
   Bytes owner_grant;       // that owner's Grant(kApply) naming the envelope signer
   Bytes owner_credential;  // that owner's user credential
+  Bytes intent;            // the owner's DesiredIntent instead of owner_grant (re-placement)
   bool operator==(const StoreShareRequest&) const = default;
 };
 
@@ -125,6 +129,9 @@ struct KeyShareRequest {
   std::string request_id;
   std::string manifest_id;
   Bytes grant;  // SignedRecord bytes of an owner-signed Grant(kKeyShare) naming the requester
+  // The share index the applied manifest names for this holder: a holder may keep several
+  // splits of one publisher (a re-apply or re-placement encrypts again). 0 = the lowest.
+  uint8_t share_index = 0;
   bool operator==(const KeyShareRequest&) const = default;
 };
 

@@ -41,6 +41,14 @@ void ProviderBookkeeper::update(const std::string& manifest_id, const std::strin
   if (auto engine = table_.healthy_engine(manifest_id, workload_id)) {
     provider::ProviderMetadata metadata = self_;
     metadata.engine = *engine;
+    // The content version the replica runs (a label the apply handler sets), so readers
+    // count replicas per version (apply/reconcile.h).
+    if (auto record = table_.get(workload_id)) {
+      if (auto it = record->config.labels.find(std::string(kContentVersionLabel));
+          it != record->config.labels.end()) {
+        metadata.capabilities[std::string(kContentVersionCapability)] = it->second;
+      }
+    }
     const auto ttl = std::chrono::seconds(ttl_seconds_);
     spdlog::info("workload: announcing provider of {} (workload {}, ttl {}s)", manifest_id,
                  workload_id, ttl.count());

@@ -3,9 +3,10 @@
 //
 // Promise:
 //  * update(manifest, workload) announces the manifest (ttl provider_ttl_seconds, this
-//    node's metadata with the workload's engine) when that workload is in the table and
-//    healthy; otherwise withdraws it when no healthy workload of the manifest is left;
-//    otherwise does nothing. Nothing at all without an announcer or with
+//    node's metadata with the workload's engine and, when the workload carries the label
+//    kContentVersionLabel, that value as capability kContentVersionCapability) when that workload
+//    is in the table and healthy; otherwise withdraws it when no healthy workload of the manifest
+//    is left; otherwise does nothing. Nothing at all without an announcer or with
 //    announce_as_provider off.
 //  * Calls reach the announcer in the order update() decided them: update() holds its
 //    order mutex across the announcer call (the announcer must not call update() back
@@ -17,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/mutex.h"
 #include "common/thread_annotations.h"
@@ -26,6 +28,11 @@
 #include "workload/workload_table.h"
 
 namespace beemesh::workload {
+
+// The label a replica's deploy carries with (a prefix of) its content version, and the
+// provider-record capability it is announced under.
+inline constexpr std::string_view kContentVersionLabel = "beemesh.io/content-version";
+inline constexpr std::string_view kContentVersionCapability = "content_version";
 
 // What the reconciler, the health monitor and the deploy path need of the bookkeeping.
 class ProviderUpdates {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "apply/intent_authorization.h"
 #include "crypto/grants.h"
 #include "crypto/membership.h"
 #include "mesh_fixture.h"
@@ -87,7 +88,10 @@ TEST_F(ApplyRequestTest, ApplyDeploysExactlyTheSubmittedManifestAndEveryNodeDisc
   EXPECT_EQ(config->workload_id, req.workload_id);
   EXPECT_EQ(config->replicas, 2);
   EXPECT_EQ(config->env, req.env);
-  EXPECT_EQ(config->labels, req.labels);
+  // The request's labels, plus the content version the target computed itself.
+  auto labels = req.labels;
+  labels[std::string(workload::kContentVersionLabel)] = apply::content_version_label(prepared.yaml);
+  EXPECT_EQ(config->labels, labels);
   EXPECT_EQ(config->memory_limit_bytes, req.memory_limit_bytes);
   EXPECT_EQ(config->cpu_limit_millis, req.cpu_limit_millis);
   auto records = b()->workloads().workloads_of(prepared.manifest_id);

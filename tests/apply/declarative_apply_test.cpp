@@ -120,7 +120,8 @@ TEST_F(DeclarativeApplyTest, UnchangedApplyRenewsTheRecordWithTheNewerIntent) {
   EXPECT_EQ(after->content_version, before->content_version);
 }
 
-TEST_F(DeclarativeApplyTest, EditedManifestIsConfiguredAndStartsNoSecondSetOfReplicas) {
+// The rest of the rollout is the reconcile loop's (HealOnPodman.AnEditedEnvValueIsRolled...).
+TEST_F(DeclarativeApplyTest, EditedManifestIsConfiguredAndStartsOneReplicaOfTheNewVersionOnly) {
   const std::string yaml = deployment_yaml("edited", 2);
   auto first = apply(yaml, 2);
   ASSERT_TRUE(first) << first.error().to_string();
@@ -131,7 +132,8 @@ TEST_F(DeclarativeApplyTest, EditedManifestIsConfiguredAndStartsNoSecondSetOfRep
   ASSERT_TRUE(configured) << configured.error().to_string();
   EXPECT_EQ(configured->result, "configured");
   EXPECT_EQ(configured->manifest_id, first->manifest_id) << "the id ignores content";
-  EXPECT_EQ(workloads_in_mesh(), 2u);
+  EXPECT_EQ(configured->replicas_placed, 1) << "surge 1, not a second set";
+  EXPECT_EQ(workloads_in_mesh(), 3u);
   auto desired = client_->desired_state(first->manifest_id);
   ASSERT_TRUE(desired) << desired.error().to_string();
   EXPECT_EQ(desired->content_version, to_hex(crypto::content_version(edited(yaml))));

@@ -787,18 +787,20 @@ void remove_pods_with_label(const std::string& key, const std::string& value,
 
 Result<std::string> http_get(uint16_t port, const std::string& path,
                              std::chrono::milliseconds timeout) {
-  httplib::Client client("127.0.0.1", port);
+  return http_get("127.0.0.1", port, path, timeout);
+}
+
+Result<std::string> http_get(const std::string& host, uint16_t port, const std::string& path,
+                             std::chrono::milliseconds timeout) {
+  httplib::Client client(host, port);
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
+  const std::string url = "http://" + host + ":" + std::to_string(port) + path;
   auto res = client.Get(path);
-  if (!res) {
-    return make_error("unreachable", "GET http://127.0.0.1:" + std::to_string(port) + path + ": " +
-                                         httplib::to_string(res.error()));
-  }
+  if (!res) return make_error("unreachable", "GET " + url + ": " + httplib::to_string(res.error()));
   if (res->status != 200) {
     return make_error("http_" + std::to_string(res->status),
-                      "GET http://127.0.0.1:" + std::to_string(port) + path + " answered " +
-                          std::to_string(res->status));
+                      "GET " + url + " answered " + std::to_string(res->status));
   }
   return res->body;
 }

@@ -264,6 +264,9 @@ void remove_pods_with_label(const std::string& key, const std::string& value,
 // GET http://127.0.0.1:<port><path>; the body on a 200, else an Error.
 Result<std::string> http_get(uint16_t port, const std::string& path = "/",
                              std::chrono::milliseconds timeout = std::chrono::seconds(2));
+// GET http://<host>:<port><path>; the body on a 200, else an Error.
+Result<std::string> http_get(const std::string& host, uint16_t port, const std::string& path,
+                             std::chrono::milliseconds timeout);
 
 // Polls `probe` every `interval` until it returns true or `timeout` passes.
 bool eventually(const std::function<bool()>& probe, std::chrono::milliseconds timeout,
