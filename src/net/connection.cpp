@@ -104,6 +104,12 @@ asio::awaitable<void> Connection::handshake(std::shared_ptr<Connection> self, Tl
     self->close(done.error());
     co_return;
   }
+  auto peer = read_peer_certificate(self->socket_.tls()->native_handle(), "");
+  if (!peer.ok()) {
+    self->close(peer.error());
+    co_return;
+  }
+  self->on_peer_certificate(*peer);
   self->start();
 }
 
@@ -121,6 +127,8 @@ asio::awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
         co_await self->resume_signal_.async_wait(
             asio::redirect_error(asio::use_awaitable, ignored));
       }
+      if (!self->open_) break;
+      co_await self->before_frame();
       if (!self->open_) break;
       auto frame = co_await self->read_frame();
       if (!self->open_) break;

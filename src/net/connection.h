@@ -95,6 +95,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // connection with it. Every admitted byte is handed back through released() once.
   virtual Result<void> admit(size_t) { return {}; }
   virtual void released(size_t) {}
+  // With TLS: the peer's certificate, once its handshake and verify hook passed, just before
+  // the first frame is read.
+  virtual void on_peer_certificate(const PeerCertificate&) {}
+  // Awaited before each frame is read (the server waits here for its peer's budget); must
+  // return when the connection closes.
+  virtual asio::awaitable<void> before_frame() { co_return; }
   // True while the connection does work for its peer (then it is never idle).
   virtual bool busy() const { return false; }
   // Work for the peer just ended: the idle timeout counts from now.

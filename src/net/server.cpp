@@ -12,6 +12,7 @@
 #include <asio/detached.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
@@ -20,6 +21,7 @@
 #include "net/admission.h"
 #include "net/connection.h"
 #include "net/endpoint.h"
+#include "net/peer_budget.h"
 
 namespace beemesh::net {
 
@@ -35,7 +37,10 @@ struct Server::State {
         gauge(std::make_shared<BufferGauge>()),
         admission({.max_connections = options.max_connections,
                    .max_per_address = options.max_connections_per_address,
-                   .max_pending = options.max_pending_connections}) {}
+                   .max_pending = options.max_pending_connections}),
+        budgets({.max_in_flight = options.max_in_flight_per_peer,
+                 .rate = options.peer_request_rate,
+                 .burst = options.peer_request_burst}) {}
 
   std::shared_ptr<const Handler> find_handler(const std::string& protocol) {
     std::lock_guard lock(mutex);
@@ -60,6 +65,7 @@ struct Server::State {
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> evicted{0};
   std::atomic<size_t> unverified_buffered{0};
+  std::atomic<uint64_t> budget_waits{0};
   const std::shared_ptr<BufferGauge> gauge;
   // Warnings about closed connections: at most 20 lines a second for the whole server.
   const std::shared_ptr<LogBudget> warnings = std::make_shared<LogBudget>(20);
@@ -68,6 +74,7 @@ struct Server::State {
   std::unordered_map<std::string, std::shared_ptr<const Handler>> handlers;
   std::unordered_map<uint64_t, std::shared_ptr<ServerSession>> sessions;
   Admission admission;
+  PeerBudgets budgets;  // thread-safe on its own
   bool listening = false;
   bool stopped = false;
 };
@@ -85,11 +92,15 @@ ConnectionOptions connection_options(const Server::State& state) {
 
 class ServerSession final : public Connection {
  public:
+  // `budget_key`: whose budget the connection's requests count against until a TLS peer
+  // certificate names the node (the remote address, for plain TCP).
   ServerSession(Stream stream, std::string remote, std::shared_ptr<Server::State> state,
-                uint64_t id)
+                uint64_t id, std::string budget_key)
       : Connection(std::move(stream), remote, connection_options(*state)),
         state_(std::move(state)),
-        peer_{std::move(remote), id, std::make_shared<std::atomic<bool>>(false)} {}
+        peer_{std::move(remote), id, std::make_shared<std::atomic<bool>>(false)},
+        budget_key_("addr:" + std::move(budget_key)),
+        budget_timer_(executor()) {}
 
   uint64_t id() const { return peer_.connection_id; }
 
@@ -116,6 +127,7 @@ class ServerSession final : public Connection {
       state_->admission.establish(id());
     }
     ++active_;
+    state_->budgets.begin(budget_key_);
     if (active_ >= state_->options.max_concurrent_requests_per_connection) pause_reading();
     auto self = std::static_pointer_cast<ServerSession>(shared_from_this());
     asio::co_spawn(executor(),
@@ -125,9 +137,43 @@ class ServerSession final : public Connection {
   }
 
   void on_closed(const Error&) override {
+    budget_timer_.cancel();
+    if (attached_) state_->budgets.detach(budget_key_, id());
+    attached_ = false;
     std::lock_guard lock(state_->mutex);
     state_->sessions.erase(id());
     state_->admission.remove(id());
+  }
+
+  void on_peer_certificate(const PeerCertificate& peer) override {
+    budget_key_ = "node:" + std::string(reinterpret_cast<const char*>(peer.public_key.data()),
+                                        peer.public_key.size());
+  }
+
+  // Waits (never blocking the loop) until the peer's budget lets this connection read one
+  // more request: a token of its rate and a handler slot under max_in_flight_per_peer.
+  asio::awaitable<void> before_frame() override {
+    if (!attached_) {
+      state_->budgets.attach(budget_key_);
+      attached_ = true;
+    }
+    std::weak_ptr<ServerSession> weak = std::static_pointer_cast<ServerSession>(shared_from_this());
+    bool counted = false;
+    while (is_open()) {
+      auto wait = state_->budgets.take(budget_key_, PeerBudgets::Clock::now(), id(), [weak] {
+        if (auto self = weak.lock()) {
+          asio::post(self->executor(), [self] { self->budget_timer_.cancel(); });
+        }
+      });
+      if (wait == PeerBudgets::Wait::zero()) co_return;
+      if (!counted) {
+        counted = true;
+        state_->budget_waits.fetch_add(1);
+      }
+      budget_timer_.expires_after(wait);
+      std::error_code ignored;
+      co_await budget_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
   }
 
   size_t frame_limit() const override {
@@ -177,6 +223,7 @@ class ServerSession final : public Connection {
 
   void finish(uint64_t request_id, const std::string& protocol, Result<Bytes> reply) {
     --active_;
+    state_->budgets.release(budget_key_);
     if (active_ < state_->options.max_concurrent_requests_per_connection) resume_reading();
     if (active_ == 0) refresh_idle();
     if (!is_open()) {
@@ -203,6 +250,9 @@ class ServerSession final : public Connection {
   PeerInfo peer_;
   size_t active_ = 0;
   bool established_ = false;
+  std::string budget_key_;  // fixed once reading starts
+  bool attached_ = false;   // counted as a connection of budget_key_
+  asio::steady_timer budget_timer_;
   size_t unverified_held_ = 0;
 };
 
@@ -272,8 +322,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::State> state) {
     const auto& tls = state->options.tls;
     auto stream =
         tls ? Stream(TlsSocket(std::move(socket), *tls->context)) : Stream(std::move(socket));
-    auto session = std::make_shared<ServerSession>(std::move(stream), remote, state, next_id++);
-    if (!admit(*state, session, address_key(remote_ep.address()))) continue;  // socket closes
+    auto key = address_key(remote_ep.address());
+    auto session =
+        std::make_shared<ServerSession>(std::move(stream), remote, state, next_id++, key);
+    if (!admit(*state, session, key)) continue;  // socket closes
     spdlog::debug("component=net event=accepted peer={} port={}", remote, state->bound_port.load());
     asio::dispatch(session->executor(), [session, state] {
       if (state->options.tls) {
@@ -397,6 +449,8 @@ ServerStats Server::stats() const {
   s.evicted = state_->evicted.load();
   s.buffered_bytes = state_->gauge->bytes();
   s.unverified_buffered_bytes = state_->unverified_buffered.load();
+  s.budget_waits = state_->budget_waits.load();
+  s.budget_peers = state_->budgets.peers();
   return s;
 }
 

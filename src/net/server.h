@@ -18,6 +18,10 @@
 // closed at once — an established connection is never evicted. Frames on a connection are
 // limited to max_unverified_frame_size and count against max_unverified_buffered_bytes
 // (server-wide) until a handler calls PeerInfo::mark_verified(); then max_frame_size applies.
+// Each peer (member node by TLS key, else remote address) gets a budget: at most
+// max_in_flight_per_peer handlers (plus one per other connection of it reading at the time)
+// and peer_request_rate requests a second after a burst of peer_request_burst; a peer over
+// it is not read from until the budget allows, which never delays other peers' requests.
 // With ServerOptions::tls, every connection first completes a TLS 1.3 handshake whose peer
 // certificate the verify hook accepts; a connection that fails it (or does not finish it
 // within the handshake timeout) is closed before any frame is read.
@@ -59,9 +63,16 @@ struct ServerOptions {
   // Replies not yet taken by a peer: above this its connection stops reading requests
   // until half has drained (a peer that never reads cannot pile up answers).
   size_t max_unsent_bytes = 8 * 1024 * 1024;
-  size_t max_connections = 512;                     // open inbound connections
-  size_t max_connections_per_address = 32;          // per remote IPv4 address or IPv6 /64
-  size_t max_pending_connections = 64;              // not yet delivered a complete request
+  // Each peer's share of the server (docs/notes/net.md, "Per-peer budget"): a peer is a
+  // member node by its TLS-verified key (all its connections together) or, without TLS, a
+  // remote address. Beyond either bound the server stops reading that peer's connections
+  // until its budget allows (TCP pushes back); nothing is refused, other peers are unaffected.
+  size_t max_in_flight_per_peer = 512;      // handlers running for one peer; 0: no cap
+  double peer_request_rate = 500;           // requests a second per peer, sustained; 0: no limit
+  double peer_request_burst = 1000;         // requests a quiet peer may send at once
+  size_t max_connections = 512;             // open inbound connections
+  size_t max_connections_per_address = 32;  // per remote IPv4 address or IPv6 /64
+  size_t max_pending_connections = 64;      // not yet delivered a complete request
   std::chrono::milliseconds frame_timeout{10'000};  // 0: none
   // Counted from the last frame or the end of the last handler; keep it above the clients'
   // idle_timeout (30 s), so that clients close first and no request races a server's close.
@@ -80,6 +91,8 @@ struct ServerStats {
   uint64_t evicted = 0;                  // pending connections closed to make room for a new one
   size_t buffered_bytes = 0;             // receive buffers held by all connections now
   size_t unverified_buffered_bytes = 0;  // of partly read frames on unverified connections
+  uint64_t budget_waits = 0;  // times a connection waited for its peer's budget to read on
+  size_t budget_peers = 0;    // peers with a connection or a request in flight now
 };
 
 // Who sent a request. The reference handed to a handler stays valid until it completes.

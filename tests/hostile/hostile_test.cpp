@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -320,11 +321,13 @@ TEST_F(HostileMesh, StrangersStalledHandshakeIsClosedAtTheHandshakeDeadline) {
   EXPECT_EQ(open, 0u) << "still open 13 s after the ClientHello (deadline 10 s)";
 }
 
-TEST_F(HostileMesh, TwoHundredThousandStrangerRequestsDoNotStopTheNodeServingMembers) {
+TEST_F(HostileMesh, StrangerRequestFloodOverAMembersLinksIsThrottledWhileMembersAreServed) {
   // Strangers cannot finish a TLS handshake with a node (StrangersAreRefusedAtTheHandshake...):
   // the requests come over a member node's links, signed by 64 self-certified strangers, and
-  // are refused by the envelope's membership check.
-  constexpr int kRequests = 200'000;
+  // are refused by the envelope's membership check. The carrier is one peer of node 0, whose
+  // budget (net::ServerOptions, 500 requests a second after 1,000 at once) bounds how fast
+  // node 0 reads its links: beyond it TCP pushes back on the sender, and a member's apply
+  // through node 0 goes through meanwhile.
   constexpr int kConnections = 4;
   constexpr int kKeys = 64;
   std::vector<crypto::Identity> strangers;
@@ -335,27 +338,27 @@ TEST_F(HostileMesh, TwoHundredThousandStrangerRequestsDoNotStopTheNodeServingMem
   ASSERT_TRUE(tls.ok());
 
   FloodCounters counters;
-  auto deadline = std::chrono::steady_clock::now() + 180s;
+  std::atomic<bool> done{false};
   auto worker = [&](int w) {
     send_flood(
         mesh_->node(0).rpc_port, static_cast<size_t>(w), kConnections,
-        [&](size_t j) {
-          return j < static_cast<size_t>(kRequests) && std::chrono::steady_clock::now() < deadline;
-        },
+        [&](size_t) { return !done.load(); },
         [&](size_t j) {
           return stranger_capacity_frame(strangers[j % strangers.size()],
                                          "flood-" + std::to_string(j),
                                          static_cast<uint64_t>(j) + 1);
         },
-        counters, 0ms, &tls);
+        counters, 200ms, &tls);
   };
   RssSampler rss(pid_of(0));
   std::vector<std::thread> workers;
   for (int w = 0; w < kConnections; ++w) workers.emplace_back(worker, w);
+  std::this_thread::sleep_for(3s);  // past the carrier's burst: node 0 now throttles it
+  expect_member_apply_works(0, "during-flood");
+  done = true;
   for (auto& t : workers) t.join();
   int64_t peak = rss.stop();
-  EXPECT_EQ(counters.sent.load(), kRequests)
-      << "the flood did not finish in 180 s (" << counters.reconnects << " reconnects)";
+  EXPECT_GT(counters.sent.load(), 1'000) << "the flood never reached node 0";
   ASSERT_TRUE(mesh_->node(0).process->running());
   std::cerr << "flood: " << counters.sent << " requests sent, " << counters.reconnects
             << " reconnects, n1 peak " << peak << " KiB\n";
