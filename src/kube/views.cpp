@@ -236,6 +236,10 @@ Json workload_object(const StoredObject& stored, const ReplicaCounts& counts,
   if (!stored.last_applied.empty())
     meta["annotations"][std::string(kLastApplied)] = stored.last_applied;
   meta["annotations"]["beemesh.io/manifest-id"] = stored.manifest_id;
+  // The version every replica ends up labelled with once the rollout is done: the label's
+  // form, the first 32 hex characters (apply/intent_authorization.h).
+  if (!stored.content_version.empty())
+    meta["annotations"]["beemesh.io/content-version"] = stored.content_version.substr(0, 32);
   std::string kind = o.value("kind", "");
   int desired = static_cast<int>(int_at(o, {"spec", "replicas"}, 1));
   if (kind == "Pod") {
