@@ -264,6 +264,13 @@ TEST_F(KubectlOnMesh, AnEditedFileIsConfiguredAndRolledToEveryReplica) {
   ASSERT_TRUE(r && r->success()) << describe(r);
   EXPECT_NE(r->out.find("deployment.apps/web configured"), std::string::npos) << r->out;
   EXPECT_EQ(r->err, "") << "a rollout is the mesh's normal work, not a warning";
+  // rollout status follows the replicas' content versions until the old one has left.
+  auto rollout = kubectl({"rollout", "status", "deployment/web", "--timeout=90s"}, 120s);
+  ASSERT_TRUE(rollout && rollout->success()) << describe(rollout);
+  EXPECT_NE(rollout->out.find("successfully rolled out"), std::string::npos) << rollout->out;
+  // The apply placed the new replica beside the old one: rollout status saw it wait.
+  EXPECT_NE(rollout->out.find("1 old replicas are pending termination"), std::string::npos)
+      << rollout->out;
   // The reconcile loop retires the old replica once the new one runs (ARCHITECTURE.md).
   std::string state = web_converges(1, 90s);
   ASSERT_EQ(state, "") << state;
