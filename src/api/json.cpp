@@ -258,7 +258,8 @@ Json workload_to_json(const WorkloadView& w) {
               {"message", w.info.message},
               {"owner", w.owner},
               {"node_id", w.node_id},
-              {"health", w.health}};
+              {"health", w.health},
+              {"content_version", w.content_version}};
 }
 
 Result<WorkloadView> workload_from_json(const Json& j) {
@@ -276,7 +277,8 @@ Result<WorkloadView> workload_from_json(const Json& j) {
       .field("message", w.info.message)
       .field("owner", w.owner)
       .field("node_id", w.node_id)
-      .field("health", w.health);
+      .field("health", w.health)
+      .field("content_version", w.content_version);
   w.info.state = workload_state_from_name(state);
   return r.done(std::move(w));
 }

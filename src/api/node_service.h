@@ -82,6 +82,9 @@ struct WorkloadView {
   std::string owner;    // owner public key hex
   std::string node_id;  // node running it
   std::string health;   // "healthy", "unhealthy", ...
+  // The content version it runs: its beemesh.io/content-version label (32 hex characters,
+  // apply/intent_authorization.h); empty when unknown (adopted, or an older node).
+  std::string content_version;
 };
 
 struct DeleteOutcome {

@@ -9,6 +9,7 @@
 #include "apply/share_fetch.h"
 #include "net/protocols.h"
 #include "runtime/runtime.h"
+#include "workload/provider_bookkeeper.h"
 
 namespace beemesh::app {
 
@@ -210,6 +211,10 @@ api::WorkloadView NodeServiceImpl::view_of(const workload::WorkloadRecord& r) co
   v.owner = r.owner;
   v.node_id = p_.directory.self().node_id;
   v.health = r.healthy ? "healthy" : "unhealthy";
+  if (auto it = r.config.labels.find(std::string(workload::kContentVersionLabel));
+      it != r.config.labels.end()) {
+    v.content_version = it->second;
+  }
   return v;
 }
 

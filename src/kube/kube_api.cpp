@@ -44,13 +44,17 @@ std::vector<std::string> split_path(const std::string& path) {
   return out;
 }
 
-ReplicaCounts counts_for(const MeshSnapshot& snapshot, const std::string& manifest_id) {
+// `version`: the label form of the desired content version; a replica whose version is
+// unknown counts as updated.
+ReplicaCounts counts_for(const MeshSnapshot& snapshot, const std::string& manifest_id,
+                         const std::string& version) {
   ReplicaCounts c;
   for (const auto& n : snapshot.nodes) {
     for (const auto& w : n.workloads) {
       if (w.info.manifest_id != manifest_id) continue;
       int pods = std::max<int>(1, static_cast<int>(w.info.pods.size()));
       c.total += pods;
+      if (w.content_version.empty() || w.content_version == version) c.updated += pods;
       if (w.info.state == runtime::WorkloadState::Running) c.running += pods;
     }
   }
@@ -239,7 +243,8 @@ Result<Json> KubeApi::view(const StoredObject& stored, const MeshSnapshot* snaps
     fresh = std::move(*s);
     snapshot = &fresh;
   }
-  return workload_object(stored, counts_for(*snapshot, stored.manifest_id),
+  return workload_object(stored,
+                         counts_for(*snapshot, stored.manifest_id, content_version_label(stored)),
                          std::to_string(stored.generation));
 }
 

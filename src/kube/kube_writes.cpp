@@ -76,6 +76,7 @@ Result<Json> KubeApi::apply_object(const Target& t, const Json& object,
   if (!parsed) return parsed.error();
   if (t.dry_run) {
     stored.manifest_id = mesh_.manifest_id(t.ns, t.type->kind, name);
+    stored.content_version = to_hex(crypto::content_version(yaml));
     return workload_object(stored, ReplicaCounts{}, std::to_string(stored.generation));
   }
   auto outcome = mesh_.apply(yaml, *parsed, canonical->replicas);
@@ -97,11 +98,10 @@ Result<Json> KubeApi::apply_object(const Target& t, const Json& object,
                                               " replicas were placed" + why);
   }
   Json out = workload_object(stored, ReplicaCounts{}, std::to_string(stored.generation));
-  // What the mesh did and did not do travels as Warning headers (kubectl prints them).
+  // Replicas that failed travel as Warning headers (kubectl prints them). A configured
+  // apply's rollout or scale is the mesh's reconcile loop's, as a Deployment's is the
+  // controller's: no warning (rollout status and get pods follow it).
   Json warnings = Json::array();
-  if (outcome->result == "configured" && !outcome->message.empty()) {
-    warnings.push_back("beemesh: " + outcome->message);
-  }
   for (const auto& p : outcome->placements) {
     if (!p.ok) {
       warnings.push_back("beemesh: replica on node " + p.node_id + " failed: " + p.code + ": " +

@@ -153,6 +153,9 @@ Result<Canonical> canonicalize(const Json& body, const ResourceType& type, std::
       if (it->is_string()) c.last_applied = it->get<std::string>();
       ann.erase(it);
     }
+    // Set by the proxy on what it serves (views.cpp): a `kubectl edit|replace` sends them back.
+    ann.erase("beemesh.io/manifest-id");
+    ann.erase("beemesh.io/content-version");
     if (ann.empty()) meta.erase("annotations");
   }
   Json mesh = o;

@@ -138,6 +138,7 @@ Json pod_object(const PodView& pod) {
     }
   }
   labels["beemesh.io/manifest-id"] = w.info.manifest_id;
+  if (!w.content_version.empty()) labels["beemesh.io/content-version"] = w.content_version;
   labels["beemesh.io/workload-id"] = w.info.id;
   const bool running = w.info.state == runtime::WorkloadState::Running;
   std::string phase;
@@ -225,6 +226,11 @@ Json pod_object(const PodView& pod) {
                 {"containerStatuses", statuses}}}};
 }
 
+// The label's form: the first 32 hex characters (apply/intent_authorization.h).
+std::string content_version_label(const StoredObject& stored) {
+  return stored.content_version.substr(0, 32);
+}
+
 Json workload_object(const StoredObject& stored, const ReplicaCounts& counts,
                      const std::string& resource_version) {
   Json o = stored.object;
@@ -236,6 +242,9 @@ Json workload_object(const StoredObject& stored, const ReplicaCounts& counts,
   if (!stored.last_applied.empty())
     meta["annotations"][std::string(kLastApplied)] = stored.last_applied;
   meta["annotations"]["beemesh.io/manifest-id"] = stored.manifest_id;
+  // The version every replica ends up labelled with once the rollout is done.
+  if (!stored.content_version.empty())
+    meta["annotations"]["beemesh.io/content-version"] = content_version_label(stored);
   std::string kind = o.value("kind", "");
   int desired = static_cast<int>(int_at(o, {"spec", "replicas"}, 1));
   if (kind == "Pod") {
@@ -253,11 +262,11 @@ Json workload_object(const StoredObject& stored, const ReplicaCounts& counts,
   std::string now = rfc3339(stored.created_ms);
   Json status{{"observedGeneration", stored.generation},
               {"replicas", counts.total},
-              {"updatedReplicas", counts.total},
+              {"updatedReplicas", counts.updated},
               {"readyReplicas", counts.running},
               {"availableReplicas", counts.running}};
   if (kind == "StatefulSet") {
-    status["currentReplicas"] = counts.total;
+    status["currentReplicas"] = counts.updated;
     status["currentRevision"] = stored.name + "-" + stored.content_version.substr(0, 10);
     status["updateRevision"] = status["currentRevision"];
     if (!o["spec"].contains("updateStrategy"))

@@ -35,7 +35,10 @@ Json pod_object(const PodView& pod);
 struct ReplicaCounts {
   int total = 0;
   int running = 0;
+  int updated = 0;  // of total, those running the desired content version
 };
+// The desired content version as replicas are labelled with it (beemesh.io/content-version).
+std::string content_version_label(const StoredObject& stored);
 // Deployment, StatefulSet or Pod (as applied) with a status from `counts`.
 Json workload_object(const StoredObject& stored, const ReplicaCounts& counts,
                      const std::string& resource_version);

@@ -24,6 +24,7 @@ TEST(ApiJson, WorkloadRoundTripsEveryField) {
   WorkloadView w = testing::make_workload("w1", "m1", runtime::WorkloadState::Running, "bmn");
   w.info.restart_policy = "OnFailure";
   w.info.message = "ok";
+  w.content_version = "0123456789abcdef0123456789abcdef";
   w.info.ports = {{.pod = "web-0",
                    .container = "web",
                    .container_port = 80,
@@ -41,6 +42,7 @@ TEST(ApiJson, WorkloadRoundTripsEveryField) {
   EXPECT_EQ(back->owner, w.owner);
   EXPECT_EQ(back->node_id, "bmn");
   EXPECT_EQ(back->health, "healthy");
+  EXPECT_EQ(back->content_version, w.content_version);
 }
 
 TEST(ApiJson, WorkloadStateIsItsName) {

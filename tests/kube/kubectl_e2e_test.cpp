@@ -7,6 +7,7 @@
 // a failure, never a skip.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -117,6 +118,10 @@ class KubectlOnMesh : public ::testing::Test {
   }
 
   static std::string manifest_id_of(const std::string& kind, const std::string& name);
+  // Polls (1 s) until the mesh runs exactly `replicas` replicas of deployment/web, each
+  // labelled with the Deployment's content version, the mesh's providers list that many
+  // nodes and `kubectl get pods` lists that many pods. "" then, else the last state seen.
+  static std::string web_converges(size_t replicas, std::chrono::milliseconds deadline);
 
   static Result<ProcessResult> kubectl(const Proxy& proxy, std::vector<std::string> args,
                                        std::chrono::milliseconds timeout = 90s) {
@@ -135,10 +140,44 @@ class KubectlOnMesh : public ::testing::Test {
   static inline std::optional<Proxy> proxy_;
   static inline std::optional<Proxy> viewer_proxy_;
   static inline std::string setup_error_;
+  static inline std::string edited_file_;  // the desired web.yaml after the edit case
 };
 
 std::string KubectlOnMesh::manifest_id_of(const std::string& kind, const std::string& name) {
   return manifest::manifest_id(mesh_->deployer().public_key_hex, "default", kind, name);
+}
+
+std::string KubectlOnMesh::web_converges(size_t replicas, std::chrono::milliseconds deadline) {
+  const std::string id = manifest_id_of("Deployment", "web");
+  std::string last;
+  bool converged = eventually(
+      [&] {
+        auto version = kubectl({"get", "deployment", "web", "-o",
+                                "jsonpath={.metadata.annotations.beemesh\\.io/content-version}"});
+        if (!version || !version->success() || version->out.size() != 32) {
+          last = "no content version: " + describe(version);
+          return false;
+        }
+        auto all = mesh_->pods_with_label("beemesh.io/manifest-id", id);
+        auto current = mesh_->pods_with_label("beemesh.io/content-version", version->out);
+        auto listed = kubectl({"get", "pods", "-l", "app=web", "-o", "name"});
+        auto providers = mesh_->cli(1, {"get", "providers", id, "-o", "json"}, 20s);
+        if (!all || !current || !listed || !listed->success() || !providers ||
+            !providers->success()) {
+          last = "a look failed: " + describe(listed) + " " + describe(providers);
+          return false;
+        }
+        auto json = api::parse_json(providers->out);
+        size_t providing = json && json->contains("providers") ? (*json)["providers"].size() : 0;
+        size_t pods = static_cast<size_t>(std::count(listed->out.begin(), listed->out.end(), '\n'));
+        last = "podman: " + std::to_string(all->size()) + " replica(s), " +
+               std::to_string(current->size()) + " of version " + version->out +
+               "; providers: " + std::to_string(providing) + "; kubectl get pods:\n" + listed->out;
+        return all->size() == replicas && *current == *all && providing == replicas &&
+               pods == replicas;
+      },
+      deadline, 1s);
+  return converged ? std::string() : last;
 }
 
 TEST_F(KubectlOnMesh, GetNodesListsTheThreeNodesReady) {
@@ -215,32 +254,54 @@ TEST_F(KubectlOnMesh, ReapplyingTheSameFileIsUnchanged) {
   EXPECT_EQ(r->err, "");
 }
 
-TEST_F(KubectlOnMesh, AnEditedFileIsConfiguredAndTheMeshSaysWhatItDidNot) {
+// From here on the desired file is the edited one (rolling back would cost a second roll).
+TEST_F(KubectlOnMesh, AnEditedFileIsConfiguredAndRolledToEveryReplica) {
   std::string edited = read_small_file(kWebYaml, 1 << 20).value_or("");
   ASSERT_FALSE(edited.empty());
   edited.replace(edited.find("hello from beemesh"), 18, "hello, edited");
-  std::string file = write_manifest(*mesh_, edited);
-  auto r = kubectl({"apply", "-f", file});
+  edited_file_ = write_manifest(*mesh_, edited);
+  auto r = kubectl({"apply", "-f", edited_file_});
   ASSERT_TRUE(r && r->success()) << describe(r);
   EXPECT_NE(r->out.find("deployment.apps/web configured"), std::string::npos) << r->out;
-  // Until the rolling replacement exists the mesh records the version and says so.
-  EXPECT_NE(r->err.find("Warning: beemesh:"), std::string::npos) << r->err;
-  // The original file is the desired version again: configured once, then unchanged.
-  auto back = kubectl({"apply", "-f", kWebYaml});
-  ASSERT_TRUE(back && back->success()) << describe(back);
-  EXPECT_NE(back->out.find("deployment.apps/web configured"), std::string::npos) << back->out;
+  EXPECT_EQ(r->err, "") << "a rollout is the mesh's normal work, not a warning";
+  // rollout status follows the replicas' content versions until the old one has left.
+  auto rollout = kubectl({"rollout", "status", "deployment/web", "--timeout=90s"}, 120s);
+  ASSERT_TRUE(rollout && rollout->success()) << describe(rollout);
+  EXPECT_NE(rollout->out.find("successfully rolled out"), std::string::npos) << rollout->out;
+  // The apply placed the new replica beside the old one: rollout status saw it wait.
+  EXPECT_NE(rollout->out.find("1 old replicas are pending termination"), std::string::npos)
+      << rollout->out;
+  // The reconcile loop retires the old replica once the new one runs (ARCHITECTURE.md).
+  std::string state = web_converges(1, 90s);
+  ASSERT_EQ(state, "") << state;
+  auto ports = kubectl({"get", "pods", "-l", "app=web", "-o",
+                        "jsonpath={.items[0].metadata.annotations.beemesh\\.io/ports}"});
+  ASSERT_TRUE(ports && ports->success()) << describe(ports);
+  auto list = api::parse_json(ports->out);
+  ASSERT_TRUE(list && list->is_array() && !list->empty()) << ports->out;
+  auto port = static_cast<uint16_t>((*list)[0].value("hostPort", 0));
+  std::string page;
+  bool served = eventually(
+      [&] {
+        auto body = http_get(port);
+        if (body) page = *body;
+        return body && body->find("hello, edited") != std::string::npos;
+      },
+      20s, 250ms);
+  EXPECT_TRUE(served) << "port " << port << ": " << page;
 }
 
 TEST_F(KubectlOnMesh, DiffShowsAnEditAndChangesNothing) {
-  std::string edited = read_small_file(kWebYaml, 1 << 20).value_or("");
-  edited.replace(edited.find("hello from beemesh"), 18, "hello, diffed");
+  ASSERT_FALSE(edited_file_.empty()) << "needs the edited file applied";
+  std::string edited = read_small_file(edited_file_, 1 << 20).value_or("");
+  edited.replace(edited.find("hello, edited"), 13, "hello, diffed");
   std::string file = write_manifest(*mesh_, edited);
   auto diff = kubectl({"diff", "-f", file});
   ASSERT_TRUE(diff) << describe(diff);
   EXPECT_EQ(diff->exit_code, 1) << describe(diff);  // 1: differences found
   EXPECT_NE(diff->out.find("+          echo \"hello, diffed\""), std::string::npos) << diff->out;
-  // The dry run applied nothing: the file on record is still examples/web.yaml.
-  auto again = kubectl({"apply", "-f", kWebYaml});
+  // The dry run applied nothing: the file on record is still the edited one.
+  auto again = kubectl({"apply", "-f", edited_file_});
   ASSERT_TRUE(again && again->success()) << describe(again);
   EXPECT_NE(again->out.find("deployment.apps/web unchanged"), std::string::npos) << again->out;
 }
@@ -271,6 +332,21 @@ TEST_F(KubectlOnMesh, GetDeploymentAsYamlCarriesTheLastAppliedConfiguration) {
   ASSERT_TRUE(r && r->success()) << describe(r);
   EXPECT_NE(r->out.find("kubectl.kubernetes.io/last-applied-configuration"), std::string::npos);
   EXPECT_NE(r->out.find("availableReplicas: 1"), std::string::npos) << r->out;
+}
+
+TEST_F(KubectlOnMesh, ScaleConvergesUpToThreeAndDownToOne) {
+  auto up = kubectl({"scale", "deployment/web", "--replicas=3"});
+  ASSERT_TRUE(up && up->success()) << describe(up);
+  EXPECT_NE(up->out.find("deployment.apps/web scaled"), std::string::npos) << up->out;
+  EXPECT_EQ(up->err, "");
+  std::string state = web_converges(3, 60s);
+  ASSERT_EQ(state, "") << state;
+  auto down = kubectl({"scale", "deployment/web", "--replicas=1"});
+  ASSERT_TRUE(down && down->success()) << describe(down);
+  EXPECT_NE(down->out.find("deployment.apps/web scaled"), std::string::npos) << down->out;
+  // The two excess replicas remove themselves (reconcile loop, ~10 s after the new intent).
+  state = web_converges(1, 60s);
+  EXPECT_EQ(state, "") << state;
 }
 
 TEST_F(KubectlOnMesh, AnInvalidManifestIsInvalidNamingTheField) {

@@ -129,6 +129,10 @@ Result<std::unique_ptr<PodmanService>> PodmanService::start(const ServiceOptions
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  // None of the daemon's other descriptors: a service (re)started after the daemon listens
+  // would hold its RPC, API and DHT ports after the daemon dies, and a restart of the
+  // daemon on the same ports fails `bind_failed` (as common/process.cpp does for commands).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
