@@ -101,6 +101,7 @@ struct OpenDht::Impl {
   // Puts: when one last succeeded, and since when all have failed (0: none failed since).
   std::atomic<int64_t> last_put_ok_ms{0};
   std::atomic<int64_t> puts_failing_since_ms{0};
+  std::atomic<size_t> restarts{0};
   std::mutex mutex;  // guards everything below; held across a restart's run and re-listens
   std::mt19937_64 rng{std::random_device{}()};
   ListenToken next_token = 1;
@@ -343,6 +344,7 @@ bool OpenDht::restart_runner(const char* reason) {
     }
   }
   impl.puts_failing_since_ms = 0;
+  ++impl.restarts;
   bootstrap(impl.config.bootstrap);
   spdlog::warn(
       "component=dht event=runner_restarted reason={} listens={} permanent_puts={} took_ms={}",
@@ -529,6 +531,7 @@ size_t OpenDht::node_count() const {
 DhtStats OpenDht::stats() const {
   DhtStats s;
   s.bound_port = bound_port_;
+  s.runner_restarts = impl_->restarts;
   std::shared_lock lock(impl_->runner_mutex);
   if (impl_->stopped || !impl_->runner_up) return s;
   const auto s4 = impl_->runner.getNodesStats(AF_INET);
