@@ -11,6 +11,11 @@
 //    served by `loop` when given (one receive thread for many nodes of a process), else by a
 //    loop of this node's own.
 //  * bound_port() is the IPv4 port actually bound (useful with port 0).
+//  * A watchdog (DhtConfig::rejoin_check) re-bootstraps a node whose routing table emptied,
+//    and restarts the runner in place after it rejoins or while all its puts fail
+//    (DhtConfig::restart_*): same ports and node id, every active listen and permanent put
+//    made again. Operations queued in the runner at that moment are dropped without a
+//    callback: callers keep their own timeouts.
 //  * The destructor calls shutdown(): leaves the network, joins the runner's threads; no
 //    callback runs after that.
 #pragma once
