@@ -75,6 +75,7 @@ struct DhtStats {
   size_t stored_bytes = 0;
   size_t searches = 0;
   uint16_t bound_port = 0;
+  size_t runner_restarts = 0;  // OpenDht: runner restarts after a rejoin or failing puts
 };
 
 using PutCallback = std::function<void(Result<void>)>;

@@ -9,6 +9,8 @@
 
 #include <condition_variable>
 #include <exception>
+#include <functional>
+#include <shared_mutex>
 #include <thread>
 #include <utility>
 
@@ -77,20 +79,42 @@ std::string describe_failure(std::string_view op, const Key& key) {
   return std::string(op) + key.to_hex() + ": no DHT node acknowledged";
 }
 
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 struct OpenDht::Impl {
   DhtConfig config;
   ::dht::DhtRunner runner;
+  ::dht::DhtRunner::Config runner_config;  // bind addresses set to the bound ports after start
+  std::shared_ptr<EpollLoop> loop;
   std::atomic<bool> stopped{false};
-  std::mutex mutex;  // guards everything below
+  // DhtRunner::getNodesStats() dereferences its Dht, which join() destroys: node_count() and
+  // stats() read the runner only while `runner_up` (under a shared lock); a restart and
+  // shutdown() clear it (exclusive lock) before join().
+  mutable std::shared_mutex runner_mutex;
+  bool runner_up = false;  // guarded by runner_mutex
+  // Puts: when one last succeeded, and since when all have failed (0: none failed since).
+  std::atomic<int64_t> last_put_ok_ms{0};
+  std::atomic<int64_t> puts_failing_since_ms{0};
+  std::atomic<size_t> restarts{0};
+  std::mutex mutex;  // guards everything below; held across a restart's run and re-listens
   std::mt19937_64 rng{std::random_device{}()};
   ListenToken next_token = 1;
+  using ValuesCallback =
+      std::function<bool(const std::vector<std::shared_ptr<::dht::Value>>&, bool)>;
   struct Listening {
     ::dht::InfoHash hash;
     std::shared_future<size_t> token;
+    ValuesCallback callback;  // kept to listen again after a runner restart
   };
   std::map<ListenToken, Listening> listens;
+  // Permanent puts, to put again after a runner restart: (key, value id) -> value.
+  std::map<std::pair<::dht::InfoHash, uint64_t>, std::shared_ptr<::dht::Value>> permanent;
   // The rejoin watchdog (DhtConfig::rejoin_check).
   std::mutex watchdog_mutex;
   std::condition_variable watchdog_wake;
@@ -115,12 +139,44 @@ DhtConfig loopback_config(uint32_t network_id, std::vector<std::string> bootstra
   return c;
 }
 
+// Used by start() and by a restart (same addresses, ports and node id).
+Result<void> OpenDht::run_runner(Impl& impl) {
+  const DhtConfig& config = impl.config;
+  auto sock = EpollSocket::open(impl.loop, impl.runner_config.bind4, impl.runner_config.bind6);
+  if (!sock.ok()) {
+    return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
+                                              std::to_string(config.port) + ": " +
+                                              sock.error().message);
+  }
+  ::dht::DhtRunner::Context ctx;
+  ctx.sock = std::move(sock).value();
+  if (config.log_to_stderr) ctx.logger = ::dht::log::getStdLogger();
+  try {
+    impl.runner.run(impl.runner_config, std::move(ctx));
+    // Types go in before the first bootstrap, so nothing is stored under the default expiry.
+    impl.runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::provider_record),
+                                              "beemesh.provider", config.provider_record_expiry));
+    impl.runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::peer_record),
+                                              "beemesh.peer", config.peer_record_expiry));
+    impl.runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::heartbeat),
+                                              "beemesh.heartbeat", config.heartbeat_expiry));
+    if (config.raw_expiry != std::chrono::seconds(600)) {
+      impl.runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::raw),
+                                                "beemesh.raw", config.raw_expiry));
+    }
+  } catch (const std::exception& e) {
+    return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
+                                              std::to_string(config.port) + ": " + e.what());
+  }
+  return ok_result();
+}
+
 Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
                                                 std::shared_ptr<EpollLoop> loop) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
 
-  ::dht::DhtRunner::Config rc;
+  ::dht::DhtRunner::Config& rc = impl->runner_config;
   rc.threaded = true;
   auto& node = rc.dht_config.node_config;
   node.network = config.network_id;
@@ -146,33 +202,9 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
     if (!own.ok()) return own.error();
     loop = std::move(own).value();
   }
-  auto sock = EpollSocket::open(std::move(loop), rc.bind4, rc.bind6);
-  if (!sock.ok()) {
-    return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
-                                              std::to_string(config.port) + ": " +
-                                              sock.error().message);
-  }
-
-  ::dht::DhtRunner::Context ctx;
-  ctx.sock = std::move(sock).value();
-  if (config.log_to_stderr) ctx.logger = ::dht::log::getStdLogger();
-  try {
-    impl->runner.run(rc, std::move(ctx));
-    // Types go in before the first bootstrap, so nothing is stored under the default expiry.
-    impl->runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::provider_record),
-                                               "beemesh.provider", config.provider_record_expiry));
-    impl->runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::peer_record),
-                                               "beemesh.peer", config.peer_record_expiry));
-    impl->runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::heartbeat),
-                                               "beemesh.heartbeat", config.heartbeat_expiry));
-    if (config.raw_expiry != std::chrono::seconds(600)) {
-      impl->runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::raw),
-                                                 "beemesh.raw", config.raw_expiry));
-    }
-  } catch (const std::exception& e) {
-    return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
-                                              std::to_string(config.port) + ": " + e.what());
-  }
+  impl->loop = std::move(loop);
+  if (auto ran = run_runner(*impl); !ran.ok()) return ran.error();
+  impl->runner_up = true;
   const auto port4 = config.bind_address.empty() ? 0 : impl->runner.getBound(AF_INET).getPort();
   const auto port6 = config.bind_address6.empty() ? 0 : impl->runner.getBound(AF_INET6).getPort();
   if ((!config.bind_address.empty() && port4 == 0) ||
@@ -184,6 +216,9 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
                           (v4 ? config.bind_address + ":" + std::to_string(config.port)
                               : "[" + config.bind_address6 + "]:" + std::to_string(config.port6)));
   }
+  // A restart binds the same ports and keeps the node id.
+  if (port4 != 0) rc.bind4.setPort(port4);
+  if (port6 != 0) rc.bind6.setPort(port6);
   std::unique_ptr<OpenDht> dht(new OpenDht(std::move(impl)));
   dht->bound_port_ = port4;
   dht->bound_port6_ = port6;
@@ -196,7 +231,11 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
 
 void OpenDht::watch_connectivity() {
   Impl& impl = *impl_;
+  // Everything below is this thread's own; Impl's shared state is atomics or under its locks.
   bool isolated = false;  // logged once per isolation
+  int64_t isolated_since_ms = 0;
+  int64_t last_restart_ms = 0;
+  bool runner_down = false;  // a restart's new runner did not start: retried every check
   // The nodes known while connected: a node with no bootstrap peer of its own (the first
   // of a mesh) rejoins through them.
   std::vector<::dht::NodeExport> known;
@@ -206,9 +245,33 @@ void OpenDht::watch_connectivity() {
                                 [&] { return impl.stopped.load(); });
     if (impl.stopped) break;
     lock.unlock();
-    const bool alone = node_count() == 0;
-    if (alone && !isolated) spdlog::info("component=dht event=rejoin reason=\"no good node\"");
-    if (!alone && isolated) spdlog::info("component=dht event=rejoined nodes={}", node_count());
+    const int64_t now = steady_ms();
+    if (runner_down) {
+      runner_down = !restart_runner("restart_failed");
+      last_restart_ms = now;
+      lock.lock();
+      continue;
+    }
+    const size_t nodes = node_count();
+    const bool alone = nodes == 0;
+    const char* restart = nullptr;
+    if (alone && !isolated) {
+      spdlog::info("component=dht event=rejoin reason=\"no good node\"");
+      isolated_since_ms = now;
+    }
+    if (!alone && isolated) {
+      spdlog::info("component=dht event=rejoined nodes={}", nodes);
+      // Not for the short isolation a restart itself causes while its bootstrap answers.
+      if (isolated_since_ms - last_restart_ms >= impl.config.restart_min_gap.count()) {
+        restart = "rejoined";
+      }
+    }
+    const int64_t failing_since = impl.puts_failing_since_ms;
+    if (!alone && !restart && failing_since != 0 &&
+        now - failing_since >= impl.config.restart_after_failing_puts.count()) {
+      restart = "puts_failing";
+    }
+    if (restart && now - last_restart_ms < impl.config.restart_min_gap.count()) restart = nullptr;
     isolated = alone;
     try {
       if (alone) {
@@ -221,8 +284,72 @@ void OpenDht::watch_connectivity() {
       spdlog::warn("component=dht rejoin: {}", e.what());
     }
     if (alone) bootstrap(impl.config.bootstrap);
+    if (restart) {
+      runner_down = !restart_runner(restart);
+      if (!runner_down && !known.empty()) {
+        try {
+          impl.runner.bootstrap(known);
+        } catch (const std::exception& e) {
+          spdlog::warn("component=dht rejoin: {}", e.what());
+        }
+      }
+      last_restart_ms = now;
+    }
     lock.lock();
   }
+}
+
+bool OpenDht::restart_runner(const char* reason) {
+  Impl& impl = *impl_;
+  const int64_t started = steady_ms();
+  {
+    std::unique_lock lock(impl.runner_mutex);
+    impl.runner_up = false;
+  }
+  try {
+    if (auto id = impl.runner.getNodeId()) impl.runner_config.dht_config.node_config.node_id = id;
+    // Not under impl.mutex: the runner's thread may be in a callback that takes it.
+    impl.runner.join();
+  } catch (const std::exception& e) {
+    spdlog::warn("component=dht restart join: {}", e.what());
+  }
+  size_t listens = 0;
+  size_t permanent = 0;
+  {
+    // Held from run() to the last listen: a listen() meanwhile would be made twice.
+    std::lock_guard lock(impl.mutex);
+    if (impl.stopped) return true;  // shutdown() waits for this thread, then joins the runner
+    auto ran = run_runner(impl);
+    if (!ran.ok()) {
+      spdlog::error("component=dht event=runner_restart_failed reason={} error=\"{}\"", reason,
+                    ran.error().to_string());
+      return false;
+    }
+    {
+      std::unique_lock up(impl.runner_mutex);
+      impl.runner_up = true;
+    }
+    try {
+      for (auto& [token, l] : impl.listens) {
+        l.token = impl.runner.listen(l.hash, l.callback).share();
+        ++listens;
+      }
+      for (const auto& [key, value] : impl.permanent) {
+        impl.runner.put(key.first, value, ::dht::DoneCallback{}, ::dht::time_point::max(),
+                        /*permanent=*/true);
+        ++permanent;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("component=dht restart listen/put: {}", e.what());
+    }
+  }
+  impl.puts_failing_since_ms = 0;
+  ++impl.restarts;
+  bootstrap(impl.config.bootstrap);
+  spdlog::warn(
+      "component=dht event=runner_restarted reason={} listens={} permanent_puts={} took_ms={}",
+      reason, listens, permanent, steady_ms() - started);
+  return true;
 }
 
 OpenDht::OpenDht(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -276,10 +403,22 @@ uint64_t OpenDht::put_value(const Key& key, Value value, PutCallback done, bool 
   auto v =
       std::make_shared<::dht::Value>(static_cast<uint16_t>(value.kind), std::move(value.data), id);
   auto shared_done = std::make_shared<PutCallback>(std::move(done));
+  if (permanent) {
+    std::lock_guard lock(impl.mutex);
+    impl.permanent[{to_hash(key), id}] = v;
+  }
   try {
     impl.runner.put(
         to_hash(key), std::move(v),
-        [shared_done, key, what](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
+        [shared_done, key, what, &impl](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
+          // Runner thread; the runner is joined before Impl goes.
+          if (ok) {
+            impl.last_put_ok_ms = steady_ms();
+            impl.puts_failing_since_ms = 0;
+          } else {
+            int64_t none = 0;
+            impl.puts_failing_since_ms.compare_exchange_strong(none, steady_ms());
+          }
           if (!*shared_done) return;
           if (ok) {
             (*shared_done)(ok_result());
@@ -306,6 +445,10 @@ uint64_t OpenDht::put_permanent(const Key& key, Value value, PutCallback done) {
 
 void OpenDht::cancel_permanent(const Key& key, uint64_t value_id) {
   if (impl_->stopped || value_id == 0) return;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->permanent.erase({to_hash(key), value_id});
+  }
   try {
     impl_->runner.cancelPut(to_hash(key), value_id);
   } catch (const std::exception& e) {
@@ -348,14 +491,15 @@ ListenToken OpenDht::listen(const Key& key, ListenCallback on_values) {
   const ListenToken token = impl_->next_token++;
   if (impl_->stopped) return token;
   const auto hash = to_hash(key);
+  Impl::ValuesCallback callback = [cb = std::make_shared<ListenCallback>(std::move(on_values))](
+                                      const std::vector<std::shared_ptr<::dht::Value>>& values,
+                                      bool expired) {
+    (*cb)(from_opendht(values), expired);
+    return true;
+  };
   try {
-    auto fut = impl_->runner.listen(
-        hash, [cb = std::move(on_values)](const std::vector<std::shared_ptr<::dht::Value>>& values,
-                                          bool expired) {
-          cb(from_opendht(values), expired);
-          return true;
-        });
-    impl_->listens.emplace(token, Impl::Listening{hash, fut.share()});
+    auto fut = impl_->runner.listen(hash, callback);
+    impl_->listens.emplace(token, Impl::Listening{hash, fut.share(), std::move(callback)});
   } catch (const std::exception& e) {
     spdlog::warn("component=dht listen key={} failed: {}", key.to_hex(), e.what());
   }
@@ -377,7 +521,8 @@ void OpenDht::cancel_listen(const Key& /*key*/, ListenToken token) {
 }
 
 size_t OpenDht::node_count() const {
-  if (impl_->stopped) return 0;
+  std::shared_lock lock(impl_->runner_mutex);
+  if (impl_->stopped || !impl_->runner_up) return 0;
   const auto s4 = impl_->runner.getNodesStats(AF_INET);
   const auto s6 = impl_->runner.getNodesStats(AF_INET6);
   return std::max(s4.good_nodes, s6.good_nodes);
@@ -386,7 +531,9 @@ size_t OpenDht::node_count() const {
 DhtStats OpenDht::stats() const {
   DhtStats s;
   s.bound_port = bound_port_;
-  if (impl_->stopped) return s;
+  s.runner_restarts = impl_->restarts;
+  std::shared_lock lock(impl_->runner_mutex);
+  if (impl_->stopped || !impl_->runner_up) return s;
   const auto s4 = impl_->runner.getNodesStats(AF_INET);
   const auto s6 = impl_->runner.getNodesStats(AF_INET6);
   s.good_nodes = std::max(s4.good_nodes, s6.good_nodes);
@@ -408,6 +555,11 @@ void OpenDht::shutdown() {
   {
     std::lock_guard lock(impl_->mutex);
     impl_->listens.clear();
+    impl_->permanent.clear();
+  }
+  {
+    std::unique_lock lock(impl_->runner_mutex);
+    impl_->runner_up = false;
   }
   try {
     impl_->runner.shutdown({}, /*stop=*/true);

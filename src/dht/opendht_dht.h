@@ -11,6 +11,11 @@
 //    served by `loop` when given (one receive thread for many nodes of a process), else by a
 //    loop of this node's own.
 //  * bound_port() is the IPv4 port actually bound (useful with port 0).
+//  * A watchdog (DhtConfig::rejoin_check) re-bootstraps a node whose routing table emptied,
+//    and restarts the runner in place after it rejoins or while all its puts fail
+//    (DhtConfig::restart_*): same ports and node id, every active listen and permanent put
+//    made again. Operations queued in the runner at that moment are dropped without a
+//    callback: callers keep their own timeouts.
 //  * The destructor calls shutdown(): leaves the network, joins the runner's threads; no
 //    callback runs after that.
 #pragma once
@@ -57,6 +62,14 @@ struct DhtConfig {
   // node is told its connectivity changed and bootstraps again (at most once per check).
   // 0: never.
   std::chrono::milliseconds rejoin_check{2'000};
+  // OpenDHT 2.4 keeps a search whose nodes all expired (a cut link) without nodes for up to
+  // 10 min even once the routing table is good again: its puts and gets on that key fail at
+  // once. The watchdog then restarts the runner in place (same ports and node id; listens
+  // and permanent puts made again): right after a rejoin (an isolation that began at least
+  // `restart_min_gap` after the last restart), and when every put has failed for
+  // `restart_after_failing_puts` while nodes are known. At most once per `restart_min_gap`.
+  std::chrono::milliseconds restart_after_failing_puts{10'000};
+  std::chrono::milliseconds restart_min_gap{30'000};
 };
 
 // A config for loopback meshes (tests, benchmarks): 127.0.0.1 + ::1, ephemeral ports,
@@ -92,7 +105,12 @@ class OpenDht final : public Dht {
  private:
   struct Impl;
   explicit OpenDht(std::unique_ptr<Impl> impl);
+  // Opens the sockets on the loop, runs the runner, registers the value types.
+  static Result<void> run_runner(Impl& impl);
   void watch_connectivity();  // the rejoin watchdog's thread
+  // Watchdog thread only: a new runner in place of the old one (same ports, same node id);
+  // every active listen and permanent put is made again. False if the new one did not start.
+  bool restart_runner(const char* reason);
   uint64_t put_value(const Key& key, Value value, PutCallback done, bool permanent);
 
   std::unique_ptr<Impl> impl_;

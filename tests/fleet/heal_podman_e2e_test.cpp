@@ -325,8 +325,8 @@ TEST_F(HealOnPodman, ACutReplicaMachineIsReplacedAndAfterHealTheCountReturnsToEx
   const auto up = except(all_machines(), dead_);
   auto before = converge(up, 2, 60s, 2s);
   ASSERT_TRUE(before);
-  // Not machine 1, which every other machine bootstraps its DHT to (cut and healed, it was
-  // seen to stay isolated more often; docs/notes/dht.md "Rejoin after a cut link").
+  // Not machine 1, which every other machine bootstraps its DHT to (kept from when a healed
+  // machine's DHT stayed isolated; docs/notes/dht.md "Rejoin after a cut link").
   const int cut_machine = *before->rbegin() != 1 ? *before->rbegin() : *before->begin();
   auto cut = fleet({"cut", std::to_string(cut_machine)});
   ASSERT_TRUE(cut && cut->success()) << describe(cut);
@@ -337,9 +337,10 @@ TEST_F(HealOnPodman, ACutReplicaMachineIsReplacedAndAfterHealTheCountReturnsToEx
   ASSERT_TRUE(healed && healed->success()) << describe(healed);
   auto after = converge(up, 2, 90s, 8s);
   if (!after) {
-    // Seen in about half the runs: the healed machine's DHT stays isolated (notes/dht.md
-    // "Rejoin after a cut link"). A restart of its daemon ends it, so that the next tests
-    // start from a whole mesh; this test still fails.
+    // Was half the runs before the DHT watchdog restarted its runner after a rejoin (the
+    // healed machine's OpenDHT searches stayed without nodes; notes/dht.md "Rejoin after a
+    // cut link"). Should it happen again, a restart of its daemon ends it, so that the next
+    // tests start from a whole mesh; this test still fails.
     (void)fleet({"stop", std::to_string(cut_machine)});
     (void)fleet({"start", std::to_string(cut_machine)});
   }

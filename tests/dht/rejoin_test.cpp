@@ -1,0 +1,135 @@
+// A node whose only peer went away (its routing table expired: the cut link of
+// docs/notes/dht.md "Rejoin after a cut link") and then came back: real OpenDHT nodes on
+// loopback. The rejoin restarts its runner in place; what it listened to and put permanently
+// works again.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dht/opendht_dht.h"
+
+namespace beemesh::dht {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr uint32_t kNet = 0x7e570013;
+
+bool contains(const std::vector<Value>& values, std::string_view data) {
+  return std::any_of(values.begin(), values.end(),
+                     [&](const Value& v) { return as_string(v.data) == data; });
+}
+
+template <typename Pred>
+bool within(std::chrono::milliseconds deadline, Pred pred) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+class RejoinTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto a_config = loopback_config(kNet);
+    a_config.rejoin_check = 200ms;
+    auto a = OpenDht::start(a_config);
+    ASSERT_TRUE(a.ok()) << a.error().to_string();
+    node_a = std::move(a).value();
+    peer_config = loopback_config(kNet, {node_a->endpoint()});
+    peer_config.rejoin_check = 0ms;
+    start_peer();
+
+    listen_token = node_a->listen(listened, [this](const std::vector<Value>& vs, bool expired) {
+      if (expired) return;
+      std::lock_guard lock(mu);
+      for (const auto& v : vs) heard.emplace_back(as_string(v.data));
+    });
+    permanent_id =
+        node_a->put_permanent(permanent_key, Value{0, ValueKind::raw, to_bytes("permanent")});
+    ASSERT_TRUE(within(20s, [&] {
+      (void)node_a->put_blocking(put_key, Value{0, ValueKind::raw, to_bytes("before")}, 2s);
+      auto r = peer->get_blocking(put_key, 2s);
+      return r.ok() && contains(*r, "before");
+    }));
+
+    // The peer goes; node A's requests to it time out until its routing table is empty.
+    peer_config.port = peer->bound_port();
+    peer_config.port6 = peer->bound_port6();
+    peer.reset();
+    ASSERT_TRUE(within(60s, [&] {
+      (void)node_a->put_blocking(put_key, Value{0, ValueKind::raw, to_bytes("alone")}, 1s);
+      return node_a->node_count() == 0;
+    })) << "node A never noticed its peer was gone";
+    ASSERT_EQ(node_a->stats().runner_restarts, 0u);
+    start_peer();  // the same address and port again: the link is healed
+  }
+
+  void start_peer() {
+    auto p = OpenDht::start(peer_config);
+    ASSERT_TRUE(p.ok()) << p.error().to_string();
+    peer = std::move(p).value();
+  }
+
+  bool heard_has(std::string_view s) {
+    std::lock_guard lock(mu);
+    return std::find(heard.begin(), heard.end(), s) != heard.end();
+  }
+
+  const Key put_key = Key::of("beemesh/test/rejoin/put");
+  const Key listened = Key::of("beemesh/test/rejoin/listen");
+  const Key permanent_key = Key::of("beemesh/test/rejoin/permanent");
+  std::unique_ptr<OpenDht> node_a;
+  DhtConfig peer_config;
+  std::unique_ptr<OpenDht> peer;
+  ListenToken listen_token = 0;
+  uint64_t permanent_id = 0;
+  std::mutex mu;
+  std::vector<std::string> heard;
+};
+
+TEST_F(RejoinTest, TheRejoinedNodeRestartsItsRunnerOnceAndItsPutsReachThePeer) {
+  ASSERT_TRUE(within(20s, [&] { return node_a->stats().runner_restarts > 0; }));
+  EXPECT_TRUE(within(20s, [&] {
+    (void)node_a->put_blocking(put_key, Value{0, ValueKind::raw, to_bytes("after")}, 2s);
+    auto r = peer->get_blocking(put_key, 2s);
+    return r.ok() && contains(*r, "after");
+  }));
+  EXPECT_EQ(node_a->stats().runner_restarts, 1u);
+}
+
+TEST_F(RejoinTest, AListenMadeBeforeTheIsolationHearsValuesPutAfterTheRejoin) {
+  EXPECT_TRUE(within(20s, [&] {
+    (void)peer->put_blocking(listened, Value{4242, ValueKind::raw, to_bytes("heard")}, 2s);
+    return heard_has("heard");
+  }));
+}
+
+TEST_F(RejoinTest, APermanentValuePutBeforeTheIsolationIsFoundByTheNewPeer) {
+  EXPECT_TRUE(within(20s, [&] {
+    auto r = peer->get_blocking(permanent_key, 2s);
+    return r.ok() && contains(*r, "permanent");
+  }));
+}
+
+TEST_F(RejoinTest, ACancelledListenIsNotMadeAgainByTheRestart) {
+  node_a->cancel_listen(listened, listen_token);
+  ASSERT_TRUE(within(20s, [&] { return node_a->stats().runner_restarts == 1; }));
+  ASSERT_TRUE(within(20s, [&] {
+    (void)peer->put_blocking(listened, Value{4343, ValueKind::raw, to_bytes("unheard")}, 2s);
+    auto r = node_a->get_blocking(listened, 2s);
+    return r.ok() && contains(*r, "unheard");
+  }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(heard_has("unheard"));
+}
+
+}  // namespace
+}  // namespace beemesh::dht
