@@ -38,6 +38,7 @@
 #include "common/process.h"
 #include "e2e/mesh.h"
 #include "e2e/suite.h"
+#include "fleet_harness.h"
 
 namespace beemesh::e2e {
 namespace {
@@ -91,42 +92,9 @@ class HealOnPodman : public ::testing::Test {
   static void SetUpTestSuite() { setup_error_ = set_up(); }
 
   static std::string set_up() {
-    if (::geteuid() != 0) return "the fleet needs root (network namespaces, Podman)";
-    const char* script = std::getenv("BEEMESH_FLEET_SCRIPT");
-    if (!script || !*script) return "set BEEMESH_FLEET_SCRIPT to scripts/fleet.sh (ctest does)";
-    script_ = script;
-    const char* binary = std::getenv("BEEMESH_BINARY");
-    if (!binary || !*binary) return "set BEEMESH_BINARY to the built beemesh (ctest does)";
-    for (const char* tool : {"ip", "nsenter", "iptables", "curl"}) {
-      auto found = run_process({"sh", "-c", std::string("command -v ") + tool});
-      if (!found || !found->success()) return std::string(tool) + " is not installed";
-    }
-    if (auto ready = check_podman_ready(); !ready) {
-      return "Podman is not usable: " + ready.error().to_string();
-    }
-    const char* tmp = std::getenv("TMPDIR");
-    fleet_dir_ = fs::path(tmp && *tmp ? tmp : "/tmp") / "beemesh-heal-test";
-    // One fleet test at a time on this machine (they share its cores).
-    lock_fd_ = ::open("/run/beemesh-fleet-test.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX) != 0) return "cannot lock the fleet test";
-    (void)fleet({"down"});
-    fleet_made_ = true;
-    if (auto up = fleet({"up", std::to_string(kMachines), "--no-start"}); !up || !up->success()) {
-      return "fleet.sh up failed: " + describe(up);
-    }
-    for (int m = 1; m <= kMachines; ++m) {
-      auto started = fleet(
-          {"start", std::to_string(m), "--capacity-memory", "1Gi", "--capacity-cpu", "2000m"});
-      if (!started || !started->success()) return "fleet.sh start failed: " + describe(started);
-    }
-    if (auto seen = fleet({"wait", std::to_string(kMachines), "60"}); !seen || !seen->success()) {
-      return "the machines do not all see each other: " + describe(seen);
-    }
-    auto nodes = cli_json(1, {"get", "nodes"});
-    if (!nodes) return "get nodes: " + nodes.error().to_string();
-    auto list = api::nodes_from_json(*nodes);
-    if (!list) return "get nodes: " + list.error().to_string();
-    for (const auto& n : *list) machine_of_[n.node_id] = std::stoi(n.name.substr(1));
+    if (auto why = harness_.up(); !why.empty()) return why;
+    fleet_dir_ = harness_.dir();
+    machine_of_ = harness_.machine_of();
     manifest_file_ = fleet_dir_ / "heal-web.yaml";
     {
       std::ofstream out(manifest_file_);
@@ -142,47 +110,25 @@ class HealOnPodman : public ::testing::Test {
     return "";
   }
 
-  static void TearDownTestSuite() {
-    if (fleet_made_) {
-      auto down = fleet({"down"});
-      if (!down || !down->success()) std::cerr << "fleet.sh down failed: " << describe(down);
-    }
-    if (lock_fd_ >= 0) ::close(lock_fd_);
-  }
+  static void TearDownTestSuite() { harness_.down(); }
 
   void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
 
   void TearDown() override {
-    if (!HasFailure() || !fleet_made_) return;
-    for (int m = 1; m <= kMachines; ++m) {
-      auto log = fleet({"log", std::to_string(m), "40"});
-      std::cerr << "---- log of machine " << m << "\n" << (log ? log->out : "") << "\n";
-    }
+    if (HasFailure()) harness_.print_logs(40);
   }
 
   static Result<ProcessResult> fleet(std::vector<std::string> args,
                                      std::chrono::milliseconds timeout = 120s) {
-    args.insert(args.begin(), script_);
-    ProcessOptions po;
-    po.timeout = timeout;
-    po.env = {
-        {"FLEET_PREFIX", kPrefix}, {"FLEET_SUBNET", kSubnet}, {"FLEET_DIR", fleet_dir_.string()}};
-    return run_process(args, po);
+    return harness_.fleet(std::move(args), timeout);
   }
 
   static Result<ProcessResult> in_machine(int m, std::vector<std::string> command) {
-    std::vector<std::string> args = {"run", std::to_string(m), "--"};
-    args.insert(args.end(), command.begin(), command.end());
-    return fleet(args, 30s);
+    return harness_.in_machine(m, std::move(command), 30s);
   }
 
   static Result<api::Json> cli_json(int m, std::vector<std::string> args) {
-    args.insert(args.begin(), "beemesh");
-    args.push_back("-o");
-    args.push_back("json");
-    auto r = in_machine(m, args);
-    if (!r || !r->success()) return make_error("cli_failed", describe(r));
-    return api::parse_json(r->out);
+    return harness_.cli_json(m, std::move(args), 30s);
   }
 
   // Machines that run a pod of the manifest (any state), among `machines`.
@@ -270,11 +216,13 @@ class HealOnPodman : public ::testing::Test {
   }
 
   static inline std::string setup_error_;
-  static inline std::string script_;
+  static inline FleetHarness harness_{{.prefix = kPrefix,
+                                       .subnet = kSubnet,
+                                       .machines = kMachines,
+                                       .dir_name = "beemesh-heal-test",
+                                       .memory = {}}};
   static inline fs::path fleet_dir_;
   static inline fs::path manifest_file_;
-  static inline int lock_fd_ = -1;
-  static inline bool fleet_made_ = false;
   static inline std::map<std::string, int> machine_of_;
   static inline std::string manifest_id_;
   static inline std::set<int> dead_;  // machines killed by a test, not started again
