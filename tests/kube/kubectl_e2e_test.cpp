@@ -122,6 +122,25 @@ class KubectlOnMesh : public ::testing::Test {
   // labelled with the Deployment's content version, the mesh's providers list that many
   // nodes and `kubectl get pods` lists that many pods. "" then, else the last state seen.
   static std::string web_converges(size_t replicas, std::chrono::milliseconds deadline);
+  // "" once the first web pod's published port serves a page containing `text` (20 s),
+  // else what was seen.
+  static std::string first_pod_serves(const std::string& text) {
+    auto ports = kubectl({"get", "pods", "-l", "app=web", "-o",
+                          "jsonpath={.items[0].metadata.annotations.beemesh\\.io/ports}"});
+    if (!ports || !ports->success()) return "get pods: " + describe(ports);
+    auto list = api::parse_json(ports->out);
+    if (!list || !list->is_array() || list->empty()) return "no ports: " + ports->out;
+    auto port = static_cast<uint16_t>((*list)[0].value("hostPort", 0));
+    std::string page;
+    bool served = eventually(
+        [&] {
+          auto body = http_get(port);
+          if (body) page = *body;
+          return body && body->find(text) != std::string::npos;
+        },
+        20s, 250ms);
+    return served ? "" : "port " + std::to_string(port) + ": " + page;
+  }
 
   static Result<ProcessResult> kubectl(const Proxy& proxy, std::vector<std::string> args,
                                        std::chrono::milliseconds timeout = 90s) {
@@ -223,21 +242,7 @@ TEST_F(KubectlOnMesh, WaitForAvailableSucceedsAndThePageIsServed) {
   auto r = kubectl({"wait", "--for=condition=Available", "deployment/web", "--timeout=90s"}, 120s);
   ASSERT_TRUE(r && r->success()) << describe(r);
   EXPECT_NE(r->out.find("condition met"), std::string::npos) << r->out;
-  auto ports = kubectl({"get", "pods", "-l", "app=web", "-o",
-                        "jsonpath={.items[0].metadata.annotations.beemesh\\.io/ports}"});
-  ASSERT_TRUE(ports && ports->success()) << describe(ports);
-  auto list = api::parse_json(ports->out);
-  ASSERT_TRUE(list && list->is_array() && !list->empty()) << ports->out;
-  auto port = static_cast<uint16_t>((*list)[0].value("hostPort", 0));
-  std::string page;
-  bool served = eventually(
-      [&] {
-        auto body = http_get(port);
-        if (body) page = *body;
-        return body && body->find("hello from beemesh") != std::string::npos;
-      },
-      20s, 250ms);
-  EXPECT_TRUE(served) << "port " << port << ": " << page;
+  EXPECT_EQ(first_pod_serves("hello from beemesh"), "");
 }
 
 TEST_F(KubectlOnMesh, GetEventsShowsTheDeploymentsDeployOnItsNode) {
@@ -274,21 +279,7 @@ TEST_F(KubectlOnMesh, AnEditedFileIsConfiguredAndRolledToEveryReplica) {
   // The reconcile loop retires the old replica once the new one runs (ARCHITECTURE.md).
   std::string state = web_converges(1, 90s);
   ASSERT_EQ(state, "") << state;
-  auto ports = kubectl({"get", "pods", "-l", "app=web", "-o",
-                        "jsonpath={.items[0].metadata.annotations.beemesh\\.io/ports}"});
-  ASSERT_TRUE(ports && ports->success()) << describe(ports);
-  auto list = api::parse_json(ports->out);
-  ASSERT_TRUE(list && list->is_array() && !list->empty()) << ports->out;
-  auto port = static_cast<uint16_t>((*list)[0].value("hostPort", 0));
-  std::string page;
-  bool served = eventually(
-      [&] {
-        auto body = http_get(port);
-        if (body) page = *body;
-        return body && body->find("hello, edited") != std::string::npos;
-      },
-      20s, 250ms);
-  EXPECT_TRUE(served) << "port " << port << ": " << page;
+  EXPECT_EQ(first_pod_serves("hello, edited"), "");
 }
 
 TEST_F(KubectlOnMesh, DiffShowsAnEditAndChangesNothing) {
