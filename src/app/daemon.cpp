@@ -219,14 +219,14 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->liveness = std::make_unique<provider::LivenessMonitor>(*p->dht, *p->identity, p->clock, lc);
   p->liveness->start();
   pc.liveness = p->liveness.get();
-  pc.liveness_passive = {std::string(apply::kNodesDirectoryId)};
+  pc.liveness_passive = apply::directory_shard_ids();
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
   p->liveness->follow(
       [providers = p->providers.get()](std::stop_token stop) {
         std::vector<std::string> co_providers;
         for (const auto& m : providers->announced()) {
           if (stop.stop_requested()) break;  // one discovery per manifest: stop between them
-          if (m == apply::kNodesDirectoryId) continue;
+          if (apply::is_directory_id(m)) continue;
           for (const auto& info : providers->discover(m)) {
             co_providers.push_back(info.metadata.node_id);
           }
@@ -329,9 +329,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
       p->membership.get());
   p->handlers->set_member_lookup(
       [dir = p->directory.get()](const std::string& node_id) -> std::optional<apply::KnownMember> {
-        for (const auto& n : dir->nodes()) {
-          if (n.node_id == node_id) return apply::KnownMember{n.public_key, n.rpc_endpoint};
-        }
+        // Any member: the cached shards, else a bounded read of the node's shard.
+        if (auto n = dir->find(node_id)) return apply::KnownMember{n->public_key, n->rpc_endpoint};
         return std::nullopt;
       });
 

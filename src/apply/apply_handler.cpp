@@ -251,7 +251,9 @@ Result<protocol::AppliedManifest> NodeHandlers::member_holders(
 
 asio::awaitable<Result<std::vector<crypto::KeyShare>>> NodeHandlers::fetch_shares(
     const protocol::AppliedManifest& applied, const Bytes& grant) {
-  auto holders = member_holders(applied);
+  // The member lookup may read the node directory's shard of a holder (a bounded DHT read).
+  auto resolving = run_blocking(blocking_, [this, applied] { return member_holders(applied); });
+  auto holders = co_await std::move(resolving);
   if (!holders) co_return holders.error();
   OwnShareReader own = [this, applied = *holders, grant](const protocol::ShareHolder& holder) {
     return own_key_share(identity_, clock_, store_, blocking_, applied, grant, holder);

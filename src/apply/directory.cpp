@@ -6,9 +6,53 @@
 
 namespace beemesh::apply {
 
+namespace {
+
+// Value of a node id's base32 character ("abcdefghijklmnopqrstuvwxyz234567").
+int base32_value(char c) {
+  if (c >= 'a' && c <= 'z') return c - 'a';
+  if (c >= '2' && c <= '7') return 26 + (c - '2');
+  return -1;
+}
+
+}  // namespace
+
+std::optional<size_t> directory_shard(std::string_view node_id) {
+  if (!crypto::is_valid_node_id(node_id)) return std::nullopt;
+  constexpr size_t kPrefix = 2;  // "bm"
+  const int hi = base32_value(node_id[kPrefix]);
+  const int lo = base32_value(node_id[kPrefix + 1]);
+  static_assert(kDirectoryShards == 64, "6 leading bits");
+  return static_cast<size_t>((hi << 1) | (lo >> 4));
+}
+
+std::string directory_shard_id(size_t shard) {
+  return std::string(kNodesDirectoryPrefix) + std::to_string(shard);
+}
+
+std::vector<std::string> directory_shard_ids() {
+  std::vector<std::string> ids;
+  ids.reserve(kDirectoryShards);
+  for (size_t s = 0; s < kDirectoryShards; ++s) ids.push_back(directory_shard_id(s));
+  return ids;
+}
+
+bool is_directory_id(std::string_view provider_id) {
+  if (!provider_id.starts_with(kNodesDirectoryPrefix)) return false;
+  const auto rest = provider_id.substr(kNodesDirectoryPrefix.size());
+  for (size_t s = 0; s < kDirectoryShards; ++s) {
+    if (rest == std::to_string(s)) return true;
+  }
+  return false;
+}
+
 NodeDirectory::NodeDirectory(provider::ProviderManager& providers, NodeEntry self,
                              std::chrono::seconds ttl, const crypto::Membership* membership)
-    : providers_(providers), self_(std::move(self)), ttl_(ttl), membership_(membership) {}
+    : providers_(providers),
+      self_(std::move(self)),
+      ttl_(ttl),
+      membership_(membership),
+      own_shard_(directory_shard(self_.node_id).value_or(0)) {}
 
 NodeDirectory::~NodeDirectory() {
   stop();
@@ -30,40 +74,136 @@ void NodeDirectory::announce_self() {
   meta.engine = self_.engine;
   meta.capabilities = {
       {"public_key", to_hex(self_.public_key)}, {"name", self_.name}, {"api", self_.api_endpoint}};
-  providers_.announce(std::string(kNodesDirectoryId), meta, ttl_);
+  providers_.announce(directory_shard_id(own_shard_), meta, ttl_);
 }
 
-void NodeDirectory::start(std::chrono::milliseconds refresh) {
+void NodeDirectory::start(std::chrono::milliseconds tick_every) {
   std::lock_guard lock(mutex_);
   if (started_) return;
   started_ = true;
-  refresher_ = std::thread([this, refresh] {
+  refresher_ = std::thread([this, tick_every] {
+    refresh();
     std::unique_lock lock(mutex_);
     while (!stopping_) {
+      wake_.wait_for(lock, tick_every, [this] { return stopping_; });
+      if (stopping_) break;
       lock.unlock();
-      auto fresh = discover_now();  // may wait on the DHT: never under the lock
+      tick();  // may wait on the DHT: never under the lock
       lock.lock();
-      snapshot_ = std::move(fresh);
-      wake_.wait_for(lock, refresh, [this] { return stopping_; });
     }
   });
 }
 
-std::vector<NodeEntry> NodeDirectory::nodes() {
-  {
-    std::lock_guard lock(mutex_);
-    if (started_) {
-      if (snapshot_.empty()) return {self_};
-      return snapshot_;
+void NodeDirectory::refresh() {
+  for (size_t s = 0; s < kDirectoryShards; ++s) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
     }
+    store_shard(s, read_shard(s));
   }
-  return discover_now();
 }
 
-std::vector<NodeEntry> NodeDirectory::discover_now() {
+void NodeDirectory::tick() {
+  std::vector<size_t> due{own_shard_};
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = Steady::now();
+    std::vector<size_t> others;
+    for (size_t s = 0; s < kDirectoryShards; ++s) {
+      if (s != own_shard_ && shards_[s].due <= now) others.push_back(s);
+    }
+    std::sort(others.begin(), others.end(),
+              [this](size_t a, size_t b) { return shards_[a].due < shards_[b].due; });
+    if (others.size() > kMaxShardsPerTick) others.resize(kMaxShardsPerTick);
+    due.insert(due.end(), others.begin(), others.end());
+  }
+  for (size_t s : due) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    store_shard(s, read_shard(s));
+  }
+}
+
+void NodeDirectory::store_shard(size_t s, std::vector<NodeEntry> entries) {
+  std::lock_guard lock(mutex_);
+  Shard& shard = shards_[s];
+  const auto now = Steady::now();
+  shard.read_at = now;
+  if (entries.empty()) {
+    shard.due = now + shard.empty_backoff;
+    shard.empty_backoff =
+        std::min<std::chrono::milliseconds>(shard.empty_backoff * 2, kEmptyShardRecheckMax);
+  } else {
+    shard.due = now + kShardRefresh;
+    shard.empty_backoff = kEmptyShardRecheckMin;
+  }
+  shard.entries = std::move(entries);
+}
+
+std::vector<NodeEntry> NodeDirectory::nodes() {
   std::vector<NodeEntry> out{self_};
-  for (const auto& p : providers_.discover(std::string(kNodesDirectoryId))) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& shard : shards_) {
+      out.insert(out.end(), shard.entries.begin(), shard.entries.end());
+    }
+  }
+  std::sort(out.begin() + 1, out.end(),
+            [](const NodeEntry& a, const NodeEntry& b) { return a.node_id < b.node_id; });
+  return out;
+}
+
+std::vector<NodeEntry> NodeDirectory::sample(size_t k, const std::set<std::string>& exclude) {
+  std::vector<const NodeEntry*> pool;
+  std::vector<NodeEntry> out;
+  std::lock_guard lock(mutex_);
+  if (!exclude.count(self_.node_id)) pool.push_back(&self_);
+  for (const auto& shard : shards_) {
+    for (const auto& e : shard.entries) {
+      if (!exclude.count(e.node_id)) pool.push_back(&e);
+    }
+  }
+  // A partial Fisher-Yates shuffle: the first k of a uniform random permutation.
+  const size_t n = std::min(k, pool.size());
+  for (size_t i = 0; i < n; ++i) {
+    std::uniform_int_distribution<size_t> pick(i, pool.size() - 1);
+    std::swap(pool[i], pool[pick(rng_)]);
+    out.push_back(*pool[i]);
+  }
+  return out;
+}
+
+std::optional<NodeEntry> NodeDirectory::find(const std::string& node_id) {
+  if (node_id == self_.node_id) return self_;
+  const auto s = directory_shard(node_id);
+  if (!s) return std::nullopt;
+  auto lookup = [&]() -> std::optional<NodeEntry> {
+    for (const auto& e : shards_[*s].entries) {
+      if (e.node_id == node_id) return e;
+    }
+    return std::nullopt;
+  };
+  {
+    std::lock_guard lock(mutex_);
+    if (auto hit = lookup()) return hit;
+    const auto& shard = shards_[*s];
+    if (shard.read_at != Steady::time_point{} && Steady::now() - shard.read_at < kFindRecheck) {
+      return std::nullopt;
+    }
+  }
+  store_shard(*s, read_shard(*s));
+  std::lock_guard lock(mutex_);
+  return lookup();
+}
+
+std::vector<NodeEntry> NodeDirectory::read_shard(size_t s) {
+  std::vector<NodeEntry> out;
+  for (const auto& p : providers_.discover(directory_shard_id(s))) {
     if (p.metadata.node_id == self_.node_id) continue;
+    if (directory_shard(p.metadata.node_id) != s) continue;  // announced in another's shard
     auto caps = p.metadata.capabilities;
     auto key = from_hex(caps["public_key"]);
     if (!key || key->size() != 32) continue;
@@ -86,8 +226,6 @@ std::vector<NodeEntry> NodeDirectory::discover_now() {
     e.last_seen_ms = p.timestamp_ms;
     out.push_back(std::move(e));
   }
-  std::sort(out.begin() + 1, out.end(),
-            [](const NodeEntry& a, const NodeEntry& b) { return a.node_id < b.node_id; });
   return out;
 }
 

@@ -91,8 +91,9 @@ class NodeHandlers {
 
   // Membership checks (nullptr: none, for in-process unit meshes). Set before serving.
   void set_membership(const crypto::Membership* membership) { membership_ = membership; }
-  // Looks up a member node by id (the node directory). Unset: share holders are used as
-  // the request names them (unit meshes only).
+  // Looks up a member node by id (the node directory's find(): any member of the mesh). It
+  // may block (bounded) and runs on the worker pool. Unset: share holders are used as the
+  // request names them (unit meshes only).
   using MemberLookup = std::function<std::optional<KnownMember>(const std::string& node_id)>;
   void set_member_lookup(MemberLookup lookup) { member_lookup_ = std::move(lookup); }
 

@@ -11,6 +11,7 @@
 #include "apply/async.h"
 #include "apply/codes.h"
 #include "apply/publisher_context.h"
+#include "apply/sampling.h"
 #include "apply/share_fetch.h"
 #include "common/safe_text.h"
 #include "crypto/grants.h"
@@ -259,13 +260,11 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
   outcome.replicas_requested = deploy_count;
   if (ctx.replicas == 0 && !ctx.intent) co_return outcome;
 
-  // 3. Placement.
-  ctx.nodes = directory_.nodes();
+  // 3. Placement: a bounded random sample is asked (apply/sampling.h).
   std::vector<scheduler::Pick> picks;
   std::vector<scheduler::Candidate> candidates;
   if (deploy_count > 0) {
     ctx.progress("placing");
-    candidates = co_await collect_capacity(ctx);
     scheduler::PlacementRequest place_req{deploy_count, ctx.demand, ctx.request.node, {}};
     // A configured apply adds replicas beside running ones: not on the nodes running it.
     if (outcome.result == "configured" && running_nodes_) {
@@ -273,7 +272,9 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
           desired_io_, [find = running_nodes_, id = ctx.manifest_id] { return find(id); });
       place_req.exclude = co_await std::move(finding);
     }
-    picks = scheduler::place(candidates, place_req);
+    picks = co_await place_sampled(ctx, std::move(place_req), candidates);
+  } else {
+    ctx.nodes = directory_.sample(settings_.share_count);  // share holders only
   }
   if (deploy_count > 0 && picks.empty()) {
     co_return make_error(std::string(codes::kNoCapacity),
@@ -310,8 +311,9 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
     }
   }
   if (missing > 0 && ctx.request.node.empty()) {
-    auto retry_candidates = co_await collect_capacity(ctx);
-    auto retry_picks = scheduler::place(retry_candidates, {missing, ctx.demand, "", failed_nodes});
+    std::vector<scheduler::Candidate> retry_candidates;
+    auto retry_picks =
+        co_await place_sampled(ctx, {missing, ctx.demand, "", failed_nodes}, retry_candidates);
     if (!retry_picks.empty()) {
       std::map<std::string, int> retry_nodes;
       for (const auto& p : retry_picks) ++retry_nodes[p.node_id];
@@ -347,7 +349,38 @@ Result<void> Publisher::encrypt_for_holders(Context& ctx) {
   return {};
 }
 
-asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(const Context& ctx) {
+asio::awaitable<std::optional<NodeEntry>> Publisher::resolve_pinned(std::string node) {
+  auto resolving = run_blocking(desired_io_, [dir = &directory_, node] {
+    if (auto by_id = dir->find(node)) return by_id;
+    for (auto& n : dir->nodes()) {
+      if (n.name == node) return std::optional<NodeEntry>(std::move(n));
+    }
+    return std::optional<NodeEntry>();
+  });
+  co_return co_await std::move(resolving);
+}
+
+asio::awaitable<std::vector<scheduler::Pick>> Publisher::place_sampled(
+    Context& ctx, scheduler::PlacementRequest request,
+    std::vector<scheduler::Candidate>& answered) {
+  std::optional<NodeEntry> pinned;
+  if (!request.pinned_node.empty()) pinned = co_await resolve_pinned(request.pinned_node);
+  const size_t size = capacity_sample_size(request.replicas, settings_.share_count);
+  auto placed = co_await place_by_sampling(directory_, std::move(request), std::move(pinned), size,
+                                           [this, &ctx](std::vector<NodeEntry> nodes) {
+                                             return collect_capacity(ctx, std::move(nodes));
+                                           });
+  for (auto& n : placed.asked) {
+    auto known = std::find_if(ctx.nodes.begin(), ctx.nodes.end(),
+                              [&](const NodeEntry& e) { return e.node_id == n.node_id; });
+    if (known == ctx.nodes.end()) ctx.nodes.push_back(std::move(n));
+  }
+  answered = std::move(placed.candidates);
+  co_return placed.picks;
+}
+
+asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(
+    const Context& ctx, std::vector<NodeEntry> nodes) {
   protocol::CapacityRequest req;
   req.request_id = runtime::new_workload_id();
   req.manifest_id = ctx.manifest_id;
@@ -355,7 +388,7 @@ asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(c
   req.cpu_millis = ctx.demand.cpu_millis;
   req.replicas = ctx.replicas;
   std::vector<asio::awaitable<Result<protocol::CapacityReply>>> asks;
-  for (const auto& n : ctx.nodes) {
+  for (const auto& n : nodes) {
     asks.push_back(signed_call<protocol::CapacityRequest, protocol::CapacityReply>(
         identity_, clock_, verifier_, client_, n.rpc_endpoint,
         std::string(net::protocols::kCapacity), req, n.public_key, settings_.capacity_window));
@@ -365,7 +398,7 @@ asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(c
   for (size_t i = 0; i < replies.size(); ++i) {
     const auto& r = replies[i];
     if (!r || !*r) {
-      spdlog::info("node {} did not answer the capacity request: {}", ctx.nodes[i].node_id,
+      spdlog::info("node {} did not answer the capacity request: {}", nodes[i].node_id,
                    r ? (*r).error().to_string() : "failed");
       continue;
     }
@@ -375,10 +408,10 @@ asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(c
         reply.available_cpu_millis < 0 || reply.available_cpu_millis > kMaxCapacityCpu ||
         reply.max_replicas < 0) {
       spdlog::warn("node {} claims capacity out of range ({} bytes, {} millicores); ignored",
-                   ctx.nodes[i].node_id, reply.available_memory_bytes, reply.available_cpu_millis);
+                   nodes[i].node_id, reply.available_memory_bytes, reply.available_cpu_millis);
       continue;
     }
-    out.push_back({ctx.nodes[i].node_id, ctx.nodes[i].name, ctx.nodes[i].rpc_endpoint,
+    out.push_back({nodes[i].node_id, nodes[i].name, nodes[i].rpc_endpoint,
                    reply.available_memory_bytes, reply.available_cpu_millis});
   }
   co_return out;

@@ -4,11 +4,13 @@
 // anywhere when it is invalid) -> check the owner's apply grant names this node and binds
 // the content (crypto::apply_content_hash) -> every document in the owner's namespaces
 // and pod security at this node's level (clear early errors; every target checks again) -> ask
-// every known node for capacity (CapacityRequest, answers within `capacity_window`) -> place
-// replicas (scheduler::place; replies outside sane ranges are ignored) -> encrypt the manifest with
-// a fresh key, split it into n shares (threshold k) sealed to n holders drawn at random
-// among the directory's members -> store the shares on the holders (at least k must
-// accept) -> publish the signed encrypted record in the DHT -> send each chosen node a
+// a bounded random sample of the directory for capacity (apply/sampling.h: max(2 × replicas,
+// 4, n) nodes, widened once by a fresh sample when the answers lack room; a pinned node is
+// resolved by NodeDirectory::find and asked first; CapacityRequest, answers within
+// `capacity_window`) -> place replicas (scheduler::place; replies outside sane ranges are
+// ignored) -> encrypt the manifest with a fresh key, split it into n shares (threshold k)
+// sealed to n holders drawn at random among the nodes asked -> store the shares on the holders (at
+// least k must accept) -> publish the signed encrypted record in the DHT -> send each chosen node a
 // signed ApplyRequest (with the owner's grant and a key-share grant for that node) -> on
 // failures, retry the missing replicas once on other nodes -> report every placement.
 // Progress steps: "placing", "encrypting", "distributing shares", "deploying on N nodes",
@@ -42,6 +44,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -138,9 +141,9 @@ class Publisher {
                                                          Bytes owner_envelope, Bytes tombstone = {},
                                                          Bytes owner_credential = {});
 
-  // Promise (replace): the apply pipeline without the owner: parse, capacity of every
-  // directory node, `count` replicas on nodes not excluded (at most one each), a fresh key
-  // and fresh shares on the nodes that answered the capacity request (so dead holders of the
+  // Promise (replace): the apply pipeline without the owner: parse, capacity of a sample of
+  // the directory (as apply), `count` replicas on nodes not excluded (at most one each), a fresh
+  // key and fresh shares on the nodes that answered the capacity request (so dead holders of the
   // earlier shares do not matter; n and k are capped by their number), then ApplyRequests that
   // carry the owner's intent instead of an apply grant, and this node's key-share grants. No retry,
   // no DHT record (the owner's intent is already there). Errors: invalid_manifest, no_capacity,
@@ -157,7 +160,15 @@ class Publisher {
 
  private:
   struct Context;
-  asio::awaitable<std::vector<scheduler::Candidate>> collect_capacity(const Context& ctx);
+  asio::awaitable<std::vector<scheduler::Candidate>> collect_capacity(const Context& ctx,
+                                                                      std::vector<NodeEntry> nodes);
+  // Places `request` by asking a bounded random sample (apply/sampling.h); the nodes asked
+  // join ctx.nodes (deploy targets and share-holder pool).
+  asio::awaitable<std::vector<scheduler::Pick>> place_sampled(
+      Context& ctx, scheduler::PlacementRequest request,
+      std::vector<scheduler::Candidate>& answered);
+  // A pinned node by id (NodeDirectory::find, off the loop) or by name (among nodes()).
+  asio::awaitable<std::optional<NodeEntry>> resolve_pinned(std::string node);
   Result<void> encrypt_for_holders(Context& ctx);
   asio::awaitable<Result<void>> distribute_shares(Context& ctx);
   asio::awaitable<std::vector<Placement>> deploy_on(Context& ctx,

@@ -33,11 +33,11 @@ asio::awaitable<Result<PublishOutcome>> Publisher::replace(ReplaceRequest reques
   outcome.replicas_requested = ctx.replicas;
   auto intent = crypto::open_intent(ctx.intent_bytes);
   if (!intent) co_return intent.error();
-  ctx.nodes = directory_.nodes();
-  auto candidates = co_await collect_capacity(ctx);
-  // A pinned intent is placed on its node only (when that node does not run it yet).
-  auto picks = scheduler::place(
-      candidates, {ctx.replicas, ctx.demand, intent->pinned_node, std::move(request.exclude)});
+  // A bounded random sample is asked (apply/sampling.h). A pinned intent is placed on its
+  // node only (when that node does not run it yet).
+  std::vector<scheduler::Candidate> candidates;
+  auto picks = co_await place_sampled(
+      ctx, {ctx.replicas, ctx.demand, intent->pinned_node, std::move(request.exclude)}, candidates);
   std::map<std::string, int> per_node;
   for (const auto& p : picks) {
     if (static_cast<int>(per_node.size()) < ctx.replicas) per_node[p.node_id] = 1;
