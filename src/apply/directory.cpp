@@ -82,14 +82,12 @@ void NodeDirectory::start(std::chrono::milliseconds tick_every) {
   if (started_) return;
   started_ = true;
   refresher_ = std::thread([this, tick_every] {
-    refresh();
     std::unique_lock lock(mutex_);
     while (!stopping_) {
-      wake_.wait_for(lock, tick_every, [this] { return stopping_; });
-      if (stopping_) break;
       lock.unlock();
-      tick();  // may wait on the DHT: never under the lock
+      const bool backlog = tick(tick_every);  // may wait on the DHT: never under the lock
       lock.lock();
+      wake_.wait_for(lock, backlog ? kBacklogPause : tick_every, [this] { return stopping_; });
     }
   });
 }
@@ -104,27 +102,37 @@ void NodeDirectory::refresh() {
   }
 }
 
-void NodeDirectory::tick() {
+bool NodeDirectory::tick(std::chrono::milliseconds budget) {
+  const auto started = Steady::now();
   std::vector<size_t> due{own_shard_};
+  size_t waiting = 0;
   {
     std::lock_guard lock(mutex_);
-    const auto now = Steady::now();
     std::vector<size_t> others;
     for (size_t s = 0; s < kDirectoryShards; ++s) {
-      if (s != own_shard_ && shards_[s].due <= now) others.push_back(s);
+      if (s != own_shard_ && shards_[s].due <= started) others.push_back(s);
     }
     std::sort(others.begin(), others.end(),
               [this](size_t a, size_t b) { return shards_[a].due < shards_[b].due; });
-    if (others.size() > kMaxShardsPerTick) others.resize(kMaxShardsPerTick);
+    if (others.size() > kMaxShardsPerTick) {
+      waiting = others.size() - kMaxShardsPerTick;
+      others.resize(kMaxShardsPerTick);
+    }
     due.insert(due.end(), others.begin(), others.end());
   }
-  for (size_t s : due) {
+  for (size_t i = 0; i < due.size(); ++i) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) return;
+      if (stopping_) return false;
     }
-    store_shard(s, read_shard(s));
+    // A slow DHT (e.g. not connected yet) costs one read past the budget, not sixteen.
+    if (i > 1 && Steady::now() - started > budget) {
+      waiting += due.size() - i;
+      break;
+    }
+    store_shard(due[i], read_shard(due[i]));
   }
+  return waiting > 0;
 }
 
 void NodeDirectory::store_shard(size_t s, std::vector<NodeEntry> entries) {

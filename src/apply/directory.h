@@ -8,11 +8,14 @@
 // shard lists at most discovery's max_providers (50) nodes, so the directory holds the whole
 // mesh up to about 64 × 50 = 3,200 nodes (in practice ~2,500: shards are uneven); beyond
 // that the fullest shards show their 50 freshest members only (docs/LIMITS.md).
-//  * Which shards are read: the first pass (start(), or refresh()) reads every shard; after
-//    that, each tick (`start(tick)`, 2 s) reads this node's own shard, then the shards that
-//    are due, earliest first and at most kMaxShardsPerTick (16): a shard that listed nodes is
-//    due kShardRefresh (60 s) after its last read (a provider-cache hit, kept current by the
-//    provider manager's listen, except once per cache_ttl), an empty one after a backoff that
+//  * Which shards are read: refresh() reads every shard at once. start(tick) reads on a thread
+//    of its own: each tick (2 s) this node's own shard, then the shards that are due, earliest
+//    first, at most kMaxShardsPerTick (16) and, after the second, only while the tick has
+//    lasted less than `tick` (a DHT that is not connected yet costs one discovery_timeout per
+//    tick, not sixteen); while due shards are left the next tick follows after kBacklogPause
+//    (100 ms), so the first pass over the never-read shards takes ~4 ticks. A shard that listed
+//    nodes is due kShardRefresh (60 s) after its last read (a provider-cache hit, kept current by
+//    the provider manager's listen, except once per cache_ttl), an empty one after a backoff that
 //    doubles from 2 s to kEmptyShardRecheckMax (60 s). So the DHT traffic of the directory per
 //    node does not grow with the mesh: at most 64 shard keys, read as above.
 //  * A shard read keeps only entries whose public key hashes to the node id they name, that
@@ -59,6 +62,7 @@ inline constexpr std::chrono::seconds kShardRefresh{60};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
+inline constexpr std::chrono::milliseconds kBacklogPause{100};
 
 // The shard of a node id (its 6 leading bits), or nullopt when it is not a node id.
 std::optional<size_t> directory_shard(std::string_view node_id);
@@ -110,7 +114,9 @@ class NodeDirectory {
   // Reads shard `s` from the provider manager (may wait on the DHT: never under the lock).
   std::vector<NodeEntry> read_shard(size_t s);
   void store_shard(size_t s, std::vector<NodeEntry> entries);
-  void tick();
+  // Reads the own shard and the due ones (within about `budget`); true when due shards are
+  // left for the next tick.
+  bool tick(std::chrono::milliseconds budget);
 
   provider::ProviderManager& providers_;
   NodeEntry self_;
