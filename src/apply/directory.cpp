@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 
 namespace beemesh::apply {
 
@@ -120,19 +121,32 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
     }
     due.insert(due.end(), others.begin(), others.end());
   }
-  for (size_t i = 0; i < due.size(); ++i) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return false;
+  // Up to kParallelReads readers take the due shards in order; a reader takes no new shard
+  // once the tick has lasted `budget` (a slow DHT costs one read per reader past it).
+  std::atomic<size_t> next{1};
+  std::atomic<size_t> skipped{0};
+  auto reader = [&] {
+    for (size_t i = next++; i < due.size(); i = next++) {
+      bool stop = false;
+      {
+        std::lock_guard lock(mutex_);
+        stop = stopping_;
+      }
+      if (stop || (i > 1 && Steady::now() - started > budget)) {
+        ++skipped;
+        continue;
+      }
+      store_shard(due[i], read_shard(due[i]));
     }
-    // A slow DHT (e.g. not connected yet) costs one read past the budget, not sixteen.
-    if (i > 1 && Steady::now() - started > budget) {
-      waiting += due.size() - i;
-      break;
-    }
-    store_shard(due[i], read_shard(due[i]));
-  }
-  return waiting > 0;
+  };
+  store_shard(own_shard_, read_shard(own_shard_));
+  {
+    std::vector<std::jthread> readers;
+    const size_t extra = std::min(kParallelReads, due.size() - 1);
+    for (size_t r = 1; r < extra; ++r) readers.emplace_back(reader);
+    reader();
+  }  // joins the readers
+  return waiting + skipped > 0;
 }
 
 void NodeDirectory::store_shard(size_t s, std::vector<NodeEntry> entries) {

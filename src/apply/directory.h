@@ -10,14 +10,15 @@
 // that the fullest shards show their 50 freshest members only (docs/LIMITS.md).
 //  * Which shards are read: refresh() reads every shard at once. start(tick) reads on a thread
 //    of its own: each tick (2 s) this node's own shard, then the shards that are due, earliest
-//    first, at most kMaxShardsPerTick (16) and, after the second, only while the tick has
-//    lasted less than `tick` (a DHT that is not connected yet costs one discovery_timeout per
-//    tick, not sixteen); while due shards are left the next tick follows after kBacklogPause
-//    (100 ms), so the first pass over the never-read shards takes ~4 ticks. A shard that listed
-//    nodes is due kShardRefresh (60 s) after its last read (a provider-cache hit, kept current by
-//    the provider manager's listen, except once per cache_ttl), an empty one after a backoff that
-//    doubles from 2 s to kEmptyShardRecheckMax (60 s). So the DHT traffic of the directory per
-//    node does not grow with the mesh: at most 64 shard keys, read as above.
+//    first, at most kMaxShardsPerTick (16), by up to kParallelReads (4) short-lived reader
+//    threads that take no new shard once the tick has lasted `tick` (a DHT that is not
+//    connected yet costs one discovery_timeout per reader and tick, not sixteen); while due shards
+//    are left the next tick follows after kBacklogPause (100 ms), so the first pass over the
+//    never-read shards takes ~4 ticks. A shard that listed nodes is due kShardRefresh (60 s) after
+//    its last read (a provider-cache hit, kept current by the provider manager's listen, except
+//    once per cache_ttl), an empty one after a backoff that doubles from 2 s to
+//    kEmptyShardRecheckMax (60 s). So the DHT traffic of the directory per node does not grow with
+//    the mesh: at most 64 shard keys, read as above.
 //  * A shard read keeps only entries whose public key hashes to the node id they name, that
 //    fall in the shard read, and, with a membership, whose record's credential still makes
 //    its signer a member node at read time — so a revoked node leaves the directory within
@@ -63,6 +64,7 @@ inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
 inline constexpr std::chrono::milliseconds kBacklogPause{100};
+inline constexpr size_t kParallelReads = 4;
 
 // The shard of a node id (its 6 leading bits), or nullopt when it is not a node id.
 std::optional<size_t> directory_shard(std::string_view node_id);

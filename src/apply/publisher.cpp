@@ -364,7 +364,10 @@ asio::awaitable<std::vector<scheduler::Pick>> Publisher::place_sampled(
     Context& ctx, scheduler::PlacementRequest request,
     std::vector<scheduler::Candidate>& answered) {
   std::optional<NodeEntry> pinned;
-  if (!request.pinned_node.empty()) pinned = co_await resolve_pinned(request.pinned_node);
+  if (!request.pinned_node.empty()) {
+    pinned = co_await resolve_pinned(request.pinned_node);
+    if (!pinned) co_return std::vector<scheduler::Pick>{};  // no such member: nobody to ask
+  }
   const size_t size = capacity_sample_size(request.replicas, settings_.share_count);
   auto placed = co_await place_by_sampling(directory_, std::move(request), std::move(pinned), size,
                                            [this, &ctx](std::vector<NodeEntry> nodes) {
