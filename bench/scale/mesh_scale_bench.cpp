@@ -169,7 +169,8 @@ struct ApplyResult {
   double ms = 0;
   bool ok = false;  // an outcome (no Error)
   int placed = 0;
-  std::vector<std::string> nodes;  // placements that succeeded
+  std::vector<std::string> nodes;     // placements that succeeded
+  std::vector<std::string> refusals;  // codes of the placements that did not
   std::string error;
 };
 
@@ -354,7 +355,11 @@ int main(int argc, char** argv) {
                 if (out) {
                   r.placed = out->replicas_placed;
                   for (const auto& p : out->placements) {
-                    if (p.ok) r.nodes.push_back(p.node_id);
+                    if (p.ok) {
+                      r.nodes.push_back(p.node_id);
+                    } else {
+                      r.refusals.push_back(p.code);
+                    }
                   }
                 } else {
                   r.error = out.error().code;
@@ -379,7 +384,7 @@ int main(int argc, char** argv) {
       done_cv.wait_for(lock, 180s, [&] { return outstanding.load() == 0; });
     }
     std::vector<double> ms;
-    std::map<std::string, int> errors;
+    std::map<std::string, int> errors, refusals;
     std::set<std::string> placed_on;
     std::map<int, int> placed_hist;
     std::vector<std::string> applied;  // manifests with 3 replicas, in order
@@ -388,6 +393,7 @@ int main(int argc, char** argv) {
       for (const auto& r : results) {
         ms.push_back(r.ms);
         if (!r.ok) ++errors[r.error];
+        for (const auto& c : r.refusals) ++refusals[c];
         ++placed_hist[r.placed];
         placed_on.insert(r.nodes.begin(), r.nodes.end());
         if (r.placed == 3) applied.push_back(r.manifest_id);
@@ -401,6 +407,8 @@ int main(int argc, char** argv) {
     for (const auto& [k, v] : placed_hist) std::printf(" %d:%d", k, v);
     std::printf("; errors:");
     for (const auto& [k, v] : errors) std::printf(" %s=%d", k.c_str(), v);
+    std::printf("; placements refused:");
+    for (const auto& [k, v] : refusals) std::printf(" %s=%d", k.c_str(), v);
     std::printf("\n  distinct nodes placed on: %zu of %zu\n", placed_on.size(), o.nodes);
     if (applied.size() != total || outstanding.load() != 0) status = 3;
 
