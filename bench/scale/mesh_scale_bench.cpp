@@ -4,7 +4,8 @@
 //   settle     time from the first node's start until every node's directory lists
 //              min(N, --settle-entries) nodes (default 50: the directory's cap on main)
 //   memory     RSS increase per node once settled (after a warm-up node), threads, descriptors
-//   rest       messages and bytes sent per node per second over --window s, idle
+//   rest       messages and bytes sent per node per second over --window s, idle, after
+//              --warmup s (UDP datagrams = DHT and TCP segments = RPC counted apart too)
 //   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
@@ -15,7 +16,8 @@
 //
 //   unshare -n sh -c 'ip link set lo up && mesh_scale_bench --nodes 100'
 //
-//   mesh_scale_bench [--nodes 100] [--entries 10] [--rate 10] [--window 20] [--discoverers 20]
+//   mesh_scale_bench [--nodes 100] [--entries 10] [--rate 10] [--window 20] [--warmup 30]
+//                    [--discoverers 20]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
@@ -62,6 +64,7 @@ struct Options {
   size_t entries = 10;
   double rate = 10;
   std::chrono::seconds window{20};
+  std::chrono::seconds warmup{30};  // after settling, before the rest window
   size_t discoverers = 20;
   size_t settle_entries = 50;
   std::chrono::seconds settle_timeout{600};
@@ -97,6 +100,22 @@ struct Counters {
   uint64_t packets = 0, bytes = 0;
 };
 
+// One field of a /proc/net/snmp protocol line ("Udp:", "OutDatagrams"): per network namespace,
+// so UDP datagrams (the DHT) and TCP segments (TLS RPC) can be told apart.
+uint64_t snmp(const std::string& proto, const std::string& field) {
+  std::ifstream in("/proc/net/snmp");
+  std::string header, values;
+  while (std::getline(in, header) && std::getline(in, values)) {
+    if (header.rfind(proto, 0) != 0) continue;
+    std::istringstream h(header.substr(proto.size())), v(values.substr(proto.size()));
+    std::string name, value;
+    while (h >> name && v >> value) {
+      if (name == field) return std::stoull(value);
+    }
+  }
+  return 0;
+}
+
 // Packets and bytes sent on "lo" (each loopback packet is sent once and received once).
 Counters loopback_sent() {
   std::ifstream in("/proc/net/dev");
@@ -128,15 +147,20 @@ bool own_network_namespace() {
 // Traffic and CPU over a phase, per node and second.
 struct Meter {
   Counters c0 = loopback_sent();
+  uint64_t udp0 = snmp("Udp:", "OutDatagrams"), tcp0 = snmp("Tcp:", "OutSegs");
   double cpu0 = cpu_seconds();
   Steady::time_point t0 = Steady::now();
   void print(const char* phase, size_t nodes) const {
     const auto c1 = loopback_sent();
     const double s = std::chrono::duration<double>(Steady::now() - t0).count();
     const double n = static_cast<double>(nodes);
-    std::printf("%-8s %6.1f s: %8.2f msg/s %10.0f B/s per node sent; process CPU %.2f cores\n",
-                phase, s, double(c1.packets - c0.packets) / s / n,
-                double(c1.bytes - c0.bytes) / s / n, (cpu_seconds() - cpu0) / s);
+    const double udp = double(snmp("Udp:", "OutDatagrams") - udp0) / s / n;
+    const double tcp = double(snmp("Tcp:", "OutSegs") - tcp0) / s / n;
+    std::printf(
+        "%-8s %6.1f s: %8.2f msg/s %10.0f B/s per node sent (UDP %.2f, TCP %.2f segments/s); "
+        "process CPU %.2f cores\n",
+        phase, s, double(c1.packets - c0.packets) / s / n, double(c1.bytes - c0.bytes) / s / n, udp,
+        tcp, (cpu_seconds() - cpu0) / s);
     std::fflush(stdout);
   }
 };
@@ -186,6 +210,8 @@ Options parse(int argc, char** argv) {
       o.rate = std::stod(v);
     else if (flag == "--window")
       o.window = std::chrono::seconds(std::stol(v));
+    else if (flag == "--warmup")
+      o.warmup = std::chrono::seconds(std::stol(v));
     else if (flag == "--discoverers")
       o.discoverers = std::stoul(v);
     else if (flag == "--settle-entries")
@@ -310,7 +336,8 @@ int main(int argc, char** argv) {
         double(threads - threads_before) / double(o.nodes), open_fds());
     std::fflush(stdout);
 
-    // 2. At rest.
+    // 2. At rest, after --warmup (the tail of the start's announcements).
+    std::this_thread::sleep_for(o.warmup);
     {
       Meter m;
       std::this_thread::sleep_for(o.window);
