@@ -336,12 +336,28 @@ int main(int argc, char** argv) {
         double(threads - threads_before) / double(o.nodes), open_fds());
     std::fflush(stdout);
 
-    // 2. At rest, after --warmup (the tail of the start's announcements).
+    // 2. At rest, after --warmup (the tail of the start's announcements). Discovery cache
+    //    misses (each one a DHT get) are counted over the window too.
     std::this_thread::sleep_for(o.warmup);
+    auto discovery_counts = [&nodes] {
+      std::pair<uint64_t, uint64_t> hm{0, 0};
+      for (auto& n : nodes) {
+        const auto st = n->providers().stats();
+        hm.first += st.cache_hits;
+        hm.second += st.cache_misses;
+      }
+      return hm;
+    };
     {
+      const auto before = discovery_counts();
       Meter m;
       std::this_thread::sleep_for(o.window);
       m.print("rest", o.nodes);
+      const auto after = discovery_counts();
+      const double per = double(o.window.count()) * double(o.nodes);
+      std::printf(
+          "  discovery per node per second at rest: %.3f cache hits, %.3f misses (DHT gets)\n",
+          double(after.first - before.first) / per, double(after.second - before.second) / per);
     }
 
     // 3. Under load: --rate applies/s for --window s, open loop.
