@@ -54,8 +54,13 @@ Result<std::unique_ptr<BenchNode>> BenchNode::start(const BenchNodeSpec& spec, d
   auto tls = app::make_rpc_tls(*n->identity_, *n->membership_);
   if (!tls) return tls.error();
   n->client_ = std::make_unique<net::Client>(loop, net::ClientOptions{.tls = *tls});
-  n->server_ = std::make_unique<net::Server>(
-      loop, net::ServerOptions{.host = "127.0.0.1", .port = 0, .tls = *tls});
+  // Every node of the bench connects from 127.0.0.1, where a real mesh has one address per
+  // machine: the per-address cap (32) would count all peers as one address and close their
+  // connections (docs/notes/bench-scale.md). --per-address-cap sets it; 0 = max_connections.
+  net::ServerOptions so{.host = "127.0.0.1", .port = 0, .tls = *tls};
+  so.max_connections_per_address =
+      spec.max_connections_per_address != 0 ? spec.max_connections_per_address : so.max_connections;
+  n->server_ = std::make_unique<net::Server>(loop, so);
   auto port = n->server_->listen();
   if (!port) return port.error();
   n->rpc_endpoint_ = "127.0.0.1:" + std::to_string(*port);

@@ -10,7 +10,8 @@
 // for entry nodes only, apply::Publisher. What differs from a daemon, and why it does not
 // change the figures, is in docs/notes/bench-scale.md: one net::EventLoop is shared by all
 // nodes (the daemon has one 1-thread loop per node), the DHT nodes share one epoll receive
-// thread, state lives on tmpfs, no REST API, no liveness monitor, desired-state store,
+// thread, state lives on tmpfs, the per-address connection cap is lifted (all nodes share
+// 127.0.0.1), no REST API, no liveness monitor, desired-state store,
 // reconcile loop, revocation sync or clock probe.
 // stop_io() stops the node's server, client and workload workers (call it on every node
 // before stopping the shared loop); the destructor does the rest in the daemon's order.
@@ -46,6 +47,8 @@ struct BenchNodeSpec {
   bool entry = false;               // gets an apply::Publisher
   int64_t capacity_memory_bytes = 8LL << 30;
   int64_t capacity_cpu_millis = 8'000;
+  // net::ServerOptions::max_connections_per_address; 0 = max_connections (see bench_node.cpp).
+  size_t max_connections_per_address = 0;
 };
 
 class BenchNode {

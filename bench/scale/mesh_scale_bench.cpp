@@ -17,7 +17,7 @@
 //   unshare -n sh -c 'ip link set lo up && mesh_scale_bench --nodes 100'
 //
 //   mesh_scale_bench [--nodes 100] [--entries 10] [--rate 10] [--window 20] [--warmup 30]
-//                    [--discoverers 20]
+//                    [--discoverers 20] [--per-address-cap 0]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
@@ -69,6 +69,7 @@ struct Options {
   size_t settle_entries = 50;
   std::chrono::seconds settle_timeout{600};
   size_t loop_threads = 2;
+  size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
 };
 
 long proc_status(const std::string& field) {
@@ -218,6 +219,8 @@ Options parse(int argc, char** argv) {
       o.settle_entries = std::stoul(v);
     else if (flag == "--settle-timeout")
       o.settle_timeout = std::chrono::seconds(std::stol(v));
+    else if (flag == "--per-address-cap")
+      o.per_address_cap = std::stoul(v);
     else if (flag == "--loop-threads")
       o.loop_threads = std::stoul(v);
     else {
@@ -291,6 +294,7 @@ int main(int argc, char** argv) {
       spec.name = "n" + std::to_string(i);
       spec.data_dir = root / spec.name;
       spec.admin_dir = admin;
+      spec.max_connections_per_address = o.per_address_cap;
       spec.entry = i % stride == 0 && entry_index.size() < o.entries;
       if (spec.entry) entry_index.push_back(i);
       auto node = bench::BenchNode::start(spec, mesh.node(i), loop);
