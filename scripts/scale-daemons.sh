@@ -11,6 +11,9 @@
 #
 #   scripts/scale-daemons.sh [N=200]
 #   env: APPLIES=300 REPLICAS=1 IDLE_S=20 DISCOVER_MANIFESTS=20 DISCOVER_FROM=5
+#        PER_ADDRESS_CAP=512: the daemons' RPC max_connections_per_address (the daemon's is 32;
+#        here every peer connects from 127.0.0.1, so 32 would cut a node off after 32 peers:
+#        a one-machine artefact). 0 keeps the daemon's default.
 #        BEEMESH_BUILD_DIR=build (needs targets beemesh and beemesh_mock_machine,
 #        BEEMESH_CMAKE_ARGS=-DBEEMESH_BUILD_BENCH=ON)
 #        KEEP=1 keeps the directory (logs) after the run
@@ -24,6 +27,7 @@ REPLICAS="${REPLICAS:-1}"
 IDLE_S="${IDLE_S:-20}"
 DISCOVER_MANIFESTS="${DISCOVER_MANIFESTS:-20}"
 DISCOVER_FROM="${DISCOVER_FROM:-5}"
+PER_ADDRESS_CAP="${PER_ADDRESS_CAP:-512}"
 build="${BEEMESH_BUILD_DIR:-$root/build}"
 BEEMESH="$build/src/app/beemesh"
 MACHINE="$build/bench/scale/beemesh_mock_machine"
@@ -89,13 +93,14 @@ user_key="$("$BEEMESH" whoami -o json | grep -oE '[0-9a-f]{64}' | head -n 1)"
 "$BEEMESH" login --credential "$dir/user.credential" >/dev/null
 network_id=$((100000 + RANDOM * 16 + RANDOM % 16))
 
-echo "scale-daemons: $N daemons (Mock engine) in $dir, ports $base..$((base + 3 * N - 1))"
+echo "scale-daemons: $N daemons (Mock engine) in $dir, ports $base..$((base + 3 * N - 1)), RPC per-address cap ${PER_ADDRESS_CAP/#0/default (32)}"
 start_node() {
   local i="$1"
   local args=(--data-dir "$dir/n$i" --name "n$i" --rpc-listen "127.0.0.1:$(rpc_port "$i")"
     --api-listen "127.0.0.1:$(api_port "$i")" --dht-listen "127.0.0.1:$(dht_port "$i")"
     --network-id "$network_id" --join "$token" --capacity-memory 4Gi --capacity-cpu 4000m
     --log-level warn)
+  [ "$PER_ADDRESS_CAP" = 0 ] || args+=(--per-address-cap "$PER_ADDRESS_CAP")
   if [ "$i" -gt 1 ]; then
     # Node 1 and up to two random earlier nodes (one bootstrap node alone can split the mesh).
     args+=(--bootstrap "127.0.0.1:$(dht_port 1)")

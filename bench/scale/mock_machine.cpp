@@ -6,6 +6,10 @@
 //   beemesh_mock_machine --data-dir D --name N --rpc-listen H:P --api-listen H:P
 //                        --dht-listen H:P [--bootstrap H:P]... [--network-id ID] [--join TOKEN]
 //                        [--capacity-memory 1Gi] [--capacity-cpu 2000m] [--log-level warn]
+//                        [--per-address-cap N]
+// --per-address-cap: the RPC server's max_connections_per_address (default 32). Every daemon
+// here connects from 127.0.0.1, so with more than ~32 peers the cap closes their connections;
+// on real machines each peer has its own address (docs/notes/bench-scale.md).
 // Runs until SIGINT/SIGTERM; exit status as `beemesh machine` (2: bad configuration).
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -22,8 +26,14 @@ using namespace beemesh;
 
 namespace {
 
-Result<app::NodeConfig> parse_flags(int argc, char** argv) {
-  app::NodeConfig c;
+struct Flags {
+  app::NodeConfig config;
+  size_t per_address_cap = 0;  // 0: the daemon's (net::ServerOptions default)
+};
+
+Result<Flags> parse_flags(int argc, char** argv) {
+  Flags f;
+  app::NodeConfig& c = f.config;
   std::string memory, cpu;
   auto host_port = [](const std::string& flag, const std::string& v,
                       app::HostPort& out) -> Result<void> {
@@ -60,6 +70,8 @@ Result<app::NodeConfig> parse_flags(int argc, char** argv) {
       cpu = v;
     } else if (flag == "--log-level") {
       c.log_level = v;
+    } else if (flag == "--per-address-cap") {
+      f.per_address_cap = std::stoul(v);
     } else {
       return make_error("bad_flag", "unknown flag " + flag);
     }
@@ -75,17 +87,18 @@ Result<app::NodeConfig> parse_flags(int argc, char** argv) {
     c.capacity_cpu_millis = cap->capacity_cpu_millis;
   }
   c.workload.preferred_runtime = "mock";
-  return c;
+  return f;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto config = parse_flags(argc, argv);
-  if (!config) {
-    std::fprintf(stderr, "error: %s\n", config.error().to_string().c_str());
+  auto flags = parse_flags(argc, argv);
+  if (!flags) {
+    std::fprintf(stderr, "error: %s\n", flags.error().to_string().c_str());
     return 2;
   }
+  const app::NodeConfig* config = &flags->config;
   auto level = parse_log_level(config->log_level);
   if (!level) {
     std::fprintf(stderr, "error: %s\n", level.error().message.c_str());
@@ -100,6 +113,11 @@ int main(int argc, char** argv) {
   app::DaemonOptions options;
   options.extra_engines = {std::make_shared<runtime::MockEngine>()};
   options.register_default_engines = false;
+  if (flags->per_address_cap != 0) {
+    options.rpc_server_options = [cap = flags->per_address_cap](net::ServerOptions& so) {
+      so.max_connections_per_address = cap;
+    };
+  }
   auto daemon = app::Daemon::start(*config, options);
   if (!daemon) {
     spdlog::error("cannot start: {}", daemon.error().to_string());
