@@ -14,6 +14,8 @@
 #        PER_ADDRESS_CAP=512: the daemons' RPC max_connections_per_address (the daemon's is 32;
 #        here every peer connects from 127.0.0.1, so 32 would cut a node off after 32 peers:
 #        a one-machine artefact). 0 keeps the daemon's default.
+#        ENTRIES=0: applies go through nodes 1..ENTRIES round robin (0: all N nodes). With
+#        ENTRIES=1 every placement is chosen from one node's view of the mesh.
 #        BEEMESH_BUILD_DIR=build (needs targets beemesh and beemesh_mock_machine,
 #        BEEMESH_CMAKE_ARGS=-DBEEMESH_BUILD_BENCH=ON)
 #        KEEP=1 keeps the directory (logs) after the run
@@ -28,6 +30,7 @@ IDLE_S="${IDLE_S:-20}"
 DISCOVER_MANIFESTS="${DISCOVER_MANIFESTS:-20}"
 DISCOVER_FROM="${DISCOVER_FROM:-5}"
 PER_ADDRESS_CAP="${PER_ADDRESS_CAP:-512}"
+ENTRIES="${ENTRIES:-0}"
 build="${BEEMESH_BUILD_DIR:-$root/build}"
 BEEMESH="$build/src/app/beemesh"
 MACHINE="$build/bench/scale/beemesh_mock_machine"
@@ -166,7 +169,8 @@ print(f"idle CPU over {idle:.0f} s: per daemon median {statistics.median(cpu):.3
       f"mean {statistics.mean(cpu):.3f} %, max {max(cpu):.3f} %; all daemons {sum(cpu):.1f} % of one core")
 EOF
 
-# Applies: manifest k through node (k mod N)+1, with the CLI.
+# Applies: manifest k through node (k mod ENTRIES)+1, with the CLI.
+[ "$ENTRIES" -gt 0 ] && [ "$ENTRIES" -le "$N" ] || ENTRIES="$N"
 mkdir -p "$dir/apply"
 t_apply="$(now_ms)"
 for k in $(seq 0 $((APPLIES - 1))); do
@@ -185,20 +189,21 @@ spec:
           memory: 16Mi
           cpu: 10m
 EOF
-  entry=$((k % N + 1))
+  entry=$((k % ENTRIES + 1))
   t0="$(now_ms)"
   "$BEEMESH" --server "$(api "$entry")" -o json apply -f "$dir/apply/m$k.yaml" \
     --replicas "$REPLICAS" >"$dir/apply/m$k.json" 2>"$dir/apply/m$k.err" || true
   echo "$k $entry $(($(now_ms) - t0))" >>"$dir/apply/times.txt"
 done
-echo "applies: $APPLIES in $((($(now_ms) - t_apply) / 1000)) s"
+echo "applies: $APPLIES through $ENTRIES entry node(s) in $((($(now_ms) - t_apply) / 1000)) s"
 
 # Cold discovery: DISCOVER_MANIFESTS manifests, each from DISCOVER_FROM nodes that are neither
 # its entry node nor one of its placements; baseline: `get nodes` from the same nodes.
-python3 - "$dir/apply" "$APPLIES" "$N" "$DISCOVER_MANIFESTS" "$DISCOVER_FROM" \
+python3 - "$dir/apply" "$APPLIES" "$N" "$DISCOVER_MANIFESTS" "$DISCOVER_FROM" "$ENTRIES" \
   >"$dir/discover-plan.txt" <<'EOF'
 import json, random, sys
-d, applies, n, manifests, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+d, applies, n, manifests, per, entries = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+                                         int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
 ok = []
 for k in range(applies):
     try:
@@ -211,7 +216,7 @@ random.shuffle(ok)
 for k, mid, placed in ok[:manifests]:
     # The entry node is left out (it may have discovered the manifest); a placement node may be
     # drawn (1 in N per sample with 1 replica): it still asks the DHT (nothing cached for it).
-    choices = [i for i in range(1, n + 1) if i != k % n + 1]
+    choices = [i for i in range(1, n + 1) if i != k % entries + 1]
     for i in random.sample(choices, min(per, len(choices))):
         print(i, mid, len(placed))
 EOF
