@@ -488,6 +488,18 @@ int main(int argc, char** argv) {
 
     for (auto& n : nodes) n->stop_io();
     loop.stop();
+    // A node's directory refresher may be inside a DHT discovery (up to the discovery
+    // timeout) when it is stopped, so nodes are destroyed 64 at a time: one after the other,
+    // 1,000 saturated nodes took over 10 minutes to shut down.
+    {
+      std::atomic<size_t> next{0};
+      std::vector<std::jthread> stoppers;
+      for (int t = 0; t < 64; ++t) {
+        stoppers.emplace_back([&] {
+          for (size_t i = next++; i < nodes.size(); i = next++) nodes[i].reset();
+        });
+      }
+    }
     nodes.clear();
   }
   std::error_code ec;
