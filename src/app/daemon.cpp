@@ -254,9 +254,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   auto rpc_tls = make_rpc_tls(*p->identity, *p->membership);
   if (!rpc_tls) return rpc_tls.error();
   p->client = std::make_unique<net::Client>(*p->loop, net::ClientOptions{.tls = *rpc_tls});
-  p->server = std::make_unique<net::Server>(
-      *p->loop,
-      net::ServerOptions{.host = c.rpc_listen.host, .port = c.rpc_listen.port, .tls = *rpc_tls});
+  net::ServerOptions server_options{
+      .host = c.rpc_listen.host, .port = c.rpc_listen.port, .tls = *rpc_tls};
+  if (options.rpc_server_options) options.rpc_server_options(server_options);
+  p->server = std::make_unique<net::Server>(*p->loop, server_options);
   auto port = p->server->listen();
   if (!port) return make_error(port.error().code, "rpc_listen: " + port.error().message);
   // Other nodes are told the advertise address; it must accept connections now.

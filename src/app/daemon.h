@@ -11,12 +11,14 @@
 // re-adopts and re-announces them).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "app/config.h"
 #include "common/result.h"
+#include "net/server.h"
 #include "runtime/runtime.h"
 
 namespace beemesh::crypto {
@@ -33,6 +35,9 @@ struct DaemonOptions {
   // mock engine here. Registered with implicit = false (used only when named).
   std::vector<std::shared_ptr<runtime::RuntimeEngine>> extra_engines;
   bool register_default_engines = true;  // false: build none of NodeConfig::engines
+  // Adjusts the RPC server's options before it listens (test builds only, not configurable:
+  // e.g. bench/scale runs hundreds of daemons that all connect from 127.0.0.1).
+  std::function<void(net::ServerOptions&)> rpc_server_options;
 };
 
 class Daemon {

@@ -1,0 +1,508 @@
+// mesh_scale_bench — an in-process mesh of N beemesh nodes built from the real node stack
+// (bench/scale/bench_node.h: OpenDHT, provider manager, node directory, apply handlers,
+// publisher on entry nodes, Mock engine, SQLite on tmpfs, TLS RPC), at one size per run:
+//   settle     time from the first node's start until every node's directory lists
+//              min(N, --settle-entries) nodes (default 50: the directory's cap on main)
+//   memory     RSS increase per node once settled (after a warm-up node), threads, descriptors
+//   rest       messages and bytes sent per node per second over --window s, idle, after
+//              --warmup s (UDP datagrams = DHT and TCP segments = RPC counted apart too)
+//   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
+//              open-loop through the Publisher of --entries entry nodes (round robin); apply
+//              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
+//   discovery  cold discovery p50/p99: --discoverers nodes that never saw the manifest (not an
+//              entry, not a placement) discover each of 10 applied manifests once
+// Traffic is read from the kernel's loopback counters (/proc/net/dev "lo", IP/UDP/TCP headers
+// included: DHT datagrams and TLS RPC alike), so run it alone in a network namespace:
+//
+//   unshare -n sh -c 'ip link set lo up && mesh_scale_bench --nodes 100'
+//
+//   mesh_scale_bench [--nodes 100] [--entries 10] [--rate 10] [--window 20] [--warmup 30]
+//                    [--discoverers 20] [--per-address-cap 0]
+//                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
+// Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
+// are printed either way). See docs/notes/bench-scale.md.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/config.h"
+#include "app/mesh_admin.h"
+#include "bench_node.h"
+#include "cli/owner_auth.h"
+#include "crypto/grants.h"
+#include "dht/loopback_mesh.h"
+#include "manifest/manifest.h"
+
+using namespace beemesh;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  size_t nodes = 100;
+  size_t entries = 10;
+  double rate = 10;
+  std::chrono::seconds window{20};
+  std::chrono::seconds warmup{30};  // after settling, before the rest window
+  size_t discoverers = 20;
+  size_t settle_entries = 50;
+  std::chrono::seconds settle_timeout{600};
+  size_t loop_threads = 2;
+  size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
+};
+
+long proc_status(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
+  }
+  return -1;
+}
+
+long open_fds() {
+  long count = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++count;
+  }
+  return count;
+}
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct Counters {
+  uint64_t packets = 0, bytes = 0;
+};
+
+// One field of a /proc/net/snmp protocol line ("Udp:", "OutDatagrams"): per network namespace,
+// so UDP datagrams (the DHT) and TCP segments (TLS RPC) can be told apart.
+uint64_t snmp(const std::string& proto, const std::string& field) {
+  std::ifstream in("/proc/net/snmp");
+  std::string header, values;
+  while (std::getline(in, header) && std::getline(in, values)) {
+    if (header.rfind(proto, 0) != 0) continue;
+    std::istringstream h(header.substr(proto.size())), v(values.substr(proto.size()));
+    std::string name, value;
+    while (h >> name && v >> value) {
+      if (name == field) return std::stoull(value);
+    }
+  }
+  return 0;
+}
+
+// Packets and bytes sent on "lo" (each loopback packet is sent once and received once).
+Counters loopback_sent() {
+  std::ifstream in("/proc/net/dev");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    if (name != "lo") continue;
+    std::istringstream fields(line.substr(colon + 1));
+    uint64_t v[16] = {};
+    for (auto& x : v) fields >> x;
+    return {v[9], v[8]};
+  }
+  return {};
+}
+
+bool own_network_namespace() {
+  std::ifstream in("/proc/net/dev");
+  std::string line;
+  int interfaces = 0;
+  while (std::getline(in, line)) {
+    if (line.find(':') != std::string::npos) ++interfaces;
+  }
+  return interfaces == 1;
+}
+
+// Traffic and CPU over a phase, per node and second.
+struct Meter {
+  Counters c0 = loopback_sent();
+  uint64_t udp0 = snmp("Udp:", "OutDatagrams"), tcp0 = snmp("Tcp:", "OutSegs");
+  double cpu0 = cpu_seconds();
+  Steady::time_point t0 = Steady::now();
+  void print(const char* phase, size_t nodes) const {
+    const auto c1 = loopback_sent();
+    const double s = std::chrono::duration<double>(Steady::now() - t0).count();
+    const double n = static_cast<double>(nodes);
+    const double udp = double(snmp("Udp:", "OutDatagrams") - udp0) / s / n;
+    const double tcp = double(snmp("Tcp:", "OutSegs") - tcp0) / s / n;
+    std::printf(
+        "%-8s %6.1f s: %8.2f msg/s %10.0f B/s per node sent (UDP %.2f, TCP %.2f segments/s); "
+        "process CPU %.2f cores\n",
+        phase, s, double(c1.packets - c0.packets) / s / n, double(c1.bytes - c0.bytes) / s / n, udp,
+        tcp, (cpu_seconds() - cpu0) / s);
+    std::fflush(stdout);
+  }
+};
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+double ms_since(Steady::time_point t) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - t).count();
+}
+
+std::string pod_yaml(const std::string& name) {
+  return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name +
+         "\nspec:\n  containers:\n    - name: app\n      image: localhost/busybox:latest\n"
+         "      command: [\"sleep\", \"3600\"]\n      resources:\n        limits:\n"
+         "          memory: 16Mi\n          cpu: 10m\n";
+}
+
+[[noreturn]] void fail(const std::string& what, const Error& e) {
+  std::fprintf(stderr, "%s: %s\n", what.c_str(), e.to_string().c_str());
+  std::exit(1);
+}
+
+struct ApplyResult {
+  std::string manifest_id;
+  double ms = 0;
+  bool ok = false;  // an outcome (no Error)
+  int placed = 0;
+  std::vector<std::string> nodes;     // placements that succeeded
+  std::vector<std::string> refusals;  // codes of the placements that did not
+  std::string error;
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], v = argv[i + 1];
+    if (flag == "--nodes")
+      o.nodes = std::stoul(v);
+    else if (flag == "--entries")
+      o.entries = std::stoul(v);
+    else if (flag == "--rate")
+      o.rate = std::stod(v);
+    else if (flag == "--window")
+      o.window = std::chrono::seconds(std::stol(v));
+    else if (flag == "--warmup")
+      o.warmup = std::chrono::seconds(std::stol(v));
+    else if (flag == "--discoverers")
+      o.discoverers = std::stoul(v);
+    else if (flag == "--settle-entries")
+      o.settle_entries = std::stoul(v);
+    else if (flag == "--settle-timeout")
+      o.settle_timeout = std::chrono::seconds(std::stol(v));
+    else if (flag == "--per-address-cap")
+      o.per_address_cap = std::stoul(v);
+    else if (flag == "--loop-threads")
+      o.loop_threads = std::stoul(v);
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      std::exit(2);
+    }
+  }
+  if (o.nodes < 4 || o.entries < 1 || o.entries > o.nodes) {
+    std::fprintf(stderr, "need --nodes >= 4 and 1 <= --entries <= --nodes\n");
+    std::exit(2);
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  spdlog::set_level(spdlog::level::err);
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  nofile.rlim_cur = nofile.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &nofile);
+  if (!own_network_namespace()) {
+    std::fprintf(stderr,
+                 "warning: not alone in a network namespace: traffic figures include other "
+                 "traffic on lo (run under unshare -n)\n");
+  }
+  char pattern[] = "/dev/shm/beemesh-scale-bench-XXXXXX";
+  if (!mkdtemp(pattern)) return 1;
+  const fs::path root = pattern;
+  int status = 0;
+  {
+    // The mesh and its deployer user U, the product's way (`beemesh mesh init`, `mesh user`).
+    const fs::path admin = root / "admin";
+    if (auto m = app::mesh_admin::init(admin, "scale-bench", system_clock()); !m) {
+      fail("mesh init", m.error());
+    }
+    auto owner = crypto::Identity::generate();
+    auto user = app::mesh_admin::issue_user(admin, "bench-owner", crypto::Role::kDeployer,
+                                            owner.public_key(), {}, 24h, system_clock());
+    if (!user) fail("user", user.error());
+    owner.set_credential(*from_hex(*user));
+    const std::string owner_hex = to_hex(owner.public_key());
+
+    // Warm libraries with one throw-away node, so RSS per node counts nodes.
+    {
+      auto warm = dht::OpenDht::start(dht::loopback_config(0x0bee0101));
+      (void)owner.sign(as_bytes("warm-up"));
+    }
+    const long rss_before = proc_status("VmRSS:");
+    const long threads_before = proc_status("Threads:");
+
+    std::random_device rd;
+    const uint32_t network = 0x300000u + (rd() % 0x7fffff);
+    const auto t_start = Steady::now();
+    const app::WorkloadSettings workload_defaults;  // the daemon's provider TTL
+    const auto record_expiry = std::chrono::seconds(workload_defaults.provider_ttl_seconds);
+    auto mesh_r = dht::LoopbackMesh::start(o.nodes, network, [record_expiry](dht::DhtConfig& c) {
+      c.provider_record_expiry = record_expiry;
+    });
+    if (!mesh_r.ok()) fail("mesh", mesh_r.error());
+    auto& mesh = **mesh_r;
+    const double dht_ms = ms_since(t_start);
+    net::EventLoop loop(o.loop_threads);
+    std::vector<std::unique_ptr<bench::BenchNode>> nodes;
+    std::vector<size_t> entry_index;
+    const size_t stride = o.nodes / o.entries;
+    for (size_t i = 0; i < o.nodes; ++i) {
+      bench::BenchNodeSpec spec;
+      spec.name = "n" + std::to_string(i);
+      spec.data_dir = root / spec.name;
+      spec.admin_dir = admin;
+      spec.max_connections_per_address = o.per_address_cap;
+      spec.entry = i % stride == 0 && entry_index.size() < o.entries;
+      if (spec.entry) entry_index.push_back(i);
+      auto node = bench::BenchNode::start(spec, mesh.node(i), loop);
+      if (!node) fail("node " + spec.name, node.error());
+      nodes.push_back(std::move(*node));
+    }
+    const double nodes_ms = ms_since(t_start);
+    std::printf("%zu nodes: DHT nodes up in %.0f ms, bench nodes up in %.0f ms\n", o.nodes, dht_ms,
+                nodes_ms);
+    std::fflush(stdout);
+
+    // 1. Settle: every directory lists min(N, settle_entries) nodes.
+    const size_t want = std::min(o.nodes, o.settle_entries);
+    size_t settled = 0, min_seen = 0;
+    auto last_print = Steady::now();
+    while (true) {
+      settled = 0;
+      min_seen = o.nodes;
+      for (auto& n : nodes) {
+        const size_t seen = n->directory().nodes().size();
+        min_seen = std::min(min_seen, seen);
+        if (seen >= want) ++settled;
+      }
+      if (settled == o.nodes || Steady::now() - t_start > o.settle_timeout) break;
+      if (Steady::now() - last_print > 10s) {
+        std::printf("  settling: %zu of %zu nodes list >= %zu (fewest: %zu) after %.0f s\n",
+                    settled, o.nodes, want, min_seen, ms_since(t_start) / 1000);
+        std::fflush(stdout);
+        last_print = Steady::now();
+      }
+      std::this_thread::sleep_for(250ms);
+    }
+    const double settle_ms = ms_since(t_start);
+    std::printf("settle: %zu of %zu nodes list >= %zu nodes after %.1f s (fewest listed: %zu)\n",
+                settled, o.nodes, want, settle_ms / 1000, min_seen);
+    if (settled != o.nodes) status = 3;
+    const long rss_after = proc_status("VmRSS:");
+    const long threads = proc_status("Threads:");
+    std::printf(
+        "memory: RSS %ld -> %ld KiB = %.0f KiB per node; threads %ld (%.2f per node); open "
+        "descriptors %ld\n",
+        rss_before, rss_after, double(rss_after - rss_before) / double(o.nodes), threads,
+        double(threads - threads_before) / double(o.nodes), open_fds());
+    std::fflush(stdout);
+
+    // 2. At rest, after --warmup (the tail of the start's announcements). Discovery cache
+    //    misses (each one a DHT get) are counted over the window too.
+    std::this_thread::sleep_for(o.warmup);
+    auto discovery_counts = [&nodes] {
+      std::pair<uint64_t, uint64_t> hm{0, 0};
+      for (auto& n : nodes) {
+        const auto st = n->providers().stats();
+        hm.first += st.cache_hits;
+        hm.second += st.cache_misses;
+      }
+      return hm;
+    };
+    {
+      const auto before = discovery_counts();
+      Meter m;
+      std::this_thread::sleep_for(o.window);
+      m.print("rest", o.nodes);
+      const auto after = discovery_counts();
+      const double per = double(o.window.count()) * double(o.nodes);
+      std::printf(
+          "  discovery per node per second at rest: %.3f cache hits, %.3f misses (DHT gets)\n",
+          double(after.first - before.first) / per, double(after.second - before.second) / per);
+    }
+
+    // 3. Under load: --rate applies/s for --window s, open loop.
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    std::vector<ApplyResult> results;
+    std::atomic<size_t> outstanding{0};
+    const size_t total = static_cast<size_t>(o.rate * static_cast<double>(o.window.count()));
+    {
+      Meter m;
+      const auto t0 = Steady::now();
+      for (size_t i = 0; i < total; ++i) {
+        std::this_thread::sleep_until(
+            t0 + std::chrono::microseconds(static_cast<int64_t>(double(i) * 1e6 / o.rate)));
+        auto& entry = *nodes[entry_index[i % entry_index.size()]];
+        const std::string yaml = pod_yaml("scale-" + std::to_string(i));
+        auto parsed = manifest::parse(yaml);
+        if (!parsed) fail("manifest", parsed.error());
+        auto mid = manifest::manifest_id(owner_hex, *parsed);
+        if (!mid) fail("manifest id", mid.error());
+        auto auth = cli::apply_auth(owner, *mid, to_hex(entry.identity().public_key()),
+                                    system_clock(), crypto::apply_content_hash(yaml, {}, 0, 0, 3));
+        if (!auth) fail("grant", auth.error());
+        apply::PublishRequest req{
+            yaml, "request", 3, "", auth->owner_public_key_hex, auth->token_hex, owner.credential(),
+            {},   ""};
+        ++outstanding;
+        const auto started = Steady::now();
+        asio::co_spawn(
+            loop.executor(),
+            [&, pub = entry.publisher(), req = std::move(req), started,
+             id = *mid]() mutable -> asio::awaitable<void> {
+              ApplyResult r;
+              r.manifest_id = id;
+              try {
+                auto out = co_await pub->apply(std::move(req), [](std::string_view) {});
+                r.ok = out.ok();
+                if (out) {
+                  r.placed = out->replicas_placed;
+                  for (const auto& p : out->placements) {
+                    if (p.ok) {
+                      r.nodes.push_back(p.node_id);
+                    } else {
+                      r.refusals.push_back(p.code);
+                    }
+                  }
+                } else {
+                  r.error = out.error().code;
+                }
+              } catch (const std::exception& e) {
+                r.error = std::string("exception: ") + e.what();
+              }
+              r.ms = ms_since(started);
+              std::lock_guard lock(mutex);
+              results.push_back(std::move(r));
+              --outstanding;
+              done_cv.notify_all();
+            },
+            asio::detached);
+      }
+      // The window ends with the last send; answers still in flight are waited for below.
+      std::this_thread::sleep_until(t0 + o.window);
+      m.print("load", o.nodes);
+    }
+    {
+      std::unique_lock lock(mutex);
+      done_cv.wait_for(lock, 180s, [&] { return outstanding.load() == 0; });
+    }
+    std::vector<double> ms;
+    std::map<std::string, int> errors, refusals;
+    std::set<std::string> placed_on;
+    std::map<int, int> placed_hist;
+    std::vector<std::string> applied;  // manifests with 3 replicas, in order
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& r : results) {
+        ms.push_back(r.ms);
+        if (!r.ok) ++errors[r.error];
+        for (const auto& c : r.refusals) ++refusals[c];
+        ++placed_hist[r.placed];
+        placed_on.insert(r.nodes.begin(), r.nodes.end());
+        if (r.placed == 3) applied.push_back(r.manifest_id);
+      }
+    }
+    std::printf(
+        "apply (3 replicas): %zu sent at %.1f/s, %zu answered; p50 %.1f ms, p99 %.1f ms, "
+        "max %.1f ms\n",
+        total, o.rate, ms.size(), percentile(ms, 0.5), percentile(ms, 0.99), percentile(ms, 1.0));
+    std::printf("  replicas placed per apply:");
+    for (const auto& [k, v] : placed_hist) std::printf(" %d:%d", k, v);
+    std::printf("; errors:");
+    for (const auto& [k, v] : errors) std::printf(" %s=%d", k.c_str(), v);
+    std::printf("; placements refused:");
+    for (const auto& [k, v] : refusals) std::printf(" %s=%d", k.c_str(), v);
+    std::printf("\n  distinct nodes placed on: %zu of %zu\n", placed_on.size(), o.nodes);
+    if (applied.size() != total || outstanding.load() != 0) status = 3;
+
+    // 4. Cold discovery from nodes that never saw the manifests.
+    std::vector<size_t> candidates;
+    std::set<size_t> entries_set(entry_index.begin(), entry_index.end());
+    for (size_t i = 0; i < o.nodes; ++i) {
+      if (!entries_set.count(i) && !placed_on.count(nodes[i]->node_id())) candidates.push_back(i);
+    }
+    std::mt19937 rng(rd());
+    std::shuffle(candidates.begin(), candidates.end(), rng);
+    candidates.resize(std::min(candidates.size(), o.discoverers));
+    std::vector<double> cold;
+    size_t incomplete = 0;
+    const size_t manifests = std::min<size_t>(applied.size(), 10);
+    for (size_t m = 0; m < manifests; ++m) {
+      for (size_t d : candidates) {
+        const auto t = Steady::now();
+        auto found = nodes[d]->providers().discover(applied[m]);
+        cold.push_back(ms_since(t));
+        if (found.size() != 3) ++incomplete;
+      }
+    }
+    std::printf(
+        "cold discovery: n=%zu p50 %.2f ms, p99 %.2f ms, max %.2f ms; with != 3 providers: "
+        "%zu\n",
+        cold.size(), percentile(cold, 0.5), percentile(cold, 0.99), percentile(cold, 1.0),
+        incomplete);
+    std::fflush(stdout);
+
+    for (auto& n : nodes) n->stop_io();
+    loop.stop();
+    // A node's directory refresher may be inside a DHT discovery (up to the discovery
+    // timeout) when it is stopped, so nodes are destroyed 64 at a time: one after the other,
+    // 1,000 saturated nodes took over 10 minutes to shut down.
+    {
+      std::atomic<size_t> next{0};
+      std::vector<std::jthread> stoppers;
+      for (int t = 0; t < 64; ++t) {
+        stoppers.emplace_back([&] {
+          for (size_t i = next++; i < nodes.size(); i = next++) nodes[i].reset();
+        });
+      }
+    }
+    nodes.clear();
+  }
+  std::error_code ec;
+  fs::remove_all(root, ec);
+  return status;
+}

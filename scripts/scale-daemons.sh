@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# scale-daemons.sh — N real beemesh daemons (beemesh_mock_machine: `beemesh machine` with the
+# Mock engine) on this machine, 127.0.0.1 only, admitted the product's way, then APPLIES
+# applies through the CLI, and a report (issue 16):
+#   start      time until every daemon's API answers, and until sampled nodes list min(N, 50)
+#   placement  distinct nodes placed on over the applies (goal at 200 daemons: >= 150)
+#   discovery  `beemesh get providers` wall time from nodes that never saw the manifest (cold),
+#              and the same CLI + REST round trip without a DHT lookup (`get nodes`) as baseline
+#   memory     RSS (and anonymous RSS) per daemon; idle CPU per daemon over IDLE_S seconds
+# Everything is torn down on exit (trap): daemons SIGTERM then SIGKILL, the directory removed.
+#
+#   scripts/scale-daemons.sh [N=200]
+#   env: APPLIES=300 REPLICAS=1 IDLE_S=20 DISCOVER_MANIFESTS=20 DISCOVER_FROM=5
+#        PER_ADDRESS_CAP=512: the daemons' RPC max_connections_per_address (the daemon's is 32;
+#        here every peer connects from 127.0.0.1, so 32 would cut a node off after 32 peers:
+#        a one-machine artefact). 0 keeps the daemon's default.
+#        ENTRIES=0: applies go through nodes 1..ENTRIES round robin (0: all N nodes). With
+#        ENTRIES=1 every placement is chosen from one node's view of the mesh.
+#        BEEMESH_BUILD_DIR=build (needs targets beemesh and beemesh_mock_machine,
+#        BEEMESH_CMAKE_ARGS=-DBEEMESH_BUILD_BENCH=ON)
+#        KEEP=1 keeps the directory (logs) after the run
+# Ports: 3*N consecutive ports below the ephemeral range (ip_local_port_range), every one
+# checked free (TCP and UDP) with ss first: RPC base+i, API base+N+i, DHT (UDP) base+2N+i.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+N="${1:-200}"
+APPLIES="${APPLIES:-300}"
+REPLICAS="${REPLICAS:-1}"
+IDLE_S="${IDLE_S:-20}"
+DISCOVER_MANIFESTS="${DISCOVER_MANIFESTS:-20}"
+DISCOVER_FROM="${DISCOVER_FROM:-5}"
+PER_ADDRESS_CAP="${PER_ADDRESS_CAP:-512}"
+ENTRIES="${ENTRIES:-0}"
+build="${BEEMESH_BUILD_DIR:-$root/build}"
+BEEMESH="$build/src/app/beemesh"
+MACHINE="$build/bench/scale/beemesh_mock_machine"
+for b in "$BEEMESH" "$MACHINE"; do
+  [ -x "$b" ] || { echo "missing $b (build beemesh beemesh_mock_machine)" >&2; exit 2; }
+done
+for tool in ss python3 curl; do
+  command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }
+done
+
+# Descriptors: each daemon has its own limit, inherited from this shell.
+ulimit -n "$(ulimit -Hn)"
+
+dir="$(mktemp -d /tmp/beemesh-scale-XXXXXX)"
+declare -a PID=()
+cleanup() {
+  local status=$? pid
+  for pid in "${PID[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 200); do
+    local alive=0
+    for pid in "${PID[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1 && break; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${PID[@]}"; do
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $dir"; else rm -rf "$dir"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now_ms() { date +%s%3N; }
+t_begin="$(now_ms)"
+
+# A block of 3N free ports below the ephemeral range.
+read -r eph_low _ </proc/sys/net/ipv4/ip_local_port_range
+used="$(ss -Htuan | awk '{print $5}' | sed 's/.*://' | sort -un)"
+base=""
+for _ in $(seq 1 50); do
+  candidate=$((20000 + RANDOM % (eph_low - 20000 - 3 * N)))
+  clash="$(printf '%s\n' "$used" | awk -v lo="$candidate" -v hi=$((candidate + 3 * N)) \
+    '$1 >= lo && $1 < hi' | head -n 1)"
+  if [ -z "$clash" ]; then base="$candidate"; break; fi
+done
+[ -n "$base" ] || { echo "no block of $((3 * N)) free ports below $eph_low" >&2; exit 1; }
+rpc_port() { echo $((base + $1)); }
+api_port() { echo $((base + N + $1)); }
+dht_port() { echo $((base + 2 * N + $1)); }
+api() { echo "http://127.0.0.1:$(api_port "$1")"; }
+
+# The mesh, its join token and a deployer user, as scripts/demo.sh makes them.
+export BEEMESH_HOME="$dir/user"
+mkdir -p "$BEEMESH_HOME"
+chmod 700 "$BEEMESH_HOME"
+"$BEEMESH" mesh --dir "$dir/admin" init --mesh-id scale >/dev/null
+token="$("$BEEMESH" mesh --dir "$dir/admin" admit --ttl 3600)"
+user_key="$("$BEEMESH" whoami -o json | grep -oE '[0-9a-f]{64}' | head -n 1)"
+"$BEEMESH" mesh --dir "$dir/admin" user --name scale --role deployer --key "$user_key" \
+  >"$dir/user.credential"
+"$BEEMESH" login --credential "$dir/user.credential" >/dev/null
+network_id=$((100000 + RANDOM * 16 + RANDOM % 16))
+
+echo "scale-daemons: $N daemons (Mock engine) in $dir, ports $base..$((base + 3 * N - 1)), RPC per-address cap ${PER_ADDRESS_CAP/#0/default (32)}"
+start_node() {
+  local i="$1"
+  local args=(--data-dir "$dir/n$i" --name "n$i" --rpc-listen "127.0.0.1:$(rpc_port "$i")"
+    --api-listen "127.0.0.1:$(api_port "$i")" --dht-listen "127.0.0.1:$(dht_port "$i")"
+    --network-id "$network_id" --join "$token" --capacity-memory 4Gi --capacity-cpu 4000m
+    --log-level warn)
+  [ "$PER_ADDRESS_CAP" = 0 ] || args+=(--per-address-cap "$PER_ADDRESS_CAP")
+  if [ "$i" -gt 1 ]; then
+    # Node 1 and up to two random earlier nodes (one bootstrap node alone can split the mesh).
+    args+=(--bootstrap "127.0.0.1:$(dht_port 1)")
+    if [ "$i" -gt 2 ]; then
+      args+=(--bootstrap "127.0.0.1:$(dht_port $((2 + RANDOM % (i - 2))))")
+    fi
+  fi
+  "$MACHINE" "${args[@]}" >"$dir/n$i.log" 2>&1 &
+  PID[i]=$!
+}
+wait_health() {
+  local i="$1" deadline=$((SECONDS + 120))
+  until curl -sf -o /dev/null "$(api "$i")/health"; do
+    kill -0 "${PID[$i]}" 2>/dev/null || { echo "n$i exited:" >&2; tail "$dir/n$i.log" >&2; exit 1; }
+    [ "$SECONDS" -lt "$deadline" ] || { echo "n$i: no API after 120 s" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+start_node 1
+wait_health 1
+for i in $(seq 2 "$N"); do start_node "$i"; done
+for i in $(seq 1 "$N"); do wait_health "$i"; done
+t_up="$(now_ms)"
+echo "start: all $N APIs answer after $(((t_up - t_begin) / 1000)) s"
+
+nodes_seen() { "$BEEMESH" --server "$(api "$1")" -o json get nodes 2>/dev/null |
+  python3 -c 'import json,sys; print(len(json.load(sys.stdin)["nodes"]))' 2>/dev/null || echo 0; }
+want=$((N < 50 ? N : 50))
+samples=(1 $((N / 4 + 1)) $((N / 2 + 1)) $((3 * N / 4 + 1)) "$N")
+deadline=$((SECONDS + 300))
+for s in "${samples[@]}"; do
+  until [ "$(nodes_seen "$s")" -ge "$want" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { echo "n$s lists $(nodes_seen "$s") < $want nodes" >&2; break; }
+    sleep 0.5
+  done
+done
+t_settled="$(now_ms)"
+seen_list=""
+for s in "${samples[@]}"; do seen_list+=" n$s:$(nodes_seen "$s")"; done
+echo "settle: sampled nodes list${seen_list} nodes, $(((t_settled - t_begin) / 1000)) s after the start"
+
+# Memory and idle CPU per daemon (/proc/PID/status, /proc/PID/stat utime+stime).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+declare -a T0=()
+for i in $(seq 1 "$N"); do T0[i]="$(cpu_ticks "${PID[$i]}")"; done
+sleep "$IDLE_S"
+hz="$(getconf CLK_TCK)"
+for i in $(seq 1 "$N"); do
+  pid="${PID[$i]}"
+  printf '%s %s %s\n' "$(($(cpu_ticks "$pid") - T0[i]))" \
+    "$(awk '/^VmRSS:/{print $2}' "/proc/$pid/status")" \
+    "$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status")"
+done >"$dir/idle.txt"
+python3 - "$dir/idle.txt" "$hz" "$IDLE_S" <<'EOF'
+import statistics, sys
+rows = [list(map(int, l.split())) for l in open(sys.argv[1])]
+hz, idle = int(sys.argv[2]), float(sys.argv[3])
+cpu = [100.0 * r[0] / hz / idle for r in rows]
+print(f"memory: RSS per daemon median {statistics.median(r[1] for r in rows)/1024:.1f} MiB, "
+      f"max {max(r[1] for r in rows)/1024:.1f} MiB; anonymous median "
+      f"{statistics.median(r[2] for r in rows)/1024:.1f} MiB; total {sum(r[1] for r in rows)/1024:.0f} MiB")
+print(f"idle CPU over {idle:.0f} s: per daemon median {statistics.median(cpu):.3f} %, "
+      f"mean {statistics.mean(cpu):.3f} %, max {max(cpu):.3f} %; all daemons {sum(cpu):.1f} % of one core")
+EOF
+
+# Applies: manifest k through node (k mod ENTRIES)+1, with the CLI.
+[ "$ENTRIES" -gt 0 ] && [ "$ENTRIES" -le "$N" ] || ENTRIES="$N"
+mkdir -p "$dir/apply"
+t_apply="$(now_ms)"
+for k in $(seq 0 $((APPLIES - 1))); do
+  cat >"$dir/apply/m$k.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: scale-$k
+spec:
+  containers:
+    - name: app
+      image: localhost/busybox:latest
+      command: ["sleep", "3600"]
+      resources:
+        limits:
+          memory: 16Mi
+          cpu: 10m
+EOF
+  entry=$((k % ENTRIES + 1))
+  t0="$(now_ms)"
+  "$BEEMESH" --server "$(api "$entry")" -o json apply -f "$dir/apply/m$k.yaml" \
+    --replicas "$REPLICAS" >"$dir/apply/m$k.json" 2>"$dir/apply/m$k.err" || true
+  echo "$k $entry $(($(now_ms) - t0))" >>"$dir/apply/times.txt"
+done
+echo "applies: $APPLIES through $ENTRIES entry node(s) in $((($(now_ms) - t_apply) / 1000)) s"
+
+# Cold discovery: DISCOVER_MANIFESTS manifests, each from DISCOVER_FROM nodes that are neither
+# its entry node nor one of its placements; baseline: `get nodes` from the same nodes.
+python3 - "$dir/apply" "$APPLIES" "$N" "$DISCOVER_MANIFESTS" "$DISCOVER_FROM" "$ENTRIES" \
+  >"$dir/discover-plan.txt" <<'EOF'
+import json, random, sys
+d, applies, n, manifests, per, entries = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+                                         int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+ok = []
+for k in range(applies):
+    try:
+        o = json.load(open(f"{d}/m{k}.json"))
+    except Exception:
+        continue
+    if o.get("replicas_placed", 0) >= 1:
+        ok.append((k, o["manifest_id"], {p["node_id"] for p in o["placements"] if p.get("ok")}))
+random.shuffle(ok)
+for k, mid, placed in ok[:manifests]:
+    # The entry node is left out (it may have discovered the manifest); a placement node may be
+    # drawn (1 in N per sample with 1 replica): it still asks the DHT (nothing cached for it).
+    choices = [i for i in range(1, n + 1) if i != k % entries + 1]
+    for i in random.sample(choices, min(per, len(choices))):
+        print(i, mid, len(placed))
+EOF
+: >"$dir/discover.txt"
+while read -r i mid _; do
+  t0="$(now_ms)"
+  found="$("$BEEMESH" --server "$(api "$i")" -o json get providers "$mid" 2>/dev/null |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["providers"]))' 2>/dev/null || echo err)"
+  t1="$(now_ms)"
+  "$BEEMESH" --server "$(api "$i")" -o json get nodes >/dev/null 2>&1 || true
+  t2="$(now_ms)"
+  echo "$((t1 - t0)) $((t2 - t1)) $found" >>"$dir/discover.txt"
+done <"$dir/discover-plan.txt"
+
+python3 - "$dir" "$APPLIES" "$N" "$REPLICAS" <<'EOF'
+import collections, json, sys, statistics
+d, applies, n, replicas = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))] if v else float("nan")
+placed_on, hist, errors = set(), collections.Counter(), collections.Counter()
+for k in range(applies):
+    try:
+        o = json.load(open(f"{d}/apply/m{k}.json"))
+    except Exception:
+        err = open(f"{d}/apply/m{k}.err").read().strip().splitlines()
+        errors[(err[-1] if err else "no output")[:80]] += 1
+        continue
+    hist[o.get("replicas_placed", 0)] += 1
+    placed_on |= {p["node_id"] for p in o.get("placements", []) if p.get("ok")}
+times = [int(l.split()[2]) for l in open(f"{d}/apply/times.txt")]
+print(f"apply (CLI, {replicas} replica(s)): p50 {pct(times, .5)} ms, p99 {pct(times, .99)} ms; "
+      f"replicas placed per apply {dict(sorted(hist.items()))}; errors {dict(errors)}")
+print(f"placement: {len(placed_on)} distinct nodes of {n} over {applies} applies (goal >= {min(150, n)})")
+rows = [l.split() for l in open(f"{d}/discover.txt")]
+cold = [int(r[0]) for r in rows]
+base = [int(r[1]) for r in rows]
+complete = sum(1 for r in rows if r[2] == str(replicas))
+print(f"cold discovery (CLI get providers, wall): n={len(cold)} p50 {pct(cold, .5)} ms, "
+      f"p99 {pct(cold, .99)} ms; all {replicas} provider(s) found in {complete}/{len(rows)}")
+print(f"  baseline (CLI get nodes, no DHT lookup): p50 {pct(base, .5)} ms, p99 {pct(base, .99)} ms")
+EOF
