@@ -96,12 +96,11 @@ Result<std::unique_ptr<BenchNode>> BenchNode::start(const BenchNodeSpec& spec, d
   n->directory_ = std::make_unique<apply::NodeDirectory>(
       *n->providers_, self, std::chrono::seconds(defaults.workload.provider_ttl_seconds),
       n->membership_.get());
-  // As the daemon: share holders and targets are looked up in the directory.
+  // As the daemon: share holders and targets are looked up in the directory (any member:
+  // the cached shards, else a bounded read of the node's shard).
   n->handlers_->set_member_lookup(
       [dir = n->directory_.get()](const std::string& id) -> std::optional<apply::KnownMember> {
-        for (const auto& e : dir->nodes()) {
-          if (e.node_id == id) return apply::KnownMember{e.public_key, e.rpc_endpoint};
-        }
+        if (auto e = dir->find(id)) return apply::KnownMember{e->public_key, e->rpc_endpoint};
         return std::nullopt;
       });
   if (spec.entry) {
