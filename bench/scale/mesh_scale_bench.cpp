@@ -9,8 +9,8 @@
 //   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
-//   discovery  cold discovery p50/p99: --discoverers nodes that never saw the manifest (not an
-//              entry, not a placement) discover each of 10 applied manifests once
+//   discovery  cold discovery p50/p99: per manifest, --discoverers nodes that never saw it (not an
+//              entry, not a placement of it), for each of 10 applied manifests
 // Traffic is read from the kernel's loopback counters (/proc/net/dev "lo", IP/UDP/TCP headers
 // included: DHT datagrams and TLS RPC alike), so run it alone in a network namespace:
 //
@@ -433,6 +433,7 @@ int main(int argc, char** argv) {
     std::vector<double> ms;
     std::map<std::string, int> errors, refusals;
     std::set<std::string> placed_on;
+    std::map<std::string, std::set<std::string>> placed_by_manifest;
     std::map<int, int> placed_hist;
     std::vector<std::string> applied;  // manifests with 3 replicas, in order
     {
@@ -443,7 +444,10 @@ int main(int argc, char** argv) {
         for (const auto& c : r.refusals) ++refusals[c];
         ++placed_hist[r.placed];
         placed_on.insert(r.nodes.begin(), r.nodes.end());
-        if (r.placed == 3) applied.push_back(r.manifest_id);
+        if (r.placed == 3) {
+          applied.push_back(r.manifest_id);
+          placed_by_manifest[r.manifest_id].insert(r.nodes.begin(), r.nodes.end());
+        }
       }
     }
     std::printf(
@@ -459,19 +463,21 @@ int main(int argc, char** argv) {
     std::printf("\n  distinct nodes placed on: %zu of %zu\n", placed_on.size(), o.nodes);
     if (applied.size() != total || outstanding.load() != 0) status = 3;
 
-    // 4. Cold discovery from nodes that never saw the manifests.
-    std::vector<size_t> candidates;
+    // 4. Cold discovery of each of 10 manifests from --discoverers nodes that never saw it
+    // (neither an entry node nor one it was placed on; each node asks for a manifest once).
     std::set<size_t> entries_set(entry_index.begin(), entry_index.end());
-    for (size_t i = 0; i < o.nodes; ++i) {
-      if (!entries_set.count(i) && !placed_on.count(nodes[i]->node_id())) candidates.push_back(i);
-    }
     std::mt19937 rng(rd());
-    std::shuffle(candidates.begin(), candidates.end(), rng);
-    candidates.resize(std::min(candidates.size(), o.discoverers));
     std::vector<double> cold;
     size_t incomplete = 0;
     const size_t manifests = std::min<size_t>(applied.size(), 10);
     for (size_t m = 0; m < manifests; ++m) {
+      const auto& running = placed_by_manifest[applied[m]];
+      std::vector<size_t> candidates;
+      for (size_t i = 0; i < o.nodes; ++i) {
+        if (!entries_set.count(i) && !running.count(nodes[i]->node_id())) candidates.push_back(i);
+      }
+      std::shuffle(candidates.begin(), candidates.end(), rng);
+      candidates.resize(std::min(candidates.size(), o.discoverers));
       for (size_t d : candidates) {
         const auto t = Steady::now();
         auto found = nodes[d]->providers().discover(applied[m]);
