@@ -10,6 +10,7 @@
 #include "apply/admission.h"
 #include "apply/async.h"
 #include "apply/codes.h"
+#include "apply/delete_targets.h"
 #include "apply/publisher_context.h"
 #include "apply/share_fetch.h"
 #include "common/safe_text.h"
@@ -556,6 +557,23 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
                          "the delete token names another manifest id");
   }
   const auto request_id = owner_request->message.request_id;
+  // Whom to tell (apply/delete_targets.h): the providers, and the holders named in the
+  // desired state, read before the tombstone replaces it. Off the loop: both may block
+  // (discovery and a DHT read, each bounded).
+  auto finding =
+      run_blocking(desired_io_, [find = provider_lookup_, store = desired_, id = manifest_id,
+                                 owner = owner_request->message.owner_public_key] {
+        std::vector<provider::ProviderInfo> providers;
+        if (find) providers = find(id);
+        std::vector<protocol::ShareHolder> holders;
+        if (store) {
+          auto state = store->lookup(id, owner);
+          if (!state) state = store->fetch(id, owner);
+          if (state && state->applied) holders = state->applied->share_holders;
+        }
+        return delete_targets(id, providers, holders);
+      });
+  const auto nodes = co_await std::move(finding);
   if (!tombstone.empty() && desired_) {
     // The owner's tombstone ends the desired state before any node removes anything, so
     // nothing re-places the manifest meanwhile.
@@ -576,7 +594,6 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
       spdlog::warn("tombstone of {}: DHT put failed: {}", manifest_id, put.error().to_string());
     }
   }
-  auto nodes = directory_.nodes();
   std::vector<asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>>> calls;
   for (const auto& n : nodes) {
     calls.push_back(forward_delete(client_, verifier_,
