@@ -6,6 +6,20 @@
 
 namespace beemesh::apply {
 
+std::vector<protocol::ShareHolder> known_holders(const std::vector<protocol::ShareHolder>& holders,
+                                                 const MemberLookup& find) {
+  if (!find) return holders;
+  std::vector<protocol::ShareHolder> out;
+  for (const auto& h : holders) {
+    auto member = find(h.node_id);
+    if (!member || member->public_key != h.node_public_key) continue;
+    auto known = h;
+    known.rpc_endpoint = member->rpc_endpoint;
+    out.push_back(std::move(known));
+  }
+  return out;
+}
+
 std::vector<DeleteTarget> delete_targets(const std::string& manifest_id,
                                          const std::vector<provider::ProviderInfo>& providers,
                                          const std::vector<protocol::ShareHolder>& holders,

@@ -10,7 +10,6 @@
 #include "apply/admission.h"
 #include "apply/async.h"
 #include "apply/codes.h"
-#include "apply/delete_targets.h"
 #include "apply/publisher_context.h"
 #include "apply/share_fetch.h"
 #include "common/safe_text.h"
@@ -594,7 +593,8 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
   auto finding = run_blocking(desired_io_, [find = provider_lookup_, id = manifest_id] {
     return find ? find(id) : std::vector<provider::ProviderInfo>{};
   });
-  const auto nodes = delete_targets(manifest_id, co_await std::move(finding), holders);
+  const auto nodes = delete_targets(manifest_id, co_await std::move(finding),
+                                    known_holders(holders, member_lookup_));
   std::vector<asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>>> calls;
   for (const auto& n : nodes) {
     calls.push_back(forward_delete(client_, verifier_,

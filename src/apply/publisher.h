@@ -51,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/delete_targets.h"
 #include "apply/desired_state.h"
 #include "apply/directory.h"
 #include "common/clock.h"
@@ -163,6 +164,9 @@ class Publisher {
   using ProviderLookup =
       std::function<std::vector<provider::ProviderInfo>(const std::string& manifest_id)>;
   void set_provider_lookup(ProviderLookup find) { provider_lookup_ = std::move(find); }
+  // Resolves a delete's key-share holders through the node directory (known_holders in
+  // apply/delete_targets.h). Unset: holders as the record names them (unit meshes).
+  void set_member_lookup(MemberLookup find) { member_lookup_ = std::move(find); }
 
   // Desired state is recorded and compared only with a store (the daemon sets one).
   void set_desired_state(DesiredStateStore* store) { desired_ = store; }
@@ -189,6 +193,7 @@ class Publisher {
   DesiredStateStore* desired_ = nullptr;
   RunningNodes running_nodes_;
   ProviderLookup provider_lookup_;
+  MemberLookup member_lookup_;
   std::mutex mutex_;
   std::map<std::string, uint64_t> published_;  // manifest id -> permanent put id
   asio::thread_pool parsing_{1};               // manifest parsing, off the event loop

@@ -125,5 +125,50 @@ TEST(DeleteTargets, TheDefaultCapBoundsAHostileRecordNamingThousandsOfHolders) {
   EXPECT_EQ(delete_targets(kMid, {}, holders).size(), kMaxDeleteTargets);
 }
 
+MemberLookup directory_of(const std::vector<DeleteTarget>& members) {
+  return [members](const std::string& id) -> std::optional<DeleteTarget> {
+    for (const auto& m : members) {
+      if (m.node_id == id) return m;
+    }
+    return std::nullopt;
+  };
+}
+
+TEST(KnownHolders, AHolderTheDirectoryDoesNotListIsNotContacted) {
+  auto nodes = mesh(2);  // 1 is gone (or dead, or outside this node's view)
+  auto find = directory_of(
+      {{nodes[0].identity.node_id(), nodes[0].identity.public_key(), nodes[0].endpoint}});
+
+  auto known = known_holders({nodes[0].holder(1), nodes[1].holder(2)}, find);
+
+  ASSERT_EQ(known.size(), 1u);
+  EXPECT_EQ(known[0].node_id, nodes[0].identity.node_id());
+}
+
+TEST(KnownHolders, AreReachedWhereTheyAnnouncedThemselvesNowNotWhereTheSplitSaw) {
+  auto nodes = mesh(1);
+  auto find = directory_of(
+      {{nodes[0].identity.node_id(), nodes[0].identity.public_key(), "127.0.0.1:9999"}});
+
+  auto known = known_holders({nodes[0].holder(1)}, find);
+
+  ASSERT_EQ(known.size(), 1u);
+  EXPECT_EQ(known[0].rpc_endpoint, "127.0.0.1:9999");
+}
+
+TEST(KnownHolders, AHolderListedUnderAnotherKeyIsNotContacted) {
+  auto nodes = mesh(2);
+  auto find = directory_of(
+      {{nodes[0].identity.node_id(), nodes[1].identity.public_key(), nodes[0].endpoint}});
+
+  EXPECT_TRUE(known_holders({nodes[0].holder(1)}, find).empty());
+}
+
+TEST(KnownHolders, WithoutADirectoryAreTheHoldersAsNamed) {
+  auto nodes = mesh(2);
+
+  EXPECT_EQ(known_holders({nodes[0].holder(1), nodes[1].holder(2)}, {}).size(), 2u);
+}
+
 }  // namespace
 }  // namespace beemesh::apply
