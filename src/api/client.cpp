@@ -326,8 +326,11 @@ Result<std::vector<WorkloadView>> ApiClient::workloads() {
   return workloads_from_json(*j);
 }
 
-Result<WorkloadView> ApiClient::workload(const std::string& workload_id) {
-  auto j = impl_->get_json("/workloads/" + workload_id);
+Result<WorkloadView> ApiClient::workload(const std::string& workload_id, const std::string& node) {
+  auto body =
+      impl_->get("/workloads/" + workload_id, node.empty() ? "" : "?node=" + path_segment(node));
+  if (!body) return body.error();
+  auto j = parse_json(*body);
   if (!j) return j.error();
   return workload_from_json(*j);
 }

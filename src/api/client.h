@@ -78,7 +78,8 @@ class ApiClient {
   Result<ApplyOutcome> apply(std::string_view yaml, const ApplyOptions& options,
                              const OwnerAuth& auth, const ProgressFn& progress = {});
   Result<std::vector<WorkloadView>> workloads();
-  Result<WorkloadView> workload(const std::string& workload_id);
+  // `node` (optional): the node the workload was placed on, the only other node asked.
+  Result<WorkloadView> workload(const std::string& workload_id, const std::string& node = {});
   Result<std::string> logs(const std::string& workload_id, int tail_lines = -1);
   Result<DeleteOutcome> delete_manifest(const std::string& manifest_id, const OwnerAuth& auth);
   Result<std::vector<provider::ProviderInfo>> providers(const std::string& manifest_id);

@@ -145,8 +145,16 @@ class NodeService {
 
   // Workloads on this node.
   virtual std::vector<WorkloadView> workloads() = 0;
-  // A workload on this node or, failing that, on any known node (Error "not_found").
+  // A workload on this node or, failing that, on known nodes (Error "not_found"): a
+  // bounded number of them (docs/LIMITS.md), so pass the node when it is known.
   virtual Result<WorkloadView> workload(const std::string& workload_id) = 0;
+  // GET /workloads/<id>?node=<node id>: the same, asking only `node_id` (the node an apply
+  // placed it on) besides this one. Services without a cheaper way fall back to workload().
+  virtual Result<WorkloadView> workload_on(const std::string& workload_id,
+                                           const std::string& node_id) {
+    (void)node_id;
+    return workload(workload_id);
+  }
   virtual Result<std::string> logs(const std::string& workload_id, int tail_lines) = 0;
 
   virtual std::vector<provider::ProviderInfo> providers(const std::string& manifest_id) = 0;

@@ -375,7 +375,12 @@ void ApiServer::Impl::routes() {
   http.Get(R"(/workloads/([^/]+))",
            guarded(Role::kViewer,
                    [this](const httplib::Request& req, httplib::Response& res, const Caller&) {
-                     auto w = service.workload(req.matches[1]);
+                     const std::string node = req.get_param_value("node");
+                     if (node.size() > 128) {
+                       return send_error(res, make_error("bad_request", "node id too long"));
+                     }
+                     auto w = node.empty() ? service.workload(req.matches[1])
+                                           : service.workload_on(req.matches[1], node);
                      if (!w) return send_error(res, w.error());
                      send_json(res, 200, workload_to_json(*w));
                    }));

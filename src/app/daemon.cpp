@@ -342,6 +342,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->publisher = std::make_unique<apply::Publisher>(ps, *p->identity, p->clock, *p->verifier,
                                                     *p->client, *p->directory, p->dht.get());
   p->publisher->set_desired_state(p->desired.get());
+  p->publisher->set_member_lookup(
+      [dir = p->directory.get()](const std::string& node_id) -> std::optional<apply::DeleteTarget> {
+        // As the target's share lookup: any member (called off the event loop).
+        if (auto n = dir->find(node_id))
+          return apply::DeleteTarget{n->node_id, n->public_key, n->rpc_endpoint};
+        return std::nullopt;
+      });
   // The reconcile loop and what a configured apply must not place beside (app/reconcile_wiring.h).
   p->reconcile =
       make_reconcile_loop({p->identity->node_id(), *p->desired, p->liveness.get(), *p->workloads,

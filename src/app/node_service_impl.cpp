@@ -231,12 +231,19 @@ Result<std::string> NodeServiceImpl::answer_query(const protocol::QueryRequest& 
   return api::workload_to_json(view_of(*rec)).dump();
 }
 
-Result<std::string> NodeServiceImpl::ask_others(const protocol::QueryRequest& query) {
+Result<std::string> NodeServiceImpl::ask_others(const protocol::QueryRequest& query,
+                                                const std::string& node_id) {
   auto self_id = p_.directory.self().node_id;
   std::vector<apply::NodeEntry> others;
   for (const auto& n : p_.directory.nodes()) {
-    if (n.node_id != self_id) others.push_back(n);
+    if (n.node_id == self_id) continue;
+    if (!node_id.empty() && n.node_id == node_id) {
+      others.assign(1, n);
+      break;
+    }
+    if (others.size() < kMaxQueryFanout) others.push_back(n);
   }
+  // A named node not in this node's view: the bounded search (the first others) instead.
   auto task = [&]() -> asio::awaitable<Result<std::string>> {
     std::vector<asio::awaitable<Result<protocol::QueryReply>>> asks;
     for (const auto& n : others) {
@@ -254,14 +261,25 @@ Result<std::string> NodeServiceImpl::ask_others(const protocol::QueryRequest& qu
 }
 
 Result<api::WorkloadView> NodeServiceImpl::workload(const std::string& workload_id) {
+  return find_workload(workload_id, {});
+}
+
+Result<api::WorkloadView> NodeServiceImpl::workload_on(const std::string& workload_id,
+                                                       const std::string& node_id) {
+  return find_workload(workload_id, node_id);
+}
+
+Result<api::WorkloadView> NodeServiceImpl::find_workload(const std::string& workload_id,
+                                                         const std::string& node_id) {
   auto rec = p_.workloads.status(workload_id);
   if (rec) return view_of(*rec);
   if (rec.error().code != "not_found") return rec.error();
+  if (node_id == p_.directory.self().node_id) return rec.error();
   protocol::QueryRequest q;
   q.request_id = runtime::new_workload_id();
   q.kind = "workload";
   q.workload_id = workload_id;
-  auto body = ask_others(q);
+  auto body = ask_others(q, node_id);
   if (!body) return body.error();
   auto json = api::parse_json(*body);
   if (!json) return json.error();

@@ -39,6 +39,11 @@ struct ServiceParts {
   apply::DesiredStateStore* desired = nullptr;
 };
 
+// A workload looked up by id without its node asks at most this many other nodes
+// (docs/LIMITS.md): the lookup is bounded whatever the mesh size, and callers that know the
+// node (apply --wait) name it.
+inline constexpr size_t kMaxQueryFanout = 32;
+
 class NodeServiceImpl final : public api::NodeService {
  public:
   explicit NodeServiceImpl(ServiceParts parts);
@@ -54,6 +59,8 @@ class NodeServiceImpl final : public api::NodeService {
   Result<void> install_revocations(const std::string& signed_list_bytes) override;
   std::vector<api::WorkloadView> workloads() override;
   Result<api::WorkloadView> workload(const std::string& workload_id) override;
+  Result<api::WorkloadView> workload_on(const std::string& workload_id,
+                                        const std::string& node_id) override;
   Result<std::string> logs(const std::string& workload_id, int tail_lines) override;
   std::vector<provider::ProviderInfo> providers(const std::string& manifest_id) override;
   Result<api::DesiredView> desired_state(const std::string& manifest_id,
@@ -67,7 +74,12 @@ class NodeServiceImpl final : public api::NodeService {
 
  private:
   api::WorkloadView view_of(const workload::WorkloadRecord& record) const;
-  Result<std::string> ask_others(const protocol::QueryRequest& query);
+  // Asks `node_id` only when given and known, else at most kMaxQueryFanout other nodes of
+  // the directory (the first answer wins).
+  Result<std::string> ask_others(const protocol::QueryRequest& query,
+                                 const std::string& node_id = {});
+  Result<api::WorkloadView> find_workload(const std::string& workload_id,
+                                          const std::string& node_id);
 
   ServiceParts p_;
   Counter& applies_ok_;

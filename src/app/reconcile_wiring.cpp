@@ -14,6 +14,9 @@ std::unique_ptr<apply::ReconcileLoop> make_reconcile_loop(ReconcileWiring w) {
     for (const auto& info : providers->discover(id)) nodes.insert(info.metadata.node_id);
     return nodes;
   });
+  // A delete reaches the providers (and the holders), not every node (apply/delete_targets.h).
+  w.publisher.set_provider_lookup(
+      [providers = &w.providers](const std::string& id) { return providers->discover(id); });
   apply::ReconcileLoop::Parts parts{
       .self = w.self,
       .desired = w.desired,

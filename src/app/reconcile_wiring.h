@@ -3,7 +3,8 @@
 // (dead providers left out, each provider's announced content version), the publisher's
 // re-placement run on the event loop, and removal through the workload manager's queue.
 // Also tells the publisher which nodes run a manifest (a configured apply does not place
-// beside them) and keeps the plaintext of every deploy for the loop (in memory).
+// beside them; a delete is forwarded to them) and keeps the plaintext of every deploy for the loop
+// (in memory).
 #pragma once
 
 #include <memory>

@@ -592,6 +592,18 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
                          "the delete token names another manifest id");
   }
   const auto request_id = owner_request->message.request_id;
+  // Whom to tell (apply/delete_targets.h): the key-share holders named in the desired
+  // state, read before the tombstone replaces it (from the DHT, so a split made by another
+  // entry node counts; bounded, off the loop), then the providers.
+  auto reading = run_blocking(desired_io_, [store = desired_, id = manifest_id,
+                                            owner = owner_request->message.owner_public_key] {
+    std::vector<protocol::ShareHolder> holders;
+    if (!store) return holders;
+    auto state = store->fetch(id, owner);  // merged with what is kept here
+    if (state && state->applied) holders = state->applied->share_holders;
+    return holders;
+  });
+  const auto holders = co_await std::move(reading);
   if (!tombstone.empty() && desired_) {
     // The owner's tombstone ends the desired state before any node removes anything, so
     // nothing re-places the manifest meanwhile.
@@ -612,7 +624,15 @@ asio::awaitable<Result<DeleteForward>> Publisher::delete_manifest(std::string ma
       spdlog::warn("tombstone of {}: DHT put failed: {}", manifest_id, put.error().to_string());
     }
   }
-  auto nodes = directory_.nodes();
+  // Discovery may block up to its timeout: after the tombstone is out, so replicas that
+  // read it meanwhile remove themselves whatever this takes.
+  // The holders are resolved there too: a member lookup may read a directory shard.
+  auto finding = run_blocking(
+      desired_io_, [find = provider_lookup_, lookup = member_lookup_, id = manifest_id, holders] {
+        return delete_targets(id, find ? find(id) : std::vector<provider::ProviderInfo>{},
+                              known_holders(holders, lookup));
+      });
+  const auto nodes = co_await std::move(finding);
   std::vector<asio::awaitable<Result<crypto::VerifiedMessage<protocol::DeleteResponse>>>> calls;
   for (const auto& n : nodes) {
     calls.push_back(forward_delete(client_, verifier_,

@@ -33,8 +33,13 @@
 // The record (intent + owner credential + this node's signed encrypted manifest) is put
 // under desired_key(manifest id) before any ApplyRequest is sent; it then replaces the
 // beemesh/manifest/<id> record.
-// Promise (delete): forwards the owner-signed DeleteRequest envelope, unchanged, to every
-// known node and sums what they removed; stops refreshing the DHT record.
+// Promise (delete): forwards the owner-signed DeleteRequest envelope, unchanged, to the
+// nodes that run or hold the manifest (apply/delete_targets.h: the providers discovery
+// returns and the key-share holders of its desired-state record, read before the
+// tombstone replaces it; at most kMaxDeleteTargets), never to every known node; sums what
+// they removed and lists each contacted node's outcome; stops refreshing the DHT record.
+// A node not reached (not discoverable yet, cut off, beyond the cap) learns the owner's
+// tombstone from the DHT and removes its replica itself (apply/reconcile.h).
 #pragma once
 
 #include <asio.hpp>
@@ -49,6 +54,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/delete_targets.h"
 #include "apply/desired_state.h"
 #include "apply/directory.h"
 #include "common/clock.h"
@@ -58,6 +64,7 @@
 #include "dht/dht.h"
 #include "manifest/pod_security.h"
 #include "net/client.h"
+#include "provider/provider.h"
 #include "scheduler/placement.h"
 
 namespace beemesh::apply {
@@ -155,6 +162,16 @@ class Publisher {
   using RunningNodes = std::function<std::set<std::string>(const std::string& manifest_id)>;
   void set_running_nodes(RunningNodes find) { running_nodes_ = std::move(find); }
 
+  // Who provides a manifest (discovery: may block, bounded): the nodes a delete reaches
+  // besides the key-share holders of the desired state. Unset: the holders only.
+  using ProviderLookup =
+      std::function<std::vector<provider::ProviderInfo>(const std::string& manifest_id)>;
+  void set_provider_lookup(ProviderLookup find) { provider_lookup_ = std::move(find); }
+  // Resolves a delete's key-share holders through the node directory (known_holders in
+  // apply/delete_targets.h; may block: called off the event loop). Unset: holders as the
+  // record names them (unit meshes).
+  void set_member_lookup(MemberLookup find) { member_lookup_ = std::move(find); }
+
   // Desired state is recorded and compared only with a store (the daemon sets one).
   void set_desired_state(DesiredStateStore* store) { desired_ = store; }
 
@@ -187,6 +204,8 @@ class Publisher {
   dht::Dht* dht_;
   DesiredStateStore* desired_ = nullptr;
   RunningNodes running_nodes_;
+  ProviderLookup provider_lookup_;
+  MemberLookup member_lookup_;
   std::mutex mutex_;
   std::map<std::string, uint64_t> published_;  // manifest id -> permanent put id
   asio::thread_pool parsing_{1};               // manifest parsing, off the event loop

@@ -127,15 +127,19 @@ int print(const Context& ctx, const api::Json& document, const std::string& tabl
 int wait_for_running(const Context& ctx, api::ApiClient& client, const api::ApplyOutcome& outcome,
                      int timeout_s) {
   std::vector<std::string> pending;
+  std::map<std::string, std::string> node_of;  // workload id -> the node it was placed on
   for (const auto& p : outcome.placements) {
-    if (p.ok && !p.workload_id.empty()) pending.push_back(p.workload_id);
+    if (p.ok && !p.workload_id.empty()) {
+      pending.push_back(p.workload_id);
+      node_of[p.workload_id] = p.node_id;
+    }
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   ctx.info() << "waiting for " << pending.size() << " workload(s) to be Running\n";
   std::map<std::string, std::string> last_state;
   while (true) {
     for (auto it = pending.begin(); it != pending.end();) {
-      auto w = client.workload(*it);
+      auto w = client.workload(*it, node_of[*it]);  // asks that node only, not the mesh
       if (!w) {
         if (w.error().code != "not_found") return ctx.fail(w.error());
         last_state[*it] = "not found yet";

@@ -93,6 +93,16 @@ TEST_F(ApiClientTest, StreamedErrorBecomesAnErrorWithItsCode) {
   EXPECT_EQ(steps, 5);
 }
 
+TEST_F(ApiClientTest, AWorkloadLookupNamesTheNodeItWasPlacedOnSoOnlyThatNodeIsAsked) {
+  service.workload_list = {
+      testing::make_workload("w1", "m1", runtime::WorkloadState::Running, "bmn")};
+
+  auto one = client->workload("w1", "bmnode-1");
+
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  EXPECT_EQ(service.last_workload_node(), "bmnode-1");
+}
+
 TEST_F(ApiClientTest, ReadsWorkloadsLogsProvidersAndDeletes) {
   service.workload_list = {
       testing::make_workload("w1", "m1", runtime::WorkloadState::Running, "bmn")};

@@ -64,6 +64,10 @@ class FakeNodeService : public NodeService {
     return revocation_lists_;
   }
   std::atomic<int> last_tail{-2};  // set from server threads
+  std::string last_workload_node() const {
+    std::lock_guard lock(mutex_);
+    return last_workload_node_;
+  }
 
   // Delivers a live event to every subscriber.
   void publish(const EventView& event) {
@@ -123,6 +127,15 @@ class FakeNodeService : public NodeService {
     return make_error("not_found", "no workload " + workload_id);
   }
 
+  Result<WorkloadView> workload_on(const std::string& workload_id,
+                                   const std::string& node_id) override {
+    {
+      std::lock_guard lock(mutex_);
+      last_workload_node_ = node_id;
+    }
+    return workload(workload_id);
+  }
+
   Result<std::string> logs(const std::string& workload_id, int tail_lines) override {
     last_tail = tail_lines;
     auto it = workload_logs.find(workload_id);
@@ -159,6 +172,7 @@ class FakeNodeService : public NodeService {
 
   mutable std::mutex mutex_;
   std::vector<ApplyCall> apply_calls_;
+  std::string last_workload_node_;
   std::vector<DeleteCall> delete_calls_;
   std::vector<std::string> revocation_lists_;
   std::map<int, std::function<void(const EventView&)>> subscribers_;

@@ -201,6 +201,29 @@ TEST_F(DeclarativeApplyTest, DeleteWithTheOwnersTombstoneEndsTheDesiredState) {
   EXPECT_EQ(workloads_in_mesh(), 0u);
 }
 
+TEST_F(DeclarativeApplyTest, DeleteReachesTheReplicaAndTheKeyShareHoldersOfTheDesiredState) {
+  // One replica, three key shares (MeshOptions): one node runs it, every node holds a share,
+  // and the desired-state record names the holders.
+  const std::string yaml = deployment_yaml("held", 1);
+  auto first = apply(yaml, 1);
+  ASSERT_TRUE(first) << first.error().to_string();
+  ASSERT_EQ(first->replicas_placed, 1);
+  api::OwnerAuth auth = cli::delete_auth(entry.owner(), first->manifest_id, system_clock());
+  auth.intent_hex = cli::tombstone_hex(entry.owner(), first->manifest_id, system_clock());
+
+  auto deleted = client_->delete_manifest(first->manifest_id, auth);
+
+  ASSERT_TRUE(deleted) << deleted.error().to_string();
+  EXPECT_EQ(deleted->removed, 1);
+  std::set<std::string> contacted;
+  for (const auto& n : deleted->nodes) {
+    EXPECT_TRUE(n.ok) << n.node_id << ": " << n.code << ": " << n.message;
+    contacted.insert(n.node_id);
+  }
+  EXPECT_EQ(contacted, (std::set<std::string>{a().id(), b().id(), c().id()}));
+  EXPECT_EQ(deleted->nodes.size(), 3u) << "a node that runs and holds it is asked once";
+}
+
 TEST_F(DeclarativeApplyTest, ApplyAfterADeleteIsCreatedAgain) {
   const std::string yaml = deployment_yaml("reborn", 1);
   auto first = apply(yaml, 1);

@@ -53,6 +53,18 @@ TEST_F(CliTest, ApplyWithWaitSignsEveryPollAfresh) {
   EXPECT_EQ(service.apply_calls()[0].caller.name, "dave");
 }
 
+TEST_F(CliTest, ApplyWithWaitAsksForEachWorkloadOnTheNodeItWasPlacedOn) {
+  std::string web = write_file("web.yaml", kWebYaml);
+  service.apply_outcome = make_outcome("m-web", 1, 1);
+  service.apply_outcome.placements = {make_placement("bmA", true, "ok", "", "w1")};
+  service.workload_list = {make_workload("w1", "m-web", WorkloadState::Running, "bmA")};
+
+  auto r = run({"apply", "-f", web, "--wait"});
+
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(service.last_workload_node(), "bmA");  // not a search of the whole mesh
+}
+
 TEST_F(CliTest, WithoutACredentialCommandsFailBeforeAnyRequest) {
   std::filesystem::remove(credential_file);
   auto r = run({"get", "workloads"});

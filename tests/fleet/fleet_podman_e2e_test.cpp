@@ -446,7 +446,7 @@ TEST_F(FleetOnPodman, CutMachineLeavesGetProvidersWithinFifteenSecondsAndReturns
         90s, 500ms))
         << "machine " << m << " does not list machine 3 again after heal";
   }
-  // And back in every node directory, which later fan-outs (delete) are sent to.
+  // And back in every node directory, which placement and key-share holders are drawn from.
   for (int m : others) {
     EXPECT_TRUE(eventually(
         [&] {
