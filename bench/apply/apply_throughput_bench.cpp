@@ -10,7 +10,7 @@
 // admitted by key (`beemesh mesh admit --node-key`) that the benchmark acts as.
 //
 //   apply_throughput_bench [--applies N] [--mode node|api|both|ops] [--api-threads T]
-//                          [--max-deploys D] [--window W]
+//                          [--max-deploys D] [--window W] [--linger S]
 //
 // node mode: the node side of an apply, the full path the target names: N distinct
 //   manifests are prepared as an entry node would (encrypted, key shares stored on the three
@@ -19,6 +19,8 @@
 //   verify envelope + owner grant -> fetch k = 3 key shares from the holders -> rebuild the
 //   key -> decrypt -> parse/validate -> manifest id check -> deploy (Mock engine, SQLite
 //   state) -> announce the provider record in the DHT -> signed ApplyResponse.
+//   --linger S keeps the mesh up S seconds after the last answer and adds the CPU spent
+//   meanwhile (work an apply leaves behind: DHT re-puts, listens, follow-up reads).
 // api mode: the whole user path through POST /apply (T client threads spread over the three
 //   nodes): placement (capacity requests to every node), encryption, share distribution,
 //   the DHT record, then the node side as above.
@@ -70,6 +72,7 @@ struct Options {
   int api_threads = 8;
   int max_deploys = 10;
   int window = 512;
+  int linger_s = 0;
 };
 
 std::string pod_yaml(const std::string& name) {
@@ -299,6 +302,13 @@ void run_node_mode(std::vector<MeshNode>& nodes, const Options& o, const Members
   std::printf("\n  Mock engine workloads deployed: %zu\n", after - before);
   std::printf("  timed window (CLOCK_MONOTONIC): %.6f,%.6f\n", window_start, window_end);
   std::fflush(stdout);
+  if (o.linger_s > 0) {
+    std::this_thread::sleep_for(std::chrono::seconds(o.linger_s));
+    const double lingered = cpu_seconds() - cpu0 - cpu;
+    std::printf("  linger %d s: process CPU %.2f s; window + linger = %.2f ms CPU per apply\n",
+                o.linger_s, lingered, (cpu + lingered) * 1000 / o.applies);
+    std::fflush(stdout);
+  }
   client.shutdown();
   loop.stop();
 }
@@ -440,10 +450,12 @@ int main(int argc, char** argv) {
       o.max_deploys = std::stoi(value());
     } else if (a == "--window") {
       o.window = std::stoi(value());
+    } else if (a == "--linger") {
+      o.linger_s = std::stoi(value());
     } else {
       std::fprintf(stderr,
                    "usage: %s [--applies N] [--mode node|api|both|ops] [--api-threads T] "
-                   "[--max-deploys D] [--window W]\n",
+                   "[--max-deploys D] [--window W] [--linger S]\n",
                    argv[0]);
       return 2;
     }

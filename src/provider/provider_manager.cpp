@@ -40,7 +40,9 @@ std::chrono::milliseconds ProviderManager::refresh_interval(std::chrono::seconds
 }
 
 // One record this node keeps in the DHT: a provider announcement, a withdrawal, or the peer
-// record. `sign` makes a fresh signed value for a sequence number and timestamp.
+// record. `sign` makes a fresh signed value for a sequence number and timestamp. The current
+// value is a permanent put (value_id) until it is replaced (re-signed, withdrawn, announced
+// again) or dropped: then it is cancelled (docs/notes/dht.md, "Permanent provider puts").
 struct Publication {
   dht::Key key;
   dht::ValueKind kind = dht::ValueKind::provider_record;
@@ -93,6 +95,9 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   using DueEntry = std::pair<SteadyTime, std::string>;
   std::priority_queue<DueEntry, std::vector<DueEntry>, std::greater<>> due_queue;
   std::map<std::string, uint64_t> last_sequence;  // per publication name, survives withdraw
+  // Permanent puts to cancel (key, value id): values replaced or dropped. The worker cancels
+  // them after the puts of the same turn, so a replacement is put before its predecessor goes.
+  std::vector<std::pair<dht::Key, uint64_t>> cancels;
   DiscoveryCache cache;
   std::map<std::string, dht::ListenToken> listens;  // manifest id -> listen on its key
   SteadyTime next_cleanup = SteadyClock::now();
@@ -138,8 +143,9 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     {
       std::lock_guard lock(mutex);
       auto it = publications.find(name);
-      if (it != publications.end() && it->second.first_done) {
-        superseded.push_back(std::move(it->second.first_done));
+      if (it != publications.end()) {
+        if (it->second.first_done) superseded.push_back(std::move(it->second.first_done));
+        cancels.emplace_back(it->second.key, it->second.value_id);
       }
       resign(name, p);
       if (p.withdrawn) p.give_up = p.signed_at + p.ttl;
@@ -178,7 +184,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
           due = now + config.early_reputs[p.early_reputs_done++];
           if (!p.withdrawn) due = std::min(due, p.signed_at + refresh_interval(p.ttl, config));
         } else if (p.withdrawn) {
-          due = SteadyTime::max();  // done; removed below
+          due = p.give_up;  // kept (permanent) until its TTL has passed, then cancelled
         } else {
           due = p.signed_at + refresh_interval(p.ttl, config);
         }
@@ -192,7 +198,8 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
       schedule(name, p, due);
       done = std::move(p.first_done);
       p.first_done = {};
-      if (p.withdrawn && (p.due == SteadyTime::max() || p.due >= p.give_up)) {
+      if (p.withdrawn && !result.ok() && p.due >= p.give_up) {
+        cancels.emplace_back(p.key, p.value_id);
         publications.erase(it);
       }
     }
@@ -220,7 +227,15 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         timed_out.push_back({name, p.attempt, p.key, {}});
         continue;
       }
-      if (!p.withdrawn && now >= p.signed_at + refresh_interval(p.ttl, config)) resign(name, p);
+      if (p.withdrawn && now >= p.give_up) {  // past its TTL: forgotten
+        cancels.emplace_back(p.key, p.value_id);
+        publications.erase(it);
+        continue;
+      }
+      if (!p.withdrawn && now >= p.signed_at + refresh_interval(p.ttl, config)) {
+        cancels.emplace_back(p.key, p.value_id);
+        resign(name, p);
+      }
       p.in_flight = true;
       p.attempt = ++last_attempt;
       schedule(name, p, now + config.put_timeout);
@@ -250,7 +265,9 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         }
         next_cleanup = now + config.cleanup_interval;
       }
-      if (!puts.empty() || !timed_out.empty() || !to_cancel.empty()) {
+      std::vector<std::pair<dht::Key, uint64_t>> cancel_puts;
+      cancel_puts.swap(cancels);
+      if (!puts.empty() || !timed_out.empty() || !to_cancel.empty() || !cancel_puts.empty()) {
         lock.unlock();
         for (auto& t : timed_out) {
           on_put_result(t.name, t.attempt,
@@ -259,11 +276,16 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         for (auto& [id, token] : to_cancel) dht.cancel_listen(dht::provider_key(id), token);
         std::weak_ptr<Core> weak = weak_from_this();
         for (auto& put : puts) {
-          dht.put(put.key, std::move(put.value),
-                  [weak, name = put.name, attempt = put.attempt](Result<void> r) {
-                    if (auto core = weak.lock()) core->on_put_result(name, attempt, std::move(r));
-                  });
+          // Permanent: OpenDHT keeps the value on the key's closest nodes (also on nodes found
+          // later) and its search active, until cancelled (docs/notes/dht.md).
+          dht.put_permanent(put.key, std::move(put.value),
+                            [weak, name = put.name, attempt = put.attempt](Result<void> r) {
+                              if (auto core = weak.lock()) {
+                                core->on_put_result(name, attempt, std::move(r));
+                              }
+                            });
         }
+        for (const auto& [key, id] : cancel_puts) dht.cancel_permanent(key, id);
         lock.lock();
         continue;  // re-evaluate: callbacks may have run meanwhile
       }
@@ -443,6 +465,14 @@ ProviderManager::~ProviderManager() {
   core_->wake.notify_all();
   if (worker_.joinable()) worker_.join();
   for (auto& [id, token] : listens) core_->dht.cancel_listen(dht::provider_key(id), token);
+  // The DHT stops keeping this node's records alive; they expire at their storage expiry.
+  std::vector<std::pair<dht::Key, uint64_t>> cancels;
+  {
+    std::lock_guard lock(core_->mutex);
+    cancels.swap(core_->cancels);
+    for (const auto& [name, p] : core_->publications) cancels.emplace_back(p.key, p.value_id);
+  }
+  for (const auto& [key, id] : cancels) core_->dht.cancel_permanent(key, id);
 }
 
 void ProviderManager::announce(const std::string& manifest_id, const ProviderMetadata& metadata,

@@ -19,11 +19,14 @@
 //    asked for, has ttl_s in 1..86400, is dated at most max_clock_skew (30 s) ahead, and —
 //    when config.membership is set — its credential verifies for its signer and names a
 //    node (records_not_member counts those).
-//  * Announcing: the first put happens at once; the same record is put again after each
-//    `early_reputs` delay (puts made while routing tables fill can land on the wrong nodes);
-//    a freshly signed record replaces it every refresh_interval(ttl) = min(ttl / 2,
-//    max_refresh_interval). A failed put is retried after retry_initial, doubling up to
-//    retry_max. announce() of a manifest already announced replaces its metadata and TTL.
+//  * Announcing: the first put happens at once, as a permanent DHT put (Dht::put_permanent:
+//    the backend keeps the value on the key's closest nodes, also on closer nodes it finds
+//    later, until cancelled); the same record is put again after each `early_reputs` delay
+//    (none by default); a freshly signed record replaces it every refresh_interval(ttl) =
+//    min(ttl / 2, max_refresh_interval): the new value is put, then the old one cancelled
+//    (so is a value replaced by announce() or withdraw(), and a withdrawal past its TTL). A
+//    failed put is retried after retry_initial, doubling up to retry_max. announce() of a
+//    manifest already announced replaces its metadata and TTL.
 //    A TTL above 86400 s is announced as 86400 s (readers drop longer ones).
 //    `on_done` gets the outcome of the first put only. Metadata with an empty node id gets
 //    ours; a different node id fails with `node_id_mismatch` (no record is published).
@@ -45,8 +48,9 @@
 //    cancelled); every cleanup_interval entries without live providers or older than
 //    cache_keep are dropped.
 //  * Threads: one background thread (announcements, retries, cleanup) plus callbacks on the
-//    DHT's threads. All methods are thread-safe. The destructor stops the thread and cancels
-//    listens but does not withdraw (records then expire at their TTL). `dht`, `identity` and
+//    DHT's threads. All methods are thread-safe. The destructor stops the thread, cancels
+//    listens and its permanent puts but does not withdraw (records then expire at the
+//    storing nodes' expiry; readers drop them at their TTL). `dht`, `identity` and
 //    `clock` must outlive the manager. Record time comes from `clock`; waiting uses the
 //    steady clock.
 #pragma once
@@ -72,8 +76,9 @@ struct ProviderConfig {
   std::chrono::seconds default_ttl{3600};  // used when announce() gets ttl <= 0
   // Upper bound of the refresh interval; keep it <= half the DHT's provider_record_expiry.
   std::chrono::seconds max_refresh_interval{1800};
-  std::vector<std::chrono::milliseconds> early_reputs{
-      std::chrono::seconds(3), std::chrono::seconds(10), std::chrono::seconds(30)};
+  // Extra re-puts of the same record after its first put. None by default: records are
+  // permanent puts, and OpenDHT announces them to closer nodes as it finds them.
+  std::vector<std::chrono::milliseconds> early_reputs{};
   std::chrono::milliseconds retry_initial{std::chrono::seconds(1)};
   std::chrono::milliseconds retry_max{std::chrono::seconds(60)};
   std::chrono::milliseconds put_timeout{

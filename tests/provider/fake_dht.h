@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -48,10 +49,19 @@ class FakeDht final : public dht::Dht {
                          dht::PutCallback done = {}) override {
     if (value.id == 0) value.id = ++next_id_;
     const auto id = value.id;
+    ++permanent_puts;
+    {
+      std::lock_guard lock(mutex_);
+      permanent_.insert({key, id});
+    }
     put(key, std::move(value), std::move(done));
     return id;
   }
-  void cancel_permanent(const dht::Key&, uint64_t) override {}
+  // Stops "refreshing" the value; stored values stay (as on the other nodes of a real DHT).
+  void cancel_permanent(const dht::Key& key, uint64_t id) override {
+    std::lock_guard lock(mutex_);
+    if (permanent_.erase({key, id})) ++cancelled_permanent;
+  }
 
   void get(const dht::Key& key, dht::GetCallback done) override {
     ++gets;
@@ -126,6 +136,15 @@ class FakeDht final : public dht::Dht {
     }
     for (auto& cb : to_tell) cb(gone, true);
   }
+  // Value ids under `key` still put permanently (not cancelled).
+  std::vector<uint64_t> permanent_ids(const dht::Key& key) {
+    std::lock_guard lock(mutex_);
+    std::vector<uint64_t> out;
+    for (const auto& [k, id] : permanent_) {
+      if (k == key) out.push_back(id);
+    }
+    return out;
+  }
   size_t active_listens() {
     std::lock_guard lock(mutex_);
     return listeners_.size();
@@ -135,12 +154,14 @@ class FakeDht final : public dht::Dht {
   std::atomic<bool> fail_gets{false};
   std::atomic<bool> hang_gets{false};
   std::atomic<int> puts{0}, gets{0}, listens{0}, cancelled_listens{0};
+  std::atomic<int> permanent_puts{0}, cancelled_permanent{0};
 
  private:
   std::mutex mutex_;
   std::map<dht::Key, std::vector<dht::Value>> store_;
   std::map<dht::ListenToken, std::pair<dht::Key, dht::ListenCallback>> listeners_;
   std::vector<dht::GetCallback> hung_;
+  std::set<std::pair<dht::Key, uint64_t>> permanent_;
   uint64_t next_id_ = 1000;
   dht::ListenToken next_token_ = 0;
 };

@@ -132,6 +132,61 @@ TEST_F(ProviderManagerTest, EarlyReputsRepeatTheSameRecord) {
   EXPECT_EQ(dht.values(dht::provider_key("m1")).size(), 1u);  // same value id each time
 }
 
+TEST_F(ProviderManagerTest, RecordsArePutPermanentlySoTheDhtKeepsThemOnTheClosestNodes) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  pm.announce("m1", metadata_of(alice), 3600s);
+  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 1; }));
+  EXPECT_EQ(dht.permanent_puts, dht.puts);
+  EXPECT_EQ(dht.permanent_ids(dht::provider_key("m1")).size(), 1u);
+}
+
+TEST_F(ProviderManagerTest, ByDefaultARecordIsPutOnceUntilItsRefresh) {
+  ProviderConfig config = fast_config();
+  config.early_reputs = ProviderConfig{}.early_reputs;
+  EXPECT_TRUE(config.early_reputs.empty());
+  ProviderManager pm(dht, alice, system_clock(), config);
+  pm.announce("m1", metadata_of(alice), 3600s);
+  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 1; }));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(dht.puts, 1);
+}
+
+TEST_F(ProviderManagerTest, ARefreshedRecordCancelsThePermanentPutOfTheOneItReplaces) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  pm.announce("m1", metadata_of(alice), 1s);  // refresh every 500 ms
+  ASSERT_TRUE(eventually([&] { return stored_records(dht, "m1").size() >= 3; }));
+  ASSERT_TRUE(eventually([&] { return dht.permanent_ids(dht::provider_key("m1")).size() == 1; }));
+  EXPECT_GE(dht.cancelled_permanent, 2);
+}
+
+TEST_F(ProviderManagerTest, WithdrawingCancelsTheAnnouncementAndKeepsTheWithdrawalUntilItsTtl) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  pm.announce("m1", metadata_of(alice), 1s);
+  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 1; }));
+  const auto announced = dht.permanent_ids(dht::provider_key("m1"));
+  pm.withdraw("m1");
+  ASSERT_TRUE(eventually([&] {
+    auto live = dht.permanent_ids(dht::provider_key("m1"));
+    return live.size() == 1 && live != announced;
+  }));
+  // The withdrawal's TTL (1 s) passes: it is cancelled too and not put again.
+  ASSERT_TRUE(eventually([&] { return dht.permanent_ids(dht::provider_key("m1")).empty(); }));
+  const int puts = dht.puts;
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(dht.puts, puts);
+}
+
+TEST_F(ProviderManagerTest, DestroyingTheManagerCancelsItsPermanentPuts) {
+  {
+    ProviderManager pm(dht, alice, system_clock(), fast_config());
+    pm.announce("m1", metadata_of(alice), 3600s);
+    pm.announce_peer({"10.0.0.1:7401"});
+    ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 2; }));
+  }
+  EXPECT_TRUE(dht.permanent_ids(dht::provider_key("m1")).empty());
+  EXPECT_TRUE(dht.permanent_ids(dht::peer_key(alice.node_id())).empty());
+}
+
 TEST_F(ProviderManagerTest, RefreshIntervalIsHalfTheTtlCappedByTheMaximum) {
   ProviderConfig c;
   EXPECT_EQ(ProviderManager::refresh_interval(3600s, c), 1800s);
