@@ -105,25 +105,24 @@ void NodeDirectory::refresh() {
 
 bool NodeDirectory::tick(std::chrono::milliseconds budget) {
   const auto started = Steady::now();
-  std::vector<size_t> due{own_shard_};
+  std::vector<size_t> due;
   size_t waiting = 0;
   {
     std::lock_guard lock(mutex_);
-    std::vector<size_t> others;
     for (size_t s = 0; s < kDirectoryShards; ++s) {
-      if (s != own_shard_ && shards_[s].due <= started) others.push_back(s);
+      if (shards_[s].due <= started) due.push_back(s);
     }
-    std::sort(others.begin(), others.end(),
+    std::sort(due.begin(), due.end(),
               [this](size_t a, size_t b) { return shards_[a].due < shards_[b].due; });
-    if (others.size() > kMaxShardsPerTick) {
-      waiting = others.size() - kMaxShardsPerTick;
-      others.resize(kMaxShardsPerTick);
+    if (due.size() > kMaxShardsPerTick) {
+      waiting = due.size() - kMaxShardsPerTick;
+      due.resize(kMaxShardsPerTick);
     }
-    due.insert(due.end(), others.begin(), others.end());
   }
+  if (due.empty()) return false;
   // Up to kParallelReads readers take the due shards in order; a reader takes no new shard
   // once the tick has lasted `budget` (a slow DHT costs one read per reader past it).
-  std::atomic<size_t> next{1};
+  std::atomic<size_t> next{0};
   std::atomic<size_t> skipped{0};
   auto reader = [&] {
     for (size_t i = next++; i < due.size(); i = next++) {
@@ -132,17 +131,16 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
         std::lock_guard lock(mutex_);
         stop = stopping_;
       }
-      if (stop || (i > 1 && Steady::now() - started > budget)) {
+      if (stop || (i > 0 && Steady::now() - started > budget)) {
         ++skipped;
         continue;
       }
       store_shard(due[i], read_shard(due[i]));
     }
   };
-  store_shard(own_shard_, read_shard(own_shard_));
   {
     std::vector<std::jthread> readers;
-    const size_t extra = std::min(kParallelReads, due.size() - 1);
+    const size_t extra = std::min(kParallelReads, due.size());
     for (size_t r = 1; r < extra; ++r) readers.emplace_back(reader);
     reader();
   }  // joins the readers
@@ -159,7 +157,11 @@ void NodeDirectory::store_shard(size_t s, std::vector<NodeEntry> entries) {
     shard.empty_backoff =
         std::min<std::chrono::milliseconds>(shard.empty_backoff * 2, kEmptyShardRecheckMax);
   } else {
-    shard.due = now + kShardRefresh;
+    // Paced so that the entries this node reads per second stay flat as the mesh grows: a
+    // shard of m entries is read every max(kShardRefresh, m × shards / kEntriesPerSecond).
+    const auto paced = std::chrono::milliseconds(entries.size() * kDirectoryShards * 1000 /
+                                                 kDirectoryEntriesPerSecond);
+    shard.due = now + std::max<std::chrono::milliseconds>(kShardRefresh, paced);
     shard.empty_backoff = kEmptyShardRecheckMin;
   }
   shard.entries = std::move(entries);

@@ -9,22 +9,27 @@
 // mesh up to about 64 × 50 = 3,200 nodes (in practice ~2,500: shards are uneven); beyond
 // that the fullest shards show their 50 freshest members only (docs/LIMITS.md).
 //  * Which shards are read: refresh() reads every shard at once. start(tick) reads on a thread
-//    of its own: each tick (2 s) this node's own shard, then the shards that are due, earliest
-//    first, at most kMaxShardsPerTick (16), by up to kParallelReads (4) short-lived reader
-//    threads that take no new shard once the tick has lasted `tick` (a DHT that is not
-//    connected yet costs one discovery_timeout per reader and tick, not sixteen); while due shards
-//    are left the next tick follows after kBacklogPause (100 ms), so the first pass over the
-//    never-read shards takes ~4 ticks. A shard that listed nodes is due kShardRefresh (60 s) after
-//    its last read (a provider-cache hit, kept current by the provider manager's listen, except
-//    once per cache_ttl), an empty one after a backoff that doubles from 2 s to
-//    kEmptyShardRecheckMax (60 s). So the DHT traffic of the directory per node does not grow with
-//    the mesh: at most 64 shard keys, read as above.
+//    of its own: each tick (2 s) the shards that are due (this node's own like any other),
+//    earliest first, at most kMaxShardsPerTick (16), by up to kParallelReads (4) short-lived
+//    reader threads that take no new shard once the tick has lasted `tick` (a DHT that is not
+//    connected yet costs one discovery_timeout per reader and tick, not sixteen); while due
+//    shards are left the next tick follows after kBacklogPause (100 ms), so the first pass
+//    over the never-read shards takes ~4 ticks. A shard of m listed nodes is due
+//    max(kShardRefresh (60 s), m × 64 / kDirectoryEntriesPerSecond (2)) after its last read
+//    — the whole directory is re-read in max(60 s, N / 2 s) at N nodes (60 s at 100, ~500 s at
+//    1,000) — and an empty one after a backoff that doubles from 2 s to
+//    kEmptyShardRecheckMax (60 s). Every read is a DHT get: the daemon lists the shard ids in
+//    ProviderConfig::unlistened, so nobody listens to them (a listen on a key every node
+//    reads would push each announcement to every node). So the directory's traffic per node
+//    does not grow with the mesh: at most 64 keys, ~2 entries a second once settled.
 //  * A shard read keeps only entries whose public key hashes to the node id they name, that
 //    fall in the shard read, and, with a membership, whose record's credential still makes
-//    its signer a member node at read time — so a revoked node leaves the directory within
-//    kShardRefresh of the revocation reaching this node. With liveness wired into the provider
-//    manager (the daemon: ProviderConfig::liveness_passive holds directory_shard_ids()),
-//    nodes this node already knows dead are left out; nothing is checked or watched for them.
+//    its signer a member node at read time — so a revoked node leaves the directory at its
+//    shard's next read after the revocation reaches this node (60 s to ~27 min with 50 in a
+//    shard; its RPCs are refused within 30 s meanwhile: docs/SECURITY.md). With liveness wired into
+//    the provider manager (the daemon: ProviderConfig::liveness_passive holds
+//    directory_shard_ids()), nodes this node already knows dead are left out; nothing is checked or
+//    watched for them.
 //  * nodes() never waits on the DHT: the union of the shards read (self first, then the others
 //    by node id; at most 64 × max_providers entries, ~150 bytes each: the directory holds
 //    every node it has read, 150 KB at 1,000 nodes).
@@ -60,6 +65,7 @@ inline constexpr size_t kDirectoryShards = 64;
 inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
 inline constexpr size_t kMaxShardsPerTick = 16;
 inline constexpr std::chrono::seconds kShardRefresh{60};
+inline constexpr size_t kDirectoryEntriesPerSecond = 2;
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
