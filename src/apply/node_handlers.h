@@ -50,6 +50,7 @@
 #include "crypto/identity.h"
 #include "crypto/membership.h"
 #include "crypto/shamir.h"
+#include "crypto/x25519_cache.h"
 #include "manifest/pod_security.h"
 #include "net/client.h"
 #include "net/server.h"
@@ -150,6 +151,7 @@ class NodeHandlers {
   const crypto::Membership* membership_ = nullptr;
   DesiredStateStore* desired_ = nullptr;
   GrantLedger grants_used_;
+  crypto::X25519Cache x25519_;  // requesters' sealing keys (on_key_share)
   LogBudget refusals_log_{20};  // warnings about refused requests: 20 lines a second
   MemberLookup member_lookup_;
   DeployedHook on_deployed_;

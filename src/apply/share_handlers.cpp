@@ -138,7 +138,8 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share(Bytes request, net::Pe
             stored.owner_public_key.begin());
   stored.share_index = static_cast<uint8_t>(held.share_index);
   stored.sealed_share = held.sealed_share;
-  auto sealed = crypto::release_share(identity_, stored, req->envelope.signer, *grant, clock_);
+  auto sealed =
+      crypto::release_share(identity_, stored, req->envelope.signer, *grant, clock_, &x25519_);
   if (!sealed) co_return respond(identity_, clock_, response, &sealed.error());
   response.share_index = stored.share_index;
   response.sealed_share = std::move(*sealed);

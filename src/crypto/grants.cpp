@@ -152,12 +152,12 @@ Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
 
 Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
                             const PublicKey& requester, const protocol::Grant& opened_grant,
-                            const Clock& clock) {
+                            const Clock& clock, X25519Cache* keys) {
   auto grant = check_opened_grant(opened_grant, key_share_expectation(stored, requester), clock);
   if (!grant) return grant.error();
   auto share = open_share(holder, stored.sealed_share, stored.share_index);
   if (!share) return share.error();
-  auto recipient = x25519_of(requester);
+  auto recipient = keys ? keys->of(requester) : x25519_of(requester);
   if (!recipient) return recipient.error();
   return seal_share(*share, *recipient);
 }

@@ -47,6 +47,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "crypto/identity.h"
+#include "crypto/x25519_cache.h"
 #include "protocol/records.h"
 
 namespace beemesh::crypto {
@@ -97,9 +98,10 @@ struct StoredShare {
 // "bad_share" (stored share does not open), "bad_public_key".
 Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
                             const PublicKey& requester, ByteView grant_bytes, const Clock& clock);
-// The same with a grant the caller opened with open_grant() (not verified twice).
+// The same with a grant the caller opened with open_grant() (not verified twice), and
+// the requester's X25519 key from `keys` when given (a holder converts each requester once).
 Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
                             const PublicKey& requester, const protocol::Grant& opened_grant,
-                            const Clock& clock);
+                            const Clock& clock, X25519Cache* keys = nullptr);
 
 }  // namespace beemesh::crypto

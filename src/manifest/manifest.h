@@ -30,6 +30,10 @@
 
 #include "common/result.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace beemesh::manifest {
 
 inline constexpr std::string_view kManifestIdLabel = "beemesh.io/manifest-id";
@@ -91,6 +95,10 @@ struct Document {
   std::string restart_policy = "Always";  // Always | OnFailure | Never
   std::vector<Container> containers;
   std::string yaml;  // this document re-emitted as YAML (for rewriting / pass-through)
+  // The validated tree `yaml` was emitted from, kept so the pod security check and the
+  // rewrite copy it (YAML::Clone) instead of loading `yaml` again; never modified after
+  // parse(), so shared read-only. Null in documents built by hand: `yaml` is loaded then.
+  std::shared_ptr<const YAML::Node> tree;
 
   bool is_workload() const { return !containers.empty(); }
 };

@@ -9,6 +9,7 @@
 #include "manifest/fields.h"
 #include "manifest/pod_security_internal.h"
 #include "manifest/text.h"
+#include "manifest/validate_document.h"
 
 namespace beemesh::manifest {
 namespace {
@@ -210,7 +211,7 @@ Result<void> check_document(const PodCheck& check, const Document& doc) {
   if (doc.yaml.empty()) return check_typed(check, doc);
   YAML::Node root;
   try {
-    root = YAML::Load(doc.yaml);
+    root = document_tree(doc);
   } catch (const std::exception& e) {
     return check.forbid("(root)", std::string("cannot read the document: ") + e.what());
   }

@@ -241,7 +241,7 @@ std::string secret_name(const std::string& name, const std::string& tag) {
 }
 
 Result<std::string> renamed_secret(const Document& doc, const std::string& tag) {
-  YAML::Node root = YAML::Load(doc.yaml);
+  YAML::Node root = document_tree(doc);
   YAML::Node metadata = member(root, "metadata");
   if (!present(metadata) || !metadata.IsMap()) {
     return make_error("invalid_manifest",
@@ -306,7 +306,7 @@ std::set<std::string> secret_names(const Manifest& manifest) {
 Result<PodSource> pod_source(const Manifest& manifest, const Document& doc) {
   if (doc.yaml.empty()) return PodSource{YAML::Node(), spec_from_fields(doc)};
   try {
-    YAML::Node root = YAML::Load(doc.yaml);
+    YAML::Node root = document_tree(doc);
     // (No reassignment of a yaml-cpp Node: operator= rebinds the node it referred to.)
     YAML::Node holder = doc.kind == "Pod" ? root : member(member(root, "spec"), "template");
     YAML::Node spec = member(holder, "spec");

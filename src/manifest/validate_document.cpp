@@ -185,7 +185,15 @@ Result<Document> validate_document(const YAML::Node& root, int index) {
     MANIFEST_TRY(validate_secret(root));
   }
   doc.yaml = emit_yaml(root);
+  // parse() drops its own handle of `root` after this: the document keeps the only one.
+  doc.tree = std::make_shared<const YAML::Node>(root);
   return doc;
+}
+
+YAML::Node document_tree(const Document& doc) {
+  if (doc.tree) return YAML::Clone(*doc.tree);
+  if (doc.yaml.empty()) return YAML::Node();
+  return YAML::Load(doc.yaml);
 }
 
 }  // namespace beemesh::manifest

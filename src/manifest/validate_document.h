@@ -14,4 +14,8 @@ inline constexpr int kMaxReplicas = 10000;
 // Validates `node` (string fields are marked so that Document::yaml keeps them strings).
 Result<Document> validate_document(const YAML::Node& node, int index);
 
+// A private, modifiable copy of `doc`'s tree: YAML::Clone of Document::tree, else
+// YAML::Load of Document::yaml (may throw YAML::Exception). Empty `yaml` and no tree: Null.
+YAML::Node document_tree(const Document& doc);
+
 }  // namespace beemesh::manifest
