@@ -147,7 +147,14 @@ void ReconcileLoop::tick() {
       }
     }
   }
-  for (const auto& key : keys) reconcile(key);
+  for (const auto& key : keys) {
+    {
+      // Each manifest may wait on a bounded DHT read: stop() must not wait for all of them.
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    reconcile(key);
+  }
 }
 
 void ReconcileLoop::reconcile(const Key& key) {

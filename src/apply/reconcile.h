@@ -35,7 +35,8 @@
 //    placement backs off settings.backoff.
 //  * Placements need the plaintext: only a node that deployed the manifest since it
 //    started (remember()) can lead one; a leader without it logs and does nothing.
-//  * stop() waits for the thread; callbacks of placements or removals arriving later are
+//  * stop() waits for the thread, which looks at the stop flag between manifests (a tick does
+//    not finish its pass first); callbacks of placements or removals arriving later are
 //    ignored. Every blocking call inside is bounded by the callee (discovery, DHT fetch).
 #pragma once
 
