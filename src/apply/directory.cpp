@@ -53,7 +53,8 @@ NodeDirectory::NodeDirectory(provider::ProviderManager& providers, NodeEntry sel
       self_(std::move(self)),
       ttl_(ttl),
       membership_(membership),
-      own_shard_(directory_shard(self_.node_id).value_or(0)) {}
+      own_shard_(directory_shard(self_.node_id).value_or(0)),
+      revocation_sequence_(membership ? membership->revocation_sequence() : 0) {}
 
 NodeDirectory::~NodeDirectory() {
   stop();
@@ -109,6 +110,11 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
   size_t waiting = 0;
   {
     std::lock_guard lock(mutex_);
+    // A new revocation list: every shard is read again (a read re-checks each credential).
+    if (membership_ && membership_->revocation_sequence() != revocation_sequence_) {
+      revocation_sequence_ = membership_->revocation_sequence();
+      for (auto& shard : shards_) shard.due = started;
+    }
     for (size_t s = 0; s < kDirectoryShards; ++s) {
       if (shards_[s].due <= started) due.push_back(s);
     }
@@ -151,6 +157,24 @@ void NodeDirectory::store_shard(size_t s, std::vector<NodeEntry> entries) {
   std::lock_guard lock(mutex_);
   Shard& shard = shards_[s];
   const auto now = Steady::now();
+  // A node that was not in this shard at its last read has joined: the mesh is growing (a
+  // mesh starting up, machines added), so the empty shards are read again soon rather than
+  // after their backoff — newcomers show up within seconds, and a mesh at rest pays nothing.
+  bool joined = false;
+  if (shard.read_at != Steady::time_point{}) {
+    for (const auto& e : entries) {
+      const bool known = std::any_of(shard.entries.begin(), shard.entries.end(),
+                                     [&](const NodeEntry& o) { return o.node_id == e.node_id; });
+      if (!known) joined = true;
+    }
+  }
+  if (joined) {
+    for (auto& other : shards_) {
+      if (&other == &shard || !other.entries.empty()) continue;
+      other.empty_backoff = kEmptyShardRecheckMin;
+      other.due = std::min(other.due, now + kEmptyShardRecheckMin);
+    }
+  }
   shard.read_at = now;
   if (entries.empty()) {
     shard.due = now + shard.empty_backoff;

@@ -18,15 +18,18 @@
 //    max(kShardRefresh (60 s), m × 64 / kDirectoryEntriesPerSecond (2)) after its last read
 //    — the whole directory is re-read in max(60 s, N / 2 s) at N nodes (60 s at 100, ~500 s at
 //    1,000) — and an empty one after a backoff that doubles from 2 s to
-//    kEmptyShardRecheckMax (60 s). Every read is a DHT get: the daemon lists the shard ids in
-//    ProviderConfig::unlistened, so nobody listens to them (a listen on a key every node
-//    reads would push each announcement to every node). So the directory's traffic per node
-//    does not grow with the mesh: at most 64 keys, ~2 entries a second once settled.
+//    kEmptyShardRecheckMax (60 s), reset to 2 s whenever a read finds a node its shard did
+//    not list at its previous read (the mesh is growing: newcomers show up within seconds). Every
+//    read is a DHT get: the daemon lists the shard ids in ProviderConfig::unlistened, so nobody
+//    listens to them (a listen on a key every node reads would push each announcement to every
+//    node). So the directory's traffic per node does not grow with the mesh: at most 64 keys, ~2
+//    entries a second once settled.
 //  * A shard read keeps only entries whose public key hashes to the node id they name, that
 //    fall in the shard read, and, with a membership, whose record's credential still makes
-//    its signer a member node at read time — so a revoked node leaves the directory at its
-//    shard's next read after the revocation reaches this node (60 s to ~27 min with 50 in a
-//    shard; its RPCs are refused within 30 s meanwhile: docs/SECURITY.md). With liveness wired into
+//    its signer a member node at read time; a newer revocation list installed in the
+//    membership makes every shard due at the next tick, so a revoked node leaves a started
+//    directory within a few seconds of its revocation reaching this node (one re-read of
+//    the whole directory per revocation list). With liveness wired into
 //    the provider manager (the daemon: ProviderConfig::liveness_passive holds
 //    directory_shard_ids()), nodes this node already knows dead are left out; nothing is checked or
 //    watched for them.
@@ -138,6 +141,7 @@ class NodeDirectory {
   std::mt19937_64 rng_{std::random_device{}()};
   bool started_ = false;
   bool stopping_ = false;
+  uint64_t revocation_sequence_ = 0;  // of the membership's list at the last tick
   std::thread refresher_;
 };
 

@@ -312,8 +312,9 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
   }
   if (missing > 0 && ctx.request.node.empty()) {
     std::vector<scheduler::Candidate> retry_candidates;
-    auto retry_picks =
-        co_await place_sampled(ctx, {missing, ctx.demand, "", failed_nodes}, retry_candidates);
+    // Named, not a braced temporary in the co_await (GCC 12 destroys those twice).
+    scheduler::PlacementRequest retry_req{missing, ctx.demand, "", failed_nodes};
+    auto retry_picks = co_await place_sampled(ctx, std::move(retry_req), retry_candidates);
     if (!retry_picks.empty()) {
       std::map<std::string, int> retry_nodes;
       for (const auto& p : retry_picks) ++retry_nodes[p.node_id];

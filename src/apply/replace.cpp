@@ -36,8 +36,11 @@ asio::awaitable<Result<PublishOutcome>> Publisher::replace(ReplaceRequest reques
   // A bounded random sample is asked (apply/sampling.h). A pinned intent is placed on its
   // node only (when that node does not run it yet).
   std::vector<scheduler::Candidate> candidates;
-  auto picks = co_await place_sampled(
-      ctx, {ctx.replicas, ctx.demand, intent->pinned_node, std::move(request.exclude)}, candidates);
+  // A named request, not a braced temporary in the co_await: GCC 12 destroys such a
+  // temporary twice (free(): invalid pointer in the re-placement).
+  scheduler::PlacementRequest place_req{ctx.replicas, ctx.demand, intent->pinned_node,
+                                        std::move(request.exclude)};
+  auto picks = co_await place_sampled(ctx, std::move(place_req), candidates);
   std::map<std::string, int> per_node;
   for (const auto& p : picks) {
     if (static_cast<int>(per_node.size()) < ctx.replicas) per_node[p.node_id] = 1;

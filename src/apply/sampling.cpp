@@ -26,17 +26,20 @@ asio::awaitable<SampledPlacement> place_by_sampling(NodeDirectory& directory,
   }
   out.candidates = co_await ask(out.asked);
   out.picks = scheduler::place(out.candidates, request);
-  if (pinned || static_cast<int>(out.picks.size()) >= request.replicas) co_return out;
-
-  // Widen once: a fresh sample among the nodes not asked yet.
-  for (const auto& n : out.asked) not_again.insert(n.node_id);
-  auto more = directory.sample(sample_size, not_again);
-  if (more.empty()) co_return out;
-  out.widened = true;
-  auto answers = co_await ask(more);
-  out.asked.insert(out.asked.end(), more.begin(), more.end());
-  out.candidates.insert(out.candidates.end(), answers.begin(), answers.end());
-  out.picks = scheduler::place(out.candidates, request);
+  // One co_return at the end: GCC 12 mis-destroys this frame on an early `co_return out;`
+  // (free(): invalid pointer, seen in a re-placement that widened to nobody).
+  if (!pinned && static_cast<int>(out.picks.size()) < request.replicas) {
+    // Widen once: a fresh sample among the nodes not asked yet.
+    for (const auto& n : out.asked) not_again.insert(n.node_id);
+    auto more = directory.sample(sample_size, not_again);
+    if (!more.empty()) {
+      out.widened = true;
+      auto answers = co_await ask(more);
+      out.asked.insert(out.asked.end(), more.begin(), more.end());
+      out.candidates.insert(out.candidates.end(), answers.begin(), answers.end());
+      out.picks = scheduler::place(out.candidates, request);
+    }
+  }
   co_return out;
 }
 
