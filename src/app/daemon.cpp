@@ -102,7 +102,6 @@ struct Daemon::Parts {
   std::unique_ptr<workload::StateStore> store;
   std::unique_ptr<workload::EventBus> events;
   std::unique_ptr<net::EventLoop> loop;
-  asio::any_io_executor timers;  // a strand of `loop` for the timer chains below
   std::unique_ptr<RevocationSync> revocations;
   std::unique_ptr<crypto::EnvelopeVerifier> verifier;
   std::unique_ptr<net::Client> client;
@@ -123,7 +122,7 @@ struct Daemon::Parts {
     if (stopped) return;
     stopped = true;
     // Its timer lives on the loop: stop it there.
-    if (clock_probe && loop) loop->run_and_wait(timers, [this] { clock_probe.reset(); });
+    if (clock_probe && loop) loop->run_and_wait(loop->executor(), [this] { clock_probe.reset(); });
     if (api) api->stop();
     if (reconcile) reconcile->stop();
     if (server) server->stop();
@@ -245,12 +244,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->events = std::make_unique<workload::EventBus>(p->clock);
 
   // Node-to-node transport.
-  // One worker per CPU: handlers (verification, share re-sealing, replies) of different
-  // connections run in parallel; each connection, peer and coroutine tree runs on a strand.
-  p->loop = std::make_unique<net::EventLoop>(net::EventLoop::machine_threads());
-  p->timers = p->loop->strand();
-  p->revocations = std::make_unique<RevocationSync>(*p->membership, *p->dht,
-                                                    c.data_dir / "revocations", p->timers);
+  p->loop = std::make_unique<net::EventLoop>(1);
+  p->revocations = std::make_unique<RevocationSync>(
+      *p->membership, *p->dht, c.data_dir / "revocations", p->loop->executor());
   p->revocations->start();
   crypto::EnvelopeVerifier::Options vo;
   vo.not_before_ms = p->clock.now_ms();
@@ -308,7 +304,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->desired = std::make_unique<apply::DesiredStateStore>(
       apply::DesiredStateSettings{}, p->dht.get(), p->membership.get(), p->clock);
   p->handlers->set_desired_state(p->desired.get());
-  p->handlers->start_housekeeping(p->timers);
+  p->handlers->start_housekeeping(p->loop->executor());
   BEEMESH_TRY(p->handlers->register_on(*p->server));
 
   auto reconciled = p->workloads->start();
@@ -396,7 +392,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->directory->start();
   p->clock_probe = std::make_unique<ClockProbe>(
       ClockProbe::Parts{*p->identity, p->clock, *p->verifier, *p->client, *p->directory},
-      p->timers);
+      p->loop->executor());
   p->clock_probe->start();
 
   p->reconcile->start();

@@ -45,14 +45,14 @@ api::PlacementOutcome outcome_of(const apply::Placement& p) {
   return {p.node_id, p.rpc_endpoint, p.ok, p.code, p.message, p.workload_id};
 }
 
-// Runs a coroutine returning a Result on a new strand of the loop (its sub-tasks share
-// state: apply/async.h) and waits for it from this (non-loop) thread.
+// Runs a coroutine returning a Result on the loop and waits for it from this (non-loop)
+// thread.
 template <typename T>
 T run_on(net::EventLoop& loop, asio::awaitable<T> task) {
   auto promise = std::make_shared<std::promise<T>>();
   auto future = promise->get_future();
   asio::co_spawn(
-      loop.strand(),
+      loop.executor(),
       [task = std::move(task), promise]() mutable -> asio::awaitable<void> {
         try {
           promise->set_value(co_await std::move(task));

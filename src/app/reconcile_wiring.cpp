@@ -56,7 +56,7 @@ std::unique_ptr<apply::ReconcileLoop> make_reconcile_loop(ReconcileWiring w) {
           [publisher = &w.publisher, loop = &w.loop](
               apply::ReplaceRequest req, std::function<void(Result<apply::PublishOutcome>)> done) {
             asio::co_spawn(
-                loop->strand(),  // the publisher's sub-tasks share state: one strand
+                loop->executor(),
                 [publisher, req = std::move(req), done]() mutable -> asio::awaitable<void> {
                   try {
                     done(co_await publisher->replace(std::move(req)));

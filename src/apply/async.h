@@ -3,9 +3,7 @@
 // Promise: await_callback() turns an API that completes through a callback (possibly on
 // another thread) into an awaitable that resumes on the awaiting coroutine's executor;
 // gather() runs awaitables concurrently and returns every result in input order. Both
-// assume the awaiting coroutine's executor never runs two handlers at once: a strand (the
-// daemon's loop has one worker per CPU; connections run on strands, and coroutines
-// started from outside the loop start on EventLoop::strand()) or a one-thread loop.
+// assume the executor is a single-threaded loop (the daemon's net::EventLoop(1)).
 #pragma once
 
 #include <asio.hpp>

@@ -1,9 +1,6 @@
 #include "net/event_loop.h"
 
-#include <sched.h>
 #include <spdlog/spdlog.h>
-
-#include <algorithm>
 
 #include <chrono>
 #include <exception>
@@ -12,7 +9,6 @@
 
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
-#include <asio/strand.hpp>
 
 namespace beemesh::net {
 
@@ -39,20 +35,6 @@ void EventLoop::run_worker() {
       spdlog::error("component=net event=handler_exception what=unknown");
     }
   }
-}
-
-asio::any_io_executor EventLoop::strand() {
-  return asio::make_strand(io_);
-}
-
-size_t EventLoop::machine_threads() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  size_t cpus = std::max(1u, std::thread::hardware_concurrency());
-  if (::sched_getaffinity(0, sizeof(set), &set) == 0) {
-    cpus = static_cast<size_t>(std::max(1, CPU_COUNT(&set)));
-  }
-  return std::min<size_t>(cpus, 16);
 }
 
 bool EventLoop::running_in_this_thread() const {

@@ -5,9 +5,6 @@
 // joins every worker (except the calling one, if a worker calls it). Handlers that throw are
 // logged and do not kill a worker. Clients and servers built on a loop must be destroyed
 // before it. Destroying the loop destroys whatever coroutines are still suspended on it.
-// With more than one worker, handlers posted to executor() run concurrently: a coroutine
-// that shares state with the sub-tasks it spawns (apply/async.h gather, await_callback)
-// or a timer chain must start on a strand() (connections and peers have their own).
 #pragma once
 
 #include <atomic>
@@ -33,8 +30,6 @@ class EventLoop {
 
   asio::io_context& context() { return io_; }
   asio::any_io_executor executor() { return io_.get_executor(); }
-  // A new strand of this loop: handlers posted to it never run concurrently.
-  asio::any_io_executor strand();
   size_t thread_count() const { return threads_.size(); }
 
   // True on one of this loop's worker threads (blocking calls must not be made there).
@@ -43,10 +38,6 @@ class EventLoop {
   bool stopped() const { return joined_.load(); }
 
   void stop();
-
-  // The CPUs this process may run on (sched_getaffinity, so `taskset` counts), in [1, 16]:
-  // the worker count for a loop that should use the machine.
-  static size_t machine_threads();
 
   // Runs fn on `ex` and waits for it. From a worker thread it only dispatches (no wait);
   // once the loop is stopped it runs fn inline. For shutdown paths of clients and servers.
