@@ -220,9 +220,6 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->liveness->start();
   pc.liveness = p->liveness.get();
   pc.liveness_passive = apply::directory_shard_ids();
-  // The directory paces its own shard reads; a listen on keys every node reads would push
-  // every announcement to every node (apply/directory.h).
-  pc.unlistened = apply::directory_shard_ids();
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
   p->liveness->follow(
       [providers = p->providers.get()](std::stop_token stop) {

@@ -181,11 +181,7 @@ void NodeDirectory::store_shard(size_t s, std::vector<NodeEntry> entries) {
     shard.empty_backoff =
         std::min<std::chrono::milliseconds>(shard.empty_backoff * 2, kEmptyShardRecheckMax);
   } else {
-    // Paced so that the entries this node reads per second stay flat as the mesh grows: a
-    // shard of m entries is read every max(kShardRefresh, m × shards / kEntriesPerSecond).
-    const auto paced = std::chrono::milliseconds(entries.size() * kDirectoryShards * 1000 /
-                                                 kDirectoryEntriesPerSecond);
-    shard.due = now + std::max<std::chrono::milliseconds>(kShardRefresh, paced);
+    shard.due = now + kShardRefresh;
     shard.empty_backoff = kEmptyShardRecheckMin;
   }
   shard.entries = std::move(entries);

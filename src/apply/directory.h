@@ -14,16 +14,13 @@
 //    reader threads that take no new shard once the tick has lasted `tick` (a DHT that is not
 //    connected yet costs one discovery_timeout per reader and tick, not sixteen); while due
 //    shards are left the next tick follows after kBacklogPause (100 ms), so the first pass
-//    over the never-read shards takes ~4 ticks. A shard of m listed nodes is due
-//    max(kShardRefresh (60 s), m × 64 / kDirectoryEntriesPerSecond (2)) after its last read
-//    — the whole directory is re-read in max(60 s, N / 2 s) at N nodes (60 s at 100, ~500 s at
-//    1,000) — and an empty one after a backoff that doubles from 2 s to
-//    kEmptyShardRecheckMax (60 s), reset to 2 s whenever a read finds a node its shard did
-//    not list at its previous read (the mesh is growing: newcomers show up within seconds). Every
-//    read is a DHT get: the daemon lists the shard ids in ProviderConfig::unlistened, so nobody
-//    listens to them (a listen on a key every node reads would push each announcement to every
-//    node). So the directory's traffic per node does not grow with the mesh: at most 64 keys, ~2
-//    entries a second once settled.
+//    over the never-read shards takes ~4 ticks. A shard that listed nodes is due kShardRefresh
+//    (60 s) after its last read (a provider-cache hit, kept current by the provider manager's
+//    listen, except once per cache_ttl), an empty one after a backoff that doubles from 2 s
+//    to kEmptyShardRecheckMax (60 s), reset to 2 s whenever a read finds a node its shard did
+//    not list at its previous read (the mesh is growing: newcomers show up within seconds).
+//    So a node reads at most 64 shard keys; the listens' pushes grow with the mesh (every
+//    announcement of a shard reaches the nodes listening to it: docs/BENCHMARKS.md, "Scale").
 //  * A shard read keeps only entries whose public key hashes to the node id they name, that
 //    fall in the shard read, and, with a membership, whose record's credential still makes
 //    its signer a member node at read time; a newer revocation list installed in the
@@ -68,7 +65,6 @@ inline constexpr size_t kDirectoryShards = 64;
 inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
 inline constexpr size_t kMaxShardsPerTick = 16;
 inline constexpr std::chrono::seconds kShardRefresh{60};
-inline constexpr size_t kDirectoryEntriesPerSecond = 2;
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};

@@ -368,14 +368,8 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     if (!keep) dht.cancel_listen(dht::provider_key(manifest_id), token);
   }
 
-  bool is_unlistened(const std::string& manifest_id) const {
-    return std::find(config.unlistened.begin(), config.unlistened.end(), manifest_id) !=
-           config.unlistened.end();
-  }
-
   std::vector<ProviderInfo> discover(const std::string& manifest_id) {
-    const bool unlistened = is_unlistened(manifest_id);
-    if (!unlistened) {
+    {
       std::lock_guard lock(mutex);
       if (auto hit = cache.fresh(manifest_id, clock.now_ms())) {
         ++cache_hits;
@@ -409,8 +403,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         }
       }
       if (auto filled = cache.any(manifest_id, now)) result = std::move(*filled);
-      need_listen =
-          config.listen_for_updates && !unlistened && !stopping && !listens.count(manifest_id);
+      need_listen = config.listen_for_updates && !stopping && !listens.count(manifest_id);
     }
     for (auto& [id, token] : to_cancel) dht.cancel_listen(dht::provider_key(id), token);
     if (need_listen) start_listen(manifest_id);

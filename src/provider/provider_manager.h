@@ -34,8 +34,7 @@
 //    put, re-put after `early_reputs` and retried on failure until the TTL has passed, so
 //    readers drop this node as soon as they see it. Works for manifests announced before a
 //    restart too. The local cache entry is invalidated at once.
-//  * Discovery: fresh cache entry (cache_ttl, kept current by a DHT listen on the key; not
-//    for ids in config.unlistened, which always go to the DHT and are never listened to) →
+//  * Discovery: fresh cache entry (cache_ttl, kept current by a DHT listen on the key) →
 //    DHT get (discovery_timeout) → provider/selection.h rules → cache (empty results are not
 //    cached). DHT failure or timeout: the cache entry if any (stale, but expired records
 //    still filtered out), else empty. Never throws, never blocks past discovery_timeout.
@@ -93,11 +92,6 @@ struct ProviderConfig {
   std::chrono::seconds peer_ttl{3600};
   std::chrono::seconds max_clock_skew{30};  // records dated further ahead are refused
   bool listen_for_updates = true;           // keep cache entries current through listen
-  // Ids discovered by a DHT get on every discover() (the cache only as the fallback when the
-  // get fails), never listened to: keys that every node of the mesh reads, such as the node
-  // directory's shards, where a listen would turn each announcement into a push to every
-  // node (traffic per node growing with the mesh). The reader paces its own reads.
-  std::vector<std::string> unlistened;
   // When set, discovery keeps only records signed by a member node: the record's credential
   // must pass membership->verify(credential, signer) and name a node. Must outlive the
   // manager.

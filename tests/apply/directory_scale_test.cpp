@@ -27,13 +27,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// As the daemon: the directory's shards are read by DHT gets, never listened to.
-provider::ProviderConfig directory_provider_config() {
-  provider::ProviderConfig pc;
-  pc.unlistened = directory_shard_ids();
-  return pc;
-}
-
 constexpr size_t kNodes = 120;
 constexpr size_t kLegacyView = 50;  // what one "beemesh:nodes" provider list could show
 
@@ -93,7 +86,7 @@ class DirectoryScale : public ::testing::Test {
     for (size_t i = 0; i < kNodes; ++i) {
       mesh_->ids.push_back(crypto::Identity::generate());
       mesh_->providers.push_back(std::make_unique<provider::ProviderManager>(
-          mesh_->dht->node(i), mesh_->ids[i], system_clock(), directory_provider_config()));
+          mesh_->dht->node(i), mesh_->ids[i], system_clock(), provider::ProviderConfig{}));
       mesh_->directories.push_back(
           std::make_unique<NodeDirectory>(*mesh_->providers[i], entry_of(mesh_->ids[i], i), 3600s));
       mesh_->directories[i]->announce_self();

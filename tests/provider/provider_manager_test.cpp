@@ -277,33 +277,6 @@ TEST_F(ProviderManagerTest, ListenUpdatesKeepTheCacheCurrent) {
   EXPECT_EQ(dht.gets, gets);
 }
 
-TEST_F(ProviderManagerTest, UnlistenedIdsAreReadFromTheDhtOnEveryDiscoverAndNeverListenedTo) {
-  auto config = fast_config();
-  config.unlistened = {"beemesh:nodes:7"};
-  ProviderManager a(dht, alice, system_clock(), fast_config());
-  ProviderManager b(dht, bob, system_clock(), config);
-  a.announce("beemesh:nodes:7", metadata_of(alice), 600s);
-  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "beemesh:nodes:7").empty(); }));
-  const int gets = dht.gets;
-  const int listens = dht.listens;
-  EXPECT_EQ(b.discover("beemesh:nodes:7").size(), 1u);
-  EXPECT_EQ(b.discover("beemesh:nodes:7").size(), 1u);
-  EXPECT_EQ(dht.gets, gets + 2);
-  EXPECT_EQ(dht.listens, listens);
-}
-
-TEST_F(ProviderManagerTest, AnUnlistenedIdFallsBackToWhatItReadLastWhenTheDhtFails) {
-  auto config = fast_config();
-  config.unlistened = {"beemesh:nodes:7"};
-  ProviderManager a(dht, alice, system_clock(), fast_config());
-  ProviderManager b(dht, bob, system_clock(), config);
-  a.announce("beemesh:nodes:7", metadata_of(alice), 600s);
-  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "beemesh:nodes:7").empty(); }));
-  ASSERT_EQ(b.discover("beemesh:nodes:7").size(), 1u);
-  dht.fail_gets = true;
-  EXPECT_EQ(b.discover("beemesh:nodes:7").size(), 1u);
-}
-
 TEST_F(ProviderManagerTest, ExpiryNoticesInvalidateTheCache) {
   ProviderManager a(dht, alice, system_clock(), fast_config());
   ProviderManager b(dht, bob, system_clock(), fast_config());
