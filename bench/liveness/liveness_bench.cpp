@@ -50,9 +50,11 @@
 #include "dht/loopback_mesh.h"
 #include "provider/liveness_monitor.h"
 #include "provider/provider_manager.h"
+#include "support/proc_stats.h"
 
 using namespace beemesh;
 using namespace std::chrono_literals;
+using bench::loopback_sent;
 
 namespace {
 
@@ -60,24 +62,6 @@ struct Counters {
   uint64_t packets = 0;
   uint64_t bytes = 0;
 };
-
-// Packets and bytes sent on "lo" (each loopback packet is sent once and received once).
-Counters loopback_sent() {
-  std::ifstream in("/proc/net/dev");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    auto name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    if (name != "lo") continue;
-    std::istringstream fields(line.substr(colon + 1));
-    uint64_t v[16] = {};
-    for (auto& x : v) fields >> x;
-    return {v[9], v[8]};  // tx packets, tx bytes
-  }
-  return {};
-}
 
 bool own_network_namespace() {
   std::ifstream in("/proc/net/dev");

@@ -25,22 +25,14 @@
 #include "crypto/records.h"
 #include "dht/loopback_mesh.h"
 #include "provider/provider_manager.h"
+#include "support/proc_stats.h"
 
 using namespace beemesh;
 using namespace std::chrono_literals;
+using bench::proc_status;
 using Steady = std::chrono::steady_clock;
 
 namespace {
-
-// A numeric field of /proc/self/status ("VmRSS:", "Threads:").
-long proc_status(const std::string& field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
-  }
-  return -1;
-}
 
 long rss_kib() {
   return proc_status("VmRSS:");

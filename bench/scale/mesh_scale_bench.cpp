@@ -51,9 +51,12 @@
 #include "crypto/grants.h"
 #include "dht/loopback_mesh.h"
 #include "manifest/manifest.h"
+#include "support/proc_stats.h"
 
 using namespace beemesh;
 using namespace std::chrono_literals;
+using bench::loopback_sent;
+using bench::proc_status;
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
 
@@ -71,15 +74,6 @@ struct Options {
   size_t loop_threads = 2;
   size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
 };
-
-long proc_status(const std::string& field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
-  }
-  return -1;
-}
 
 long open_fds() {
   long count = 0;
@@ -117,24 +111,6 @@ uint64_t snmp(const std::string& proto, const std::string& field) {
   return 0;
 }
 
-// Packets and bytes sent on "lo" (each loopback packet is sent once and received once).
-Counters loopback_sent() {
-  std::ifstream in("/proc/net/dev");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    auto name = line.substr(0, colon);
-    name.erase(0, name.find_first_not_of(' '));
-    if (name != "lo") continue;
-    std::istringstream fields(line.substr(colon + 1));
-    uint64_t v[16] = {};
-    for (auto& x : v) fields >> x;
-    return {v[9], v[8]};
-  }
-  return {};
-}
-
 bool own_network_namespace() {
   std::ifstream in("/proc/net/dev");
   std::string line;
@@ -147,7 +123,7 @@ bool own_network_namespace() {
 
 // Traffic and CPU over a phase, per node and second.
 struct Meter {
-  Counters c0 = loopback_sent();
+  bench::LoopbackCounters c0 = loopback_sent();
   uint64_t udp0 = snmp("Udp:", "OutDatagrams"), tcp0 = snmp("Tcp:", "OutSegs");
   double cpu0 = cpu_seconds();
   Steady::time_point t0 = Steady::now();
