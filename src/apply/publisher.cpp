@@ -273,6 +273,14 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
       place_req.exclude = co_await std::move(finding);
     }
     picks = co_await place_sampled(ctx, std::move(place_req), candidates);
+    // Holders: the sample excluded the nodes already running the manifest, and some of it
+    // may not have answered; when fewer than n answered, more members are drawn (the
+    // running ones included). encrypt_for_holders takes those that answered first.
+    if (ctx.answered.size() < settings_.share_count) {
+      std::set<std::string> have;
+      for (const auto& n : ctx.nodes) have.insert(n.node_id);
+      for (auto& n : directory_.sample(settings_.share_count, have)) ctx.nodes.push_back(n);
+    }
   } else {
     ctx.nodes = directory_.sample(settings_.share_count);  // share holders only
   }
@@ -339,6 +347,14 @@ Result<void> Publisher::encrypt_for_holders(Context& ctx) {
     holders.push_back({n.node_id, n.public_key, n.rpc_endpoint, 0});
   }
   std::shuffle(holders.begin(), holders.end(), std::random_device{});
+  // Nodes that just answered the capacity request first: a node of the sample that did not
+  // answer may be dead (liveness has not told this node yet).
+  // Then the members drawn besides the sample; last, the nodes asked that did not answer.
+  auto rank = [&](const protocol::ShareHolder& h) {
+    return ctx.answered.count(h.node_id) ? 0 : (ctx.silent.count(h.node_id) ? 2 : 1);
+  };
+  std::stable_sort(holders.begin(), holders.end(),
+                   [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
   crypto::ShareParams params{std::min<unsigned>(settings_.share_count, holders.size()),
                              settings_.share_threshold};
   params.k = std::min(params.k, params.n);
@@ -374,6 +390,10 @@ asio::awaitable<std::vector<scheduler::Pick>> Publisher::place_sampled(
                                            [this, &ctx](std::vector<NodeEntry> nodes) {
                                              return collect_capacity(ctx, std::move(nodes));
                                            });
+  for (const auto& c : placed.candidates) ctx.answered.insert(c.node_id);
+  for (const auto& n : placed.asked) {
+    if (!ctx.answered.count(n.node_id)) ctx.silent.insert(n.node_id);
+  }
   for (auto& n : placed.asked) {
     auto known = std::find_if(ctx.nodes.begin(), ctx.nodes.end(),
                               [&](const NodeEntry& e) { return e.node_id == n.node_id; });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ struct Publisher::Context {
   int replicas = 1;
   scheduler::Demand demand;
   std::vector<NodeEntry> nodes;
+  // Of `nodes`, those that answered this apply's capacity request with room: the share
+  // holders are drawn from them first (a sampled node may be dead and not known so yet).
+  std::set<std::string> answered;
+  std::set<std::string> silent;  // asked, and no answer with room: drawn as holders last
   crypto::EncryptedManifest encrypted;
   // The authorization every StoreShareRequest and ApplyRequest carries: the owner's apply
   // grant naming this node, or (empty grant: a re-placement) the owner's intent.
