@@ -9,7 +9,8 @@
 // resolved by NodeDirectory::find and asked first; CapacityRequest, answers within
 // `capacity_window`) -> place replicas (scheduler::place; replies outside sane ranges are
 // ignored) -> encrypt the manifest with a fresh key, split it into n shares (threshold k)
-// sealed to n holders drawn at random among the nodes asked -> store the shares on the holders (at
+// sealed to n holders: those that answered with room first, then further members drawn at
+// random, then the silent ones (see encrypt_for_holders) -> store the shares on the holders (at
 // least k must accept) -> publish the signed encrypted record in the DHT -> send each chosen node a
 // signed ApplyRequest (with the owner's grant and a key-share grant for that node) -> on
 // failures, retry the missing replicas once on other nodes -> report every placement.

@@ -4,8 +4,9 @@
 //
 // Promise:
 //  * capacity_sample_size(replicas, holders) = max(2 × replicas, kMinCapacitySample (4),
-//    holders): the nodes asked at first. The nodes asked are also the pool the key-share
-//    holders are drawn from, hence `holders` (the configured share count n).
+//    holders): the nodes asked at first. The nodes that answer are the first pool the
+//    key-share holders are drawn from (apply/publisher.h), hence `holders` (the configured
+//    share count n).
 //  * place_by_sampling() without a pinned node asks `sample_size` nodes drawn uniformly from
 //    the directory (NodeDirectory::sample, never waits) minus request.exclude, places with
 //    scheduler::place among those that answered with room, and — when that leaves replicas
