@@ -55,23 +55,9 @@
 using namespace beemesh;
 using namespace std::chrono_literals;
 using bench::loopback_sent;
+using bench::own_network_namespace;
 
 namespace {
-
-struct Counters {
-  uint64_t packets = 0;
-  uint64_t bytes = 0;
-};
-
-bool own_network_namespace() {
-  std::ifstream in("/proc/net/dev");
-  std::string line;
-  int interfaces = 0;
-  while (std::getline(in, line)) {
-    if (line.find(':') != std::string::npos) ++interfaces;
-  }
-  return interfaces == 1;
-}
 
 crypto::Identity identity_of(size_t i) {
   crypto::Seed seed{};

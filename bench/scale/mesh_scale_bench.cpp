@@ -56,6 +56,7 @@
 using namespace beemesh;
 using namespace std::chrono_literals;
 using bench::loopback_sent;
+using bench::own_network_namespace;
 using bench::proc_status;
 namespace fs = std::filesystem;
 using Steady = std::chrono::steady_clock;
@@ -109,16 +110,6 @@ uint64_t snmp(const std::string& proto, const std::string& field) {
     }
   }
   return 0;
-}
-
-bool own_network_namespace() {
-  std::ifstream in("/proc/net/dev");
-  std::string line;
-  int interfaces = 0;
-  while (std::getline(in, line)) {
-    if (line.find(':') != std::string::npos) ++interfaces;
-  }
-  return interfaces == 1;
 }
 
 // Traffic and CPU over a phase, per node and second.

@@ -44,4 +44,16 @@ inline LoopbackCounters loopback_sent() {
   return {};
 }
 
+// True when /proc/net/dev lists one interface only (lo): the process runs in a network
+// namespace of its own, so the loopback counters count only its own traffic.
+inline bool own_network_namespace() {
+  std::ifstream in("/proc/net/dev");
+  std::string line;
+  int interfaces = 0;
+  while (std::getline(in, line)) {
+    if (line.find(':') != std::string::npos) ++interfaces;
+  }
+  return interfaces == 1;
+}
+
 }  // namespace beemesh::bench

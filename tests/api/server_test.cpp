@@ -294,6 +294,14 @@ TEST_F(ApiServerTest, UnknownWorkloadIsNotFound) {
   EXPECT_EQ(body_json(res)["error"]["code"], "not_found");
 }
 
+TEST_F(ApiServerTest, AWorkloadLookupNamingANodeIdOver128BytesIsRefusedAsBadRequest) {
+  service.workload_list = {make_workload("w1", "m1", runtime::WorkloadState::Running, "bmself")};
+  auto res = http->Get("/workloads/w1?node=" + std::string(129, 'b'));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(body_json(res)["error"]["code"], "bad_request");
+}
+
 TEST_F(ApiServerTest, LogsAreTextAndPassTheTail) {
   service.workload_logs["w1"] = "line 1\nline 2\n";
   auto res = http->Get("/workloads/w1/logs?tail=5");
