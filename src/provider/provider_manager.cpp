@@ -433,7 +433,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         if (liveness->state(id) == NodeState::unknown) unknown.push_back(id);
         liveness->watch(id, config.liveness_interest);
       }
-      if (!unknown.empty()) liveness->check(unknown, config.liveness_check_timeout);
+      if (!unknown.empty()) liveness->check(unknown, config.liveness_check_budget);
     }
     const auto before = found.size();
     std::erase_if(found, [&](const ProviderInfo& p) {
