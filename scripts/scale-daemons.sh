@@ -19,6 +19,9 @@
 #        BEEMESH_BUILD_DIR=build (needs targets beemesh and beemesh_mock_machine,
 #        BEEMESH_CMAKE_ARGS=-DBEEMESH_BUILD_BENCH=ON)
 #        KEEP=1 keeps the directory (logs) after the run
+#        START_BATCH=0: start the daemons in batches of this many, each batch's APIs answering
+#        before the next starts (0: all at once). On a shared 2-core machine, 200 daemons
+#        started at once can collapse the DHT (every node reads its 64 directory shards).
 #        LOG_LEVEL=warn: the daemons' --log-level. With debug, the report adds the daemon's own
 #        breakdown of each cold discovery (DHT lookup, liveness step; ProviderManager's debug
 #        line "discovery cache=... lookup_us=... liveness_us=...").
@@ -35,6 +38,7 @@ DISCOVER_FROM="${DISCOVER_FROM:-5}"
 PER_ADDRESS_CAP="${PER_ADDRESS_CAP:-512}"
 ENTRIES="${ENTRIES:-0}"
 LOG_LEVEL="${LOG_LEVEL:-warn}"
+START_BATCH="${START_BATCH:-0}"
 build="${BEEMESH_BUILD_DIR:-$root/build}"
 BEEMESH="$build/src/app/beemesh"
 MACHINE="$build/bench/scale/beemesh_mock_machine"
@@ -128,7 +132,13 @@ wait_health() {
 }
 start_node 1
 wait_health 1
-for i in $(seq 2 "$N"); do start_node "$i"; done
+for i in $(seq 2 "$N"); do
+  start_node "$i"
+  # START_BATCH: wait for the APIs of each batch before starting the next one.
+  if [ "$START_BATCH" -gt 0 ] && [ $((i % START_BATCH)) = 0 ]; then
+    for j in $(seq $((i - START_BATCH + 1)) "$i"); do wait_health "$j"; done
+  fi
+done
 for i in $(seq 1 "$N"); do wait_health "$i"; done
 t_up="$(now_ms)"
 echo "start: all $N APIs answer after $(((t_up - t_begin) / 1000)) s"
