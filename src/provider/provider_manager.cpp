@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/safe_text.h"
 #include "crypto/records.h"
 #include "protocol/records.h"
 #include "provider/discovery_cache.h"
@@ -559,7 +560,7 @@ std::vector<ProviderInfo> ProviderManager::discover(const std::string& manifest_
       spdlog::debug(
           "component=provider manifest={} discovery cache={} lookup_us={} liveness_us={} "
           "providers={}",
-          manifest_id, core_->cache_misses == misses ? "hit" : "miss",
+          printable(manifest_id, 128), core_->cache_misses == misses ? "hit" : "miss",
           duration_cast<microseconds>(looked_up - started).count(),
           duration_cast<microseconds>(SteadyClock::now() - looked_up).count(), alive.size());
     }
