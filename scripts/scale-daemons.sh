@@ -19,6 +19,12 @@
 #        BEEMESH_BUILD_DIR=build (needs targets beemesh and beemesh_mock_machine,
 #        BEEMESH_CMAKE_ARGS=-DBEEMESH_BUILD_BENCH=ON)
 #        KEEP=1 keeps the directory (logs) after the run
+#        START_BATCH=0: start the daemons in batches of this many, each batch's APIs answering
+#        before the next starts (0: all at once). On a shared 2-core machine, 200 daemons
+#        started at once can collapse the DHT (every node reads its 64 directory shards).
+#        LOG_LEVEL=warn: the daemons' --log-level. With debug, the report adds the daemon's own
+#        breakdown of each cold discovery (DHT lookup, liveness step; ProviderManager's debug
+#        line "discovery cache=... lookup_us=... liveness_us=...").
 # Ports: 3*N consecutive ports below the ephemeral range (ip_local_port_range), every one
 # checked free (TCP and UDP) with ss first: RPC base+i, API base+N+i, DHT (UDP) base+2N+i.
 set -euo pipefail
@@ -31,6 +37,8 @@ DISCOVER_MANIFESTS="${DISCOVER_MANIFESTS:-20}"
 DISCOVER_FROM="${DISCOVER_FROM:-5}"
 PER_ADDRESS_CAP="${PER_ADDRESS_CAP:-512}"
 ENTRIES="${ENTRIES:-0}"
+LOG_LEVEL="${LOG_LEVEL:-warn}"
+START_BATCH="${START_BATCH:-0}"
 build="${BEEMESH_BUILD_DIR:-$root/build}"
 BEEMESH="$build/src/app/beemesh"
 MACHINE="$build/bench/scale/beemesh_mock_machine"
@@ -102,7 +110,7 @@ start_node() {
   local args=(--data-dir "$dir/n$i" --name "n$i" --rpc-listen "127.0.0.1:$(rpc_port "$i")"
     --api-listen "127.0.0.1:$(api_port "$i")" --dht-listen "127.0.0.1:$(dht_port "$i")"
     --network-id "$network_id" --join "$token" --capacity-memory 4Gi --capacity-cpu 4000m
-    --log-level warn)
+    --log-level "$LOG_LEVEL")
   [ "$PER_ADDRESS_CAP" = 0 ] || args+=(--per-address-cap "$PER_ADDRESS_CAP")
   if [ "$i" -gt 1 ]; then
     # Node 1 and up to two random earlier nodes (one bootstrap node alone can split the mesh).
@@ -124,7 +132,13 @@ wait_health() {
 }
 start_node 1
 wait_health 1
-for i in $(seq 2 "$N"); do start_node "$i"; done
+for i in $(seq 2 "$N"); do
+  start_node "$i"
+  # START_BATCH: wait for the APIs of each batch before starting the next one.
+  if [ "$START_BATCH" -gt 0 ] && [ $((i % START_BATCH)) = 0 ]; then
+    for j in $(seq $((i - START_BATCH + 1)) "$i"); do wait_health "$j"; done
+  fi
+done
 for i in $(seq 1 "$N"); do wait_health "$i"; done
 t_up="$(now_ms)"
 echo "start: all $N APIs answer after $(((t_up - t_begin) / 1000)) s"
@@ -221,14 +235,23 @@ for k, mid, placed in ok[:manifests]:
         print(i, mid, len(placed))
 EOF
 : >"$dir/discover.txt"
+# Timed: the CLI alone (its output to a file); the JSON is counted after the clock stops
+# (python3 alone starts in ~80 ms here: piping into it inflated the figures before 14:00
+# on 2026-11-30).
+get_providers() { "$BEEMESH" --server "$(api "$1")" -o json get providers "$2" >"$dir/providers.json" 2>/dev/null || :; }
+count_providers() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)["providers"]))' \
+  <"$dir/providers.json" 2>/dev/null || echo err; }
 while read -r i mid _; do
   t0="$(now_ms)"
-  found="$("$BEEMESH" --server "$(api "$i")" -o json get providers "$mid" 2>/dev/null |
-    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["providers"]))' 2>/dev/null || echo err)"
+  get_providers "$i" "$mid"
   t1="$(now_ms)"
+  found="$(count_providers)"
+  t1b="$(now_ms)"
   "$BEEMESH" --server "$(api "$i")" -o json get nodes >/dev/null 2>&1 || true
   t2="$(now_ms)"
-  echo "$((t1 - t0)) $((t2 - t1)) $found" >>"$dir/discover.txt"
+  get_providers "$i" "$mid"  # warm: cached, the providers' liveness known
+  t3="$(now_ms)"
+  echo "$((t1 - t0)) $((t2 - t1b)) $found $((t3 - t2)) $i $mid" >>"$dir/discover.txt"
 done <"$dir/discover-plan.txt"
 
 python3 - "$dir" "$APPLIES" "$N" "$REPLICAS" <<'EOF'
@@ -258,4 +281,24 @@ complete = sum(1 for r in rows if r[2] == str(replicas))
 print(f"cold discovery (CLI get providers, wall): n={len(cold)} p50 {pct(cold, .5)} ms, "
       f"p99 {pct(cold, .99)} ms; all {replicas} provider(s) found in {complete}/{len(rows)}")
 print(f"  baseline (CLI get nodes, no DHT lookup): p50 {pct(base, .5)} ms, p99 {pct(base, .99)} ms")
+warm = [int(r[3]) for r in rows]
+print(f"  warm (the same get providers again: cache hit, liveness known): p50 {pct(warm, .5)} ms, "
+      f"p99 {pct(warm, .99)} ms")
+# The daemon's own breakdown (LOG_LEVEL=debug): the first discovery of the manifest on the
+# node asked, as ProviderManager logged it.
+import re
+lookup, live = [], []
+for r in rows:
+    i, mid = r[4], r[5]
+    try:
+        log = open(f"{d}/n{i}.log").read()
+    except OSError:
+        continue
+    m = re.search(r"manifest=" + re.escape(mid) + r" discovery cache=\w+ lookup_us=(\d+) liveness_us=(\d+)", log)
+    if m:
+        lookup.append(int(m.group(1)) / 1000)
+        live.append(int(m.group(2)) / 1000)
+if lookup:
+    print(f"  in the daemon (n={len(lookup)}): DHT lookup p50 {pct(lookup, .5):.1f} ms, p99 "
+          f"{pct(lookup, .99):.1f} ms; liveness step p50 {pct(live, .5):.1f} ms, p99 {pct(live, .99):.1f} ms")
 EOF

@@ -7,8 +7,11 @@
 //    `interest` (0: until unwatch()); it returns false, and watches nothing, when the
 //    implementation's budget of watched nodes is full. Watching the same node again extends
 //    the interest.
-//  * check(nodes, timeout) learns the state of the given nodes whose state is unknown and
-//    waits at most `timeout`: it blocks, so it is never called on an event loop.
+//  * check(nodes, timeout) learns the state of the given nodes whose state is unknown: their
+//    reads run at once, in parallel, and it waits at most `timeout` for them (it blocks, so
+//    it is never called on an event loop). A read that answers after `timeout` still sets
+//    the state for later state() calls. Callers that must answer fast pass a short timeout
+//    and treat what is still unknown as alive (ProviderManager: 50 ms).
 //  * on_change(cb) calls cb(node, state) on a background thread whenever a watched node
 //    turns dead or alive again; cb must not block. remove_callback() waits for none.
 #pragma once

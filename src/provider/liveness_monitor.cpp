@@ -61,7 +61,11 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   bool stopping = false;
   LivenessTable table;
   std::map<std::string, Watch> watches;
-  std::map<std::string, int> checking;  // node -> reads of check() in flight
+  struct CheckReads {
+    int in_flight = 0;
+    int64_t last_started_ms = 0;
+  };
+  std::map<std::string, CheckReads> checking;  // node -> reads of check() in flight
   std::map<uint64_t, ChangeCallback> callbacks;
   uint64_t next_token = 0;
   uint64_t last_attempt = 0;
@@ -146,13 +150,16 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   // A read of `node_id` finished: `complete` says the DHT answered (found or not).
   void on_values(const std::string& node_id, const std::vector<dht::Value>& values, bool complete) {
     auto best = pick(node_id, values);
-    std::lock_guard lock(mutex);
-    const int64_t now = clock.now_ms();
-    if (best) {
-      if (table.observe(*best, now)) ++counters.heartbeats_seen;
-    } else if (complete) {
-      table.observe_missing(node_id, now);
+    {
+      std::lock_guard lock(mutex);
+      const int64_t now = clock.now_ms();
+      if (best) {
+        if (table.observe(*best, now)) ++counters.heartbeats_seen;
+      } else if (complete) {
+        table.observe_missing(node_id, now);
+      }
     }
+    change.notify_all();  // a check() waiting for this node (a listen may answer first)
   }
 
   void on_read_done(const std::string& node_id, uint64_t attempt,
@@ -166,7 +173,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
       std::lock_guard lock(mutex);
       if (for_check) {
         auto it = checking.find(node_id);
-        if (it != checking.end() && --it->second <= 0) checking.erase(it);
+        if (it != checking.end() && --it->second.in_flight <= 0) checking.erase(it);
       } else {
         auto it = watches.find(node_id);
         if (it != watches.end() && it->second.reading && it->second.read_attempt == attempt) {
@@ -437,25 +444,37 @@ void LivenessMonitor::unwatch(const std::string& node_id) {
 
 void LivenessMonitor::check(const std::vector<std::string>& node_ids,
                             std::chrono::milliseconds timeout) {
-  std::vector<std::pair<std::string, uint64_t>> reads;
+  std::vector<std::string> waited;                      // unknown nodes: a read in flight
+  std::vector<std::pair<std::string, uint64_t>> reads;  // of those, the reads started here
   {
     std::lock_guard lock(core_->mutex);
     if (core_->stopping) return;
+    const int64_t now = core_->clock.now_ms();
     std::set<std::string> seen;
     for (const auto& id : node_ids) {
       if (id == core_->self || core_->table.known(id) || !seen.insert(id).second) continue;
-      ++core_->checking[id];
+      waited.push_back(id);
+      auto& in_flight = core_->checking[id];
+      // Another check's read, younger than get_timeout: wait for that one.
+      if (in_flight.in_flight > 0 &&
+          now - in_flight.last_started_ms < ms(core_->config.get_timeout)) {
+        continue;
+      }
+      ++in_flight.in_flight;
+      in_flight.last_started_ms = now;
       ++core_->counters.reads;
       reads.emplace_back(id, ++core_->last_attempt);
     }
   }
-  if (reads.empty()) return;
+  if (waited.empty()) return;
+  // All reads at once; each one that answers after `timeout` still records what it found.
   for (const auto& [id, attempt] : reads) core_->read(id, attempt, true);
   std::unique_lock lock(core_->mutex);
   core_->change.wait_for(lock, timeout, [&] {
     if (core_->stopping) return true;
-    return std::none_of(reads.begin(), reads.end(),
-                        [&](const auto& r) { return core_->checking.count(r.first) != 0; });
+    return std::none_of(waited.begin(), waited.end(), [&](const auto& id) {
+      return !core_->table.known(id) && core_->checking.count(id) != 0;
+    });
   });
 }
 

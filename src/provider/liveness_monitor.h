@@ -27,7 +27,10 @@
 //    (one within `dead_after`, and one more than dead_after / 2 after the other node's last
 //    sign of life); otherwise a verdict that would be dead reads `unknown`: a node that
 //    cannot reach the DHT does not accuse the others.
-//  * Unwatched nodes learnt through check() are forgotten `dead_after` after their last read.
+//  * Checking: check() starts one get per unknown node (counted in stats().reads), all at
+//    once; a node with a check read already in flight, started less than `get_timeout` ago,
+//    is not read again — check() waits for that read. Unwatched nodes learnt through
+//    check() are forgotten `dead_after` after their last read.
 //  * Threads: one worker (puts, polls, expiries, callbacks), one for follow() if used, plus
 //    DHT callbacks; all methods
 //    are thread-safe. `dht`, `identity`, `clock` and `membership` must outlive the monitor;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/safe_text.h"
 #include "crypto/records.h"
 #include "protocol/records.h"
 #include "provider/discovery_cache.h"
@@ -433,7 +434,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         if (liveness->state(id) == NodeState::unknown) unknown.push_back(id);
         liveness->watch(id, config.liveness_interest);
       }
-      if (!unknown.empty()) liveness->check(unknown, config.liveness_check_timeout);
+      if (!unknown.empty()) liveness->check(unknown, config.liveness_check_budget);
     }
     const auto before = found.size();
     std::erase_if(found, [&](const ProviderInfo& p) {
@@ -548,8 +549,22 @@ void ProviderManager::withdraw(const std::string& manifest_id, DoneCallback on_d
 
 std::vector<ProviderInfo> ProviderManager::discover(const std::string& manifest_id) {
   try {
+    const auto started = SteadyClock::now();
+    const uint64_t misses = core_->cache_misses;
     auto found = core_->discover(manifest_id);
-    return core_->drop_dead(manifest_id, std::move(found));
+    const auto looked_up = SteadyClock::now();
+    auto alive = core_->drop_dead(manifest_id, std::move(found));
+    if (spdlog::should_log(spdlog::level::debug)) {
+      using std::chrono::duration_cast;
+      using std::chrono::microseconds;
+      spdlog::debug(
+          "component=provider manifest={} discovery cache={} lookup_us={} liveness_us={} "
+          "providers={}",
+          printable(manifest_id, 128), core_->cache_misses == misses ? "hit" : "miss",
+          duration_cast<microseconds>(looked_up - started).count(),
+          duration_cast<microseconds>(SteadyClock::now() - looked_up).count(), alive.size());
+    }
+    return alive;
   } catch (const std::exception& e) {
     spdlog::warn("component=provider manifest={} discovery failed: {}", manifest_id, e.what());
     return {};

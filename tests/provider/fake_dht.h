@@ -1,5 +1,6 @@
 // tests/provider/fake_dht.h — an in-memory dht::Dht for unit tests: puts are stored at once,
-// listeners are told synchronously, gets answer synchronously; failures can be switched on.
+// listeners are told synchronously, gets answer synchronously; failures can be switched on, and
+// gets of chosen keys held until release() (a slow DHT read).
 #pragma once
 
 #include <atomic>
@@ -77,6 +78,10 @@ class FakeDht final : public dht::Dht {
     std::vector<dht::Value> values;
     {
       std::lock_guard lock(mutex_);
+      if (held_keys_.count(key)) {
+        held_.emplace_back(key, std::move(done));
+        return;
+      }
       auto it = store_.find(key);
       if (it != store_.end()) values = it->second;
     }
@@ -109,8 +114,41 @@ class FakeDht final : public dht::Dht {
     {
       std::lock_guard lock(mutex_);
       hung.swap(hung_);
+      for (auto& [key, cb] : held_) hung.push_back(std::move(cb));
+      held_.clear();
     }
     for (auto& cb : hung) cb(make_error("dht_stopped", "fake: shut down"));
+  }
+
+  // Gets of `key` wait (unanswered) until release(key).
+  void hold_gets(const dht::Key& key) {
+    std::lock_guard lock(mutex_);
+    held_keys_.insert(key);
+  }
+  // Answers the held gets of `key` with what it holds now; later gets answer at once.
+  void release(const dht::Key& key) {
+    std::vector<dht::GetCallback> answer;
+    std::vector<dht::Value> values;
+    {
+      std::lock_guard lock(mutex_);
+      held_keys_.erase(key);
+      for (auto it = held_.begin(); it != held_.end();) {
+        if (it->first == key) {
+          answer.push_back(std::move(it->second));
+          it = held_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      auto s = store_.find(key);
+      if (s != store_.end()) values = s->second;
+    }
+    for (auto& cb : answer) cb(values);
+  }
+  // Gets waiting in hold_gets().
+  size_t held() {
+    std::lock_guard lock(mutex_);
+    return held_.size();
   }
 
   // Test helpers.
@@ -161,6 +199,8 @@ class FakeDht final : public dht::Dht {
   std::map<dht::Key, std::vector<dht::Value>> store_;
   std::map<dht::ListenToken, std::pair<dht::Key, dht::ListenCallback>> listeners_;
   std::vector<dht::GetCallback> hung_;
+  std::set<dht::Key> held_keys_;
+  std::vector<std::pair<dht::Key, dht::GetCallback>> held_;
   std::set<std::pair<dht::Key, uint64_t>> permanent_;
   uint64_t next_id_ = 1000;
   dht::ListenToken next_token_ = 0;

@@ -188,6 +188,49 @@ TEST_F(LivenessMonitorTest, CheckWaitsNoLongerThanItsTimeout) {
   EXPECT_EQ(b.state(alice.node_id()), NodeState::unknown);
 }
 
+TEST_F(LivenessMonitorTest, CheckReadThatAnswersAfterTheTimeoutStillSetsTheState) {
+  dht.hold_gets(dht::liveness_key(alice.node_id()));  // no heartbeat of alice: dead once read
+  LivenessMonitor b(dht, bob, clock, fast());
+  b.start();
+  b.check({alice.node_id()}, 20ms);
+  ASSERT_EQ(b.state(alice.node_id()), NodeState::unknown);
+  dht.release(dht::liveness_key(alice.node_id()));
+  EXPECT_EQ(b.state(alice.node_id()), NodeState::dead);
+}
+
+TEST_F(LivenessMonitorTest, CheckJoinsAReadOfTheSameNodeAlreadyInFlight) {
+  dht.hold_gets(dht::liveness_key(alice.node_id()));
+  LivenessMonitor b(dht, bob, clock, fast());
+  b.start();
+  b.check({alice.node_id()}, 10ms);
+  b.check({alice.node_id()}, 10ms);
+  b.check({alice.node_id()}, 10ms);
+  EXPECT_EQ(dht.held(), 1u);
+  EXPECT_EQ(b.stats().reads, 1u);
+}
+
+TEST_F(LivenessMonitorTest, CheckReadsAgainWhenTheReadInFlightIsOlderThanTheGetTimeout) {
+  dht.hold_gets(dht::liveness_key(alice.node_id()));
+  LivenessMonitor b(dht, bob, clock, fast());
+  b.start();
+  b.check({alice.node_id()}, 10ms);
+  clock.advance_ms(fast().get_timeout.count());  // the first read may never answer
+  b.check({alice.node_id()}, 10ms);
+  EXPECT_EQ(dht.held(), 2u);
+}
+
+TEST_F(LivenessMonitorTest, CheckReadsAllUnknownNodesAtOnce) {
+  crypto::Identity carol = identity_n(3);
+  dht.hold_gets(dht::liveness_key(alice.node_id()));
+  dht.hold_gets(dht::liveness_key(carol.node_id()));
+  LivenessMonitor b(dht, bob, clock, fast());
+  b.start();
+  const auto t0 = std::chrono::steady_clock::now();
+  b.check({alice.node_id(), carol.node_id()}, 100ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);  // one timeout, not one per node
+  EXPECT_EQ(dht.held(), 2u);
+}
+
 TEST_F(LivenessMonitorTest, HeartbeatSignedByAnotherNodeIsIgnored) {
   auto forged = heartbeat_of(alice, 7, clock.now_ms());
   forged.signer_public_key = bob.public_key();
@@ -310,7 +353,7 @@ class LivenessDiscoveryTest : public LivenessMonitorTest {
     c.discovery_timeout = 300ms;
     c.liveness = &liveness;
     c.liveness_passive = {"beemesh:nodes"};
-    c.liveness_check_timeout = 500ms;
+    c.liveness_check_budget = 500ms;
     return c;
   }
   void announce(const crypto::Identity& id, const std::string& manifest) {
@@ -377,6 +420,24 @@ TEST_F(LivenessDiscoveryTest, ProvidersWhoseLivenessIsUnknownAreKept) {
   EXPECT_EQ(nodes_of(providers.discover("m1")), std::set<std::string>{alice.node_id()});
   EXPECT_EQ(liveness.checked, 1);
   EXPECT_EQ(liveness.watches, 1);
+}
+
+TEST_F(LivenessDiscoveryTest, ProviderWhoseLivenessReadOutlastsTheBudgetIsListedUntilFoundDead) {
+  announce(alice, "m1");  // alice never had a heartbeat: dead once a read completes
+  dht.hold_gets(dht::liveness_key(alice.node_id()));
+  LivenessConfig lc = fast();
+  lc.listen = false;  // only the reads tell
+  LivenessMonitor v(dht, bob, clock, lc);
+  v.start();
+  ProviderConfig config = config_with(v);
+  config.liveness_check_budget = ProviderConfig{}.liveness_check_budget;  // the default
+  ProviderManager providers(dht, bob, clock, config);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(nodes_of(providers.discover("m1")), std::set<std::string>{alice.node_id()});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);  // not the DHT's 3 s
+  dht.release(dht::liveness_key(alice.node_id()));
+  EXPECT_TRUE(providers.discover("m1").empty());
+  EXPECT_EQ(providers.dead_providers_filtered(), 1u);
 }
 
 TEST_F(LivenessDiscoveryTest, ThisNodeIsNeverCheckedNorLeftOut) {
