@@ -221,15 +221,25 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   pc.liveness = p->liveness.get();
   pc.liveness_passive = apply::directory_shard_ids();
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
+  // Co-providers to watch: what the provider cache already knows (kept current by its
+  // listens, no DHT read); a manifest not cached yet is discovered, at most
+  // kFollowDiscoveriesPerRound per round, so a burst of applies costs a bounded number of
+  // DHT reads per round instead of one per manifest (issue 15).
   p->liveness->follow(
       [providers = p->providers.get()](std::stop_token stop) {
+        constexpr size_t kFollowDiscoveriesPerRound = 8;
         std::vector<std::string> co_providers;
+        size_t discovered = 0;
         for (const auto& m : providers->announced()) {
-          if (stop.stop_requested()) break;  // one discovery per manifest: stop between them
+          if (stop.stop_requested()) break;  // discoveries block: stop between them
           if (apply::is_directory_id(m)) continue;
-          for (const auto& info : providers->discover(m)) {
-            co_providers.push_back(info.metadata.node_id);
+          auto known = providers->cached(m);
+          if (!known && discovered < kFollowDiscoveriesPerRound) {
+            ++discovered;
+            known = providers->discover(m);
           }
+          if (!known) continue;
+          for (const auto& info : *known) co_providers.push_back(info.metadata.node_id);
         }
         return co_providers;
       },

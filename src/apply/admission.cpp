@@ -96,8 +96,9 @@ Result<void> GrantLedger::use(ByteView grant, int64_t expires_ms, int64_t now_ms
   Bytes hash(crypto_generichash_BYTES);
   crypto_generichash(hash.data(), hash.size(), grant.data(), grant.size(), nullptr, 0);
   std::lock_guard lock(mutex_);
-  for (auto it = used_.begin(); it != used_.end();) {
-    it = it->second < now_ms ? used_.erase(it) : std::next(it);
+  while (!by_expiry_.empty() && by_expiry_.begin()->first < now_ms) {
+    used_.erase(by_expiry_.begin()->second);
+    by_expiry_.erase(by_expiry_.begin());
   }
   if (used_.count(hash) > 0) {
     return make_error(std::string(codes::kUnauthorized),
@@ -106,6 +107,7 @@ Result<void> GrantLedger::use(ByteView grant, int64_t expires_ms, int64_t now_ms
   if (used_.size() >= kMaxEntries) {
     return make_error(std::string(codes::kBusy), "too many live apply grants on this node");
   }
+  by_expiry_.emplace(expires_ms, hash);
   used_.emplace(std::move(hash), expires_ms);
   return {};
 }

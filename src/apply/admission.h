@@ -61,6 +61,9 @@ class GrantLedger {
  private:
   mutable std::mutex mutex_;
   std::map<Bytes, int64_t> used_;  // GUARDED_BY(mutex_): grant hash -> expires_ms
+  // GUARDED_BY(mutex_): the same entries by expiry, so a use() drops only what expired
+  // (O(expired · log n)) instead of walking every live entry.
+  std::multimap<int64_t, Bytes> by_expiry_;
 };
 
 }  // namespace beemesh::apply

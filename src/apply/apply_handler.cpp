@@ -190,6 +190,10 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   if (msg.cpu_limit_millis > 0) deploy.config.cpu_limit_millis = msg.cpu_limit_millis;
   deploy.config.publish_ports = settings_.publish_ports;
   deploy.config.publish_host_ip = settings_.publish_host_ip;
+  // The encrypted record, so a restart can adopt the workload: stored with the workload row
+  // in the deploy's one SQLite transaction.
+  deploy.applied = workload::AppliedManifestRecord{msg.manifest_id, owner_hex,
+                                                   protocol::encode_applied_manifest(applied), 0};
   // (Awaitables are built in their own statement: GCC 12 can destroy temporaries of a
   // co_await expression twice.)
   auto deploying = await_callback<Result<workload::WorkloadRecord>>(
@@ -202,15 +206,6 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
   // A node running a replica keeps the manifest's desired state alive in the DHT.
   if (desired_) desired_->track(msg.manifest_id, msg.owner_public_key);
   if (on_deployed_) on_deployed_(msg.manifest_id, msg.owner_public_key, deployed_yaml);
-  // Keep the encrypted record so a restart can adopt the workload.
-  workload::AppliedManifestRecord stored{msg.manifest_id, owner_hex,
-                                         protocol::encode_applied_manifest(applied), 0};
-  auto storing =
-      run_blocking(blocking_, [this, stored] { return store_.put_applied_manifest(stored); });
-  if (auto kept = co_await std::move(storing); !kept) {
-    spdlog::warn("manifest {}: keeping its encrypted record failed: {}", msg.manifest_id,
-                 kept.error().to_string());
-  }
   co_return record;
 }
 

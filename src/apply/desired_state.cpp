@@ -42,9 +42,7 @@ std::chrono::steady_clock::time_point DesiredStateStore::next_due(std::chrono::m
 }
 
 size_t DesiredStateStore::bytes_kept() const {
-  size_t total = 0;
-  for (const auto& [id, e] : entries_) total += e.state ? e.state->value.size() : 0;
-  return total;
+  return bytes_kept_;
 }
 
 std::optional<crypto::DesiredState> DesiredStateStore::lookup(
@@ -78,6 +76,7 @@ Result<bool> DesiredStateStore::offer(ByteView value) {
   if (bytes_kept() - old_size + state->value.size() > settings_.max_bytes) {
     return make_error("quota_exceeded", "desired state values exceed the byte quota");
   }
+  bytes_kept_ = bytes_kept_ - old_size + state->value.size();
   entries_[id].state = std::move(*state);
   return true;
 }
@@ -150,6 +149,7 @@ void DesiredStateStore::track(const std::string& manifest_id, const crypto::Publ
     if (e.tracked) return;
     e.tracked = true;
     e.due = next_due(e.state ? settings_.refresh_interval : settings_.first_refresh);
+    due_.push(Due{e.due, {manifest_id, owner}});
   }
   wake_.notify_all();
 }
@@ -194,7 +194,10 @@ void DesiredStateStore::refresh(const EntryKey& key) {
   auto state = fetch(key.first, key.second);
   if (state && state->intent.tombstone && state->intent.expires_ms <= clock_.now_ms()) {
     std::lock_guard lock(mutex_);
-    entries_.erase(key);  // the tombstone has done its work
+    if (auto it = entries_.find(key); it != entries_.end()) {
+      bytes_kept_ -= it->second.state ? it->second.state->value.size() : 0;
+      entries_.erase(it);  // the tombstone has done its work
+    }
     return;
   }
   if (!state) return;  // nothing verified yet: read again next time
@@ -209,15 +212,17 @@ void DesiredStateStore::run() {
   while (!stopping_) {
     auto now = std::chrono::steady_clock::now();
     std::vector<EntryKey> due;
-    auto next = now + std::chrono::seconds(60);
-    for (auto& [id, e] : entries_) {
-      if (!e.tracked) continue;
-      if (e.due <= now) {
-        due.push_back(id);
-        e.due = next_due(settings_.refresh_interval);
-      }
-      next = std::min(next, e.due);
+    while (!due_.empty() && due_.top().at <= now) {
+      Due top = due_.top();
+      due_.pop();
+      auto it = entries_.find(top.key);
+      if (it == entries_.end() || !it->second.tracked || it->second.due != top.at) continue;
+      it->second.due = next_due(settings_.refresh_interval);
+      due_.push(Due{it->second.due, top.key});
+      due.push_back(std::move(top.key));
     }
+    const auto next = due_.empty() ? now + std::chrono::seconds(60)
+                                   : std::min(now + std::chrono::seconds(60), due_.top().at);
     if (due.empty()) {
       wake_.wait_until(lock, next);
       continue;

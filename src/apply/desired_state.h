@@ -43,6 +43,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <random>
 #include <string>
 #include <thread>
@@ -117,6 +118,14 @@ class DesiredStateStore {
   using EntryKey = std::pair<std::string, crypto::PublicKey>;  // manifest id, owner
   void refresh(const EntryKey& key);
   size_t bytes_kept() const;  // mutex held
+  // A tracked entry's refresh time, queued when it is set; the entry's own `due` says
+  // which queued time is current (older ones are skipped when they come up), so the
+  // worker touches only what is due instead of walking every entry on each wake.
+  struct Due {
+    std::chrono::steady_clock::time_point at;
+    EntryKey key;
+    bool operator>(const Due& other) const { return at > other.at; }
+  };
 
   const DesiredStateSettings settings_;
   dht::Dht* dht_;
@@ -125,6 +134,8 @@ class DesiredStateStore {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::map<EntryKey, Entry> entries_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;  // GUARDED_BY(mutex_)
+  size_t bytes_kept_ = 0;  // GUARDED_BY(mutex_): sum of the kept values' sizes
   std::mt19937_64 random_{std::random_device{}()};
   DesiredStateStats counters_;
   bool stopping_ = false;

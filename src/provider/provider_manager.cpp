@@ -571,6 +571,11 @@ std::vector<ProviderInfo> ProviderManager::discover(const std::string& manifest_
   }
 }
 
+std::optional<std::vector<ProviderInfo>> ProviderManager::cached(const std::string& manifest_id) {
+  std::lock_guard lock(core_->mutex);
+  return core_->cache.any(manifest_id, core_->clock.now_ms());
+}
+
 void ProviderManager::announce_peer(const std::vector<std::string>& endpoints,
                                     DoneCallback on_done) {
   protocol::PeerRecord base;

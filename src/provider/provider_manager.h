@@ -148,6 +148,9 @@ class ProviderManager final : public Announcer, public Discoverer {
                 std::chrono::seconds ttl, DoneCallback on_done = {}) override;
   void withdraw(const std::string& manifest_id, DoneCallback on_done = {}) override;
   std::vector<ProviderInfo> discover(const std::string& manifest_id) override;
+  // What the cache holds for `manifest_id` (fresh or stale, kept current by its listen),
+  // without a DHT read and without the liveness filter; nullopt when nothing is cached.
+  std::optional<std::vector<ProviderInfo>> cached(const std::string& manifest_id);
 
   void announce_peer(const std::vector<std::string>& endpoints, DoneCallback on_done = {});
   Result<PeerInfo> lookup_peer(const std::string& node_id);

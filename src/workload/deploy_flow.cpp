@@ -199,7 +199,9 @@ Result<WorkloadRecord> WorkloadManager::deploy_steps(PendingDeploy& pending,
     }
   }
   if (!failure) {
-    if (auto saved = store_.put_workload(record); !saved) {
+    auto saved = request.applied ? store_.put_deployed(record, *request.applied)
+                                 : store_.put_workload(record);
+    if (!saved) {
       failure = saved.error();
       table_.erase(workload_id);
     }

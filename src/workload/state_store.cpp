@@ -319,6 +319,24 @@ Result<int> StateStore::schema_version() {
 Result<void> StateStore::put_workload(const WorkloadRecord& r) {
   if (r.id.empty()) return make_error("state_store", "put workload: empty id");
   std::lock_guard lock(mutex_);
+  return put_workload_locked(r);
+}
+
+Result<void> StateStore::put_deployed(const WorkloadRecord& r,
+                                      const AppliedManifestRecord& applied) {
+  if (r.id.empty()) return make_error("state_store", "put workload: empty id");
+  if (applied.manifest_id.empty()) {
+    return make_error("state_store", "put applied manifest: empty id");
+  }
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::Transaction::begin(impl_->db.get());
+  if (!tx) return tx.error();
+  BEEMESH_TRY(put_workload_locked(r));
+  BEEMESH_TRY(put_applied_manifest_locked(applied));
+  return tx->commit();
+}
+
+Result<void> StateStore::put_workload_locked(const WorkloadRecord& r) {
   const int64_t now = clock_.now_ms();
   auto& s = (*impl_)[Sql::PutWorkload];
   sqlite::Statement::Use use(s);
@@ -382,6 +400,10 @@ Result<bool> StateStore::delete_workload(const std::string& id) {
 Result<void> StateStore::put_applied_manifest(const AppliedManifestRecord& r) {
   if (r.manifest_id.empty()) return make_error("state_store", "put applied manifest: empty id");
   std::lock_guard lock(mutex_);
+  return put_applied_manifest_locked(r);
+}
+
+Result<void> StateStore::put_applied_manifest_locked(const AppliedManifestRecord& r) {
   auto& s = (*impl_)[Sql::PutManifest];
   sqlite::Statement::Use use(s);
   s.bind(1, r.manifest_id)

@@ -92,6 +92,9 @@ class StateStore {
   Result<AppliedManifestRecord> get_applied_manifest(const std::string& manifest_id);
   Result<std::vector<AppliedManifestRecord>> list_applied_manifests();
   Result<bool> delete_applied_manifest(const std::string& manifest_id);
+  // A deployed workload and its manifest's applied record in one transaction (both or
+  // neither): one commit per deploy instead of two.
+  Result<void> put_deployed(const WorkloadRecord& record, const AppliedManifestRecord& applied);
 
   // Key shares held by this node. `owner` is KeyShareRecord::owner (the manifest's owner).
   // Replaces the share with the same (manifest id, owner, share index).
@@ -115,6 +118,8 @@ class StateStore {
 
  private:
   StateStore(std::filesystem::path path, const Clock& clock, std::unique_ptr<Impl> impl);
+  Result<void> put_workload_locked(const WorkloadRecord& record);  // mutex_ held
+  Result<void> put_applied_manifest_locked(const AppliedManifestRecord& record);
 
   std::filesystem::path path_;
   const Clock& clock_;

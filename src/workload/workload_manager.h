@@ -112,6 +112,9 @@ struct DeployRequest {
   std::string manifest_yaml;         // plaintext Kubernetes YAML; only read when `manifest` is null
   runtime::DeploymentConfig config;  // manifest_id filled in when empty
   std::optional<std::string> engine;  // overrides preferred_runtime (fallback still applies)
+  // When set, stored with the workload row in one transaction once the deploy succeeded
+  // (StateStore::put_deployed); a failure to store it fails (and undoes) the deploy.
+  std::optional<AppliedManifestRecord> applied;
 };
 
 using DeployCallback = std::function<void(Result<WorkloadRecord>)>;

@@ -205,6 +205,42 @@ TEST_F(DesiredStateTest, ExpiredTombstoneIsForgottenAndNoLongerRepublished) {
   EXPECT_FALSE(store.is_tracked("m1", owner.public_key()));
 }
 
+TEST_F(DesiredStateTest, TrackedAgainAfterUntrackIsRepublishedOncePerInterval) {
+  DesiredStateStore store(settings, &dht, nullptr, clock);
+  dht.add(desired_key("m1"), intent_value(10, 2));
+  store.track("m1", owner.public_key());
+  store.untrack("m1", owner.public_key());
+  store.track("m1", owner.public_key());  // its first due time is queued twice now
+  store.start();
+  std::this_thread::sleep_for(1s);
+  store.stop();
+  // As for a manifest tracked once: about 1 s / 100 ms ± 20 %, not twice that.
+  size_t puts = dht.puts(desired_key("m1"));
+  EXPECT_GE(puts, 6u);
+  EXPECT_LE(puts, 13u);
+}
+
+TEST_F(DesiredStateTest, ByteQuotaCountsAReplacedValueOnce) {
+  const size_t one = intent_value(10, 2).size();
+  DesiredStateSettings small = settings;
+  small.max_bytes = one + one / 2;  // room for one value, not two
+  DesiredStateStore store(small, &dht, nullptr, clock);
+  ASSERT_TRUE(*store.offer(intent_value(10, 2)));
+  for (uint64_t sequence = 11; sequence < 20; ++sequence) {
+    auto newer = store.offer(intent_value(sequence, 2));
+    ASSERT_TRUE(newer) << newer.error().to_string();
+    EXPECT_TRUE(*newer) << "a newer value of the same manifest replaces the old one's bytes";
+  }
+  protocol::DesiredIntent other{.manifest_id = "m2",
+                                .owner_public_key = owner.public_key(),
+                                .content_version = crypto::content_version("x"),
+                                .sequence = 1};
+  auto refused =
+      store.offer(crypto::make_desired_state_value(crypto::sign_intent(owner, other), {}, {}));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "quota_exceeded");
+}
+
 TEST_F(DesiredStateTest, StoreKeepsAtMostMaxEntriesManifests) {
   DesiredStateSettings small = settings;
   small.max_entries = 1;

@@ -247,6 +247,23 @@ TEST_F(ProviderManagerTest, ASecondDiscoverIsACacheHit) {
   EXPECT_EQ(b.stats().cache_misses, 1u);
 }
 
+TEST_F(ProviderManagerTest, CachedAnswersFromTheCacheOnlyAndNeverReadsTheDht) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  const int before = dht.gets;
+  EXPECT_FALSE(b.cached("m1").has_value()) << "nothing discovered yet";
+  EXPECT_EQ(dht.gets, before);
+  ASSERT_EQ(b.discover("m1").size(), 1u);
+  const int after_discover = dht.gets;
+  auto cached = b.cached("m1");
+  ASSERT_TRUE(cached.has_value());
+  ASSERT_EQ(cached->size(), 1u);
+  EXPECT_EQ((*cached)[0].metadata.node_id, alice.node_id());
+  EXPECT_EQ(dht.gets, after_discover);
+}
+
 TEST_F(ProviderManagerTest, TheCacheExpiresAfterItsTtl) {
   ManualClock clock(system_clock().now_ms());
   ProviderManager a(dht, alice, clock, fast_config());

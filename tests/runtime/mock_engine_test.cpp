@@ -239,6 +239,28 @@ TEST(MockEngine, RemovingAWorkloadFreesItsCapacity) {
   EXPECT_TRUE(engine.deploy(kWeb, config_for()).ok());
 }
 
+TEST(MockEngine, RedeployingTheSameWorkloadIdDoesNotCountItsOldCapacity) {
+  MockEngine engine(MockConfig{.memory_capacity_bytes = 128 * 1024 * 1024});
+  auto config = config_for();
+  config.workload_id = "2222222222222222";
+  ASSERT_TRUE(engine.deploy(kWeb, config).ok());
+  ASSERT_TRUE(engine.deploy(kWeb, config).ok()) << "the redeploy replaces what it held";
+  EXPECT_EQ(engine.memory_in_use_bytes(), 128 * 1024 * 1024);
+  EXPECT_FALSE(engine.deploy(kWeb, config_for()).ok()) << "another workload still does not fit";
+}
+
+TEST(MockEngine, PodNamesOfARemovedWorkloadAreFreeAgain) {
+  MockEngine engine;
+  auto first = config_for("m-1");
+  first.workload_id = "3333333333333333";
+  ASSERT_TRUE(engine.deploy(kWeb, first).ok());
+  auto second = config_for("m-2");
+  second.workload_id = "3333333333333333";
+  EXPECT_FALSE(engine.deploy(kWeb, second).ok()) << "the id runs another manifest";
+  ASSERT_TRUE(engine.remove(first.workload_id).ok());
+  EXPECT_TRUE(engine.deploy(kWeb, second).ok());
+}
+
 TEST(MockEngine, CpuCapacityUsesConfigLimitsOverManifestLimits) {
   MockEngine engine(MockConfig{.cpu_capacity_millis = 1000});
   auto config = config_for();

@@ -144,6 +144,29 @@ TEST(StateStore, AppliedManifestCrud) {
   EXPECT_TRUE(store->list_applied_manifests()->empty());
 }
 
+TEST(StateStore, PutDeployedStoresTheWorkloadAndItsAppliedRecordTogether) {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto workload = sample_workload("1111111111111111");
+  AppliedManifestRecord applied{"m1", "ab12", Bytes{4, 5, 6}, 0};
+  ASSERT_TRUE(store->put_deployed(workload, applied).ok());
+  auto loaded = store->get_workload(workload.id);
+  ASSERT_TRUE(loaded.ok());
+  expect_same(*loaded, workload);
+  ASSERT_TRUE(store->get_applied_manifest("m1").ok());
+  EXPECT_EQ(store->get_applied_manifest("m1")->record, applied.record);
+}
+
+TEST(StateStore, PutDeployedWithAnInvalidAppliedRecordStoresNeither) {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto workload = sample_workload("2222222222222222");
+  auto refused = store->put_deployed(workload, AppliedManifestRecord{"", "ab12", Bytes{1}, 0});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_FALSE(store->get_workload(workload.id).ok());
+  EXPECT_TRUE(store->list_applied_manifests()->empty());
+}
+
 constexpr int64_t kStart = 1'700'000'000'000;  // ManualClock's default start
 constexpr int64_t kHour = 3'600'000;
 

@@ -81,17 +81,17 @@ Result<WorkloadInfo> MockEngine::deploy(const manifest::SharedManifest& parsed,
   std::lock_guard lock(mutex_);
   // Like a real engine, never replace what another workload runs: a redeploy replaces only
   // the same workload id of the same manifest id.
-  for (const auto& [other_id, w] : workloads_) {
-    if (other_id == id && w.info.manifest_id != config.manifest_id) {
-      return make_error("name_conflict", "mock engine '" + engine_name + "': workload " + id +
-                                             " already runs for manifest " + w.info.manifest_id);
-    }
-    if (other_id == id) continue;
-    for (const auto& pod : plan->pod_names()) {
-      if (std::find(w.info.pods.begin(), w.info.pods.end(), pod) != w.info.pods.end()) {
-        return make_error("name_conflict", "mock engine '" + engine_name + "': pod " + pod +
-                                               " belongs to workload " + other_id);
-      }
+  const auto same = workloads_.find(id);
+  if (same != workloads_.end() && same->second.info.manifest_id != config.manifest_id) {
+    return make_error("name_conflict", "mock engine '" + engine_name + "': workload " + id +
+                                           " already runs for manifest " +
+                                           same->second.info.manifest_id);
+  }
+  for (const auto& pod : plan->pod_names()) {
+    auto owner = pod_owner_.find(pod);
+    if (owner != pod_owner_.end() && owner->second != id) {
+      return make_error("name_conflict", "mock engine '" + engine_name + "': pod " + pod +
+                                             " belongs to workload " + owner->second);
     }
   }
   if (config_.success_rate < 1.0) {
@@ -105,13 +105,10 @@ Result<WorkloadInfo> MockEngine::deploy(const manifest::SharedManifest& parsed,
   // Capacity: what this deploy needs plus what the other workloads already hold.
   const int64_t memory = plan->memory_limit_total_bytes();
   const int64_t cpu = plan->cpu_limit_total_millis();
-  int64_t memory_used = 0;
-  int64_t cpu_used = 0;
-  for (const auto& [other_id, w] : workloads_) {
-    if (other_id == id) continue;  // a redeploy replaces it
-    memory_used += w.memory_bytes;
-    cpu_used += w.cpu_millis;
-  }
+  // A redeploy replaces the same id: what it holds now does not count.
+  const int64_t memory_used =
+      memory_used_ - (same != workloads_.end() ? same->second.memory_bytes : 0);
+  const int64_t cpu_used = cpu_used_ - (same != workloads_.end() ? same->second.cpu_millis : 0);
   if (config_.memory_capacity_bytes && memory_used + memory > *config_.memory_capacity_bytes) {
     return make_error("insufficient_resources",
                       "mock engine '" + engine_name + "': workload " + id + " needs " +
@@ -148,8 +145,22 @@ Result<WorkloadInfo> MockEngine::deploy(const manifest::SharedManifest& parsed,
   workload.logs = log.str();
   workload.memory_bytes = memory;
   workload.cpu_millis = cpu;
+  if (same != workloads_.end()) forget(same);
+  for (const auto& pod : info.pods) pod_owner_[pod] = id;
+  memory_used_ += memory;
+  cpu_used_ += cpu;
   workloads_[id] = std::move(workload);
   return info;
+}
+
+void MockEngine::forget(std::map<std::string, Workload>::iterator it) {
+  for (const auto& pod : it->second.info.pods) {
+    auto owner = pod_owner_.find(pod);
+    if (owner != pod_owner_.end() && owner->second == it->first) pod_owner_.erase(owner);
+  }
+  memory_used_ -= it->second.memory_bytes;
+  cpu_used_ -= it->second.cpu_millis;
+  workloads_.erase(it);
 }
 
 Result<WorkloadInfo> MockEngine::status(const std::string& workload_id) {
@@ -183,7 +194,7 @@ Result<std::string> MockEngine::logs(const std::string& workload_id, int tail_li
 Result<void> MockEngine::remove(const std::string& workload_id) {
   std::lock_guard lock(mutex_);
   ++remove_calls_;
-  workloads_.erase(workload_id);
+  if (auto it = workloads_.find(workload_id); it != workloads_.end()) forget(it);
   return ok_result();
 }
 
@@ -225,6 +236,9 @@ std::size_t MockEngine::workload_count() const {
 void MockEngine::clear_workloads() {
   std::lock_guard lock(mutex_);
   workloads_.clear();
+  pod_owner_.clear();
+  memory_used_ = 0;
+  cpu_used_ = 0;
 }
 
 bool MockEngine::set_state(const std::string& workload_id, WorkloadState state,

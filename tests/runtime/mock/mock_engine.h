@@ -102,6 +102,12 @@ class MockEngine final : public RuntimeEngine {
   std::mt19937_64 rng_;
   int next_port_;
   std::map<std::string, Workload> workloads_;
+  // Indexes of workloads_ (kept by deploy, remove, clear_workloads), so a deploy costs
+  // O(pods · log n), not a walk of every workload: pod name -> workload id, and totals.
+  std::map<std::string, std::string> pod_owner_;
+  int64_t memory_used_ = 0;
+  int64_t cpu_used_ = 0;
+  void forget(std::map<std::string, Workload>::iterator it);  // mutex_ held
   int deploy_calls_ = 0;
   manifest::SharedManifest last_deployed_manifest_;
   int remove_calls_ = 0;
