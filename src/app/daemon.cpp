@@ -219,7 +219,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->liveness = std::make_unique<provider::LivenessMonitor>(*p->dht, *p->identity, p->clock, lc);
   p->liveness->start();
   pc.liveness = p->liveness.get();
-  pc.liveness_passive = apply::directory_shard_ids();
+  pc.liveness_passive = apply::directory_ids();
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
   p->liveness->follow(
       [providers = p->providers.get()](std::stop_token stop) {

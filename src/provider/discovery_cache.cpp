@@ -94,7 +94,7 @@ void DiscoveryCache::invalidate(const std::string& manifest_id) {
 }
 
 std::vector<std::string> DiscoveryCache::cleanup(int64_t now_ms,
-                                                const std::set<std::string>& keep) {
+                                                 const std::set<std::string>& keep) {
   std::vector<std::string> removed;
   for (auto it = entries_.begin(); it != entries_.end();) {
     Entry& e = it->second;
