@@ -245,8 +245,19 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     back_off();
     return;
   }
-  if (read->lists_self) reads_trusted_ = true;
-  if (read->entries.empty() && !reads_trusted_) {
+  if (read->lists_self && !reads_trusted_) {
+    // Reads reach this node's own record now: the shards found empty before are read once
+    // more at once (their answer proved nothing), then rarely like the others.
+    reads_trusted_ = true;
+    for (auto& other : shards_) {
+      if (other.untrusted_empty) other.due = std::min(other.due, now);
+    }
+  }
+  shard.untrusted_empty = false;
+  if (s == own_shard_ && !read->lists_self) {
+    back_off();  // until the own record is seen (it may not be stored yet)
+  } else if (read->entries.empty() && !reads_trusted_) {
+    shard.untrusted_empty = true;
     back_off();  // perhaps not connected yet: an empty answer proves nothing
   } else {
     // Newcomers come through the joins key: a shard is re-read rarely, at a random point of

@@ -33,12 +33,14 @@
 //    kBacklogPause (100 ms), so the first pass over the 64 shards takes ~4 ticks. A shard
 //    is due again kShardRefresh (8 min) ±25 % (random, so that reads spread) after a read,
 //    whether it listed nodes or not, once this node's reads are trusted: once a read of its
-//    own shard has listed this node itself (its record is stored and reads reach it).
-//    Before that, and after a failed read (the DHT's error or timeout: the shard keeps what
-//    it listed), a shard is read again after a backoff that doubles from 2 s to
-//    kEmptyShardRecheckMax (60 s). So at rest a node makes 64 DHT gets per ~8 min whatever
-//    the size of the mesh; a node that left stays listed until its shard is read again
-//    (placement treats a node that does not answer as having no room).
+//    own shard has listed this node itself (its record is stored and reads reach it; the own
+//    shard is read on the backoff below until then). Before that an empty shard, and after
+//    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
+//    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
+//    reads become trusted, the shards read empty before are read again at once. So at rest a node
+//    makes 64 DHT gets per ~8 min whatever the size of the mesh; a node that left stays listed
+//    until its shard is read again (placement treats a node that does not answer as having no
+//    room).
 //  * nodes() never waits on the DHT: the union of the shards read (self first, then the others
 //    by node id; at most 64 × max_providers entries, ~150 bytes each: the directory holds
 //    every node it has read, 150 KB at 1,000 nodes).
@@ -136,6 +138,7 @@ class NodeDirectory {
     Steady::time_point read_at{};
     Steady::time_point due{};  // epoch: never read
     std::chrono::milliseconds backoff{kEmptyShardRecheckMin};
+    bool untrusted_empty = false;  // last read empty, before reads were trusted
   };
   struct ShardRead {
     std::vector<NodeEntry> entries;  // without self

@@ -416,6 +416,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   }
 
   Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id) {
+    ++cache_misses;  // a DHT get, as a miss of discover()
     auto got = dht.get_blocking(dht::provider_key(manifest_id), config.discovery_timeout);
     if (!got.ok()) {
       ++dht_failures;

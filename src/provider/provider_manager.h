@@ -128,7 +128,7 @@ struct PeerInfo {
 
 struct ProviderStats {
   uint64_t cache_hits = 0;
-  uint64_t cache_misses = 0;
+  uint64_t cache_misses = 0;          // discover() that went to the DHT, and every discover_once()
   uint64_t dht_failures = 0;          // discoveries that fell back (DHT error or timeout)
   uint64_t records_rejected = 0;      // values dropped: bad signature, signer mismatch, ...
   uint64_t records_not_member = 0;    // of those, dropped because the signer is no member node

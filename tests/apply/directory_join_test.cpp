@@ -118,6 +118,15 @@ TEST_F(DirectoryJoins, ASettledDirectoryListensOnlyToTheJoinsKey) {
   for (auto& p : providers_) {
     EXPECT_EQ(p->stats().cache_entries, 1u) << "shards are read without a cache entry or listen";
   }
+  if (getenv("DIRJOIN_DEBUG")) {
+    std::vector<uint64_t> m0;
+    for (auto& p : providers_) m0.push_back(p->stats().cache_misses);
+    std::this_thread::sleep_for(10s);
+    for (size_t i = 0; i < providers_.size(); ++i)
+      printf("node %zu: %lu misses in 10 s, hits %lu\n", i,
+             (unsigned long)(providers_[i]->stats().cache_misses - m0[i]),
+             (unsigned long)providers_[i]->stats().cache_hits);
+  }
 }
 
 TEST_F(DirectoryJoins, AJoinerWhoseKeyDoesNotHashToItsNodeIdIsNotListed) {
