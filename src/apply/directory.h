@@ -41,16 +41,25 @@
 //    makes 64 DHT gets per ~8 min whatever the size of the mesh; a node that left stays listed
 //    until its shard is read again (placement treats a node that does not answer as having no
 //    room).
+//  * A shard read or a join keeps only entries whose public key hashes to the node id they
+//    name, that fall in the shard read (a joiner: in the shard its node id names), and, with
+//    a membership, whose record's credential still makes its signer a member node at read
+//    time; a newer revocation list installed in the membership makes every shard due at the
+//    next tick and every joiner checked again, so a revoked node leaves a started directory
+//    within a few seconds of its revocation reaching this node (one re-read of the whole
+//    directory per revocation list). With liveness wired into the provider manager (the
+//    daemon: ProviderConfig::liveness_passive holds directory_ids()), nodes this node
+//    already knows dead are left out, of shards and joins alike; nothing is checked or
+//    watched for them.
 //  * nodes() never waits on the DHT: the union of the shards read (self first, then the others
 //    by node id; at most 64 × max_providers entries, ~150 bytes each: the directory holds
 //    every node it has read, 150 KB at 1,000 nodes).
 //  * sample(k, exclude) never waits: up to k distinct entries drawn uniformly at random from
 //    nodes() minus `exclude` (node ids); this node is a candidate like any other.
-//  * find(node_id) answers from the shards read (and joins taken in); otherwise it reads that
-//    node's shard now
-//    (blocking, bounded by the provider manager's discovery_timeout; call it off the event
-//    loop) unless that shard was read less than kFindRecheck (2 s) ago. nullopt: not a node
-//    id, or not a live member in its shard.
+//  * find(node_id) answers from the shards read (and joins taken in); otherwise it reads
+//    that node's shard now (blocking, bounded by the provider manager's discovery_timeout; call it
+//    off the event loop) unless that shard was read less than kFindRecheck (2 s) ago. nullopt: not
+//    a node id, or not a live member in its shard.
 //  * Thread-safe. Without start() (in-process meshes, tests), nothing is read until
 //    refresh() or find(), and a join record announced is never withdrawn (it is refreshed
 //    like any announcement).
