@@ -135,9 +135,15 @@ void NodeDirectory::take_joins() {
   bool gap = false;
   {
     std::lock_guard lock(mutex_);
-    // More joins between two ticks than one answer holds: some may have been pushed out.
-    gap = !listed.empty() && listed.size() >= providers_.max_providers() && !joins_seen_.empty() &&
-          !joins_seen_.count(listed.back().metadata.node_id);
+    // A full answer whose oldest joiner this node did not know: older joins it does not know
+    // either may have been pushed out (more joins since the last tick than one answer holds).
+    if (!listed.empty() && listed.size() >= providers_.max_providers()) {
+      const auto& oldest = listed.back().metadata.node_id;
+      const auto s = directory_shard(oldest);
+      gap = s && !joins_seen_.count(oldest) &&
+            std::none_of(shards_[*s].entries.begin(), shards_[*s].entries.end(),
+                         [&](const NodeEntry& e) { return e.node_id == oldest; });
+    }
     for (const auto& p : listed) {
       const auto& id = p.metadata.node_id;
       if (id == self_.node_id) continue;
@@ -171,7 +177,11 @@ void NodeDirectory::take_joins() {
     }
   }
   joins_seen_ = std::move(seen);
-  if (gap && now - last_gap_recheck_ >= kJoinGapRecheck) {
+  // Two passes, kJoinGapRecheck apart: the joiners missed may be older than the next answers
+  // reach, and in a burst their shard records may not be stored yet at the first pass.
+  if (gap) gap_passes_ = 2;
+  if (gap_passes_ > 0 && now - last_gap_recheck_ >= kJoinGapRecheck) {
+    --gap_passes_;
     last_gap_recheck_ = now;
     for (auto& shard : shards_) shard.due = std::min(shard.due, now);
   }

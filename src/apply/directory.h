@@ -19,9 +19,11 @@
 //    newcomer is listed everywhere within about one tick of its join record being pushed,
 //    whatever the size of the mesh, and a mesh at rest (no joins) pays only the listen's
 //    upkeep for it. Joins come in at most max_providers (50) per answer, freshest first: when
-//    an answer is full and its oldest joiner was not in the previous tick's answer (more
-//    than 50 joins between two ticks: some may have been pushed out), every shard is read
-//    again at once, at most once per kJoinGapRecheck (60 s).
+//    an answer is full and its oldest joiner is one this node did not know (more than 50
+//    joins since the last tick, or since this node started: older ones may have been pushed
+//    out), every shard is read again at once (or as soon as kJoinGapRecheck, 30 s, has
+//    passed since the last such pass) and once more 30 s later (in a burst, records of the
+//    joiners missed may not be stored yet at the first pass).
 //  * Which shards are read, and how: by ProviderManager::discover_once(), a DHT get that
 //    leaves no listen behind (a shard listen would push every announcement of the shard to
 //    every node: O(N) traffic per node at rest, docs/ARCHITECTURE.md "Node directory").
@@ -90,7 +92,7 @@ inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
 inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
 inline constexpr std::chrono::minutes kJoinWindow{9};
 inline constexpr std::chrono::minutes kJoinTtl{20};
-inline constexpr std::chrono::seconds kJoinGapRecheck{60};
+inline constexpr std::chrono::seconds kJoinGapRecheck{30};
 inline constexpr size_t kMaxShardsPerTick = 16;
 inline constexpr std::chrono::minutes kShardRefresh{8};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
@@ -189,6 +191,7 @@ class NodeDirectory {
   // Joiners of the previous tick's answer and the verdict on each (checked once per record).
   std::map<std::string, JoinSeen> joins_seen_;
   Steady::time_point last_gap_recheck_{};
+  int gap_passes_ = 0;  // passes over every shard still owed to a joins gap
   std::thread refresher_;
 };
 

@@ -58,10 +58,10 @@ class DirectoryJoins : public ::testing::Test {
   }
 
   // Starts a directory on DHT node i (announced and started at once, as the daemon does).
-  NodeDirectory& start_node(size_t i) {
+  NodeDirectory& start_node(size_t i, provider::ProviderConfig config = {}) {
     ids_.push_back(crypto::Identity::generate());
-    providers_.push_back(std::make_unique<provider::ProviderManager>(
-        dht_->node(i), ids_.back(), system_clock(), provider::ProviderConfig{}));
+    providers_.push_back(std::make_unique<provider::ProviderManager>(dht_->node(i), ids_.back(),
+                                                                     system_clock(), config));
     directories_.push_back(
         std::make_unique<NodeDirectory>(*providers_.back(), entry_of(ids_.back(), i), 3600s));
     directories_.back()->announce_self();
@@ -130,6 +130,18 @@ TEST_F(DirectoryJoins, ASettledDirectoryMakesNoDhtReadsAtRest) {
   for (size_t i = 0; i < providers_.size(); ++i) {
     EXPECT_EQ(providers_[i]->stats().cache_misses, gets[i]) << "node " << i << describe();
   }
+}
+
+// More joins between two ticks than one joins answer lists (max_providers, 2 here): the
+// ones pushed out are found by reading every shard again.
+TEST_F(DirectoryJoins, JoinsPushedOutOfAFullAnswerAreFoundByReadingEveryShard) {
+  provider::ProviderConfig two;
+  two.max_providers = 2;
+  auto& first = start_node(0, two);
+  ASSERT_TRUE(eventually([&] { return first.nodes().size() == 1; }, 5s));
+  std::this_thread::sleep_for(5s);  // its first pass is over: no shard due for minutes
+  for (size_t i = 1; i < 6; ++i) start_node(i, two);
+  EXPECT_TRUE(eventually([&] { return first.nodes().size() == 6; }, 15s)) << describe();
 }
 
 TEST_F(DirectoryJoins, AJoinerWhoseKeyDoesNotHashToItsNodeIdIsNotListed) {
