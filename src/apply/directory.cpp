@@ -137,7 +137,11 @@ void NodeDirectory::take_joins() {
     std::lock_guard lock(mutex_);
     // A full answer whose oldest joiner this node did not know: older joins it does not know
     // either may have been pushed out (more joins since the last tick than one answer holds).
-    if (!listed.empty() && listed.size() >= providers_.max_providers()) {
+    // (Not before the first pass over the shards is done: that pass finds them anyway.)
+    const bool first_pass_done = std::none_of(shards_.begin(), shards_.end(), [](const Shard& sh) {
+      return sh.read_at == Steady::time_point{};
+    });
+    if (first_pass_done && !listed.empty() && listed.size() >= providers_.max_providers()) {
       const auto& oldest = listed.back().metadata.node_id;
       const auto s = directory_shard(oldest);
       gap = s && !joins_seen_.count(oldest) &&
