@@ -135,19 +135,18 @@ void NodeDirectory::take_joins() {
   bool gap = false;
   {
     std::lock_guard lock(mutex_);
-    // A full answer whose oldest joiner this node did not know: older joins it does not know
-    // either may have been pushed out (more joins since the last tick than one answer holds).
-    // (Not before the first pass over the shards is done: that pass finds them anyway.)
+    // A full answer whose oldest joiner was not in the previous answer: joins may have been
+    // pushed out between the two (more than one answer holds), and so may joins this node's
+    // first pass over the shards missed (the first answer after that pass counts as a gap).
+    // Not before the first pass is done: that pass finds them anyway.
     const bool first_pass_done = std::none_of(shards_.begin(), shards_.end(), [](const Shard& sh) {
       return sh.read_at == Steady::time_point{};
     });
     if (first_pass_done && !listed.empty() && listed.size() >= providers_.max_providers()) {
       const auto& oldest = listed.back().metadata.node_id;
-      const auto s = directory_shard(oldest);
-      gap = s && !joins_seen_.count(oldest) &&
-            std::none_of(shards_[*s].entries.begin(), shards_[*s].entries.end(),
-                         [&](const NodeEntry& e) { return e.node_id == oldest; });
+      gap = !joins_evaluated_ || (oldest != self_.node_id && !joins_seen_.count(oldest));
     }
+    if (first_pass_done) joins_evaluated_ = true;
     for (const auto& p : listed) {
       const auto& id = p.metadata.node_id;
       if (id == self_.node_id) continue;

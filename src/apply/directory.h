@@ -19,11 +19,12 @@
 //    newcomer is listed everywhere within about one tick of its join record being pushed,
 //    whatever the size of the mesh, and a mesh at rest (no joins) pays only the listen's
 //    upkeep for it. Joins come in at most max_providers (50) per answer, freshest first: when
-//    an answer is full and its oldest joiner is one this node did not know (more than 50
-//    joins since the last tick, or since this node started: older ones may have been pushed
-//    out), every shard is read again at once (or as soon as kJoinGapRecheck, 30 s, has
-//    passed since the last such pass) and once more 30 s later (in a burst, records of the
-//    joiners missed may not be stored yet at the first pass).
+//    an answer is full and its oldest joiner was not in the previous tick's answer (more
+//    than 50 joins between two ticks: older ones may have been pushed out; the first full
+//    answer after the first pass over the shards counts too), every shard is read again at
+//    once (or as soon as kJoinGapRecheck, 30 s, has passed since the last such pass) and
+//    once more 30 s later (in a burst, records of the joiners missed may not be stored yet
+//    at the first pass).
 //  * Which shards are read, and how: by ProviderManager::discover_once(), a DHT get that
 //    leaves no listen behind (a shard listen would push every announcement of the shard to
 //    every node: O(N) traffic per node at rest, docs/ARCHITECTURE.md "Node directory").
@@ -191,7 +192,8 @@ class NodeDirectory {
   // Joiners of the previous tick's answer and the verdict on each (checked once per record).
   std::map<std::string, JoinSeen> joins_seen_;
   Steady::time_point last_gap_recheck_{};
-  int gap_passes_ = 0;  // passes over every shard still owed to a joins gap
+  int gap_passes_ = 0;            // passes over every shard still owed to a joins gap
+  bool joins_evaluated_ = false;  // a joins answer was looked at after the first pass
   std::thread refresher_;
 };
 
