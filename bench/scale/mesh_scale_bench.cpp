@@ -6,6 +6,9 @@
 //   memory     RSS increase per node once settled (after a warm-up node), threads, descriptors
 //   rest       messages and bytes sent per node per second over --window s, idle, after
 //              --warmup s (UDP datagrams = DHT and TCP segments = RPC counted apart too)
+//   directory pass  what one pass of every node over its 64 directory shards sends per node,
+//              and that amortized over apply::kShardRefresh added to `rest` (the shards are
+//              re-read once per ~kShardRefresh, so a short rest window sees none of it)
 //   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
@@ -46,6 +49,7 @@
 
 #include "app/config.h"
 #include "app/mesh_admin.h"
+#include "apply/directory.h"
 #include "bench_node.h"
 #include "cli/owner_auth.h"
 #include "crypto/grants.h"
@@ -118,7 +122,8 @@ struct Meter {
   uint64_t udp0 = snmp("Udp:", "OutDatagrams"), tcp0 = snmp("Tcp:", "OutSegs");
   double cpu0 = cpu_seconds();
   Steady::time_point t0 = Steady::now();
-  void print(const char* phase, size_t nodes) const {
+  // Prints and returns the per-node rates sent: {messages/s, bytes/s}.
+  std::pair<double, double> print(const char* phase, size_t nodes) const {
     const auto c1 = loopback_sent();
     const double s = std::chrono::duration<double>(Steady::now() - t0).count();
     const double n = static_cast<double>(nodes);
@@ -130,6 +135,7 @@ struct Meter {
         phase, s, double(c1.packets - c0.packets) / s / n, double(c1.bytes - c0.bytes) / s / n, udp,
         tcp, (cpu_seconds() - cpu0) / s);
     std::fflush(stdout);
+    return {double(c1.packets - c0.packets) / s / n, double(c1.bytes - c0.bytes) / s / n};
   }
 };
 
@@ -323,12 +329,43 @@ int main(int argc, char** argv) {
       const auto before = discovery_counts();
       Meter m;
       std::this_thread::sleep_for(o.window);
-      m.print("rest", o.nodes);
+      const auto rest = m.print("rest", o.nodes);
       const auto after = discovery_counts();
       const double per = double(o.window.count()) * double(o.nodes);
       std::printf(
           "  discovery per node per second at rest: %.3f cache hits, %.3f misses (DHT gets)\n",
           double(after.first - before.first) / per, double(after.second - before.second) / per);
+
+      // 2b. The directory's shard re-reads (apply/directory.h): each node reads its 64 shards
+      //     once per ~kShardRefresh, spread at random, so a window this soon after the
+      //     settle sees none of them. One pass of every node over every shard, its cost per
+      //     node (minus the rest rate over the pass) amortized over kShardRefresh, adds to
+      //     the rest figure.
+      const auto c0 = loopback_sent();
+      const auto p0 = Steady::now();
+      {
+        std::atomic<size_t> next{0};
+        std::vector<std::jthread> pool;
+        for (int t = 0; t < 8; ++t) {
+          pool.emplace_back([&] {
+            for (size_t i = next++; i < nodes.size(); i = next++) nodes[i]->directory().refresh();
+          });
+        }
+      }
+      const auto c1 = loopback_sent();
+      const double pass_s = std::chrono::duration<double>(Steady::now() - p0).count();
+      const double n = double(o.nodes);
+      const double pass_msgs = double(c1.packets - c0.packets) / n - rest.first * pass_s;
+      const double pass_bytes = double(c1.bytes - c0.bytes) / n - rest.second * pass_s;
+      const double period = std::chrono::duration<double>(apply::kShardRefresh).count();
+      std::printf(
+          "directory pass (%zu shard reads per node) %.1f s: %.0f msg, %.0f B per node (%.1f msg "
+          "per read); amortized over %.0f s: %.2f msg/s, %.0f B/s per node\n"
+          "rest with shard re-reads: %.2f msg/s, %.0f B/s per node\n",
+          apply::kDirectoryShards, pass_s, pass_msgs, pass_bytes,
+          pass_msgs / double(apply::kDirectoryShards), period, pass_msgs / period,
+          pass_bytes / period, rest.first + pass_msgs / period, rest.second + pass_bytes / period);
+      std::fflush(stdout);
     }
 
     // 3. Under load: --rate applies/s for --window s, open loop.

@@ -219,7 +219,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->liveness = std::make_unique<provider::LivenessMonitor>(*p->dht, *p->identity, p->clock, lc);
   p->liveness->start();
   pc.liveness = p->liveness.get();
-  pc.liveness_passive = apply::directory_shard_ids();
+  pc.liveness_passive = apply::directory_ids();
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
   // Co-providers to watch: what the provider cache already knows (kept current by its
   // listens, no DHT read); a manifest not cached yet is discovered, at most

@@ -38,7 +38,14 @@ std::vector<std::string> directory_shard_ids() {
   return ids;
 }
 
+std::vector<std::string> directory_ids() {
+  auto ids = directory_shard_ids();
+  ids.emplace_back(kJoinsId);
+  return ids;
+}
+
 bool is_directory_id(std::string_view provider_id) {
+  if (provider_id == kJoinsId) return true;
   if (!provider_id.starts_with(kNodesDirectoryPrefix)) return false;
   const auto rest = provider_id.substr(kNodesDirectoryPrefix.size());
   for (size_t s = 0; s < kDirectoryShards; ++s) {
@@ -77,12 +84,27 @@ void NodeDirectory::announce_self() {
   meta.capabilities = {
       {"public_key", to_hex(self_.public_key)}, {"name", self_.name}, {"api", self_.api_endpoint}};
   providers_.announce(directory_shard_id(own_shard_), meta, ttl_);
+  // The same entry in the joins key, for kJoinWindow only (withdrawn by the refresher before
+  // the record's first refresh at kJoinTtl / 2).
+  providers_.announce(std::string(kJoinsId), meta, kJoinTtl);
+  std::lock_guard lock(mutex_);
+  joined_at_ = Steady::now();
+}
+
+void NodeDirectory::end_join_window() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!joined_at_ || Steady::now() - *joined_at_ < kJoinWindow) return;
+    joined_at_.reset();
+  }
+  providers_.withdraw(std::string(kJoinsId));
 }
 
 void NodeDirectory::start(std::chrono::milliseconds tick_every) {
   std::lock_guard lock(mutex_);
   if (started_) return;
   started_ = true;
+  providers_.watch(std::string(kJoinsId));
   refresher_ = std::thread([this, tick_every] {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
@@ -104,17 +126,87 @@ void NodeDirectory::refresh() {
   }
 }
 
+void NodeDirectory::take_joins() {
+  // A cache hit, kept current by the joins key's listen (a DHT get once per cache_ttl); the
+  // provider manager has left out nodes known dead (the joins id is passive, like shards).
+  const auto listed = providers_.discover(std::string(kJoinsId));
+  std::map<std::string, JoinSeen> seen;
+  std::vector<const provider::ProviderInfo*> unchecked;
+  bool gap = false;
+  {
+    std::lock_guard lock(mutex_);
+    // A full answer whose oldest joiner was not in the previous answer: joins may have been
+    // pushed out between the two (more than one answer holds), and so may joins this node's
+    // first pass over the shards missed (the first answer after that pass counts as a gap).
+    // Not before the first pass is done: that pass finds them anyway.
+    const bool first_pass_done = std::none_of(shards_.begin(), shards_.end(), [](const Shard& sh) {
+      return sh.read_at == Steady::time_point{};
+    });
+    if (first_pass_done && !listed.empty() && listed.size() >= providers_.max_providers()) {
+      const auto& oldest = listed.back().metadata.node_id;
+      gap = !joins_evaluated_ || (oldest != self_.node_id && !joins_seen_.count(oldest));
+    }
+    if (first_pass_done) joins_evaluated_ = true;
+    for (const auto& p : listed) {
+      const auto& id = p.metadata.node_id;
+      if (id == self_.node_id) continue;
+      auto it = joins_seen_.find(id);
+      if (it != joins_seen_.end() && it->second.sequence == p.sequence) {
+        seen.emplace(id, it->second);  // checked at an earlier tick
+      } else {
+        unchecked.push_back(&p);
+      }
+    }
+  }
+  for (const auto* p : unchecked) {  // the checks of a shard read (crypto: not under the lock)
+    JoinSeen join{p->sequence, std::nullopt};
+    if (auto s = directory_shard(p->metadata.node_id)) join.entry = check_entry(*p, *s);
+    seen.insert_or_assign(p->metadata.node_id, std::move(join));
+  }
+  std::lock_guard lock(mutex_);
+  const auto now = Steady::now();
+  for (const auto& [id, join] : seen) {
+    if (!join.entry) continue;
+    auto& entries = shards_[*directory_shard(id)].entries;
+    auto known = std::find_if(entries.begin(), entries.end(),
+                              [&](const NodeEntry& e) { return e.node_id == id; });
+    if (known == entries.end()) {
+      entries.push_back(*join.entry);
+    } else if (known->last_seen_ms < join.entry->last_seen_ms &&
+               (known->rpc_endpoint != join.entry->rpc_endpoint ||
+                known->api_endpoint != join.entry->api_endpoint ||
+                known->name != join.entry->name || known->engine != join.entry->engine)) {
+      *known = *join.entry;  // joined again with new endpoints
+    }
+  }
+  joins_seen_ = std::move(seen);
+  // Two passes, kJoinGapRecheck apart: the joiners missed may be older than the next answers
+  // reach, and in a burst their shard records may not be stored yet at the first pass.
+  if (gap) gap_passes_ = 2;
+  if (gap_passes_ > 0 && now - last_gap_recheck_ >= kJoinGapRecheck) {
+    --gap_passes_;
+    last_gap_recheck_ = now;
+    for (auto& shard : shards_) shard.due = std::min(shard.due, now);
+  }
+}
+
 bool NodeDirectory::tick(std::chrono::milliseconds budget) {
   const auto started = Steady::now();
   std::vector<size_t> due;
   size_t waiting = 0;
   {
     std::lock_guard lock(mutex_);
-    // A new revocation list: every shard is read again (a read re-checks each credential).
+    // A new revocation list: every shard is read again and every joiner checked again.
     if (membership_ && membership_->revocation_sequence() != revocation_sequence_) {
       revocation_sequence_ = membership_->revocation_sequence();
       for (auto& shard : shards_) shard.due = started;
+      joins_seen_.clear();
     }
+  }
+  end_join_window();
+  take_joins();
+  {
+    std::lock_guard lock(mutex_);
     for (size_t s = 0; s < kDirectoryShards; ++s) {
       if (shards_[s].due <= started) due.push_back(s);
     }
@@ -153,38 +245,43 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
   return waiting + skipped > 0;
 }
 
-void NodeDirectory::store_shard(size_t s, std::vector<NodeEntry> entries) {
+void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
   std::lock_guard lock(mutex_);
   Shard& shard = shards_[s];
   const auto now = Steady::now();
-  // A node that was not in this shard at its last read has joined: the mesh is growing (a
-  // mesh starting up, machines added), so the empty shards are read again soon rather than
-  // after their backoff — newcomers show up within seconds, and a mesh at rest pays nothing.
-  bool joined = false;
-  if (shard.read_at != Steady::time_point{}) {
-    for (const auto& e : entries) {
-      const bool known = std::any_of(shard.entries.begin(), shard.entries.end(),
-                                     [&](const NodeEntry& o) { return o.node_id == e.node_id; });
-      if (!known) joined = true;
-    }
-  }
-  if (joined) {
-    for (auto& other : shards_) {
-      if (&other == &shard || !other.entries.empty()) continue;
-      other.empty_backoff = kEmptyShardRecheckMin;
-      other.due = std::min(other.due, now + kEmptyShardRecheckMin);
-    }
-  }
   shard.read_at = now;
-  if (entries.empty()) {
-    shard.due = now + shard.empty_backoff;
-    shard.empty_backoff =
-        std::min<std::chrono::milliseconds>(shard.empty_backoff * 2, kEmptyShardRecheckMax);
-  } else {
-    shard.due = now + kShardRefresh;
-    shard.empty_backoff = kEmptyShardRecheckMin;
+  auto back_off = [&] {
+    shard.due = now + shard.backoff;
+    shard.backoff = std::min<std::chrono::milliseconds>(shard.backoff * 2, kEmptyShardRecheckMax);
+  };
+  if (!read.ok()) {  // the DHT failed or timed out: keep what the shard listed, retry soon
+    back_off();
+    return;
   }
-  shard.entries = std::move(entries);
+  if (read->lists_self && !reads_trusted_) {
+    // Reads reach this node's own record now: the shards found empty before are read once
+    // more at once (their answer proved nothing), then rarely like the others.
+    reads_trusted_ = true;
+    for (auto& other : shards_) {
+      if (other.untrusted_empty) other.due = std::min(other.due, now);
+    }
+  }
+  shard.untrusted_empty = false;
+  if (s == own_shard_ && !read->lists_self) {
+    back_off();  // until the own record is seen (it may not be stored yet)
+  } else if (read->entries.empty() && !reads_trusted_) {
+    shard.untrusted_empty = true;
+    back_off();  // perhaps not connected yet: an empty answer proves nothing
+  } else {
+    // Newcomers come through the joins key: a shard is re-read rarely, at a random point of
+    // [0.75, 1.25] × kShardRefresh so that a mesh started together does not read together.
+    std::uniform_int_distribution<int64_t> spread(
+        std::chrono::duration_cast<std::chrono::milliseconds>(kShardRefresh).count() * 3 / 4,
+        std::chrono::duration_cast<std::chrono::milliseconds>(kShardRefresh).count() * 5 / 4);
+    shard.due = now + std::chrono::milliseconds(spread(rng_));
+    shard.backoff = kEmptyShardRecheckMin;
+  }
+  shard.entries = std::move(read->entries);
 }
 
 std::vector<NodeEntry> NodeDirectory::nodes() {
@@ -243,34 +340,44 @@ std::optional<NodeEntry> NodeDirectory::find(const std::string& node_id) {
   return lookup();
 }
 
-std::vector<NodeEntry> NodeDirectory::read_shard(size_t s) {
-  std::vector<NodeEntry> out;
-  for (const auto& p : providers_.discover(directory_shard_id(s))) {
-    if (p.metadata.node_id == self_.node_id) continue;
-    if (directory_shard(p.metadata.node_id) != s) continue;  // announced in another's shard
-    auto caps = p.metadata.capabilities;
-    auto key = from_hex(caps["public_key"]);
-    if (!key || key->size() != 32) continue;
-    NodeEntry e;
-    std::copy(key->begin(), key->end(), e.public_key.begin());
-    if (crypto::node_id_of(e.public_key) != p.metadata.node_id) continue;
-    if (membership_) {
-      auto member = membership_->verify(p.credential, p.signer);
-      if (!member || member->kind != crypto::CertKind::kNode || p.signer != e.public_key) {
-        spdlog::debug("directory: node {} is not a member ({})", p.metadata.node_id,
-                      member ? "not a node key" : member.error().code);
-        continue;
-      }
+std::optional<NodeEntry> NodeDirectory::check_entry(const provider::ProviderInfo& p,
+                                                    size_t shard) const {
+  if (directory_shard(p.metadata.node_id) != shard) return std::nullopt;  // another's shard
+  auto caps = p.metadata.capabilities;
+  auto key = from_hex(caps["public_key"]);
+  if (!key || key->size() != 32) return std::nullopt;
+  NodeEntry e;
+  std::copy(key->begin(), key->end(), e.public_key.begin());
+  if (crypto::node_id_of(e.public_key) != p.metadata.node_id) return std::nullopt;
+  if (membership_) {
+    auto member = membership_->verify(p.credential, p.signer);
+    if (!member || member->kind != crypto::CertKind::kNode || p.signer != e.public_key) {
+      spdlog::debug("directory: node {} is not a member ({})", p.metadata.node_id,
+                    member ? "not a node key" : member.error().code);
+      return std::nullopt;
     }
-    e.node_id = p.metadata.node_id;
-    e.name = caps["name"];
-    e.api_endpoint = caps["api"];
-    e.rpc_endpoint = p.metadata.rpc_endpoint;
-    e.engine = p.metadata.engine;
-    e.last_seen_ms = p.timestamp_ms;
-    out.push_back(std::move(e));
   }
-  return out;
+  e.node_id = p.metadata.node_id;
+  e.name = caps["name"];
+  e.api_endpoint = caps["api"];
+  e.rpc_endpoint = p.metadata.rpc_endpoint;
+  e.engine = p.metadata.engine;
+  e.last_seen_ms = p.timestamp_ms;
+  return e;
+}
+
+Result<NodeDirectory::ShardRead> NodeDirectory::read_shard(size_t s) {
+  auto found = providers_.discover_once(directory_shard_id(s));
+  if (!found.ok()) return found.error();
+  ShardRead read;
+  for (const auto& p : *found) {
+    if (p.metadata.node_id == self_.node_id) {
+      read.lists_self = true;
+      continue;
+    }
+    if (auto e = check_entry(p, s)) read.entries.push_back(std::move(*e));
+  }
+  return read;
 }
 
 }  // namespace beemesh::apply

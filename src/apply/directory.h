@@ -8,44 +8,70 @@
 // shard lists at most discovery's max_providers (50) nodes, so the directory holds the whole
 // mesh up to about 64 × 50 = 3,200 nodes (in practice ~2,500: shards are uneven); beyond
 // that the fullest shards show their 50 freshest members only (docs/LIMITS.md).
-//  * Which shards are read: refresh() reads every shard at once. start(tick) reads on a thread
-//    of its own: each tick (2 s) the shards that are due (this node's own like any other),
-//    earliest first, at most kMaxShardsPerTick (16), by up to kParallelReads (4) short-lived
-//    reader threads that take no new shard once the tick has lasted `tick` (a DHT that is not
-//    connected yet costs one discovery_timeout per reader and tick, not sixteen); while due
-//    shards are left the next tick follows after kBacklogPause (100 ms), so the first pass
-//    over the never-read shards takes ~4 ticks. A shard that listed nodes is due kShardRefresh
-//    (60 s) after its last read (a provider-cache hit, kept current by the provider manager's
-//    listen, except once per cache_ttl), an empty one after a backoff that doubles from 2 s
-//    to kEmptyShardRecheckMax (60 s), reset to 2 s whenever a read finds a node its shard did
-//    not list at its previous read (the mesh is growing: newcomers show up within seconds).
-//    So a node reads at most 64 shard keys; the listens' pushes grow with the mesh (every
-//    announcement of a shard reaches the nodes listening to it: docs/BENCHMARKS.md, "Scale").
-//  * A shard read keeps only entries whose public key hashes to the node id they name, that
-//    fall in the shard read, and, with a membership, whose record's credential still makes
-//    its signer a member node at read time; a newer revocation list installed in the
-//    membership makes every shard due at the next tick, so a revoked node leaves a started
-//    directory within a few seconds of its revocation reaching this node (one re-read of
-//    the whole directory per revocation list). With liveness wired into
-//    the provider manager (the daemon: ProviderConfig::liveness_passive holds
-//    directory_shard_ids()), nodes this node already knows dead are left out; nothing is checked or
+//  * Recent joins: announce_self() also announces the same entry under the provider id
+//    "beemesh:nodes:joins" (kJoinsId), with a TTL of kJoinTtl (20 min), and a started
+//    directory withdraws it kJoinWindow (9 min) later, before its first refresh (a node that
+//    restarts, or calls announce_self() again, e.g. with new endpoints, joins again). Every
+//    started directory keeps the joins key watched (ProviderManager::watch: a cache entry and
+//    a DHT listen kept even while the key is empty) and, each tick, puts the joiners listed
+//    there into their shard after the same checks as a shard read (below); a joiner that a
+//    shard read left out while its join record lasts is put back at the next tick. So a
+//    newcomer is listed everywhere within about one tick of its join record being pushed,
+//    whatever the size of the mesh, and a mesh at rest (no joins) pays only the listen's
+//    upkeep for it. Joins come in at most max_providers (50) per answer, freshest first: when
+//    an answer is full and its oldest joiner was not in the previous tick's answer (more
+//    than 50 joins between two ticks: older ones may have been pushed out; the first full
+//    answer after the first pass over the shards counts too), every shard is read again at
+//    once (or as soon as kJoinGapRecheck, 30 s, has passed since the last such pass) and
+//    once more 30 s later (in a burst, records of the joiners missed may not be stored yet
+//    at the first pass).
+//  * Which shards are read, and how: by ProviderManager::discover_once(), a DHT get that
+//    leaves no listen behind (a shard listen would push every announcement of the shard to
+//    every node: O(N) traffic per node at rest, docs/ARCHITECTURE.md "Node directory").
+//    refresh() reads every shard at once. start(tick) reads on a thread of its own: each
+//    tick (2 s) the shards that are due, earliest first, at most kMaxShardsPerTick (16), by
+//    up to kParallelReads (4) short-lived reader threads that take no new shard once the
+//    tick has lasted `tick` (a DHT that is not connected yet costs one discovery_timeout per
+//    reader and tick, not sixteen); while due shards are left the next tick follows after
+//    kBacklogPause (100 ms), so the first pass over the 64 shards takes ~4 ticks. A shard
+//    is due again kShardRefresh (8 min) ±25 % (random, so that reads spread) after a read,
+//    whether it listed nodes or not, once this node's reads are trusted: once a read of its
+//    own shard has listed this node itself (its record is stored and reads reach it; the own
+//    shard is read on the backoff below until then). Before that an empty shard, and after
+//    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
+//    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
+//    reads become trusted, the shards read empty before are read again at once. So at rest a node
+//    makes 64 DHT gets per ~8 min whatever the size of the mesh; a node that left stays listed
+//    until its shard is read again (placement treats a node that does not answer as having no
+//    room).
+//  * A shard read or a join keeps only entries whose public key hashes to the node id they
+//    name, that fall in the shard read (a joiner: in the shard its node id names), and, with
+//    a membership, whose record's credential still makes its signer a member node at read
+//    time; a newer revocation list installed in the membership makes every shard due at the
+//    next tick and every joiner checked again, so a revoked node leaves a started directory
+//    within a few seconds of its revocation reaching this node (one re-read of the whole
+//    directory per revocation list). With liveness wired into the provider manager (the
+//    daemon: ProviderConfig::liveness_passive holds directory_ids()), nodes this node
+//    already knows dead are left out, of shards and joins alike; nothing is checked or
 //    watched for them.
 //  * nodes() never waits on the DHT: the union of the shards read (self first, then the others
 //    by node id; at most 64 × max_providers entries, ~150 bytes each: the directory holds
 //    every node it has read, 150 KB at 1,000 nodes).
 //  * sample(k, exclude) never waits: up to k distinct entries drawn uniformly at random from
 //    nodes() minus `exclude` (node ids); this node is a candidate like any other.
-//  * find(node_id) answers from the shards read; otherwise it reads that node's shard now
-//    (blocking, bounded by the provider manager's discovery_timeout; call it off the event
-//    loop) unless that shard was read less than kFindRecheck (2 s) ago. nullopt: not a node
-//    id, or not a live member in its shard.
+//  * find(node_id) answers from the shards read (and joins taken in); otherwise it reads
+//    that node's shard now (blocking, bounded by the provider manager's discovery_timeout; call it
+//    off the event loop) unless that shard was read less than kFindRecheck (2 s) ago. nullopt: not
+//    a node id, or not a live member in its shard.
 //  * Thread-safe. Without start() (in-process meshes, tests), nothing is read until
-//    refresh() or find().
+//    refresh() or find(), and a join record announced is never withdrawn (it is refreshed
+//    like any announcement).
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -54,6 +80,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/result.h"
 #include "crypto/identity.h"
 #include "crypto/membership.h"
 #include "provider/provider_manager.h"
@@ -63,8 +90,12 @@ namespace beemesh::apply {
 // A mesh-wide constant: every node must use the same (a node is looked for in its shard).
 inline constexpr size_t kDirectoryShards = 64;
 inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
+inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
+inline constexpr std::chrono::minutes kJoinWindow{9};
+inline constexpr std::chrono::minutes kJoinTtl{20};
+inline constexpr std::chrono::seconds kJoinGapRecheck{30};
 inline constexpr size_t kMaxShardsPerTick = 16;
-inline constexpr std::chrono::seconds kShardRefresh{60};
+inline constexpr std::chrono::minutes kShardRefresh{8};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
@@ -77,6 +108,8 @@ std::optional<size_t> directory_shard(std::string_view node_id);
 std::string directory_shard_id(size_t shard);
 // Every shard id, shard 0 first.
 std::vector<std::string> directory_shard_ids();
+// Every provider id of the directory: the shards, then kJoinsId.
+std::vector<std::string> directory_ids();
 bool is_directory_id(std::string_view provider_id);
 
 struct NodeEntry {
@@ -97,6 +130,7 @@ class NodeDirectory {
   NodeDirectory(const NodeDirectory&) = delete;
   NodeDirectory& operator=(const NodeDirectory&) = delete;
 
+  // Announces this node in its shard and in the joins key (see above).
   void announce_self();
   void set_api_endpoint(std::string url) { self_.api_endpoint = std::move(url); }
   void start(std::chrono::milliseconds tick = std::chrono::seconds(2));
@@ -115,14 +149,29 @@ class NodeDirectory {
     std::vector<NodeEntry> entries;  // without self
     Steady::time_point read_at{};
     Steady::time_point due{};  // epoch: never read
-    std::chrono::milliseconds empty_backoff{kEmptyShardRecheckMin};
+    std::chrono::milliseconds backoff{kEmptyShardRecheckMin};
+    bool untrusted_empty = false;  // last read empty, before reads were trusted
+  };
+  struct ShardRead {
+    std::vector<NodeEntry> entries;  // without self
+    bool lists_self = false;
+  };
+  struct JoinSeen {
+    uint64_t sequence = 0;           // of the join record checked
+    std::optional<NodeEntry> entry;  // nullopt: it failed the checks
   };
 
-  // Reads shard `s` from the provider manager (may wait on the DHT: never under the lock).
-  std::vector<NodeEntry> read_shard(size_t s);
-  void store_shard(size_t s, std::vector<NodeEntry> entries);
-  // Reads the own shard and the due ones (within about `budget`); true when due shards are
-  // left for the next tick.
+  // The checks every entry passes, from a shard read or the joins key (see the promise).
+  std::optional<NodeEntry> check_entry(const provider::ProviderInfo& p, size_t shard) const;
+  // Reads shard `s` from the DHT (may wait on it: never under the lock).
+  Result<ShardRead> read_shard(size_t s);
+  void store_shard(size_t s, Result<ShardRead> read);
+  // Takes in the joiners listed under kJoinsId (a cache hit, kept current by its listen).
+  void take_joins();
+  // Withdraws the join record once its window has passed.
+  void end_join_window();
+  // Reads the due shards (within about `budget`); true when due shards are left for the
+  // next tick.
   bool tick(std::chrono::milliseconds budget);
 
   provider::ProviderManager& providers_;
@@ -137,7 +186,14 @@ class NodeDirectory {
   std::mt19937_64 rng_{std::random_device{}()};
   bool started_ = false;
   bool stopping_ = false;
-  uint64_t revocation_sequence_ = 0;  // of the membership's list at the last tick
+  uint64_t revocation_sequence_ = 0;             // of the membership's list at the last tick
+  bool reads_trusted_ = false;                   // a read of the own shard has listed self
+  std::optional<Steady::time_point> joined_at_;  // join record announced, not yet withdrawn
+  // Joiners of the previous tick's answer and the verdict on each (checked once per record).
+  std::map<std::string, JoinSeen> joins_seen_;
+  Steady::time_point last_gap_recheck_{};
+  int gap_passes_ = 0;            // passes over every shard still owed to a joins gap
+  bool joins_evaluated_ = false;  // a joins answer was looked at after the first pass
   std::thread refresher_;
 };
 

@@ -93,10 +93,15 @@ void DiscoveryCache::invalidate(const std::string& manifest_id) {
   if (it != entries_.end()) it->second.invalidated = true;
 }
 
-std::vector<std::string> DiscoveryCache::cleanup(int64_t now_ms) {
+std::vector<std::string> DiscoveryCache::cleanup(int64_t now_ms,
+                                                 const std::set<std::string>& keep) {
   std::vector<std::string> removed;
   for (auto it = entries_.begin(); it != entries_.end();) {
     Entry& e = it->second;
+    if (keep.count(it->first)) {
+      ++it;
+      continue;
+    }
     const bool too_old = now_ms - e.filled_ms >= limits_.keep_ms;
     bool any_live = false;
     for (const auto& [node, r] : e.newest) {

@@ -11,7 +11,7 @@
 //    the newest per node; it never creates entries.
 //  * At most `capacity` entries: fill() evicts the least recently used ones and returns
 //    their manifest ids. cleanup() removes entries with no live provider left and entries
-//    older than `keep_ms` and returns their ids.
+//    older than `keep_ms` and returns their ids, except the ids it is told to keep.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +19,7 @@
 #include <list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,7 +52,8 @@ class DiscoveryCache {
   bool merge(const std::string& manifest_id, const protocol::ProviderRecord& record,
              int64_t now_ms);
   void invalidate(const std::string& manifest_id);
-  std::vector<std::string> cleanup(int64_t now_ms);
+  // Entries named in `keep` are never removed by cleanup (watched keys).
+  std::vector<std::string> cleanup(int64_t now_ms, const std::set<std::string>& keep = {});
   bool contains(const std::string& manifest_id) const { return entries_.count(manifest_id) > 0; }
 
   size_t size() const { return entries_.size(); }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <queue>
 #include <random>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -101,6 +102,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   std::vector<std::pair<dht::Key, uint64_t>> cancels;
   DiscoveryCache cache;
   std::map<std::string, dht::ListenToken> listens;  // manifest id -> listen on its key
+  std::set<std::string> watched;  // cache entry and listen kept while empty (watch())
   SteadyTime next_cleanup = SteadyClock::now();
   uint64_t last_attempt = 0;  // put attempts are numbered across all publications
 
@@ -257,7 +259,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
       auto puts = collect_due(now, timed_out);
       std::vector<std::pair<std::string, dht::ListenToken>> to_cancel;
       if (now >= next_cleanup) {
-        for (const auto& id : cache.cleanup(clock.now_ms())) {
+        for (const auto& id : cache.cleanup(clock.now_ms(), watched)) {
           auto l = listens.find(id);
           if (l != listens.end()) {
             to_cancel.emplace_back(id, l->second);
@@ -339,8 +341,11 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   void on_listen(const std::string& manifest_id, const std::vector<dht::Value>& values,
                  bool expired) {
     if (expired) {
+      // A watched key's records carry their own TTL and withdrawal (the cache re-checks
+      // both), so a vanished value needs no re-get: each join would otherwise cost every
+      // watcher a DHT get when its value expires at the storing nodes.
       std::lock_guard lock(mutex);
-      cache.invalidate(manifest_id);
+      if (!watched.count(manifest_id)) cache.invalidate(manifest_id);
       return;
     }
     auto records = verify_all(values, manifest_id);
@@ -395,7 +400,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     {
       std::lock_guard lock(mutex);
       const auto now = clock.now_ms();
-      if (records.empty() && !cache.contains(manifest_id)) return {};
+      if (records.empty() && !cache.contains(manifest_id) && !watched.count(manifest_id)) return {};
       for (const auto& evicted : cache.fill(manifest_id, records, now)) {
         auto l = listens.find(evicted);
         if (l != listens.end()) {
@@ -409,6 +414,18 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     for (auto& [id, token] : to_cancel) dht.cancel_listen(dht::provider_key(id), token);
     if (need_listen) start_listen(manifest_id);
     return result;
+  }
+
+  Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id) {
+    ++cache_misses;  // a DHT get, as a miss of discover()
+    auto got = dht.get_blocking(dht::provider_key(manifest_id), config.discovery_timeout);
+    if (!got.ok()) {
+      ++dht_failures;
+      return got.error();
+    }
+    std::map<std::string, protocol::ProviderRecord> newest;
+    for (const auto& r : verify_all(*got, manifest_id)) keep_newest(newest, r);
+    return select_from_newest(newest, clock.now_ms(), config.max_providers, max_skew_ms());
   }
 
   void invalidate(const std::string& manifest_id) {
@@ -576,6 +593,27 @@ std::optional<std::vector<ProviderInfo>> ProviderManager::cached(const std::stri
   return core_->cache.any(manifest_id, core_->clock.now_ms());
 }
 
+Result<std::vector<ProviderInfo>> ProviderManager::discover_once(const std::string& manifest_id) {
+  try {
+    auto found = core_->discover_once(manifest_id);
+    if (!found.ok()) return found.error();
+    return core_->drop_dead(manifest_id, std::move(found).value());
+  } catch (const std::exception& e) {
+    spdlog::warn("component=provider manifest={} discovery failed: {}", manifest_id, e.what());
+    return make_error("discovery_failed", e.what());
+  }
+}
+
+void ProviderManager::watch(const std::string& manifest_id) {
+  std::lock_guard lock(core_->mutex);
+  core_->watched.insert(manifest_id);
+}
+
+void ProviderManager::unwatch(const std::string& manifest_id) {
+  std::lock_guard lock(core_->mutex);
+  core_->watched.erase(manifest_id);
+}
+
 void ProviderManager::announce_peer(const std::vector<std::string>& endpoints,
                                     DoneCallback on_done) {
   protocol::PeerRecord base;
@@ -625,6 +663,10 @@ Result<PeerInfo> ProviderManager::lookup_peer(const std::string& node_id) {
 
 uint64_t ProviderManager::dead_providers_filtered() const {
   return core_->dead_filtered;
+}
+
+size_t ProviderManager::max_providers() const {
+  return core_->config.max_providers;
 }
 
 std::vector<std::string> ProviderManager::announced() const {

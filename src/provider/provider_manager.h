@@ -38,6 +38,17 @@
 //    DHT get (discovery_timeout) → provider/selection.h rules → cache (empty results are not
 //    cached). DHT failure or timeout: the cache entry if any (stale, but expired records
 //    still filtered out), else empty. Never throws, never blocks past discovery_timeout.
+//  * discover_once(): a DHT get on every call (discovery_timeout), then the same record
+//    checks, selection and liveness rules as discover(); it neither reads nor fills the
+//    cache and starts no listen, and a DHT failure or timeout is returned as that Error (no
+//    stale fallback). For keys read rarely, where a lasting listen would cost more than an
+//    occasional get (the node directory's shards: every announcement in a key is pushed to
+//    every listener of it).
+//  * watch(id): discover(id) then keeps the key's cache entry and DHT listen even while it
+//    lists no provider (an empty answer is cached like any other, cleanup keeps the entry,
+//    and a value expiring at the storing nodes does not invalidate it: records carry their
+//    own TTL), until unwatch(id). For a key read often that is usually empty (the node
+//    directory's recent joins): its listen costs nothing until something is announced.
 //  * Liveness (config.liveness): providers whose node is known dead are left out of every
 //    answer (this node never is), see ProviderConfig::liveness. The liveness step adds at
 //    most liveness_check_budget to a discovery: a provider whose state is still unknown
@@ -124,7 +135,7 @@ struct PeerInfo {
 
 struct ProviderStats {
   uint64_t cache_hits = 0;
-  uint64_t cache_misses = 0;
+  uint64_t cache_misses = 0;          // discover() that went to the DHT, and every discover_once()
   uint64_t dht_failures = 0;          // discoveries that fell back (DHT error or timeout)
   uint64_t records_rejected = 0;      // values dropped: bad signature, signer mismatch, ...
   uint64_t records_not_member = 0;    // of those, dropped because the signer is no member node
@@ -151,10 +162,17 @@ class ProviderManager final : public Announcer, public Discoverer {
   // What the cache holds for `manifest_id` (fresh or stale, kept current by its listen),
   // without a DHT read and without the liveness filter; nullopt when nothing is cached.
   std::optional<std::vector<ProviderInfo>> cached(const std::string& manifest_id);
+  // A DHT get now, never cached, never listened to (see the promise above).
+  Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id);
+  // Keep discover(manifest_id)'s cache entry and listen while the key is empty.
+  void watch(const std::string& manifest_id);
+  void unwatch(const std::string& manifest_id);
 
   void announce_peer(const std::vector<std::string>& endpoints, DoneCallback on_done = {});
   Result<PeerInfo> lookup_peer(const std::string& node_id);
 
+  // The most providers one discover() answer lists (config.max_providers).
+  size_t max_providers() const;
   // Manifests this node currently announces (not withdrawn).
   std::vector<std::string> announced() const;
   ProviderStats stats() const;

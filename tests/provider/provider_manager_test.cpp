@@ -443,6 +443,117 @@ TEST_F(ProviderManagerTest, DiscoverCapsAtMaxProviders) {
   EXPECT_EQ(found.front().timestamp_ms, now - 100 + 69);
 }
 
+// ---- discover_once(): for keys read rarely (the directory's shards) ----
+
+TEST_F(ProviderManagerTest, DiscoverOnceGetsFromTheDhtOnEveryCallAndNeverListens) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  const int gets = dht.gets;
+  for (int i = 0; i < 2; ++i) {
+    auto found = b.discover_once("m1");
+    ASSERT_TRUE(found.ok()) << found.error().to_string();
+    ASSERT_EQ(found->size(), 1u);
+    EXPECT_EQ(found->front().metadata.node_id, alice.node_id());
+  }
+  EXPECT_EQ(dht.gets, gets + 2);
+  EXPECT_EQ(dht.active_listens(), 0u);
+}
+
+TEST_F(ProviderManagerTest, DiscoverOnceLeavesNoCacheEntryBehind) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_TRUE(b.discover_once("m1").ok());
+  EXPECT_EQ(b.stats().cache_entries, 0u);
+  const int gets = dht.gets;
+  EXPECT_EQ(b.discover("m1").size(), 1u);
+  EXPECT_EQ(dht.gets, gets + 1) << "a later discover() is not answered from an unlistened read";
+}
+
+TEST_F(ProviderManagerTest, DiscoverOnceReturnsTheDhtFailureInsteadOfAStaleAnswer) {
+  ManualClock clock(system_clock().now_ms());
+  ProviderManager a(dht, alice, clock, fast_config());
+  ProviderManager b(dht, bob, clock, fast_config());
+  a.announce("m1", metadata_of(alice), 3600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_EQ(b.discover("m1").size(), 1u);  // cached
+  dht.fail_gets = true;
+  auto found = b.discover_once("m1");
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.error().code, "dht_get_failed");
+}
+
+TEST_F(ProviderManagerTest, DiscoverOnceDropsWithdrawnProviders) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("m1", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  a.withdraw("m1");
+  ASSERT_TRUE(eventually([&] {
+    auto found = b.discover_once("m1");
+    return found.ok() && found->empty();
+  }));
+}
+
+// ---- watch(): for a key read often that is usually empty (the directory's joins) ----
+
+TEST_F(ProviderManagerTest, AWatchedEmptyKeyIsCachedAndListenedTo) {
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  b.watch("joins");
+  EXPECT_TRUE(b.discover("joins").empty());
+  const int gets = dht.gets;
+  EXPECT_TRUE(b.discover("joins").empty());
+  EXPECT_EQ(dht.gets, gets) << "the empty answer is a cache hit";
+  EXPECT_EQ(dht.active_listens(), 1u);
+}
+
+TEST_F(ProviderManagerTest, AWatchedKeyLearnsOfAnAnnouncementThroughItsListen) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  b.watch("joins");
+  ASSERT_TRUE(b.discover("joins").empty());
+  const int gets = dht.gets;
+  a.announce("joins", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return b.discover("joins").size() == 1; }));
+  EXPECT_EQ(dht.gets, gets);
+}
+
+TEST_F(ProviderManagerTest, CleanupKeepsAWatchedEntryAndItsListen) {
+  auto config = fast_config();
+  config.cache_ttl = 50ms;  // cleanup every 20 ms would drop an unwatched empty entry
+  ProviderManager b(dht, bob, system_clock(), config);
+  b.watch("joins");
+  ASSERT_TRUE(b.discover("joins").empty());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(b.stats().cache_entries, 1u);
+  EXPECT_EQ(dht.active_listens(), 1u);
+}
+
+TEST_F(ProviderManagerTest, ExpiryNoticesDoNotInvalidateAWatchedKey) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  a.announce("joins", metadata_of(alice), 600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "joins").empty(); }));
+  b.watch("joins");
+  ASSERT_EQ(b.discover("joins").size(), 1u);
+  const int gets = dht.gets;
+  dht.expire_all(dht::provider_key("joins"));
+  EXPECT_EQ(b.discover("joins").size(), 1u) << "the record itself is still within its TTL";
+  EXPECT_EQ(dht.gets, gets);
+}
+
+TEST_F(ProviderManagerTest, AnUnwatchedKeyIsCachedOnlyWhenItListsAProvider) {
+  ProviderManager b(dht, bob, system_clock(), fast_config());
+  b.watch("joins");
+  b.unwatch("joins");
+  EXPECT_TRUE(b.discover("joins").empty());
+  EXPECT_EQ(b.stats().cache_entries, 0u);
+  EXPECT_EQ(dht.active_listens(), 0u);
+}
+
 TEST_F(ProviderManagerTest, AnnouncedRecordsCarryTheIdentitysCredential) {
   alice.set_credential(to_bytes("alice's credential"));
   ProviderManager pm(dht, alice, system_clock(), fast_config());

@@ -1,0 +1,174 @@
+// The node directory's recent joins (apply/directory.h): real OpenDHT nodes on loopback
+// (dht::LoopbackMesh), a real ProviderManager and a started NodeDirectory per node. The
+// shards are re-read only every ~8 min, so whatever a directory lists within seconds came
+// through the joins key or its first pass over the shards.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "apply/directory.h"
+#include "common/clock.h"
+#include "crypto/identity.h"
+#include "dht/loopback_mesh.h"
+#include "provider/provider_manager.h"
+
+namespace beemesh::apply {
+namespace {
+
+using namespace std::chrono_literals;
+
+NodeEntry entry_of(const crypto::Identity& id, size_t i) {
+  return {id.node_id(),
+          id.public_key(),
+          "node-" + std::to_string(i),
+          "127.0.0.1:" + std::to_string(21000 + i),
+          "",
+          "mock",
+          0};
+}
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+class DirectoryJoins : public ::testing::Test {
+ protected:
+  static constexpr size_t kDhtNodes = 8;  // the first ones carry the directories
+
+  void SetUp() override {
+    auto started = dht::LoopbackMesh::start(kDhtNodes, 0x0bee701e);
+    ASSERT_TRUE(started.ok()) << started.error().to_string();
+    dht_ = std::move(*started);
+    ASSERT_TRUE(dht_->wait_connected(3, 30s));
+    ids_.reserve(kDhtNodes);  // managers keep references
+  }
+  void TearDown() override {
+    for (auto& d : directories_) d->stop();
+    directories_.clear();
+    providers_.clear();
+  }
+
+  // Starts a directory on DHT node i (announced and started at once, as the daemon does).
+  NodeDirectory& start_node(size_t i, provider::ProviderConfig config = {}) {
+    ids_.push_back(crypto::Identity::generate());
+    providers_.push_back(std::make_unique<provider::ProviderManager>(dht_->node(i), ids_.back(),
+                                                                     system_clock(), config));
+    directories_.push_back(
+        std::make_unique<NodeDirectory>(*providers_.back(), entry_of(ids_.back(), i), 3600s));
+    directories_.back()->announce_self();
+    directories_.back()->start();
+    return *directories_.back();
+  }
+
+  // What each node lists and how its reads went (for failure messages).
+  std::string describe() {
+    std::string out;
+    for (size_t i = 0; i < directories_.size(); ++i) {
+      const auto st = providers_[i]->stats();
+      out += "\nnode " + std::to_string(i) + ": lists " +
+             std::to_string(directories_[i]->nodes().size()) + ", puts ok " +
+             std::to_string(st.puts_ok) + ", DHT reads failed " + std::to_string(st.dht_failures) +
+             ", cache misses " + std::to_string(st.cache_misses) + ", DHT nodes " +
+             std::to_string(st.dht_nodes);
+    }
+    return out;
+  }
+
+  bool every_directory_lists(size_t n) {
+    for (auto& d : directories_) {
+      if (d->nodes().size() != n) return false;
+    }
+    return true;
+  }
+
+  std::unique_ptr<dht::LoopbackMesh> dht_;
+  std::vector<crypto::Identity> ids_;
+  std::vector<std::unique_ptr<provider::ProviderManager>> providers_;
+  std::vector<std::unique_ptr<NodeDirectory>> directories_;
+};
+
+// The apply_mesh_test flake: three nodes started together, so each one's first reads of the
+// others' shards came back empty (formerly re-read only after a backoff of up to 60 s).
+TEST_F(DirectoryJoins, ThreeNodesStartedTogetherListEachOtherWithinSeconds) {
+  for (size_t i = 0; i < 3; ++i) start_node(i);
+  EXPECT_TRUE(eventually([&] { return every_directory_lists(3); }, 10s)) << describe();
+}
+
+TEST_F(DirectoryJoins, ANodeJoiningASettledMeshIsListedEverywhereWithinSeconds) {
+  for (size_t i = 0; i < 3; ++i) start_node(i);
+  ASSERT_TRUE(eventually([&] { return every_directory_lists(3); }, 20s));
+  std::this_thread::sleep_for(3s);  // every shard read at least once: none due for minutes
+  start_node(3);
+  EXPECT_TRUE(eventually([&] { return every_directory_lists(4); }, 10s));
+}
+
+TEST_F(DirectoryJoins, ASettledDirectoryListensOnlyToTheJoinsKey) {
+  for (size_t i = 0; i < 3; ++i) start_node(i);
+  ASSERT_TRUE(eventually([&] { return every_directory_lists(3); }, 20s));
+  std::this_thread::sleep_for(3s);
+  for (auto& p : providers_) {
+    EXPECT_EQ(p->stats().cache_entries, 1u) << "shards are read without a cache entry or listen";
+  }
+}
+
+TEST_F(DirectoryJoins, ASettledDirectoryMakesNoDhtReadsAtRest) {
+  for (size_t i = 0; i < 3; ++i) start_node(i);
+  ASSERT_TRUE(eventually([&] { return every_directory_lists(3); }, 20s));
+  std::this_thread::sleep_for(5s);  // the first pass, and the re-read once reads are trusted
+  std::vector<uint64_t> gets;
+  for (auto& p : providers_) gets.push_back(p->stats().cache_misses);
+  std::this_thread::sleep_for(10s);
+  for (size_t i = 0; i < providers_.size(); ++i) {
+    EXPECT_EQ(providers_[i]->stats().cache_misses, gets[i]) << "node " << i << describe();
+  }
+}
+
+// More joins between two ticks than one joins answer lists (max_providers, 2 here): the
+// ones pushed out are found by reading every shard again.
+TEST_F(DirectoryJoins, JoinsPushedOutOfAFullAnswerAreFoundByReadingEveryShard) {
+  provider::ProviderConfig two;
+  two.max_providers = 2;
+  auto& first = start_node(0, two);
+  ASSERT_TRUE(eventually([&] { return first.nodes().size() == 1; }, 5s));
+  std::this_thread::sleep_for(5s);  // its first pass is over: no shard due for minutes
+  for (size_t i = 1; i < 6; ++i) start_node(i, two);
+  EXPECT_TRUE(eventually([&] { return first.nodes().size() == 6; }, 15s)) << describe();
+}
+
+TEST_F(DirectoryJoins, AJoinerWhoseKeyDoesNotHashToItsNodeIdIsNotListed) {
+  auto& a = start_node(0);
+  // A record in the joins key naming node `liar` with another node's public key.
+  auto liar = crypto::Identity::generate();
+  auto other = crypto::Identity::generate();
+  provider::ProviderManager lying(dht_->node(5), liar, system_clock(), {});
+  lying.announce(std::string(kJoinsId),
+                 {liar.node_id(),
+                  "127.0.0.1:9",
+                  "mock",
+                  {{"public_key", to_hex(other.public_key())}, {"name", "liar"}, {"api", ""}}},
+                 600s);
+  // An honest joiner announced after it: once it is listed, the liar's record was seen too.
+  start_node(1);
+  ASSERT_TRUE(eventually([&] { return a.nodes().size() == 2; }, 10s));
+  std::this_thread::sleep_for(2500ms);  // one more tick
+  for (const auto& n : a.nodes()) EXPECT_NE(n.node_id, liar.node_id());
+}
+
+TEST(DirectoryIds, AreTheShardsAndTheJoinsKey) {
+  auto ids = directory_ids();
+  ASSERT_EQ(ids.size(), kDirectoryShards + 1);
+  EXPECT_EQ(ids.back(), "beemesh:nodes:joins");
+  for (const auto& id : ids) EXPECT_TRUE(is_directory_id(id)) << id;
+}
+
+}  // namespace
+}  // namespace beemesh::apply
