@@ -273,11 +273,15 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     shard.untrusted_empty = true;
     back_off();  // perhaps not connected yet: an empty answer proves nothing
   } else {
-    // Newcomers come through the joins key: a shard is re-read rarely, at a random point of
-    // [0.75, 1.25] × kShardRefresh so that a mesh started together does not read together.
-    std::uniform_int_distribution<int64_t> spread(
-        std::chrono::duration_cast<std::chrono::milliseconds>(kShardRefresh).count() * 3 / 4,
-        std::chrono::duration_cast<std::chrono::milliseconds>(kShardRefresh).count() * 5 / 4);
+    // Newcomers come through the joins key: a shard is re-read rarely, after a period that
+    // doubles from kShardRefreshFirst to kShardRefresh (a node that starts with many others
+    // may read a shard before all of its members' records are stored, and a burst of joins
+    // can push some out of the joins answers: those show up at the early re-reads), at a
+    // random point of [0.75, 1.25] × the period so that a mesh started together does not
+    // read together.
+    const auto period = shard.refresh;
+    shard.refresh = std::min<std::chrono::milliseconds>(period * 2, kShardRefresh);
+    std::uniform_int_distribution<int64_t> spread(period.count() * 3 / 4, period.count() * 5 / 4);
     shard.due = now + std::chrono::milliseconds(spread(rng_));
     shard.backoff = kEmptyShardRecheckMin;
   }

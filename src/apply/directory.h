@@ -34,16 +34,19 @@
 //    tick has lasted `tick` (a DHT that is not connected yet costs one discovery_timeout per
 //    reader and tick, not sixteen); while due shards are left the next tick follows after
 //    kBacklogPause (100 ms), so the first pass over the 64 shards takes ~4 ticks. A shard
-//    is due again kShardRefresh (8 min) ±25 % (random, so that reads spread) after a read,
-//    whether it listed nodes or not, once this node's reads are trusted: once a read of its
+//    is due again after a period that doubles with each read from kShardRefreshFirst (60 s)
+//    to kShardRefresh (8 min), ±25 % (random, so that reads spread), whether it listed nodes
+//    or not, once this node's reads are trusted (the early re-reads find members whose
+//    records were not stored yet at a read during a mass start, or were pushed out of full
+//    joins answers): once a read of its
 //    own shard has listed this node itself (its record is stored and reads reach it; the own
 //    shard is read on the backoff below until then). Before that an empty shard, and after
 //    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
 //    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
-//    reads become trusted, the shards read empty before are read again at once. So at rest a node
-//    makes 64 DHT gets per ~8 min whatever the size of the mesh; a node that left stays listed
-//    until its shard is read again (placement treats a node that does not answer as having no
-//    room).
+//    reads become trusted, the shards read empty before are read again at once. So at rest (after
+//    its first ~8 min) a node makes 64 DHT gets per ~8 min whatever the size of the mesh; a node
+//    that left stays listed until its shard is read again (placement treats a node that does not
+//    answer as having no room).
 //  * A shard read or a join keeps only entries whose public key hashes to the node id they
 //    name, that fall in the shard read (a joiner: in the shard its node id names), and, with
 //    a membership, whose record's credential still makes its signer a member node at read
@@ -95,6 +98,7 @@ inline constexpr std::chrono::minutes kJoinWindow{9};
 inline constexpr std::chrono::minutes kJoinTtl{20};
 inline constexpr std::chrono::seconds kJoinGapRecheck{30};
 inline constexpr size_t kMaxShardsPerTick = 16;
+inline constexpr std::chrono::seconds kShardRefreshFirst{60};
 inline constexpr std::chrono::minutes kShardRefresh{8};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
@@ -150,6 +154,7 @@ class NodeDirectory {
     Steady::time_point read_at{};
     Steady::time_point due{};  // epoch: never read
     std::chrono::milliseconds backoff{kEmptyShardRecheckMin};
+    std::chrono::milliseconds refresh{kShardRefreshFirst};  // the next period after a read
     bool untrusted_empty = false;  // last read empty, before reads were trusted
   };
   struct ShardRead {
