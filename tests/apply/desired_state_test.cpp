@@ -80,6 +80,14 @@ class DesiredStateTest : public ::testing::Test {
                               .issued_ms = clock.now_ms()};
     return crypto::make_desired_state_value(crypto::sign_intent(owner, i), {}, {});
   }
+  // A value of another manifest ("m2") of the same owner.
+  Bytes other_manifest_value() {
+    protocol::DesiredIntent other{.manifest_id = "m2",
+                                  .owner_public_key = owner.public_key(),
+                                  .content_version = crypto::content_version("x"),
+                                  .sequence = 1};
+    return crypto::make_desired_state_value(crypto::sign_intent(owner, other), {}, {});
+  }
   Bytes tombstone_value(uint64_t sequence, int64_t expires_ms) {
     protocol::DesiredIntent t{.tombstone = true,
                               .manifest_id = "m1",
@@ -231,12 +239,7 @@ TEST_F(DesiredStateTest, ByteQuotaCountsAReplacedValueOnce) {
     ASSERT_TRUE(newer) << newer.error().to_string();
     EXPECT_TRUE(*newer) << "a newer value of the same manifest replaces the old one's bytes";
   }
-  protocol::DesiredIntent other{.manifest_id = "m2",
-                                .owner_public_key = owner.public_key(),
-                                .content_version = crypto::content_version("x"),
-                                .sequence = 1};
-  auto refused =
-      store.offer(crypto::make_desired_state_value(crypto::sign_intent(owner, other), {}, {}));
+  auto refused = store.offer(other_manifest_value());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, "quota_exceeded");
 }
@@ -246,12 +249,7 @@ TEST_F(DesiredStateTest, StoreKeepsAtMostMaxEntriesManifests) {
   small.max_entries = 1;
   DesiredStateStore store(small, &dht, nullptr, clock);
   ASSERT_TRUE(*store.offer(intent_value(10, 2)));
-  protocol::DesiredIntent other{.manifest_id = "m2",
-                                .owner_public_key = owner.public_key(),
-                                .content_version = crypto::content_version("x"),
-                                .sequence = 1};
-  auto refused =
-      store.offer(crypto::make_desired_state_value(crypto::sign_intent(owner, other), {}, {}));
+  auto refused = store.offer(other_manifest_value());
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, "quota_exceeded");
 }

@@ -13,22 +13,13 @@
 #include "common/clock.h"
 #include "crypto/identity.h"
 #include "dht/loopback_mesh.h"
+#include "directory_entry.h"
 #include "provider/provider_manager.h"
 
 namespace beemesh::apply {
 namespace {
 
 using namespace std::chrono_literals;
-
-NodeEntry entry_of(const crypto::Identity& id, size_t i) {
-  return {id.node_id(),
-          id.public_key(),
-          "node-" + std::to_string(i),
-          "127.0.0.1:" + std::to_string(21000 + i),
-          "",
-          "mock",
-          0};
-}
 
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds deadline) {
@@ -62,8 +53,8 @@ class DirectoryJoins : public ::testing::Test {
     ids_.push_back(crypto::Identity::generate());
     providers_.push_back(std::make_unique<provider::ProviderManager>(dht_->node(i), ids_.back(),
                                                                      system_clock(), config));
-    directories_.push_back(
-        std::make_unique<NodeDirectory>(*providers_.back(), entry_of(ids_.back(), i), 3600s));
+    directories_.push_back(std::make_unique<NodeDirectory>(
+        *providers_.back(), test_support::directory_entry(ids_.back(), i, 21000), 3600s));
     directories_.back()->announce_self();
     directories_.back()->start();
     return *directories_.back();

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "crypto/identity.h"
 #include "dht/loopback_mesh.h"
+#include "directory_entry.h"
 #include "provider/provider_manager.h"
 
 namespace beemesh::apply {
@@ -41,16 +42,6 @@ struct Mesh {
     providers.clear();
   }
 };
-
-NodeEntry entry_of(const crypto::Identity& id, size_t i) {
-  return {id.node_id(),
-          id.public_key(),
-          "node-" + std::to_string(i),
-          "127.0.0.1:" + std::to_string(20000 + i),
-          "",
-          "mock",
-          0};
-}
 
 // Runs an awaitable to completion on a single-threaded loop (like the daemon's event loop).
 template <typename T>
@@ -87,8 +78,8 @@ class DirectoryScale : public ::testing::Test {
       mesh_->ids.push_back(crypto::Identity::generate());
       mesh_->providers.push_back(std::make_unique<provider::ProviderManager>(
           mesh_->dht->node(i), mesh_->ids[i], system_clock(), provider::ProviderConfig{}));
-      mesh_->directories.push_back(
-          std::make_unique<NodeDirectory>(*mesh_->providers[i], entry_of(mesh_->ids[i], i), 3600s));
+      mesh_->directories.push_back(std::make_unique<NodeDirectory>(
+          *mesh_->providers[i], test_support::directory_entry(mesh_->ids[i], i, 20000), 3600s));
       mesh_->directories[i]->announce_self();
     }
     // Directories read only after every node's first put was acknowledged.
