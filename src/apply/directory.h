@@ -22,8 +22,8 @@
 //    an answer is full and its oldest joiner was not in the previous tick's answer (more
 //    than 50 joins between two ticks: older ones may have been pushed out; the first full
 //    answer after the first pass over the shards counts too), every shard is read again at
-//    once (or as soon as kJoinGapRecheck, 30 s, has passed since the last such pass) and
-//    once more 30 s later (in a burst, records of the joiners missed may not be stored yet
+//    once (or as soon as kJoinGapRecheck, 10 s, has passed since the last such pass) and
+//    once more 10 s later (in a burst, records of the joiners missed may not be stored yet
 //    at the first pass).
 //  * Which shards are read, and how: by ProviderManager::discover_once(), a DHT get that
 //    leaves no listen behind (a shard listen would push every announcement of the shard to
@@ -96,7 +96,7 @@ inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
 inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
 inline constexpr std::chrono::minutes kJoinWindow{9};
 inline constexpr std::chrono::minutes kJoinTtl{20};
-inline constexpr std::chrono::seconds kJoinGapRecheck{30};
+inline constexpr std::chrono::seconds kJoinGapRecheck{10};
 inline constexpr size_t kMaxShardsPerTick = 16;
 inline constexpr std::chrono::seconds kShardRefreshFirst{60};
 inline constexpr std::chrono::minutes kShardRefresh{8};
