@@ -1,8 +1,7 @@
 #include "apply/share_fetch.h"
 
-#include <asio/experimental/as_tuple.hpp>
-
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -18,12 +17,31 @@ namespace beemesh::apply {
 
 namespace {
 
+// Shared by the holders' requests, which may end on different threads of the loop.
 struct FetchState {
-  FetchState(asio::any_io_executor ex, size_t holders) : timer(ex), remaining(holders) {}
-  asio::steady_timer timer;
-  std::vector<crypto::KeyShare> shares;
-  std::vector<std::string> failures;
-  size_t remaining;
+  FetchState(const asio::any_io_executor& ex, size_t holders, size_t needed)
+      : remaining(holders), needed(needed), enough(ex) {}
+  std::mutex mutex;
+  std::vector<crypto::KeyShare> shares;  // guarded by mutex
+  std::vector<std::string> failures;     // guarded by mutex
+  size_t remaining;                      // guarded by mutex: holders not answered yet
+  const size_t needed;
+  Signal enough;  // given once `needed` shares are in, or every holder has answered
+
+  void settle(const protocol::ShareHolder& holder, Result<crypto::KeyShare> share) {
+    bool done = false;
+    {
+      std::lock_guard lock(mutex);
+      if (share) {
+        shares.push_back(std::move(*share));
+      } else {
+        failures.push_back(holder.node_id + ": " + share.error().to_string());
+      }
+      --remaining;
+      done = shares.size() >= needed || remaining == 0;
+    }
+    if (done) enough.set();
+  }
 };
 
 }  // namespace
@@ -39,25 +57,14 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
                              " share holders for threshold " + std::to_string(needed));
   }
   auto ex = co_await asio::this_coro::executor;
-  auto state = std::make_shared<FetchState>(ex, applied.share_holders.size());
-  state->timer.expires_at(asio::steady_timer::time_point::max());
-  auto settle = [state, needed](const protocol::ShareHolder& holder,
-                                Result<crypto::KeyShare> share) {
-    if (share) {
-      state->shares.push_back(std::move(*share));
-    } else {
-      state->failures.push_back(holder.node_id + ": " + share.error().to_string());
-    }
-    --state->remaining;
-    if (state->shares.size() >= needed || state->remaining == 0) state->timer.cancel();
-  };
+  auto state = std::make_shared<FetchState>(ex, applied.share_holders.size(), needed);
   for (const auto& holder : applied.share_holders) {
     if (own && holder.node_public_key == me.public_key()) {
       asio::co_spawn(
           ex,
-          [own, holder, settle]() -> asio::awaitable<void> {
+          [own, holder, state]() -> asio::awaitable<void> {
             auto reading = own(holder);
-            settle(holder, co_await std::move(reading));
+            state->settle(holder, co_await std::move(reading));
           },
           asio::detached);
       continue;
@@ -69,34 +76,25 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     request.share_index = holder.share_index;
     asio::co_spawn(
         ex,
-        [&me, &clock, &verifier, &client, state, holder, request, timeout,
-         needed]() -> asio::awaitable<void> {
+        [&me, &clock, &verifier, &client, state, holder, request,
+         timeout]() -> asio::awaitable<void> {
           auto asking = signed_call<protocol::KeyShareRequest, protocol::KeyShareResponse>(
               me, clock, verifier, client, holder.rpc_endpoint,
               std::string(net::protocols::kKeyShare), request, holder.node_public_key, timeout);
           auto reply = co_await std::move(asking);
-          std::optional<std::string> failure;
           if (!reply) {
-            failure = reply.error().to_string();
+            state->settle(holder, reply.error());
           } else if (!reply->ok) {
-            failure = reply->code + ": " + reply->message;
+            state->settle(holder, make_error(reply->code, reply->message));
           } else {
-            auto share = crypto::open_share(me, reply->sealed_share, holder.share_index);
-            if (share) {
-              state->shares.push_back(std::move(*share));
-            } else {
-              failure = share.error().to_string();
-            }
+            state->settle(holder, crypto::open_share(me, reply->sealed_share, holder.share_index));
           }
-          if (failure) state->failures.push_back(holder.node_id + ": " + *failure);
-          --state->remaining;
-          if (state->shares.size() >= needed || state->remaining == 0) state->timer.cancel();
         },
         asio::detached);
   }
-  while (state->shares.size() < needed && state->remaining > 0) {
-    co_await state->timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-  }
+  co_await state->enough.wait();
+  // Holders still answering after this may add to `shares` (under the lock): take a copy.
+  std::lock_guard lock(state->mutex);
   if (state->shares.size() < needed) {
     std::string detail;
     for (const auto& f : state->failures) detail += (detail.empty() ? "" : "; ") + f;
