@@ -8,6 +8,7 @@
 
 #include "apply/async.h"
 #include "apply/codes.h"
+#include "apply/share_batcher.h"
 #include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
 #include "net/protocols.h"
@@ -31,7 +32,7 @@ struct FetchState {
 asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     const crypto::Identity& me, const Clock& clock, crypto::EnvelopeVerifier& verifier,
     net::Client& client, const protocol::AppliedManifest& applied, const Bytes& grant,
-    std::chrono::milliseconds timeout, OwnShareReader own) {
+    std::chrono::milliseconds timeout, OwnShareReader own, KeyShareBatcher* batcher) {
   const size_t needed = applied.threshold;
   if (needed == 0 || applied.share_holders.size() < needed) {
     co_return make_error(std::string(codes::kTooFewShares),
@@ -42,7 +43,7 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
   auto state = std::make_shared<FetchState>(ex, applied.share_holders.size());
   state->timer.expires_at(asio::steady_timer::time_point::max());
   auto settle = [state, needed](const protocol::ShareHolder& holder,
-                                Result<crypto::KeyShare> share) {
+                                Result<crypto::KeyShare> share) -> void {
     if (share) {
       state->shares.push_back(std::move(*share));
     } else {
@@ -62,37 +63,51 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
           asio::detached);
       continue;
     }
-    protocol::KeyShareRequest request;
-    request.request_id = runtime::new_workload_id();
-    request.manifest_id = applied.manifest_id;
-    request.grant = grant;
-    request.share_index = holder.share_index;
-    asio::co_spawn(
-        ex,
-        [&me, &clock, &verifier, &client, state, holder, request, timeout,
-         needed]() -> asio::awaitable<void> {
-          auto asking = signed_call<protocol::KeyShareRequest, protocol::KeyShareResponse>(
-              me, clock, verifier, client, holder.rpc_endpoint,
-              std::string(net::protocols::kKeyShare), request, holder.node_public_key, timeout);
-          auto reply = co_await std::move(asking);
-          std::optional<std::string> failure;
-          if (!reply) {
-            failure = reply.error().to_string();
-          } else if (!reply->ok) {
-            failure = reply->code + ": " + reply->message;
-          } else {
-            auto share = crypto::open_share(me, reply->sealed_share, holder.share_index);
-            if (share) {
-              state->shares.push_back(std::move(*share));
-            } else {
-              failure = share.error().to_string();
-            }
-          }
-          if (failure) state->failures.push_back(holder.node_id + ": " + *failure);
-          --state->remaining;
-          if (state->shares.size() >= needed || state->remaining == 0) state->timer.cancel();
-        },
-        asio::detached);
+    // A sealed share (or why there is none) from a remote holder.
+    auto settle_sealed = [&me, settle, holder](Result<Bytes> sealed) {
+      if (!sealed) return settle(holder, sealed.error());
+      settle(holder, crypto::open_share(me, *sealed, holder.share_index));
+    };
+    auto ask_single = [&me, &clock, &verifier, &client, holder, grant,
+                       applied_id = applied.manifest_id, timeout, settle_sealed]() {
+      protocol::KeyShareRequest request;
+      request.request_id = runtime::new_workload_id();
+      request.manifest_id = applied_id;
+      request.grant = grant;
+      request.share_index = holder.share_index;
+      return [&me, &clock, &verifier, &client, holder, request, timeout,
+              settle_sealed]() -> asio::awaitable<void> {
+        auto asking = signed_call<protocol::KeyShareRequest, protocol::KeyShareResponse>(
+            me, clock, verifier, client, holder.rpc_endpoint,
+            std::string(net::protocols::kKeyShare), request, holder.node_public_key, timeout);
+        auto reply = co_await std::move(asking);
+        if (!reply) {
+          settle_sealed(reply.error());
+        } else if (!reply->ok) {
+          settle_sealed(make_error(reply->code, reply->message));
+        } else {
+          settle_sealed(std::move(reply->sealed_share));
+        }
+      };
+    };
+    if (!batcher) {
+      asio::co_spawn(ex, ask_single(), asio::detached);
+      continue;
+    }
+    protocol::KeyShareItem item{applied.manifest_id, grant, holder.share_index};
+    batcher->ask(ex, holder, std::move(item), timeout,
+                 [ex, settle_sealed, ask_single](Result<protocol::KeyShareItemResult> answer) {
+                   if (!answer && answer.error().code == "unknown_protocol") {
+                     // A holder without batches: ask it the single way.
+                     asio::co_spawn(ex, ask_single(), asio::detached);
+                   } else if (!answer) {
+                     settle_sealed(answer.error());
+                   } else if (!answer->ok) {
+                     settle_sealed(make_error(answer->code, answer->message));
+                   } else {
+                     settle_sealed(std::move(answer->sealed_share));
+                   }
+                 });
   }
   while (state->shares.size() < needed && state->remaining > 0) {
     co_await state->timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
