@@ -1,5 +1,6 @@
 #include "apply/share_batcher.h"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -10,6 +11,7 @@
 
 #include "apply/share_fetch.h"
 #include "common/bytes.h"
+#include "crypto/manifest_crypto.h"
 #include "net/protocols.h"
 #include "runtime/runtime.h"
 
@@ -30,7 +32,7 @@ struct HolderQueue {
   std::deque<Pending> queued;
 };
 
-void deliver(Pending& p, Result<protocol::KeyShareItemResult> result) {
+void deliver(Pending& p, Result<crypto::KeyShare> result) {
   asio::dispatch(p.executor, [done = std::move(p.done), result = std::move(result)]() mutable {
     done(std::move(result));
   });
@@ -115,6 +117,7 @@ asio::awaitable<void> KeyShareBatcher::drain(std::shared_ptr<State> state, std::
         batch.front().timeout);
     auto reply = co_await std::move(asking);
     std::optional<Error> failed;
+    std::optional<crypto::ShareBatchOpener> opener;
     if (!reply) {
       failed = reply.error();
     } else if (!reply->ok) {
@@ -123,6 +126,14 @@ asio::awaitable<void> KeyShareBatcher::drain(std::shared_ptr<State> state, std::
       failed = make_error("reply_mismatch", "key-share batch of " + std::to_string(batch.size()) +
                                                 " items answered with " +
                                                 std::to_string(reply->items.size()));
+    } else if (std::any_of(reply->items.begin(), reply->items.end(),
+                           [](const auto& item) { return item.ok; })) {
+      auto opening = crypto::ShareBatchOpener::from(state->me, reply->ephemeral_public_key);
+      if (opening) {
+        opener.emplace(std::move(*opening));
+      } else {
+        failed = opening.error();
+      }
     }
     for (size_t i = 0; i < batch.size(); ++i) {
       if (failed) {
@@ -131,14 +142,17 @@ asio::awaitable<void> KeyShareBatcher::drain(std::shared_ptr<State> state, std::
       }
       auto& answer = reply->items[i];
       if (answer.manifest_id != batch[i].item.manifest_id ||
-          (batch[i].item.share_index != 0 && answer.ok &&
-           answer.share_index != batch[i].item.share_index)) {
+          (answer.ok && answer.share_index != batch[i].item.share_index)) {
         deliver(batch[i],
                 make_error("reply_mismatch", "key-share batch answer " + std::to_string(i) +
                                                  " is for another manifest or share"));
         continue;
       }
-      deliver(batch[i], std::move(answer));
+      if (!answer.ok) {
+        deliver(batch[i], make_error(answer.code, answer.message));
+        continue;
+      }
+      deliver(batch[i], opener->open(answer.sealed_share, batch[i].item.share_index));
     }
   }
 }

@@ -1,10 +1,12 @@
 // apply/share_batcher.h — a deploying node's key-share requests, batched per holder.
 //
 // Promise: ask() queues one key-share item (what a KeyShareRequest carries) for `holder` and
-// calls `done` exactly once, dispatched to the executor given to ask(), with the holder's
-// answer for that item or the error of the whole call (transport codes, "bad_signature",
-// "reply_mismatch", a refusal's code; "unknown_protocol" from a holder that predates
-// batches: the caller asks it with a single KeyShareRequest instead). At most one batch per
+// calls `done` exactly once, dispatched to the executor given to ask(), with the share,
+// opened (crypto::ShareBatchOpener: one box key per answer, the index checked against the
+// item's), or the error: the item's code from the holder, "bad_share", or the error of
+// the whole call (transport codes, "bad_signature", "reply_mismatch", a refusal's code;
+// "unknown_protocol" from a holder that predates batches: the caller asks it with a single
+// KeyShareRequest instead). At most one batch per
 // holder is in flight; items asked meanwhile wait for it and go together in the next one
 // (at most protocol::kMaxKeyShareBatch per envelope). So an idle node sends at once, with
 // no added delay, and a busy one signs and verifies one envelope each way per batch
@@ -28,6 +30,7 @@
 #include "common/result.h"
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
+#include "crypto/shamir.h"
 #include "net/client.h"
 #include "protocol/messages.h"
 #include "protocol/records.h"
@@ -36,7 +39,7 @@ namespace beemesh::apply {
 
 class KeyShareBatcher {
  public:
-  using Done = std::function<void(Result<protocol::KeyShareItemResult>)>;
+  using Done = std::function<void(Result<crypto::KeyShare>)>;
 
   KeyShareBatcher(const crypto::Identity& me, const Clock& clock,
                   crypto::EnvelopeVerifier& verifier, net::Client& client);

@@ -96,16 +96,12 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     }
     protocol::KeyShareItem item{applied.manifest_id, grant, holder.share_index};
     batcher->ask(ex, holder, std::move(item), timeout,
-                 [ex, settle_sealed, ask_single](Result<protocol::KeyShareItemResult> answer) {
-                   if (!answer && answer.error().code == "unknown_protocol") {
+                 [ex, settle, holder, ask_single](Result<crypto::KeyShare> share) {
+                   if (!share && share.error().code == "unknown_protocol") {
                      // A holder without batches: ask it the single way.
                      asio::co_spawn(ex, ask_single(), asio::detached);
-                   } else if (!answer) {
-                     settle_sealed(answer.error());
-                   } else if (!answer->ok) {
-                     settle_sealed(make_error(answer->code, answer->message));
                    } else {
-                     settle_sealed(std::move(answer->sealed_share));
+                     settle(holder, std::move(share));
                    }
                  });
   }

@@ -103,11 +103,13 @@ namespace {
 
 // What a holder releases for one key-share request: among `held` (the shares it keeps for
 // the grant's publisher and this manifest), the one of `share_index` (0 = the lowest held),
-// re-sealed to `requester` after release_share's grant checks.
+// re-sealed to `requester` after release_share's grant checks (boxed with `batch` for a
+// batch answer).
 Result<std::pair<uint8_t, Bytes>> release_held(
     const crypto::Identity& me, const Clock& clock, crypto::X25519Cache& x25519,
     const Result<std::vector<workload::KeyShareRecord>>& held, const std::string& mid,
-    uint8_t share_index, const protocol::Grant& grant, const crypto::PublicKey& requester) {
+    uint8_t share_index, const protocol::Grant& grant, const crypto::PublicKey& requester,
+    const crypto::ShareBatchSealer* batch = nullptr) {
   if (!held || held->empty()) {
     return make_error(std::string(codes::kNotFound),
                       "no key share held for manifest " + mid + " from that publisher");
@@ -127,7 +129,8 @@ Result<std::pair<uint8_t, Bytes>> release_held(
             stored.owner_public_key.begin());
   stored.share_index = static_cast<uint8_t>(wanted->share_index);
   stored.sealed_share = wanted->sealed_share;
-  auto sealed = crypto::release_share(me, stored, requester, grant, clock, &x25519);
+  auto sealed = batch ? crypto::release_share(me, stored, requester, grant, clock, *batch)
+                      : crypto::release_share(me, stored, requester, grant, clock, &x25519);
   if (!sealed) return sealed.error();
   return std::pair<uint8_t, Bytes>{stored.share_index, std::move(*sealed)};
 }
@@ -172,6 +175,14 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share_batch(Bytes request, n
   if (auto allowed = require_node(membership_, req->envelope, "a key-share request"); !allowed) {
     co_return respond(identity_, clock_, response, &allowed.error());
   }
+  // Released shares are boxed for the signer under one ephemeral key for the whole answer
+  // (crypto::ShareBatchSealer: 2 X25519 operations per batch instead of 2 per share).
+  auto recipient = x25519_.of(req->envelope.signer);
+  auto sealer = recipient ? crypto::ShareBatchSealer::to(*recipient)
+                          : Result<crypto::ShareBatchSealer>(recipient.error());
+  if (!sealer) co_return respond(identity_, clock_, response, &sealer.error());
+  response.ephemeral_public_key =
+      Bytes(sealer->ephemeral_public_key().begin(), sealer->ephemeral_public_key().end());
   // Then each item exactly as a KeyShareRequest: its own grant (signature verified per
   // item), the share kept for that grant's publisher, released to the envelope's signer.
   const auto& items = req->message.items;
@@ -205,7 +216,7 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_key_share_batch(Bytes request, n
   for (size_t k = 0; k < looked_up.size(); ++k) {
     const size_t i = looked_up[k];
     auto released = release_held(identity_, clock_, x25519_, held[k], items[i].manifest_id,
-                                 items[i].share_index, *grants[i], req->envelope.signer);
+                                 items[i].share_index, *grants[i], req->envelope.signer, &*sealer);
     if (!released) {
       results[i].code = released.error().code;
       results[i].message = released.error().message.substr(0, kMaxResponseMessage);

@@ -181,8 +181,9 @@ Bytes encode(const KeyShareBatchResponse& m) {
                                                   manifest_id, item.share_index, sealed));
   }
   auto vector = fbb.CreateVector(items);
+  auto ephemeral = make_bytes(fbb, m.ephemeral_public_key);
   fbb.Finish(fbp::CreateKeyShareBatchResponse(fbb, m.schema_version, request_id, m.ok, code,
-                                              message, vector));
+                                              message, vector, ephemeral));
   return finish(fbb);
 }
 
@@ -196,6 +197,9 @@ Result<KeyShareBatchResponse> decode<KeyShareBatchResponse>(ByteView bytes, size
         out.ok = m->ok();
         out.code = str(m->code());
         out.message = str(m->message());
+        auto ephemeral = bounded_bytes(m->ephemeral_public_key(), 32, what, "ephemeral_public_key");
+        if (!ephemeral) return ephemeral.error();
+        out.ephemeral_public_key = std::move(*ephemeral);
         const auto* items = m->items();
         BEEMESH_TRY(check_batch_size(items ? items->size() : 0, false, what));
         if (!items) return ok_result();

@@ -173,7 +173,7 @@ struct KeyShareItemResult {
   std::string message;
   std::string manifest_id;
   uint8_t share_index = 0;
-  Bytes sealed_share;  // sealed to the requester's X25519 key
+  Bytes sealed_share;  // boxed for the requester (crypto::ShareBatchSealer)
   bool operator==(const KeyShareItemResult&) const = default;
 };
 
@@ -185,6 +185,9 @@ struct KeyShareBatchResponse {
   std::string code;
   std::string message;
   std::vector<KeyShareItemResult> items;  // ≤ kMaxKeyShareBatch, in request order
+  // The holder's ephemeral X25519 key for this answer (32 bytes; empty when nothing was
+  // released): each released share is boxed with it (crypto::ShareBatchOpener).
+  Bytes ephemeral_public_key;
   bool operator==(const KeyShareBatchResponse&) const = default;
 };
 

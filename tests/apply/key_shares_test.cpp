@@ -78,9 +78,10 @@ TEST_F(KeySharesTest, KeyShareBatchAnswersEachItemOnItsOwnGrantInRequestOrder) {
   ASSERT_EQ(answer->items.size(), 3u);
   EXPECT_TRUE(answer->items[0].ok) << answer->items[0].code << ": " << answer->items[0].message;
   EXPECT_EQ(answer->items[0].manifest_id, first.manifest_id);
-  EXPECT_TRUE(
-      crypto::open_share(entry.node(), answer->items[0].sealed_share, answer->items[0].share_index))
-      << "sealed to the envelope's signer";
+  auto opener = crypto::ShareBatchOpener::from(entry.node(), answer->ephemeral_public_key);
+  ASSERT_TRUE(opener) << opener.error().to_string();
+  EXPECT_TRUE(opener->open(answer->items[0].sealed_share, answer->items[0].share_index))
+      << "boxed for the envelope's signer";
   EXPECT_FALSE(answer->items[1].ok);
   EXPECT_EQ(answer->items[1].code, "grant_wrong_node") << answer->items[1].message;
   EXPECT_TRUE(answer->items[1].sealed_share.empty());

@@ -167,8 +167,9 @@ inline KeyShareBatchResponse key_share_batch_response() {
                                true,
                                "ok",
                                "",
-                               {{true, "ok", "", "mid-1", 1, Bytes(82, 0x55)},
-                                {false, "grant_wrong_node", "names another node", "mid-2", 0, {}}}};
+                               {{true, "ok", "", "mid-1", 1, Bytes(74, 0x55)},
+                                {false, "grant_wrong_node", "names another node", "mid-2", 0, {}}},
+                               Bytes(32, 0x66)};
 }
 
 inline CapacityRequest capacity_request() {
