@@ -34,7 +34,8 @@ NodeHandlers::NodeHandlers(NodeSettings settings, const crypto::Identity& identi
       verifier_(verifier),
       client_(client),
       workloads_(workloads),
-      store_(store) {}
+      store_(store),
+      share_batcher_(identity, clock, verifier, client) {}
 
 NodeHandlers::~NodeHandlers() {
   if (housekeeping_) housekeeping_->cancel();
@@ -71,6 +72,7 @@ Result<void> NodeHandlers::register_on(net::Server& server) {
       {net::protocols::kApply, &NodeHandlers::on_apply},
       {net::protocols::kDelete, &NodeHandlers::on_delete},
       {net::protocols::kKeyShare, &NodeHandlers::on_key_share},
+      {net::protocols::kKeyShareBatch, &NodeHandlers::on_key_share_batch},
       {net::protocols::kStoreShare, &NodeHandlers::on_store_share},
       {net::protocols::kCapacity, &NodeHandlers::on_capacity},
       {net::protocols::kQuery, &NodeHandlers::on_query},

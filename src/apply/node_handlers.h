@@ -22,6 +22,9 @@
 //                the manifest, and the key shares kept for that owner.
 //  * keyshare:   signer a member node; the share kept for the grant's publisher, re-sealed
 //                to the requester, only with a valid key-share grant from that publisher.
+//  * keyshares:  the same for 1..kMaxKeyShareBatch items in one envelope (one signature
+//                each way, apply/share_batcher.h): membership once, then every item's own
+//                grant and share exactly as keyshare; answered per item, in order.
 //  * storeshare: signer a member node acting under the owner's apply grant (or intent); a share of
 //                exactly kSealedShareSize bytes with an expiry within max_share_ttl; kept
 //                per (manifest id, publisher), so nobody can displace another's shares.
@@ -42,6 +45,7 @@
 
 #include "apply/admission.h"
 #include "apply/desired_state.h"
+#include "apply/share_batcher.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/log_budget.h"
@@ -115,6 +119,7 @@ class NodeHandlers {
   asio::awaitable<Result<Bytes>> on_apply(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_delete(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_key_share(Bytes request, net::PeerInfo peer = {});
+  asio::awaitable<Result<Bytes>> on_key_share_batch(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_store_share(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_capacity(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_query(Bytes request, net::PeerInfo peer = {});
@@ -151,8 +156,9 @@ class NodeHandlers {
   const crypto::Membership* membership_ = nullptr;
   DesiredStateStore* desired_ = nullptr;
   GrantLedger grants_used_;
-  crypto::X25519Cache x25519_;  // requesters' sealing keys (on_key_share)
-  LogBudget refusals_log_{20};  // warnings about refused requests: 20 lines a second
+  crypto::X25519Cache x25519_;     // requesters' sealing keys (on_key_share)
+  KeyShareBatcher share_batcher_;  // this node's key-share requests, batched per holder
+  LogBudget refusals_log_{20};     // warnings about refused requests: 20 lines a second
   MemberLookup member_lookup_;
   DeployedHook on_deployed_;
   std::unique_ptr<asio::steady_timer> housekeeping_;

@@ -7,6 +7,7 @@
 
 #include "apply/async.h"
 #include "apply/codes.h"
+#include "apply/share_batcher.h"
 #include "crypto/grants.h"
 #include "crypto/manifest_crypto.h"
 #include "net/protocols.h"
@@ -49,7 +50,7 @@ struct FetchState {
 asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     const crypto::Identity& me, const Clock& clock, crypto::EnvelopeVerifier& verifier,
     net::Client& client, const protocol::AppliedManifest& applied, const Bytes& grant,
-    std::chrono::milliseconds timeout, OwnShareReader own) {
+    std::chrono::milliseconds timeout, OwnShareReader own, KeyShareBatcher* batcher) {
   const size_t needed = applied.threshold;
   if (needed == 0 || applied.share_holders.size() < needed) {
     co_return make_error(std::string(codes::kTooFewShares),
@@ -58,39 +59,61 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
   }
   auto ex = co_await asio::this_coro::executor;
   auto state = std::make_shared<FetchState>(ex, applied.share_holders.size(), needed);
+  auto settle = [state](const protocol::ShareHolder& holder, Result<crypto::KeyShare> share) {
+    state->settle(holder, std::move(share));
+  };
   for (const auto& holder : applied.share_holders) {
     if (own && holder.node_public_key == me.public_key()) {
       asio::co_spawn(
           ex,
-          [own, holder, state]() -> asio::awaitable<void> {
+          [own, holder, settle]() -> asio::awaitable<void> {
             auto reading = own(holder);
-            state->settle(holder, co_await std::move(reading));
+            settle(holder, co_await std::move(reading));
           },
           asio::detached);
       continue;
     }
-    protocol::KeyShareRequest request;
-    request.request_id = runtime::new_workload_id();
-    request.manifest_id = applied.manifest_id;
-    request.grant = grant;
-    request.share_index = holder.share_index;
-    asio::co_spawn(
-        ex,
-        [&me, &clock, &verifier, &client, state, holder, request,
-         timeout]() -> asio::awaitable<void> {
-          auto asking = signed_call<protocol::KeyShareRequest, protocol::KeyShareResponse>(
-              me, clock, verifier, client, holder.rpc_endpoint,
-              std::string(net::protocols::kKeyShare), request, holder.node_public_key, timeout);
-          auto reply = co_await std::move(asking);
-          if (!reply) {
-            state->settle(holder, reply.error());
-          } else if (!reply->ok) {
-            state->settle(holder, make_error(reply->code, reply->message));
-          } else {
-            state->settle(holder, crypto::open_share(me, reply->sealed_share, holder.share_index));
-          }
-        },
-        asio::detached);
+    // A sealed share (or why there is none) from a remote holder.
+    auto settle_sealed = [&me, settle, holder](Result<Bytes> sealed) {
+      if (!sealed) return settle(holder, sealed.error());
+      settle(holder, crypto::open_share(me, *sealed, holder.share_index));
+    };
+    auto ask_single = [&me, &clock, &verifier, &client, holder, grant,
+                       applied_id = applied.manifest_id, timeout, settle_sealed]() {
+      protocol::KeyShareRequest request;
+      request.request_id = runtime::new_workload_id();
+      request.manifest_id = applied_id;
+      request.grant = grant;
+      request.share_index = holder.share_index;
+      return [&me, &clock, &verifier, &client, holder, request, timeout,
+              settle_sealed]() -> asio::awaitable<void> {
+        auto asking = signed_call<protocol::KeyShareRequest, protocol::KeyShareResponse>(
+            me, clock, verifier, client, holder.rpc_endpoint,
+            std::string(net::protocols::kKeyShare), request, holder.node_public_key, timeout);
+        auto reply = co_await std::move(asking);
+        if (!reply) {
+          settle_sealed(reply.error());
+        } else if (!reply->ok) {
+          settle_sealed(make_error(reply->code, reply->message));
+        } else {
+          settle_sealed(std::move(reply->sealed_share));
+        }
+      };
+    };
+    if (!batcher) {
+      asio::co_spawn(ex, ask_single(), asio::detached);
+      continue;
+    }
+    protocol::KeyShareItem item{applied.manifest_id, grant, holder.share_index};
+    batcher->ask(ex, holder, std::move(item), timeout,
+                 [ex, settle, holder, ask_single](Result<crypto::KeyShare> share) {
+                   if (!share && share.error().code == "unknown_protocol") {
+                     // A holder without batches: ask it the single way.
+                     asio::co_spawn(ex, ask_single(), asio::detached);
+                   } else {
+                     settle(holder, std::move(share));
+                   }
+                 });
   }
   co_await state->enough.wait();
   // Holders still answering after this may add to `shares` (under the lock): take a copy.

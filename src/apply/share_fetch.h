@@ -24,21 +24,27 @@
 #include "crypto/shamir.h"
 #include "net/client.h"
 #include "net/endpoint.h"
+#include "protocol/messages.h"
 #include "protocol/records.h"
 #include "workload/state_store.h"
 
 namespace beemesh::apply {
 
+class KeyShareBatcher;
+
 // How this node takes its own share when it is one of the holders (own_key_share below).
 using OwnShareReader =
     std::function<asio::awaitable<Result<crypto::KeyShare>>(const protocol::ShareHolder&)>;
 
+// With `batcher` set, remote holders are asked through it (one envelope for the shares of
+// several applies to the same holder, apply/share_batcher.h; a holder that does not know
+// batches is asked with a single KeyShareRequest). Without it, one KeyShareRequest each.
 // With `own` set, the holder whose key is `me`'s is not asked over RPC (a node talking to
 // itself: two signatures, two verifications and a re-sealing for nothing) but read by `own`.
 asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     const crypto::Identity& me, const Clock& clock, crypto::EnvelopeVerifier& verifier,
     net::Client& client, const protocol::AppliedManifest& applied, const Bytes& grant,
-    std::chrono::milliseconds timeout, OwnShareReader own = {});
+    std::chrono::milliseconds timeout, OwnShareReader own = {}, KeyShareBatcher* batcher = nullptr);
 
 // This node's own share of `applied`, as a holder would release it to this node: the
 // key-share grant must pass the same check a holder makes (crypto::check_grant: kKeyShare,

@@ -162,4 +162,16 @@ Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
   return seal_share(*share, *recipient);
 }
 
+Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
+                            const PublicKey& requester, const protocol::Grant& opened_grant,
+                            const Clock& clock, const ShareBatchSealer& sealer) {
+  auto grant = check_opened_grant(opened_grant, key_share_expectation(stored, requester), clock);
+  if (!grant) return grant.error();
+  auto share = open_share(holder, stored.sealed_share, stored.share_index);
+  if (!share) return share.error();
+  Bytes sealed = sealer.seal(*share);
+  sodium_memzero(share->data.data(), share->data.size());
+  return sealed;
+}
+
 }  // namespace beemesh::crypto

@@ -34,7 +34,8 @@
 //    (signed values as two's complement). The owner's CLI puts it in its apply grant; a
 //    target recomputes it from what it was asked to deploy and expects it in check_grant.
 //  * release_share() checks the grant (action kKeyShare), opens the holder's sealed share
-//    and re-seals it to the requester's X25519 key; the plain share never leaves it.
+//    and re-seals it to the requester's X25519 key (or seals it into a batch answer for the
+//    requester); the plain share never leaves it.
 #pragma once
 
 #include <chrono>
@@ -51,6 +52,8 @@
 #include "protocol/records.h"
 
 namespace beemesh::crypto {
+
+class ShareBatchSealer;  // crypto/manifest_crypto.h
 
 using protocol::GrantAction;
 
@@ -103,5 +106,10 @@ Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
 Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
                             const PublicKey& requester, const protocol::Grant& opened_grant,
                             const Clock& clock, X25519Cache* keys = nullptr);
+// The same checks, the share sealed with `sealer` (one batch answer to `requester`, which
+// the sealer must have been made for: crypto/manifest_crypto.h ShareBatchSealer).
+Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
+                            const PublicKey& requester, const protocol::Grant& opened_grant,
+                            const Clock& clock, const ShareBatchSealer& sealer);
 
 }  // namespace beemesh::crypto

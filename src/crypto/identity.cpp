@@ -225,6 +225,30 @@ Result<Bytes> Identity::open_sealed(ByteView sealed) const {
   return plain;
 }
 
+Result<BoxKey> Identity::box_key_with(const X25519PublicKey& peer) const {
+  BoxKey key;
+  if (crypto_box_beforenm(key.bytes.data(), peer.data(), secrets_->x25519_secret.data()) != 0) {
+    return make_error("bad_public_key", "no box key with a low-order X25519 key");
+  }
+  return key;
+}
+
+BoxKey::BoxKey(BoxKey&& other) noexcept : bytes(other.bytes) {
+  sodium_memzero(other.bytes.data(), other.bytes.size());
+}
+
+BoxKey& BoxKey::operator=(BoxKey&& other) noexcept {
+  if (this != &other) {
+    bytes = other.bytes;
+    sodium_memzero(other.bytes.data(), other.bytes.size());
+  }
+  return *this;
+}
+
+BoxKey::~BoxKey() {
+  sodium_memzero(bytes.data(), bytes.size());
+}
+
 bool verify_signature(const PublicKey& key, ByteView message, const Signature& sig) {
   detail::ensure_sodium();
   return crypto_sign_verify_detached(sig.data(), message.data(), message.size(), key.data()) == 0;

@@ -16,7 +16,8 @@
 //    Error "insecure_key_file" naming the path and the octal mode; an unreadable or corrupt
 //    file gives "bad_key_file", a filesystem failure "io_error".
 //  * Secret keys never leave this object: there is no accessor for them. Opening sealed
-//    boxes (open_sealed) is the only use of the X25519 secret outside signing. The one
+//    boxes (open_sealed) and deriving a box key with a peer (box_key_with) are the only uses
+//    of the X25519 secret outside signing. The one
 //    exception is crypto/tls_identity.cpp (friend TlsKeyAccess), which hands the Ed25519
 //    seed to an in-memory OpenSSL key for the node's TLS certificate; it is never written
 //    anywhere.
@@ -74,6 +75,13 @@ class Identity {
   // Error "bad_sealed_box" when it was not sealed to this identity or was tampered with.
   Result<Bytes> open_sealed(ByteView sealed) const;
 
+  // The crypto_box key (crypto_box_beforenm: X25519 + HSalsa20) between this identity's
+  // X25519 secret and `peer`, to open several boxes one sender sealed with the same
+  // (ephemeral) key: a key-share batch answer (crypto/manifest_crypto.h). Not a secret of
+  // this identity (only of the exchange with `peer`); wiped when destroyed. Error
+  // "bad_public_key" when `peer` gives no key (a low-order point).
+  Result<struct BoxKey> box_key_with(const X25519PublicKey& peer) const;
+
   // The membership credential presented with this identity's signatures (see above).
   void set_credential(Bytes credential) { credential_ = std::move(credential); }
   const Bytes& credential() const { return credential_; }
@@ -87,6 +95,17 @@ class Identity {
   PublicKey public_key_{};
   X25519PublicKey x25519_public_key_{};
   Bytes credential_;  // public: not secret material
+};
+
+// A precomputed crypto_box key (crypto_box_BEFORENMBYTES); wiped when destroyed; move-only.
+struct BoxKey {
+  std::array<uint8_t, 32> bytes{};
+  BoxKey() = default;
+  BoxKey(const BoxKey&) = delete;
+  BoxKey& operator=(const BoxKey&) = delete;
+  BoxKey(BoxKey&& other) noexcept;
+  BoxKey& operator=(BoxKey&& other) noexcept;
+  ~BoxKey();
 };
 
 bool verify_signature(const PublicKey& key, ByteView message, const Signature& sig);

@@ -138,6 +138,79 @@ Result<KeyShare> open_share(const Identity& recipient, ByteView sealed, uint8_t 
   return share;
 }
 
+Result<ShareBatchSealer> ShareBatchSealer::to(const X25519PublicKey& recipient) {
+  detail::ensure_sodium();
+  static_assert(kBatchSealedShareSize ==
+                crypto_box_NONCEBYTES + crypto_box_MACBYTES + kSharePlaintextSize);
+  ShareBatchSealer out;
+  std::array<uint8_t, crypto_box_SECRETKEYBYTES> ephemeral_secret{};
+  crypto_box_keypair(out.ephemeral_.data(), ephemeral_secret.data());
+  const int rc =
+      crypto_box_beforenm(out.key_.bytes.data(), recipient.data(), ephemeral_secret.data());
+  sodium_memzero(ephemeral_secret.data(), ephemeral_secret.size());
+  if (rc != 0) return make_error("bad_public_key", "no box key with the requester's key");
+  return out;
+}
+
+Bytes ShareBatchSealer::seal(const KeyShare& share) const {
+  std::array<uint8_t, kSharePlaintextSize> plain{};
+  plain[0] = kSharePlaintextVersion;
+  plain[1] = share.index;
+  std::copy(share.data.begin(), share.data.end(), plain.begin() + 2);
+  Bytes sealed(kBatchSealedShareSize);
+  randombytes_buf(sealed.data(), crypto_box_NONCEBYTES);
+  crypto_box_easy_afternm(sealed.data() + crypto_box_NONCEBYTES, plain.data(), plain.size(),
+                          sealed.data(), key_.bytes.data());
+  sodium_memzero(plain.data(), plain.size());
+  return sealed;
+}
+
+Result<ShareBatchOpener> ShareBatchOpener::from(const Identity& recipient, ByteView ephemeral) {
+  if (ephemeral.size() != crypto_box_PUBLICKEYBYTES) {
+    return make_error("bad_share", "batch ephemeral key of " + std::to_string(ephemeral.size()) +
+                                       " bytes, expected " +
+                                       std::to_string(crypto_box_PUBLICKEYBYTES));
+  }
+  X25519PublicKey peer{};
+  std::copy(ephemeral.begin(), ephemeral.end(), peer.begin());
+  auto key = recipient.box_key_with(peer);
+  if (!key) return make_error("bad_share", "batch ephemeral key: " + key.error().message);
+  ShareBatchOpener out;
+  out.key_ = std::move(*key);
+  return out;
+}
+
+Result<KeyShare> ShareBatchOpener::open(ByteView sealed, uint8_t expected_index) const {
+  if (sealed.size() != kBatchSealedShareSize) {
+    return make_error("bad_share", "share " + std::to_string(expected_index) + ": " +
+                                       std::to_string(sealed.size()) + " bytes, expected " +
+                                       std::to_string(kBatchSealedShareSize));
+  }
+  std::array<uint8_t, kSharePlaintextSize> plain{};
+  struct Wipe {
+    std::array<uint8_t, kSharePlaintextSize>& b;
+    ~Wipe() { sodium_memzero(b.data(), b.size()); }
+  } wipe{plain};
+  if (crypto_box_open_easy_afternm(plain.data(), sealed.data() + crypto_box_NONCEBYTES,
+                                   sealed.size() - crypto_box_NONCEBYTES, sealed.data(),
+                                   key_.bytes.data()) != 0) {
+    return make_error("bad_share", "share " + std::to_string(expected_index) +
+                                       ": not sealed to this node in this batch, or altered");
+  }
+  if (plain[0] != kSharePlaintextVersion) {
+    return make_error("bad_share",
+                      "share " + std::to_string(expected_index) + ": unexpected plaintext layout");
+  }
+  if (plain[1] != expected_index || expected_index == 0) {
+    return make_error("bad_share", "share sealed as index " + std::to_string(plain[1]) +
+                                       ", expected index " + std::to_string(expected_index));
+  }
+  KeyShare share;
+  share.index = expected_index;
+  std::copy(plain.begin() + 2, plain.end(), share.data.begin());
+  return share;
+}
+
 Result<SecretKey> reconstruct_key(const protocol::AppliedManifest& applied,
                                   std::span<const KeyShare> shares) {
   if (applied.threshold == 0) {

@@ -74,6 +74,44 @@ std::array<uint8_t, 32> key_commitment(std::string_view manifest_id, const Publi
 Bytes seal_share(const KeyShare& share, const X25519PublicKey& recipient);
 Result<KeyShare> open_share(const Identity& recipient, ByteView sealed, uint8_t expected_index);
 
+// Shares released together to one requester (one key-share batch answer,
+// apply/share_batcher.h): one ephemeral X25519 key pair per batch, one crypto_box key
+// (crypto_box_beforenm) with the requester's X25519 key, and each share in its own
+// crypto_box (XSalsa20-Poly1305) under a fresh random 24-byte nonce:
+//   sealed = nonce (24) || box(u8 version (1) || u8 share index || 32 share bytes) (50)
+// The same confidentiality as one crypto_box_seal per share (anonymous sender, only the
+// requester's X25519 secret opens it) with 2 X25519 operations per batch at the holder and
+// 1 at the requester instead of 2 and 1 per share. The ephemeral secret is wiped once the
+// box key is derived; the box key when the sealer goes.
+inline constexpr size_t kBatchSealedShareSize = 24 + 16 + 2 + kSymmetricKeySize;
+
+class ShareBatchSealer {
+ public:
+  // Error "bad_public_key" when `recipient` gives no box key.
+  static Result<ShareBatchSealer> to(const X25519PublicKey& recipient);
+  const X25519PublicKey& ephemeral_public_key() const { return ephemeral_; }
+  Bytes seal(const KeyShare& share) const;  // kBatchSealedShareSize bytes
+
+ private:
+  ShareBatchSealer() = default;
+  X25519PublicKey ephemeral_{};
+  BoxKey key_;
+};
+
+class ShareBatchOpener {
+ public:
+  // `ephemeral` is the batch answer's ephemeral_public_key. Error "bad_share" when it gives
+  // no box key.
+  static Result<ShareBatchOpener> from(const Identity& recipient, ByteView ephemeral);
+  // Error "bad_share": not sealed to this recipient in this batch, altered, wrong size or
+  // layout, or another index than `expected_index` (never 0).
+  Result<KeyShare> open(ByteView sealed, uint8_t expected_index) const;
+
+ private:
+  ShareBatchOpener() = default;
+  BoxKey key_;
+};
+
 // Combines the shares (threshold = applied.threshold), checks the commitment, decrypts.
 Result<SecretKey> reconstruct_key(const protocol::AppliedManifest& applied,
                                   std::span<const KeyShare> shares);

@@ -16,4 +16,7 @@ inline constexpr std::string_view kPeer = "peer";              // peer info / li
 inline constexpr std::string_view kStoreShare = "storeshare";  // entry node -> share holder
 inline constexpr std::string_view kQuery = "query";            // workload reads via any node
 
+// Several key-share fetches from one holder in one envelope (apply/share_batcher.h).
+inline constexpr std::string_view kKeyShareBatch = "keyshares";
+
 }  // namespace beemesh::net::protocols

@@ -116,6 +116,103 @@ Result<ApplyResponse> decode<ApplyResponse>(ByteView bytes, size_t max_size) {
       });
 }
 
+// ---- KeyShareBatchRequest / KeyShareBatchResponse ----
+
+namespace {
+
+Result<void> check_batch_size(size_t items, bool at_least_one, std::string_view what) {
+  if (items > kMaxKeyShareBatch || (at_least_one && items == 0)) {
+    return malformed(what, "items: " + std::to_string(items) + ", allowed " +
+                               (at_least_one ? "1.." : "0..") + std::to_string(kMaxKeyShareBatch));
+  }
+  return ok_result();
+}
+
+}  // namespace
+
+Bytes encode(const KeyShareBatchRequest& m) {
+  size_t size = 256;
+  for (const auto& item : m.items) size += 96 + item.manifest_id.size() + item.grant.size();
+  flatbuffers::FlatBufferBuilder fbb(size);
+  auto request_id = fbb.CreateString(m.request_id);
+  std::vector<flatbuffers::Offset<fbp::KeyShareItem>> items;
+  items.reserve(m.items.size());
+  for (const auto& item : m.items) {
+    auto manifest_id = fbb.CreateString(item.manifest_id);
+    auto grant = make_bytes(fbb, item.grant);
+    items.push_back(fbp::CreateKeyShareItem(fbb, manifest_id, grant, item.share_index));
+  }
+  auto vector = fbb.CreateVector(items);
+  fbb.Finish(fbp::CreateKeyShareBatchRequest(fbb, m.schema_version, request_id, vector));
+  return finish(fbb);
+}
+
+template <>
+Result<KeyShareBatchRequest> decode<KeyShareBatchRequest>(ByteView bytes, size_t max_size) {
+  constexpr std::string_view what = "key share batch request";
+  return decode_with<fbp::KeyShareBatchRequest, KeyShareBatchRequest>(
+      bytes, max_size, what,
+      [&](const fbp::KeyShareBatchRequest* m, KeyShareBatchRequest& out) -> Result<void> {
+        out.request_id = str(m->request_id());
+        const auto* items = m->items();
+        BEEMESH_TRY(check_batch_size(items ? items->size() : 0, true, what));
+        out.items.reserve(items->size());
+        for (const auto* item : *items) {
+          out.items.push_back(
+              {str(item->manifest_id()), bytes_of(item->grant()), item->share_index()});
+        }
+        return ok_result();
+      });
+}
+
+Bytes encode(const KeyShareBatchResponse& m) {
+  flatbuffers::FlatBufferBuilder fbb(256 + m.items.size() * 192);
+  auto request_id = fbb.CreateString(m.request_id);
+  auto code = fbb.CreateString(m.code);
+  auto message = fbb.CreateString(m.message);
+  std::vector<flatbuffers::Offset<fbp::KeyShareItemResult>> items;
+  items.reserve(m.items.size());
+  for (const auto& item : m.items) {
+    auto item_code = fbb.CreateString(item.code);
+    auto item_message = fbb.CreateString(item.message);
+    auto manifest_id = fbb.CreateString(item.manifest_id);
+    auto sealed = make_bytes(fbb, item.sealed_share);
+    items.push_back(fbp::CreateKeyShareItemResult(fbb, item.ok, item_code, item_message,
+                                                  manifest_id, item.share_index, sealed));
+  }
+  auto vector = fbb.CreateVector(items);
+  auto ephemeral = make_bytes(fbb, m.ephemeral_public_key);
+  fbb.Finish(fbp::CreateKeyShareBatchResponse(fbb, m.schema_version, request_id, m.ok, code,
+                                              message, vector, ephemeral));
+  return finish(fbb);
+}
+
+template <>
+Result<KeyShareBatchResponse> decode<KeyShareBatchResponse>(ByteView bytes, size_t max_size) {
+  constexpr std::string_view what = "key share batch response";
+  return decode_with<fbp::KeyShareBatchResponse, KeyShareBatchResponse>(
+      bytes, max_size, what,
+      [&](const fbp::KeyShareBatchResponse* m, KeyShareBatchResponse& out) -> Result<void> {
+        out.request_id = str(m->request_id());
+        out.ok = m->ok();
+        out.code = str(m->code());
+        out.message = str(m->message());
+        auto ephemeral = bounded_bytes(m->ephemeral_public_key(), 32, what, "ephemeral_public_key");
+        if (!ephemeral) return ephemeral.error();
+        out.ephemeral_public_key = std::move(*ephemeral);
+        const auto* items = m->items();
+        BEEMESH_TRY(check_batch_size(items ? items->size() : 0, false, what));
+        if (!items) return ok_result();
+        out.items.reserve(items->size());
+        for (const auto* item : *items) {
+          out.items.push_back({item->ok(), str(item->code()), str(item->message()),
+                               str(item->manifest_id()), item->share_index(),
+                               bytes_of(item->sealed_share())});
+        }
+        return ok_result();
+      });
+}
+
 // ---- DeleteRequest / DeleteResponse ----
 
 Bytes encode(const DeleteRequest& m) {

@@ -148,6 +148,49 @@ struct KeyShareResponse {
   bool operator==(const KeyShareResponse&) const = default;
 };
 
+// Several key-share requests to one holder in one envelope (apply/share_batcher.h). Each
+// item is what a KeyShareRequest carries; the response answers item i in items[i].
+inline constexpr size_t kMaxKeyShareBatch = 64;  // items per batch (decode: "malformed")
+
+struct KeyShareItem {
+  std::string manifest_id;
+  Bytes grant;  // SignedRecord bytes of an owner-signed Grant(kKeyShare) naming the requester
+  uint8_t share_index = 0;
+  bool operator==(const KeyShareItem&) const = default;
+};
+
+struct KeyShareBatchRequest {
+  static constexpr PayloadType kType = PayloadType::kKeyShareBatchRequest;
+  uint16_t schema_version = kSchemaVersion;
+  std::string request_id;
+  std::vector<KeyShareItem> items;  // 1..kMaxKeyShareBatch
+  bool operator==(const KeyShareBatchRequest&) const = default;
+};
+
+struct KeyShareItemResult {
+  bool ok = false;
+  std::string code;
+  std::string message;
+  std::string manifest_id;
+  uint8_t share_index = 0;
+  Bytes sealed_share;  // boxed for the requester (crypto::ShareBatchSealer)
+  bool operator==(const KeyShareItemResult&) const = default;
+};
+
+struct KeyShareBatchResponse {
+  static constexpr PayloadType kType = PayloadType::kKeyShareBatchResponse;
+  uint16_t schema_version = kSchemaVersion;
+  std::string request_id;
+  bool ok = false;  // false: the whole batch refused (not a member, malformed, ...)
+  std::string code;
+  std::string message;
+  std::vector<KeyShareItemResult> items;  // ≤ kMaxKeyShareBatch, in request order
+  // The holder's ephemeral X25519 key for this answer (32 bytes; empty when nothing was
+  // released): each released share is boxed with it (crypto::ShareBatchOpener).
+  Bytes ephemeral_public_key;
+  bool operator==(const KeyShareBatchResponse&) const = default;
+};
+
 // Placement: how much room has a node for this manifest?
 struct CapacityRequest {
   static constexpr PayloadType kType = PayloadType::kCapacityRequest;
@@ -228,6 +271,8 @@ Bytes encode(const StoreShareRequest& m);
 Bytes encode(const StoreShareResponse& m);
 Bytes encode(const KeyShareRequest& m);
 Bytes encode(const KeyShareResponse& m);
+Bytes encode(const KeyShareBatchRequest& m);
+Bytes encode(const KeyShareBatchResponse& m);
 Bytes encode(const CapacityRequest& m);
 Bytes encode(const CapacityReply& m);
 Bytes encode(const ErrorReply& m);
@@ -255,6 +300,10 @@ template <>
 Result<KeyShareRequest> decode<KeyShareRequest>(ByteView bytes, size_t max_size);
 template <>
 Result<KeyShareResponse> decode<KeyShareResponse>(ByteView bytes, size_t max_size);
+template <>
+Result<KeyShareBatchRequest> decode<KeyShareBatchRequest>(ByteView bytes, size_t max_size);
+template <>
+Result<KeyShareBatchResponse> decode<KeyShareBatchResponse>(ByteView bytes, size_t max_size);
 template <>
 Result<CapacityRequest> decode<CapacityRequest>(ByteView bytes, size_t max_size);
 template <>

@@ -32,6 +32,10 @@ std::string_view payload_type_name(PayloadType type) {
       return "query_reply";
     case PayloadType::kApiAuth:
       return "api_auth";
+    case PayloadType::kKeyShareBatchRequest:
+      return "key_share_batch_request";
+    case PayloadType::kKeyShareBatchResponse:
+      return "key_share_batch_response";
   }
   return "unknown";
 }

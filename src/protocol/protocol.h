@@ -45,6 +45,8 @@ enum class PayloadType : uint16_t {
   kQueryRequest = 12,
   kQueryReply = 13,
   kApiAuth = 14,
+  kKeyShareBatchRequest = 15,
+  kKeyShareBatchResponse = 16,
 };
 std::string_view payload_type_name(PayloadType type);  // "apply_request", ... "unknown"
 

@@ -38,7 +38,115 @@ class KeySharesTest : public MeshTest {
     store.owner_credential = owner.credential();
     return store;
   }
+
+  // A key-share grant from E for `manifest_id` naming `grantee`, valid 10 min.
+  Bytes key_share_grant(const std::string& manifest_id, const crypto::PublicKey& grantee) const {
+    const int64_t now = system_clock().now_ms();
+    return crypto::issue_grant(entry.node(), protocol::GrantAction::kKeyShare, manifest_id, grantee,
+                               now, now + 10 * 60'000);
+  }
+
+  // The share index `prepared` gave holder A.
+  static uint8_t index_on_a(const PreparedApply& prepared, const std::string& a_id) {
+    for (const auto& h : prepared.request.applied_manifest.share_holders) {
+      if (h.node_id == a_id) return h.share_index;
+    }
+    return 0;
+  }
 };
+
+// A batch carries several key-share requests under one envelope; the holder still checks
+// each item on its own grant and share: one good item is released (to the envelope's
+// signer), a grant naming another node and an unknown manifest are refused per item.
+TEST_F(KeySharesTest, KeyShareBatchAnswersEachItemOnItsOwnGrantInRequestOrder) {
+  auto first = prepare_on_every_node("batch-one");
+  auto second = prepare_on_every_node("batch-two");
+  protocol::KeyShareBatchRequest batch;
+  batch.request_id = runtime::new_workload_id();
+  batch.items.push_back({first.manifest_id,
+                         key_share_grant(first.manifest_id, entry.node().public_key()),
+                         index_on_a(first, a().id())});
+  batch.items.push_back({second.manifest_id, key_share_grant(second.manifest_id, c().key()),
+                         index_on_a(second, a().id())});
+  batch.items.push_back(
+      {"no-such-manifest", key_share_grant("no-such-manifest", entry.node().public_key()), 0});
+
+  auto answer = entry.key_share_batch(entry.node(), a(), batch);
+
+  ASSERT_TRUE(answer) << answer.error().to_string();
+  ASSERT_TRUE(answer->ok) << answer->code << ": " << answer->message;
+  ASSERT_EQ(answer->items.size(), 3u);
+  EXPECT_TRUE(answer->items[0].ok) << answer->items[0].code << ": " << answer->items[0].message;
+  EXPECT_EQ(answer->items[0].manifest_id, first.manifest_id);
+  auto opener = crypto::ShareBatchOpener::from(entry.node(), answer->ephemeral_public_key);
+  ASSERT_TRUE(opener) << opener.error().to_string();
+  EXPECT_TRUE(opener->open(answer->items[0].sealed_share, answer->items[0].share_index))
+      << "boxed for the envelope's signer";
+  EXPECT_FALSE(answer->items[1].ok);
+  EXPECT_EQ(answer->items[1].code, "grant_wrong_node") << answer->items[1].message;
+  EXPECT_TRUE(answer->items[1].sealed_share.empty());
+  EXPECT_FALSE(answer->items[2].ok);
+  EXPECT_EQ(answer->items[2].code, "not_found") << answer->items[2].message;
+}
+
+// Membership is checked once for the batch, before any item's grant or share is looked at.
+TEST_F(KeySharesTest, KeyShareBatchFromANonMemberIsRefusedWholeWithItsMembershipCode) {
+  auto prepared = prepare_on_every_node("batch-stranger");
+  auto stranger = crypto::Identity::generate();
+  protocol::KeyShareBatchRequest batch;
+  batch.request_id = runtime::new_workload_id();
+  batch.items.push_back({prepared.manifest_id,
+                         key_share_grant(prepared.manifest_id, stranger.public_key()),
+                         index_on_a(prepared, a().id())});
+
+  auto answer = entry.key_share_batch(stranger, a(), batch);
+
+  ASSERT_TRUE(answer) << answer.error().to_string();
+  EXPECT_FALSE(answer->ok);
+  EXPECT_EQ(answer->code, "no_credential") << answer->message;
+  EXPECT_TRUE(answer->items.empty());
+}
+
+// More items than kMaxKeyShareBatch are refused whole as malformed, none looked at.
+TEST_F(KeySharesTest, KeyShareBatchOverTheItemLimitIsRefusedAsMalformed) {
+  auto prepared = prepare_on_every_node("batch-too-many");
+  protocol::KeyShareBatchRequest batch;
+  batch.request_id = runtime::new_workload_id();
+  batch.items.assign(
+      protocol::kMaxKeyShareBatch + 1,
+      {prepared.manifest_id, key_share_grant(prepared.manifest_id, entry.node().public_key()),
+       index_on_a(prepared, a().id())});
+
+  auto answer = entry.key_share_batch(entry.node(), a(), batch);
+
+  ASSERT_TRUE(answer) << answer.error().to_string();
+  EXPECT_FALSE(answer->ok);
+  EXPECT_EQ(answer->code, "malformed") << answer->message;
+  EXPECT_TRUE(answer->items.empty());
+}
+
+// Applies that reach a node together fetch their shares in shared batches, and each still
+// deploys its own manifest.
+TEST_F(KeySharesTest, ConcurrentAppliesToOneNodeAllDeployWithBatchedShareRequests) {
+  std::vector<PreparedApply> prepared;
+  for (int i = 0; i < 20; ++i)
+    prepared.push_back(prepare_on_every_node("batched-" + std::to_string(i)));
+  std::vector<std::future<Result<Bytes>>> replies;
+  for (const auto& p : prepared)
+    replies.push_back(entry.send_apply_async(b(), entry.sign(p.request)));
+
+  for (auto& reply : replies) {
+    auto bytes = reply.get();
+    ASSERT_TRUE(bytes) << bytes.error().to_string();
+    auto response = entry.open_apply_response(b(), *bytes);
+    ASSERT_TRUE(response) << response.error().to_string();
+    EXPECT_TRUE(response->ok) << response->code << ": " << response->message;
+  }
+  EXPECT_EQ(b().engine->workload_count(), prepared.size());
+  for (const auto& p : prepared) {
+    EXPECT_EQ(b().engine->get_workload_manifest(p.request.workload_id), p.yaml);
+  }
+}
 
 TEST_F(KeySharesTest, OneHolderDownButKSharesReachableStillDeploys) {
   auto prepared = prepare_on_every_node("one-down");

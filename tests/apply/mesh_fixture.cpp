@@ -428,4 +428,14 @@ Result<protocol::StoreShareResponse> Entry::store_share(
   return open_reply<protocol::StoreShareResponse>(verifier_, holder, *reply);
 }
 
+Result<protocol::KeyShareBatchResponse> Entry::key_share_batch(
+    const crypto::Identity& signer, const Node& holder,
+    const protocol::KeyShareBatchRequest& request) {
+  auto reply =
+      client_->request_sync(holder->rpc_endpoint(), std::string(net::protocols::kKeyShareBatch),
+                            crypto::sign_message(signer, request, system_clock()), kRequestTimeout);
+  if (!reply) return reply.error();
+  return open_reply<protocol::KeyShareBatchResponse>(verifier_, holder, *reply);
+}
+
 }  // namespace beemesh::apply_test

@@ -145,6 +145,10 @@ class Entry {
   Result<protocol::StoreShareResponse> store_share(const crypto::Identity& signer,
                                                    const Node& holder,
                                                    const protocol::StoreShareRequest& request);
+  // A KeyShareBatchRequest signed by `signer`, sent to `holder` on "keyshares".
+  Result<protocol::KeyShareBatchResponse> key_share_batch(
+      const crypto::Identity& signer, const Node& holder,
+      const protocol::KeyShareBatchRequest& request);
 
  private:
   crypto::Identity owner_;

@@ -112,6 +112,78 @@ TEST_F(ManifestCryptoTest, ShareUnderTheWrongIndexIsABadShare) {
   EXPECT_EQ(open_share(holders.ids[0], enc.shares[0].sealed, 2).error().code, "bad_share");
 }
 
+// Shares released in one batch answer: one ephemeral key for all, each share its own box.
+class ShareBatchTest : public ::testing::Test {
+ protected:
+  Identity requester = Identity::generate();
+  Identity stranger = Identity::generate();
+  KeyShare share(uint8_t index) const {
+    std::array<uint8_t, kSymmetricKeySize> data{};
+    data.fill(static_cast<uint8_t>(0x10 + index));
+    return KeyShare(index, data);
+  }
+  ShareBatchSealer sealer() const {
+    auto s = ShareBatchSealer::to(requester.x25519_public_key());
+    EXPECT_TRUE(s) << s.error().to_string();
+    return std::move(*s);
+  }
+  static Bytes key_of(const ShareBatchSealer& s) {
+    return Bytes(s.ephemeral_public_key().begin(), s.ephemeral_public_key().end());
+  }
+};
+
+TEST_F(ShareBatchTest, TheRequesterOpensEveryShareOfTheBatchWithOneKey) {
+  auto batch = sealer();
+  Bytes first = batch.seal(share(1));
+  Bytes second = batch.seal(share(2));
+  auto opener = ShareBatchOpener::from(requester, key_of(batch));
+  ASSERT_TRUE(opener) << opener.error().to_string();
+  auto one = opener->open(first, 1);
+  auto two = opener->open(second, 2);
+  ASSERT_TRUE(one) << one.error().to_string();
+  ASSERT_TRUE(two) << two.error().to_string();
+  EXPECT_EQ(one->data, share(1).data);
+  EXPECT_EQ(two->data, share(2).data);
+  EXPECT_EQ(first.size(), kBatchSealedShareSize);
+  EXPECT_NE(first, second);
+}
+
+TEST_F(ShareBatchTest, AnotherIdentityCannotOpenTheBatch) {
+  auto batch = sealer();
+  Bytes sealed = batch.seal(share(1));
+  auto opener = ShareBatchOpener::from(stranger, key_of(batch));
+  ASSERT_TRUE(opener);
+  EXPECT_EQ(opener->open(sealed, 1).error().code, "bad_share");
+}
+
+TEST_F(ShareBatchTest, AShareOfAnotherBatchDoesNotOpen) {
+  auto a = sealer();
+  auto b = sealer();
+  EXPECT_NE(key_of(a), key_of(b)) << "a fresh ephemeral key per batch";
+  auto opener = ShareBatchOpener::from(requester, key_of(a));
+  ASSERT_TRUE(opener);
+  EXPECT_EQ(opener->open(b.seal(share(1)), 1).error().code, "bad_share");
+}
+
+TEST_F(ShareBatchTest, AlteredWrongSizeOrWrongIndexIsABadShare) {
+  auto batch = sealer();
+  Bytes sealed = batch.seal(share(3));
+  auto opener = ShareBatchOpener::from(requester, key_of(batch));
+  ASSERT_TRUE(opener);
+  Bytes altered = sealed;
+  altered[altered.size() - 1] ^= 1;
+  EXPECT_EQ(opener->open(altered, 3).error().code, "bad_share");
+  EXPECT_EQ(opener->open(ByteView(sealed).first(sealed.size() - 1), 3).error().code, "bad_share");
+  EXPECT_EQ(opener->open(sealed, 2).error().code, "bad_share");
+  EXPECT_EQ(opener->open(sealed, 0).error().code, "bad_share");
+}
+
+TEST_F(ShareBatchTest, AnEphemeralKeyOfTheWrongSizeOrOfLowOrderIsRefused) {
+  EXPECT_EQ(ShareBatchOpener::from(requester, Bytes(31, 9)).error().code, "bad_share");
+  EXPECT_EQ(ShareBatchOpener::from(requester, Bytes(32, 0)).error().code, "bad_share");
+  EXPECT_FALSE(ShareBatchSealer::to(X25519PublicKey{}));
+}
+
 TEST_F(ManifestCryptoTest, TamperedCiphertextFailsToDecrypt) {
   auto enc = encrypt();
   auto shares = open_all(enc);

@@ -11,10 +11,10 @@ class CodecTest : public ::testing::Test {};
 
 using AllTypes =
     ::testing::Types<ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, StoreShareRequest,
-                     StoreShareResponse, KeyShareRequest, KeyShareResponse, CapacityRequest,
-                     CapacityReply, QueryRequest, QueryReply, ErrorReply, ApiAuth, Envelope,
-                     SignedRecord, ProviderRecord, PeerRecord, Grant, AppliedManifest, Certificate,
-                     Credential, RevocationList>;
+                     StoreShareResponse, KeyShareRequest, KeyShareResponse, KeyShareBatchRequest,
+                     KeyShareBatchResponse, CapacityRequest, CapacityReply, QueryRequest,
+                     QueryReply, ErrorReply, ApiAuth, Envelope, SignedRecord, ProviderRecord,
+                     PeerRecord, Grant, AppliedManifest, Certificate, Credential, RevocationList>;
 TYPED_TEST_SUITE(CodecTest, AllTypes);
 
 TYPED_TEST(CodecTest, RoundTripKeepsEveryField) {
@@ -109,6 +109,9 @@ TEST(Codec, PayloadAndRecordTypesHaveNames) {
 TEST(Codec, MessageStructsNameTheirPayloadType) {
   EXPECT_EQ(ApplyRequest::kType, PayloadType::kApplyRequest);
   EXPECT_EQ(KeyShareResponse::kType, PayloadType::kKeyShareResponse);
+  EXPECT_EQ(KeyShareBatchRequest::kType, PayloadType::kKeyShareBatchRequest);
+  EXPECT_EQ(KeyShareBatchResponse::kType, PayloadType::kKeyShareBatchResponse);
+  EXPECT_EQ(payload_type_name(PayloadType::kKeyShareBatchRequest), "key_share_batch_request");
   EXPECT_EQ(CapacityReply::kType, PayloadType::kCapacityReply);
 }
 

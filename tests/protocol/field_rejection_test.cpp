@@ -157,6 +157,26 @@ TEST(FieldRejection, GrantWithoutOwnerKeyIsMalformed) {
   expect_malformed(decode_grant(finish(fbb)), "owner_public_key");
 }
 
+TEST(FieldRejection, KeyShareBatchWithoutItemsIsMalformed) {
+  auto req = samples::key_share_batch_request();
+  req.items.clear();
+  expect_malformed(decode<KeyShareBatchRequest>(encode(req)), "items");
+}
+
+TEST(FieldRejection, KeyShareBatchOfMoreThanTheLimitIsMalformed) {
+  auto req = samples::key_share_batch_request();
+  req.items.assign(kMaxKeyShareBatch + 1, req.items.front());
+  expect_malformed(decode<KeyShareBatchRequest>(encode(req)), "items");
+  req.items.resize(kMaxKeyShareBatch);
+  EXPECT_TRUE(decode<KeyShareBatchRequest>(encode(req)).ok());
+}
+
+TEST(FieldRejection, KeyShareBatchAnswerOfMoreThanTheLimitIsMalformed) {
+  auto res = samples::key_share_batch_response();
+  res.items.assign(kMaxKeyShareBatch + 1, res.items.front());
+  expect_malformed(decode<KeyShareBatchResponse>(encode(res)), "items");
+}
+
 TEST(FieldRejection, DeeplyNestedOrHugeVectorClaimsAreMalformedNotCrashes) {
   // A buffer whose root offset points past its end.
   Bytes bytes{0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0};

@@ -156,6 +156,22 @@ inline KeyShareResponse key_share_response(const Bytes& sealed = Bytes(82, 0x55)
   return KeyShareResponse{kSchemaVersion, "req-4", true, "", "", "mid", 4, sealed};
 }
 
+inline KeyShareBatchRequest key_share_batch_request() {
+  return KeyShareBatchRequest{
+      kSchemaVersion, "req-4b", {{"mid-1", Bytes{3, 4, 5}, 1}, {"mid-2", Bytes{6, 7}, 0}}};
+}
+
+inline KeyShareBatchResponse key_share_batch_response() {
+  return KeyShareBatchResponse{kSchemaVersion,
+                               "req-4b",
+                               true,
+                               "ok",
+                               "",
+                               {{true, "ok", "", "mid-1", 1, Bytes(74, 0x55)},
+                                {false, "grant_wrong_node", "names another node", "mid-2", 0, {}}},
+                               Bytes(32, 0x66)};
+}
+
 inline CapacityRequest capacity_request() {
   return CapacityRequest{kSchemaVersion, "req-5", "mid", 250, 128 * 1024 * 1024, 3, "podman"};
 }
