@@ -6,9 +6,10 @@
 //   memory     RSS increase per node once settled (after a warm-up node), threads, descriptors
 //   rest       messages and bytes sent per node per second over --window s, idle, after
 //              --warmup s (UDP datagrams = DHT and TCP segments = RPC counted apart too)
-//   directory pass  what one pass of every node over its 64 directory shards sends per node,
-//              and that amortized over apply::kShardRefresh added to `rest` (the shards are
-//              re-read once per ~kShardRefresh, so a short rest window sees none of it)
+//   directory pass  what one pass of every node over its 64 directory shards sends per node;
+//              rest at steady state = the rest window minus the shard reads it held (early
+//              re-reads) plus that pass amortized over each node's steady re-read period
+//              (apply::steady_shard_refresh: a short window sees none of the steady re-reads)
 //   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
@@ -208,6 +209,63 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// Why a mesh did not settle: which nodes are missing from which directories, and for a few
+// of those pairs whether a read of the shard now (from the reader, and from the missing node
+// itself) lists the missing node: yes means the reader's schedule (or an earlier partial
+// read) left it out, no means its record is not reachable.
+void report_missing(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_t want) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < nodes.size(); ++i) index[nodes[i]->node_id()] = i;
+  std::map<size_t, size_t> missing_from;         // missing node -> directories lacking it
+  std::vector<std::pair<size_t, size_t>> pairs;  // (reader, missing)
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::set<std::string> seen;
+    for (const auto& e : nodes[i]->directory().nodes()) seen.insert(e.node_id);
+    if (seen.size() >= want) continue;
+    for (size_t j = 0; j < nodes.size(); ++j) {
+      if (seen.count(nodes[j]->node_id())) continue;
+      ++missing_from[j];
+      pairs.emplace_back(i, j);
+    }
+  }
+  std::printf("  not settled: %zu (directory, missing node) pairs, %zu distinct nodes missing\n",
+              pairs.size(), missing_from.size());
+  std::vector<std::pair<size_t, size_t>> by_count(missing_from.begin(), missing_from.end());
+  std::sort(by_count.begin(), by_count.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  by_count.resize(std::min<size_t>(by_count.size(), 10));
+  for (const auto& [j, count] : by_count) {
+    const auto st = nodes[j]->providers().stats();
+    std::printf(
+        "    node n%zu (shard %zu) missing from %zu directories; its puts ok %llu, failed %llu\n",
+        j, apply::directory_shard(nodes[j]->node_id()).value_or(99), count,
+        static_cast<unsigned long long>(st.puts_ok),
+        static_cast<unsigned long long>(st.puts_failed));
+  }
+  auto lists = [](bench::BenchNode& reader, const std::string& id) -> std::string {
+    const auto shard = apply::directory_shard_id(*apply::directory_shard(id));
+    auto read = reader.providers().discover_once(shard);
+    if (!read.ok()) return "read failed (" + read.error().code + ")";
+    for (const auto& p : *read) {
+      if (p.metadata.node_id == id) return "yes (" + std::to_string(read->size()) + " listed)";
+    }
+    return "no (" + std::to_string(read->size()) + " listed)";
+  };
+  for (size_t k = 0; k < pairs.size() && k < 10; ++k) {
+    const auto [i, j] = pairs[k];
+    const auto& id = nodes[j]->node_id();
+    const std::string from_reader = lists(*nodes[i], id);
+    const std::string from_itself = lists(*nodes[j], id);
+    const auto dst = nodes[i]->directory().stats();
+    std::printf(
+        "    n%zu lacks n%zu: a read now from n%zu lists it: %s; from n%zu: %s; n%zu made %llu "
+        "shard reads\n",
+        i, j, i, from_reader.c_str(), j, from_itself.c_str(), i,
+        static_cast<unsigned long long>(dst.shard_reads));
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -303,7 +361,10 @@ int main(int argc, char** argv) {
     const double settle_ms = ms_since(t_start);
     std::printf("settle: %zu of %zu nodes list >= %zu nodes after %.1f s (fewest listed: %zu)\n",
                 settled, o.nodes, want, settle_ms / 1000, min_seen);
-    if (settled != o.nodes) status = 3;
+    if (settled != o.nodes) {
+      status = 3;
+      report_missing(nodes, want);
+    }
     const long rss_after = proc_status("VmRSS:");
     const long threads = proc_status("Threads:");
     std::printf(
@@ -325,22 +386,35 @@ int main(int argc, char** argv) {
       }
       return hm;
     };
+    auto shard_reads = [&nodes] {
+      uint64_t n = 0;
+      for (auto& node : nodes) n += node->directory().stats().shard_reads;
+      return n;
+    };
     {
       const auto before = discovery_counts();
+      const auto reads_before = shard_reads();
       Meter m;
       std::this_thread::sleep_for(o.window);
       const auto rest = m.print("rest", o.nodes);
       const auto after = discovery_counts();
       const double per = double(o.window.count()) * double(o.nodes);
+      const double window_reads = double(shard_reads() - reads_before) / per;
       std::printf(
-          "  discovery per node per second at rest: %.3f cache hits, %.3f misses (DHT gets)\n",
-          double(after.first - before.first) / per, double(after.second - before.second) / per);
+          "  discovery per node per second at rest: %.3f cache hits, %.3f misses (DHT gets); "
+          "directory shard reads %.3f\n",
+          double(after.first - before.first) / per, double(after.second - before.second) / per,
+          window_reads);
 
       // 2b. The directory's shard re-reads (apply/directory.h): each node reads its 64 shards
-      //     once per ~kShardRefresh, spread at random, so a window this soon after the
-      //     settle sees none of them. One pass of every node over every shard, its cost per
-      //     node (minus the rest rate over the pass) amortized over kShardRefresh, adds to
-      //     the rest figure.
+      //     once per steady period (kShardRefresh x max(1, entries per shard x 64 / 128), at
+      //     most kShardRefreshMax), spread at random, after early re-reads in its first
+      //     minutes (60, 120, 240, 480 s), so a window this soon after the settle holds early
+      //     re-reads and none of the steady ones. One pass of every node over every shard
+      //     measures a pass's cost per node (minus the rest rate over the pass); the steady
+      //     state is the rest window without its shard reads (their count x the pass's cost
+      //     per read) plus the pass amortized over each node's own steady period (the mean of
+      //     1 / period over the nodes, as each directory estimates it after the pass).
       const auto c0 = loopback_sent();
       const auto p0 = Steady::now();
       {
@@ -357,14 +431,32 @@ int main(int argc, char** argv) {
       const double n = double(o.nodes);
       const double pass_msgs = double(c1.packets - c0.packets) / n - rest.first * pass_s;
       const double pass_bytes = double(c1.bytes - c0.bytes) / n - rest.second * pass_s;
-      const double period = std::chrono::duration<double>(apply::kShardRefresh).count();
+      const double reads = double(apply::kDirectoryShards);
+      double inverse = 0, entries = 0, shortest = 1e18, longest = 0;
+      for (auto& node : nodes) {
+        const auto st = node->directory().stats();
+        const double period = std::chrono::duration<double>(st.steady_refresh).count();
+        inverse += 1.0 / period;
+        entries += st.entries_per_shard;
+        shortest = std::min(shortest, period);
+        longest = std::max(longest, period);
+      }
+      inverse /= n;
+      entries /= n;
+      const double base_msgs = std::max(0.0, rest.first - window_reads * pass_msgs / reads);
+      const double base_bytes = std::max(0.0, rest.second - window_reads * pass_bytes / reads);
       std::printf(
-          "directory pass (%zu shard reads per node) %.1f s: %.0f msg, %.0f B per node (%.1f msg "
-          "per read); amortized over %.0f s: %.2f msg/s, %.0f B/s per node\n"
-          "rest with shard re-reads: %.2f msg/s, %.0f B/s per node\n",
-          apply::kDirectoryShards, pass_s, pass_msgs, pass_bytes,
-          pass_msgs / double(apply::kDirectoryShards), period, pass_msgs / period,
-          pass_bytes / period, rest.first + pass_msgs / period, rest.second + pass_bytes / period);
+          "directory pass (%zu shard reads per node) %.1f s: %.0f msg, %.0f B per node (%.1f msg, "
+          "%.0f B per read)\n"
+          "  steady re-read period: 1 / mean(1 / period) %.0f s (shortest %.0f s, longest %.0f s); "
+          "entries per shard (estimate) %.2f\n"
+          "  amortized over it: %.2f msg/s, %.0f B/s per node\n"
+          "rest at steady state: %.2f msg/s, %.0f B/s per node (the window without its %.3f shard "
+          "reads/s: %.2f msg/s, %.0f B/s; plus the amortized pass)\n",
+          apply::kDirectoryShards, pass_s, pass_msgs, pass_bytes, pass_msgs / reads,
+          pass_bytes / reads, 1.0 / inverse, shortest, longest, entries, pass_msgs * inverse,
+          pass_bytes * inverse, base_msgs + pass_msgs * inverse, base_bytes + pass_bytes * inverse,
+          window_reads, base_msgs, base_bytes);
       std::fflush(stdout);
     }
 

@@ -54,6 +54,16 @@ bool is_directory_id(std::string_view provider_id) {
   return false;
 }
 
+std::chrono::milliseconds steady_shard_refresh(double entries_per_shard) {
+  const double entries_per_pass = entries_per_shard * static_cast<double>(kDirectoryShards);
+  const double factor =
+      std::max(1.0, entries_per_pass / static_cast<double>(kRereadEntriesPerPeriod));
+  const auto period = std::chrono::duration<double, std::milli>(kShardRefresh) * factor;
+  const auto cap = std::chrono::duration<double, std::milli>(kShardRefreshMax);
+  if (period >= cap) return kShardRefreshMax;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(period);
+}
+
 NodeDirectory::NodeDirectory(provider::ProviderManager& providers, NodeEntry self,
                              std::chrono::seconds ttl, const crypto::Membership* membership)
     : providers_(providers),
@@ -250,6 +260,7 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
   Shard& shard = shards_[s];
   const auto now = Steady::now();
   shard.read_at = now;
+  ++shard_reads_;
   auto back_off = [&] {
     shard.due = now + shard.backoff;
     shard.backoff = std::min<std::chrono::milliseconds>(shard.backoff * 2, kEmptyShardRecheckMax);
@@ -267,25 +278,47 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     }
   }
   shard.untrusted_empty = false;
+  shard.entries = std::move(read->entries);
   if (s == own_shard_ && !read->lists_self) {
     back_off();  // until the own record is seen (it may not be stored yet)
-  } else if (read->entries.empty() && !reads_trusted_) {
+  } else if (shard.entries.empty() && !reads_trusted_) {
     shard.untrusted_empty = true;
     back_off();  // perhaps not connected yet: an empty answer proves nothing
   } else {
     // Newcomers come through the joins key: a shard is re-read rarely, after a period that
     // doubles from kShardRefreshFirst to kShardRefresh (a node that starts with many others
     // may read a shard before all of its members' records are stored, and a burst of joins
-    // can push some out of the joins answers: those show up at the early re-reads), at a
-    // random point of [0.75, 1.25] × the period so that a mesh started together does not
-    // read together.
+    // can push some out of the joins answers: those show up at the early re-reads), then
+    // after the steady period, longer in a larger mesh (about kRereadEntriesPerPeriod
+    // entries read per kShardRefresh), at a random point of [0.75, 1.25] × the period so
+    // that a mesh started together does not read together.
     const auto period = shard.refresh;
-    shard.refresh = std::min<std::chrono::milliseconds>(period * 2, kShardRefresh);
+    shard.refresh = period < kShardRefresh
+                        ? std::min<std::chrono::milliseconds>(period * 2, kShardRefresh)
+                        : steady_shard_refresh(entries_per_shard_locked());
     std::uniform_int_distribution<int64_t> spread(period.count() * 3 / 4, period.count() * 5 / 4);
     shard.due = now + std::chrono::milliseconds(spread(rng_));
     shard.backoff = kEmptyShardRecheckMin;
   }
-  shard.entries = std::move(read->entries);
+}
+
+double NodeDirectory::entries_per_shard_locked() const {
+  size_t read = 0, entries = 0;
+  for (size_t s = 0; s < kDirectoryShards; ++s) {
+    if (shards_[s].read_at == Steady::time_point{}) continue;
+    ++read;
+    entries += shards_[s].entries.size() + (s == own_shard_ ? 1 : 0);
+  }
+  return read == 0 ? 0.0 : static_cast<double>(entries) / static_cast<double>(read);
+}
+
+DirectoryStats NodeDirectory::stats() {
+  std::lock_guard lock(mutex_);
+  DirectoryStats st;
+  st.shard_reads = shard_reads_;
+  st.entries_per_shard = entries_per_shard_locked();
+  st.steady_refresh = steady_shard_refresh(st.entries_per_shard);
+  return st;
 }
 
 std::vector<NodeEntry> NodeDirectory::nodes() {

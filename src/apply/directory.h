@@ -35,7 +35,8 @@
 //    reader and tick, not sixteen); while due shards are left the next tick follows after
 //    kBacklogPause (100 ms), so the first pass over the 64 shards takes ~4 ticks. A shard
 //    is due again after a period that doubles with each read from kShardRefreshFirst (60 s)
-//    to kShardRefresh (8 min), ±25 % (random, so that reads spread), whether it listed nodes
+//    to kShardRefresh (8 min), then the steady period below, ±25 % (random, so that reads
+//    spread), whether it listed nodes
 //    or not, once this node's reads are trusted (the early re-reads find members whose
 //    records were not stored yet at a read during a mass start, or were pushed out of full
 //    joins answers): once a read of its
@@ -43,10 +44,22 @@
 //    shard is read on the backoff below until then). Before that an empty shard, and after
 //    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
 //    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
-//    reads become trusted, the shards read empty before are read again at once. So at rest (after
-//    its first ~8 min) a node makes 64 DHT gets per ~8 min whatever the size of the mesh; a node
-//    that left stays listed until its shard is read again (placement treats a node that does not
-//    answer as having no room).
+//    reads become trusted, the shards read empty before are read again at once.
+//  * The steady re-read period grows with the mesh (steady_shard_refresh()): after the early
+//    re-reads (60, 120, 240, 480 s) a shard's period is kShardRefresh × max(1, E × 64 /
+//    kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min), where E is the mean number of
+//    entries of the shards read (this node counted in its own): the directory's own estimate
+//    of the mesh size / 64, taken at each read. So at rest a node reads about
+//    kRereadEntriesPerPeriod (128) entries per 8 min whatever the size of the mesh: 64 gets per
+//    ~8 min up to ~128 nodes, 64 gets per ~60 min at ~1,000 (a get's cost grows with the
+//    records it carries); beyond ~1,024 nodes the cap holds and the cost grows again with N.
+//    The price is staleness: a node that left without withdrawing stays listed until its
+//    shard is read again, up to 1.25 × the period (~10 min at 100 nodes, ~78 min at 1,000);
+//    placement treats a node that does not answer as having no room (and asks a fresh
+//    sample once when the answers lack room), and with liveness wired in, a node known dead
+//    is left out of every read of its shard or of the joins (below; the entries already
+//    held are not filtered between reads). Newcomers are not affected (the joins key), nor
+//    find() of a node not listed (it reads the shard), nor revocations (a pass).
 //  * A shard read or a join keeps only entries whose public key hashes to the node id they
 //    name, that fall in the shard read (a joiner: in the shard its node id names), and, with
 //    a membership, whose record's credential still makes its signer a member node at read
@@ -100,6 +113,8 @@ inline constexpr std::chrono::seconds kJoinGapRecheck{10};
 inline constexpr size_t kMaxShardsPerTick = 16;
 inline constexpr std::chrono::seconds kShardRefreshFirst{60};
 inline constexpr std::chrono::minutes kShardRefresh{8};
+inline constexpr size_t kRereadEntriesPerPeriod = 128;
+inline constexpr std::chrono::minutes kShardRefreshMax{64};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
@@ -115,6 +130,10 @@ std::vector<std::string> directory_shard_ids();
 // Every provider id of the directory: the shards, then kJoinsId.
 std::vector<std::string> directory_ids();
 bool is_directory_id(std::string_view provider_id);
+// A shard's steady re-read period when the shards read list `entries_per_shard` entries on
+// average: kShardRefresh × max(1, entries_per_shard × kDirectoryShards /
+// kRereadEntriesPerPeriod), at most kShardRefreshMax (see the promise).
+std::chrono::milliseconds steady_shard_refresh(double entries_per_shard);
 
 struct NodeEntry {
   std::string node_id;
@@ -124,6 +143,12 @@ struct NodeEntry {
   std::string api_endpoint;
   std::string engine;
   int64_t last_seen_ms = 0;
+};
+
+struct DirectoryStats {
+  uint64_t shard_reads = 0;      // DHT gets of a shard (passes, ticks, find())
+  double entries_per_shard = 0;  // mean over the shards read, this node counted in its own
+  std::chrono::milliseconds steady_refresh{kShardRefresh};  // steady_shard_refresh() of it
 };
 
 class NodeDirectory {
@@ -146,6 +171,7 @@ class NodeDirectory {
   std::vector<NodeEntry> sample(size_t k, const std::set<std::string>& exclude = {});
   std::optional<NodeEntry> find(const std::string& node_id);
   const NodeEntry& self() const { return self_; }
+  DirectoryStats stats();
 
  private:
   using Steady = std::chrono::steady_clock;
@@ -175,6 +201,8 @@ class NodeDirectory {
   void take_joins();
   // Withdraws the join record once its window has passed.
   void end_join_window();
+  // Mean entries of the shards read, self counted (under the lock).
+  double entries_per_shard_locked() const;
   // Reads the due shards (within about `budget`); true when due shards are left for the
   // next tick.
   bool tick(std::chrono::milliseconds budget);
@@ -191,6 +219,7 @@ class NodeDirectory {
   std::mt19937_64 rng_{std::random_device{}()};
   bool started_ = false;
   bool stopping_ = false;
+  uint64_t shard_reads_ = 0;
   uint64_t revocation_sequence_ = 0;             // of the membership's list at the last tick
   bool reads_trusted_ = false;                   // a read of the own shard has listed self
   std::optional<Steady::time_point> joined_at_;  // join record announced, not yet withdrawn
