@@ -6,10 +6,12 @@
 //   memory     RSS increase per node once settled (after a warm-up node), threads, descriptors
 //   rest       messages and bytes sent per node per second over --window s, idle, after
 //              --warmup s (UDP datagrams = DHT and TCP segments = RPC counted apart too)
-//   directory pass  what one pass of every node over its 64 directory shards sends per node;
-//              rest at steady state = the rest window minus the shard reads it held (early
-//              re-reads) plus that pass amortized over each node's steady re-read period
-//              (apply::steady_shard_refresh: a short window sees none of the steady re-reads)
+//   directory pass  what one pass of every node over its 64 directory shards sends per node
+//              (all at once); paced reads: the cost of one shard read made alone (16 nodes x
+//              64 shards, one after the other); rest at steady state = the rest window minus
+//              its shard reads (early re-reads) at the paced cost, plus 64 paced reads per
+//              node per steady re-read period (apply::steady_shard_refresh, as each node
+//              estimates it; a short window sees none of the steady re-reads)
 //   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
@@ -410,11 +412,36 @@ int main(int argc, char** argv) {
       //     once per steady period (kShardRefresh x max(1, entries per shard x 64 / 128), at
       //     most kShardRefreshMax), spread at random, after early re-reads in its first
       //     minutes (60, 120, 240, 480 s), so a window this soon after the settle holds early
-      //     re-reads and none of the steady ones. One pass of every node over every shard
-      //     measures a pass's cost per node (minus the rest rate over the pass); the steady
-      //     state is the rest window without its shard reads (their count x the pass's cost
-      //     per read) plus the pass amortized over each node's own steady period (the mean of
-      //     1 / period over the nodes, as each directory estimates it after the pass).
+      //     re-reads and none of the steady ones. The steady state is the rest window without
+      //     its shard reads (their count x the paced cost per read) plus 64 paced reads per
+      //     node per its own steady period (the mean of 1 / period over the nodes, as each
+      //     directory estimates it after the pass below).
+      // Paced reads first: one shard read at a time (as at rest), by up to 16 nodes spread
+      // over the mesh, each over its 64 shards; their cost per read (mesh-wide datagrams and
+      // bytes per read, minus the rest rate over the time) is what a re-read costs at rest.
+      // The concurrent pass below costs more per read (up to N x 64 reads in flight).
+      const size_t samplers = std::min<size_t>(16, o.nodes);
+      const auto s0 = loopback_sent();
+      const auto t_paced = Steady::now();
+      size_t paced_reads = 0, paced_failed = 0;
+      for (size_t k = 0; k < samplers; ++k) {
+        auto& node = *nodes[k * (o.nodes / samplers)];
+        for (size_t sh = 0; sh < apply::kDirectoryShards; ++sh) {
+          ++paced_reads;
+          if (!node.providers().discover_once(apply::directory_shard_id(sh)).ok()) ++paced_failed;
+        }
+      }
+      const auto s1 = loopback_sent();
+      const double paced_s = std::chrono::duration<double>(Steady::now() - t_paced).count();
+      const double n = double(o.nodes);
+      const double read_msgs =
+          (double(s1.packets - s0.packets) - rest.first * n * paced_s) / double(paced_reads);
+      const double read_bytes =
+          (double(s1.bytes - s0.bytes) - rest.second * n * paced_s) / double(paced_reads);
+      std::printf(
+          "paced shard reads: %zu (%zu failed) in %.1f s: %.1f msg, %.0f B per read (mesh-wide)\n",
+          paced_reads, paced_failed, paced_s, read_msgs, read_bytes);
+
       const auto c0 = loopback_sent();
       const auto p0 = Steady::now();
       {
@@ -428,7 +455,6 @@ int main(int argc, char** argv) {
       }
       const auto c1 = loopback_sent();
       const double pass_s = std::chrono::duration<double>(Steady::now() - p0).count();
-      const double n = double(o.nodes);
       const double pass_msgs = double(c1.packets - c0.packets) / n - rest.first * pass_s;
       const double pass_bytes = double(c1.bytes - c0.bytes) / n - rest.second * pass_s;
       const double reads = double(apply::kDirectoryShards);
@@ -443,20 +469,22 @@ int main(int argc, char** argv) {
       }
       inverse /= n;
       entries /= n;
-      const double base_msgs = std::max(0.0, rest.first - window_reads * pass_msgs / reads);
-      const double base_bytes = std::max(0.0, rest.second - window_reads * pass_bytes / reads);
+      // Per node: reads per second x (mesh-wide) cost per read.
+      const double base_msgs = std::max(0.0, rest.first - window_reads * read_msgs);
+      const double base_bytes = std::max(0.0, rest.second - window_reads * read_bytes);
+      const double reread_msgs = reads * read_msgs * inverse;
+      const double reread_bytes = reads * read_bytes * inverse;
       std::printf(
-          "directory pass (%zu shard reads per node) %.1f s: %.0f msg, %.0f B per node (%.1f msg, "
-          "%.0f B per read)\n"
+          "directory pass (%zu shard reads per node, all nodes at once) %.1f s: %.0f msg, %.0f B "
+          "per node (%.1f msg, %.0f B per read)\n"
           "  steady re-read period: 1 / mean(1 / period) %.0f s (shortest %.0f s, longest %.0f s); "
           "entries per shard (estimate) %.2f\n"
-          "  amortized over it: %.2f msg/s, %.0f B/s per node\n"
+          "  steady re-reads: 64 paced reads per period: %.2f msg/s, %.0f B/s per node\n"
           "rest at steady state: %.2f msg/s, %.0f B/s per node (the window without its %.3f shard "
-          "reads/s: %.2f msg/s, %.0f B/s; plus the amortized pass)\n",
+          "reads/s at the paced cost: %.2f msg/s, %.0f B/s; plus the steady re-reads)\n",
           apply::kDirectoryShards, pass_s, pass_msgs, pass_bytes, pass_msgs / reads,
-          pass_bytes / reads, 1.0 / inverse, shortest, longest, entries, pass_msgs * inverse,
-          pass_bytes * inverse, base_msgs + pass_msgs * inverse, base_bytes + pass_bytes * inverse,
-          window_reads, base_msgs, base_bytes);
+          pass_bytes / reads, 1.0 / inverse, shortest, longest, entries, reread_msgs, reread_bytes,
+          base_msgs + reread_msgs, base_bytes + reread_bytes, window_reads, base_msgs, base_bytes);
       std::fflush(stdout);
     }
 

@@ -54,16 +54,6 @@ bool is_directory_id(std::string_view provider_id) {
   return false;
 }
 
-std::chrono::milliseconds steady_shard_refresh(double entries_per_shard) {
-  const double entries_per_pass = entries_per_shard * static_cast<double>(kDirectoryShards);
-  const double factor =
-      std::max(1.0, entries_per_pass / static_cast<double>(kRereadEntriesPerPeriod));
-  const auto period = std::chrono::duration<double, std::milli>(kShardRefresh) * factor;
-  const auto cap = std::chrono::duration<double, std::milli>(kShardRefreshMax);
-  if (period >= cap) return kShardRefreshMax;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(period);
-}
-
 NodeDirectory::NodeDirectory(provider::ProviderManager& providers, NodeEntry self,
                              std::chrono::seconds ttl, const crypto::Membership* membership)
     : providers_(providers),
@@ -292,12 +282,8 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     // after the steady period, longer in a larger mesh (about kRereadEntriesPerPeriod
     // entries read per kShardRefresh), at a random point of [0.75, 1.25] × the period so
     // that a mesh started together does not read together.
-    const auto period = shard.refresh;
-    shard.refresh = period < kShardRefresh
-                        ? std::min<std::chrono::milliseconds>(period * 2, kShardRefresh)
-                        : steady_shard_refresh(entries_per_shard_locked());
-    std::uniform_int_distribution<int64_t> spread(period.count() * 3 / 4, period.count() * 5 / 4);
-    shard.due = now + std::chrono::milliseconds(spread(rng_));
+    std::uniform_real_distribution<double> spread(0.75, 1.25);
+    shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_));
     shard.backoff = kEmptyShardRecheckMin;
   }
 }

@@ -34,8 +34,8 @@
 //    tick has lasted `tick` (a DHT that is not connected yet costs one discovery_timeout per
 //    reader and tick, not sixteen); while due shards are left the next tick follows after
 //    kBacklogPause (100 ms), so the first pass over the 64 shards takes ~4 ticks. A shard
-//    is due again after a period that doubles with each read from kShardRefreshFirst (60 s)
-//    to kShardRefresh (8 min), then the steady period below, ±25 % (random, so that reads
+//    is due again after a period that doubles with each read on schedule from kShardRefreshFirst
+//    (60 s) to kShardRefresh (8 min), then the steady period below, ±25 % (random, so that reads
 //    spread), whether it listed nodes
 //    or not, once this node's reads are trusted (the early re-reads find members whose
 //    records were not stored yet at a read during a mass start, or were pushed out of full
@@ -45,8 +45,10 @@
 //    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
 //    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
 //    reads become trusted, the shards read empty before are read again at once.
-//  * The steady re-read period grows with the mesh (steady_shard_refresh()): after the early
-//    re-reads (60, 120, 240, 480 s) a shard's period is kShardRefresh × max(1, E × 64 /
+//  * The steady re-read period grows with the mesh (apply/shard_rereads.h): after the early
+//    re-reads (60, 120, 240, 480 s; a read forced before its period — a joins-gap pass, a
+//    revocation, find(), refresh() — restarts the same step from then instead of taking
+//    the next) a shard's period is kShardRefresh × max(1, E × 64 /
 //    kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min), where E is the mean number of
 //    entries of the shards read (this node counted in its own): the directory's own estimate
 //    of the mesh size / 64, taken at each read. So at rest a node reads about
@@ -96,6 +98,7 @@
 #include <thread>
 #include <vector>
 
+#include "apply/shard_rereads.h"
 #include "common/result.h"
 #include "crypto/identity.h"
 #include "crypto/membership.h"
@@ -103,18 +106,12 @@
 
 namespace beemesh::apply {
 
-// A mesh-wide constant: every node must use the same (a node is looked for in its shard).
-inline constexpr size_t kDirectoryShards = 64;
 inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
 inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
 inline constexpr std::chrono::minutes kJoinWindow{9};
 inline constexpr std::chrono::minutes kJoinTtl{20};
 inline constexpr std::chrono::seconds kJoinGapRecheck{10};
 inline constexpr size_t kMaxShardsPerTick = 16;
-inline constexpr std::chrono::seconds kShardRefreshFirst{60};
-inline constexpr std::chrono::minutes kShardRefresh{8};
-inline constexpr size_t kRereadEntriesPerPeriod = 128;
-inline constexpr std::chrono::minutes kShardRefreshMax{64};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
@@ -130,10 +127,6 @@ std::vector<std::string> directory_shard_ids();
 // Every provider id of the directory: the shards, then kJoinsId.
 std::vector<std::string> directory_ids();
 bool is_directory_id(std::string_view provider_id);
-// A shard's steady re-read period when the shards read list `entries_per_shard` entries on
-// average: kShardRefresh × max(1, entries_per_shard × kDirectoryShards /
-// kRereadEntriesPerPeriod), at most kShardRefreshMax (see the promise).
-std::chrono::milliseconds steady_shard_refresh(double entries_per_shard);
 
 struct NodeEntry {
   std::string node_id;
@@ -180,7 +173,7 @@ class NodeDirectory {
     Steady::time_point read_at{};
     Steady::time_point due{};  // epoch: never read
     std::chrono::milliseconds backoff{kEmptyShardRecheckMin};
-    std::chrono::milliseconds refresh{kShardRefreshFirst};  // the next period after a read
+    ShardRereads rereads;          // the period schedule (apply/shard_rereads.h)
     bool untrusted_empty = false;  // last read empty, before reads were trusted
   };
   struct ShardRead {
