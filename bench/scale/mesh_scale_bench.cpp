@@ -25,6 +25,7 @@
 //   mesh_scale_bench [--nodes 100] [--entries 10] [--rate 10] [--window 20] [--warmup 30]
 //                    [--discoverers 20] [--per-address-cap 0]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
+//                    [--pass 1]  (0: no all-at-once directory pass: long at 1,000 nodes)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
 #include <fcntl.h>
@@ -81,6 +82,7 @@ struct Options {
   std::chrono::seconds settle_timeout{600};
   size_t loop_threads = 2;
   size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
+  bool pass = true;            // every node reads its 64 shards at once after the rest window
 };
 
 long open_fds() {
@@ -197,6 +199,8 @@ Options parse(int argc, char** argv) {
       o.settle_timeout = std::chrono::seconds(std::stol(v));
     else if (flag == "--per-address-cap")
       o.per_address_cap = std::stoul(v);
+    else if (flag == "--pass")
+      o.pass = v != "0";
     else if (flag == "--loop-threads")
       o.loop_threads = std::stoul(v);
     else {
@@ -444,7 +448,7 @@ int main(int argc, char** argv) {
 
       const auto c0 = loopback_sent();
       const auto p0 = Steady::now();
-      {
+      if (o.pass) {
         std::atomic<size_t> next{0};
         std::vector<std::jthread> pool;
         for (int t = 0; t < 8; ++t) {
