@@ -199,7 +199,10 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
     // A new revocation list: every shard is read again and every joiner checked again.
     if (membership_ && membership_->revocation_sequence() != revocation_sequence_) {
       revocation_sequence_ = membership_->revocation_sequence();
-      for (auto& shard : shards_) shard.due = started;
+      for (auto& shard : shards_) {
+        shard.due = started;
+        shard.strict = true;  // revoked nodes go at once, not after a second read
+      }
       joins_seen_.clear();
     }
   }
@@ -268,10 +271,12 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     }
   }
   shard.untrusted_empty = false;
+  const bool read_empty = read->entries.empty();
+  keep_missed_once(shard, read->entries);
   shard.entries = std::move(read->entries);
   if (s == own_shard_ && !read->lists_self) {
     back_off();  // until the own record is seen (it may not be stored yet)
-  } else if (shard.entries.empty() && !reads_trusted_) {
+  } else if (read_empty && !reads_trusted_) {
     shard.untrusted_empty = true;
     back_off();  // perhaps not connected yet: an empty answer proves nothing
   } else {
@@ -286,6 +291,21 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_));
     shard.backoff = kEmptyShardRecheckMin;
   }
+}
+
+void NodeDirectory::keep_missed_once(Shard& shard, std::vector<NodeEntry>& read) {
+  std::set<std::string> missed;
+  if (!shard.strict) {
+    std::set<std::string> listed;
+    for (const auto& e : read) listed.insert(e.node_id);
+    for (const auto& e : shard.entries) {
+      if (listed.count(e.node_id) || shard.missed_once.count(e.node_id)) continue;
+      missed.insert(e.node_id);  // missing for the first time: kept until the next read
+      read.push_back(e);
+    }
+  }
+  shard.strict = false;
+  shard.missed_once = std::move(missed);
 }
 
 double NodeDirectory::entries_per_shard_locked() const {

@@ -62,6 +62,14 @@
 //    is left out of every read of its shard or of the joins (below; the entries already
 //    held are not filtered between reads). Newcomers are not affected (the joins key), nor
 //    find() of a node not listed (it reads the shard), nor revocations (a pass).
+//  * A read replaces what the shard listed, except that an entry missing from one read is
+//    kept until a second read in a row misses it too: under load a DHT get can answer with
+//    part of a shard (the storing nodes that answered lacked records, or the get ended
+//    before every one answered), and at 300 in-process nodes such reads made directories
+//    that listed everyone drop nodes again. So a node that left is dropped at the second
+//    read of its shard after its record is gone (withdrawn, or expired at its TTL); the
+//    first read after a new revocation list replaces everything (a revoked node leaves at
+//    once).
 //  * A shard read or a join keeps only entries whose public key hashes to the node id they
 //    name, that fall in the shard read (a joiner: in the shard its node id names), and, with
 //    a membership, whose record's credential still makes its signer a member node at read
@@ -70,7 +78,8 @@
 //    within a few seconds of its revocation reaching this node (one re-read of the whole
 //    directory per revocation list). With liveness wired into the provider manager (the
 //    daemon: ProviderConfig::liveness_passive holds directory_ids()), nodes this node
-//    already knows dead are left out, of shards and joins alike; nothing is checked or
+//    already knows dead are left out, of shards and joins alike (an entry already held goes
+//    at the second read in a row that leaves it out, as above); nothing is checked or
 //    watched for them.
 //  * nodes() never waits on the DHT: the union of the shards read (self first, then the others
 //    by node id; at most 64 × max_providers entries, ~150 bytes each: the directory holds
@@ -173,8 +182,10 @@ class NodeDirectory {
     Steady::time_point read_at{};
     Steady::time_point due{};  // epoch: never read
     std::chrono::milliseconds backoff{kEmptyShardRecheckMin};
-    ShardRereads rereads;          // the period schedule (apply/shard_rereads.h)
-    bool untrusted_empty = false;  // last read empty, before reads were trusted
+    ShardRereads rereads;               // the period schedule (apply/shard_rereads.h)
+    bool untrusted_empty = false;       // last read empty, before reads were trusted
+    std::set<std::string> missed_once;  // entries kept although the last read lacked them
+    bool strict = false;                // the next read replaces all (a revocation pass)
   };
   struct ShardRead {
     std::vector<NodeEntry> entries;  // without self
@@ -194,6 +205,8 @@ class NodeDirectory {
   void take_joins();
   // Withdraws the join record once its window has passed.
   void end_join_window();
+  // Adds to `read` the entries of `shard` it lacks for the first time (see the promise).
+  static void keep_missed_once(Shard& shard, std::vector<NodeEntry>& read);
   // Mean entries of the shards read, self counted (under the lock).
   double entries_per_shard_locked() const;
   // Reads the due shards (within about `budget`); true when due shards are left for the
