@@ -236,6 +236,26 @@ void report_missing(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_
   }
   std::printf("  not settled: %zu (directory, missing node) pairs, %zu distinct nodes missing\n",
               pairs.size(), missing_from.size());
+  // The directories that list fewest, and their DHT: a node with no DHT peers lists only
+  // what its joins listen brought.
+  std::vector<std::pair<size_t, size_t>> fewest;  // (listed, node)
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    fewest.emplace_back(nodes[i]->directory().nodes().size(), i);
+  }
+  std::sort(fewest.begin(), fewest.end());
+  for (size_t k = 0; k < fewest.size() && k < 5 && fewest[k].first < want; ++k) {
+    const auto i = fewest[k].second;
+    const auto st = nodes[i]->providers().stats();
+    const auto dst = nodes[i]->directory().stats();
+    std::printf(
+        "    n%zu lists %zu: DHT nodes %llu, shard reads %llu, DHT reads failed %llu, puts ok "
+        "%llu, failed %llu\n",
+        i, fewest[k].first, static_cast<unsigned long long>(st.dht_nodes),
+        static_cast<unsigned long long>(dst.shard_reads),
+        static_cast<unsigned long long>(st.dht_failures),
+        static_cast<unsigned long long>(st.puts_ok),
+        static_cast<unsigned long long>(st.puts_failed));
+  }
   std::vector<std::pair<size_t, size_t>> by_count(missing_from.begin(), missing_from.end());
   std::sort(by_count.begin(), by_count.end(),
             [](const auto& a, const auto& b) { return a.second > b.second; });
@@ -243,10 +263,12 @@ void report_missing(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_
   for (const auto& [j, count] : by_count) {
     const auto st = nodes[j]->providers().stats();
     std::printf(
-        "    node n%zu (shard %zu) missing from %zu directories; its puts ok %llu, failed %llu\n",
+        "    node n%zu (shard %zu) missing from %zu directories; its puts ok %llu, failed %llu, "
+        "DHT nodes %llu\n",
         j, apply::directory_shard(nodes[j]->node_id()).value_or(99), count,
         static_cast<unsigned long long>(st.puts_ok),
-        static_cast<unsigned long long>(st.puts_failed));
+        static_cast<unsigned long long>(st.puts_failed),
+        static_cast<unsigned long long>(st.dht_nodes));
   }
   auto lists = [](bench::BenchNode& reader, const std::string& id) -> std::string {
     const auto shard = apply::directory_shard_id(*apply::directory_shard(id));
@@ -257,7 +279,7 @@ void report_missing(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_
     }
     return "no (" + std::to_string(read->size()) + " listed)";
   };
-  for (size_t k = 0; k < pairs.size() && k < 10; ++k) {
+  for (size_t k = 0; k < pairs.size() && k < 5; ++k) {
     const auto [i, j] = pairs[k];
     const auto& id = nodes[j]->node_id();
     const std::string from_reader = lists(*nodes[i], id);
@@ -276,6 +298,7 @@ void report_missing(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // every line out at once (a crash loses none)
   spdlog::set_level(spdlog::level::err);
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
