@@ -271,6 +271,7 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     }
   }
   shard.untrusted_empty = false;
+  shard.answered = true;
   const bool read_empty = read->entries.empty();
   keep_missed_once(shard, read->entries);
   shard.entries = std::move(read->entries);
@@ -311,7 +312,7 @@ void NodeDirectory::keep_missed_once(Shard& shard, std::vector<NodeEntry>& read)
 double NodeDirectory::entries_per_shard_locked() const {
   size_t read = 0, entries = 0;
   for (size_t s = 0; s < kDirectoryShards; ++s) {
-    if (shards_[s].read_at == Steady::time_point{}) continue;
+    if (!shards_[s].answered) continue;  // never read, or every read failed
     ++read;
     entries += shards_[s].entries.size() + (s == own_shard_ ? 1 : 0);
   }

@@ -50,8 +50,8 @@
 //    revocation, find(), refresh() — restarts the same step from then instead of taking
 //    the next) a shard's period is kShardRefresh × max(1, E × 64 /
 //    kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min), where E is the mean number of
-//    entries of the shards read (this node counted in its own): the directory's own estimate
-//    of the mesh size / 64, taken at each read. So at rest a node reads about
+//    entries of the shards read successfully (this node counted in its own): the directory's own
+//    estimate of the mesh size / 64, taken at each read. So at rest a node reads about
 //    kRereadEntriesPerPeriod (128) entries per 8 min whatever the size of the mesh: 64 gets per
 //    ~8 min up to ~128 nodes, 64 gets per ~60 min at ~1,000 (a get's cost grows with the
 //    records it carries); beyond ~1,024 nodes the cap holds and the cost grows again with N.
@@ -186,6 +186,7 @@ class NodeDirectory {
     bool untrusted_empty = false;       // last read empty, before reads were trusted
     std::set<std::string> missed_once;  // entries kept although the last read lacked them
     bool strict = false;                // the next read replaces all (a revocation pass)
+    bool answered = false;              // a read of it succeeded once (counts in the estimate)
   };
   struct ShardRead {
     std::vector<NodeEntry> entries;  // without self
