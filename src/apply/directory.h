@@ -55,8 +55,9 @@
 //    kRereadEntriesPerPeriod (128) entries per 8 min whatever the size of the mesh: 64 gets per
 //    ~8 min up to ~128 nodes, 64 gets per ~60 min at ~1,000 (a get's cost grows with the
 //    records it carries); beyond ~1,024 nodes the cap holds and the cost grows again with N.
-//    The price is staleness: a node that left without withdrawing stays listed until its
-//    shard is read again, up to 1.25 × the period (~10 min at 100 nodes, ~78 min at 1,000);
+//    The price is staleness: a node that left without withdrawing stays listed while its
+//    record lives (up to its TTL), then until the second read of its shard that lacks it
+//    (below): up to 2.5 × the period (~20 min at 100 nodes, ~2.6 h at 1,000);
 //    placement treats a node that does not answer as having no room (and asks a fresh
 //    sample once when the answers lack room), and with liveness wired in, a node known dead
 //    is left out of every read of its shard or of the joins (below; the entries already
