@@ -6,9 +6,12 @@
 //   memory     RSS increase per node once settled (after a warm-up node), threads, descriptors
 //   rest       messages and bytes sent per node per second over --window s, idle, after
 //              --warmup s (UDP datagrams = DHT and TCP segments = RPC counted apart too)
-//   directory pass  what one pass of every node over its 64 directory shards sends per node,
-//              and that amortized over apply::kShardRefresh added to `rest` (the shards are
-//              re-read once per ~kShardRefresh, so a short rest window sees none of it)
+//   directory pass  what one pass of every node over its 64 directory shards sends per node
+//              (all at once); paced reads: the cost of one shard read made alone (16 nodes x
+//              64 shards, one after the other); rest at steady state = the rest window minus
+//              its shard reads (early re-reads) at the paced cost, plus 64 paced reads per
+//              node per steady re-read period (apply::steady_shard_refresh, as each node
+//              estimates it; a short window sees none of the steady re-reads)
 //   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
@@ -22,6 +25,7 @@
 //   mesh_scale_bench [--nodes 100] [--entries 10] [--rate 10] [--window 20] [--warmup 30]
 //                    [--discoverers 20] [--per-address-cap 0]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
+//                    [--pass 1]  (0: no all-at-once directory pass: long at 1,000 nodes)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
 #include <fcntl.h>
@@ -78,6 +82,7 @@ struct Options {
   std::chrono::seconds settle_timeout{600};
   size_t loop_threads = 2;
   size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
+  bool pass = true;            // every node reads its 64 shards at once after the rest window
 };
 
 long open_fds() {
@@ -194,6 +199,8 @@ Options parse(int argc, char** argv) {
       o.settle_timeout = std::chrono::seconds(std::stol(v));
     else if (flag == "--per-address-cap")
       o.per_address_cap = std::stoul(v);
+    else if (flag == "--pass")
+      o.pass = v != "0";
     else if (flag == "--loop-threads")
       o.loop_threads = std::stoul(v);
     else {
@@ -208,10 +215,90 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// Why a mesh did not settle: which nodes are missing from which directories, and for a few
+// of those pairs whether a read of the shard now (from the reader, and from the missing node
+// itself) lists the missing node: yes means the reader's schedule (or an earlier partial
+// read) left it out, no means its record is not reachable.
+void report_missing(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_t want) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < nodes.size(); ++i) index[nodes[i]->node_id()] = i;
+  std::map<size_t, size_t> missing_from;         // missing node -> directories lacking it
+  std::vector<std::pair<size_t, size_t>> pairs;  // (reader, missing)
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::set<std::string> seen;
+    for (const auto& e : nodes[i]->directory().nodes()) seen.insert(e.node_id);
+    if (seen.size() >= want) continue;
+    for (size_t j = 0; j < nodes.size(); ++j) {
+      if (seen.count(nodes[j]->node_id())) continue;
+      ++missing_from[j];
+      pairs.emplace_back(i, j);
+    }
+  }
+  std::printf("  not settled: %zu (directory, missing node) pairs, %zu distinct nodes missing\n",
+              pairs.size(), missing_from.size());
+  // The directories that list fewest, and their DHT: a node with no DHT peers lists only
+  // what its joins listen brought.
+  std::vector<std::pair<size_t, size_t>> fewest;  // (listed, node)
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    fewest.emplace_back(nodes[i]->directory().nodes().size(), i);
+  }
+  std::sort(fewest.begin(), fewest.end());
+  for (size_t k = 0; k < fewest.size() && k < 5 && fewest[k].first < want; ++k) {
+    const auto i = fewest[k].second;
+    const auto st = nodes[i]->providers().stats();
+    const auto dst = nodes[i]->directory().stats();
+    std::printf(
+        "    n%zu lists %zu: DHT nodes %llu, shard reads %llu, DHT reads failed %llu, puts ok "
+        "%llu, failed %llu\n",
+        i, fewest[k].first, static_cast<unsigned long long>(st.dht_nodes),
+        static_cast<unsigned long long>(dst.shard_reads),
+        static_cast<unsigned long long>(st.dht_failures),
+        static_cast<unsigned long long>(st.puts_ok),
+        static_cast<unsigned long long>(st.puts_failed));
+  }
+  std::vector<std::pair<size_t, size_t>> by_count(missing_from.begin(), missing_from.end());
+  std::sort(by_count.begin(), by_count.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  by_count.resize(std::min<size_t>(by_count.size(), 10));
+  for (const auto& [j, count] : by_count) {
+    const auto st = nodes[j]->providers().stats();
+    std::printf(
+        "    node n%zu (shard %zu) missing from %zu directories; its puts ok %llu, failed %llu, "
+        "DHT nodes %llu\n",
+        j, apply::directory_shard(nodes[j]->node_id()).value_or(99), count,
+        static_cast<unsigned long long>(st.puts_ok),
+        static_cast<unsigned long long>(st.puts_failed),
+        static_cast<unsigned long long>(st.dht_nodes));
+  }
+  auto lists = [](bench::BenchNode& reader, const std::string& id) -> std::string {
+    const auto shard = apply::directory_shard_id(*apply::directory_shard(id));
+    auto read = reader.providers().discover_once(shard);
+    if (!read.ok()) return "read failed (" + read.error().code + ")";
+    for (const auto& p : *read) {
+      if (p.metadata.node_id == id) return "yes (" + std::to_string(read->size()) + " listed)";
+    }
+    return "no (" + std::to_string(read->size()) + " listed)";
+  };
+  for (size_t k = 0; k < pairs.size() && k < 5; ++k) {
+    const auto [i, j] = pairs[k];
+    const auto& id = nodes[j]->node_id();
+    const std::string from_reader = lists(*nodes[i], id);
+    const std::string from_itself = lists(*nodes[j], id);
+    const auto dst = nodes[i]->directory().stats();
+    std::printf(
+        "    n%zu lacks n%zu: a read now from n%zu lists it: %s; from n%zu: %s; n%zu made %llu "
+        "shard reads\n",
+        i, j, i, from_reader.c_str(), j, from_itself.c_str(), i,
+        static_cast<unsigned long long>(dst.shard_reads));
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // every line out at once (a crash loses none)
   spdlog::set_level(spdlog::level::err);
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);
@@ -303,7 +390,10 @@ int main(int argc, char** argv) {
     const double settle_ms = ms_since(t_start);
     std::printf("settle: %zu of %zu nodes list >= %zu nodes after %.1f s (fewest listed: %zu)\n",
                 settled, o.nodes, want, settle_ms / 1000, min_seen);
-    if (settled != o.nodes) status = 3;
+    if (settled != o.nodes) {
+      status = 3;
+      report_missing(nodes, want);
+    }
     const long rss_after = proc_status("VmRSS:");
     const long threads = proc_status("Threads:");
     std::printf(
@@ -325,25 +415,63 @@ int main(int argc, char** argv) {
       }
       return hm;
     };
+    auto shard_reads = [&nodes] {
+      uint64_t n = 0;
+      for (auto& node : nodes) n += node->directory().stats().shard_reads;
+      return n;
+    };
     {
       const auto before = discovery_counts();
+      const auto reads_before = shard_reads();
       Meter m;
       std::this_thread::sleep_for(o.window);
       const auto rest = m.print("rest", o.nodes);
       const auto after = discovery_counts();
       const double per = double(o.window.count()) * double(o.nodes);
+      const double window_reads = double(shard_reads() - reads_before) / per;
       std::printf(
-          "  discovery per node per second at rest: %.3f cache hits, %.3f misses (DHT gets)\n",
-          double(after.first - before.first) / per, double(after.second - before.second) / per);
+          "  discovery per node per second at rest: %.3f cache hits, %.3f misses (DHT gets); "
+          "directory shard reads %.3f\n",
+          double(after.first - before.first) / per, double(after.second - before.second) / per,
+          window_reads);
 
       // 2b. The directory's shard re-reads (apply/directory.h): each node reads its 64 shards
-      //     once per ~kShardRefresh, spread at random, so a window this soon after the
-      //     settle sees none of them. One pass of every node over every shard, its cost per
-      //     node (minus the rest rate over the pass) amortized over kShardRefresh, adds to
-      //     the rest figure.
+      //     once per steady period (kShardRefresh x max(1, entries per shard x 64 / 128), at
+      //     most kShardRefreshMax), spread at random, after early re-reads in its first
+      //     minutes (60, 120, 240, 480 s), so a window this soon after the settle holds early
+      //     re-reads and none of the steady ones. The steady state is the rest window without
+      //     its shard reads (their count x the paced cost per read) plus 64 paced reads per
+      //     node per its own steady period (the mean of 1 / period over the nodes, as each
+      //     directory estimates it after the pass below).
+      // Paced reads first: one shard read at a time (as at rest), by up to 16 nodes spread
+      // over the mesh, each over its 64 shards; their cost per read (mesh-wide datagrams and
+      // bytes per read, minus the rest rate over the time) is what a re-read costs at rest.
+      // The concurrent pass below costs more per read (up to N x 64 reads in flight).
+      const size_t samplers = std::min<size_t>(16, o.nodes);
+      const auto s0 = loopback_sent();
+      const auto t_paced = Steady::now();
+      size_t paced_reads = 0, paced_failed = 0;
+      for (size_t k = 0; k < samplers; ++k) {
+        auto& node = *nodes[k * (o.nodes / samplers)];
+        for (size_t sh = 0; sh < apply::kDirectoryShards; ++sh) {
+          ++paced_reads;
+          if (!node.providers().discover_once(apply::directory_shard_id(sh)).ok()) ++paced_failed;
+        }
+      }
+      const auto s1 = loopback_sent();
+      const double paced_s = std::chrono::duration<double>(Steady::now() - t_paced).count();
+      const double n = double(o.nodes);
+      const double read_msgs =
+          (double(s1.packets - s0.packets) - rest.first * n * paced_s) / double(paced_reads);
+      const double read_bytes =
+          (double(s1.bytes - s0.bytes) - rest.second * n * paced_s) / double(paced_reads);
+      std::printf(
+          "paced shard reads: %zu (%zu failed) in %.1f s: %.1f msg, %.0f B per read (mesh-wide)\n",
+          paced_reads, paced_failed, paced_s, read_msgs, read_bytes);
+
       const auto c0 = loopback_sent();
       const auto p0 = Steady::now();
-      {
+      if (o.pass) {
         std::atomic<size_t> next{0};
         std::vector<std::jthread> pool;
         for (int t = 0; t < 8; ++t) {
@@ -354,17 +482,36 @@ int main(int argc, char** argv) {
       }
       const auto c1 = loopback_sent();
       const double pass_s = std::chrono::duration<double>(Steady::now() - p0).count();
-      const double n = double(o.nodes);
       const double pass_msgs = double(c1.packets - c0.packets) / n - rest.first * pass_s;
       const double pass_bytes = double(c1.bytes - c0.bytes) / n - rest.second * pass_s;
-      const double period = std::chrono::duration<double>(apply::kShardRefresh).count();
+      const double reads = double(apply::kDirectoryShards);
+      double inverse = 0, entries = 0, shortest = 1e18, longest = 0;
+      for (auto& node : nodes) {
+        const auto st = node->directory().stats();
+        const double period = std::chrono::duration<double>(st.steady_refresh).count();
+        inverse += 1.0 / period;
+        entries += st.entries_per_shard;
+        shortest = std::min(shortest, period);
+        longest = std::max(longest, period);
+      }
+      inverse /= n;
+      entries /= n;
+      // Per node: reads per second x (mesh-wide) cost per read.
+      const double base_msgs = std::max(0.0, rest.first - window_reads * read_msgs);
+      const double base_bytes = std::max(0.0, rest.second - window_reads * read_bytes);
+      const double reread_msgs = reads * read_msgs * inverse;
+      const double reread_bytes = reads * read_bytes * inverse;
       std::printf(
-          "directory pass (%zu shard reads per node) %.1f s: %.0f msg, %.0f B per node (%.1f msg "
-          "per read); amortized over %.0f s: %.2f msg/s, %.0f B/s per node\n"
-          "rest with shard re-reads: %.2f msg/s, %.0f B/s per node\n",
-          apply::kDirectoryShards, pass_s, pass_msgs, pass_bytes,
-          pass_msgs / double(apply::kDirectoryShards), period, pass_msgs / period,
-          pass_bytes / period, rest.first + pass_msgs / period, rest.second + pass_bytes / period);
+          "directory pass (%zu shard reads per node, all nodes at once) %.1f s: %.0f msg, %.0f B "
+          "per node (%.1f msg, %.0f B per read)\n"
+          "  steady re-read period: 1 / mean(1 / period) %.0f s (shortest %.0f s, longest %.0f s); "
+          "entries per shard (estimate) %.2f\n"
+          "  steady re-reads: 64 paced reads per period: %.2f msg/s, %.0f B/s per node\n"
+          "rest at steady state: %.2f msg/s, %.0f B/s per node (the window without its %.3f shard "
+          "reads/s at the paced cost: %.2f msg/s, %.0f B/s; plus the steady re-reads)\n",
+          apply::kDirectoryShards, pass_s, pass_msgs, pass_bytes, pass_msgs / reads,
+          pass_bytes / reads, 1.0 / inverse, shortest, longest, entries, reread_msgs, reread_bytes,
+          base_msgs + reread_msgs, base_bytes + reread_bytes, window_reads, base_msgs, base_bytes);
       std::fflush(stdout);
     }
 

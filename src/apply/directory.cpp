@@ -199,7 +199,10 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
     // A new revocation list: every shard is read again and every joiner checked again.
     if (membership_ && membership_->revocation_sequence() != revocation_sequence_) {
       revocation_sequence_ = membership_->revocation_sequence();
-      for (auto& shard : shards_) shard.due = started;
+      for (auto& shard : shards_) {
+        shard.due = started;
+        shard.strict = true;  // revoked nodes go at once, not after a second read
+      }
       joins_seen_.clear();
     }
   }
@@ -250,6 +253,7 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
   Shard& shard = shards_[s];
   const auto now = Steady::now();
   shard.read_at = now;
+  ++shard_reads_;
   auto back_off = [&] {
     shard.due = now + shard.backoff;
     shard.backoff = std::min<std::chrono::milliseconds>(shard.backoff * 2, kEmptyShardRecheckMax);
@@ -267,25 +271,61 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     }
   }
   shard.untrusted_empty = false;
+  shard.answered = true;
+  const bool read_empty = read->entries.empty();
+  keep_missed_once(shard, read->entries);
+  shard.entries = std::move(read->entries);
   if (s == own_shard_ && !read->lists_self) {
     back_off();  // until the own record is seen (it may not be stored yet)
-  } else if (read->entries.empty() && !reads_trusted_) {
+  } else if (read_empty && !reads_trusted_) {
     shard.untrusted_empty = true;
     back_off();  // perhaps not connected yet: an empty answer proves nothing
   } else {
     // Newcomers come through the joins key: a shard is re-read rarely, after a period that
     // doubles from kShardRefreshFirst to kShardRefresh (a node that starts with many others
     // may read a shard before all of its members' records are stored, and a burst of joins
-    // can push some out of the joins answers: those show up at the early re-reads), at a
-    // random point of [0.75, 1.25] × the period so that a mesh started together does not
-    // read together.
-    const auto period = shard.refresh;
-    shard.refresh = std::min<std::chrono::milliseconds>(period * 2, kShardRefresh);
-    std::uniform_int_distribution<int64_t> spread(period.count() * 3 / 4, period.count() * 5 / 4);
-    shard.due = now + std::chrono::milliseconds(spread(rng_));
+    // can push some out of the joins answers: those show up at the early re-reads), then
+    // after the steady period, longer in a larger mesh (about kRereadEntriesPerPeriod
+    // entries read per kShardRefresh), at a random point of [0.75, 1.25] × the period so
+    // that a mesh started together does not read together.
+    std::uniform_real_distribution<double> spread(0.75, 1.25);
+    shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_));
     shard.backoff = kEmptyShardRecheckMin;
   }
-  shard.entries = std::move(read->entries);
+}
+
+void NodeDirectory::keep_missed_once(Shard& shard, std::vector<NodeEntry>& read) {
+  std::set<std::string> missed;
+  if (!shard.strict) {
+    std::set<std::string> listed;
+    for (const auto& e : read) listed.insert(e.node_id);
+    for (const auto& e : shard.entries) {
+      if (listed.count(e.node_id) || shard.missed_once.count(e.node_id)) continue;
+      missed.insert(e.node_id);  // missing for the first time: kept until the next read
+      read.push_back(e);
+    }
+  }
+  shard.strict = false;
+  shard.missed_once = std::move(missed);
+}
+
+double NodeDirectory::entries_per_shard_locked() const {
+  size_t read = 0, entries = 0;
+  for (size_t s = 0; s < kDirectoryShards; ++s) {
+    if (!shards_[s].answered) continue;  // never read, or every read failed
+    ++read;
+    entries += shards_[s].entries.size() + (s == own_shard_ ? 1 : 0);
+  }
+  return read == 0 ? 0.0 : static_cast<double>(entries) / static_cast<double>(read);
+}
+
+DirectoryStats NodeDirectory::stats() {
+  std::lock_guard lock(mutex_);
+  DirectoryStats st;
+  st.shard_reads = shard_reads_;
+  st.entries_per_shard = entries_per_shard_locked();
+  st.steady_refresh = steady_shard_refresh(st.entries_per_shard);
+  return st;
 }
 
 std::vector<NodeEntry> NodeDirectory::nodes() {

@@ -34,8 +34,9 @@
 //    tick has lasted `tick` (a DHT that is not connected yet costs one discovery_timeout per
 //    reader and tick, not sixteen); while due shards are left the next tick follows after
 //    kBacklogPause (100 ms), so the first pass over the 64 shards takes ~4 ticks. A shard
-//    is due again after a period that doubles with each read from kShardRefreshFirst (60 s)
-//    to kShardRefresh (8 min), ±25 % (random, so that reads spread), whether it listed nodes
+//    is due again after a period that doubles with each read on schedule from kShardRefreshFirst
+//    (60 s) to kShardRefresh (8 min), then the steady period below, ±25 % (random, so that reads
+//    spread), whether it listed nodes
 //    or not, once this node's reads are trusted (the early re-reads find members whose
 //    records were not stored yet at a read during a mass start, or were pushed out of full
 //    joins answers): once a read of its
@@ -43,10 +44,33 @@
 //    shard is read on the backoff below until then). Before that an empty shard, and after
 //    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
 //    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
-//    reads become trusted, the shards read empty before are read again at once. So at rest (after
-//    its first ~8 min) a node makes 64 DHT gets per ~8 min whatever the size of the mesh; a node
-//    that left stays listed until its shard is read again (placement treats a node that does not
-//    answer as having no room).
+//    reads become trusted, the shards read empty before are read again at once.
+//  * The steady re-read period grows with the mesh (apply/shard_rereads.h): after the early
+//    re-reads (60, 120, 240, 480 s; a read forced before its period — a joins-gap pass, a
+//    revocation, find(), refresh() — restarts the same step from then instead of taking
+//    the next) a shard's period is kShardRefresh × max(1, E × 64 /
+//    kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min), where E is the mean number of
+//    entries of the shards read successfully (this node counted in its own): the directory's own
+//    estimate of the mesh size / 64, taken at each read. So at rest a node reads about
+//    kRereadEntriesPerPeriod (128) entries per 8 min whatever the size of the mesh: 64 gets per
+//    ~8 min up to ~128 nodes, 64 gets per ~60 min at ~1,000 (a get's cost grows with the
+//    records it carries); beyond ~1,024 nodes the cap holds and the cost grows again with N.
+//    The price is staleness: a node that left without withdrawing stays listed while its
+//    record lives (up to its TTL), then until the second read of its shard that lacks it
+//    (below): up to 2.5 × the period (~20 min at 100 nodes, ~2.6 h at 1,000);
+//    placement treats a node that does not answer as having no room (and asks a fresh
+//    sample once when the answers lack room), and with liveness wired in, a node known dead
+//    is left out of every read of its shard or of the joins (below; the entries already
+//    held are not filtered between reads). Newcomers are not affected (the joins key), nor
+//    find() of a node not listed (it reads the shard), nor revocations (a pass).
+//  * A read replaces what the shard listed, except that an entry missing from one read is
+//    kept until a second read in a row misses it too: under load a DHT get can answer with
+//    part of a shard (the storing nodes that answered lacked records, or the get ended
+//    before every one answered), and at 300 in-process nodes such reads made directories
+//    that listed everyone drop nodes again. So a node that left is dropped at the second
+//    read of its shard after its record is gone (withdrawn, or expired at its TTL); the
+//    first read after a new revocation list replaces everything (a revoked node leaves at
+//    once).
 //  * A shard read or a join keeps only entries whose public key hashes to the node id they
 //    name, that fall in the shard read (a joiner: in the shard its node id names), and, with
 //    a membership, whose record's credential still makes its signer a member node at read
@@ -55,7 +79,8 @@
 //    within a few seconds of its revocation reaching this node (one re-read of the whole
 //    directory per revocation list). With liveness wired into the provider manager (the
 //    daemon: ProviderConfig::liveness_passive holds directory_ids()), nodes this node
-//    already knows dead are left out, of shards and joins alike; nothing is checked or
+//    already knows dead are left out, of shards and joins alike (an entry already held goes
+//    at the second read in a row that leaves it out, as above); nothing is checked or
 //    watched for them.
 //  * nodes() never waits on the DHT: the union of the shards read (self first, then the others
 //    by node id; at most 64 × max_providers entries, ~150 bytes each: the directory holds
@@ -83,6 +108,7 @@
 #include <thread>
 #include <vector>
 
+#include "apply/shard_rereads.h"
 #include "common/result.h"
 #include "crypto/identity.h"
 #include "crypto/membership.h"
@@ -90,16 +116,12 @@
 
 namespace beemesh::apply {
 
-// A mesh-wide constant: every node must use the same (a node is looked for in its shard).
-inline constexpr size_t kDirectoryShards = 64;
 inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
 inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
 inline constexpr std::chrono::minutes kJoinWindow{9};
 inline constexpr std::chrono::minutes kJoinTtl{20};
 inline constexpr std::chrono::seconds kJoinGapRecheck{10};
 inline constexpr size_t kMaxShardsPerTick = 16;
-inline constexpr std::chrono::seconds kShardRefreshFirst{60};
-inline constexpr std::chrono::minutes kShardRefresh{8};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
@@ -126,6 +148,12 @@ struct NodeEntry {
   int64_t last_seen_ms = 0;
 };
 
+struct DirectoryStats {
+  uint64_t shard_reads = 0;      // DHT gets of a shard (passes, ticks, find())
+  double entries_per_shard = 0;  // mean over the shards read, this node counted in its own
+  std::chrono::milliseconds steady_refresh{kShardRefresh};  // steady_shard_refresh() of it
+};
+
 class NodeDirectory {
  public:
   NodeDirectory(provider::ProviderManager& providers, NodeEntry self, std::chrono::seconds ttl,
@@ -146,6 +174,7 @@ class NodeDirectory {
   std::vector<NodeEntry> sample(size_t k, const std::set<std::string>& exclude = {});
   std::optional<NodeEntry> find(const std::string& node_id);
   const NodeEntry& self() const { return self_; }
+  DirectoryStats stats();
 
  private:
   using Steady = std::chrono::steady_clock;
@@ -154,8 +183,11 @@ class NodeDirectory {
     Steady::time_point read_at{};
     Steady::time_point due{};  // epoch: never read
     std::chrono::milliseconds backoff{kEmptyShardRecheckMin};
-    std::chrono::milliseconds refresh{kShardRefreshFirst};  // the next period after a read
-    bool untrusted_empty = false;  // last read empty, before reads were trusted
+    ShardRereads rereads;               // the period schedule (apply/shard_rereads.h)
+    bool untrusted_empty = false;       // last read empty, before reads were trusted
+    std::set<std::string> missed_once;  // entries kept although the last read lacked them
+    bool strict = false;                // the next read replaces all (a revocation pass)
+    bool answered = false;              // a read of it succeeded once (counts in the estimate)
   };
   struct ShardRead {
     std::vector<NodeEntry> entries;  // without self
@@ -175,6 +207,10 @@ class NodeDirectory {
   void take_joins();
   // Withdraws the join record once its window has passed.
   void end_join_window();
+  // Adds to `read` the entries of `shard` it lacks for the first time (see the promise).
+  static void keep_missed_once(Shard& shard, std::vector<NodeEntry>& read);
+  // Mean entries of the shards read, self counted (under the lock).
+  double entries_per_shard_locked() const;
   // Reads the due shards (within about `budget`); true when due shards are left for the
   // next tick.
   bool tick(std::chrono::milliseconds budget);
@@ -191,6 +227,7 @@ class NodeDirectory {
   std::mt19937_64 rng_{std::random_device{}()};
   bool started_ = false;
   bool stopping_ = false;
+  uint64_t shard_reads_ = 0;
   uint64_t revocation_sequence_ = 0;             // of the membership's list at the last tick
   bool reads_trusted_ = false;                   // a read of the own shard has listed self
   std::optional<Steady::time_point> joined_at_;  // join record announced, not yet withdrawn

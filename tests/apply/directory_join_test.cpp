@@ -50,14 +50,36 @@ class DirectoryJoins : public ::testing::Test {
 
   // Starts a directory on DHT node i (announced and started at once, as the daemon does).
   NodeDirectory& start_node(size_t i, provider::ProviderConfig config = {}) {
+    auto& d = announce_node(i, config);
+    d.start();
+    return d;
+  }
+  // A directory on DHT node i, announced, that reads only when told to (refresh()).
+  NodeDirectory& announce_node(size_t i, provider::ProviderConfig config = {}) {
     ids_.push_back(crypto::Identity::generate());
     providers_.push_back(std::make_unique<provider::ProviderManager>(dht_->node(i), ids_.back(),
                                                                      system_clock(), config));
     directories_.push_back(std::make_unique<NodeDirectory>(
         *providers_.back(), test_support::directory_entry(ids_.back(), i, 21000), 3600s));
     directories_.back()->announce_self();
-    directories_.back()->start();
     return *directories_.back();
+  }
+
+  // Node `leaver` (an index) withdraws its shard record; returns once a read of that shard by
+  // node `reader` no longer lists it.
+  bool withdraw_and_wait(size_t leaver, size_t reader) {
+    const auto shard = directory_shard_id(*directory_shard(ids_[leaver].node_id()));
+    providers_[leaver]->withdraw(shard);
+    return eventually(
+        [&] {
+          auto read = providers_[reader]->discover_once(shard);
+          if (!read.ok()) return false;
+          for (const auto& p : *read) {
+            if (p.metadata.node_id == ids_[leaver].node_id()) return false;
+          }
+          return true;
+        },
+        10s);
   }
 
   // What each node lists and how its reads went (for failure messages).
@@ -136,6 +158,37 @@ TEST_F(DirectoryJoins, JoinsPushedOutOfAFullAnswerAreFoundByReadingEveryShard) {
   // stored yet at the first).
   EXPECT_TRUE(eventually([&] { return first.nodes().size() == 6; }, 2 * kJoinGapRecheck + 5s))
       << describe();
+}
+
+// Under load a DHT get can answer with part of a shard: one read that lacks a node does not
+// drop it.
+TEST_F(DirectoryJoins, ANodeMissingFromOneReadOfItsShardStaysListed) {
+  auto& reader = announce_node(0);
+  announce_node(1);
+  ASSERT_TRUE(eventually(
+      [&] {
+        reader.refresh();
+        return reader.nodes().size() == 2;
+      },
+      10s));
+  ASSERT_TRUE(withdraw_and_wait(1, 0));
+  reader.refresh();
+  EXPECT_EQ(reader.nodes().size(), 2u);
+}
+
+TEST_F(DirectoryJoins, ANodeMissingFromTwoReadsInARowOfItsShardIsDropped) {
+  auto& reader = announce_node(0);
+  announce_node(1);
+  ASSERT_TRUE(eventually(
+      [&] {
+        reader.refresh();
+        return reader.nodes().size() == 2;
+      },
+      10s));
+  ASSERT_TRUE(withdraw_and_wait(1, 0));
+  reader.refresh();
+  reader.refresh();
+  EXPECT_EQ(reader.nodes().size(), 1u);
 }
 
 TEST_F(DirectoryJoins, AJoinerWhoseKeyDoesNotHashToItsNodeIdIsNotListed) {

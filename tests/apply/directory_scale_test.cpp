@@ -129,6 +129,17 @@ TEST_F(DirectoryScale, EveryNodeIsInTheViewOfANodeThatReadEveryShard) {
   EXPECT_EQ(nodes.front().node_id, mesh_->ids[0].node_id()) << "self first";
 }
 
+TEST_F(DirectoryScale, APassReadsEveryShardAndEstimatesTheMeshSize) {
+  auto& dir = *mesh_->directories[1];
+  const auto before = dir.stats().shard_reads;
+  dir.refresh();
+  const auto st = dir.stats();
+  EXPECT_EQ(st.shard_reads - before, kDirectoryShards);
+  ASSERT_EQ(dir.nodes().size(), kNodes);
+  EXPECT_DOUBLE_EQ(st.entries_per_shard, double(kNodes) / double(kDirectoryShards));
+  EXPECT_EQ(st.steady_refresh, kShardRefresh) << "120 nodes: fewer than 128";
+}
+
 TEST_F(DirectoryScale, AStartedDirectoryListsEveryNodeAfterItsFirstPass) {
   auto& dir = *mesh_->directories[5];
   const auto t0 = std::chrono::steady_clock::now();

@@ -1,0 +1,32 @@
+#include "apply/shard_rereads.h"
+
+#include <algorithm>
+
+namespace beemesh::apply {
+
+std::chrono::milliseconds steady_shard_refresh(double entries_per_shard) {
+  const double entries_per_pass = entries_per_shard * static_cast<double>(kDirectoryShards);
+  const double factor =
+      std::max(1.0, entries_per_pass / static_cast<double>(kRereadEntriesPerPeriod));
+  const auto period = std::chrono::duration<double, std::milli>(kShardRefresh) * factor;
+  if (period >= std::chrono::duration<double, std::milli>(kShardRefreshMax)) {
+    return kShardRefreshMax;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(period);
+}
+
+ShardRereads::Steady::time_point ShardRereads::after_read(Steady::time_point now,
+                                                          double entries_per_shard, double spread) {
+  if (period_.count() == 0) {
+    period_ = kShardRefreshFirst;
+  } else if (now >= due_) {  // on schedule: the next step
+    period_ = period_ < kShardRefresh
+                  ? std::min<std::chrono::milliseconds>(period_ * 2, kShardRefresh)
+                  : steady_shard_refresh(entries_per_shard);
+  }  // else forced early: the same period again, from now
+  due_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::duration<double, std::milli>(period_) * spread);
+  return due_;
+}
+
+}  // namespace beemesh::apply

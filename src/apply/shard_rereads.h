@@ -1,0 +1,48 @@
+// apply/shard_rereads.h — when the node directory reads a shard again (apply/directory.h).
+//
+// Promise:
+//  * steady_shard_refresh(E): a shard's steady re-read period when the shards read list E
+//    entries on average: kShardRefresh × max(1, E × kDirectoryShards /
+//    kRereadEntriesPerPeriod), at most kShardRefreshMax. So a node at rest reads about
+//    kRereadEntriesPerPeriod (128) entries per kShardRefresh (8 min) up to ~1,024 nodes.
+//  * ShardRereads: the period schedule of one shard. Each read that found what it could
+//    (the directory decides: not a failure, not an untrusted empty answer) asks after_read()
+//    when to read again. A read that comes when the schedule made the shard due (or later)
+//    takes the next step: 60 s, 120 s, 240 s, 480 s (the early re-reads: they find members
+//    whose records were not stored yet when a mass start was read), then the steady period
+//    for the E of that read. A read forced before that (a joins-gap pass, a revocation, a
+//    find(), refresh()) keeps the step: the schedule starts again from it with the same
+//    period, so forced passes during a mass start do not use up the early re-reads.
+//    `spread` (the caller draws it from [0.75, 1.25], so that reads spread) scales the period.
+//    Plain value; no clock of its own (the caller passes `now`).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace beemesh::apply {
+
+// A mesh-wide constant: every node must use the same (a node is looked for in its shard).
+inline constexpr size_t kDirectoryShards = 64;
+inline constexpr std::chrono::seconds kShardRefreshFirst{60};
+inline constexpr std::chrono::minutes kShardRefresh{8};
+inline constexpr size_t kRereadEntriesPerPeriod = 128;
+inline constexpr std::chrono::minutes kShardRefreshMax{64};
+
+std::chrono::milliseconds steady_shard_refresh(double entries_per_shard);
+
+class ShardRereads {
+ public:
+  using Steady = std::chrono::steady_clock;
+  // When to read the shard again after a read at `now` (see the promise).
+  Steady::time_point after_read(Steady::time_point now, double entries_per_shard,
+                                double spread = 1.0);
+  // The period the last after_read() scheduled (before its spread).
+  std::chrono::milliseconds period() const { return period_; }
+
+ private:
+  std::chrono::milliseconds period_{0};  // 0: never scheduled
+  Steady::time_point due_{};
+};
+
+}  // namespace beemesh::apply
