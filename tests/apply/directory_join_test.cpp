@@ -82,6 +82,21 @@ class DirectoryJoins : public ::testing::Test {
         10s);
   }
 
+  // Node 0 reads (refresh() only), has listed node 1, and node 1 has withdrawn its shard
+  // record since; nullptr if either step did not happen.
+  NodeDirectory* reader_that_listed_a_node_since_withdrawn() {
+    auto& reader = announce_node(0);
+    announce_node(1);
+    const bool listed = eventually(
+        [&] {
+          reader.refresh();
+          return reader.nodes().size() == 2;
+        },
+        10s);
+    if (!listed || !withdraw_and_wait(1, 0)) return nullptr;
+    return &reader;
+  }
+
   // What each node lists and how its reads went (for failure messages).
   std::string describe() {
     std::string out;
@@ -163,32 +178,18 @@ TEST_F(DirectoryJoins, JoinsPushedOutOfAFullAnswerAreFoundByReadingEveryShard) {
 // Under load a DHT get can answer with part of a shard: one read that lacks a node does not
 // drop it.
 TEST_F(DirectoryJoins, ANodeMissingFromOneReadOfItsShardStaysListed) {
-  auto& reader = announce_node(0);
-  announce_node(1);
-  ASSERT_TRUE(eventually(
-      [&] {
-        reader.refresh();
-        return reader.nodes().size() == 2;
-      },
-      10s));
-  ASSERT_TRUE(withdraw_and_wait(1, 0));
-  reader.refresh();
-  EXPECT_EQ(reader.nodes().size(), 2u);
+  auto* reader = reader_that_listed_a_node_since_withdrawn();
+  ASSERT_NE(reader, nullptr);
+  reader->refresh();
+  EXPECT_EQ(reader->nodes().size(), 2u);
 }
 
 TEST_F(DirectoryJoins, ANodeMissingFromTwoReadsInARowOfItsShardIsDropped) {
-  auto& reader = announce_node(0);
-  announce_node(1);
-  ASSERT_TRUE(eventually(
-      [&] {
-        reader.refresh();
-        return reader.nodes().size() == 2;
-      },
-      10s));
-  ASSERT_TRUE(withdraw_and_wait(1, 0));
-  reader.refresh();
-  reader.refresh();
-  EXPECT_EQ(reader.nodes().size(), 1u);
+  auto* reader = reader_that_listed_a_node_since_withdrawn();
+  ASSERT_NE(reader, nullptr);
+  reader->refresh();
+  reader->refresh();
+  EXPECT_EQ(reader->nodes().size(), 1u);
 }
 
 TEST_F(DirectoryJoins, AJoinerWhoseKeyDoesNotHashToItsNodeIdIsNotListed) {
