@@ -141,6 +141,16 @@ GrantExpectation key_share_expectation(const StoredShare& stored, const PublicKe
   return expect;
 }
 
+// What both ways of releasing a share do first: the grant checked against the stored share
+// and the requester, then the holder's sealed copy opened.
+Result<KeyShare> checked_share(const Identity& holder, const StoredShare& stored,
+                               const PublicKey& requester, const protocol::Grant& opened_grant,
+                               const Clock& clock) {
+  auto grant = check_opened_grant(opened_grant, key_share_expectation(stored, requester), clock);
+  if (!grant) return grant.error();
+  return open_share(holder, stored.sealed_share, stored.share_index);
+}
+
 }  // namespace
 
 Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
@@ -153,9 +163,7 @@ Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
 Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
                             const PublicKey& requester, const protocol::Grant& opened_grant,
                             const Clock& clock, X25519Cache* keys) {
-  auto grant = check_opened_grant(opened_grant, key_share_expectation(stored, requester), clock);
-  if (!grant) return grant.error();
-  auto share = open_share(holder, stored.sealed_share, stored.share_index);
+  auto share = checked_share(holder, stored, requester, opened_grant, clock);
   if (!share) return share.error();
   auto recipient = keys ? keys->of(requester) : x25519_of(requester);
   if (!recipient) return recipient.error();
@@ -165,9 +173,7 @@ Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
 Result<Bytes> release_share(const Identity& holder, const StoredShare& stored,
                             const PublicKey& requester, const protocol::Grant& opened_grant,
                             const Clock& clock, const ShareBatchSealer& sealer) {
-  auto grant = check_opened_grant(opened_grant, key_share_expectation(stored, requester), clock);
-  if (!grant) return grant.error();
-  auto share = open_share(holder, stored.sealed_share, stored.share_index);
+  auto share = checked_share(holder, stored, requester, opened_grant, clock);
   if (!share) return share.error();
   Bytes sealed = sealer.seal(*share);
   sodium_memzero(share->data.data(), share->data.size());
