@@ -31,7 +31,7 @@
 //    one get and one put per tracked manifest per interval. A tracked manifest whose winner
 //    is a tombstone is republished until the tombstone's expires_ms, then forgotten (and
 //    untracked). A tracked manifest with nothing kept yet is read first after
-//    first_refresh.
+//    first_refresh (by default the refresh interval: no extra early read).
 //  * Values are put as dht::ValueKind::raw (kept 10 minutes by the storing nodes), so
 //    refresh_interval must stay well under 10 minutes, under an id derived from the value's
 //    bytes: every refresher's put of the same record re-dates one stored copy.
@@ -63,7 +63,12 @@ dht::Key desired_key(std::string_view manifest_id);
 
 struct DesiredStateSettings {
   std::chrono::milliseconds refresh_interval{4 * 60'000};
-  std::chrono::milliseconds first_refresh{3'000};
+  // The first read of a manifest tracked with nothing kept is its first regular refresh: the
+  // entry node puts the record right after storing the shares (before any deploy) and the
+  // storing nodes keep it 10 min, so an earlier read only learnt what this node does not
+  // need yet (a node running a replica reads it within a second through its reconcile
+  // loop) and cost one DHT get per holder per manifest (docs/notes/desired_state.md).
+  std::chrono::milliseconds first_refresh{4 * 60'000};
   double jitter = 0.2;  // each due time is interval × (1 ± jitter)
   std::chrono::milliseconds dht_timeout{5'000};
   size_t max_entries = 10'000;

@@ -51,6 +51,7 @@
 #include "common/log_budget.h"
 #include "common/result.h"
 #include "crypto/envelope.h"
+#include "crypto/grant_cache.h"
 #include "crypto/identity.h"
 #include "crypto/membership.h"
 #include "crypto/shamir.h"
@@ -156,7 +157,10 @@ class NodeHandlers {
   const crypto::Membership* membership_ = nullptr;
   DesiredStateStore* desired_ = nullptr;
   GrantLedger grants_used_;
-  crypto::X25519Cache x25519_;     // requesters' sealing keys (on_key_share)
+  crypto::X25519Cache x25519_;  // requesters' sealing keys (on_key_share)
+  // Owner apply grants opened here: the one a target gets in its ApplyRequest is the one it
+  // already verified when it stored its key share (crypto/grant_cache.h).
+  crypto::GrantCache owner_grants_;
   KeyShareBatcher share_batcher_;  // this node's key-share requests, batched per holder
   LogBudget refusals_log_{20};     // warnings about refused requests: 20 lines a second
   MemberLookup member_lookup_;

@@ -22,7 +22,8 @@ namespace {
 
 Result<void> check_store_share(const crypto::Membership* membership,
                                const crypto::VerifiedMessage<protocol::StoreShareRequest>& req,
-                               const Clock& clock, std::chrono::milliseconds max_ttl) {
+                               const Clock& clock, std::chrono::milliseconds max_ttl,
+                               crypto::GrantCache& owner_grants) {
   const auto& m = req.message;
   // The owner is a deployer of this mesh (so a member node cannot mint owners to get
   // around the per-owner quota), and let the signer publish this manifest.
@@ -37,12 +38,15 @@ Result<void> check_store_share(const crypto::Membership* membership,
     auto intent = open_placement_intent(m.intent, m.manifest_id, m.manifest_owner_public_key);
     if (!intent) return intent.error();
   } else {
-    auto grant = crypto::check_grant(m.owner_grant,
-                                     {.action = protocol::GrantAction::kApply,
-                                      .manifest_id = m.manifest_id,
-                                      .owner = m.manifest_owner_public_key,
-                                      .requester = req.envelope.signer},
-                                     clock);
+    auto grant = owner_grants.open(m.owner_grant);
+    if (grant) {
+      grant = crypto::check_opened_grant(std::move(*grant),
+                                         {.action = protocol::GrantAction::kApply,
+                                          .manifest_id = m.manifest_id,
+                                          .owner = m.manifest_owner_public_key,
+                                          .requester = req.envelope.signer},
+                                         clock);
+    }
     if (!grant) return codes::from_grant_error(grant.error(), "owner apply grant");
   }
   if (m.sealed_share.size() != crypto::kSealedShareSize) {
@@ -76,7 +80,8 @@ asio::awaitable<Result<Bytes>> NodeHandlers::on_store_share(Bytes request, net::
   response.manifest_id = req->message.manifest_id;
   response.share_index = req->message.share_index;
   auto allowed = require_node(membership_, req->envelope, "a store-share request");
-  if (allowed) allowed = check_store_share(membership_, *req, clock_, settings_.max_share_ttl);
+  if (allowed)
+    allowed = check_store_share(membership_, *req, clock_, settings_.max_share_ttl, owner_grants_);
   if (!allowed) co_return respond(identity_, clock_, response, &allowed.error());
   workload::KeyShareRecord share;
   share.manifest_id = req->message.manifest_id;

@@ -96,8 +96,9 @@ struct Document {
   std::vector<Container> containers;
   std::string yaml;  // this document re-emitted as YAML (for rewriting / pass-through)
   // The validated tree `yaml` was emitted from, kept so the pod security check and the
-  // rewrite copy it (YAML::Clone) instead of loading `yaml` again; never modified after
-  // parse(), so shared read-only. Null in documents built by hand: `yaml` is loaded then.
+  // rewrite read it in place (const yaml-cpp access only) instead of loading `yaml` again;
+  // never modified after parse(), so shared read-only. Null in documents built by hand:
+  // `yaml` is loaded then.
   std::shared_ptr<const YAML::Node> tree;
 
   bool is_workload() const { return !containers.empty(); }

@@ -189,7 +189,7 @@ Result<void> check_secret(const YAML::Node& name, std::string_view path,
 
 // On the user's spec: every volume is of an allowed type and not named like ours.
 Result<void> check_volume_types(const YAML::Node& spec, std::string_view path) {
-  YAML::Node volumes = member(spec, "volumes");
+  const YAML::Node volumes = member(spec, "volumes");
   if (!present(volumes) || !volumes.IsSequence()) return ok_result();
   for (size_t i = 0; i < volumes.size(); ++i) {
     std::string at = item_path(child_path(path, "volumes"), i);

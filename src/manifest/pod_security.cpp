@@ -171,7 +171,7 @@ Result<void> check_pod(PodCheck check, const YAML::Node& metadata, std::string_v
   MANIFEST_TRY(check_pod_context(check, spec, path));
   MANIFEST_TRY(check_volumes(check, spec, path));
   for (std::string_view list : {"initContainers", "containers", "ephemeralContainers"}) {
-    for (auto& [key, containers] : fields_named(spec, list)) {
+    for (const auto& [key, containers] : fields_named(spec, list)) {
       std::string at = child_path(path, key);
       MANIFEST_TRY(check.need_list(containers, at));
       if (!present(containers)) continue;
@@ -209,19 +209,24 @@ Result<void> check_typed(const PodCheck& check, const Document& doc) {
 
 Result<void> check_document(const PodCheck& check, const Document& doc) {
   if (doc.yaml.empty()) return check_typed(check, doc);
-  YAML::Node root;
-  try {
-    root = document_tree(doc);
-  } catch (const std::exception& e) {
-    return check.forbid("(root)", std::string("cannot read the document: ") + e.what());
+  // The parsed tree is read in place, not cloned: everything below reads through const
+  // YAML::Node access only (no operator[] that could insert into the shared tree).
+  YAML::Node loaded;
+  if (!doc.tree) {
+    try {
+      loaded = document_tree(doc);
+    } catch (const std::exception& e) {
+      return check.forbid("(root)", std::string("cannot read the document: ") + e.what());
+    }
   }
+  const YAML::Node& root = doc.tree ? *doc.tree : loaded;
   if (!root.IsMap()) return check.forbid("(root)", "must be a map");
   if (doc.kind == "Pod") {
     return check_pod(check, member(root, "metadata"), "metadata", member(root, "spec"), "spec");
   }
-  YAML::Node spec = member(root, "spec");
+  const YAML::Node spec = member(root, "spec");
   MANIFEST_TRY(check.need_map(spec, "spec"));
-  YAML::Node pod = present(spec) ? member(spec, "template") : YAML::Node();
+  const YAML::Node pod = present(spec) ? member(spec, "template") : YAML::Node();
   MANIFEST_TRY(check.need_map(pod, "spec.template"));
   if (!present(pod)) return check.forbid("spec.template", "missing");
   return check_pod(check, member(pod, "metadata"), "spec.template.metadata", member(pod, "spec"),

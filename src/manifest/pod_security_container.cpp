@@ -147,7 +147,7 @@ Result<void> check_restricted(const PodCheck& check, const YAML::Node& container
 
 Result<void> check_ports(const PodCheck& check, const YAML::Node& container,
                          std::string_view path) {
-  for (auto& [key, ports] : fields_named(container, "ports")) {
+  for (const auto& [key, ports] : fields_named(container, "ports")) {
     std::string at = child_path(path, key);
     MANIFEST_TRY(check.need_list(ports, at));
     if (!present(ports)) continue;

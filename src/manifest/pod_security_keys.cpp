@@ -86,7 +86,7 @@ namespace {
 Result<void> collect(const PodCheck& check, const YAML::Node& node, const std::string& path,
                      const std::string_view* key, const std::string_view* end,
                      std::vector<Found>& out) {
-  for (auto& [written, value] : fields_named(node, *key)) {
+  for (const auto& [written, value] : fields_named(node, *key)) {
     if (!present(value)) continue;
     std::string at = child_path(path, written);
     if (key + 1 == end) {

@@ -291,8 +291,10 @@ void rename_secret_refs(YAML::Node spec, const std::string& tag) {
 }
 
 struct PodSource {
-  YAML::Node metadata;  // the Pod's own metadata, or the template's (may be undefined)
-  YAML::Node spec;
+  // The Pod's own metadata, or the template's (may be undefined): a handle into the shared
+  // parsed tree, only ever read (through a const PodSource).
+  YAML::Node metadata;
+  YAML::Node spec;  // the allow-listed copy (a tree of its own)
 };
 
 std::set<std::string> secret_names(const Manifest& manifest) {
@@ -306,10 +308,14 @@ std::set<std::string> secret_names(const Manifest& manifest) {
 Result<PodSource> pod_source(const Manifest& manifest, const Document& doc) {
   if (doc.yaml.empty()) return PodSource{YAML::Node(), spec_from_fields(doc)};
   try {
-    YAML::Node root = document_tree(doc);
-    // (No reassignment of a yaml-cpp Node: operator= rebinds the node it referred to.)
-    YAML::Node holder = doc.kind == "Pod" ? root : member(member(root, "spec"), "template");
-    YAML::Node spec = member(holder, "spec");
+    // The parsed tree is read in place, not cloned: only const access below (member(),
+    // allowed_pod_spec() builds a new tree of clones; PodSource is only read), so nothing
+    // is inserted into or rebound in the shared tree.
+    YAML::Node loaded;
+    if (!doc.tree) loaded = document_tree(doc);
+    const YAML::Node& root = doc.tree ? *doc.tree : loaded;
+    const YAML::Node holder = doc.kind == "Pod" ? root : member(member(root, "spec"), "template");
+    const YAML::Node spec = member(holder, "spec");
     if (!present(spec) || !spec.IsMap()) {
       return make_error("invalid_manifest", manifest.source + " doc " + std::to_string(doc.index) +
                                                 ": cannot rewrite: no pod spec");
@@ -332,7 +338,7 @@ Result<PodSource> pod_source(const Manifest& manifest, const Document& doc) {
 YAML::Node pod_labels(const PodSource& source, const RewriteOptions& options) {
   YAML::Node labels(YAML::NodeType::Map);
   if (present(source.metadata) && source.metadata.IsMap()) {
-    YAML::Node own = member(source.metadata, "labels");
+    const YAML::Node own = member(source.metadata, "labels");
     if (present(own) && own.IsMap()) {
       for (const auto& entry : own) {
         labels[entry.first.Scalar()] = string_node(entry.second.Scalar());
@@ -345,18 +351,19 @@ YAML::Node pod_labels(const PodSource& source, const RewriteOptions& options) {
   return labels;
 }
 
-Result<std::string> make_pod(const Document& doc, const PodSource& source, const std::string& name,
-                             int pod_index, const RewriteOptions& options) {
+// `spec` is this pod's own copy of source.spec (modified here).
+Result<std::string> make_pod(const Document& doc, const PodSource& source, YAML::Node spec,
+                             const std::string& name, int pod_index,
+                             const RewriteOptions& options) {
   YAML::Node metadata(YAML::NodeType::Map);
   metadata["name"] = string_node(name);
   if (doc.namespace_ != "default") metadata["namespace"] = string_node(doc.namespace_);
   metadata["labels"] = pod_labels(source, options);
   if (present(source.metadata) && source.metadata.IsMap()) {
-    YAML::Node annotations = member(source.metadata, "annotations");
+    const YAML::Node annotations = member(source.metadata, "annotations");
     YAML::Node kept = present(annotations) ? allowed_annotations(annotations) : YAML::Node();
     if (present(kept) && kept.size() > 0) metadata["annotations"] = kept;
   }
-  YAML::Node spec = YAML::Clone(source.spec);
   spec["restartPolicy"] = string_node(doc.restart_policy);
   rename_secret_refs(spec, workload_tag(options.workload_id));
   for (const char* list : {"initContainers", "containers"}) {
@@ -413,9 +420,12 @@ Result<std::string> rewrite_for_deployment(const Manifest& manifest,
       MANIFEST_ASSIGN(PodSource source, pod_source(manifest, doc));
       int replicas = replicas_of(doc, options);
       for (int i = 0; i < replicas; ++i, ++pod_index) {
+        // Each pod modifies a spec of its own; the last one takes the allow-listed copy
+        // itself (nothing reads it after), the others a clone of it.
+        YAML::Node spec = i + 1 == replicas ? source.spec : YAML::Clone(source.spec);
         MANIFEST_ASSIGN(
             std::string pod,
-            make_pod(doc, source, names[static_cast<size_t>(pod_index)], pod_index, options));
+            make_pod(doc, source, spec, names[static_cast<size_t>(pod_index)], pod_index, options));
         documents.push_back(std::move(pod));
       }
     }

@@ -12,12 +12,16 @@
 #include <vector>
 
 #include "apply/async.h"
+#include "apply/share_batcher.h"
 #include "apply/share_fetch.h"
 #include "common/clock.h"
 #include "crypto/envelope.h"
 #include "crypto/identity.h"
+#include "crypto/manifest_crypto.h"
 #include "net/client.h"
 #include "net/event_loop.h"
+#include "net/protocols.h"
+#include "net/server.h"
 
 namespace beemesh::apply {
 namespace {
@@ -146,6 +150,73 @@ TEST(AsyncOnAMultiThreadLoop, KeySharesAnsweredOnSeveralThreadsAreAllCountedOnce
   ASSERT_TRUE(ended) << "a key-share fetch never returned";
   EXPECT_EQ(too_few, 1000u);
   EXPECT_EQ(wrong_count, 0u);
+  client.shutdown();
+  loop.stop();
+}
+
+// What a holder answers to a KeyShareRequest: the share (index as asked, `secret`), sealed
+// to the signer. The referenced arguments outlive the server.
+asio::awaitable<Result<Bytes>> answer_single(
+    const crypto::Identity& holder, crypto::EnvelopeVerifier& verifier,
+    const std::array<uint8_t, crypto::kSymmetricKeySize>& secret, Bytes bytes) {
+  auto req = crypto::open_message<protocol::KeyShareRequest>(verifier, bytes);
+  if (!req) co_return req.error();
+  auto recipient = crypto::x25519_of(req->envelope.signer);
+  if (!recipient) co_return recipient.error();
+  protocol::KeyShareResponse response;
+  response.request_id = req->message.request_id;
+  response.manifest_id = req->message.manifest_id;
+  response.ok = true;
+  response.share_index = req->message.share_index;
+  response.sealed_share =
+      crypto::seal_share(crypto::KeyShare(req->message.share_index, secret), *recipient);
+  co_return crypto::sign_message(holder, response, system_clock());
+}
+
+// A holder that predates key-share batches serves only "keyshare": the batcher's request
+// gets "unknown_protocol" and the share is asked for again with a single KeyShareRequest.
+TEST(KeyShareBatcherFallback, HolderWithoutBatchesIsAskedWithASingleRequest) {
+  net::EventLoop loop(2);
+  const auto me = crypto::Identity::generate();
+  const auto holder = crypto::Identity::generate();
+  std::array<uint8_t, crypto::kSymmetricKeySize> secret{};
+  secret.fill(0x5a);
+  std::atomic<int> singles{0};
+  net::Server server(loop);
+  crypto::EnvelopeVerifier holder_verifier(system_clock());
+  ASSERT_TRUE(server.handle(net::protocols::kKeyShare, [&](const net::PeerInfo&, Bytes bytes) {
+    ++singles;
+    return answer_single(holder, holder_verifier, secret, std::move(bytes));
+  }));
+  auto port = server.listen();
+  ASSERT_TRUE(port) << port.error().to_string();
+
+  crypto::EnvelopeVerifier verifier(system_clock());
+  net::Client client(loop);
+  KeyShareBatcher batcher(me, system_clock(), verifier, client);
+  protocol::AppliedManifest applied;
+  applied.manifest_id = "m";
+  applied.threshold = 1;
+  protocol::ShareHolder h;
+  h.node_id = holder.node_id();
+  h.node_public_key = holder.public_key();
+  h.rpc_endpoint = "127.0.0.1:" + std::to_string(*port);
+  h.share_index = 3;
+  applied.share_holders.push_back(h);
+
+  Result<std::vector<crypto::KeyShare>> got = make_error("not_run", "");
+  const bool ended = run_on(loop, [&]() -> asio::awaitable<void> {
+    auto fetching = fetch_key_shares(me, system_clock(), verifier, client, applied, {},
+                                     std::chrono::seconds(10), {}, &batcher);
+    got = co_await std::move(fetching);
+  });
+  ASSERT_TRUE(ended) << "the key-share fetch never returned";
+  ASSERT_TRUE(got) << got.error().to_string();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].index, 3);
+  EXPECT_EQ((*got)[0].data, secret);
+  EXPECT_EQ(batcher.stats().batches, 1u) << "the batch was tried first";
+  EXPECT_EQ(singles.load(), 1) << "then one single request";
   client.shutdown();
   loop.stop();
 }

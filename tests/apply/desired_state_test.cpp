@@ -255,5 +255,24 @@ TEST_F(DesiredStateTest, StoreKeepsAtMostMaxEntriesManifests) {
   EXPECT_EQ(refused.error().code, "quota_exceeded");
 }
 
+TEST_F(DesiredStateTest, ByDefaultATrackedManifestIsFirstReadAtItsFirstRegularRefresh) {
+  const DesiredStateSettings defaults;
+  EXPECT_EQ(defaults.first_refresh, defaults.refresh_interval)
+      << "no extra read of every tracked manifest right after track()";
+}
+
+TEST_F(DesiredStateTest, TrackedManifestWithNothingKeptIsNotReadBeforeFirstRefresh) {
+  DesiredStateSettings slow = settings;
+  slow.first_refresh = slow.refresh_interval = 10s;
+  DesiredStateStore store(slow, &dht, nullptr, clock);
+  dht.add(desired_key("m1"), intent_value(10, 2));
+  store.track("m1", owner.public_key());
+  store.start();
+  std::this_thread::sleep_for(300ms);
+  store.stop();
+  EXPECT_EQ(store.stats().gets, 0u);
+  EXPECT_EQ(dht.puts(desired_key("m1")), 0u);
+}
+
 }  // namespace
 }  // namespace beemesh::apply

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <yaml-cpp/yaml.h>
+
 namespace beemesh::manifest {
 namespace {
 
@@ -493,6 +495,23 @@ TEST(PodSecurityRestricted, PodLevelSeccompProfileCoversContainers) {
 TEST(PodSecurityRestricted, VolumeTypeOutsideTheRestrictedListIsRefused) {
   expect_refused(Restricted{}.spec() + "volumes:\n- name: repo\n  gitRepo: {repository: x}\n",
                  "volumes[0].gitRepo", "volume type 'gitRepo' is not allowed", Level::kRestricted);
+}
+
+// The check reads the parsed tree in place (no clone): it must leave it as parsed, also
+// where a non-const yaml-cpp lookup of an absent key or index would have inserted one.
+TEST(PodSecurityReadsInPlace, TheParsedTreeIsLeftAsParsed) {
+  auto parsed = parse(deployment(std::string(kApp) +
+                                 "  ports: [{containerPort: 80}]\n"
+                                 "  securityContext: {capabilities: {add: [CHOWN]}}\n"
+                                 "volumes:\n- name: v\n  emptyDir: {}\n"),
+                      "test.yaml");
+  ASSERT_TRUE(parsed) << parsed.error().to_string();
+  ASSERT_TRUE(parsed->documents[0].tree);
+  const std::string before = YAML::Dump(*parsed->documents[0].tree);
+  for (auto level : {Level::kBaseline, Level::kRestricted}) {
+    (void)check_pod_security(*parsed, level);
+    EXPECT_EQ(YAML::Dump(*parsed->documents[0].tree), before);
+  }
 }
 
 }  // namespace

@@ -427,5 +427,23 @@ TEST(Rewrite, DocumentWithoutYamlIsRewrittenFromItsFields) {
   EXPECT_EQ(again->documents[1].containers[0].memory_limit_bytes, 1024 * 1024);
 }
 
+// The rewrite reads the parsed tree in place (no clone of it): rewriting twice gives the
+// same pods, and the tree is left as parsed.
+TEST(RewriteReadsInPlace, TheParsedTreeIsLeftAsParsedAndARewriteCanBeRepeated) {
+  Manifest m = parsed(samples::kDeployment);
+  std::vector<std::string> before;
+  for (const auto& doc : m.documents) before.push_back(doc.tree ? YAML::Dump(*doc.tree) : "");
+  RewriteOptions options = ids();
+  options.env = {{"EXTRA", "1"}};
+  auto first = rewrite_for_deployment(m, options);
+  auto second = rewrite_for_deployment(m, options);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
+  for (size_t i = 0; i < m.documents.size(); ++i) {
+    EXPECT_EQ(m.documents[i].tree ? YAML::Dump(*m.documents[i].tree) : "", before[i]);
+  }
+}
+
 }  // namespace
 }  // namespace beemesh::manifest
