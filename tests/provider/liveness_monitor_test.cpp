@@ -107,6 +107,45 @@ TEST_F(LivenessMonitorTest, EveryPeriodPublishesAHigherSequence) {
   EXPECT_GT(heartbeats(dht, alice).back().sequence, first);
 }
 
+// OpenDHT re-sends a plain put until all its storing nodes acknowledged it, however old: a
+// heartbeat that cannot be acknowledged must be stopped, or a busy mesh re-sends ever more of
+// them (docs/notes/liveness.md, "Heartbeat puts that never finish").
+TEST_F(LivenessMonitorTest, HeartbeatPutUnacknowledgedWithinThePutTimeoutIsCancelled) {
+  dht.hold_puts = true;
+  LivenessMonitor m(dht, alice, clock, fast());  // put_timeout 4 s
+  m.start();
+  ASSERT_TRUE(within(1s, [&] { return dht.held_put_ids().size() == 1; }));
+  const uint64_t first = dht.held_put_ids().front();
+  pass(3500ms);
+  EXPECT_TRUE(dht.cancelled_puts().empty());
+  ASSERT_TRUE(within(1s, [&] { return !dht.cancelled_puts().empty(); }));
+  EXPECT_EQ(dht.cancelled_puts().front(), first);
+  EXPECT_EQ(m.stats().heartbeat_put_failures, 1u);
+}
+
+TEST_F(LivenessMonitorTest, OlderHeartbeatPutsInFlightAreCancelledOnceANewerOneIsAcknowledged) {
+  dht.hold_puts = true;
+  LivenessMonitor m(dht, alice, clock, fast());
+  m.start();
+  ASSERT_TRUE(within(3s, [&] { return dht.held_put_ids().size() == 2; }));
+  const auto held = dht.held_put_ids();
+  dht.ack_put(held[1]);
+  ASSERT_TRUE(within(1s, [&] { return !dht.cancelled_puts().empty(); }));
+  EXPECT_EQ(dht.cancelled_puts(), std::vector<uint64_t>{held[0]});
+  EXPECT_EQ(m.stats().heartbeats_put, 1u);
+  EXPECT_EQ(m.stats().heartbeat_put_failures, 0u);
+}
+
+TEST_F(LivenessMonitorTest, StopCancelsTheHeartbeatPutsStillInFlight) {
+  dht.hold_puts = true;
+  LivenessMonitor m(dht, alice, clock, fast());
+  m.start();
+  ASSERT_TRUE(within(1s, [&] { return dht.held_put_ids().size() == 1; }));
+  const uint64_t first = dht.held_put_ids().front();
+  m.stop();
+  EXPECT_EQ(dht.cancelled_puts(), std::vector<uint64_t>{first});
+}
+
 TEST_F(LivenessMonitorTest, WatchedNodeTurnsDeadWithinDeadAfterOfItsLastHeartbeat) {
   auto a = running(alice);
   LivenessMonitor b(dht, bob, clock, fast());
