@@ -16,6 +16,8 @@
 #   env: APPLIES=300 REPLICAS=1 IDLE_S=20 DISCOVER_MANIFESTS=20 DISCOVER_FROM=5
 #        REST_AFTER_S=0: another rest window (CPU, datagrams) of this many seconds after the
 #        applies and discoveries (0: none). APPLIES=0 measures the empty mesh only.
+#        SNIFF_S=0: after the first rest window, scripts/dht-sniff.py for this many seconds:
+#        the rest traffic by message kind and key (best with NETNS=1 and N <= ~50).
 #        NETNS=0: 1 runs everything (daemons, CLI, curl) in a network namespace of its own
 #        (unshare -n, needs root), so the datagram counts are the daemons' alone; without it
 #        /proc/net/snmp counts the whole machine (other loopback traffic included).
@@ -47,6 +49,7 @@ APPLIES="${APPLIES:-300}"
 REPLICAS="${REPLICAS:-1}"
 IDLE_S="${IDLE_S:-20}"
 REST_AFTER_S="${REST_AFTER_S:-0}"
+SNIFF_S="${SNIFF_S:-0}"
 DISCOVER_MANIFESTS="${DISCOVER_MANIFESTS:-20}"
 DISCOVER_FROM="${DISCOVER_FROM:-5}"
 PER_ADDRESS_CAP="${PER_ADDRESS_CAP:-512}"
@@ -212,6 +215,12 @@ print(f"{label} UDP ({scope}) over {idle:.0f} s: {(in1 - in0) / idle / n:.1f} da
 EOF
 }
 rest_window idle "$IDLE_S"
+if [ "$SNIFF_S" != 0 ]; then
+  # What the rest traffic is (scripts/dht-sniff.py), after the rest window: it costs CPU.
+  "$BEEMESH" --server "$(api 1)" -o json get nodes >"$dir/nodes.json" 2>/dev/null || :
+  python3 "$root/scripts/dht-sniff.py" --seconds "$SNIFF_S" --daemons "$N" \
+    --nodes "$dir/nodes.json" || echo "dht-sniff failed (needs root)" >&2
+fi
 
 # Applies: manifest k through node (k mod ENTRIES)+1, with the CLI.
 [ "$ENTRIES" -gt 0 ] && [ "$ENTRIES" -le "$N" ] || ENTRIES="$N"
