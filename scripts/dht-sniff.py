@@ -179,7 +179,7 @@ def main():
         if isinstance(q, (bytes, bytearray)):
             query = q.decode()
             a = m.get(b"a") if isinstance(m.get(b"a"), dict) else {}
-            hsh = a.get(b"h")
+            hsh = a.get(b"h", a.get(b"target"))  # find names its key as "target"
             name = names.get(bytes(hsh).hex(), "other") if hsh is not None else ""
             open_reqs[(ends, tid)] = (query, name)
             kind = query

@@ -16,6 +16,9 @@
 #   env: APPLIES=300 REPLICAS=1 IDLE_S=20 DISCOVER_MANIFESTS=20 DISCOVER_FROM=5
 #        REST_AFTER_S=0: another rest window (CPU, datagrams) of this many seconds after the
 #        applies and discoveries (0: none). APPLIES=0 measures the empty mesh only.
+#        REST_AT_S=0: the first rest window starts no earlier than this many seconds after the
+#        start (the directory re-reads its shards 60, 120, 240 and 480 s after a read, then
+#        every ~8 min: compare runs at the same age).
 #        SNIFF_S=0: after the first rest window, scripts/dht-sniff.py for this many seconds:
 #        the rest traffic by message kind and key (best with NETNS=1 and N <= ~50).
 #        NETNS=0: 1 runs everything (daemons, CLI, curl) in a network namespace of its own
@@ -50,6 +53,7 @@ REPLICAS="${REPLICAS:-1}"
 IDLE_S="${IDLE_S:-20}"
 REST_AFTER_S="${REST_AFTER_S:-0}"
 SNIFF_S="${SNIFF_S:-0}"
+REST_AT_S="${REST_AT_S:-0}"
 DISCOVER_MANIFESTS="${DISCOVER_MANIFESTS:-20}"
 DISCOVER_FROM="${DISCOVER_FROM:-5}"
 PER_ADDRESS_CAP="${PER_ADDRESS_CAP:-512}"
@@ -214,6 +218,9 @@ print(f"{label} UDP ({scope}) over {idle:.0f} s: {(in1 - in0) / idle / n:.1f} da
       f"receive-buffer drops {(drop1 - drop0) / idle:.1f}/s; load {load}")
 EOF
 }
+wait_s=$((REST_AT_S - ($(now_ms) - t_begin) / 1000))
+[ "$wait_s" -le 0 ] || sleep "$wait_s"
+echo "rest: window starts $((($(now_ms) - t_begin) / 1000)) s after the start"
 rest_window idle "$IDLE_S"
 if [ "$SNIFF_S" != 0 ]; then
   # What the rest traffic is (scripts/dht-sniff.py), after the rest window: it costs CPU.
