@@ -146,6 +146,17 @@ TEST_F(LivenessMonitorTest, StopCancelsTheHeartbeatPutsStillInFlight) {
   EXPECT_EQ(dht.cancelled_puts(), std::vector<uint64_t>{first});
 }
 
+// OpenDHT closes a search once its puts are acknowledged, then finds the storing nodes again
+// for the next put; a publishing node keeps the search of its own key open instead.
+TEST_F(LivenessMonitorTest, PublishingKeepsTheSearchOfItsOwnKeyOpenUntilStop) {
+  const auto own = dht::liveness_key(alice.node_id());
+  LivenessMonitor m(dht, alice, clock, fast());
+  m.start();
+  EXPECT_EQ(dht.active_listens(own), 1u);
+  m.stop();
+  EXPECT_EQ(dht.active_listens(own), 0u);
+}
+
 TEST_F(LivenessMonitorTest, WatchedNodeTurnsDeadWithinDeadAfterOfItsLastHeartbeat) {
   auto a = running(alice);
   LivenessMonitor b(dht, bob, clock, fast());
