@@ -106,14 +106,6 @@ class Dht {
 
   virtual ListenToken listen(const Key& key, ListenCallback on_values) = 0;
   virtual void cancel_listen(const Key& key, ListenToken token) = 0;
-  // Keeps this node's DHT search for `key` open, receiving no value, until cancel_listen():
-  // OpenDHT closes a search once its puts are all acknowledged and then looks the storing
-  // nodes up again at the next put (a find request per acknowledgement), so a key put every
-  // few seconds (a heartbeat) keeps its search this way. The default is a listen whose values
-  // are ignored (the OpenDHT backend's listen asks the storing nodes for no value at all).
-  virtual ListenToken keep_search(const Key& key) {
-    return listen(key, [](const std::vector<Value>&, bool) {});
-  }
 
   // Good (confirmed) nodes in the routing tables.
   virtual size_t node_count() const = 0;

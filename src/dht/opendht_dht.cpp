@@ -75,12 +75,6 @@ Result<::dht::SockAddr> bind_addr(const std::string& host, uint16_t port, sa_fam
                                             "expected family");
 }
 
-// No value has id 0 (OpenDHT's INVALID_ID): a listen with this query is told nothing, by the
-// storing nodes (the query travels with the listen) or locally.
-::dht::Where quiet_where() {
-  return ::dht::Where{}.id(::dht::Value::INVALID_ID);
-}
-
 std::string describe_failure(std::string_view op, const Key& key) {
   return std::string(op) + key.to_hex() + ": no DHT node acknowledged";
 }
@@ -117,7 +111,6 @@ struct OpenDht::Impl {
     ::dht::InfoHash hash;
     std::shared_future<size_t> token;
     ValuesCallback callback;  // kept to listen again after a runner restart
-    bool quiet = false;       // keep_search(): no value matches (Where id 0)
   };
   std::map<ListenToken, Listening> listens;
   // Permanent puts, to put again after a runner restart: (key, value id) -> value.
@@ -338,9 +331,7 @@ bool OpenDht::restart_runner(const char* reason) {
     }
     try {
       for (auto& [token, l] : impl.listens) {
-        l.token =
-            impl.runner.listen(l.hash, l.callback, {}, l.quiet ? quiet_where() : ::dht::Where{})
-                .share();
+        l.token = impl.runner.listen(l.hash, l.callback).share();
         ++listens;
       }
       for (const auto& [key, value] : impl.permanent) {
@@ -508,26 +499,9 @@ ListenToken OpenDht::listen(const Key& key, ListenCallback on_values) {
   };
   try {
     auto fut = impl_->runner.listen(hash, callback);
-    impl_->listens.emplace(token, Impl::Listening{hash, fut.share(), std::move(callback), false});
+    impl_->listens.emplace(token, Impl::Listening{hash, fut.share(), std::move(callback)});
   } catch (const std::exception& e) {
     spdlog::warn("component=dht listen key={} failed: {}", key.to_hex(), e.what());
-  }
-  return token;
-}
-
-ListenToken OpenDht::keep_search(const Key& key) {
-  std::lock_guard lock(impl_->mutex);
-  const ListenToken token = impl_->next_token++;
-  if (impl_->stopped) return token;
-  const auto hash = to_hash(key);
-  Impl::ValuesCallback callback = [](const std::vector<std::shared_ptr<::dht::Value>>&, bool) {
-    return true;
-  };
-  try {
-    auto fut = impl_->runner.listen(hash, callback, {}, quiet_where());
-    impl_->listens.emplace(token, Impl::Listening{hash, fut.share(), std::move(callback), true});
-  } catch (const std::exception& e) {
-    spdlog::warn("component=dht keep search key={} failed: {}", key.to_hex(), e.what());
   }
   return token;
 }

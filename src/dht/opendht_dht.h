@@ -90,7 +90,6 @@ class OpenDht final : public Dht {
   void get(const Key& key, GetCallback done) override;
   ListenToken listen(const Key& key, ListenCallback on_values) override;
   void cancel_listen(const Key& key, ListenToken token) override;
-  ListenToken keep_search(const Key& key) override;
   size_t node_count() const override;
   DhtStats stats() const override;
   void shutdown() override;

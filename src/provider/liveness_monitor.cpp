@@ -83,8 +83,8 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   // worker cancels them. OpenDHT would re-send each until all its storing nodes acknowledged.
   std::vector<uint64_t> puts_to_cancel;
   std::mt19937_64 rng{std::random_device{}()};
-  dht::ListenToken own_search = 0;  // keep_search() of our own key while publishing
-  int64_t last_put_ok_ms = 0;       // start time counts as ok (not cut off before the first try)
+  uint64_t search_marker = 0;  // value id of the permanent marker under our own key
+  int64_t last_put_ok_ms = 0;  // start time counts as ok (not cut off before the first try)
 
   LivenessMonitor::FollowSource follow_source;  // set once, before its thread
   milliseconds follow_every{0};
@@ -413,21 +413,24 @@ void LivenessMonitor::start() {
   if (core_->started || core_->stopping) return;
   core_->started = true;
   core_->last_put_ok_ms = core_->clock.now_ms();
-  // Our heartbeat key's search stays open: else OpenDHT closes it once a heartbeat is
-  // acknowledged and looks its storing nodes up again at the next (~8 finds per heartbeat).
-  if (core_->config.publish)
-    core_->own_search = core_->dht.keep_search(dht::liveness_key(core_->self));
+  // A tiny permanent value (kind raw, empty; readers skip it) keeps OpenDHT's search of our
+  // heartbeat key open: else it closes the search once a heartbeat is acknowledged and looks
+  // the storing nodes up again at the next one (a find per storing node and heartbeat).
+  if (core_->config.publish) {
+    core_->search_marker =
+        core_->dht.put_permanent(dht::liveness_key(core_->self), {0, dht::ValueKind::raw, {}});
+  }
   worker_ = std::thread([core = core_.get()] { core->run_worker(); });
 }
 
 void LivenessMonitor::stop() {
   std::map<std::string, Core::Watch> watches;
   std::vector<uint64_t> puts;
-  dht::ListenToken own_search = 0;
+  uint64_t search_marker = 0;
   {
     std::lock_guard lock(core_->mutex);
     core_->stopping = true;
-    std::swap(own_search, core_->own_search);
+    std::swap(search_marker, core_->search_marker);
     watches.swap(core_->watches);
     puts.swap(core_->puts_to_cancel);
     for (const auto& [attempt, put] : core_->puts_in_flight) puts.push_back(put.value_id);
@@ -442,7 +445,7 @@ void LivenessMonitor::stop() {
     if (w.listen) core_->dht.cancel_listen(dht::liveness_key(id), w.listen);
   }
   for (const uint64_t id : puts) core_->dht.cancel_put(dht::liveness_key(core_->self), id);
-  if (own_search) core_->dht.cancel_listen(dht::liveness_key(core_->self), own_search);
+  if (search_marker) core_->dht.cancel_permanent(dht::liveness_key(core_->self), search_marker);
 }
 
 NodeState LivenessMonitor::state(const std::string& node_id) const {

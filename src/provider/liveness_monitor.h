@@ -17,7 +17,8 @@
 //    still in flight once a newer one is acknowledged: OpenDHT would otherwise go on
 //    re-sending each heartbeat until all its storing nodes acknowledged it (a load spiral in
 //    a busy mesh, docs/notes/liveness.md). stop() cancels the puts still in flight. While
-//    publishing, the search of its own key is kept open (dht::Dht::keep_search).
+//    publishing, an empty permanent value of kind raw sits under its own key (readers skip
+//    it): it keeps OpenDHT's search of the key open between heartbeats (docs/notes/liveness.md).
 //  * Watching: a watched node's key is listened to (config.listen) and, whenever no new
 //    heartbeat was seen for `poll_after`, read with a get (one in flight per node, at most
 //    `get_timeout`). Verdicts follow provider/liveness_table.h with `dead_after`. At most

@@ -222,11 +222,6 @@ class FakeDht final : public dht::Dht {
     }
     return out;
   }
-  size_t active_listens(const dht::Key& key) {
-    std::lock_guard lock(mutex_);
-    return std::count_if(listeners_.begin(), listeners_.end(),
-                         [&](const auto& l) { return l.second.first == key; });
-  }
   size_t active_listens() {
     std::lock_guard lock(mutex_);
     return listeners_.size();

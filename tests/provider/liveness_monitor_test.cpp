@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -147,14 +148,29 @@ TEST_F(LivenessMonitorTest, StopCancelsTheHeartbeatPutsStillInFlight) {
 }
 
 // OpenDHT closes a search once its puts are acknowledged, then finds the storing nodes again
-// for the next put; a publishing node keeps the search of its own key open instead.
-TEST_F(LivenessMonitorTest, PublishingKeepsTheSearchOfItsOwnKeyOpenUntilStop) {
+// for the next put; a publishing node keeps the search of its own key open with a permanent
+// marker value.
+TEST_F(LivenessMonitorTest, PublishingKeepsAnEmptyPermanentValueUnderItsOwnKeyUntilStop) {
   const auto own = dht::liveness_key(alice.node_id());
   LivenessMonitor m(dht, alice, clock, fast());
   m.start();
-  EXPECT_EQ(dht.active_listens(own), 1u);
+  ASSERT_EQ(dht.permanent_ids(own).size(), 1u);
+  const auto values = dht.values(own);
+  const auto marker = std::find_if(values.begin(), values.end(),
+                                   [](const auto& v) { return v.kind == dht::ValueKind::raw; });
+  ASSERT_NE(marker, values.end());
+  EXPECT_TRUE(marker->data.empty());
   m.stop();
-  EXPECT_EQ(dht.active_listens(own), 0u);
+  EXPECT_TRUE(dht.permanent_ids(own).empty());
+}
+
+TEST_F(LivenessMonitorTest, AWatcherSkipsTheSearchMarkerUnderAHeartbeatKey) {
+  auto a = running(alice);
+  LivenessMonitor b(dht, bob, clock, fast());
+  b.start();
+  b.check({alice.node_id()}, 1s);
+  EXPECT_EQ(b.state(alice.node_id()), NodeState::alive);
+  EXPECT_EQ(b.stats().records_rejected, 0u);
 }
 
 TEST_F(LivenessMonitorTest, WatchedNodeTurnsDeadWithinDeadAfterOfItsLastHeartbeat) {
