@@ -7,10 +7,23 @@
 #   discovery  `beemesh get providers` wall time from nodes that never saw the manifest (cold),
 #              and the same CLI + REST round trip without a DHT lookup (`get nodes`) as baseline
 #   memory     RSS (and anonymous RSS) per daemon; idle CPU per daemon over IDLE_S seconds
+#   rest       UDP datagrams received per daemon per second over the same IDLE_S window
+#              (/proc/net/snmp Udp InDatagrams: every DHT message is one datagram, and each is
+#              received once), and receive-buffer drops (RcvbufErrors) per second
 # Everything is torn down on exit (trap): daemons SIGTERM then SIGKILL, the directory removed.
 #
 #   scripts/scale-daemons.sh [N=200]
 #   env: APPLIES=300 REPLICAS=1 IDLE_S=20 DISCOVER_MANIFESTS=20 DISCOVER_FROM=5
+#        REST_AFTER_S=0: another rest window (CPU, datagrams) of this many seconds after the
+#        applies and discoveries (0: none). APPLIES=0 measures the empty mesh only.
+#        REST_AT_S=0: the first rest window starts no earlier than this many seconds after the
+#        start (the directory re-reads its shards 60, 120, 240 and 480 s after a read, then
+#        every ~8 min: compare runs at the same age).
+#        SNIFF_S=0: after the first rest window, scripts/dht-sniff.py for this many seconds:
+#        the rest traffic by message kind and key (best with NETNS=1 and N <= ~50).
+#        NETNS=0: 1 runs everything (daemons, CLI, curl) in a network namespace of its own
+#        (unshare -n, needs root), so the datagram counts are the daemons' alone; without it
+#        /proc/net/snmp counts the whole machine (other loopback traffic included).
 #        PER_ADDRESS_CAP=512: the daemons' RPC max_connections_per_address (the daemon's is 32;
 #        here every peer connects from 127.0.0.1, so 32 would cut a node off after 32 peers:
 #        a one-machine artefact). 0 keeps the daemon's default.
@@ -29,10 +42,18 @@
 # checked free (TCP and UDP) with ss first: RPC base+i, API base+N+i, DHT (UDP) base+2N+i.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ "${NETNS:-0}" = 1 ] && [ -z "${SCALE_DAEMONS_IN_NETNS:-}" ]; then
+  # Re-run in a new network namespace with its loopback up.
+  exec unshare -n env SCALE_DAEMONS_IN_NETNS=1 bash -c 'ip link set lo up && exec "$0" "$@"' \
+    "$0" "$@"
+fi
 N="${1:-200}"
 APPLIES="${APPLIES:-300}"
 REPLICAS="${REPLICAS:-1}"
 IDLE_S="${IDLE_S:-20}"
+REST_AFTER_S="${REST_AFTER_S:-0}"
+SNIFF_S="${SNIFF_S:-0}"
+REST_AT_S="${REST_AT_S:-0}"
 DISCOVER_MANIFESTS="${DISCOVER_MANIFESTS:-20}"
 DISCOVER_FROM="${DISCOVER_FROM:-5}"
 PER_ADDRESS_CAP="${PER_ADDRESS_CAP:-512}"
@@ -159,33 +180,59 @@ seen_list=""
 for s in "${samples[@]}"; do seen_list+=" n$s:$(nodes_seen "$s")"; done
 echo "settle: sampled nodes list${seen_list} nodes, $(((t_settled - t_begin) / 1000)) s after the start"
 
-# Memory and idle CPU per daemon (/proc/PID/status, /proc/PID/stat utime+stime).
+# A rest window of $2 seconds ($1 names it): CPU per daemon (/proc/PID/stat utime+stime), memory
+# (/proc/PID/status) and UDP datagrams (/proc/net/snmp: this namespace's, see NETNS).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-declare -a T0=()
-for i in $(seq 1 "$N"); do T0[i]="$(cpu_ticks "${PID[$i]}")"; done
-sleep "$IDLE_S"
-hz="$(getconf CLK_TCK)"
-for i in $(seq 1 "$N"); do
-  pid="${PID[$i]}"
-  printf '%s %s %s\n' "$(($(cpu_ticks "$pid") - T0[i]))" \
-    "$(awk '/^VmRSS:/{print $2}' "/proc/$pid/status")" \
-    "$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status")"
-done >"$dir/idle.txt"
-python3 - "$dir/idle.txt" "$hz" "$IDLE_S" <<'EOF'
+udp_counters() { awk '/^Udp:/ && $2 ~ /^[0-9]+$/ {print $2, $5, $6}' /proc/net/snmp; }
+rest_window() {
+  local label="$1" secs="$2" i pid udp0 udp1 load
+  local -a t0=()
+  for i in $(seq 1 "$N"); do t0[i]="$(cpu_ticks "${PID[$i]}")"; done
+  udp0="$(udp_counters)"
+  sleep "$secs"
+  udp1="$(udp_counters)"
+  load="$(cut -d' ' -f1-3 /proc/loadavg)"
+  for i in $(seq 1 "$N"); do
+    pid="${PID[$i]}"
+    printf '%s %s %s\n' "$(($(cpu_ticks "$pid") - t0[i]))" \
+      "$(awk '/^VmRSS:/{print $2}' "/proc/$pid/status")" \
+      "$(awk '/^RssAnon:/{print $2}' "/proc/$pid/status")"
+  done >"$dir/$label.txt"
+  python3 - "$dir/$label.txt" "$(getconf CLK_TCK)" "$secs" "$label" "$udp0" "$udp1" "$load" \
+    "${SCALE_DAEMONS_IN_NETNS:+own network namespace}" <<'EOF'
 import statistics, sys
 rows = [list(map(int, l.split())) for l in open(sys.argv[1])]
-hz, idle = int(sys.argv[2]), float(sys.argv[3])
+hz, idle, label = int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+(in0, out0, drop0), (in1, out1, drop1) = (list(map(int, a.split())) for a in sys.argv[5:7])
+load, scope = sys.argv[7], sys.argv[8] or "whole machine"
+n = len(rows)
 cpu = [100.0 * r[0] / hz / idle for r in rows]
-print(f"memory: RSS per daemon median {statistics.median(r[1] for r in rows)/1024:.1f} MiB, "
-      f"max {max(r[1] for r in rows)/1024:.1f} MiB; anonymous median "
-      f"{statistics.median(r[2] for r in rows)/1024:.1f} MiB; total {sum(r[1] for r in rows)/1024:.0f} MiB")
-print(f"idle CPU over {idle:.0f} s: per daemon median {statistics.median(cpu):.3f} %, "
+if label == "idle":
+    print(f"memory: RSS per daemon median {statistics.median(r[1] for r in rows)/1024:.1f} MiB, "
+          f"max {max(r[1] for r in rows)/1024:.1f} MiB; anonymous median "
+          f"{statistics.median(r[2] for r in rows)/1024:.1f} MiB; total {sum(r[1] for r in rows)/1024:.0f} MiB")
+print(f"{label} CPU over {idle:.0f} s: per daemon median {statistics.median(cpu):.3f} %, "
       f"mean {statistics.mean(cpu):.3f} %, max {max(cpu):.3f} %; all daemons {sum(cpu):.1f} % of one core")
+print(f"{label} UDP ({scope}) over {idle:.0f} s: {(in1 - in0) / idle / n:.1f} datagrams received "
+      f"per daemon per s ({(in1 - in0) / idle:.0f}/s in all, {(out1 - out0) / idle:.0f}/s sent), "
+      f"receive-buffer drops {(drop1 - drop0) / idle:.1f}/s; load {load}")
 EOF
+}
+wait_s=$((REST_AT_S - ($(now_ms) - t_begin) / 1000))
+[ "$wait_s" -le 0 ] || sleep "$wait_s"
+echo "rest: window starts $((($(now_ms) - t_begin) / 1000)) s after the start"
+rest_window idle "$IDLE_S"
+if [ "$SNIFF_S" != 0 ]; then
+  # What the rest traffic is (scripts/dht-sniff.py), after the rest window: it costs CPU.
+  "$BEEMESH" --server "$(api 1)" -o json get nodes >"$dir/nodes.json" 2>/dev/null || :
+  python3 "$root/scripts/dht-sniff.py" --seconds "$SNIFF_S" --daemons "$N" \
+    --nodes "$dir/nodes.json" || echo "dht-sniff failed (needs root)" >&2
+fi
 
 # Applies: manifest k through node (k mod ENTRIES)+1, with the CLI.
 [ "$ENTRIES" -gt 0 ] && [ "$ENTRIES" -le "$N" ] || ENTRIES="$N"
 mkdir -p "$dir/apply"
+: >"$dir/apply/times.txt"
 t_apply="$(now_ms)"
 for k in $(seq 0 $((APPLIES - 1))); do
   cat >"$dir/apply/m$k.yaml" <<EOF
@@ -253,6 +300,8 @@ while read -r i mid _; do
   t3="$(now_ms)"
   echo "$((t1 - t0)) $((t2 - t1b)) $found $((t3 - t2)) $i $mid" >>"$dir/discover.txt"
 done <"$dir/discover-plan.txt"
+
+[ "$REST_AFTER_S" = 0 ] || rest_window rest-after-applies "$REST_AFTER_S"
 
 python3 - "$dir" "$APPLIES" "$N" "$REPLICAS" <<'EOF'
 import collections, json, sys, statistics

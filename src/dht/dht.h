@@ -1,4 +1,5 @@
-// dht/dht.h — a small DHT interface: put (plain or permanent), get, listen, stats, shutdown.
+// dht/dht.h — a small DHT interface: put (plain or permanent, cancellable), get, listen, stats,
+// shutdown.
 //
 // Promise:
 //  * Keys are 160-bit hashes of namespaced strings (Key::of("beemesh/provider/" + id)).
@@ -95,6 +96,11 @@ class Dht {
   // (then `done` got the error).
   virtual uint64_t put_permanent(const Key& key, Value value, PutCallback done = {}) = 0;
   virtual void cancel_permanent(const Key& key, uint64_t value_id) = 0;
+  // Stops sending a plain put() of `value_id` that is still in flight: OpenDHT keeps a plain
+  // put in its search, re-sending it, until every storing node acknowledged it, however old
+  // it is. Its callback may then never run; copies already stored stay until they expire.
+  // The default is cancel_permanent(): in the OpenDHT backend both are OpenDHT's cancelPut.
+  virtual void cancel_put(const Key& key, uint64_t value_id) { cancel_permanent(key, value_id); }
 
   virtual void get(const Key& key, GetCallback done) = 0;
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -73,7 +74,16 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   // Publishing.
   uint64_t sequence = 0;
   int64_t next_put_ms = 0;
-  std::map<uint64_t, int64_t> puts_in_flight;  // attempt -> started (ms); at most 3
+  struct PutInFlight {
+    int64_t started_ms = 0;
+    uint64_t value_id = 0;
+  };
+  std::map<uint64_t, PutInFlight> puts_in_flight;  // attempt -> put; at most 3
+  // Puts to stop in the DHT (timed out, or superseded by a newer acknowledged heartbeat): the
+  // worker cancels them. OpenDHT would re-send each until all its storing nodes acknowledged.
+  std::vector<uint64_t> puts_to_cancel;
+  std::mt19937_64 rng{std::random_device{}()};
+  uint64_t search_marker = 0;  // value id of the permanent marker under our own key
   int64_t last_put_ok_ms = 0;  // start time counts as ok (not cut off before the first try)
 
   LivenessMonitor::FollowSource follow_source;  // set once, before its thread
@@ -209,13 +219,19 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   void on_put_done(uint64_t attempt, Result<void> r) {
     std::lock_guard lock(mutex);
     auto it = puts_in_flight.find(attempt);
-    if (it == puts_in_flight.end()) return;  // timed out already
-    const int64_t started = it->second;
+    if (it == puts_in_flight.end()) return;  // timed out or superseded already
+    const int64_t started = it->second.started_ms;
     puts_in_flight.erase(it);
     if (r) {
       ++counters.heartbeats_put;
       // When the put was made: the DHT was reachable then.
       last_put_ok_ms = std::max(last_put_ok_ms, started);
+      // Older heartbeats still in flight are superseded: stop them (attempts grow with time).
+      for (auto old = puts_in_flight.begin();
+           old != puts_in_flight.end() && old->first < attempt;) {
+        puts_to_cancel.push_back(old->second.value_id);
+        old = puts_in_flight.erase(old);
+      }
     } else {
       ++counters.heartbeat_put_failures;
       spdlog::debug("component=liveness heartbeat put failed: {}", r.error().to_string());
@@ -231,7 +247,9 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
     hb.validity_ms = static_cast<uint32_t>(ms(config.validity));
     hb.sequence = sequence;
     hb.credential = identity.credential();
-    return dht::Value{0, dht::ValueKind::heartbeat, crypto::sign_heartbeat(identity, hb)};
+    // Our own id (never 0), so that the put can be cancelled.
+    const uint64_t id = std::uniform_int_distribution<uint64_t>(1)(rng);
+    return dht::Value{id, dht::ValueKind::heartbeat, crypto::sign_heartbeat(identity, hb)};
   }
 
   // ---- the worker ----
@@ -239,6 +257,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   struct Work {
     std::optional<dht::Value> put;
     uint64_t put_attempt = 0;
+    std::vector<uint64_t> cancel_puts;  // value ids
     std::vector<std::pair<std::string, uint64_t>> reads;
     std::vector<std::string> listens;
     std::vector<std::pair<std::string, dht::ListenToken>> cancels;
@@ -251,14 +270,18 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
     Work w;
     if (config.publish) {
       std::erase_if(puts_in_flight, [&](const auto& p) {
-        const bool late = now - p.second > ms(config.put_timeout);
-        if (late) ++counters.heartbeat_put_failures;
+        const bool late = now - p.second.started_ms > ms(config.put_timeout);
+        if (late) {
+          ++counters.heartbeat_put_failures;
+          puts_to_cancel.push_back(p.second.value_id);
+        }
         return late;
       });
+      w.cancel_puts.swap(puts_to_cancel);
       if (now >= next_put_ms && puts_in_flight.size() < 3) {
         w.put = sign_next(now);
         w.put_attempt = ++last_attempt;
-        puts_in_flight.emplace(w.put_attempt, now);
+        puts_in_flight.emplace(w.put_attempt, PutInFlight{now, w.put->id});
         next_put_ms = now + ms(config.period);
       }
     }
@@ -342,6 +365,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
         for (const auto& [token, cb] : callbacks) cbs.push_back(cb);
       }
       lock.unlock();
+      for (const uint64_t id : w.cancel_puts) dht.cancel_put(dht::liveness_key(self), id);
       if (w.put) {
         std::weak_ptr<Core> weak = weak_from_this();
         dht.put(dht::liveness_key(self), std::move(*w.put),
@@ -389,15 +413,28 @@ void LivenessMonitor::start() {
   if (core_->started || core_->stopping) return;
   core_->started = true;
   core_->last_put_ok_ms = core_->clock.now_ms();
+  // A tiny permanent value (kind raw, empty; readers skip it) keeps OpenDHT's search of our
+  // heartbeat key open: else it closes the search once a heartbeat is acknowledged and looks
+  // the storing nodes up again at the next one (a find per storing node and heartbeat).
+  if (core_->config.publish) {
+    core_->search_marker =
+        core_->dht.put_permanent(dht::liveness_key(core_->self), {0, dht::ValueKind::raw, {}});
+  }
   worker_ = std::thread([core = core_.get()] { core->run_worker(); });
 }
 
 void LivenessMonitor::stop() {
   std::map<std::string, Core::Watch> watches;
+  std::vector<uint64_t> puts;
+  uint64_t search_marker = 0;
   {
     std::lock_guard lock(core_->mutex);
     core_->stopping = true;
+    std::swap(search_marker, core_->search_marker);
     watches.swap(core_->watches);
+    puts.swap(core_->puts_to_cancel);
+    for (const auto& [attempt, put] : core_->puts_in_flight) puts.push_back(put.value_id);
+    core_->puts_in_flight.clear();
   }
   core_->wake.notify_all();
   core_->change.notify_all();
@@ -407,6 +444,8 @@ void LivenessMonitor::stop() {
   for (auto& [id, w] : watches) {
     if (w.listen) core_->dht.cancel_listen(dht::liveness_key(id), w.listen);
   }
+  for (const uint64_t id : puts) core_->dht.cancel_put(dht::liveness_key(core_->self), id);
+  if (search_marker) core_->dht.cancel_permanent(dht::liveness_key(core_->self), search_marker);
 }
 
 NodeState LivenessMonitor::state(const std::string& node_id) const {

@@ -12,7 +12,13 @@
 //  * Publishing: every `period` a freshly signed Heartbeat {node id, key, timestamp,
 //    validity, sequence = max(previous + 1, now ms), credential} is put under
 //    dht::liveness_key(node id) as ValueKind::heartbeat with a new value id: one DHT put per
-//    period whatever the mesh size. A put with no answer within `put_timeout` counts failed.
+//    period whatever the mesh size. A put with no answer within `put_timeout` counts failed
+//    and is cancelled in the DHT (dht::Dht::cancel_put), and so is every older heartbeat put
+//    still in flight once a newer one is acknowledged: OpenDHT would otherwise go on
+//    re-sending each heartbeat until all its storing nodes acknowledged it (a load spiral in
+//    a busy mesh, docs/notes/liveness.md). stop() cancels the puts still in flight. While
+//    publishing, an empty permanent value of kind raw sits under its own key (readers skip
+//    it): it keeps OpenDHT's search of the key open between heartbeats (docs/notes/liveness.md).
 //  * Watching: a watched node's key is listened to (config.listen) and, whenever no new
 //    heartbeat was seen for `poll_after`, read with a get (one in flight per node, at most
 //    `get_timeout`). Verdicts follow provider/liveness_table.h with `dead_after`. At most

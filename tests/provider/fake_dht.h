@@ -1,8 +1,10 @@
 // tests/provider/fake_dht.h — an in-memory dht::Dht for unit tests: puts are stored at once,
-// listeners are told synchronously, gets answer synchronously; failures can be switched on, and
-// gets of chosen keys held until release() (a slow DHT read).
+// listeners are told synchronously, gets answer synchronously; failures can be switched on, gets
+// of chosen keys held until release() (a slow DHT read), and put acknowledgements held until
+// ack_put() (a slow DHT write; cancel_put() drops a held one unanswered, as OpenDHT does).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -43,6 +45,11 @@ class FakeDht final : public dht::Dht {
       }
     }
     for (auto& cb : to_tell) cb({value}, false);
+    if (hold_puts && done) {
+      std::lock_guard lock(mutex_);
+      held_puts_.emplace_back(value.id, std::move(done));
+      return;
+    }
     if (done) done(ok_result());
   }
 
@@ -62,6 +69,12 @@ class FakeDht final : public dht::Dht {
   void cancel_permanent(const dht::Key& key, uint64_t id) override {
     std::lock_guard lock(mutex_);
     if (permanent_.erase({key, id})) ++cancelled_permanent;
+  }
+
+  void cancel_put(const dht::Key&, uint64_t id) override {
+    std::lock_guard lock(mutex_);
+    cancelled_puts_.push_back(id);
+    std::erase_if(held_puts_, [id](const auto& p) { return p.first == id; });
   }
 
   void get(const dht::Key& key, dht::GetCallback done) override {
@@ -145,6 +158,32 @@ class FakeDht final : public dht::Dht {
     }
     for (auto& cb : answer) cb(values);
   }
+  // Value ids of the puts held unacknowledged (hold_puts), oldest first.
+  std::vector<uint64_t> held_put_ids() {
+    std::lock_guard lock(mutex_);
+    std::vector<uint64_t> out;
+    for (const auto& [id, done] : held_puts_) out.push_back(id);
+    return out;
+  }
+  // Acknowledges the held put of value `id`.
+  void ack_put(uint64_t id) {
+    dht::PutCallback done;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = std::find_if(held_puts_.begin(), held_puts_.end(),
+                             [id](const auto& p) { return p.first == id; });
+      if (it == held_puts_.end()) return;
+      done = std::move(it->second);
+      held_puts_.erase(it);
+    }
+    done(ok_result());
+  }
+  // Value ids passed to cancel_put(), in order.
+  std::vector<uint64_t> cancelled_puts() {
+    std::lock_guard lock(mutex_);
+    return cancelled_puts_;
+  }
+
   // Gets waiting in hold_gets().
   size_t held() {
     std::lock_guard lock(mutex_);
@@ -191,6 +230,7 @@ class FakeDht final : public dht::Dht {
   std::atomic<int> fail_puts{0};
   std::atomic<bool> fail_gets{false};
   std::atomic<bool> hang_gets{false};
+  std::atomic<bool> hold_puts{false};  // put callbacks wait for ack_put()
   std::atomic<int> puts{0}, gets{0}, listens{0}, cancelled_listens{0};
   std::atomic<int> permanent_puts{0}, cancelled_permanent{0};
 
@@ -202,6 +242,8 @@ class FakeDht final : public dht::Dht {
   std::set<dht::Key> held_keys_;
   std::vector<std::pair<dht::Key, dht::GetCallback>> held_;
   std::set<std::pair<dht::Key, uint64_t>> permanent_;
+  std::vector<std::pair<uint64_t, dht::PutCallback>> held_puts_;  // value id, callback
+  std::vector<uint64_t> cancelled_puts_;
   uint64_t next_id_ = 1000;
   dht::ListenToken next_token_ = 0;
 };

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -105,6 +106,71 @@ TEST_F(LivenessMonitorTest, EveryPeriodPublishesAHigherSequence) {
   pass(2s);
   ASSERT_TRUE(within(1s, [&] { return m.stats().heartbeats_put >= 2; }));
   EXPECT_GT(heartbeats(dht, alice).back().sequence, first);
+}
+
+// OpenDHT re-sends a plain put until all its storing nodes acknowledged it, however old: a
+// heartbeat that cannot be acknowledged must be stopped, or a busy mesh re-sends ever more of
+// them (docs/notes/liveness.md, "Heartbeat puts that never finish").
+TEST_F(LivenessMonitorTest, HeartbeatPutUnacknowledgedWithinThePutTimeoutIsCancelled) {
+  dht.hold_puts = true;
+  LivenessMonitor m(dht, alice, clock, fast());  // put_timeout 4 s
+  m.start();
+  ASSERT_TRUE(within(1s, [&] { return dht.held_put_ids().size() == 1; }));
+  const uint64_t first = dht.held_put_ids().front();
+  pass(3500ms);
+  EXPECT_TRUE(dht.cancelled_puts().empty());
+  ASSERT_TRUE(within(1s, [&] { return !dht.cancelled_puts().empty(); }));
+  EXPECT_EQ(dht.cancelled_puts().front(), first);
+  EXPECT_EQ(m.stats().heartbeat_put_failures, 1u);
+}
+
+TEST_F(LivenessMonitorTest, OlderHeartbeatPutsInFlightAreCancelledOnceANewerOneIsAcknowledged) {
+  dht.hold_puts = true;
+  LivenessMonitor m(dht, alice, clock, fast());
+  m.start();
+  ASSERT_TRUE(within(3s, [&] { return dht.held_put_ids().size() == 2; }));
+  const auto held = dht.held_put_ids();
+  dht.ack_put(held[1]);
+  ASSERT_TRUE(within(1s, [&] { return !dht.cancelled_puts().empty(); }));
+  EXPECT_EQ(dht.cancelled_puts(), std::vector<uint64_t>{held[0]});
+  EXPECT_EQ(m.stats().heartbeats_put, 1u);
+  EXPECT_EQ(m.stats().heartbeat_put_failures, 0u);
+}
+
+TEST_F(LivenessMonitorTest, StopCancelsTheHeartbeatPutsStillInFlight) {
+  dht.hold_puts = true;
+  LivenessMonitor m(dht, alice, clock, fast());
+  m.start();
+  ASSERT_TRUE(within(1s, [&] { return dht.held_put_ids().size() == 1; }));
+  const uint64_t first = dht.held_put_ids().front();
+  m.stop();
+  EXPECT_EQ(dht.cancelled_puts(), std::vector<uint64_t>{first});
+}
+
+// OpenDHT closes a search once its puts are acknowledged, then finds the storing nodes again
+// for the next put; a publishing node keeps the search of its own key open with a permanent
+// marker value.
+TEST_F(LivenessMonitorTest, PublishingKeepsAnEmptyPermanentValueUnderItsOwnKeyUntilStop) {
+  const auto own = dht::liveness_key(alice.node_id());
+  LivenessMonitor m(dht, alice, clock, fast());
+  m.start();
+  ASSERT_EQ(dht.permanent_ids(own).size(), 1u);
+  const auto values = dht.values(own);
+  const auto marker = std::find_if(values.begin(), values.end(),
+                                   [](const auto& v) { return v.kind == dht::ValueKind::raw; });
+  ASSERT_NE(marker, values.end());
+  EXPECT_TRUE(marker->data.empty());
+  m.stop();
+  EXPECT_TRUE(dht.permanent_ids(own).empty());
+}
+
+TEST_F(LivenessMonitorTest, AWatcherSkipsTheSearchMarkerUnderAHeartbeatKey) {
+  auto a = running(alice);
+  LivenessMonitor b(dht, bob, clock, fast());
+  b.start();
+  b.check({alice.node_id()}, 1s);
+  EXPECT_EQ(b.state(alice.node_id()), NodeState::alive);
+  EXPECT_EQ(b.stats().records_rejected, 0u);
 }
 
 TEST_F(LivenessMonitorTest, WatchedNodeTurnsDeadWithinDeadAfterOfItsLastHeartbeat) {
