@@ -102,15 +102,12 @@ asio::awaitable<Result<workload::WorkloadRecord>> NodeHandlers::apply_verified(
     }
   } else {
     // Opened once per node: the same bytes came with the key share this node stored.
-    auto checked = owner_grants_.open(msg.owner_grant);
-    if (checked) {
-      checked = crypto::check_opened_grant(std::move(*checked),
-                                           {.action = protocol::GrantAction::kApply,
-                                            .manifest_id = msg.manifest_id,
-                                            .owner = msg.owner_public_key,
-                                            .requester = req.envelope.signer},
-                                           clock_);
-    }
+    auto checked = owner_grants_.check(msg.owner_grant,
+                                       {.action = protocol::GrantAction::kApply,
+                                        .manifest_id = msg.manifest_id,
+                                        .owner = msg.owner_public_key,
+                                        .requester = req.envelope.signer},
+                                       clock_);
     if (!checked) co_return codes::from_grant_error(checked.error(), "owner apply grant");
     if (membership_ && checked->content_hash.empty()) {
       co_return make_error(std::string(codes::kUnauthorized),

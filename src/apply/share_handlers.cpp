@@ -38,15 +38,12 @@ Result<void> check_store_share(const crypto::Membership* membership,
     auto intent = open_placement_intent(m.intent, m.manifest_id, m.manifest_owner_public_key);
     if (!intent) return intent.error();
   } else {
-    auto grant = owner_grants.open(m.owner_grant);
-    if (grant) {
-      grant = crypto::check_opened_grant(std::move(*grant),
-                                         {.action = protocol::GrantAction::kApply,
-                                          .manifest_id = m.manifest_id,
-                                          .owner = m.manifest_owner_public_key,
-                                          .requester = req.envelope.signer},
-                                         clock);
-    }
+    auto grant = owner_grants.check(m.owner_grant,
+                                    {.action = protocol::GrantAction::kApply,
+                                     .manifest_id = m.manifest_id,
+                                     .owner = m.manifest_owner_public_key,
+                                     .requester = req.envelope.signer},
+                                    clock);
     if (!grant) return codes::from_grant_error(grant.error(), "owner apply grant");
   }
   if (m.sealed_share.size() != crypto::kSealedShareSize) {

@@ -13,20 +13,21 @@ Result<protocol::Grant> GrantCache::open(ByteView bytes) {
   crypto_generichash(digest.data(), digest.size(), bytes.data(), bytes.size(), nullptr, 0);
   {
     MutexLock lock(mutex_);
-    if (auto it = grants_.find(digest); it != grants_.end()) return it->second;
+    if (const auto* known = grants_.find(digest)) return *known;
     ++verifications_;
   }
   auto grant = open_grant(bytes);  // outside the lock: the signature check is the slow part
   if (!grant) return grant;
   MutexLock lock(mutex_);
-  if (grants_.emplace(digest, *grant).second) {
-    order_.push_back(digest);
-    while (order_.size() > capacity_) {
-      grants_.erase(order_.front());
-      order_.pop_front();
-    }
-  }
+  grants_.insert(digest, *grant);
   return grant;
+}
+
+Result<protocol::Grant> GrantCache::check(ByteView bytes, const GrantExpectation& expect,
+                                          const Clock& clock, std::chrono::milliseconds skew) {
+  auto grant = open(bytes);
+  if (!grant) return grant;
+  return check_opened_grant(std::move(*grant), expect, clock, skew);
 }
 
 size_t GrantCache::size() const {

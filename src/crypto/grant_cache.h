@@ -19,14 +19,16 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <map>
 
 #include "common/bytes.h"
+#include "common/clock.h"
+#include "common/fifo_map.h"
 #include "common/mutex.h"
 #include "common/result.h"
+#include "crypto/grants.h"
 #include "protocol/records.h"
 
 namespace beemesh::crypto {
@@ -35,18 +37,21 @@ class GrantCache {
  public:
   // 4096 covers the grants of the shares a node stores between a publisher's StoreShare and
   // its ApplyRequest even when thousands are stored first (bench/apply prepares 3,000).
-  explicit GrantCache(size_t capacity = 4096) : capacity_(capacity == 0 ? 1 : capacity) {}
+  explicit GrantCache(size_t capacity = 4096) : grants_(capacity) {}
 
   Result<protocol::Grant> open(ByteView bytes) EXCLUDES(mutex_);
+  // open(bytes), then check_opened_grant(expect, clock, skew): the whole check_grant() of
+  // crypto/grants.h with the signature verified once per node.
+  Result<protocol::Grant> check(ByteView bytes, const GrantExpectation& expect, const Clock& clock,
+                                std::chrono::milliseconds skew = std::chrono::seconds(30))
+      EXCLUDES(mutex_);
   size_t size() const EXCLUDES(mutex_);
   uint64_t verifications() const EXCLUDES(mutex_);  // open_grant calls (cache misses)
 
  private:
   using Digest = std::array<uint8_t, 32>;
-  const size_t capacity_;
   mutable Mutex mutex_;
-  std::map<Digest, protocol::Grant> grants_ GUARDED_BY(mutex_);
-  std::deque<Digest> order_ GUARDED_BY(mutex_);  // oldest first
+  FifoMap<Digest, protocol::Grant> grants_ GUARDED_BY(mutex_);
   uint64_t verifications_ GUARDED_BY(mutex_) = 0;
 };
 

@@ -8,9 +8,8 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
-#include <map>
 
+#include "common/fifo_map.h"
 #include "common/mutex.h"
 #include "common/result.h"
 #include "crypto/identity.h"
@@ -19,16 +18,14 @@ namespace beemesh::crypto {
 
 class X25519Cache {
  public:
-  explicit X25519Cache(size_t capacity = 1024) : capacity_(capacity == 0 ? 1 : capacity) {}
+  explicit X25519Cache(size_t capacity = 1024) : keys_(capacity) {}
 
   Result<X25519PublicKey> of(const PublicKey& key) EXCLUDES(mutex_);
   size_t size() const EXCLUDES(mutex_);
 
  private:
-  const size_t capacity_;
   mutable Mutex mutex_;
-  std::map<PublicKey, X25519PublicKey> keys_ GUARDED_BY(mutex_);
-  std::deque<PublicKey> order_ GUARDED_BY(mutex_);  // oldest first
+  FifoMap<PublicKey, X25519PublicKey> keys_ GUARDED_BY(mutex_);
 };
 
 }  // namespace beemesh::crypto
