@@ -84,7 +84,10 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   std::vector<uint64_t> puts_to_cancel;
   std::mt19937_64 rng{std::random_device{}()};
   uint64_t search_marker = 0;  // value id of the permanent marker under our own key
-  int64_t last_put_ok_ms = 0;  // start time counts as ok (not cut off before the first try)
+  // When this node last reached the DHT (start time counts: not cut off before the first
+  // try): the start of an acknowledged heartbeat put of ours, or the arrival of a newer
+  // heartbeat of another node (new data can only have come from the DHT just now).
+  int64_t last_reach_ms = 0;
 
   LivenessMonitor::FollowSource follow_source;  // set once, before its thread
   milliseconds follow_every{0};
@@ -92,13 +95,16 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
   LivenessStats counters;
 
   bool cut_off(int64_t now) const {
-    return config.publish && now - last_put_ok_ms > ms(config.dead_after);
+    return config.publish && now - last_reach_ms > ms(config.dead_after);
   }
 
   // A death needs evidence that this node itself reached the DHT when the other one should
-  // have shown life: not cut off now, and — unless the record alone says dead — one of our
-  // own puts succeeded more than half of dead_after after its last sign of life (a node that
-  // went silent at the moment we lost the DHT ourselves is not accused).
+  // have shown life: not cut off now, and — unless the record alone says dead — this node
+  // reached the DHT more than half of dead_after after the other's last sign of life (a node
+  // that went silent at the moment we lost the DHT ourselves is not accused). Our own puts
+  // alone are not enough evidence: a put is acknowledged only once every storing node
+  // answered, so a storing node that just died holds our puts up for seconds
+  // (docs/notes/liveness.md).
   NodeState state_locked(const std::string& node_id, int64_t now) const {
     if (node_id == self) return NodeState::alive;
     auto s = table.state(node_id, now);
@@ -106,7 +112,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
     if (cut_off(now)) return NodeState::unknown;
     if (table.dead_by_record(node_id, now)) return s;
     const auto life = table.last_sign_of_life(node_id);
-    if (life && last_put_ok_ms <= *life + ms(config.dead_after) / 2) return NodeState::unknown;
+    if (life && last_reach_ms <= *life + ms(config.dead_after) / 2) return NodeState::unknown;
     return s;
   }
 
@@ -164,7 +170,10 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
       std::lock_guard lock(mutex);
       const int64_t now = clock.now_ms();
       if (best) {
-        if (table.observe(*best, now)) ++counters.heartbeats_seen;
+        if (table.observe(*best, now)) {
+          ++counters.heartbeats_seen;
+          last_reach_ms = std::max(last_reach_ms, now);
+        }
       } else if (complete) {
         table.observe_missing(node_id, now);
       }
@@ -225,7 +234,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
     if (r) {
       ++counters.heartbeats_put;
       // When the put was made: the DHT was reachable then.
-      last_put_ok_ms = std::max(last_put_ok_ms, started);
+      last_reach_ms = std::max(last_reach_ms, started);
       // Older heartbeats still in flight are superseded: stop them (attempts grow with time).
       for (auto old = puts_in_flight.begin();
            old != puts_in_flight.end() && old->first < attempt;) {
@@ -401,7 +410,7 @@ struct LivenessMonitor::Core : std::enable_shared_from_this<Core> {
 LivenessMonitor::LivenessMonitor(dht::Dht& dht, const crypto::Identity& identity,
                                  const Clock& clock, LivenessConfig config)
     : core_(std::make_shared<Core>(dht, identity, clock, std::move(config))) {
-  core_->last_put_ok_ms = clock.now_ms();
+  core_->last_reach_ms = clock.now_ms();
 }
 
 LivenessMonitor::~LivenessMonitor() {
@@ -412,7 +421,7 @@ void LivenessMonitor::start() {
   std::lock_guard lock(core_->mutex);
   if (core_->started || core_->stopping) return;
   core_->started = true;
-  core_->last_put_ok_ms = core_->clock.now_ms();
+  core_->last_reach_ms = core_->clock.now_ms();
   // A tiny permanent value (kind raw, empty; readers skip it) keeps OpenDHT's search of our
   // heartbeat key open: else it closes the search once a heartbeat is acknowledged and looks
   // the storing nodes up again at the next one (a find per storing node and heartbeat).

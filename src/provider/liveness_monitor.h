@@ -29,10 +29,11 @@
 //    1 s..60 s, dated at most `max_clock_skew` ahead, and — with `membership` — a credential
 //    that makes the signer a member node. Of the values of one read at most
 //    `max_values_per_read` are looked at.
-//  * Cut off: a node is declared dead only while this node's own heartbeat puts succeed
-//    (one within `dead_after`, and one more than dead_after / 2 after the other node's last
-//    sign of life); otherwise a verdict that would be dead reads `unknown`: a node that
-//    cannot reach the DHT does not accuse the others.
+//  * Cut off: a node is declared dead only while this node reaches the DHT — one of its own
+//    heartbeat puts acknowledged (counted from when it was made), or a newer heartbeat of
+//    any node received — within `dead_after`, and once more than dead_after / 2 after the
+//    other node's last sign of life; otherwise a verdict that would be dead reads `unknown`:
+//    a node that cannot reach the DHT does not accuse the others.
 //  * Checking: check() starts one get per unknown node (counted in stats().reads), all at
 //    once; a node with a check read already in flight, started less than `get_timeout` ago,
 //    is not read again — check() waits for that read. Unwatched nodes learnt through

@@ -347,6 +347,31 @@ TEST_F(LivenessMonitorTest, NodeThatCannotPublishDeclaresNobodyDead) {
   EXPECT_EQ(b.stats().deaths, 0u);
 }
 
+// A storing node that just died holds every put of ours unacknowledged until OpenDHT gives up
+// on it (seconds): the newer heartbeats of a third node still show that we reach the DHT.
+TEST_F(LivenessMonitorTest, WatcherWhosePutsHangButThatSeesNewHeartbeatsStillJudgesASilentNode) {
+  crypto::Identity carol = identity_n(3);
+  auto a = running(alice);
+  LivenessMonitor b(dht, bob, clock, fast());
+  b.start();
+  b.watch(alice.node_id());
+  b.watch(carol.node_id());
+  uint64_t carol_seq = 1;
+  put_heartbeat(carol, heartbeat_of(carol, carol_seq, clock.now_ms()));
+  ASSERT_TRUE(within(6s, [&] { return b.state(alice.node_id()) == NodeState::alive; }));
+  dht.hold_puts = true;  // bob's puts are stored but never acknowledged
+  a.reset();
+  bool dead = false;
+  for (int i = 0; i < 6 && !dead; ++i) {  // 12 s: carol keeps publishing
+    put_heartbeat(carol, heartbeat_of(carol, ++carol_seq, clock.now_ms()));
+    pass(2s);
+    dead = b.state(alice.node_id()) == NodeState::dead;
+  }
+  EXPECT_TRUE(dead);
+  EXPECT_EQ(b.state(carol.node_id()), NodeState::alive);
+  EXPECT_FALSE(b.stats().cut_off);
+}
+
 TEST_F(LivenessMonitorTest, WatchedNodesAreBounded) {
   auto config = fast();
   config.max_watched = 2;
