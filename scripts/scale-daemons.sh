@@ -5,7 +5,9 @@
 #   start      time until every daemon's API answers, and until sampled nodes list min(N, 50)
 #   placement  distinct nodes placed on over the applies (goal at 200 daemons: >= 150)
 #   discovery  `beemesh get providers` wall time from nodes that never saw the manifest (cold),
-#              and the same CLI + REST round trip without a DHT lookup (`get nodes`) as baseline
+#              and the same CLI + REST round trip without a DHT lookup (`get nodes`) as baseline;
+#              with discover_probe built, the same from other cold nodes at the REST API from one
+#              process (no CLI start-up per call)
 #   memory     RSS (and anonymous RSS) per daemon; idle CPU per daemon over IDLE_S seconds
 #   rest       UDP datagrams received per daemon per second over the same IDLE_S window
 #              (/proc/net/snmp Udp InDatagrams: every DHT message is one datagram, and each is
@@ -29,7 +31,8 @@
 #        a one-machine artefact). 0 keeps the daemon's default.
 #        ENTRIES=0: applies go through nodes 1..ENTRIES round robin (0: all N nodes). With
 #        ENTRIES=1 every placement is chosen from one node's view of the mesh.
-#        BEEMESH_BUILD_DIR=build (needs targets beemesh and beemesh_mock_machine,
+#        BEEMESH_BUILD_DIR=build (needs targets beemesh and beemesh_mock_machine, optional
+#        discover_probe;
 #        BEEMESH_CMAKE_ARGS=-DBEEMESH_BUILD_BENCH=ON)
 #        KEEP=1 keeps the directory (logs) after the run
 #        START_BATCH=0: start the daemons in batches of this many, each batch's APIs answering
@@ -63,6 +66,7 @@ START_BATCH="${START_BATCH:-0}"
 build="${BEEMESH_BUILD_DIR:-$root/build}"
 BEEMESH="$build/src/app/beemesh"
 MACHINE="$build/bench/scale/beemesh_mock_machine"
+PROBE="$build/bench/scale/discover_probe"  # optional: the REST-level discovery figures
 for b in "$BEEMESH" "$MACHINE"; do
   [ -x "$b" ] || { echo "missing $b (build beemesh beemesh_mock_machine)" >&2; exit 2; }
 done
@@ -277,9 +281,11 @@ random.shuffle(ok)
 for k, mid, placed in ok[:manifests]:
     # The entry node is left out (it may have discovered the manifest); a placement node may be
     # drawn (1 in N per sample with 1 replica): it still asks the DHT (nothing cached for it).
+    # Twice DISCOVER_FROM distinct nodes: the first half asks through the CLI, the second
+    # through discover_probe (REST API, no CLI process), each cold.
     choices = [i for i in range(1, n + 1) if i != k % entries + 1]
-    for i in random.sample(choices, min(per, len(choices))):
-        print(i, mid, len(placed))
+    for j, i in enumerate(random.sample(choices, min(2 * per, len(choices)))):
+        print(i, mid, len(placed), "cli" if j < per else "probe")
 EOF
 : >"$dir/discover.txt"
 # Timed: the CLI alone (its output to a file); the JSON is counted after the clock stops
@@ -288,7 +294,8 @@ EOF
 get_providers() { "$BEEMESH" --server "$(api "$1")" -o json get providers "$2" >"$dir/providers.json" 2>/dev/null || :; }
 count_providers() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)["providers"]))' \
   <"$dir/providers.json" 2>/dev/null || echo err; }
-while read -r i mid _; do
+while read -r i mid _ how; do
+  [ "$how" = cli ] || continue
   t0="$(now_ms)"
   get_providers "$i" "$mid"
   t1="$(now_ms)"
@@ -300,6 +307,13 @@ while read -r i mid _; do
   t3="$(now_ms)"
   echo "$((t1 - t0)) $((t2 - t1b)) $found $((t3 - t2)) $i $mid" >>"$dir/discover.txt"
 done <"$dir/discover-plan.txt"
+# The same cold discovery at the REST API from one process (the CLI's start-up excluded).
+: >"$dir/probe.txt"
+if [ -x "$PROBE" ]; then
+  while read -r i mid _ how; do
+    [ "$how" = probe ] && echo "$(api "$i") $mid"
+  done <"$dir/discover-plan.txt" | "$PROBE" >"$dir/probe.txt" 2>"$dir/probe.err" || true
+fi
 
 [ "$REST_AFTER_S" = 0 ] || rest_window rest-after-applies "$REST_AFTER_S"
 
@@ -333,6 +347,17 @@ print(f"  baseline (CLI get nodes, no DHT lookup): p50 {pct(base, .5)} ms, p99 {
 warm = [int(r[3]) for r in rows]
 print(f"  warm (the same get providers again: cache hit, liveness known): p50 {pct(warm, .5)} ms, "
       f"p99 {pct(warm, .99)} ms")
+probe = [l.split() for l in open(f"{d}/probe.txt")]
+if probe:
+    pc = [int(r[0]) / 1000 for r in probe if r[0] != "-1"]
+    pb = [int(r[1]) / 1000 for r in probe if r[1] != "-1"]
+    pw = [int(r[3]) / 1000 for r in probe if r[3] != "-1"]
+    pfound = sum(1 for r in probe if r[2] == str(replicas))
+    print(f"cold discovery (REST API, discover_probe, no CLI process): n={len(pc)} "
+          f"p50 {pct(pc, .5):.1f} ms, p99 {pct(pc, .99):.1f} ms; all {replicas} provider(s) "
+          f"found in {pfound}/{len(probe)}")
+    print(f"  baseline (REST GET /nodes): p50 {pct(pb, .5):.1f} ms, p99 {pct(pb, .99):.1f} ms; "
+          f"warm: p50 {pct(pw, .5):.1f} ms, p99 {pct(pw, .99):.1f} ms")
 # The daemon's own breakdown (LOG_LEVEL=debug): the first discovery of the manifest on the
 # node asked, as ProviderManager logged it.
 import re
