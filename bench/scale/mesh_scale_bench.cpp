@@ -388,6 +388,29 @@ int main(int argc, char** argv) {
           dt > 0 ? (cpu - cpu_last) / dt : 0.0, dt,
           double(sent.packets - sent_start.packets) / double(std::max<size_t>(1, nodes.size())),
           load[0]);
+      // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts
+      // (the watchdog), and the provider managers' failed reads and puts.
+      size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0;
+      uint64_t read_failures = 0, puts_failed = 0, rejected = 0;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        const auto st = mesh.node(i).stats();
+        stored += st.stored_values;
+        stored_bytes += st.stored_bytes;
+        searches += st.searches;
+        restarts += st.runner_restarts;
+        good += st.good_nodes;
+        const auto ps = nodes[i]->providers().stats();
+        read_failures += ps.dht_failures;
+        puts_failed += ps.puts_failed;
+        rejected += ps.records_rejected;
+      }
+      const double k = double(std::max<size_t>(1, nodes.size()));
+      std::printf(
+          "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
+          "restarts %zu; reads failed %llu, puts failed %llu, records rejected %llu (all nodes)\n",
+          double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
+          double(good) / k, restarts, static_cast<unsigned long long>(read_failures),
+          static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected));
       std::fflush(stdout);
       cpu_last = cpu;
       t_last = Steady::now();
@@ -460,6 +483,7 @@ int main(int argc, char** argv) {
           double(sent.bytes - sent_start.bytes) / double(o.nodes) / 1000,
           double(reads) / double(o.nodes));
     }
+    progress("settled", want);
     if (settled != o.nodes) {
       status = 3;
       report_missing(nodes, want);
