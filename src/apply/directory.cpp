@@ -273,6 +273,12 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
   shard.untrusted_empty = false;
   shard.answered = true;
   const bool read_empty = read->entries.empty();
+  // Whether the read lists a member the shard did not (the early re-reads go on only then).
+  const bool found_new =
+      std::any_of(read->entries.begin(), read->entries.end(), [&](const auto& e) {
+        return std::none_of(shard.entries.begin(), shard.entries.end(),
+                            [&](const NodeEntry& known) { return known.node_id == e.node_id; });
+      });
   keep_missed_once(shard, read->entries);
   shard.entries = std::move(read->entries);
   if (s == own_shard_ && !read->lists_self) {
@@ -287,9 +293,10 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     // can push some out of the joins answers: those show up at the early re-reads), then
     // after the steady period, longer in a larger mesh (about kRereadEntriesPerPeriod
     // entries read per kShardRefresh), at a random point of [0.75, 1.25] × the period so
-    // that a mesh started together does not read together.
+    // that a mesh started together does not read together. A read on schedule that lists no
+    // member new to the shard ends the early re-reads (apply/shard_rereads.h).
     std::uniform_real_distribution<double> spread(0.75, 1.25);
-    shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_));
+    shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_), found_new);
     shard.backoff = kEmptyShardRecheckMin;
   }
 }
