@@ -28,6 +28,7 @@
 //                    [--pass 1]  (0: no all-at-once directory pass: long at 1,000 nodes)
 //                    [--wave-size 0] [--wave-interval 10]  (staggered start: --wave-size nodes,
 //                    DHT node and bench node, every --wave-interval s; 0 = all at once)
+//                    [--paced-samplers 16]  (nodes reading their 64 shards one at a time)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
 #include <fcntl.h>
@@ -89,6 +90,7 @@ struct Options {
   // once, the first start of the bench).
   size_t wave_size = 0;
   std::chrono::seconds wave_interval{10};
+  size_t paced_samplers = 16;  // nodes that each read the 64 shards one at a time (paced cost)
 };
 
 long open_fds() {
@@ -211,6 +213,8 @@ Options parse(int argc, char** argv) {
       o.loop_threads = std::stoul(v);
     else if (flag == "--wave-size")
       o.wave_size = std::stoul(v);
+    else if (flag == "--paced-samplers")
+      o.paced_samplers = std::max<size_t>(1, std::stoul(v));
     else if (flag == "--wave-interval")
       o.wave_interval = std::chrono::seconds(std::stol(v));
     else {
@@ -541,7 +545,7 @@ int main(int argc, char** argv) {
       // over the mesh, each over its 64 shards; their cost per read (mesh-wide datagrams and
       // bytes per read, minus the rest rate over the time) is what a re-read costs at rest.
       // The concurrent pass below costs more per read (up to N x 64 reads in flight).
-      const size_t samplers = std::min<size_t>(16, o.nodes);
+      const size_t samplers = std::min<size_t>(o.paced_samplers, o.nodes);
       const auto s0 = loopback_sent();
       const auto t_paced = Steady::now();
       size_t paced_reads = 0, paced_failed = 0;

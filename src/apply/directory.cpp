@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 
+#include "common/clock.h"
+
 namespace beemesh::apply {
 
 namespace {
@@ -52,6 +54,12 @@ bool is_directory_id(std::string_view provider_id) {
     if (rest == std::to_string(s)) return true;
   }
   return false;
+}
+
+bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms) {
+  return oldest_joined_ms >
+         started_ms -
+             std::chrono::duration_cast<std::chrono::milliseconds>(kJoinStoreMargin).count();
 }
 
 NodeDirectory::NodeDirectory(provider::ProviderManager& providers, NodeEntry self,
@@ -104,6 +112,7 @@ void NodeDirectory::start(std::chrono::milliseconds tick_every) {
   std::lock_guard lock(mutex_);
   if (started_) return;
   started_ = true;
+  started_ms_ = system_clock().now_ms();
   providers_.watch(std::string(kJoinsId));
   refresher_ = std::thread([this, tick_every] {
     std::unique_lock lock(mutex_);
@@ -137,14 +146,16 @@ void NodeDirectory::take_joins() {
     std::lock_guard lock(mutex_);
     // A full answer whose oldest joiner was not in the previous answer: joins may have been
     // pushed out between the two (more than one answer holds), and so may joins this node's
-    // first pass over the shards missed (the first answer after that pass counts as a gap).
+    // first pass over the shards missed (the first answer after that pass counts as a gap
+    // when its oldest joiner joined shortly before this directory started, or after).
     // Not before the first pass is done: that pass finds them anyway.
     const bool first_pass_done = std::none_of(shards_.begin(), shards_.end(), [](const Shard& sh) {
       return sh.read_at == Steady::time_point{};
     });
     if (first_pass_done && !listed.empty() && listed.size() >= providers_.max_providers()) {
       const auto& oldest = listed.back().metadata.node_id;
-      gap = !joins_evaluated_ || (oldest != self_.node_id && !joins_seen_.count(oldest));
+      gap = !joins_evaluated_ ? first_joins_answer_is_gap(listed.back().timestamp_ms, started_ms_)
+                              : oldest != self_.node_id && !joins_seen_.count(oldest);
     }
     if (first_pass_done) joins_evaluated_ = true;
     for (const auto& p : listed) {

@@ -21,7 +21,11 @@
 //    upkeep for it. Joins come in at most max_providers (50) per answer, freshest first: when
 //    an answer is full and its oldest joiner was not in the previous tick's answer (more
 //    than 50 joins between two ticks: older ones may have been pushed out; the first full
-//    answer after the first pass over the shards counts too), every shard is read again at
+//    answer after the first pass over the shards counts too when its oldest joiner joined
+//    less than kJoinStoreMargin, 30 s, before this directory started, by the record's
+//    timestamp: joiners pushed out of it may not have been stored when the first pass read
+//    their shards; a node joining a running mesh, whose 50 latest joins are older, makes no
+//    such pass, see first_joins_answer_is_gap()), every shard is read again at
 //    once (or as soon as kJoinGapRecheck, 10 s, has passed since the last such pass) and
 //    once more 10 s later (in a burst, records of the joiners missed may not be stored yet
 //    at the first pass).
@@ -123,6 +127,7 @@ inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
 inline constexpr std::chrono::minutes kJoinWindow{9};
 inline constexpr std::chrono::minutes kJoinTtl{20};
 inline constexpr std::chrono::seconds kJoinGapRecheck{10};
+inline constexpr std::chrono::seconds kJoinStoreMargin{30};
 inline constexpr size_t kMaxShardsPerTick = 16;
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
@@ -139,6 +144,11 @@ std::vector<std::string> directory_shard_ids();
 // Every provider id of the directory: the shards, then kJoinsId.
 std::vector<std::string> directory_ids();
 bool is_directory_id(std::string_view provider_id);
+// Whether the first full joins answer after a directory's first pass calls for a gap pass:
+// its oldest joiner (record timestamp, Unix ms) joined less than kJoinStoreMargin before the
+// directory started (Unix ms), so joiners older still, pushed out of the answer, may have
+// been read before their shard records were stored.
+bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms);
 
 struct NodeEntry {
   std::string node_id;
@@ -238,6 +248,7 @@ class NodeDirectory {
   Steady::time_point last_gap_recheck_{};
   int gap_passes_ = 0;            // passes over every shard still owed to a joins gap
   bool joins_evaluated_ = false;  // a joins answer was looked at after the first pass
+  int64_t started_ms_ = 0;        // Unix ms at start() (first_joins_answer_is_gap)
   std::thread refresher_;
 };
 
