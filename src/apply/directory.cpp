@@ -142,6 +142,7 @@ void NodeDirectory::take_joins() {
   std::map<std::string, JoinSeen> seen;
   std::vector<const provider::ProviderInfo*> unchecked;
   bool gap = false;
+  bool running_mesh = false;
   {
     std::lock_guard lock(mutex_);
     // A full answer whose oldest joiner was not in the previous answer: joins may have been
@@ -156,6 +157,9 @@ void NodeDirectory::take_joins() {
       const auto& oldest = listed.back().metadata.node_id;
       gap = !joins_evaluated_ ? first_joins_answer_is_gap(listed.back().timestamp_ms, started_ms_)
                               : oldest != self_.node_id && !joins_seen_.count(oldest);
+      // This node joined a running mesh: its first pass read records stored long before,
+      // and the joins key brings the newcomers: no early re-reads.
+      running_mesh = !joins_evaluated_ && !gap;
     }
     if (first_pass_done) joins_evaluated_ = true;
     for (const auto& p : listed) {
@@ -191,6 +195,18 @@ void NodeDirectory::take_joins() {
     }
   }
   joins_seen_ = std::move(seen);
+  if (running_mesh) {
+    std::uniform_real_distribution<double> spread(0.75, 1.25);
+    const double estimate = entries_per_shard_locked();
+    for (auto& shard : shards_) {
+      // On the early schedule after a successful read (a shard on a backoff keeps it).
+      const auto period = shard.rereads.period();
+      if (period.count() > 0 && period < kShardRefresh && shard.backoff == kEmptyShardRecheckMin &&
+          !shard.untrusted_empty) {
+        shard.due = shard.rereads.skip_early(now, estimate, spread(rng_));
+      }
+    }
+  }
   // Two passes, kJoinGapRecheck apart: the joiners missed may be older than the next answers
   // reach, and in a burst their shard records may not be stored yet at the first pass.
   if (gap) gap_passes_ = 2;

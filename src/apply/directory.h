@@ -54,7 +54,10 @@
 //    revocation, find(), refresh() — restarts the same step from then instead of taking
 //    the next; a read on schedule that lists no member new to the shard ends them: a node
 //    joining a running mesh, whose newcomers come through the joins key, pays one early
-//    re-read per shard, a mass start keeps them while they find members) a shard's period is
+//    re-read per shard, a mass start keeps them while they find members; and a node whose
+//    first full joins answer after its first pass is no gap, below — it joined a running
+//    mesh with more than 50 joins in the last 9 min, a fleet started in waves — skips them:
+//    its shards are read next after the steady period) a shard's period is
 //    kShardRefresh × max(1, E × 64 / kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min),
 //    where E is the mean number of entries of the shards read successfully (this node counted in
 //    its own): the directory's own estimate of the mesh size / 64, taken at each read. So at rest a

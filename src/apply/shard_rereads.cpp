@@ -30,4 +30,12 @@ ShardRereads::Steady::time_point ShardRereads::after_read(Steady::time_point now
   return due_;
 }
 
+ShardRereads::Steady::time_point ShardRereads::skip_early(Steady::time_point now,
+                                                          double entries_per_shard, double spread) {
+  period_ = steady_shard_refresh(entries_per_shard);
+  due_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::duration<double, std::milli>(period_) * spread);
+  return due_;
+}
+
 }  // namespace beemesh::apply

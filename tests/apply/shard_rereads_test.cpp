@@ -127,6 +127,17 @@ TEST(ShardRereads, AForcedReadThatFoundNothingNewKeepsThePeriod) {
   EXPECT_EQ(s.after_read(kT0 + 10s, kFewEntries, 1.0, false), kT0 + 10s + 60s);
 }
 
+// A node that joined a running mesh (apply/directory.h) reads its shards once, then at the
+// steady period.
+TEST(ShardRereads, SkippingTheEarlyReReadsTakesTheSteadyPeriodFromNow) {
+  ShardRereads s;
+  s.after_read(kT0, 15.6);
+  EXPECT_EQ(s.skip_early(kT0 + 5s, 15.6), kT0 + 5s + steady_shard_refresh(15.6));
+  EXPECT_EQ(s.period(), steady_shard_refresh(15.6));
+  const auto due = kT0 + 5s + steady_shard_refresh(15.6);
+  EXPECT_EQ(s.after_read(due, 15.6), due + steady_shard_refresh(15.6)) << "and stays there";
+}
+
 TEST(ShardRereads, TheSpreadScalesThePeriod) {
   ShardRereads s;
   EXPECT_EQ(s.after_read(kT0, kFewEntries, 0.75), kT0 + 45s);
