@@ -26,6 +26,9 @@
 //                    [--discoverers 20] [--per-address-cap 0]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
 //                    [--pass 1]  (0: no all-at-once directory pass: long at 1,000 nodes)
+//                    [--wave-size 0] [--wave-interval 10]  (staggered start: --wave-size nodes,
+//                    DHT node and bench node, every --wave-interval s; 0 = all at once)
+//                    [--paced-samplers 16]  (nodes reading their 64 shards one at a time)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
 #include <fcntl.h>
@@ -83,6 +86,11 @@ struct Options {
   size_t loop_threads = 2;
   size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
   bool pass = true;            // every node reads its 64 shards at once after the rest window
+  // Staggered start, as a fleet joins: --wave-size nodes every --wave-interval s (0: all at
+  // once, the first start of the bench).
+  size_t wave_size = 0;
+  std::chrono::seconds wave_interval{10};
+  size_t paced_samplers = 16;  // nodes that each read the 64 shards one at a time (paced cost)
 };
 
 long open_fds() {
@@ -203,6 +211,12 @@ Options parse(int argc, char** argv) {
       o.pass = v != "0";
     else if (flag == "--loop-threads")
       o.loop_threads = std::stoul(v);
+    else if (flag == "--wave-size")
+      o.wave_size = std::stoul(v);
+    else if (flag == "--paced-samplers")
+      o.paced_samplers = std::max<size_t>(1, std::stoul(v));
+    else if (flag == "--wave-interval")
+      o.wave_interval = std::chrono::seconds(std::stol(v));
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       std::exit(2);
@@ -339,9 +353,9 @@ int main(int argc, char** argv) {
     const auto t_start = Steady::now();
     const app::WorkloadSettings workload_defaults;  // the daemon's provider TTL
     const auto record_expiry = std::chrono::seconds(workload_defaults.provider_ttl_seconds);
-    auto mesh_r = dht::LoopbackMesh::start(o.nodes, network, [record_expiry](dht::DhtConfig& c) {
-      c.provider_record_expiry = record_expiry;
-    });
+    auto tweak = [record_expiry](dht::DhtConfig& c) { c.provider_record_expiry = record_expiry; };
+    const size_t wave = o.wave_size == 0 ? o.nodes : std::min(o.wave_size, o.nodes);
+    auto mesh_r = dht::LoopbackMesh::start(wave, network, tweak);
     if (!mesh_r.ok()) fail("mesh", mesh_r.error());
     auto& mesh = **mesh_r;
     const double dht_ms = ms_since(t_start);
@@ -349,7 +363,71 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<bench::BenchNode>> nodes;
     std::vector<size_t> entry_index;
     const size_t stride = o.nodes / o.entries;
+    // The start's cost: process CPU and loopback traffic from the first node's start until
+    // the settle (the storm of first passes, joins, gap passes and early re-reads).
+    const double cpu_start = cpu_seconds();
+    const auto sent_start = loopback_sent();
+    double cpu_last = cpu_start;
+    auto t_last = t_start;
+    auto progress = [&](const char* what, size_t want) {
+      size_t listed_all = 0, fewest = nodes.empty() ? 0 : o.nodes;
+      uint64_t reads = 0;
+      for (auto& n : nodes) {
+        const size_t seen = n->directory().nodes().size();
+        fewest = std::min(fewest, seen);
+        if (seen >= std::min(want, nodes.size())) ++listed_all;
+        reads += n->directory().stats().shard_reads;
+      }
+      const double cpu = cpu_seconds();
+      const double dt = std::chrono::duration<double>(Steady::now() - t_last).count();
+      const auto sent = loopback_sent();
+      double load[3] = {0, 0, 0};
+      (void)getloadavg(load, 3);
+      std::printf(
+          "  %s: %zu started, %zu list all started (fewest %zu) after %.0f s; shard reads %.1f "
+          "per node; process CPU %.2f cores (last %.0f s); sent %.0f msg per node so far; load "
+          "%.1f\n",
+          what, nodes.size(), listed_all, fewest, ms_since(t_start) / 1000,
+          nodes.empty() ? 0.0 : double(reads) / double(nodes.size()),
+          dt > 0 ? (cpu - cpu_last) / dt : 0.0, dt,
+          double(sent.packets - sent_start.packets) / double(std::max<size_t>(1, nodes.size())),
+          load[0]);
+      // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts
+      // (the watchdog), and the provider managers' failed reads and puts.
+      size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0;
+      uint64_t read_failures = 0, puts_failed = 0, rejected = 0;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        const auto st = mesh.node(i).stats();
+        stored += st.stored_values;
+        stored_bytes += st.stored_bytes;
+        searches += st.searches;
+        restarts += st.runner_restarts;
+        good += st.good_nodes;
+        const auto ps = nodes[i]->providers().stats();
+        read_failures += ps.dht_failures;
+        puts_failed += ps.puts_failed;
+        rejected += ps.records_rejected;
+      }
+      const double k = double(std::max<size_t>(1, nodes.size()));
+      std::printf(
+          "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
+          "restarts %zu; reads failed %llu, puts failed %llu, records rejected %llu (all nodes)\n",
+          double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
+          double(good) / k, restarts, static_cast<unsigned long long>(read_failures),
+          static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected));
+      std::fflush(stdout);
+      cpu_last = cpu_seconds();  // the census above counts in the next interval
+      t_last = Steady::now();
+    };
     for (size_t i = 0; i < o.nodes; ++i) {
+      if (i > 0 && i % wave == 0) {
+        progress("waves", o.nodes);
+        std::this_thread::sleep_until(t_start + o.wave_interval * (i / wave));
+        for (size_t k = i; k < std::min(o.nodes, i + wave); ++k) {
+          auto added = mesh.add_node(tweak);
+          if (!added.ok()) fail("DHT node", added.error());
+        }
+      }
       bench::BenchNodeSpec spec;
       spec.name = "n" + std::to_string(i);
       spec.data_dir = root / spec.name;
@@ -362,8 +440,10 @@ int main(int argc, char** argv) {
       nodes.push_back(std::move(*node));
     }
     const double nodes_ms = ms_since(t_start);
-    std::printf("%zu nodes: DHT nodes up in %.0f ms, bench nodes up in %.0f ms\n", o.nodes, dht_ms,
-                nodes_ms);
+    std::printf(
+        "%zu nodes: first wave's DHT nodes up in %.0f ms, all bench nodes up in %.0f ms "
+        "(waves of %zu every %lld s)\n",
+        o.nodes, dht_ms, nodes_ms, wave, static_cast<long long>(o.wave_interval.count()));
     std::fflush(stdout);
 
     // 1. Settle: every directory lists min(N, settle_entries) nodes.
@@ -371,6 +451,10 @@ int main(int argc, char** argv) {
     size_t settled = 0, min_seen = 0;
     auto last_print = Steady::now();
     while (true) {
+      // Each poll copies every directory (N x N entries): at 1,000 nodes a poll costs ~0.1 s
+      // of CPU, so the bench waits 20 times the poll's own time (>= 250 ms) between polls
+      // to stay under 5 % of a core.
+      const auto poll_started = Steady::now();
       settled = 0;
       min_seen = o.nodes;
       for (auto& n : nodes) {
@@ -380,16 +464,30 @@ int main(int argc, char** argv) {
       }
       if (settled == o.nodes || Steady::now() - t_start > o.settle_timeout) break;
       if (Steady::now() - last_print > 10s) {
-        std::printf("  settling: %zu of %zu nodes list >= %zu (fewest: %zu) after %.0f s\n",
-                    settled, o.nodes, want, min_seen, ms_since(t_start) / 1000);
-        std::fflush(stdout);
+        progress("settling", want);
         last_print = Steady::now();
       }
-      std::this_thread::sleep_for(250ms);
+      std::this_thread::sleep_for(
+          std::max<Steady::duration>(250ms, 20 * (Steady::now() - poll_started)));
     }
     const double settle_ms = ms_since(t_start);
-    std::printf("settle: %zu of %zu nodes list >= %zu nodes after %.1f s (fewest listed: %zu)\n",
-                settled, o.nodes, want, settle_ms / 1000, min_seen);
+    std::printf(
+        "settle: %zu of %zu nodes list >= %zu nodes after %.1f s (%.1f s after the last node's "
+        "start; fewest listed: %zu)\n",
+        settled, o.nodes, want, settle_ms / 1000, (settle_ms - nodes_ms) / 1000, min_seen);
+    {
+      const auto sent = loopback_sent();
+      uint64_t reads = 0;
+      for (auto& n : nodes) reads += n->directory().stats().shard_reads;
+      std::printf(
+          "  start to settle: process CPU %.1f s (%.2f cores); sent per node %.0f msg, %.0f KB; "
+          "shard reads per node %.1f\n",
+          cpu_seconds() - cpu_start, (cpu_seconds() - cpu_start) / (settle_ms / 1000),
+          double(sent.packets - sent_start.packets) / double(o.nodes),
+          double(sent.bytes - sent_start.bytes) / double(o.nodes) / 1000,
+          double(reads) / double(o.nodes));
+    }
+    progress("settled", want);
     if (settled != o.nodes) {
       status = 3;
       report_missing(nodes, want);
@@ -447,7 +545,7 @@ int main(int argc, char** argv) {
       // over the mesh, each over its 64 shards; their cost per read (mesh-wide datagrams and
       // bytes per read, minus the rest rate over the time) is what a re-read costs at rest.
       // The concurrent pass below costs more per read (up to N x 64 reads in flight).
-      const size_t samplers = std::min<size_t>(16, o.nodes);
+      const size_t samplers = std::min<size_t>(o.paced_samplers, o.nodes);
       const auto s0 = loopback_sent();
       const auto t_paced = Steady::now();
       size_t paced_reads = 0, paced_failed = 0;

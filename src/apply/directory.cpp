@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 
+#include "common/clock.h"
+
 namespace beemesh::apply {
 
 namespace {
@@ -52,6 +54,12 @@ bool is_directory_id(std::string_view provider_id) {
     if (rest == std::to_string(s)) return true;
   }
   return false;
+}
+
+bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms) {
+  return oldest_joined_ms >
+         started_ms -
+             std::chrono::duration_cast<std::chrono::milliseconds>(kJoinStoreMargin).count();
 }
 
 NodeDirectory::NodeDirectory(provider::ProviderManager& providers, NodeEntry self,
@@ -104,6 +112,7 @@ void NodeDirectory::start(std::chrono::milliseconds tick_every) {
   std::lock_guard lock(mutex_);
   if (started_) return;
   started_ = true;
+  started_ms_ = system_clock().now_ms();
   providers_.watch(std::string(kJoinsId));
   refresher_ = std::thread([this, tick_every] {
     std::unique_lock lock(mutex_);
@@ -133,18 +142,24 @@ void NodeDirectory::take_joins() {
   std::map<std::string, JoinSeen> seen;
   std::vector<const provider::ProviderInfo*> unchecked;
   bool gap = false;
+  bool running_mesh = false;
   {
     std::lock_guard lock(mutex_);
     // A full answer whose oldest joiner was not in the previous answer: joins may have been
     // pushed out between the two (more than one answer holds), and so may joins this node's
-    // first pass over the shards missed (the first answer after that pass counts as a gap).
+    // first pass over the shards missed (the first answer after that pass counts as a gap
+    // when its oldest joiner joined shortly before this directory started, or after).
     // Not before the first pass is done: that pass finds them anyway.
     const bool first_pass_done = std::none_of(shards_.begin(), shards_.end(), [](const Shard& sh) {
       return sh.read_at == Steady::time_point{};
     });
     if (first_pass_done && !listed.empty() && listed.size() >= providers_.max_providers()) {
       const auto& oldest = listed.back().metadata.node_id;
-      gap = !joins_evaluated_ || (oldest != self_.node_id && !joins_seen_.count(oldest));
+      gap = !joins_evaluated_ ? first_joins_answer_is_gap(listed.back().timestamp_ms, started_ms_)
+                              : oldest != self_.node_id && !joins_seen_.count(oldest);
+      // This node joined a running mesh: its first pass read records stored long before,
+      // and the joins key brings the newcomers: no early re-reads.
+      running_mesh = !joins_evaluated_ && !gap;
     }
     if (first_pass_done) joins_evaluated_ = true;
     for (const auto& p : listed) {
@@ -180,6 +195,18 @@ void NodeDirectory::take_joins() {
     }
   }
   joins_seen_ = std::move(seen);
+  if (running_mesh) {
+    std::uniform_real_distribution<double> spread(0.75, 1.25);
+    const double estimate = entries_per_shard_locked();
+    for (auto& shard : shards_) {
+      // On the early schedule after a successful read (a shard on a backoff keeps it).
+      const auto period = shard.rereads.period();
+      if (period.count() > 0 && period < kShardRefresh && shard.backoff == kEmptyShardRecheckMin &&
+          !shard.untrusted_empty) {
+        shard.due = shard.rereads.skip_early(now, estimate, spread(rng_));
+      }
+    }
+  }
   // Two passes, kJoinGapRecheck apart: the joiners missed may be older than the next answers
   // reach, and in a burst their shard records may not be stored yet at the first pass.
   if (gap) gap_passes_ = 2;
@@ -273,6 +300,12 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
   shard.untrusted_empty = false;
   shard.answered = true;
   const bool read_empty = read->entries.empty();
+  // Whether the read lists a member the shard did not (the early re-reads go on only then).
+  const bool found_new =
+      std::any_of(read->entries.begin(), read->entries.end(), [&](const auto& e) {
+        return std::none_of(shard.entries.begin(), shard.entries.end(),
+                            [&](const NodeEntry& known) { return known.node_id == e.node_id; });
+      });
   keep_missed_once(shard, read->entries);
   shard.entries = std::move(read->entries);
   if (s == own_shard_ && !read->lists_self) {
@@ -287,9 +320,10 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     // can push some out of the joins answers: those show up at the early re-reads), then
     // after the steady period, longer in a larger mesh (about kRereadEntriesPerPeriod
     // entries read per kShardRefresh), at a random point of [0.75, 1.25] × the period so
-    // that a mesh started together does not read together.
+    // that a mesh started together does not read together. A read on schedule that lists no
+    // member new to the shard ends the early re-reads (apply/shard_rereads.h).
     std::uniform_real_distribution<double> spread(0.75, 1.25);
-    shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_));
+    shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_), found_new);
     shard.backoff = kEmptyShardRecheckMin;
   }
 }

@@ -21,7 +21,11 @@
 //    upkeep for it. Joins come in at most max_providers (50) per answer, freshest first: when
 //    an answer is full and its oldest joiner was not in the previous tick's answer (more
 //    than 50 joins between two ticks: older ones may have been pushed out; the first full
-//    answer after the first pass over the shards counts too), every shard is read again at
+//    answer after the first pass over the shards counts too when its oldest joiner joined
+//    less than kJoinStoreMargin, 30 s, before this directory started, by the record's
+//    timestamp: joiners pushed out of it may not have been stored when the first pass read
+//    their shards; a node joining a running mesh, whose 50 latest joins are older, makes no
+//    such pass, see first_joins_answer_is_gap()), every shard is read again at
 //    once (or as soon as kJoinGapRecheck, 10 s, has passed since the last such pass) and
 //    once more 10 s later (in a burst, records of the joiners missed may not be stored yet
 //    at the first pass).
@@ -48,21 +52,26 @@
 //  * The steady re-read period grows with the mesh (apply/shard_rereads.h): after the early
 //    re-reads (60, 120, 240, 480 s; a read forced before its period — a joins-gap pass, a
 //    revocation, find(), refresh() — restarts the same step from then instead of taking
-//    the next) a shard's period is kShardRefresh × max(1, E × 64 /
-//    kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min), where E is the mean number of
-//    entries of the shards read successfully (this node counted in its own): the directory's own
-//    estimate of the mesh size / 64, taken at each read. So at rest a node reads about
-//    kRereadEntriesPerPeriod (128) entries per 8 min whatever the size of the mesh: 64 gets per
-//    ~8 min up to ~128 nodes, 64 gets per ~60 min at ~1,000 (a get's cost grows with the
-//    records it carries); beyond ~1,024 nodes the cap holds and the cost grows again with N.
-//    The price is staleness: a node that left without withdrawing stays listed while its
-//    record lives (up to its TTL), then until the second read of its shard that lacks it
-//    (below): up to 2.5 × the period (~20 min at 100 nodes, ~2.6 h at 1,000);
-//    placement treats a node that does not answer as having no room (and asks a fresh
-//    sample once when the answers lack room), and with liveness wired in, a node known dead
-//    is left out of every read of its shard or of the joins (below; the entries already
-//    held are not filtered between reads). Newcomers are not affected (the joins key), nor
-//    find() of a node not listed (it reads the shard), nor revocations (a pass).
+//    the next; a read on schedule that lists no member new to the shard ends them: a node
+//    joining a running mesh, whose newcomers come through the joins key, pays one early
+//    re-read per shard, a mass start keeps them while they find members; and a node whose
+//    first full joins answer after its first pass is no gap, below — it joined a running
+//    mesh with more than 50 joins in the last 9 min, a fleet started in waves — skips them:
+//    its shards are read next after the steady period) a shard's period is
+//    kShardRefresh × max(1, E × 64 / kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min),
+//    where E is the mean number of entries of the shards read successfully (this node counted in
+//    its own): the directory's own estimate of the mesh size / 64, taken at each read. So at rest a
+//    node reads about kRereadEntriesPerPeriod (128) entries per 8 min whatever the size of the
+//    mesh: 64 gets per ~8 min up to ~128 nodes, 64 gets per ~60 min at ~1,000 (a get's cost grows
+//    with the records it carries); beyond ~1,024 nodes the cap holds and the cost grows again with
+//    N. The price is staleness: a node that left without withdrawing stays listed while its record
+//    lives (up to its TTL), then until the second read of its shard that lacks it (below): up
+//    to 2.5 × the period (~20 min at 100 nodes, ~2.6 h at 1,000); placement treats a node that does
+//    not answer as having no room (and asks a fresh sample once when the answers lack room), and
+//    with liveness wired in, a node known dead is left out of every read of its shard or of the
+//    joins (below; the entries already held are not filtered between reads). Newcomers are not
+//    affected (the joins key), nor find() of a node not listed (it reads the shard), nor
+//    revocations (a pass).
 //  * A read replaces what the shard listed, except that an entry missing from one read is
 //    kept until a second read in a row misses it too: under load a DHT get can answer with
 //    part of a shard (the storing nodes that answered lacked records, or the get ended
@@ -121,6 +130,7 @@ inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
 inline constexpr std::chrono::minutes kJoinWindow{9};
 inline constexpr std::chrono::minutes kJoinTtl{20};
 inline constexpr std::chrono::seconds kJoinGapRecheck{10};
+inline constexpr std::chrono::seconds kJoinStoreMargin{30};
 inline constexpr size_t kMaxShardsPerTick = 16;
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
@@ -137,6 +147,11 @@ std::vector<std::string> directory_shard_ids();
 // Every provider id of the directory: the shards, then kJoinsId.
 std::vector<std::string> directory_ids();
 bool is_directory_id(std::string_view provider_id);
+// Whether the first full joins answer after a directory's first pass calls for a gap pass:
+// its oldest joiner (record timestamp, Unix ms) joined less than kJoinStoreMargin before the
+// directory started (Unix ms), so joiners older still, pushed out of the answer, may have
+// been read before their shard records were stored.
+bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms);
 
 struct NodeEntry {
   std::string node_id;
@@ -236,6 +251,7 @@ class NodeDirectory {
   Steady::time_point last_gap_recheck_{};
   int gap_passes_ = 0;            // passes over every shard still owed to a joins gap
   bool joins_evaluated_ = false;  // a joins answer was looked at after the first pass
+  int64_t started_ms_ = 0;        // Unix ms at start() (first_joins_answer_is_gap)
   std::thread refresher_;
 };
 

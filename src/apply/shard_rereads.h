@@ -13,6 +13,12 @@
 //    for the E of that read. A read forced before that (a joins-gap pass, a revocation, a
 //    find(), refresh()) keeps the step: the schedule starts again from it with the same
 //    period, so forced passes during a mass start do not use up the early re-reads.
+//    A read on schedule that found no entry new to the shard (`found_new` false: every
+//    member it lists was listed already, e.g. brought in by the joins key) ends the early
+//    re-reads at once: the shard takes the steady period. So a node that joins a running
+//    mesh (staggered starts, a fleet that grows) pays one early re-read per shard instead of
+//    four, while a mass start, whose early re-reads keep finding members, keeps them.
+//    skip_early() leaves the early re-reads out altogether (the steady period from now).
 //    `spread` (the caller draws it from [0.75, 1.25], so that reads spread) scales the period.
 //    Plain value; no clock of its own (the caller passes `now`).
 #pragma once
@@ -36,6 +42,11 @@ class ShardRereads {
   using Steady = std::chrono::steady_clock;
   // When to read the shard again after a read at `now` (see the promise).
   Steady::time_point after_read(Steady::time_point now, double entries_per_shard,
+                                double spread = 1.0, bool found_new = true);
+  // Skips the early re-reads: the next read comes the steady period for `entries_per_shard`
+  // (× spread) after `now`, and so do the reads on schedule after it. For a node that joined
+  // a running mesh (apply/directory.h): its first pass read records stored long before.
+  Steady::time_point skip_early(Steady::time_point now, double entries_per_shard,
                                 double spread = 1.0);
   // The period the last after_read() scheduled (before its spread).
   std::chrono::milliseconds period() const { return period_; }

@@ -211,6 +211,23 @@ TEST_F(DirectoryJoins, AJoinerWhoseKeyDoesNotHashToItsNodeIdIsNotListed) {
   for (const auto& n : a.nodes()) EXPECT_NE(n.node_id, liar.node_id());
 }
 
+// A mass start: the 50 latest joins are seconds old when a node starts; joiners pushed out
+// of its first answer may not have been stored when its first pass read their shards.
+TEST(FirstJoinsAnswer, IsAGapWhenItsOldestJoinerJoinedShortlyBeforeTheDirectoryStarted) {
+  const int64_t started = 1'800'000'000'000;
+  EXPECT_TRUE(first_joins_answer_is_gap(started - 5'000, started));
+  EXPECT_TRUE(first_joins_answer_is_gap(started + 5'000, started)) << "joined after it";
+}
+
+// A node joining a running mesh (a fleet started in waves): the 50 latest joins span more
+// than kJoinStoreMargin, so the older ones were stored before its first pass read them.
+TEST(FirstJoinsAnswer, IsNoGapWhenItsOldestJoinerJoinedLongBeforeTheDirectoryStarted) {
+  const int64_t started = 1'800'000'000'000;
+  const int64_t margin = std::chrono::milliseconds(kJoinStoreMargin).count();
+  EXPECT_FALSE(first_joins_answer_is_gap(started - margin, started));
+  EXPECT_FALSE(first_joins_answer_is_gap(started - 50'000, started));
+}
+
 TEST(DirectoryIds, AreTheShardsAndTheJoinsKey) {
   auto ids = directory_ids();
   ASSERT_EQ(ids.size(), kDirectoryShards + 1);

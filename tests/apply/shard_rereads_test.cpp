@@ -102,6 +102,42 @@ TEST(ShardRereads, AReadAfterTheShardCameDueTakesTheNextStep) {
   EXPECT_EQ(s.after_read(late, kFewEntries), late + 120s);
 }
 
+// A node joining a running mesh: its first pass found the members, the joins key brings
+// the newcomers, so the 60 s re-read lists nothing new and the early re-reads end there.
+TEST(ShardRereads, AReadOnScheduleThatFoundNothingNewTakesTheSteadyPeriod) {
+  ShardRereads s;
+  const auto due = s.after_read(kT0, 15.6);  // ~1,000 nodes
+  EXPECT_EQ(s.after_read(due, 15.6, 1.0, false), due + steady_shard_refresh(15.6));
+}
+
+TEST(ShardRereads, EarlyReReadsGoOnWhileReadsOnScheduleFindNewMembers) {
+  ShardRereads s;
+  auto now = s.after_read(kT0, kFewEntries);
+  now = s.after_read(now, kFewEntries, 1.0, true);
+  EXPECT_EQ(s.period(), 120s);
+  now = s.after_read(now, kFewEntries, 1.0, true);
+  EXPECT_EQ(s.period(), 240s);
+  s.after_read(now, kFewEntries, 1.0, false);
+  EXPECT_EQ(s.period(), kShardRefresh) << "steady (8 min at ~100 nodes)";
+}
+
+TEST(ShardRereads, AForcedReadThatFoundNothingNewKeepsThePeriod) {
+  ShardRereads s;
+  s.after_read(kT0, kFewEntries);
+  EXPECT_EQ(s.after_read(kT0 + 10s, kFewEntries, 1.0, false), kT0 + 10s + 60s);
+}
+
+// A node that joined a running mesh (apply/directory.h) reads its shards once, then at the
+// steady period.
+TEST(ShardRereads, SkippingTheEarlyReReadsTakesTheSteadyPeriodFromNow) {
+  ShardRereads s;
+  s.after_read(kT0, 15.6);
+  EXPECT_EQ(s.skip_early(kT0 + 5s, 15.6), kT0 + 5s + steady_shard_refresh(15.6));
+  EXPECT_EQ(s.period(), steady_shard_refresh(15.6));
+  const auto due = kT0 + 5s + steady_shard_refresh(15.6);
+  EXPECT_EQ(s.after_read(due, 15.6), due + steady_shard_refresh(15.6)) << "and stays there";
+}
+
 TEST(ShardRereads, TheSpreadScalesThePeriod) {
   ShardRereads s;
   EXPECT_EQ(s.after_read(kT0, kFewEntries, 0.75), kT0 + 45s);
