@@ -155,6 +155,7 @@ enum class Sql {
 struct StateStore::Impl {
   sqlite::Db db;
   std::array<sqlite::Statement, static_cast<size_t>(Sql::Count)> statements;
+  sqlite::TransactionStatements transactions;
 
   sqlite::Statement& operator[](Sql which) { return statements[static_cast<size_t>(which)]; }
 };
@@ -208,6 +209,9 @@ Result<void> prepare_all(StateStore::Impl& impl) {
     if (!stmt) return stmt.error();
     impl[which] = std::move(stmt).value();
   }
+  auto transactions = sqlite::TransactionStatements::prepare(impl.db.get());
+  if (!transactions) return transactions.error();
+  impl.transactions = std::move(*transactions);
   return ok_result();
 }
 
@@ -329,7 +333,7 @@ Result<void> StateStore::put_deployed(const WorkloadRecord& r,
     return make_error("state_store", "put applied manifest: empty id");
   }
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::Transaction::begin(impl_->db.get());
+  auto tx = sqlite::Transaction::begin(impl_->transactions);
   if (!tx) return tx.error();
   BEEMESH_TRY(put_workload_locked(r));
   BEEMESH_TRY(put_applied_manifest_locked(applied));
@@ -452,7 +456,7 @@ Result<void> StateStore::put_key_share(const KeyShareRecord& r, const KeyShareQu
   if (r.expires_ms <= now) {
     return make_error("expired", "put key share " + what + ": no expiry, or already expired");
   }
-  auto tx = sqlite::Transaction::begin(impl_->db.get());
+  auto tx = sqlite::Transaction::begin(impl_->transactions);
   if (!tx) return tx.error();
   {
     auto& usage = (*impl_)[Sql::ShareUsage];
