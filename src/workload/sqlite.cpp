@@ -113,20 +113,52 @@ void Statement::reset() {
   bind_error_ = SQLITE_OK;
 }
 
+Result<TransactionStatements> TransactionStatements::prepare(sqlite3* db) {
+  TransactionStatements out;
+  for (auto [statement, sql] :
+       {std::pair{&out.begin, "BEGIN IMMEDIATE"}, std::pair{&out.commit, "COMMIT"},
+        std::pair{&out.rollback, "ROLLBACK"}}) {
+    auto prepared = Statement::prepare(db, sql);
+    if (!prepared) return prepared.error();
+    *statement = std::move(*prepared);
+  }
+  return out;
+}
+
 Result<Transaction> Transaction::begin(sqlite3* db) {
   auto begun = exec(db, "BEGIN IMMEDIATE", "begin transaction");
   if (!begun) return begun.error();
   return Transaction(db);
 }
 
-Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+Result<Transaction> Transaction::begin(TransactionStatements& prepared) {
+  Statement::Use use(prepared.begin);
+  auto begun = prepared.begin.run("begin transaction");
+  if (!begun) return begun.error();
+  return Transaction(sqlite3_db_handle(prepared.begin.handle()), &prepared);
+}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), prepared_(std::exchange(other.prepared_, nullptr)) {}
 
 Transaction::~Transaction() {
-  if (db_ != nullptr) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (db_ == nullptr) return;
+  if (prepared_ != nullptr) {
+    Statement::Use use(prepared_->rollback);
+    (void)prepared_->rollback.run("rollback transaction");
+  } else {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
 }
 
 Result<void> Transaction::commit() {
-  auto committed = exec(db_, "COMMIT", "commit transaction");
+  Result<void> committed = ok_result();
+  if (prepared_ != nullptr) {
+    Statement::Use use(prepared_->commit);
+    committed = prepared_->commit.run("commit transaction");
+  } else {
+    committed = exec(db_, "COMMIT", "commit transaction");
+  }
   if (committed) db_ = nullptr;
   return committed;
 }

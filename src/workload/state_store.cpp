@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 #include <utility>
 
 #include "workload/record_json.h"
@@ -155,6 +157,7 @@ enum class Sql {
 struct StateStore::Impl {
   sqlite::Db db;
   std::array<sqlite::Statement, static_cast<size_t>(Sql::Count)> statements;
+  sqlite::TransactionStatements transactions;
 
   sqlite::Statement& operator[](Sql which) { return statements[static_cast<size_t>(which)]; }
 };
@@ -193,7 +196,7 @@ Result<void> prepare_all(StateStore::Impl& impl) {
                                "expires_at > ?3 ORDER BY share_index"},
       {Sql::SharesOfPublisher, "SELECT " + share_cols +
                                    " FROM key_shares WHERE manifest_id = ?1 AND publisher = ?2 "
-                                   "AND expires_at > ?3 ORDER BY share_index, owner"},
+                                   "AND expires_at > ?3"},  // sorted in C++ (no SQLite sorter)
       {Sql::DeleteShare,
        "DELETE FROM key_shares WHERE manifest_id = ?1 AND owner = ?2 AND share_index = ?3"},
       {Sql::DeleteSharesOfOwner, "DELETE FROM key_shares WHERE manifest_id = ?1 AND owner = ?2"},
@@ -208,6 +211,9 @@ Result<void> prepare_all(StateStore::Impl& impl) {
     if (!stmt) return stmt.error();
     impl[which] = std::move(stmt).value();
   }
+  auto transactions = sqlite::TransactionStatements::prepare(impl.db.get());
+  if (!transactions) return transactions.error();
+  impl.transactions = std::move(*transactions);
   return ok_result();
 }
 
@@ -329,7 +335,7 @@ Result<void> StateStore::put_deployed(const WorkloadRecord& r,
     return make_error("state_store", "put applied manifest: empty id");
   }
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::Transaction::begin(impl_->db.get());
+  auto tx = sqlite::Transaction::begin(impl_->transactions);
   if (!tx) return tx.error();
   BEEMESH_TRY(put_workload_locked(r));
   BEEMESH_TRY(put_applied_manifest_locked(applied));
@@ -452,7 +458,7 @@ Result<void> StateStore::put_key_share(const KeyShareRecord& r, const KeyShareQu
   if (r.expires_ms <= now) {
     return make_error("expired", "put key share " + what + ": no expiry, or already expired");
   }
-  auto tx = sqlite::Transaction::begin(impl_->db.get());
+  auto tx = sqlite::Transaction::begin(impl_->transactions);
   if (!tx) return tx.error();
   {
     auto& usage = (*impl_)[Sql::ShareUsage];
@@ -516,8 +522,16 @@ Result<std::vector<KeyShareRecord>> StateStore::key_shares_of_publisher(
   auto& s = (*impl_)[Sql::SharesOfPublisher];
   sqlite::Statement::Use use(s);
   s.bind(1, manifest_id).bind(2, publisher).bind(3, clock_.now_ms());
-  return collect_rows<KeyShareRecord>(
+  auto rows = collect_rows<KeyShareRecord>(
       s, "list key shares of " + manifest_id + " stored by " + publisher, read_share);
+  // By share index, then owner: the few rows are sorted here, not by an SQLite sorter
+  // (which allocates one per query: ~0.5 % of an apply's CPU, issue 15).
+  if (rows) {
+    std::sort(rows->begin(), rows->end(), [](const KeyShareRecord& a, const KeyShareRecord& b) {
+      return std::tie(a.share_index, a.owner) < std::tie(b.share_index, b.owner);
+    });
+  }
+  return rows;
 }
 
 Result<bool> StateStore::delete_key_share(const std::string& manifest_id, const std::string& owner,

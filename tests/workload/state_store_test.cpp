@@ -259,6 +259,24 @@ TEST(StateStore, KeySharesOfPublisherAreThoseThatNodeStored) {
   EXPECT_TRUE(store->key_shares_of_publisher("m1", "nobody")->empty());
 }
 
+TEST(StateStore, KeySharesOfPublisherComeByShareIndexThenOwner) {
+  TempDir dir;
+  ManualClock clock;
+  auto store = open_store(dir, clock);
+  for (auto [owner, index] :
+       {std::pair{"b", 2}, std::pair{"c", 1}, std::pair{"a", 2}, std::pair{"a", 3}}) {
+    auto share = share_of("m1", owner, index);
+    share.publisher = "entry";
+    ASSERT_TRUE(store->put_key_share(share).ok());
+  }
+  auto held = store->key_shares_of_publisher("m1", "entry");
+  ASSERT_TRUE(held.ok());
+  std::vector<std::pair<int, std::string>> order;
+  for (const auto& share : *held) order.emplace_back(share.share_index, share.owner);
+  EXPECT_EQ(order,
+            (std::vector<std::pair<int, std::string>>{{1, "c"}, {2, "a"}, {2, "b"}, {3, "a"}}));
+}
+
 TEST(StateStore, ExpiredSharesAreNeverRead) {
   TempDir dir;
   ManualClock clock;
