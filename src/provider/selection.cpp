@@ -37,7 +37,10 @@ Result<void> check_record_ranges(const protocol::ProviderRecord& r, int64_t now_
 }
 
 bool supersedes(const protocol::ProviderRecord& a, const protocol::ProviderRecord& b) {
-  return std::tie(a.sequence, a.timestamp_ms) > std::tie(b.sequence, b.timestamp_ms);
+  // On a full tie the withdrawal wins: hiding is the safe side, and a node that restarts
+  // within the millisecond of its last announcement must still be able to withdraw it.
+  return std::tie(a.sequence, a.timestamp_ms, a.withdrawn) >
+         std::tie(b.sequence, b.timestamp_ms, b.withdrawn);
 }
 
 bool is_expired(const protocol::ProviderRecord& r, int64_t now_ms) {

@@ -5,7 +5,7 @@
 //    signature verifies, whose signer is the node it names (crypto::open_provider_record),
 //    and which is for `manifest_id`; anything else is an Error (the reason in `code`).
 //  * supersedes(a, b): for records of one node, a replaces b when its sequence is higher,
-//    or equal with a newer timestamp.
+//    or equal with a newer timestamp, or both equal and a is a withdrawal and b is not.
 //  * select_providers(): keeps the newest record per node (by supersedes, withdrawn ones
 //    included, so a withdrawal hides every older announcement), then drops withdrawn ones,
 //    expired ones (timestamp + ttl <= now) and ones timestamped more than `max_skew_ms` in
