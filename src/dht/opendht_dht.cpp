@@ -18,6 +18,10 @@ namespace beemesh::dht {
 
 namespace {
 
+// After an isolation, good nodes must still be there this long before it counts as a rejoin
+// (the watchdog's own re-bootstrap makes the old, dead nodes good for a moment).
+constexpr int64_t kRejoinConfirm = 1000;  // ms
+
 ::dht::InfoHash to_hash(const Key& key) {
   ::dht::InfoHash h;
   std::copy(key.bytes.begin(), key.bytes.end(), h.begin());
@@ -234,6 +238,7 @@ void OpenDht::watch_connectivity() {
   // Everything below is this thread's own; Impl's shared state is atomics or under its locks.
   bool isolated = false;  // logged once per isolation
   int64_t isolated_since_ms = 0;
+  int64_t answering_since_ms = 0;  // isolated, but good nodes at every check since then
   int64_t last_restart_ms = 0;
   bool runner_down = false;  // a restart's new runner did not start: retried every check
   // The nodes known while connected: a node with no bootstrap peer of its own (the first
@@ -255,24 +260,33 @@ void OpenDht::watch_connectivity() {
     const size_t nodes = node_count();
     const bool alone = nodes == 0;
     const char* restart = nullptr;
-    if (alone && !isolated) {
-      spdlog::info("component=dht event=rejoin reason=\"no good node\"");
-      isolated_since_ms = now;
-    }
-    if (!alone && isolated) {
-      spdlog::info("component=dht event=rejoined nodes={}", nodes);
-      // Not for the short isolation a restart itself causes while its bootstrap answers.
-      if (isolated_since_ms - last_restart_ms >= impl.config.restart_min_gap.count()) {
-        restart = "rejoined";
+    if (alone) {
+      if (!isolated) {
+        spdlog::info("component=dht event=rejoin reason=\"no good node\"");
+        isolated_since_ms = now;
+      }
+      isolated = true;
+      answering_since_ms = 0;
+    } else if (isolated) {
+      // Re-bootstrapping from `known` puts the old nodes back in the routing table, good
+      // until their requests time out again: nodes seen at one check after an isolation are
+      // no rejoin yet. They must still be there at a check kRejoinConfirm later.
+      if (answering_since_ms == 0) answering_since_ms = now;
+      if (now - answering_since_ms >= kRejoinConfirm) {
+        spdlog::info("component=dht event=rejoined nodes={}", nodes);
+        isolated = false;
+        // Not for the short isolation a restart itself causes while its bootstrap answers.
+        if (isolated_since_ms - last_restart_ms >= impl.config.restart_min_gap.count()) {
+          restart = "rejoined";
+        }
       }
     }
     const int64_t failing_since = impl.puts_failing_since_ms;
-    if (!alone && !restart && failing_since != 0 &&
+    if (!isolated && !restart && failing_since != 0 &&
         now - failing_since >= impl.config.restart_after_failing_puts.count()) {
       restart = "puts_failing";
     }
     if (restart && now - last_restart_ms < impl.config.restart_min_gap.count()) restart = nullptr;
-    isolated = alone;
     try {
       if (alone) {
         impl.runner.connectivityChanged();

@@ -60,7 +60,9 @@ struct DhtConfig {
   // Rejoin: checked every `rejoin_check`; when the routing table has no good node (a cut
   // link expired them all, and OpenDHT does not recontact expired nodes by itself), the
   // node is told its connectivity changed and bootstraps again (at most once per check).
-  // 0: never.
+  // It has rejoined once good nodes are seen at two checks at least 1 s apart with none
+  // missing in between (its re-bootstrap from the nodes it knew makes them good for a
+  // moment even when they are gone). 0: never.
   std::chrono::milliseconds rejoin_check{2'000};
   // OpenDHT 2.4 keeps a search whose nodes all expired (a cut link) without nodes for up to
   // 10 min even once the routing table is good again: its puts and gets on that key fail at
