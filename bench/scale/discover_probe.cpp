@@ -29,10 +29,6 @@ long long us_since(Steady::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Steady::now() - t0).count();
 }
 
-struct Session {
-  std::unique_ptr<api::ApiClient> client;
-};
-
 }  // namespace
 
 int main() {
@@ -51,32 +47,32 @@ int main() {
   }
   user->identity.set_credential(credential->bytes);
   const Clock& clock = system_clock();
-  std::map<std::string, Session> sessions;
+  std::map<std::string, std::unique_ptr<api::ApiClient>> sessions;  // api url -> signed client
   std::string line;
   while (std::getline(std::cin, line)) {
     std::istringstream in(line);
     std::string url, manifest;
     if (!(in >> url >> manifest)) continue;
-    auto& s = sessions[url];
-    if (!s.client) {
-      s.client = std::make_unique<api::ApiClient>(url, api::ClientOptions{});
-      auto health = s.client->health();
+    auto& client = sessions[url];
+    if (!client) {
+      client = std::make_unique<api::ApiClient>(url, api::ClientOptions{});
+      auto health = client->health();
       if (!health) {
         std::cout << "-1 -1 err -1 " << health.error().to_string() << "\n";
-        s.client.reset();
+        client.reset();
         continue;
       }
-      s.client->set_signer(
+      client->set_signer(
           cli::request_signer(user->identity, credential->hex, health->public_key_hex, clock));
     }
     auto t0 = Steady::now();
-    auto cold = s.client->providers(manifest);
+    auto cold = client->providers(manifest);
     const auto cold_us = us_since(t0);
     t0 = Steady::now();
-    auto base = s.client->nodes();
+    auto base = client->nodes();
     const auto base_us = us_since(t0);
     t0 = Steady::now();
-    auto warm = s.client->providers(manifest);
+    auto warm = client->providers(manifest);
     const auto warm_us = us_since(t0);
     std::cout << cold_us << " " << (base ? base_us : -1) << " "
               << (cold ? std::to_string(cold->size()) : "err") << " " << (warm ? warm_us : -1)
