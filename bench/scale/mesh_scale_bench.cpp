@@ -29,6 +29,8 @@
 //                    [--wave-size 0] [--wave-interval 10]  (staggered start: --wave-size nodes,
 //                    DHT node and bench node, every --wave-interval s; 0 = all at once)
 //                    [--paced-samplers 16]  (nodes reading their 64 shards one at a time)
+//                    [--max-start-cpu 0]  (cores: a wave waits while the process used more
+//                    since the previous one; 0 = never waits)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
 #include <fcntl.h>
@@ -91,6 +93,10 @@ struct Options {
   size_t wave_size = 0;
   std::chrono::seconds wave_interval{10};
   size_t paced_samplers = 16;  // nodes that each read the 64 shards one at a time (paced cost)
+  // A wave also waits, in 2 s steps, until the process used at most this many cores since
+  // the previous wave (or over the last step): a start at the rate the machine can carry,
+  // as an operator rolls out a fleet while watching it. 0: waves on the clock only.
+  double max_start_cpu = 0;
 };
 
 long open_fds() {
@@ -215,6 +221,8 @@ Options parse(int argc, char** argv) {
       o.wave_size = std::stoul(v);
     else if (flag == "--paced-samplers")
       o.paced_samplers = std::max<size_t>(1, std::stoul(v));
+    else if (flag == "--max-start-cpu")
+      o.max_start_cpu = std::stod(v);
     else if (flag == "--wave-interval")
       o.wave_interval = std::chrono::seconds(std::stol(v));
     else {
@@ -419,10 +427,28 @@ int main(int argc, char** argv) {
       cpu_last = cpu_seconds();  // the census above counts in the next interval
       t_last = Steady::now();
     };
+    // Waves: the clock (--wave-interval) and, with --max-start-cpu, the process's CPU.
+    auto wave_due = t_start + o.wave_interval;
+    auto wave_at = t_start;
+    double wave_cpu = cpu_start;
+    auto secs_since = [](Steady::time_point t) {
+      return std::chrono::duration<double>(Steady::now() - t).count();
+    };
+    long waited_s = 0;  // waves held back by --max-start-cpu
     for (size_t i = 0; i < o.nodes; ++i) {
       if (i > 0 && i % wave == 0) {
         progress("waves", o.nodes);
-        std::this_thread::sleep_until(t_start + o.wave_interval * (i / wave));
+        std::this_thread::sleep_until(std::max(Steady::now(), wave_due));
+        wave_due = Steady::now() + o.wave_interval;
+        while (o.max_start_cpu > 0 &&
+               (cpu_seconds() - wave_cpu) / std::max(1e-3, secs_since(wave_at)) > o.max_start_cpu) {
+          wave_cpu = cpu_seconds();
+          wave_at = Steady::now();
+          std::this_thread::sleep_for(std::chrono::seconds(2));
+          waited_s += 2;
+        }
+        wave_cpu = cpu_seconds();
+        wave_at = Steady::now();
         for (size_t k = i; k < std::min(o.nodes, i + wave); ++k) {
           auto added = mesh.add_node(tweak);
           if (!added.ok()) fail("DHT node", added.error());
@@ -442,8 +468,9 @@ int main(int argc, char** argv) {
     const double nodes_ms = ms_since(t_start);
     std::printf(
         "%zu nodes: first wave's DHT nodes up in %.0f ms, all bench nodes up in %.0f ms "
-        "(waves of %zu every %lld s)\n",
-        o.nodes, dht_ms, nodes_ms, wave, static_cast<long long>(o.wave_interval.count()));
+        "(waves of %zu every %lld s; held back %ld s by --max-start-cpu %.2f)\n",
+        o.nodes, dht_ms, nodes_ms, wave, static_cast<long long>(o.wave_interval.count()), waited_s,
+        o.max_start_cpu);
     std::fflush(stdout);
 
     // 1. Settle: every directory lists min(N, settle_entries) nodes.
