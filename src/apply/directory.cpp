@@ -92,8 +92,8 @@ void NodeDirectory::announce_self() {
   meta.capabilities = {
       {"public_key", to_hex(self_.public_key)}, {"name", self_.name}, {"api", self_.api_endpoint}};
   providers_.announce(directory_shard_id(own_shard_), meta, ttl_);
-  // The same entry in the joins key, for kJoinWindow only (withdrawn by the refresher before
-  // the record's first refresh at kJoinTtl / 2).
+  // The same entry in the joins key, for kJoinWindow only (no longer announced from then,
+  // before the record's first refresh at kJoinTtl / 2).
   providers_.announce(std::string(kJoinsId), meta, kJoinTtl);
   std::lock_guard lock(mutex_);
   joined_at_ = Steady::now();
@@ -105,7 +105,10 @@ void NodeDirectory::end_join_window() {
     if (!joined_at_ || Steady::now() - *joined_at_ < kJoinWindow) return;
     joined_at_.reset();
   }
-  providers_.withdraw(std::string(kJoinsId));
+  // No withdrawal: the joiner stays a member, listed in its shard. Put as a brief record
+  // (ProviderConfig::brief_ids), the join leaves the key's storing nodes
+  // DhtConfig::brief_record_expiry later, and the watchers' caches at its TTL.
+  providers_.stop_announcing(std::string(kJoinsId));
 }
 
 void NodeDirectory::start(std::chrono::milliseconds tick_every) {

@@ -9,9 +9,14 @@
 // mesh up to about 64 × 50 = 3,200 nodes (in practice ~2,500: shards are uneven); beyond
 // that the fullest shards show their 50 freshest members only (docs/LIMITS.md).
 //  * Recent joins: announce_self() also announces the same entry under the provider id
-//    "beemesh:nodes:joins" (kJoinsId), with a TTL of kJoinTtl (20 min), and a started
-//    directory withdraws it kJoinWindow (9 min) later, before its first refresh (a node that
-//    restarts, or calls announce_self() again, e.g. with new endpoints, joins again). Every
+//    "beemesh:nodes:joins" (kJoinsId), with a TTL of kJoinTtl (5 min), and a started
+//    directory stops announcing it kJoinWindow (2 min) later, before its first refresh,
+//    without a withdrawal (ProviderManager::stop_announcing: the joiner stays a member; a
+//    node that restarts, or calls announce_self() again, e.g. with new endpoints, joins
+//    again). Put as a brief record (the daemon's ProviderConfig::brief_ids holds kJoinsId),
+//    a join leaves the storing nodes DhtConfig::brief_record_expiry (2 min) after that, so
+//    the key holds the joins of the last ~4 min, not of the last hour: a new watcher is sent
+//    that many, and a fleet start costs each joiner O(join rate) there, not O(mesh). Every
 //    started directory keeps the joins key watched (ProviderManager::watch: a cache entry and
 //    a DHT listen kept even while the key is empty) and, each tick, puts the joiners listed
 //    there into their shard after the same checks as a shard read (below); a joiner that a
@@ -56,7 +61,7 @@
 //    joining a running mesh, whose newcomers come through the joins key, pays one early
 //    re-read per shard, a mass start keeps them while they find members; and a node whose
 //    first full joins answer after its first pass is no gap, below — it joined a running
-//    mesh with more than 50 joins in the last 9 min, a fleet started in waves — skips them:
+//    mesh with more than 50 joins in the last 2 min, a fleet started in waves — skips them:
 //    its shards are read next after the steady period) a shard's period is
 //    kShardRefresh × max(1, E × 64 / kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min),
 //    where E is the mean number of entries of the shards read successfully (this node counted in
@@ -127,8 +132,8 @@ namespace beemesh::apply {
 
 inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
 inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
-inline constexpr std::chrono::minutes kJoinWindow{9};
-inline constexpr std::chrono::minutes kJoinTtl{20};
+inline constexpr std::chrono::minutes kJoinWindow{2};
+inline constexpr std::chrono::minutes kJoinTtl{5};
 inline constexpr std::chrono::seconds kJoinGapRecheck{10};
 inline constexpr std::chrono::seconds kJoinStoreMargin{30};
 inline constexpr size_t kMaxShardsPerTick = 16;

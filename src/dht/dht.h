@@ -60,7 +60,10 @@ enum class ValueKind : uint16_t {
   raw = 0,                   // OpenDHT's generic user data (10 min expiry)
   provider_record = 0xBE01,  // signed ProviderRecord, expiry = DhtConfig::provider_record_expiry
   peer_record = 0xBE02,      // signed PeerRecord, expiry = DhtConfig::peer_record_expiry
-  heartbeat = 0xBE10,        // signed Heartbeat, expiry = DhtConfig::heartbeat_expiry
+  // A signed ProviderRecord read within minutes of its put (the node directory's joins):
+  // expiry = DhtConfig::brief_record_expiry, so its key holds only recent records.
+  brief_provider_record = 0xBE03,
+  heartbeat = 0xBE10,  // signed Heartbeat, expiry = DhtConfig::heartbeat_expiry
 };
 
 struct Value {

@@ -160,6 +160,9 @@ Result<void> OpenDht::run_runner(Impl& impl) {
     // Types go in before the first bootstrap, so nothing is stored under the default expiry.
     impl.runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::provider_record),
                                               "beemesh.provider", config.provider_record_expiry));
+    impl.runner.registerType(
+        ::dht::ValueType(static_cast<uint16_t>(ValueKind::brief_provider_record),
+                         "beemesh.provider.brief", config.brief_record_expiry));
     impl.runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::peer_record),
                                               "beemesh.peer", config.peer_record_expiry));
     impl.runner.registerType(::dht::ValueType(static_cast<uint16_t>(ValueKind::heartbeat),

@@ -140,6 +140,13 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     p.signed_at = SteadyClock::now();
   }
 
+  dht::ValueKind kind_of(const std::string& manifest_id) const {
+    const auto& brief = config.brief_ids;
+    return std::find(brief.begin(), brief.end(), manifest_id) != brief.end()
+               ? dht::ValueKind::brief_provider_record
+               : dht::ValueKind::provider_record;
+  }
+
   // Adds or replaces a publication and wakes the worker to put it now.
   void publish(const std::string& name, Publication p) {
     std::vector<DoneCallback> superseded;
@@ -304,7 +311,10 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     records.reserve(values.size());
     const int64_t now = clock.now_ms();
     for (const auto& v : values) {
-      if (v.kind != dht::ValueKind::provider_record) continue;
+      if (v.kind != dht::ValueKind::provider_record &&
+          v.kind != dht::ValueKind::brief_provider_record) {
+        continue;
+      }
       auto r = verify_provider_value(v.data, manifest_id);
       Result<void> accepted = r.ok() ? check_record(*r, now) : Result<void>(r.error());
       if (accepted.ok()) {
@@ -518,7 +528,7 @@ void ProviderManager::announce(const std::string& manifest_id, const ProviderMet
 
   Publication p;
   p.key = dht::provider_key(manifest_id);
-  p.kind = dht::ValueKind::provider_record;
+  p.kind = core_->kind_of(manifest_id);
   p.ttl = ttl;
   p.first_done = std::move(on_done);
   const crypto::Identity& identity = core_->identity;
@@ -549,7 +559,7 @@ void ProviderManager::withdraw(const std::string& manifest_id, DoneCallback on_d
 
   Publication p;
   p.key = dht::provider_key(manifest_id);
-  p.kind = dht::ValueKind::provider_record;
+  p.kind = core_->kind_of(manifest_id);
   p.ttl = ttl;
   p.withdrawn = true;
   p.first_done = std::move(on_done);
@@ -562,6 +572,17 @@ void ProviderManager::withdraw(const std::string& manifest_id, DoneCallback on_d
   };
   core_->invalidate(manifest_id);
   core_->publish(provider_publication(manifest_id), std::move(p));
+}
+
+void ProviderManager::stop_announcing(const std::string& manifest_id) {
+  {
+    std::lock_guard lock(core_->mutex);
+    auto it = core_->publications.find(provider_publication(manifest_id));
+    if (it == core_->publications.end()) return;
+    core_->cancels.emplace_back(it->second.key, it->second.value_id);
+    core_->publications.erase(it);
+  }
+  core_->wake.notify_all();
 }
 
 std::vector<ProviderInfo> ProviderManager::discover(const std::string& manifest_id) {

@@ -119,6 +119,11 @@ struct ProviderConfig {
   // next answer after the read or the watch found it dead). Must outlive the manager.
   Liveness* liveness = nullptr;
   std::vector<std::string> liveness_passive;
+  // Provider ids whose announcements and withdrawals are put as
+  // dht::ValueKind::brief_provider_record: the storing nodes keep them only
+  // DhtConfig::brief_record_expiry past their owner's last refresh, so the key holds recent
+  // records only (the node directory's joins: apply::kJoinsId). Read like any record.
+  std::vector<std::string> brief_ids;
   // 50 ms: at 100 daemons on 2 cores the read took 5.4 ms p50, 12.3 ms p99; the budget
   // bounds the first answer under load (docs/ARCHITECTURE.md, "Discovery and liveness").
   std::chrono::milliseconds liveness_check_budget{50};
@@ -158,6 +163,12 @@ class ProviderManager final : public Announcer, public Discoverer {
   void announce(const std::string& manifest_id, const ProviderMetadata& metadata,
                 std::chrono::seconds ttl, DoneCallback on_done = {}) override;
   void withdraw(const std::string& manifest_id, DoneCallback on_done = {}) override;
+  // Stops announcing `manifest_id` without a withdrawal: its permanent put is cancelled and
+  // the record stays readable until it expires at the storing nodes (its kind's expiry) or
+  // at its own TTL, whichever comes first. For records whose only purpose was to be seen
+  // soon after their put (the node directory's joins, put as brief_ids). No-op when not
+  // announced.
+  void stop_announcing(const std::string& manifest_id);
   std::vector<ProviderInfo> discover(const std::string& manifest_id) override;
   // What the cache holds for `manifest_id` (fresh or stale, kept current by its listen),
   // without a DHT read and without the liveness filter; nullopt when nothing is cached.

@@ -189,6 +189,34 @@ TEST_F(MeshTest, PermanentPutKeepsTheValueAndCancelStopsRefreshing) {
   mesh->node(1).cancel_permanent(key, id);  // no observable effect before expiry; must not crash
 }
 
+// As the node directory's joins: a permanent put, cancelled when its window ends.
+TEST(BriefRecordTest, ACancelledBriefRecordLeavesTheStoringNodesAtItsExpiry) {
+  auto m = LoopbackMesh::start(4, 0x7e57000c, [](DhtConfig& c) { c.brief_record_expiry = 3s; });
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  auto& mesh = **m;
+  const Key key = Key::of("brief-test");
+  const uint64_t brief = mesh.node(0).put_permanent(
+      key, Value{0x1001, ValueKind::brief_provider_record, to_bytes("join")});
+  const uint64_t lasting =
+      mesh.node(0).put_permanent(key, Value{0x1002, ValueKind::provider_record, to_bytes("shard")});
+  ASSERT_NE(brief, 0u);
+  ASSERT_NE(lasting, 0u);
+  auto both = [](const std::vector<Value>& v) {
+    return contains(v, "join") && contains(v, "shard");
+  };
+  ASSERT_TRUE(eventually_get(mesh.node(1), key, both, 20s));
+  // Kept while its owner refreshes it, past its expiry.
+  std::this_thread::sleep_for(5s);
+  ASSERT_TRUE(eventually_get(mesh.node(1), key, both, 5s));
+  mesh.node(0).cancel_permanent(key, brief);
+  const auto cancelled = std::chrono::steady_clock::now();
+  EXPECT_TRUE(eventually_get(
+      mesh.node(1), key,
+      [](const std::vector<Value>& v) { return !contains(v, "join") && contains(v, "shard"); },
+      15s));
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled, 10s);
+}
+
 TEST(NetworkIdTest, MeshesWithDifferentNetworkIdsNeverSeeEachOther) {
   auto a = LoopbackMesh::start(3, 0x7e57000a);
   ASSERT_TRUE(a.ok());

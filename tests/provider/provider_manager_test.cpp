@@ -187,6 +187,53 @@ TEST_F(ProviderManagerTest, DestroyingTheManagerCancelsItsPermanentPuts) {
   EXPECT_TRUE(dht.permanent_ids(dht::peer_key(alice.node_id())).empty());
 }
 
+TEST_F(ProviderManagerTest, AnnouncementsAndWithdrawalsOfABriefIdArePutAsBriefRecords) {
+  auto config = fast_config();
+  config.brief_ids = {"joins"};
+  ProviderManager pm(dht, alice, system_clock(), config);
+  pm.announce("joins", metadata_of(alice), 300s);
+  pm.announce("m1", metadata_of(alice), 300s);
+  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 2; }));
+  ASSERT_EQ(dht.values(dht::provider_key("joins")).size(), 1u);
+  EXPECT_EQ(dht.values(dht::provider_key("joins"))[0].kind, dht::ValueKind::brief_provider_record);
+  EXPECT_EQ(dht.values(dht::provider_key("m1"))[0].kind, dht::ValueKind::provider_record);
+  pm.withdraw("joins");
+  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 3; }));
+  for (const auto& v : dht.values(dht::provider_key("joins"))) {
+    EXPECT_EQ(v.kind, dht::ValueKind::brief_provider_record);
+  }
+}
+
+TEST_F(ProviderManagerTest, BriefRecordsAreDiscoveredLikeAnyOther) {
+  auto config = fast_config();
+  config.brief_ids = {"joins"};
+  ProviderManager announcer(dht, bob, system_clock(), config);
+  ProviderManager reader(dht, alice, system_clock(), fast_config());
+  announcer.announce("joins", metadata_of(bob), 300s);
+  ASSERT_TRUE(eventually([&] { return announcer.stats().puts_ok == 1; }));
+  auto found = reader.discover_once("joins");
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].metadata.node_id, bob.node_id());
+}
+
+TEST_F(ProviderManagerTest, StopAnnouncingCancelsThePutWithoutAWithdrawal) {
+  ProviderManager pm(dht, alice, system_clock(), fast_config());
+  pm.announce("m1", metadata_of(alice), 300s);
+  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 1; }));
+  ASSERT_EQ(dht.permanent_ids(dht::provider_key("m1")).size(), 1u);
+  pm.stop_announcing("m1");
+  ASSERT_TRUE(eventually([&] { return dht.permanent_ids(dht::provider_key("m1")).empty(); }));
+  EXPECT_TRUE(pm.announced().empty());
+  // The record stays as it was (until it expires at the storing nodes): no withdrawal put.
+  const auto records = stored_records(dht, "m1");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_FALSE(records[0].withdrawn);
+  const int puts = dht.puts;
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(dht.puts, puts);
+}
+
 TEST_F(ProviderManagerTest, RefreshIntervalIsHalfTheTtlCappedByTheMaximum) {
   ProviderConfig c;
   EXPECT_EQ(ProviderManager::refresh_interval(3600s, c), 1800s);
