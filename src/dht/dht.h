@@ -80,6 +80,8 @@ struct DhtStats {
   size_t searches = 0;
   uint16_t bound_port = 0;
   size_t runner_restarts = 0;  // OpenDht: runner restarts after a rejoin or failing puts
+  // OpenDht: values the restarts carried over to the new runner (summed over restarts).
+  size_t values_kept_on_restart = 0;
 };
 
 using PutCallback = std::function<void(Result<void>)>;

@@ -106,6 +106,7 @@ struct OpenDht::Impl {
   std::atomic<int64_t> last_put_ok_ms{0};
   std::atomic<int64_t> puts_failing_since_ms{0};
   std::atomic<size_t> restarts{0};
+  std::atomic<size_t> values_kept{0};  // DhtStats::values_kept_on_restart
   std::mutex mutex;  // guards everything below; held across a restart's run and re-listens
   std::mt19937_64 rng{std::random_device{}()};
   ListenToken next_token = 1;
@@ -323,8 +324,17 @@ bool OpenDht::restart_runner(const char* reason) {
     std::unique_lock lock(impl.runner_mutex);
     impl.runner_up = false;
   }
+  // The values this node stores for the network (for others, and its own puts' local copies)
+  // go with the old runner's Dht: taken out just before join() and stored again in the new
+  // one, so that a restart costs the keys' readers nothing (without this, a restarted storing
+  // node answered without them until their owners' next put). OpenDHT 2.4.12: exportValues()
+  // and importValues() run on the calling thread (here the watchdog's) under the runner's
+  // dht_mtx, which its own thread holds while it handles packets and timers: no race with it.
+  // A value stored between the export and join() is lost (its owner's next put brings it).
+  std::vector<::dht::ValuesExport> stored;
   try {
     if (auto id = impl.runner.getNodeId()) impl.runner_config.dht_config.node_config.node_id = id;
+    stored = impl.runner.exportValues();
     // Not under impl.mutex: the runner's thread may be in a callback that takes it.
     impl.runner.join();
   } catch (const std::exception& e) {
@@ -332,6 +342,7 @@ bool OpenDht::restart_runner(const char* reason) {
   }
   size_t listens = 0;
   size_t permanent = 0;
+  size_t kept = 0;
   {
     // Held from run() to the last listen: a listen() meanwhile would be made twice.
     std::lock_guard lock(impl.mutex);
@@ -345,6 +356,28 @@ bool OpenDht::restart_runner(const char* reason) {
     {
       std::unique_lock up(impl.runner_mutex);
       impl.runner_up = true;
+    }
+    // After run_runner registered the value types, and before the listens are made again:
+    //  * Expiry: Dht::importValues stores each value with its exported creation time (capped
+    //    at now) and storageStore gives it `created + its type's expiry`. Both runners use
+    //    std::chrono::steady_clock in this process and register the same types, so a value
+    //    keeps its remaining lifetime exactly; one that expired meanwhile is not stored.
+    //    Imported before registerType, it would get OpenDHT's 10-min default instead.
+    //  * A new value notifies the key's local listeners synchronously, on this thread, which
+    //    holds impl.mutex; the new runner has none yet (listen() below only queues them).
+    //  * Each imported key's storage maintenance (Dht::dataPersistence) runs at the new
+    //    runner's first step, then every 10 min: when this node is not among the (up to 8)
+    //    closest nodes it knows to the key, it announces the values to them, and drops its
+    //    copy if that holds in both address families. At that first step the routing tables
+    //    are empty (or hold a node or two): it keeps them.
+    try {
+      impl.runner.importValues(stored);
+      // The new runner's store right after the import: the values kept (a datagram handled
+      // in between could add one; nothing else is stored yet).
+      kept = impl.runner.getStoreSize().second;
+      impl.values_kept += kept;
+    } catch (const std::exception& e) {
+      spdlog::warn("component=dht restart import: {}", e.what());
     }
     try {
       for (auto& [token, l] : impl.listens) {
@@ -364,8 +397,9 @@ bool OpenDht::restart_runner(const char* reason) {
   ++impl.restarts;
   bootstrap(impl.config.bootstrap);
   spdlog::warn(
-      "component=dht event=runner_restarted reason={} listens={} permanent_puts={} took_ms={}",
-      reason, listens, permanent, steady_ms() - started);
+      "component=dht event=runner_restarted reason={} listens={} permanent_puts={} "
+      "values_kept={} took_ms={}",
+      reason, listens, permanent, kept, steady_ms() - started);
   return true;
 }
 
@@ -549,6 +583,7 @@ DhtStats OpenDht::stats() const {
   DhtStats s;
   s.bound_port = bound_port_;
   s.runner_restarts = impl_->restarts;
+  s.values_kept_on_restart = impl_->values_kept;
   std::shared_lock lock(impl_->runner_mutex);
   if (impl_->stopped || !impl_->runner_up) return s;
   const auto s4 = impl_->runner.getNodesStats(AF_INET);

@@ -14,8 +14,11 @@
 //  * A watchdog (DhtConfig::rejoin_check) re-bootstraps a node whose routing table emptied,
 //    and restarts the runner in place after it rejoins or while all its puts fail
 //    (DhtConfig::restart_*): same ports and node id, every active listen and permanent put
-//    made again. Operations queued in the runner at that moment are dropped without a
-//    callback: callers keep their own timeouts.
+//    made again, and the values this node stores for the network (others' and its own
+//    puts' copies) stored again in the new runner, each with the expiry it had left
+//    (stats(): values_kept_on_restart). Operations queued in the runner at that moment,
+//    and a value stored in the instant between taking the values out and stopping the old
+//    runner, are dropped without a callback: callers keep their own timeouts.
 //  * The destructor calls shutdown(): leaves the network, joins the runner's threads; no
 //    callback runs after that.
 #pragma once

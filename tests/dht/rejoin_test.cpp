@@ -1,7 +1,7 @@
 // A node whose only peer went away (its routing table expired: the cut link of
 // docs/notes/dht.md "Rejoin after a cut link") and then came back: real OpenDHT nodes on
 // loopback. The rejoin restarts its runner in place; what it listened to and put permanently
-// works again.
+// works again, and it still stores what it stored for the network.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,6 +59,10 @@ class RejoinTest : public ::testing::Test {
       auto r = peer->get_blocking(put_key, 2s);
       return r.ok() && contains(*r, "before");
     }));
+    // A value the peer puts once: acknowledged, so node A (the peer's only node) stores it.
+    ASSERT_TRUE(within(20s, [&] {
+      return peer->put_blocking(held_key, Value{0, ValueKind::raw, to_bytes("held")}, 2s).ok();
+    }));
 
     // The peer goes; node A's requests to it time out until its routing table is empty.
     peer_config.port = peer->bound_port();
@@ -89,6 +93,7 @@ class RejoinTest : public ::testing::Test {
   const Key put_key = Key::of("beemesh/test/rejoin/put");
   const Key listened = Key::of("beemesh/test/rejoin/listen");
   const Key permanent_key = Key::of("beemesh/test/rejoin/permanent");
+  const Key held_key = Key::of("beemesh/test/rejoin/held");
   std::unique_ptr<OpenDht> node_a;
   DhtConfig peer_config;
   std::unique_ptr<OpenDht> peer;
@@ -120,6 +125,17 @@ TEST_F(RejoinTest, APermanentValuePutBeforeTheIsolationIsFoundByTheNewPeer) {
     auto r = peer->get_blocking(permanent_key, 2s);
     return r.ok() && contains(*r, "permanent");
   }));
+}
+
+// The peer came back as a new node (new id, empty store): only node A can answer for the key,
+// and only from what its new runner took over from the old one.
+TEST_F(RejoinTest, ARestartedStoringNodeStillAnswersWithTheValuesItStored) {
+  ASSERT_TRUE(within(20s, [&] { return node_a->stats().runner_restarts == 1; }));
+  EXPECT_TRUE(within(20s, [&] {
+    auto r = peer->get_blocking(held_key, 2s);
+    return r.ok() && contains(*r, "held");
+  }));
+  EXPECT_GT(node_a->stats().values_kept_on_restart, 0u);
 }
 
 TEST_F(RejoinTest, ACancelledListenIsNotMadeAgainByTheRestart) {
