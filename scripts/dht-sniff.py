@@ -149,6 +149,8 @@ def main():
     by_class = collections.Counter()       # (key class, kind)
     by_key = collections.Counter()         # (key name, kind), requests and pushes
     put_values = collections.Counter()     # (key name, value id): each put of a value
+    senders = collections.defaultdict(set)  # (key class, query) -> source endpoints
+    with_query = collections.Counter()     # (key class, query) requests carrying a Query
     open_reqs = {}                         # (endpoints, tid) -> (query, key name)
     captured = undecoded = 0
     end = time.time() + args.seconds
@@ -183,6 +185,10 @@ def main():
             name = names.get(bytes(hsh).hex(), "other") if hsh is not None else ""
             open_reqs[(ends, tid)] = (query, name)
             kind = query
+            if name:
+                senders[(key_class(name), query)].add(src)
+                if a.get(b"q") is not None:
+                    with_query[(key_class(name), query)] += 1
             if query == "put":
                 for v in a.get(b"values", []) or []:
                     if isinstance(v, dict):
@@ -216,6 +222,10 @@ def main():
     print("by key class and kind:")
     for (c, k), v in by_class.most_common(20):
         print(f"  {c:12} {k:14} {rate(v)}")
+    print("requests by key class: distinct senders, share carrying a Query (where/select):")
+    for (c, k), srcs in sorted(senders.items(), key=lambda kv: -by_class[kv[0]])[:12]:
+        n = by_class[(c, k)]
+        print(f"  {c:12} {k:10} {len(srcs):6} senders  {with_query[(c, k)] / max(1, n):5.0%} with a Query")
     print(f"busiest keys (requests and pushes), top {args.top}:")
     for (n, k), v in by_key.most_common(args.top):
         print(f"  {n:24} {k:10} {v / dur:8.1f}/s")
