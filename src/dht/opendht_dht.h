@@ -56,7 +56,7 @@ struct DhtConfig {
   std::chrono::seconds peer_record_expiry{3600};
   // ValueKind::brief_provider_record: a record kept alive by its owner's permanent put
   // (refreshed by OpenDHT before this expiry) and gone this long after the owner stops.
-  std::chrono::seconds brief_record_expiry{120};
+  std::chrono::seconds brief_record_expiry{300};
   // Heartbeats are put every few seconds, each with a new value id: keep few of them.
   std::chrono::seconds heartbeat_expiry{12};
   // ValueKind::raw (desired-state records): OpenDHT's 10 min. Benchmarks that shorten the

@@ -118,11 +118,13 @@ struct ProviderConfig {
   // `liveness_interest`, so a repeated `get providers` sees a death within seconds (the
   // next answer after the read or the watch found it dead). Must outlive the manager.
   Liveness* liveness = nullptr;
+  // Provider ids; an entry ending in ':' stands for every id it begins (as in brief_ids).
   std::vector<std::string> liveness_passive;
   // Provider ids whose announcements and withdrawals are put as
   // dht::ValueKind::brief_provider_record: the storing nodes keep them only
   // DhtConfig::brief_record_expiry past their owner's last refresh, so the key holds recent
-  // records only (the node directory's joins: apply::kJoinsId). Read like any record.
+  // records only (the node directory's joins: apply::kJoinsPrefix). Read like any record.
+  // An entry ending in ':' stands for every id it begins.
   std::vector<std::string> brief_ids;
   // 50 ms: at 100 daemons on 2 cores the read took 5.4 ms p50, 12.3 ms p99; the budget
   // bounds the first answer under load (docs/ARCHITECTURE.md, "Discovery and liveness").

@@ -204,6 +204,18 @@ TEST_F(ProviderManagerTest, AnnouncementsAndWithdrawalsOfABriefIdArePutAsBriefRe
   }
 }
 
+TEST_F(ProviderManagerTest, ABriefIdEndingInAColonCoversEveryIdItBegins) {
+  auto config = fast_config();
+  config.brief_ids = {"joins:"};
+  ProviderManager pm(dht, alice, system_clock(), config);
+  pm.announce("joins:7", metadata_of(alice), 300s);
+  pm.announce("joins", metadata_of(alice), 300s);
+  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 2; }));
+  EXPECT_EQ(dht.values(dht::provider_key("joins:7"))[0].kind,
+            dht::ValueKind::brief_provider_record);
+  EXPECT_EQ(dht.values(dht::provider_key("joins"))[0].kind, dht::ValueKind::provider_record);
+}
+
 TEST_F(ProviderManagerTest, BriefRecordsAreDiscoveredLikeAnyOther) {
   auto config = fast_config();
   config.brief_ids = {"joins"};
