@@ -33,11 +33,10 @@
 //    its watch starts empty, and is left kJoinBucket after it ended, at most 4 min after a
 //    join's put, before that join expires there (5 min after its put: 1 min after the
 //    listens left, past the storing nodes' 30 s listener expiry). A join is watched for
-//    2-4 min. So a newcomer
-//    is listed everywhere within about one tick of its join record being pushed,
-whatever the size of the mesh, and a mesh at rest (no joins) pays the three listens'
-//    upkeep and one new bucket watch per 2 min. Joins come in at most max_providers (50) per answer, freshest first: when
-//    an answer is full and its oldest joiner was not in the previous tick's answer (more
+//    2-4 min. So a newcomer is listed everywhere within about one tick of its join record
+//    being pushed, whatever the size of the mesh, and a mesh at rest (no joins) pays the
+//    three listens' upkeep and one new bucket watch per 2 min. Joins come in at most
+//    max_providers (50) per bucket answer, freshest first: when an answer is full and its oldest joiner was not in the previous tick's answer (more
 //    than 50 joins between two ticks: older ones may have been pushed out; the first full
 //    answer after the first pass over the shards counts too when its oldest joiner joined
 //    less than kJoinStoreMargin, 30 s, before this directory started, by the record's
