@@ -36,16 +36,15 @@
 //    2-4 min. So a newcomer is listed everywhere within about one tick of its join record
 //    being pushed, whatever the size of the mesh, and a mesh at rest (no joins) pays the
 //    three listens' upkeep and one new bucket watch per 2 min. Joins come in at most
-//    max_providers (50) per bucket answer, freshest first: when an answer is full and its oldest joiner was not in the previous tick's answer (more
-//    than 50 joins between two ticks: older ones may have been pushed out; the first full
-//    answer after the first pass over the shards counts too when its oldest joiner joined
-//    less than kJoinStoreMargin, 30 s, before this directory started, by the record's
-//    timestamp: joiners pushed out of it may not have been stored when the first pass read
-//    their shards; a node joining a running mesh, whose 50 latest joins are older, makes no
-//    such pass, see first_joins_answer_is_gap()), every shard is read again at
-//    once (or as soon as kJoinGapRecheck, 10 s, has passed since the last such pass) and
-//    once more 10 s later (in a burst, records of the joiners missed may not be stored yet
-//    at the first pass).
+//    max_providers (50) per bucket answer, freshest first: when an answer is full and its oldest
+//    joiner was not in the previous tick's answer (more than 50 joins between two ticks: older ones
+//    may have been pushed out; the first full answer after the first pass over the shards counts
+//    too when its oldest joiner joined less than kJoinStoreMargin, 30 s, before this directory
+//    started, by the record's timestamp: joiners pushed out of it may not have been stored when the
+//    first pass read their shards; a node joining a running mesh, whose 50 latest joins are older,
+//    makes no such pass, see first_joins_answer_is_gap()), every shard is read again at once (or as
+//    soon as kJoinGapRecheck, 10 s, has passed since the last such pass) and once more 10 s later
+//    (in a burst, records of the joiners missed may not be stored yet at the first pass).
 //  * Which shards are read, and how: by ProviderManager::discover_once(), a DHT get that
 //    leaves no listen behind (a shard listen would push every announcement of the shard to
 //    every node: O(N) traffic per node at rest, docs/ARCHITECTURE.md "Node directory").
