@@ -634,8 +634,20 @@ void ProviderManager::watch(const std::string& manifest_id) {
 }
 
 void ProviderManager::unwatch(const std::string& manifest_id) {
-  std::lock_guard lock(core_->mutex);
-  core_->watched.erase(manifest_id);
+  std::optional<dht::ListenToken> token;
+  {
+    std::lock_guard lock(core_->mutex);
+    if (!core_->watched.erase(manifest_id)) return;
+    core_->cache.invalidate(manifest_id);
+    if (auto l = core_->listens.find(manifest_id); l != core_->listens.end()) {
+      token = l->second;
+      core_->listens.erase(l);
+    }
+  }
+  // At once, not at the next cleanup: a storing node sends every listener an expiry notice
+  // for each value that expires under its listen (the node directory leaves a joins bucket
+  // before its joins expire there).
+  if (token) core_->dht.cancel_listen(dht::provider_key(manifest_id), *token);
 }
 
 void ProviderManager::announce_peer(const std::vector<std::string>& endpoints,

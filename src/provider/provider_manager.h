@@ -47,8 +47,9 @@
 //  * watch(id): discover(id) then keeps the key's cache entry and DHT listen even while it
 //    lists no provider (an empty answer is cached like any other, cleanup keeps the entry,
 //    and a value expiring at the storing nodes does not invalidate it: records carry their
-//    own TTL), until unwatch(id). For a key read often that is usually empty (the node
-//    directory's recent joins): its listen costs nothing until something is announced.
+//    own TTL), until unwatch(id), which invalidates the entry and cancels the listen at once.
+//    For a key read often that is usually empty (the node directory's joins buckets): its
+//    listen costs nothing until something is announced.
 //  * Liveness (config.liveness): providers whose node is known dead are left out of every
 //    answer (this node never is), see ProviderConfig::liveness. The liveness step adds at
 //    most liveness_check_budget to a discovery: a provider whose state is still unknown

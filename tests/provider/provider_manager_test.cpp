@@ -604,6 +604,23 @@ TEST_F(ProviderManagerTest, ExpiryNoticesDoNotInvalidateAWatchedKey) {
   EXPECT_EQ(dht.gets, gets);
 }
 
+TEST_F(ProviderManagerTest, UnwatchDropsTheEntryAndCancelsItsListenAtOnce) {
+  auto config = fast_config();
+  config.cleanup_interval = 1h;  // nothing left to the cleanup
+  ProviderManager announcer(dht, bob, system_clock(), fast_config());
+  announcer.announce("m1", metadata_of(bob), 300s);
+  ASSERT_TRUE(eventually([&] { return announcer.stats().puts_ok == 1; }));
+  ProviderManager pm(dht, alice, system_clock(), config);
+  pm.watch("m1");
+  ASSERT_FALSE(pm.discover("m1").empty());
+  ASSERT_TRUE(eventually([&] { return dht.active_listens() == 1; }));
+  pm.unwatch("m1");
+  EXPECT_EQ(dht.active_listens(), 0u);
+  const int gets = dht.gets;
+  (void)pm.discover("m1");
+  EXPECT_EQ(dht.gets, gets + 1) << "the entry is no longer a cache hit";
+}
+
 TEST_F(ProviderManagerTest, AnUnwatchedKeyIsCachedOnlyWhenItListsAProvider) {
   ProviderManager b(dht, bob, system_clock(), fast_config());
   b.watch("joins");
