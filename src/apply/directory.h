@@ -15,7 +15,7 @@
 //    withdrawal (ProviderManager::stop_announcing: the joiner stays a member; a node that
 //    restarts, or calls announce_self() again, e.g. with new endpoints, joins again). Put as
 //    brief records (the daemon's ProviderConfig::brief_ids holds kJoinsPrefix), joins leave
-//    the storing nodes DhtConfig::brief_record_expiry (5 min) after their last refresh (in
+//    the storing nodes DhtConfig::brief_record_expiry (15 min) after their last refresh (in
 //    practice after their put: the window ends before OpenDHT's first refresh).
 //    Every started directory watches the buckets b-1, b and b+1 of its own clock
 //    (ProviderManager::watch: a cache entry and a DHT listen kept even while empty; the
@@ -31,8 +31,9 @@
 //    brief records in one key would each expire under every node's listen (26 datagrams per
 //    node per join measured at 300 nodes). A bucket is watched from before it begins, so
 //    its watch starts empty, and is left kJoinBucket after it ended, at most 4 min after a
-//    join's put, before that join expires there (5 min after its put: 1 min after the
-//    listens left, past the storing nodes' 30 s listener expiry). A join is watched for
+//    join's put, before that join expires there (15 min after its put: a storing node
+//    keeps a listener that stopped refreshing for 10 min, since OpenDHT 2.4 sends no
+//    cancel, and its expiry notices would reach every node that left). A join is watched for
 //    2-4 min. So a newcomer is listed everywhere within about one tick of its join record
 //    being pushed, whatever the size of the mesh, and a mesh at rest (no joins) pays the
 //    three listens' upkeep and one new bucket watch per 2 min. Joins come in at most
