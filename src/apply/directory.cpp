@@ -166,11 +166,19 @@ void NodeDirectory::refresh() {
 }
 
 void NodeDirectory::watch_join_buckets() {
-  const int64_t now = join_bucket(system_clock().now_ms());
-  const std::set<int64_t> want{now - 1, now, now + 1};
+  const int64_t now_ms = system_clock().now_ms();
+  const int64_t now = join_bucket(now_ms);
+  constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
+  std::set<int64_t> want{now - 1, now};
   std::vector<int64_t> add, drop;
   {
     std::lock_guard lock(mutex_);
+    if (next_bucket_at_ms_ == 0) {
+      next_bucket_at_ms_ = std::uniform_int_distribution<int64_t>(1, kBucketMs - 15'000)(rng_);
+    }
+    if (now_ms - now * kBucketMs >= next_bucket_at_ms_ || watched_buckets_.count(now + 1)) {
+      want.insert(now + 1);
+    }
     for (int64_t b : want) {
       if (!watched_buckets_.count(b)) add.push_back(b);
     }
@@ -178,6 +186,7 @@ void NodeDirectory::watch_join_buckets() {
       if (!want.count(b)) drop.push_back(b);
     }
     watched_buckets_ = want;
+    join_buckets_watched_ += add.size();
   }
   for (int64_t b : drop) providers_.unwatch(joins_id(b));
   for (int64_t b : add) providers_.watch(joins_id(b));  // a DHT get, then its listen
@@ -434,6 +443,7 @@ DirectoryStats NodeDirectory::stats() {
   st.shard_reads = shard_reads_;
   st.entries_per_shard = entries_per_shard_locked();
   st.steady_refresh = steady_shard_refresh(st.entries_per_shard);
+  st.join_buckets_watched = join_buckets_watched_;
   return st;
 }
 

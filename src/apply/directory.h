@@ -19,10 +19,11 @@
 //    practice after their put: the window ends before OpenDHT's first refresh).
 //    Every started directory watches the buckets b-1, b and b+1 of its own clock
 //    (ProviderManager::watch: a cache entry and a DHT listen kept even while empty; the
-//    next bucket covers joiners whose clocks run up to a bucket ahead), moving on at each
-//    bucket boundary (the new one: a DHT get and a listen, while it is still empty; the
-//    oldest unwatched), and, each tick, puts the joiners listed there into their shard
-//    after the same checks as a shard read (below); a joiner that a shard read left out
+//    next bucket covers joiners whose clocks run up to a bucket ahead): b+1 from a moment
+//    drawn at random per directory in the first kJoinBucket - 15 s of b (a DHT get and a
+//    listen while it is still empty: the mesh's nodes do not all start one at the same
+//    instant), b-2 unwatched when b begins, and, each tick, puts the joiners listed there into
+//    their shard after the same checks as a shard read (below); a joiner that a shard read left out
 //    while its join record lasts is put back at the next tick. Why buckets: a listener is
 //    sent everything its key holds when it starts listening, and is sent an expiry notice
 //    by each storing node for every value that expires while it listens. One joins key
@@ -191,6 +192,7 @@ struct DirectoryStats {
   uint64_t shard_reads = 0;      // DHT gets of a shard (passes, ticks, find())
   double entries_per_shard = 0;  // mean over the shards read, this node counted in its own
   std::chrono::milliseconds steady_refresh{kShardRefresh};  // steady_shard_refresh() of it
+  uint64_t join_buckets_watched = 0;  // watches started on joins buckets (a DHT get each)
 };
 
 class NodeDirectory {
@@ -204,6 +206,12 @@ class NodeDirectory {
   // Announces this node in its shard and in the joins key (see above).
   void announce_self();
   void set_api_endpoint(std::string url) { self_.api_endpoint = std::move(url); }
+  // From which moment into each joins bucket the next bucket is watched (default: drawn at
+  // random in (0, kJoinBucket - 15 s] at the first tick).
+  void set_next_bucket_watch(std::chrono::milliseconds into_bucket) {
+    std::lock_guard lock(mutex_);
+    next_bucket_at_ms_ = std::max<int64_t>(1, into_bucket.count());
+  }
   void start(std::chrono::milliseconds tick = std::chrono::seconds(2));
   void stop();  // joins the refresher; idempotent (the destructor calls it)
   // Reads every shard now (blocking; the first pass of start() does the same).
@@ -275,6 +283,8 @@ class NodeDirectory {
   std::optional<Steady::time_point> joined_at_;  // join record announced, still refreshed
   std::string join_id_;                          // the joins id it was announced under
   std::set<int64_t> watched_buckets_;
+  uint64_t join_buckets_watched_ = 0;
+  int64_t next_bucket_at_ms_ = 0;  // into a bucket, when the next one is watched (random)
   // Joiners of the previous tick's answer and the verdict on each (checked once per record).
   std::map<std::string, JoinSeen> joins_seen_;
   Steady::time_point last_gap_recheck_{};

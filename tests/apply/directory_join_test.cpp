@@ -139,12 +139,13 @@ TEST_F(DirectoryJoins, ANodeJoiningASettledMeshIsListedEverywhereWithinSeconds) 
   EXPECT_TRUE(eventually([&] { return every_directory_lists(4); }, 10s));
 }
 
-TEST_F(DirectoryJoins, ASettledDirectoryListensOnlyToThePreviousCurrentAndNextJoinsBuckets) {
+TEST_F(DirectoryJoins, ASettledDirectoryListensOnlyToJoinsBucketsAroundNow) {
   for (size_t i = 0; i < 3; ++i) start_node(i);
   ASSERT_TRUE(eventually([&] { return every_directory_lists(3); }, 20s));
   std::this_thread::sleep_for(3s);
   for (auto& p : providers_) {
-    EXPECT_EQ(p->stats().cache_entries, 3u) << "shards are read without a cache entry or listen";
+    EXPECT_GE(p->stats().cache_entries, 2u);
+    EXPECT_LE(p->stats().cache_entries, 3u) << "shards are read without a cache entry or listen";
   }
 }
 
@@ -152,14 +153,15 @@ TEST_F(DirectoryJoins, ASettledDirectoryMakesNoDhtReadsAtRest) {
   for (size_t i = 0; i < 3; ++i) start_node(i);
   ASSERT_TRUE(eventually([&] { return every_directory_lists(3); }, 20s));
   std::this_thread::sleep_for(5s);  // the first pass, and the re-read once reads are trusted
-  std::vector<uint64_t> gets;
-  const int64_t bucket = join_bucket(system_clock().now_ms());
+  std::vector<uint64_t> gets, watches;
   for (auto& p : providers_) gets.push_back(p->stats().cache_misses);
+  for (auto& d : directories_) watches.push_back(d->stats().join_buckets_watched);
   std::this_thread::sleep_for(10s);
-  // A new joins bucket began meanwhile: each directory watched it (one DHT get).
-  const uint64_t rotations = static_cast<uint64_t>(join_bucket(system_clock().now_ms()) - bucket);
   for (size_t i = 0; i < providers_.size(); ++i) {
-    EXPECT_EQ(providers_[i]->stats().cache_misses, gets[i] + rotations)
+    // Watching the next joins bucket (once per 2 min) is a DHT get.
+    const uint64_t new_watches = directories_[i]->stats().join_buckets_watched - watches[i];
+    EXPECT_LE(new_watches, 1u);
+    EXPECT_EQ(providers_[i]->stats().cache_misses, gets[i] + new_watches)
         << "node " << i << describe();
   }
 }
@@ -254,8 +256,10 @@ TEST(JoinBuckets, AreTwoMinutesOfUnixTimeEach) {
 }
 
 // A joiner whose clock runs up to a bucket ahead announces in the next bucket: watched too.
-TEST_F(DirectoryJoins, AJoinInTheNextBucketIsTakenIn) {
-  auto& a = start_node(0);
+TEST_F(DirectoryJoins, AJoinInTheNextBucketIsTakenInOnceThatBucketIsWatched) {
+  auto& a = announce_node(0);
+  a.set_next_bucket_watch(1ms);  // watched from the start of each bucket on
+  a.start();
   auto ahead = crypto::Identity::generate();
   provider::ProviderManager ahead_pm(dht_->node(6), ahead, system_clock(), {});
   // Only its join record, not its shard record: only the joins bucket can list it.
