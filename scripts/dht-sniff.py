@@ -110,6 +110,10 @@ def key_names(node_file):
         return hashlib.sha1(name.encode()).hexdigest()
     names = {h("beemesh/provider/beemesh:nodes:joins"): "joins",
              h("beemesh:revocations"): "revocations"}
+    bucket = int(time.time() // 120)  # apply::kJoinBucket (2 min): the buckets around now
+    for b in range(bucket - 10, bucket + 11):
+        names[h(f"beemesh/provider/beemesh:nodes:joins:{b}")] = f"joins:{b}"
+
     for s in range(64):
         names[h(f"beemesh/provider/beemesh:nodes:{s}")] = f"dir:{s}"
     if node_file:

@@ -38,7 +38,7 @@ Result<std::unique_ptr<BenchNode>> BenchNode::start(const BenchNodeSpec& spec, d
   pc.max_providers = static_cast<size_t>(defaults.discovery.max_providers);
   pc.default_ttl = std::chrono::seconds(defaults.workload.provider_ttl_seconds);
   pc.membership = n->membership_.get();
-  pc.brief_ids = {std::string(apply::kJoinsId)};  // as the daemon
+  pc.brief_ids = {std::string(apply::kJoinsPrefix)};  // as the daemon
   n->providers_ = std::make_unique<provider::ProviderManager>(dht, *n->identity_, n->clock_, pc);
 
   n->mock_ = std::make_shared<runtime::MockEngine>();

@@ -220,7 +220,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   p->liveness->start();
   pc.liveness = p->liveness.get();
   pc.liveness_passive = apply::directory_ids();
-  pc.brief_ids = {std::string(apply::kJoinsId)};  // join records: kept minutes, not an hour
+  pc.brief_ids = {std::string(apply::kJoinsPrefix)};  // join records: kept minutes, not an hour
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
   // Co-providers to watch: what the provider cache already knows (kept current by its
   // listens, no DHT read); a manifest not cached yet is discovered, at most

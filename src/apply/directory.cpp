@@ -40,14 +40,27 @@ std::vector<std::string> directory_shard_ids() {
   return ids;
 }
 
+int64_t join_bucket(int64_t unix_ms) {
+  const int64_t b = std::chrono::duration_cast<std::chrono::milliseconds>(kJoinBucket).count();
+  return unix_ms >= 0 ? unix_ms / b : -((-unix_ms + b - 1) / b);
+}
+
+std::string joins_id(int64_t bucket) {
+  return std::string(kJoinsPrefix) + std::to_string(bucket);
+}
+
 std::vector<std::string> directory_ids() {
   auto ids = directory_shard_ids();
-  ids.emplace_back(kJoinsId);
+  ids.emplace_back(kJoinsPrefix);
   return ids;
 }
 
 bool is_directory_id(std::string_view provider_id) {
-  if (provider_id == kJoinsId) return true;
+  if (provider_id.starts_with(kJoinsPrefix)) {
+    const auto rest = provider_id.substr(kJoinsPrefix.size());
+    return !rest.empty() && rest.size() <= 19 &&
+           std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
   if (!provider_id.starts_with(kNodesDirectoryPrefix)) return false;
   const auto rest = provider_id.substr(kNodesDirectoryPrefix.size());
   for (size_t s = 0; s < kDirectoryShards; ++s) {
@@ -82,6 +95,12 @@ void NodeDirectory::stop() {
   }
   wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
+  std::set<int64_t> watched;
+  {
+    std::lock_guard lock(mutex_);
+    watched.swap(watched_buckets_);
+  }
+  for (int64_t b : watched) providers_.unwatch(joins_id(b));
 }
 
 void NodeDirectory::announce_self() {
@@ -92,23 +111,32 @@ void NodeDirectory::announce_self() {
   meta.capabilities = {
       {"public_key", to_hex(self_.public_key)}, {"name", self_.name}, {"api", self_.api_endpoint}};
   providers_.announce(directory_shard_id(own_shard_), meta, ttl_);
-  // The same entry in the joins key, for kJoinWindow only (no longer announced from then,
-  // before the record's first refresh at kJoinTtl / 2).
-  providers_.announce(std::string(kJoinsId), meta, kJoinTtl);
+  // The same entry in the joins bucket of now, for kJoinWindow only (no longer announced
+  // from then, before the record's first refresh at kJoinTtl / 2).
+  const std::string id = joins_id(join_bucket(system_clock().now_ms()));
+  std::string previous;
+  {
+    std::lock_guard lock(mutex_);
+    previous = std::exchange(join_id_, id);
+  }
+  if (!previous.empty() && previous != id) providers_.stop_announcing(previous);
+  providers_.announce(id, meta, kJoinTtl);
   std::lock_guard lock(mutex_);
   joined_at_ = Steady::now();
 }
 
 void NodeDirectory::end_join_window() {
+  std::string id;
   {
     std::lock_guard lock(mutex_);
     if (!joined_at_ || Steady::now() - *joined_at_ < kJoinWindow) return;
     joined_at_.reset();
+    id = join_id_;
   }
   // No withdrawal: the joiner stays a member, listed in its shard. Put as a brief record
   // (ProviderConfig::brief_ids), the join leaves the key's storing nodes
   // DhtConfig::brief_record_expiry later, and the watchers' caches at its TTL.
-  providers_.stop_announcing(std::string(kJoinsId));
+  providers_.stop_announcing(id);
 }
 
 void NodeDirectory::start(std::chrono::milliseconds tick_every) {
@@ -116,7 +144,6 @@ void NodeDirectory::start(std::chrono::milliseconds tick_every) {
   if (started_) return;
   started_ = true;
   started_ms_ = system_clock().now_ms();
-  providers_.watch(std::string(kJoinsId));
   refresher_ = std::thread([this, tick_every] {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
@@ -138,33 +165,87 @@ void NodeDirectory::refresh() {
   }
 }
 
+void NodeDirectory::watch_join_buckets() {
+  const int64_t now_ms = system_clock().now_ms();
+  const int64_t now = join_bucket(now_ms);
+  constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
+  std::set<int64_t> want{now - 1, now};
+  std::vector<int64_t> add, drop;
+  {
+    std::lock_guard lock(mutex_);
+    if (next_bucket_at_ms_ == 0) {
+      next_bucket_at_ms_ = std::uniform_int_distribution<int64_t>(1, kBucketMs - 15'000)(rng_);
+    }
+    if (now_ms - now * kBucketMs >= next_bucket_at_ms_ || watched_buckets_.count(now + 1)) {
+      want.insert(now + 1);
+    }
+    for (int64_t b : want) {
+      if (!watched_buckets_.count(b)) add.push_back(b);
+    }
+    for (int64_t b : watched_buckets_) {
+      if (!want.count(b)) drop.push_back(b);
+    }
+    watched_buckets_ = want;
+    join_buckets_watched_ += add.size();
+  }
+  for (int64_t b : drop) providers_.unwatch(joins_id(b));
+  for (int64_t b : add) providers_.watch(joins_id(b));  // a DHT get, then its listen
+}
+
 void NodeDirectory::take_joins() {
-  // A cache hit, kept current by the joins key's listen (a DHT get once per cache_ttl); the
-  // provider manager has left out nodes known dead (the joins id is passive, like shards).
-  const auto listed = providers_.discover(std::string(kJoinsId));
+  watch_join_buckets();
+  std::vector<int64_t> buckets;
+  {
+    std::lock_guard lock(mutex_);
+    buckets.assign(watched_buckets_.begin(), watched_buckets_.end());
+  }
+  // Cache hits, kept current by the buckets' listens (a DHT get once per cache_ttl); the
+  // provider manager has left out nodes known dead (joins ids are passive, like shards).
+  // A full bucket answer (max_providers joins) may have pushed older joins of it out.
+  struct Full {
+    std::string oldest;
+    int64_t oldest_ms = 0;
+  };
+  std::vector<Full> full;
+  std::map<std::string, provider::ProviderInfo> freshest;  // node id -> its latest join
+  for (int64_t b : buckets) {
+    auto answer = providers_.discover(joins_id(b));
+    if (!answer.empty() && answer.size() >= providers_.max_providers()) {
+      full.push_back({answer.back().metadata.node_id, answer.back().timestamp_ms});
+    }
+    for (auto& p : answer) {
+      auto [it, added] = freshest.try_emplace(p.metadata.node_id, p);
+      if (!added && it->second.timestamp_ms < p.timestamp_ms) it->second = std::move(p);
+    }
+  }
+  std::vector<provider::ProviderInfo> listed;
+  listed.reserve(freshest.size());
+  for (auto& [id, p] : freshest) listed.push_back(std::move(p));
   std::map<std::string, JoinSeen> seen;
   std::vector<const provider::ProviderInfo*> unchecked;
   bool gap = false;
   bool running_mesh = false;
   {
     std::lock_guard lock(mutex_);
-    // A full answer whose oldest joiner was not in the previous answer: joins may have been
-    // pushed out between the two (more than one answer holds), and so may joins this node's
-    // first pass over the shards missed (the first answer after that pass counts as a gap
-    // when its oldest joiner joined shortly before this directory started, or after).
-    // Not before the first pass is done: that pass finds them anyway.
+    // A full answer whose oldest joiner was not in the previous tick's answers: joins may
+    // have been pushed out between the two (more than one answer holds), and so may joins
+    // this node's first pass over the shards missed (the first answers after that pass
+    // count as a gap when a full one's oldest joiner joined shortly before this directory
+    // started, or after). Not before the first pass is done: that pass finds them anyway.
     const bool first_pass_done = std::none_of(shards_.begin(), shards_.end(), [](const Shard& sh) {
       return sh.read_at == Steady::time_point{};
     });
-    if (first_pass_done && !listed.empty() && listed.size() >= providers_.max_providers()) {
-      const auto& oldest = listed.back().metadata.node_id;
-      gap = !joins_evaluated_ ? first_joins_answer_is_gap(listed.back().timestamp_ms, started_ms_)
-                              : oldest != self_.node_id && !joins_seen_.count(oldest);
+    if (first_pass_done) {
+      for (const auto& f : full) {
+        gap =
+            gap || (!joins_evaluated_ ? first_joins_answer_is_gap(f.oldest_ms, started_ms_)
+                                      : f.oldest != self_.node_id && !joins_seen_.count(f.oldest));
+      }
       // This node joined a running mesh: its first pass read records stored long before,
-      // and the joins key brings the newcomers: no early re-reads.
-      running_mesh = !joins_evaluated_ && !gap;
+      // and the joins buckets bring the newcomers: no early re-reads.
+      running_mesh = !joins_evaluated_ && !full.empty() && !gap;
+      joins_evaluated_ = true;
     }
-    if (first_pass_done) joins_evaluated_ = true;
     for (const auto& p : listed) {
       const auto& id = p.metadata.node_id;
       if (id == self_.node_id) continue;
@@ -362,6 +443,7 @@ DirectoryStats NodeDirectory::stats() {
   st.shard_reads = shard_reads_;
   st.entries_per_shard = entries_per_shard_locked();
   st.steady_refresh = steady_shard_refresh(st.entries_per_shard);
+  st.join_buckets_watched = join_buckets_watched_;
   return st;
 }
 

@@ -8,32 +8,45 @@
 // shard lists at most discovery's max_providers (50) nodes, so the directory holds the whole
 // mesh up to about 64 × 50 = 3,200 nodes (in practice ~2,500: shards are uneven); beyond
 // that the fullest shards show their 50 freshest members only (docs/LIMITS.md).
-//  * Recent joins: announce_self() also announces the same entry under the provider id
-//    "beemesh:nodes:joins" (kJoinsId), with a TTL of kJoinTtl (5 min), and a started
-//    directory stops announcing it kJoinWindow (2 min) later, before its first refresh,
-//    without a withdrawal (ProviderManager::stop_announcing: the joiner stays a member; a
-//    node that restarts, or calls announce_self() again, e.g. with new endpoints, joins
-//    again). Put as a brief record (the daemon's ProviderConfig::brief_ids holds kJoinsId),
-//    a join leaves the storing nodes DhtConfig::brief_record_expiry (2 min) after that, so
-//    the key holds the joins of the last ~4 min, not of the last hour: a new watcher is sent
-//    that many, and a fleet start costs each joiner O(join rate) there, not O(mesh). Every
-//    started directory keeps the joins key watched (ProviderManager::watch: a cache entry and
-//    a DHT listen kept even while the key is empty) and, each tick, puts the joiners listed
-//    there into their shard after the same checks as a shard read (below); a joiner that a
-//    shard read left out while its join record lasts is put back at the next tick. So a
-//    newcomer is listed everywhere within about one tick of its join record being pushed,
-//    whatever the size of the mesh, and a mesh at rest (no joins) pays only the listen's
-//    upkeep for it. Joins come in at most max_providers (50) per answer, freshest first: when
-//    an answer is full and its oldest joiner was not in the previous tick's answer (more
-//    than 50 joins between two ticks: older ones may have been pushed out; the first full
-//    answer after the first pass over the shards counts too when its oldest joiner joined
-//    less than kJoinStoreMargin, 30 s, before this directory started, by the record's
-//    timestamp: joiners pushed out of it may not have been stored when the first pass read
-//    their shards; a node joining a running mesh, whose 50 latest joins are older, makes no
-//    such pass, see first_joins_answer_is_gap()), every shard is read again at
-//    once (or as soon as kJoinGapRecheck, 10 s, has passed since the last such pass) and
-//    once more 10 s later (in a burst, records of the joiners missed may not be stored yet
-//    at the first pass).
+//  * Recent joins: announce_self() also announces the same entry in the joins bucket of
+//    its time: provider id joins_id(join_bucket(now)) = "beemesh:nodes:joins:<b>", b = Unix
+//    time / kJoinBucket (2 min), with a TTL of kJoinTtl (5 min); a started directory stops
+//    announcing it kJoinWindow (2 min) later, before its first refresh, without a
+//    withdrawal (ProviderManager::stop_announcing: the joiner stays a member; a node that
+//    restarts, or calls announce_self() again, e.g. with new endpoints, joins again). Put as
+//    brief records (the daemon's ProviderConfig::brief_ids holds kJoinsPrefix), joins leave
+//    the storing nodes DhtConfig::brief_record_expiry (15 min) after their last refresh (in
+//    practice after their put: the window ends before OpenDHT's first refresh).
+//    Every started directory watches the buckets b-1, b and b+1 of its own clock
+//    (ProviderManager::watch: a cache entry and a DHT listen kept even while empty; the
+//    next bucket covers joiners whose clocks run up to a bucket ahead): b+1 from a moment
+//    drawn at random per directory in the first kJoinBucket - 15 s of b (a DHT get and a
+//    listen while it is still empty: the mesh's nodes do not all start one at the same
+//    instant), b-2 unwatched when b begins, and, each tick, puts the joiners listed there into
+//    their shard after the same checks as a shard read (below); a joiner that a shard read left out
+//    while its join record lasts is put back at the next tick. Why buckets: a listener is
+//    sent everything its key holds when it starts listening, and is sent an expiry notice
+//    by each storing node for every value that expires while it listens. One joins key
+//    held every join of the last hour (the storing nodes' provider-record expiry; ~N
+//    values during a fleet start: O(N) datagrams per joiner just to start watching), and
+//    brief records in one key would each expire under every node's listen (26 datagrams per
+//    node per join measured at 300 nodes). A bucket is watched from before it begins, so
+//    its watch starts empty, and is left kJoinBucket after it ended, at most 4 min after a
+//    join's put, before that join expires there (15 min after its put: a storing node
+//    keeps a listener that stopped refreshing for 10 min, since OpenDHT 2.4 sends no
+//    cancel, and its expiry notices would reach every node that left). A join is watched for
+//    2-4 min. So a newcomer is listed everywhere within about one tick of its join record
+//    being pushed, whatever the size of the mesh, and a mesh at rest (no joins) pays the
+//    three listens' upkeep and one new bucket watch per 2 min. Joins come in at most
+//    max_providers (50) per bucket answer, freshest first: when an answer is full and its oldest
+//    joiner was not in the previous tick's answer (more than 50 joins between two ticks: older ones
+//    may have been pushed out; the first full answer after the first pass over the shards counts
+//    too when its oldest joiner joined less than kJoinStoreMargin, 30 s, before this directory
+//    started, by the record's timestamp: joiners pushed out of it may not have been stored when the
+//    first pass read their shards; a node joining a running mesh, whose 50 latest joins are older,
+//    makes no such pass, see first_joins_answer_is_gap()), every shard is read again at once (or as
+//    soon as kJoinGapRecheck, 10 s, has passed since the last such pass) and once more 10 s later
+//    (in a burst, records of the joiners missed may not be stored yet at the first pass).
 //  * Which shards are read, and how: by ProviderManager::discover_once(), a DHT get that
 //    leaves no listen behind (a shard listen would push every announcement of the shard to
 //    every node: O(N) traffic per node at rest, docs/ARCHITECTURE.md "Node directory").
@@ -131,7 +144,8 @@
 namespace beemesh::apply {
 
 inline constexpr std::string_view kNodesDirectoryPrefix = "beemesh:nodes:";
-inline constexpr std::string_view kJoinsId = "beemesh:nodes:joins";
+inline constexpr std::string_view kJoinsPrefix = "beemesh:nodes:joins:";
+inline constexpr std::chrono::minutes kJoinBucket{2};
 inline constexpr std::chrono::minutes kJoinWindow{2};
 inline constexpr std::chrono::minutes kJoinTtl{5};
 inline constexpr std::chrono::seconds kJoinGapRecheck{10};
@@ -149,8 +163,14 @@ std::optional<size_t> directory_shard(std::string_view node_id);
 std::string directory_shard_id(size_t shard);
 // Every shard id, shard 0 first.
 std::vector<std::string> directory_shard_ids();
-// Every provider id of the directory: the shards, then kJoinsId.
+// The joins bucket of a Unix time in ms (floor(ms / kJoinBucket)), and its provider id
+// "beemesh:nodes:joins:<bucket>".
+int64_t join_bucket(int64_t unix_ms);
+std::string joins_id(int64_t bucket);
+// Every shard id, then kJoinsPrefix: a prefix of every joins id, for lists of provider ids
+// that take prefixes (ProviderConfig::liveness_passive, brief_ids).
 std::vector<std::string> directory_ids();
+// A shard id or a joins id.
 bool is_directory_id(std::string_view provider_id);
 // Whether the first full joins answer after a directory's first pass calls for a gap pass:
 // its oldest joiner (record timestamp, Unix ms) joined less than kJoinStoreMargin before the
@@ -172,6 +192,7 @@ struct DirectoryStats {
   uint64_t shard_reads = 0;      // DHT gets of a shard (passes, ticks, find())
   double entries_per_shard = 0;  // mean over the shards read, this node counted in its own
   std::chrono::milliseconds steady_refresh{kShardRefresh};  // steady_shard_refresh() of it
+  uint64_t join_buckets_watched = 0;  // watches started on joins buckets (a DHT get each)
 };
 
 class NodeDirectory {
@@ -185,6 +206,12 @@ class NodeDirectory {
   // Announces this node in its shard and in the joins key (see above).
   void announce_self();
   void set_api_endpoint(std::string url) { self_.api_endpoint = std::move(url); }
+  // From which moment into each joins bucket the next bucket is watched (default: drawn at
+  // random in (0, kJoinBucket - 15 s] at the first tick).
+  void set_next_bucket_watch(std::chrono::milliseconds into_bucket) {
+    std::lock_guard lock(mutex_);
+    next_bucket_at_ms_ = std::max<int64_t>(1, into_bucket.count());
+  }
   void start(std::chrono::milliseconds tick = std::chrono::seconds(2));
   void stop();  // joins the refresher; idempotent (the destructor calls it)
   // Reads every shard now (blocking; the first pass of start() does the same).
@@ -223,7 +250,10 @@ class NodeDirectory {
   // Reads shard `s` from the DHT (may wait on it: never under the lock).
   Result<ShardRead> read_shard(size_t s);
   void store_shard(size_t s, Result<ShardRead> read);
-  // Takes in the joiners listed under kJoinsId (a cache hit, kept current by its listen).
+  // Watches the joins buckets around now (previous, current, next) and no others.
+  void watch_join_buckets();
+  // Takes in the joiners listed in the watched joins buckets (cache hits, kept current by
+  // their listens).
   void take_joins();
   // Withdraws the join record once its window has passed.
   void end_join_window();
@@ -250,7 +280,11 @@ class NodeDirectory {
   uint64_t shard_reads_ = 0;
   uint64_t revocation_sequence_ = 0;             // of the membership's list at the last tick
   bool reads_trusted_ = false;                   // a read of the own shard has listed self
-  std::optional<Steady::time_point> joined_at_;  // join record announced, not yet withdrawn
+  std::optional<Steady::time_point> joined_at_;  // join record announced, still refreshed
+  std::string join_id_;                          // the joins id it was announced under
+  std::set<int64_t> watched_buckets_;
+  uint64_t join_buckets_watched_ = 0;
+  int64_t next_bucket_at_ms_ = 0;  // into a bucket, when the next one is watched (random)
   // Joiners of the previous tick's answer and the verdict on each (checked once per record).
   std::map<std::string, JoinSeen> joins_seen_;
   Steady::time_point last_gap_recheck_{};

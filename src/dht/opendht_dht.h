@@ -56,7 +56,10 @@ struct DhtConfig {
   std::chrono::seconds peer_record_expiry{3600};
   // ValueKind::brief_provider_record: a record kept alive by its owner's permanent put
   // (refreshed by OpenDHT before this expiry) and gone this long after the owner stops.
-  std::chrono::seconds brief_record_expiry{120};
+  // 15 min: longer than a storing node keeps a listener that stopped refreshing (OpenDHT
+  // 2.4 has no listen cancel on the wire; Node::NODE_EXPIRE_TIME, 10 min), so the node
+  // directory's joins expire after their watchers have left (apply/directory.h).
+  std::chrono::seconds brief_record_expiry{900};
   // Heartbeats are put every few seconds, each with a new value id: keep few of them.
   std::chrono::seconds heartbeat_expiry{12};
   // ValueKind::raw (desired-state records): OpenDHT's 10 min. Benchmarks that shorten the

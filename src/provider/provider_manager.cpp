@@ -28,6 +28,12 @@ using SteadyTime = SteadyClock::time_point;
 
 const std::string kPeerPublication = "peer";
 
+bool matches_id_list(const std::vector<std::string>& list, std::string_view id) {
+  return std::any_of(list.begin(), list.end(), [id](const std::string& entry) {
+    return entry == id || (!entry.empty() && entry.back() == ':' && id.starts_with(entry));
+  });
+}
+
 std::string provider_publication(const std::string& manifest_id) {
   return "provider/" + manifest_id;
 }
@@ -141,10 +147,8 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   }
 
   dht::ValueKind kind_of(const std::string& manifest_id) const {
-    const auto& brief = config.brief_ids;
-    return std::find(brief.begin(), brief.end(), manifest_id) != brief.end()
-               ? dht::ValueKind::brief_provider_record
-               : dht::ValueKind::provider_record;
+    return matches_id_list(config.brief_ids, manifest_id) ? dht::ValueKind::brief_provider_record
+                                                          : dht::ValueKind::provider_record;
   }
 
   // Adds or replaces a publication and wakes the worker to put it now.
@@ -451,8 +455,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
                                       std::vector<ProviderInfo> found) {
     Liveness* liveness = config.liveness;
     if (!liveness || found.empty()) return found;
-    const bool passive = std::find(config.liveness_passive.begin(), config.liveness_passive.end(),
-                                   manifest_id) != config.liveness_passive.end();
+    const bool passive = matches_id_list(config.liveness_passive, manifest_id);
     if (!passive) {
       std::vector<std::string> unknown;
       for (const auto& p : found) {
@@ -631,8 +634,20 @@ void ProviderManager::watch(const std::string& manifest_id) {
 }
 
 void ProviderManager::unwatch(const std::string& manifest_id) {
-  std::lock_guard lock(core_->mutex);
-  core_->watched.erase(manifest_id);
+  std::optional<dht::ListenToken> token;
+  {
+    std::lock_guard lock(core_->mutex);
+    if (!core_->watched.erase(manifest_id)) return;
+    core_->cache.invalidate(manifest_id);
+    if (auto l = core_->listens.find(manifest_id); l != core_->listens.end()) {
+      token = l->second;
+      core_->listens.erase(l);
+    }
+  }
+  // At once, not at the next cleanup: a storing node sends every listener an expiry notice
+  // for each value that expires under its listen (the node directory leaves a joins bucket
+  // before its joins expire there).
+  if (token) core_->dht.cancel_listen(dht::provider_key(manifest_id), *token);
 }
 
 void ProviderManager::announce_peer(const std::vector<std::string>& endpoints,

@@ -47,8 +47,9 @@
 //  * watch(id): discover(id) then keeps the key's cache entry and DHT listen even while it
 //    lists no provider (an empty answer is cached like any other, cleanup keeps the entry,
 //    and a value expiring at the storing nodes does not invalidate it: records carry their
-//    own TTL), until unwatch(id). For a key read often that is usually empty (the node
-//    directory's recent joins): its listen costs nothing until something is announced.
+//    own TTL), until unwatch(id), which invalidates the entry and cancels the listen at once.
+//    For a key read often that is usually empty (the node directory's joins buckets): its
+//    listen costs nothing until something is announced.
 //  * Liveness (config.liveness): providers whose node is known dead are left out of every
 //    answer (this node never is), see ProviderConfig::liveness. The liveness step adds at
 //    most liveness_check_budget to a discovery: a provider whose state is still unknown
@@ -118,11 +119,13 @@ struct ProviderConfig {
   // `liveness_interest`, so a repeated `get providers` sees a death within seconds (the
   // next answer after the read or the watch found it dead). Must outlive the manager.
   Liveness* liveness = nullptr;
+  // Provider ids; an entry ending in ':' stands for every id it begins (as in brief_ids).
   std::vector<std::string> liveness_passive;
   // Provider ids whose announcements and withdrawals are put as
   // dht::ValueKind::brief_provider_record: the storing nodes keep them only
   // DhtConfig::brief_record_expiry past their owner's last refresh, so the key holds recent
-  // records only (the node directory's joins: apply::kJoinsId). Read like any record.
+  // records only (the node directory's joins: apply::kJoinsPrefix). Read like any record.
+  // An entry ending in ':' stands for every id it begins.
   std::vector<std::string> brief_ids;
   // 50 ms: at 100 daemons on 2 cores the read took 5.4 ms p50, 12.3 ms p99; the budget
   // bounds the first answer under load (docs/ARCHITECTURE.md, "Discovery and liveness").

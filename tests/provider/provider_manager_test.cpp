@@ -204,6 +204,18 @@ TEST_F(ProviderManagerTest, AnnouncementsAndWithdrawalsOfABriefIdArePutAsBriefRe
   }
 }
 
+TEST_F(ProviderManagerTest, ABriefIdEndingInAColonCoversEveryIdItBegins) {
+  auto config = fast_config();
+  config.brief_ids = {"joins:"};
+  ProviderManager pm(dht, alice, system_clock(), config);
+  pm.announce("joins:7", metadata_of(alice), 300s);
+  pm.announce("joins", metadata_of(alice), 300s);
+  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 2; }));
+  EXPECT_EQ(dht.values(dht::provider_key("joins:7"))[0].kind,
+            dht::ValueKind::brief_provider_record);
+  EXPECT_EQ(dht.values(dht::provider_key("joins"))[0].kind, dht::ValueKind::provider_record);
+}
+
 TEST_F(ProviderManagerTest, BriefRecordsAreDiscoveredLikeAnyOther) {
   auto config = fast_config();
   config.brief_ids = {"joins"};
@@ -590,6 +602,23 @@ TEST_F(ProviderManagerTest, ExpiryNoticesDoNotInvalidateAWatchedKey) {
   dht.expire_all(dht::provider_key("joins"));
   EXPECT_EQ(b.discover("joins").size(), 1u) << "the record itself is still within its TTL";
   EXPECT_EQ(dht.gets, gets);
+}
+
+TEST_F(ProviderManagerTest, UnwatchDropsTheEntryAndCancelsItsListenAtOnce) {
+  auto config = fast_config();
+  config.cleanup_interval = 1h;  // nothing left to the cleanup
+  ProviderManager announcer(dht, bob, system_clock(), fast_config());
+  announcer.announce("m1", metadata_of(bob), 300s);
+  ASSERT_TRUE(eventually([&] { return announcer.stats().puts_ok == 1; }));
+  ProviderManager pm(dht, alice, system_clock(), config);
+  pm.watch("m1");
+  ASSERT_FALSE(pm.discover("m1").empty());
+  ASSERT_TRUE(eventually([&] { return dht.active_listens() == 1; }));
+  pm.unwatch("m1");
+  EXPECT_EQ(dht.active_listens(), 0u);
+  const int gets = dht.gets;
+  (void)pm.discover("m1");
+  EXPECT_EQ(dht.gets, gets + 1) << "the entry is no longer a cache hit";
 }
 
 TEST_F(ProviderManagerTest, AnUnwatchedKeyIsCachedOnlyWhenItListsAProvider) {
