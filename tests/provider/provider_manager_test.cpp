@@ -187,33 +187,41 @@ TEST_F(ProviderManagerTest, DestroyingTheManagerCancelsItsPermanentPuts) {
   EXPECT_TRUE(dht.permanent_ids(dht::peer_key(alice.node_id())).empty());
 }
 
-TEST_F(ProviderManagerTest, AnnouncementsAndWithdrawalsOfABriefIdArePutAsBriefRecords) {
+// A manager of alice's whose brief ids are `brief`, once its announcements of `a` and `b`
+// are put.
+std::unique_ptr<ProviderManager> announcing_two(FakeDht& dht, const crypto::Identity& alice,
+                                                std::vector<std::string> brief,
+                                                const std::string& a, const std::string& b) {
   auto config = fast_config();
-  config.brief_ids = {"joins"};
-  ProviderManager pm(dht, alice, system_clock(), config);
-  pm.announce("joins", metadata_of(alice), 300s);
-  pm.announce("m1", metadata_of(alice), 300s);
-  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 2; }));
+  config.brief_ids = std::move(brief);
+  auto pm = std::make_unique<ProviderManager>(dht, alice, system_clock(), config);
+  pm->announce(a, metadata_of(alice), 300s);
+  pm->announce(b, metadata_of(alice), 300s);
+  EXPECT_TRUE(eventually([&] { return pm->stats().puts_ok == 2; }));
+  return pm;
+}
+
+dht::ValueKind first_kind(FakeDht& dht, const std::string& id) {
+  const auto values = dht.values(dht::provider_key(id));
+  return values.empty() ? dht::ValueKind::raw : values[0].kind;
+}
+
+TEST_F(ProviderManagerTest, AnnouncementsAndWithdrawalsOfABriefIdArePutAsBriefRecords) {
+  auto pm = announcing_two(dht, alice, {"joins"}, "joins", "m1");
   ASSERT_EQ(dht.values(dht::provider_key("joins")).size(), 1u);
-  EXPECT_EQ(dht.values(dht::provider_key("joins"))[0].kind, dht::ValueKind::brief_provider_record);
-  EXPECT_EQ(dht.values(dht::provider_key("m1"))[0].kind, dht::ValueKind::provider_record);
-  pm.withdraw("joins");
-  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 3; }));
+  EXPECT_EQ(first_kind(dht, "joins"), dht::ValueKind::brief_provider_record);
+  EXPECT_EQ(first_kind(dht, "m1"), dht::ValueKind::provider_record);
+  pm->withdraw("joins");
+  ASSERT_TRUE(eventually([&] { return pm->stats().puts_ok == 3; }));
   for (const auto& v : dht.values(dht::provider_key("joins"))) {
     EXPECT_EQ(v.kind, dht::ValueKind::brief_provider_record);
   }
 }
 
 TEST_F(ProviderManagerTest, ABriefIdEndingInAColonCoversEveryIdItBegins) {
-  auto config = fast_config();
-  config.brief_ids = {"joins:"};
-  ProviderManager pm(dht, alice, system_clock(), config);
-  pm.announce("joins:7", metadata_of(alice), 300s);
-  pm.announce("joins", metadata_of(alice), 300s);
-  ASSERT_TRUE(eventually([&] { return pm.stats().puts_ok == 2; }));
-  EXPECT_EQ(dht.values(dht::provider_key("joins:7"))[0].kind,
-            dht::ValueKind::brief_provider_record);
-  EXPECT_EQ(dht.values(dht::provider_key("joins"))[0].kind, dht::ValueKind::provider_record);
+  auto pm = announcing_two(dht, alice, {"joins:"}, "joins:7", "joins");
+  EXPECT_EQ(first_kind(dht, "joins:7"), dht::ValueKind::brief_provider_record);
+  EXPECT_EQ(first_kind(dht, "joins"), dht::ValueKind::provider_record);
 }
 
 TEST_F(ProviderManagerTest, BriefRecordsAreDiscoveredLikeAnyOther) {
