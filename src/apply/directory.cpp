@@ -75,6 +75,10 @@ bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms) {
              std::chrono::duration_cast<std::chrono::milliseconds>(kJoinStoreMargin).count();
 }
 
+bool joined_running_mesh(bool full_joins_answer, size_t members_listed, size_t max_providers) {
+  return full_joins_answer || members_listed >= max_providers;
+}
+
 NodeDirectory::NodeDirectory(provider::ProviderManager& providers, NodeEntry self,
                              std::chrono::seconds ttl, const crypto::Membership* membership)
     : providers_(providers),
@@ -243,7 +247,10 @@ void NodeDirectory::take_joins() {
       }
       // This node joined a running mesh: its first pass read records stored long before,
       // and the joins buckets bring the newcomers: no early re-reads.
-      running_mesh = !joins_evaluated_ && !full.empty() && !gap;
+      size_t members = 0;
+      for (const auto& sh : shards_) members += sh.entries.size();
+      running_mesh = !joins_evaluated_ && !gap &&
+                     joined_running_mesh(!full.empty(), members, providers_.max_providers());
       joins_evaluated_ = true;
     }
     for (const auto& p : listed) {

@@ -73,8 +73,9 @@
 //    the next; a read on schedule that lists no member new to the shard ends them: a node
 //    joining a running mesh, whose newcomers come through the joins key, pays one early
 //    re-read per shard, a mass start keeps them while they find members; and a node whose
-//    first full joins answer after its first pass is no gap, below — it joined a running
-//    mesh with more than 50 joins in the last 2 min, a fleet started in waves — skips them:
+//    first joins answers after its first pass are no gap and that joined a running mesh
+//    (joined_running_mesh(): a full bucket answer, or a first pass that listed at least
+//    max_providers members) skips them:
 //    its shards are read next after the steady period) a shard's period is
 //    kShardRefresh × max(1, E × 64 / kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min),
 //    where E is the mean number of entries of the shards read successfully (this node counted in
@@ -177,6 +178,12 @@ bool is_directory_id(std::string_view provider_id);
 // directory started (Unix ms), so joiners older still, pushed out of the answer, may have
 // been read before their shard records were stored.
 bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms);
+// Whether a directory whose first joins answers after its first pass were no gap joined a
+// running mesh (and skips the early re-reads): a joins bucket answer was full (more than
+// max_providers joins in 2 min: a fleet rolled out fast), or its first pass listed at least
+// max_providers other members (a fleet rolled out slowly, or a mesh at rest; its recent
+// joiners come through the buckets). A mass start of few nodes keeps the early re-reads.
+bool joined_running_mesh(bool full_joins_answer, size_t members_listed, size_t max_providers);
 
 struct NodeEntry {
   std::string node_id;

@@ -234,6 +234,19 @@ TEST(FirstJoinsAnswer, IsNoGapWhenItsOldestJoinerJoinedLongBeforeTheDirectorySta
   EXPECT_FALSE(first_joins_answer_is_gap(started - 50'000, started));
 }
 
+// Session 9: with joins in 2-min buckets, a fleet rolled out at less than 50 joins per 2 min
+// never fills an answer; its joiners made the four early passes over 64 shards each (86 % of
+// the datagrams at 530 of 1,000 nodes).
+TEST(JoinedRunningMesh, WhenAFirstPassListedAtLeastMaxProvidersMembers) {
+  EXPECT_TRUE(joined_running_mesh(false, 50, 50));
+  EXPECT_TRUE(joined_running_mesh(false, 400, 50));
+  EXPECT_FALSE(joined_running_mesh(false, 49, 50));
+}
+
+TEST(JoinedRunningMesh, WhenAJoinsAnswerWasFull) {
+  EXPECT_TRUE(joined_running_mesh(true, 3, 50));
+}
+
 TEST(DirectoryIds, AreTheShardsAndThePrefixOfTheJoinsBuckets) {
   auto ids = directory_ids();
   ASSERT_EQ(ids.size(), kDirectoryShards + 1);
