@@ -1,6 +1,7 @@
 // The OpenDHT backend on real nodes over loopback.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -148,6 +149,37 @@ TEST_F(MeshTest, GetKeepsTheValueKindAndId) {
   EXPECT_EQ(got[0].id, 12345u);
   EXPECT_EQ(got[0].kind, ValueKind::peer_record);
   EXPECT_EQ(as_string(got[0].data), "peer");
+}
+
+// Values of 700 bytes each: a get would carry each in its own datagram; get_ids answers
+// with the ids of all of them, as a get would find them, on every node of a mesh larger than
+// a key's 8 storing nodes (so some answer from the storing nodes' replies, not their own store).
+TEST(GetIdsTest, ListsTheIdsOfEveryValueOfTheKeyFromEveryNode) {
+  auto started = LoopbackMesh::start(14, kNet);
+  ASSERT_TRUE(started.ok()) << started.error().to_string();
+  auto& mesh = **started;
+  ASSERT_TRUE(mesh.wait_connected(8, 30s));
+  const auto key = Key::of("beemesh/test/ids");
+  const std::vector<uint64_t> ids{101, 202, 303};
+  std::vector<Dht*> readers;
+  for (size_t i = 0; i < mesh.size(); ++i) readers.push_back(&mesh.node(i));
+  for (auto id : ids) {
+    Value v{id, ValueKind::raw, Bytes(700, static_cast<uint8_t>(id))};
+    ASSERT_TRUE(put_until_visible(mesh.node(1), key, v, readers, 60s));
+  }
+  for (size_t i = 0; i < mesh.size(); ++i) {
+    auto r = mesh.node(i).get_ids_blocking(key, 10s);
+    ASSERT_TRUE(r.ok()) << "node " << i << ": " << r.error().to_string();
+    auto got = *r;
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, ids) << "node " << i;
+  }
+}
+
+TEST_F(MeshTest, GetIdsOfAKeyWithoutValuesIsEmpty) {
+  auto r = mesh->node(2).get_ids_blocking(Key::of("beemesh/test/no-ids"), 10s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_TRUE(r->empty());
 }
 
 TEST_F(MeshTest, ListenDeliversNewValuesUntilCancelled) {

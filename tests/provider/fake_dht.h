@@ -2,6 +2,7 @@
 // listeners are told synchronously, gets answer synchronously; failures can be switched on, gets
 // of chosen keys held until release() (a slow DHT read), and put acknowledgements held until
 // ack_put() (a slow DHT write; cancel_put() drops a held one unanswered, as OpenDHT does).
+// get_ids() and get_value() answer from the store and are counted apart from get().
 #pragma once
 
 #include <algorithm>
@@ -99,6 +100,28 @@ class FakeDht final : public dht::Dht {
       if (it != store_.end()) values = it->second;
     }
     done(std::move(values));
+  }
+
+  void get_ids(const dht::Key& key, dht::GetIdsCallback done) override {
+    ++id_gets;
+    if (fail_gets) {
+      done(make_error("dht_get_failed", "fake: get failed"));
+      return;
+    }
+    std::vector<uint64_t> ids;
+    for (const auto& v : values(key)) ids.push_back(v.id);
+    done(std::move(ids));
+  }
+
+  void get_value(const dht::Key& key, uint64_t id, dht::GetCallback done) override {
+    ++value_gets;
+    if (fail_gets) {
+      done(make_error("dht_get_failed", "fake: get failed"));
+      return;
+    }
+    auto found = values(key);
+    std::erase_if(found, [id](const dht::Value& v) { return v.id != id; });
+    done(std::move(found));
   }
 
   dht::ListenToken listen(const dht::Key& key, dht::ListenCallback cb) override {
@@ -200,6 +223,11 @@ class FakeDht final : public dht::Dht {
     auto it = store_.find(key);
     return it == store_.end() ? std::vector<dht::Value>{} : it->second;
   }
+  // Drops value `id` of `key` (as when it expires at every storing node), telling no one.
+  void erase(const dht::Key& key, uint64_t id) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(store_[key], [id](const dht::Value& v) { return v.id == id; });
+  }
   // Tells listeners of `key` that values expired.
   void expire_all(const dht::Key& key) {
     std::vector<dht::Value> gone;
@@ -232,6 +260,7 @@ class FakeDht final : public dht::Dht {
   std::atomic<bool> hang_gets{false};
   std::atomic<bool> hold_puts{false};  // put callbacks wait for ack_put()
   std::atomic<int> puts{0}, gets{0}, listens{0}, cancelled_listens{0};
+  std::atomic<int> id_gets{0}, value_gets{0};  // get_ids(), get_value()
   std::atomic<int> permanent_puts{0}, cancelled_permanent{0};
 
  private:
