@@ -25,6 +25,7 @@
 //   mesh_scale_bench [--nodes 100] [--entries 10] [--rate 10] [--window 20] [--warmup 30]
 //                    [--discoverers 20] [--per-address-cap 0]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
+//                    [--hold 0]  (s after the settle of progress lines: does it stay settled?)
 //                    [--pass 1]  (0: no all-at-once directory pass: long at 1,000 nodes)
 //                    [--wave-size 0] [--wave-interval 10]  (staggered start: --wave-size nodes,
 //                    DHT node and bench node, every --wave-interval s; 0 = all at once)
@@ -85,6 +86,7 @@ struct Options {
   size_t discoverers = 20;
   size_t settle_entries = 50;
   std::chrono::seconds settle_timeout{600};
+  std::chrono::seconds hold{0};  // after the settle: progress lines for that long (stays settled?)
   size_t loop_threads = 2;
   size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
   bool pass = true;            // every node reads its 64 shards at once after the rest window
@@ -211,6 +213,8 @@ Options parse(int argc, char** argv) {
       o.settle_entries = std::stoul(v);
     else if (flag == "--settle-timeout")
       o.settle_timeout = std::chrono::seconds(std::stol(v));
+    else if (flag == "--hold")
+      o.hold = std::chrono::seconds(std::stol(v));
     else if (flag == "--per-address-cap")
       o.per_address_cap = std::stoul(v);
     else if (flag == "--pass")
@@ -379,12 +383,14 @@ int main(int argc, char** argv) {
     auto t_last = t_start;
     auto progress = [&](const char* what, size_t want) {
       size_t listed_all = 0, fewest = nodes.empty() ? 0 : o.nodes;
-      uint64_t reads = 0;
+      uint64_t reads = 0, dropped = 0;
       for (auto& n : nodes) {
         const size_t seen = n->directory().nodes().size();
         fewest = std::min(fewest, seen);
         if (seen >= std::min(want, nodes.size())) ++listed_all;
-        reads += n->directory().stats().shard_reads;
+        const auto dst = n->directory().stats();
+        reads += dst.shard_reads;
+        dropped += dst.entries_dropped;
       }
       const double cpu = cpu_seconds();
       const double dt = std::chrono::duration<double>(Steady::now() - t_last).count();
@@ -393,11 +399,11 @@ int main(int argc, char** argv) {
       (void)getloadavg(load, 3);
       std::printf(
           "  %s: %zu started, %zu list all started (fewest %zu) after %.0f s; shard reads %.1f "
-          "per node; process CPU %.2f cores (last %.0f s); sent %.0f msg per node so far; load "
-          "%.1f\n",
+          "per node (entries dropped %llu in all); process CPU %.2f cores (last %.0f s); sent %.0f "
+          "msg per node so far; load %.1f\n",
           what, nodes.size(), listed_all, fewest, ms_since(t_start) / 1000,
           nodes.empty() ? 0.0 : double(reads) / double(nodes.size()),
-          dt > 0 ? (cpu - cpu_last) / dt : 0.0, dt,
+          static_cast<unsigned long long>(dropped), dt > 0 ? (cpu - cpu_last) / dt : 0.0, dt,
           double(sent.packets - sent_start.packets) / double(std::max<size_t>(1, nodes.size())),
           load[0]);
       // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts
@@ -522,6 +528,22 @@ int main(int argc, char** argv) {
     if (settled != o.nodes) {
       status = 3;
       report_missing(nodes, want);
+    }
+    if (o.hold.count() > 0) {
+      // Does the mesh stay settled? A later read can leave entries out (partial answers).
+      size_t least = o.nodes;
+      const auto hold_until = Steady::now() + o.hold;
+      while (Steady::now() < hold_until) {
+        std::this_thread::sleep_for(10s);
+        size_t listing = 0;
+        for (auto& n : nodes) listing += n->directory().nodes().size() >= want ? 1 : 0;
+        least = std::min(least, listing);
+        progress("holding", want);
+      }
+      std::printf(
+          "hold: over %lld s after the settle, at least %zu of %zu directories listed >= %zu "
+          "at every check (every 10 s)\n",
+          static_cast<long long>(o.hold.count()), least, o.nodes, want);
     }
     const long rss_after = proc_status("VmRSS:");
     const long threads = proc_status("Threads:");

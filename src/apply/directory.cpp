@@ -398,6 +398,12 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
                             [&](const NodeEntry& known) { return known.node_id == e.node_id; });
       });
   keep_missed_once(shard, read->entries);
+  for (const auto& known : shard.entries) {
+    if (std::none_of(read->entries.begin(), read->entries.end(),
+                     [&](const NodeEntry& e) { return e.node_id == known.node_id; })) {
+      ++entries_dropped_;
+    }
+  }
   shard.entries = std::move(read->entries);
   if (s == own_shard_ && !read->lists_self) {
     back_off();  // until the own record is seen (it may not be stored yet)
@@ -449,6 +455,7 @@ DirectoryStats NodeDirectory::stats() {
   st.shard_reads = shard_reads_;
   st.entries_per_shard = entries_per_shard_locked();
   st.join_buckets_watched = join_buckets_watched_;
+  st.entries_dropped = entries_dropped_;
   return st;
 }
 

@@ -204,6 +204,7 @@ struct DirectoryStats {
   double entries_per_shard = 0;  // mean over the shards read, this node counted in its own
   std::chrono::milliseconds steady_refresh{kShardRefresh};  // the steady re-read period
   uint64_t join_buckets_watched = 0;  // watches started on joins buckets (a DHT get each)
+  uint64_t entries_dropped = 0;  // entries a shard read left out (missed twice, or a strict read)
 };
 
 class NodeDirectory {
@@ -296,6 +297,7 @@ class NodeDirectory {
   std::string join_id_;                          // the joins id it was announced under
   std::set<int64_t> watched_buckets_;
   uint64_t join_buckets_watched_ = 0;
+  uint64_t entries_dropped_ = 0;
   int64_t next_bucket_at_ms_ = 0;  // into a bucket, when the next one is watched (random)
   // Joiners of the previous tick's answer and the verdict on each (checked once per record).
   std::map<std::string, JoinSeen> joins_seen_;

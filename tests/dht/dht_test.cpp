@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -160,7 +162,8 @@ TEST(GetIdsTest, ListsTheIdsOfEveryValueOfTheKeyFromEveryNode) {
   auto& mesh = **started;
   ASSERT_TRUE(mesh.wait_connected(8, 30s));
   const auto key = Key::of("beemesh/test/ids");
-  const std::vector<uint64_t> ids{101, 202, 303};
+  // Random 64-bit ids, as the backend picks them (the high bit set too).
+  const std::vector<uint64_t> ids{101, 0x8000000000000202ULL, 0xfedcba9876543210ULL};
   std::vector<Dht*> readers;
   for (size_t i = 0; i < mesh.size(); ++i) readers.push_back(&mesh.node(i));
   for (auto id : ids) {
@@ -173,6 +176,66 @@ TEST(GetIdsTest, ListsTheIdsOfEveryValueOfTheKeyFromEveryNode) {
     auto got = *r;
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, ids) << "node " << i;
+  }
+}
+
+// As a directory re-read fetches a record it has not read: the storing nodes apply the id,
+// and every node finds that value alone.
+TEST(GetValueTest, FindsTheValueWithThatIdAloneFromEveryNode) {
+  auto started = LoopbackMesh::start(14, kNet);
+  ASSERT_TRUE(started.ok()) << started.error().to_string();
+  auto& mesh = **started;
+  ASSERT_TRUE(mesh.wait_connected(8, 30s));
+  const auto key = Key::of("beemesh/test/value-by-id");
+  std::vector<Dht*> readers;
+  for (size_t i = 0; i < mesh.size(); ++i) readers.push_back(&mesh.node(i));
+  for (uint64_t id : {11ULL, 0xf000000000000022ULL}) {
+    Value v{id, ValueKind::raw, Bytes(700, static_cast<uint8_t>(id))};
+    ASSERT_TRUE(put_until_visible(mesh.node(2), key, v, readers, 60s));
+  }
+  for (size_t i = 0; i < mesh.size(); ++i) {
+    std::optional<Result<std::vector<Value>>> got;
+    std::mutex mu;
+    std::condition_variable cv;
+    mesh.node(i).get_value(key, 0xf000000000000022ULL, [&](Result<std::vector<Value>> r) {
+      std::lock_guard lock(mu);
+      got.emplace(std::move(r));
+      cv.notify_all();
+    });
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return got.has_value(); })) << "node " << i;
+    ASSERT_TRUE(got->ok()) << "node " << i << ": " << got->error().to_string();
+    ASSERT_EQ((*got)->size(), 1u) << "node " << i;
+    EXPECT_EQ((*got)->front().id, 0xf000000000000022ULL);
+    EXPECT_EQ((*got)->front().data.size(), 700u);
+  }
+}
+
+// A directory re-reads a shard every few minutes, by ids after a get: OpenDHT keeps a
+// search per key and does not ask a node again for a query that an answer of the last
+// 10 min satisfies, so each read must still reach the storing nodes.
+TEST(GetIdsTest, RepeatedReadsByIdsAfterAGetListEveryIdEachTime) {
+  auto started = LoopbackMesh::start(14, kNet);
+  ASSERT_TRUE(started.ok()) << started.error().to_string();
+  auto& mesh = **started;
+  ASSERT_TRUE(mesh.wait_connected(8, 30s));
+  const auto key = Key::of("beemesh/test/ids-again");
+  std::vector<Dht*> readers;
+  for (size_t i = 0; i < mesh.size(); ++i) readers.push_back(&mesh.node(i));
+  const std::vector<uint64_t> ids{7, 0x8000000000000008ULL, 0xffffffffffffff09ULL};
+  for (auto id : ids) {
+    Value v{id, ValueKind::raw, Bytes(700, static_cast<uint8_t>(id))};
+    ASSERT_TRUE(put_until_visible(mesh.node(3), key, v, readers, 60s));
+  }
+  for (size_t i = 0; i < mesh.size(); ++i) {
+    ASSERT_TRUE(mesh.node(i).get_blocking(key, 10s).ok());
+    for (int round = 0; round < 3; ++round) {
+      auto r = mesh.node(i).get_ids_blocking(key, 10s);
+      ASSERT_TRUE(r.ok()) << "node " << i << " round " << round << ": " << r.error().to_string();
+      auto got = *r;
+      std::sort(got.begin(), got.end());
+      EXPECT_EQ(got, ids) << "node " << i << " round " << round;
+    }
   }
 }
 
