@@ -289,12 +289,13 @@ void NodeDirectory::take_joins() {
   joins_seen_ = std::move(seen);
   if (running_mesh) {
     std::uniform_real_distribution<double> spread(0.75, 1.25);
+    const double estimate = entries_per_shard_locked();
     for (auto& shard : shards_) {
       // On the early schedule after a successful read (a shard on a backoff keeps it).
       const auto period = shard.rereads.period();
       if (period.count() > 0 && period < kShardRefresh && shard.backoff == kEmptyShardRecheckMin &&
           !shard.untrusted_empty) {
-        shard.due = shard.rereads.skip_early(now, spread(rng_));
+        shard.due = shard.rereads.skip_early(now, estimate, spread(rng_));
       }
     }
   }
@@ -415,11 +416,12 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     // doubles from kShardRefreshFirst to kShardRefresh (a node that starts with many others
     // may read a shard before all of its members' records are stored, and a burst of joins
     // can push some out of the joins answers: those show up at the early re-reads), then
-    // every kShardRefresh, at a random point of [0.75, 1.25] × the period so that a mesh
-    // started together does not read together. A read on schedule that lists no member new
-    // to the shard ends the early re-reads (apply/shard_rereads.h).
+    // after the steady period, longer in a larger mesh (about kRereadEntriesPerPeriod
+    // entries read per kShardRefresh), at a random point of [0.75, 1.25] × the period so
+    // that a mesh started together does not read together. A read on schedule that lists no
+    // member new to the shard ends the early re-reads (apply/shard_rereads.h).
     std::uniform_real_distribution<double> spread(0.75, 1.25);
-    shard.due = shard.rereads.after_read(now, spread(rng_), found_new);
+    shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_), found_new);
     shard.backoff = kEmptyShardRecheckMin;
   }
 }
@@ -454,6 +456,7 @@ DirectoryStats NodeDirectory::stats() {
   DirectoryStats st;
   st.shard_reads = shard_reads_;
   st.entries_per_shard = entries_per_shard_locked();
+  st.steady_refresh = steady_shard_refresh(st.entries_per_shard);
   st.join_buckets_watched = join_buckets_watched_;
   st.entries_dropped = entries_dropped_;
   return st;

@@ -72,26 +72,30 @@
 //    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
 //    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
 //    reads become trusted, the shards read empty before are read again at once.
-//  * The steady re-read period is kShardRefresh (8 min) at every size (apply/shard_rereads.h):
-//    after the early re-reads (60, 120, 240, 480 s; a read forced before its period — a
-//    joins-gap pass, a revocation, find(), refresh() — restarts the same step from then
-//    instead of taking the next; a read on schedule that lists no member new to the shard
-//    ends them: a node joining a running mesh, whose newcomers come through the joins key,
-//    pays one early re-read per shard, a mass start keeps them while they find members; and a
-//    node whose first joins answers after its first pass are no gap and that joined a running
-//    mesh (joined_running_mesh(): a full bucket answer, or a first pass that listed at least
-//    max_providers members) skips them: its shards are read next after the steady period).
-//    So at rest a node makes 64 re-reads per ~8 min, each the cost of a walk to the shard's key
-//    with ids only in the answers, whatever the size of the mesh (until session 10 the period
-//    grew with the entries per shard, up to 64 min, because every get carried every record).
-//    The price is staleness: a node that left without withdrawing stays listed while its
-//    record is stored (its value expires at the storing nodes one provider-record expiry, 1 h,
-//    after its last refresh), then until the second read of its shard that lacks it (below):
-//    up to ~1 h 20 min at any size; placement treats a node that does not answer as having no
-//    room (and asks a fresh sample once when the answers lack room), and with liveness wired
-//    in, a node known dead is left out of every read of its shard or of the joins (below; the
-//    entries already held are not filtered between reads). Newcomers are not affected (the
-//    joins key), nor find() of a node not listed (it reads the shard), nor revocations (a pass).
+//  * The steady re-read period grows with the mesh (apply/shard_rereads.h): after the early
+//    re-reads (60, 120, 240, 480 s; a read forced before its period — a joins-gap pass, a
+//    revocation, find(), refresh() — restarts the same step from then instead of taking
+//    the next; a read on schedule that lists no member new to the shard ends them: a node
+//    joining a running mesh, whose newcomers come through the joins key, pays one early
+//    re-read per shard, a mass start keeps them while they find members; and a node whose
+//    first joins answers after its first pass are no gap and that joined a running mesh
+//    (joined_running_mesh(): a full bucket answer, or a first pass that listed at least
+//    max_providers members) skips them:
+//    its shards are read next after the steady period) a shard's period is
+//    kShardRefresh × max(1, E × 64 / kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min),
+//    where E is the mean number of entries of the shards read successfully (this node counted in
+//    its own): the directory's own estimate of the mesh size / 64, taken at each read. So at rest a
+//    node reads about kRereadEntriesPerPeriod (128) entries per 8 min whatever the size of the
+//    mesh: 64 gets per ~8 min up to ~128 nodes, 64 gets per ~60 min at ~1,000 (a get's cost grows
+//    with the records it carries); beyond ~1,024 nodes the cap holds and the cost grows again with
+//    N. The price is staleness: a node that left without withdrawing stays listed while its record
+//    lives (up to its TTL), then until the second read of its shard that lacks it (below): up
+//    to 2.5 × the period (~20 min at 100 nodes, ~2.6 h at 1,000); placement treats a node that does
+//    not answer as having no room (and asks a fresh sample once when the answers lack room), and
+//    with liveness wired in, a node known dead is left out of every read of its shard or of the
+//    joins (below; the entries already held are not filtered between reads). Newcomers are not
+//    affected (the joins key), nor find() of a node not listed (it reads the shard), nor
+//    revocations (a pass).
 //  * A read replaces what the shard listed, except that an entry missing from one read is
 //    kept until a second read in a row misses it too: under load a DHT get can answer with
 //    part of a shard (the storing nodes that answered lacked records, or the get ended
@@ -202,7 +206,7 @@ struct NodeEntry {
 struct DirectoryStats {
   uint64_t shard_reads = 0;      // DHT gets of a shard (passes, ticks, find())
   double entries_per_shard = 0;  // mean over the shards read, this node counted in its own
-  std::chrono::milliseconds steady_refresh{kShardRefresh};  // the steady re-read period
+  std::chrono::milliseconds steady_refresh{kShardRefresh};  // steady_shard_refresh() of it
   uint64_t join_buckets_watched = 0;  // watches started on joins buckets (a DHT get each)
   uint64_t entries_dropped = 0;  // entries a shard read left out (missed twice, or a strict read)
 };

@@ -1,19 +1,16 @@
 // apply/shard_rereads.h — when the node directory reads a shard again (apply/directory.h).
 //
 // Promise:
-//  * The steady re-read period is kShardRefresh (8 min) whatever the size of the mesh. Until
-//    session 10 it grew with the entries per shard (8 min × max(1, E × 64 / 128), at most
-//    64 min), because a get's cost grew with the records it carried; a re-read now asks for
-//    the value ids first and fetches only records not read before (apply/directory.h), so
-//    its cost no longer grows with E (26 datagrams mesh-wide at 100 nodes, 27 at 300:
-//    docs/BENCHMARKS.md), and a fixed period keeps both the traffic per node and the
-//    staleness of the directory the same at every size.
+//  * steady_shard_refresh(E): a shard's steady re-read period when the shards read list E
+//    entries on average: kShardRefresh × max(1, E × kDirectoryShards /
+//    kRereadEntriesPerPeriod), at most kShardRefreshMax. So a node at rest reads about
+//    kRereadEntriesPerPeriod (128) entries per kShardRefresh (8 min) up to ~1,024 nodes.
 //  * ShardRereads: the period schedule of one shard. Each read that found what it could
 //    (the directory decides: not a failure, not an untrusted empty answer) asks after_read()
 //    when to read again. A read that comes when the schedule made the shard due (or later)
 //    takes the next step: 60 s, 120 s, 240 s, 480 s (the early re-reads: they find members
-//    whose records were not stored yet when a mass start was read), then kShardRefresh.
-//    A read forced before that (a joins-gap pass, a revocation, a
+//    whose records were not stored yet when a mass start was read), then the steady period
+//    for the E of that read. A read forced before that (a joins-gap pass, a revocation, a
 //    find(), refresh()) keeps the step: the schedule starts again from it with the same
 //    period, so forced passes during a mass start do not use up the early re-reads.
 //    A read on schedule that found no entry new to the shard (`found_new` false: every
@@ -35,16 +32,22 @@ namespace beemesh::apply {
 inline constexpr size_t kDirectoryShards = 64;
 inline constexpr std::chrono::seconds kShardRefreshFirst{60};
 inline constexpr std::chrono::minutes kShardRefresh{8};
+inline constexpr size_t kRereadEntriesPerPeriod = 128;
+inline constexpr std::chrono::minutes kShardRefreshMax{64};
+
+std::chrono::milliseconds steady_shard_refresh(double entries_per_shard);
 
 class ShardRereads {
  public:
   using Steady = std::chrono::steady_clock;
   // When to read the shard again after a read at `now` (see the promise).
-  Steady::time_point after_read(Steady::time_point now, double spread = 1.0, bool found_new = true);
-  // Skips the early re-reads: the next read comes the steady period (× spread) after `now`,
-  // and so do the reads on schedule after it. For a node that joined a running mesh
-  // (apply/directory.h): its first pass read records stored long before.
-  Steady::time_point skip_early(Steady::time_point now, double spread = 1.0);
+  Steady::time_point after_read(Steady::time_point now, double entries_per_shard,
+                                double spread = 1.0, bool found_new = true);
+  // Skips the early re-reads: the next read comes the steady period for `entries_per_shard`
+  // (× spread) after `now`, and so do the reads on schedule after it. For a node that joined
+  // a running mesh (apply/directory.h): its first pass read records stored long before.
+  Steady::time_point skip_early(Steady::time_point now, double entries_per_shard,
+                                double spread = 1.0);
   // The period the last after_read() scheduled (before its spread).
   std::chrono::milliseconds period() const { return period_; }
 
