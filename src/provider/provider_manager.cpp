@@ -442,18 +442,6 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     return result;
   }
 
-  Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id) {
-    ++cache_misses;  // a DHT get, as a miss of discover()
-    auto got = dht.get_blocking(dht::provider_key(manifest_id), config.discovery_timeout);
-    if (!got.ok()) {
-      ++dht_failures;
-      return got.error();
-    }
-    std::map<std::string, protocol::ProviderRecord> newest;
-    for (const auto& r : verify_all(*got, manifest_id)) keep_newest(newest, r);
-    return select_from_newest(newest, clock.now_ms(), config.max_providers, max_skew_ms());
-  }
-
   using Opened = std::map<uint64_t, std::shared_ptr<const protocol::ProviderRecord>>;
 
   // Opens each value (kind, signature, manifest id) into `opened` by value id (null: it did
@@ -515,6 +503,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     return std::move(fetch->values);
   }
 
+  // A DHT read through `memory` (an empty memory: a get); a miss of discover() either way.
   Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id,
                                                   ReadMemory& memory) {
     ++cache_misses;
@@ -752,14 +741,8 @@ std::optional<std::vector<ProviderInfo>> ProviderManager::cached(const std::stri
 }
 
 Result<std::vector<ProviderInfo>> ProviderManager::discover_once(const std::string& manifest_id) {
-  try {
-    auto found = core_->discover_once(manifest_id);
-    if (!found.ok()) return found.error();
-    return core_->drop_dead(manifest_id, std::move(found).value());
-  } catch (const std::exception& e) {
-    spdlog::warn("component=provider manifest={} discovery failed: {}", manifest_id, e.what());
-    return make_error("discovery_failed", e.what());
-  }
+  ReadMemory none;  // a get, remembered nowhere
+  return discover_once(manifest_id, none);
 }
 
 Result<std::vector<ProviderInfo>> ProviderManager::discover_once(const std::string& manifest_id,
