@@ -546,7 +546,7 @@ std::optional<NodeEntry> NodeDirectory::check_entry(const provider::ProviderInfo
 
 Result<NodeDirectory::ShardRead> NodeDirectory::read_shard(size_t s) {
   // The memory is taken while reading (a concurrent read of the same shard, find() during a
-  // tick, reads without it) and given back by store_shard().
+  // tick, reads without it) and given back after it.
   provider::ReadMemory memory;
   {
     std::lock_guard lock(mutex_);

@@ -12,8 +12,8 @@
 //    and then returns `timeout` (late results are dropped safely).
 //  * get_ids() reports the ids of the values found, as get() would find them, once (each id
 //    once, in no order), or an Error. The OpenDHT backend asks the storing nodes for the
-//    ids only (a query selecting the value id), so an answer fits one datagram however many
-//    values the key holds; the default implementation is a get().
+//    ids only (a query selecting the value id), so each answers in its one reply datagram
+//    instead of one datagram per value; the default implementation is a get().
 //  * get_value() reports the value of `key` with id `value_id` ([] when no storing node
 //    has it), or an Error. OpenDHT: a get whose query the storing nodes apply, so each
 //    answers with that value only; the default implementation is a get() filtered here.

@@ -524,7 +524,10 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
           fresh.push_back(id);
         }
       }
-      if (fresh.size() <= std::max<size_t>(1, ids->size() / 5)) {
+      // One by one while that is cheaper than a get (each fetch is a walk of its own; a get
+      // fetches every value from every storing node), and never more than kMaxFetchesById: a
+      // node answering with made-up ids costs a reader one get, not a walk per id.
+      if (fresh.size() <= std::min(kMaxFetchesById, std::max<size_t>(1, ids->size() / 5))) {
         by_ids = true;
         ++id_reads;
         if (!fresh.empty()) {

@@ -50,7 +50,8 @@
 //    datagram per storing node instead of one per value); the records of ids it remembers
 //    are checked again now (TTL, clock skew, membership: a revocation is seen at once), the
 //    values of new ids are fetched one by one (Dht::get_value) when there are at most
-//    max(1, ids / 5) of them, else the key is read with one get as without memory. Ids gone
+//    min(kMaxFetchesById, max(1, ids / 5)) of them, else the key is read with one get as
+//    without memory. Ids gone
 //    are forgotten. The memory then holds this answer's ids (at most kMaxRememberedValues;
 //    a larger answer is not remembered). Records are immutable per value id (a re-signed
 //    record is a new value: ProviderConfig::stable_ids keeps ids for hours). A value a
@@ -167,6 +168,8 @@ struct PeerInfo {
 // last answer, with the record it opened to (signature, signer, manifest id; null: it did not
 // open), at most kMaxRememberedValues of them. One reader at a time.
 inline constexpr size_t kMaxRememberedValues = 1024;
+// At most this many new value ids are fetched one by one in one read; more: one get.
+inline constexpr size_t kMaxFetchesById = 8;
 class ReadMemory {
  public:
   bool empty() const { return opened_.empty(); }

@@ -648,6 +648,28 @@ TEST_F(ReadMemoryTest, ManyNewValuesAreReadWithOneGet) {
   EXPECT_EQ(memory.size(), 4u);
 }
 
+// Hostile: a key flooded with values (a storing node can answer with any ids). However many
+// are new, a read fetches at most kMaxFetchesById of them one by one; more cost one get.
+TEST_F(ReadMemoryTest, MoreNewIdsThanKMaxFetchesByIdAreReadWithOneGet) {
+  announcer(0);
+  for (int i = 0; i < 60; ++i) {
+    dht.put_raw(dht::provider_key("m1"),
+                dht::Value{0, dht::ValueKind::provider_record, to_bytes("junk")});
+  }
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  ASSERT_EQ(memory.size(), 61u);
+  for (size_t i = 0; i < kMaxFetchesById + 1; ++i) {
+    dht.put_raw(dht::provider_key("m1"),
+                dht::Value{0, dht::ValueKind::provider_record, to_bytes("more junk")});
+  }
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->size(), 1u);
+  EXPECT_EQ(dht.value_gets, 0) << "9 new of 70: fewer than ids / 5, more than kMaxFetchesById";
+  EXPECT_EQ(dht.gets, gets + 1);
+}
+
 TEST_F(ReadMemoryTest, AValueGoneFromTheKeyIsNoLongerListedAndForgotten) {
   for (int i = 0; i < 2; ++i) announcer(i);
   ASSERT_TRUE(reader.discover_once("m1", memory).ok());
