@@ -321,24 +321,30 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
 
   // ---- discovery ----
 
+  static bool is_provider_kind(dht::ValueKind kind) {
+    return kind == dht::ValueKind::provider_record || kind == dht::ValueKind::brief_provider_record;
+  }
+
+  // Counts and logs a value dropped while reading `manifest_id`.
+  void reject(const std::string& manifest_id, const Error& why) {
+    ++records_rejected;
+    spdlog::debug("component=provider manifest={} dropped record: {}", manifest_id,
+                  why.to_string());
+  }
+
   std::vector<protocol::ProviderRecord> verify_all(const std::vector<dht::Value>& values,
                                                    const std::string& manifest_id) {
     std::vector<protocol::ProviderRecord> records;
     records.reserve(values.size());
     const int64_t now = clock.now_ms();
     for (const auto& v : values) {
-      if (v.kind != dht::ValueKind::provider_record &&
-          v.kind != dht::ValueKind::brief_provider_record) {
-        continue;
-      }
+      if (!is_provider_kind(v.kind)) continue;
       auto r = verify_provider_value(v.data, manifest_id);
       Result<void> accepted = r.ok() ? check_record(*r, now) : Result<void>(r.error());
       if (accepted.ok()) {
         records.push_back(std::move(r).value());
       } else {
-        ++records_rejected;
-        spdlog::debug("component=provider manifest={} dropped record: {}", manifest_id,
-                      accepted.error().to_string());
+        reject(manifest_id, accepted.error());
       }
     }
     return records;
@@ -451,15 +457,12 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     for (const auto& v : values) {
       if (opened.count(v.id)) continue;
       std::shared_ptr<const protocol::ProviderRecord> record;
-      if (v.kind == dht::ValueKind::provider_record ||
-          v.kind == dht::ValueKind::brief_provider_record) {
+      if (is_provider_kind(v.kind)) {
         auto r = verify_provider_value(v.data, manifest_id);
         if (r.ok()) {
           record = std::make_shared<const protocol::ProviderRecord>(std::move(r).value());
         } else {
-          ++records_rejected;
-          spdlog::debug("component=provider manifest={} dropped record: {}", manifest_id,
-                        r.error().to_string());
+          reject(manifest_id, r.error());
         }
       }
       opened.emplace(v.id, std::move(record));
@@ -557,9 +560,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
       if (auto checked = check_record(*record, now); checked.ok()) {
         keep_newest(newest, *record);
       } else {
-        ++records_rejected;
-        spdlog::debug("component=provider manifest={} dropped record: {}", manifest_id,
-                      checked.error().to_string());
+        reject(manifest_id, checked.error());
       }
     }
     memory.opened_.clear();
