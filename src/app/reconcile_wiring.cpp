@@ -42,13 +42,17 @@ std::unique_ptr<apply::ReconcileLoop> make_reconcile_loop(ReconcileWiring w) {
             return out;
           },
       .providers =
-          [providers = &w.providers](const std::string& manifest_id) {
+          [providers = &w.providers, liveness = w.liveness](const std::string& manifest_id) {
+            // discover() leaves out the nodes known dead; of the others, those liveness has
+            // no verdict on count for a shortfall and never for a removal (apply/reconcile.h).
             std::vector<apply::ProviderView> out;
             for (const auto& info : providers->discover(manifest_id)) {
               const auto& caps = info.metadata.capabilities;
               auto version = caps.find(std::string(workload::kContentVersionCapability));
-              out.push_back(
-                  {info.metadata.node_id, version == caps.end() ? std::string() : version->second});
+              const bool confirmed =
+                  !liveness || liveness->state(info.metadata.node_id) == provider::NodeState::alive;
+              out.push_back({info.metadata.node_id,
+                             version == caps.end() ? std::string() : version->second, confirmed});
             }
             return out;
           },

@@ -35,14 +35,27 @@ std::vector<std::string> rendezvous_order(std::vector<std::string> nodes,
   return out;
 }
 
+namespace {
+
+size_t confirmed_in(const std::set<std::string>& nodes, const ReconcileView& view) {
+  return static_cast<size_t>(std::count_if(nodes.begin(), nodes.end(), [&](const auto& n) {
+    return n == view.self || !view.unconfirmed.count(n);
+  }));
+}
+
+}  // namespace
+
 ReconcileDecision decide(const ReconcileView& view) {
   if (view.tombstone) return {ReconcileAction::remove_self, 0};
   if (view.replicas <= 0) return {};
   const int live = static_cast<int>(view.live.size());
   const int old = static_cast<int>(view.old.size());
+  const auto replicas = static_cast<size_t>(view.replicas);
   if (view.old.count(view.self)) {
     // Rolling update: old replicas leave one at a time, once a current one is announced.
     if (live == 0 || live + old <= view.replicas) return {};
+    const size_t live_confirmed = confirmed_in(view.live, view);
+    if (live_confirmed == 0 || live_confirmed + confirmed_in(view.old, view) <= replicas) return {};
     auto order = rendezvous_order(std::vector<std::string>(view.old.begin(), view.old.end()),
                                   view.manifest_id);
     if (order.back() == view.self) return {ReconcileAction::remove_self, 0};
@@ -60,7 +73,11 @@ ReconcileDecision decide(const ReconcileView& view) {
     if (count > 0) return {ReconcileAction::place, count};
     return {};
   }
-  if (live > view.replicas && rank >= view.replicas) return {ReconcileAction::remove_self, 0};
+  if (live > view.replicas && rank >= view.replicas) {
+    const auto ahead = std::count_if(
+        order.begin(), self, [&](const std::string& n) { return !view.unconfirmed.count(n); });
+    if (static_cast<size_t>(ahead) >= replicas) return {ReconcileAction::remove_self, 0};
+  }
   return {};
 }
 
@@ -182,10 +199,11 @@ void ReconcileLoop::reconcile(const Key& key) {
     return version.empty() || version == current;
   };
   ReconcileView view{key.first, parts_.self, false, static_cast<int>(state->intent.replicas),
-                     {},        {}};
+                     {},        {},          {}};
   for (const auto& p : parts_.providers(key.first)) {
     if (p.node_id == parts_.self) continue;
     (is_current(p.content_version) ? view.live : view.old).insert(p.node_id);
+    if (!p.confirmed) view.unconfirmed.insert(p.node_id);
   }
   std::string self_version;
   {
@@ -210,7 +228,9 @@ void ReconcileLoop::reconcile(const Key& key) {
         ++it;
       }
     }
-    view.live.insert(e.pending.begin(), e.pending.end());
+    for (const auto& n : e.pending) {
+      if (view.live.insert(n).second) view.unconfirmed.insert(n);
+    }
     if (now < e.settled_at) return;
     decision = decide(view);
     e.short_ticks = decision.action == ReconcileAction::place ? e.short_ticks + 1 : 0;
@@ -243,9 +263,9 @@ void ReconcileLoop::reconcile(const Key& key) {
   } else if (decision.action == ReconcileAction::remove_self) {
     const bool rolling = view.old.count(parts_.self) > 0;
     spdlog::info(
-        "reconcile {}: {} replicas live of the current version, {} of others, {} "
-        "wanted; this node {}",
-        key.first, view.live.size(), view.old.size(), view.replicas,
+        "reconcile {}: {} replicas live of the current version, {} of others ({} of them "
+        "not known alive), {} wanted; this node {}",
+        key.first, view.live.size(), view.old.size(), view.unconfirmed.size(), view.replicas,
         rolling ? "runs an old version (rolling update)" : "ranks beyond them");
     start_removal(key, rolling ? "rolling update" : "excess replica");
   }

@@ -22,6 +22,12 @@
 //        replicas + (old ? 1 : 0) - live - old): one replica of surge during a rollout
 //      self current, live > replicas, self ranks >= replicas -> remove_self
 //      otherwise                                            -> none
+//    A removal (excess or rolling) also needs its count without the unconfirmed nodes: at
+//    least `replicas` confirmed live nodes ranked before self (excess), or a confirmed
+//    current one and more than `replicas` confirmed in all (rolling). A node that cannot tell
+//    whether the others are alive (liveness reads `unknown` while it is cut off from the DHT,
+//    or before a check answers) keeps its replica: unknown may be dead, and a removal on the
+//    strength of a dead node leaves the manifest short where no node may lead its repair.
 //    Every node that sees the same sets computes the same leader and the same removals.
 //  * The loop runs on its own thread, every settings.tick and on every liveness change,
 //    over the manifests this node runs (Parts::local) that have an intent in the
@@ -73,6 +79,9 @@ struct ReconcileView {
   int replicas = 0;            // the intent's
   std::set<std::string> live;  // live replica nodes of the intent's version (self when it is)
   std::set<std::string> old;   // live replica nodes of another version (self when it is)
+  // Of live and old, the nodes not known alive (liveness `unknown`, placements in flight):
+  // they count towards a shortfall, never towards a removal.
+  std::set<std::string> unconfirmed;
 };
 
 enum class ReconcileAction { none, place, remove_self };
@@ -101,6 +110,7 @@ struct LocalReplica {
 struct ProviderView {
   std::string node_id;
   std::string content_version;  // from the provider record; empty: unknown (counts as current)
+  bool confirmed = true;        // known alive (false: liveness has no verdict yet)
 };
 
 struct ReconcileStats {

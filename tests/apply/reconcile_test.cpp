@@ -21,7 +21,7 @@ std::vector<std::string> nodes(int n) {
 }
 
 ReconcileView view_of(const std::string& self, const std::vector<std::string>& live, int replicas) {
-  return {kMid, self, false, replicas, std::set<std::string>(live.begin(), live.end()), {}};
+  return {kMid, self, false, replicas, std::set<std::string>(live.begin(), live.end()), {}, {}};
 }
 
 TEST(ReconcileRule, EveryNodeAgreesOnTheRendezvousOrderWhateverTheInputOrder) {
@@ -61,6 +61,34 @@ TEST(ReconcileRule, ExactlyTheNodesRankedBeyondTheCountRemoveThemselves) {
   EXPECT_EQ(removing, 3);
 }
 
+TEST(ReconcileRule, AnExcessReplicaStaysWhileANodeRankedBeforeItIsNotKnownAlive) {
+  // The heal test's race: a node killed a minute ago reads `unknown` again (liveness cut off
+  // from the DHT) and looks like a third replica.
+  auto live = nodes(3);
+  auto order = rendezvous_order(live, kMid);
+  auto v = view_of(order[2], live, 2);
+  v.unconfirmed = {order[0]};
+  EXPECT_EQ(decide(v).action, ReconcileAction::none);
+  v.unconfirmed.clear();
+  EXPECT_EQ(decide(v).action, ReconcileAction::remove_self);
+}
+
+TEST(ReconcileRule, AnExcessReplicaLeavesWhenEnoughKnownAliveNodesRankBeforeIt) {
+  auto live = nodes(4);
+  auto order = rendezvous_order(live, kMid);
+  auto v = view_of(order[3], live, 2);
+  v.unconfirmed = {order[1]};  // order[0] and order[2] still rank before it, known alive
+  EXPECT_EQ(decide(v).action, ReconcileAction::remove_self);
+}
+
+TEST(ReconcileRule, AShortfallCountsNodesNotKnownAliveAsLive) {
+  auto live = nodes(2);
+  auto order = rendezvous_order(live, kMid);
+  auto v = view_of(order[0], live, 2);
+  v.unconfirmed = {order[1]};
+  EXPECT_EQ(decide(v).action, ReconcileAction::none);
+}
+
 TEST(ReconcileRule, TheDesiredCountDoesNothing) {
   auto live = nodes(2);
   for (const auto& n : live) EXPECT_EQ(decide(view_of(n, live, 2)).action, ReconcileAction::none);
@@ -93,6 +121,14 @@ TEST(ReconcileRule, OnlyTheLastRankedOldReplicaLeavesWhileTheCountIsAboveTheInte
   EXPECT_EQ(decide(rolling_view(order[0], {"new-0"}, old, 2)).action, ReconcileAction::none);
   // At the count (one new, one old) nobody leaves: the new leader places first.
   EXPECT_EQ(decide(rolling_view(order[0], {"new-0"}, {order[0]}, 2)).action, ReconcileAction::none);
+}
+
+TEST(ReconcileRule, AnOldReplicaStaysWhileTheNewOneIsNotKnownAlive) {
+  auto old = nodes(2);
+  auto order = rendezvous_order(old, kMid);
+  auto v = rolling_view(order[1], {"new-0"}, old, 2);
+  v.unconfirmed = {"new-0"};
+  EXPECT_EQ(decide(v).action, ReconcileAction::none);
 }
 
 TEST(ReconcileRule, TheNewVersionsLeaderPlacesOneReplicaOfSurgeAtATime) {
