@@ -87,7 +87,12 @@ Result<std::unique_ptr<BenchNode>> BenchNode::start(const BenchNodeSpec& spec, d
   n->handlers_ = std::make_unique<apply::NodeHandlers>(ns, *n->identity_, n->clock_, *n->verifier_,
                                                        *n->client_, *n->workloads_, *n->store_);
   n->handlers_->set_membership(n->membership_.get());
-  n->handlers_->start_housekeeping(loop.executor());
+  // malloc_trim() acts on the whole process: one node trims for all, every 60 s, as a
+  // daemon's process does (N trims per minute of a heap N times a daemon's cost ~1 core at
+  // 300 nodes in TLB shootdowns: docs/notes/bench-scale.md).
+  n->handlers_->start_housekeeping(
+      loop.executor(), std::chrono::seconds(60),
+      spec.trims_heap ? apply::NodeHandlers::HeapTrim::yes : apply::NodeHandlers::HeapTrim::no);
   BEEMESH_TRY(n->handlers_->register_on(*n->server_));
   auto reconciled = n->workloads_->start();
   if (!reconciled) return reconciled.error();

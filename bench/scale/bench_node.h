@@ -45,6 +45,7 @@ struct BenchNodeSpec {
   std::filesystem::path data_dir;   // state.db (tmpfs)
   std::filesystem::path admin_dir;  // the mesh admin (mesh_admin::init)
   bool entry = false;               // gets an apply::Publisher
+  bool trims_heap = false;          // the one node whose housekeeping calls malloc_trim()
   int64_t capacity_memory_bytes = 8LL << 30;
   int64_t capacity_cpu_millis = 8'000;
   // net::ServerOptions::max_connections_per_address; 0 = max_connections (see bench_node.cpp).

@@ -470,6 +470,7 @@ int main(int argc, char** argv) {
       spec.admin_dir = admin;
       spec.max_connections_per_address = o.per_address_cap;
       spec.entry = i % stride == 0 && entry_index.size() < o.entries;
+      spec.trims_heap = i == 0;
       if (spec.entry) entry_index.push_back(i);
       auto node = bench::BenchNode::start(spec, mesh.node(i), loop);
       if (!node) fail("node " + spec.name, node.error());

@@ -43,15 +43,15 @@ NodeHandlers::~NodeHandlers() {
 }
 
 void NodeHandlers::start_housekeeping(asio::any_io_executor executor,
-                                      std::chrono::milliseconds every) {
+                                      std::chrono::milliseconds every, HeapTrim trim) {
   housekeeping_ = std::make_unique<asio::steady_timer>(executor);
   auto tick = std::make_shared<std::function<void()>>();
-  *tick = [this, every, weak = std::weak_ptr<std::function<void()>>(tick)] {
-    asio::post(blocking_, [this] {
+  *tick = [this, every, trim, weak = std::weak_ptr<std::function<void()>>(tick)] {
+    asio::post(blocking_, [this, trim] {
       auto dropped = store_.drop_expired_key_shares(clock_.now_ms());
       if (dropped && *dropped > 0) spdlog::info("dropped {} expired key share(s)", *dropped);
       // Heap freed after a burst (a flood of refused requests) goes back to the system.
-      ::malloc_trim(0);
+      if (trim == HeapTrim::yes) ::malloc_trim(0);
     });
     housekeeping_->expires_after(every);
     housekeeping_->async_wait([weak](const std::error_code& ec) {

@@ -125,11 +125,16 @@ class NodeHandlers {
   asio::awaitable<Result<Bytes>> on_capacity(Bytes request, net::PeerInfo peer = {});
   asio::awaitable<Result<Bytes>> on_query(Bytes request, net::PeerInfo peer = {});
 
-  // Drops expired key shares (and returns freed heap to the system) now and then every
-  // `every` (on the worker pool). Call once,
-  // from any thread; stops when the handlers are destroyed or the loop stops.
+  // Drops expired key shares now and then every `every` (on the worker pool) and, with
+  // HeapTrim::yes, returns the process's freed heap to the system (malloc_trim: a flood of
+  // refused requests leaves it behind). The trim acts on the whole process (every arena, a
+  // TLB shootdown per range returned): one NodeHandlers per process asks for it (the daemon);
+  // the other nodes of an in-process mesh pass HeapTrim::no. Call once, from any thread;
+  // stops when the handlers are destroyed or the loop stops.
+  enum class HeapTrim { no, yes };
   void start_housekeeping(asio::any_io_executor executor,
-                          std::chrono::milliseconds every = std::chrono::seconds(60));
+                          std::chrono::milliseconds every = std::chrono::seconds(60),
+                          HeapTrim trim = HeapTrim::yes);
 
   // Free capacity (memory bytes, CPU millicores; negative when over-committed): configured
   // minus what the workloads here and the deploys in flight reserve — their containers'
