@@ -37,10 +37,15 @@ std::vector<std::string> rendezvous_order(std::vector<std::string> nodes,
 
 namespace {
 
-size_t confirmed_in(const std::set<std::string>& nodes, const ReconcileView& view) {
-  return static_cast<size_t>(std::count_if(nodes.begin(), nodes.end(), [&](const auto& n) {
-    return n == view.self || !view.unconfirmed.count(n);
-  }));
+// Self, or a node liveness knows alive (apply/reconcile.h: removals count only those).
+bool known_alive(const std::string& node, const ReconcileView& view) {
+  return node == view.self || !view.unconfirmed.count(node);
+}
+
+template <typename It>
+size_t known_alive_in(It first, It last, const ReconcileView& view) {
+  return static_cast<size_t>(
+      std::count_if(first, last, [&](const std::string& n) { return known_alive(n, view); }));
 }
 
 }  // namespace
@@ -53,9 +58,13 @@ ReconcileDecision decide(const ReconcileView& view) {
   const auto replicas = static_cast<size_t>(view.replicas);
   if (view.old.count(view.self)) {
     // Rolling update: old replicas leave one at a time, once a current one is announced.
-    if (live == 0 || live + old <= view.replicas) return {};
-    const size_t live_confirmed = confirmed_in(view.live, view);
-    if (live_confirmed == 0 || live_confirmed + confirmed_in(view.old, view) <= replicas) return {};
+    // Only nodes known alive count (so also nothing leaves while live is empty or live + old
+    // is at most the count).
+    const size_t live_known = known_alive_in(view.live.begin(), view.live.end(), view);
+    if (live_known == 0 ||
+        live_known + known_alive_in(view.old.begin(), view.old.end(), view) <= replicas) {
+      return {};
+    }
     auto order = rendezvous_order(std::vector<std::string>(view.old.begin(), view.old.end()),
                                   view.manifest_id);
     if (order.back() == view.self) return {ReconcileAction::remove_self, 0};
@@ -74,9 +83,9 @@ ReconcileDecision decide(const ReconcileView& view) {
     return {};
   }
   if (live > view.replicas && rank >= view.replicas) {
-    const auto ahead = std::count_if(
-        order.begin(), self, [&](const std::string& n) { return !view.unconfirmed.count(n); });
-    if (static_cast<size_t>(ahead) >= replicas) return {ReconcileAction::remove_self, 0};
+    if (known_alive_in(order.begin(), self, view) >= replicas) {
+      return {ReconcileAction::remove_self, 0};
+    }
   }
   return {};
 }
