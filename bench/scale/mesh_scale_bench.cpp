@@ -409,7 +409,8 @@ int main(int argc, char** argv) {
       // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts
       // (the watchdog), and the provider managers' failed reads and puts.
       size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0;
-      uint64_t read_failures = 0, puts_failed = 0, rejected = 0, id_reads = 0, fetched = 0;
+      uint64_t read_failures = 0, puts_failed = 0, rejected = 0, id_reads = 0, fetched = 0,
+               unclean = 0;
       for (size_t i = 0; i < nodes.size(); ++i) {
         const auto st = mesh.node(i).stats();
         stored += st.stored_values;
@@ -423,16 +424,17 @@ int main(int argc, char** argv) {
         rejected += ps.records_rejected;
         id_reads += ps.id_reads;
         fetched += ps.values_fetched;
+        unclean += ps.unclean_id_reads;
       }
       const double k = double(std::max<size_t>(1, nodes.size()));
       std::printf(
           "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
           "restarts %zu; reads failed %llu, puts failed %llu, records rejected %llu (all nodes); "
-          "reads by value ids %.1f, values fetched by id %.1f per node\n",
+          "reads by value ids %.1f, values fetched by id %.1f, id reads read again %.1f per node\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, static_cast<unsigned long long>(read_failures),
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
-          double(id_reads) / k, double(fetched) / k);
+          double(id_reads) / k, double(fetched) / k, double(unclean) / k);
       std::fflush(stdout);
       cpu_last = cpu_seconds();  // the census above counts in the next interval
       t_last = Steady::now();

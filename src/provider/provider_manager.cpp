@@ -116,7 +116,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
 
   std::atomic<uint64_t> cache_hits{0}, cache_misses{0}, dht_failures{0}, records_rejected{0},
       records_not_member{0}, records_out_of_range{0}, puts_ok{0}, puts_failed{0}, id_reads{0},
-      values_fetched{0};
+      unclean_id_reads{0}, values_fetched{0};
 
   int64_t max_skew_ms() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(config.max_clock_skew).count();
@@ -527,12 +527,16 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
           fresh.push_back(id);
         }
       }
+      // Nodes whose remembered record is not among the ids: each must be listed by another
+      // record of this answer (re-signed under a new id), else the read is not clean.
+      std::set<std::string> gone;
+      for (const auto& [id, record] : memory.opened_) {
+        if (record && !opened.count(id)) gone.insert(record->node_id);
+      }
       // One by one while that is cheaper than a get (each fetch is a walk of its own; a get
       // fetches every value from every storing node), and never more than kMaxFetchesById: a
       // node answering with made-up ids costs a reader one get, not a walk per id.
       if (fresh.size() <= std::min(kMaxFetchesById, std::max<size_t>(1, ids->size() / 5))) {
-        by_ids = true;
-        ++id_reads;
         if (!fresh.empty()) {
           values_fetched += fresh.size();
           auto fetched = fetch_by_id(key, fresh);
@@ -540,8 +544,19 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
             ++dht_failures;
             return fetched.error();
           }
-          open_into(*fetched, manifest_id, opened);  // an id no node has any more: not kept
+          open_into(*fetched, manifest_id, opened);
         }
+        for (const auto& [id, record] : opened) {
+          if (record) gone.erase(record->node_id);
+        }
+        // Not clean: a fresh id no storing node served, or a node whose record went without
+        // a successor. Storing nodes need not agree (a value not yet copied to all of them,
+        // one that just expired at some): the answer is then read again with one get, which
+        // is what a read without memory would list.
+        const bool served = std::all_of(fresh.begin(), fresh.end(),
+                                        [&](uint64_t id) { return opened.count(id) > 0; });
+        by_ids = served && gone.empty();
+        ++(by_ids ? id_reads : unclean_id_reads);
       }
     }
     if (!by_ids) {
@@ -854,6 +869,7 @@ ProviderStats ProviderManager::stats() const {
   s.cache_misses = core_->cache_misses;
   s.dht_failures = core_->dht_failures;
   s.id_reads = core_->id_reads;
+  s.unclean_id_reads = core_->unclean_id_reads;
   s.values_fetched = core_->values_fetched;
   s.records_rejected = core_->records_rejected;
   s.records_not_member = core_->records_not_member;

@@ -51,7 +51,9 @@
 //    are checked again now (TTL, clock skew, membership: a revocation is seen at once), the
 //    values of new ids are fetched one by one (Dht::get_value) when there are at most
 //    min(kMaxFetchesById, max(1, ids / 5)) of them, else the key is read with one get as
-//    without memory. Ids gone
+//    without memory. A read by ids that is not clean is read again with one get: a new id
+//    that no storing node served, or a node whose remembered record is gone from the ids
+//    while no other record of it is listed (storing nodes need not agree). Ids gone
 //    are forgotten. The memory then holds this answer's ids (at most kMaxRememberedValues;
 //    a larger answer is not remembered). Records are immutable per value id (a re-signed
 //    record is a new value: ProviderConfig::stable_ids keeps ids for hours). A value a
@@ -186,7 +188,8 @@ struct ProviderStats {
   uint64_t cache_misses = 0;          // discover() that went to the DHT, and every discover_once()
   uint64_t dht_failures = 0;          // discoveries that fell back (DHT error or timeout)
   uint64_t id_reads = 0;              // discover_once(id, memory) answered by ids (no full get)
-  uint64_t values_fetched = 0;        // of those, values fetched one by one (ids not remembered)
+  uint64_t values_fetched = 0;        // values fetched one by one (ids not remembered)
+  uint64_t unclean_id_reads = 0;      // reads by ids read again with a get (not clean)
   uint64_t records_rejected = 0;      // values dropped: bad signature, signer mismatch, ...
   uint64_t records_not_member = 0;    // of those, dropped because the signer is no member node
   uint64_t records_out_of_range = 0;  // of those, dropped for ttl or future timestamp

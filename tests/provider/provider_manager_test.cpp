@@ -681,6 +681,52 @@ TEST_F(ReadMemoryTest, AValueGoneFromTheKeyIsNoLongerListedAndForgotten) {
   EXPECT_EQ(memory.size(), 1u);
 }
 
+TEST_F(ReadMemoryTest, ANewIdNoStoringNodeServesIsReadAgainWithOneGet) {
+  for (int i = 0; i < 5; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  announcer(5);
+  const auto values = dht.values(dht::provider_key("m1"));
+  dht.withhold(values.back().id);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids()) << "the get lists the new node";
+  EXPECT_EQ(dht.value_gets, 1);
+  EXPECT_EQ(dht.gets, gets + 1);
+  EXPECT_EQ(reader.stats().unclean_id_reads, 1u);
+  EXPECT_EQ(reader.stats().id_reads, 0u);
+  EXPECT_EQ(memory.size(), 6u);
+}
+
+TEST_F(ReadMemoryTest, ANodeWhoseRememberedRecordIsMissingFromTheIdsIsReadAgainWithOneGet) {
+  for (int i = 0; i < 3; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  dht.hide_from_ids(dht.values(dht::provider_key("m1")).front().id);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids()) << "the get still lists it";
+  EXPECT_EQ(dht.gets, gets + 1);
+  EXPECT_EQ(reader.stats().unclean_id_reads, 1u);
+}
+
+TEST_F(ReadMemoryTest, ARecordReSignedUnderANewIdIsACleanReadByIds) {
+  for (int i = 0; i < 5; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  const auto old = dht.values(dht::provider_key("m1")).front();
+  managers_.front()->announce("m1", metadata_of(*ids_.front()), 900s);  // a new value id
+  ASSERT_TRUE(eventually([&] { return dht.values(dht::provider_key("m1")).size() == 6; }));
+  dht.erase(dht::provider_key("m1"), old.id);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids());
+  EXPECT_EQ(dht.gets, gets) << "the node is listed by its new record";
+  EXPECT_EQ(dht.value_gets, 1);
+  EXPECT_EQ(reader.stats().id_reads, 1u);
+  EXPECT_EQ(reader.stats().unclean_id_reads, 0u);
+}
+
 TEST_F(ReadMemoryTest, ARememberedRecordPastItsTtlIsDropped) {
   ManualClock clock(system_clock().now_ms());
   ProviderManager a(dht, alice, clock, fast_config());
