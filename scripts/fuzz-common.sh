@@ -34,6 +34,8 @@ fuzz_seed() {
   "$FUZZ_BUILD/fuzz/fuzz_seeds" "$FUZZ_SEEDS"
   mkdir -p "$FUZZ_SEEDS/manifest"
   cp "$BEEMESH_ROOT"/fuzz/corpus/manifest/* "$FUZZ_SEEDS/manifest/"
+  mkdir -p "$FUZZ_SEEDS/dht_datagram"
+  cp "$BEEMESH_ROOT"/fuzz/corpus/dht_datagram/* "$FUZZ_SEEDS/dht_datagram/"
   mkdir -p "$FUZZ_BUILD/artifacts" "$FUZZ_BUILD/logs"
 }
 

@@ -89,6 +89,9 @@ struct DhtStats {
   size_t runner_restarts = 0;  // OpenDht: runner restarts after a rejoin or failing puts
   // OpenDht: values the restarts carried over to the new runner (summed over restarts).
   size_t values_kept_on_restart = 0;
+  // OpenDht: datagrams refused before OpenDHT parsed them (dht/datagram_guard.h), counted by
+  // the receive loop (shared by every node of a LoopbackMesh: the whole mesh's count).
+  uint64_t datagrams_refused = 0;
 };
 
 using PutCallback = std::function<void(Result<void>)>;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "dht/datagram_guard.h"
+
 namespace beemesh::dht {
 
 namespace {
@@ -233,6 +235,12 @@ void EpollSocket::drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer) {
     if (n < 0) break;  // EAGAIN: drained; anything else: try again on the next readiness
     if (static_cast<size_t>(n) > buffer.size()) {
       loop_->dropped_oversize_.fetch_add(1);
+      continue;
+    }
+    if (auto verdict = check_datagram(buffer.data(), static_cast<size_t>(n));
+        verdict != DatagramVerdict::ok) {
+      loop_->dropped_malformed_.fetch_add(1);
+      spdlog::debug("component=dht dropped a datagram of {} bytes: {}", n, verdict_name(verdict));
       continue;
     }
     auto one = getNewPacket();

@@ -16,6 +16,7 @@
 //  * Received datagrams reach the callback OpenDHT sets (setOnReceive) on the loop thread,
 //    in batches, in arrival order per socket. A datagram larger than kMaxDatagramSize (the
 //    UDP maximum, 65,507 bytes of IPv4 payload fits) is dropped, never truncated and passed on.
+//    So is one that fails check_datagram() (dht/datagram_guard.h): OpenDHT never sees it.
 //  * sendTo() is thread-safe, never blocks (a full send buffer returns EAGAIN, which OpenDHT
 //    treats as a lost datagram) and returns 0 or an errno value, as OpenDHT expects.
 //  * stop() unregisters the socket; when it returns, no callback of this socket is running or
@@ -57,6 +58,8 @@ class EpollLoop {
   size_t registered() const EXCLUDES(mutex_);
   // Datagrams dropped because they exceeded kMaxDatagramSize.
   uint64_t dropped_oversize() const { return dropped_oversize_.load(); }
+  // Datagrams dropped because check_datagram() refused them.
+  uint64_t dropped_malformed() const { return dropped_malformed_.load(); }
 
  private:
   friend class EpollSocket;
@@ -73,6 +76,7 @@ class EpollLoop {
   int wake_fd_ = -1;  // eventfd: stop request
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> dropped_oversize_{0};
+  std::atomic<uint64_t> dropped_malformed_{0};
   std::thread thread_;
   std::thread::id thread_id_;
 

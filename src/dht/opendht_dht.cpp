@@ -630,6 +630,7 @@ DhtStats OpenDht::stats() const {
   s.bound_port = bound_port_;
   s.runner_restarts = impl_->restarts;
   s.values_kept_on_restart = impl_->values_kept;
+  if (impl_->loop) s.datagrams_refused = impl_->loop->dropped_malformed();
   std::shared_lock lock(impl_->runner_mutex);
   if (impl_->stopped || !impl_->runner_up) return s;
   const auto s4 = impl_->runner.getNodesStats(AF_INET);

@@ -78,9 +78,23 @@ struct Inbox {
   }
 };
 
+// `text` in a datagram shaped like a DHT message ({"a": {"x": text}}): what the sockets pass on.
+std::string message(const std::string& text) {
+  std::string out =
+      "\x81\xa1"
+      "a\x81\xa1"
+      "x";
+  out += static_cast<char>(0xa0 | text.size());  // text: at most 31 bytes
+  return out + text;
+}
+
+int send_bytes(EpollSocket& from, const EpollSocket& to, const std::string& bytes) {
+  return from.sendTo(to.getBound(AF_INET), reinterpret_cast<const uint8_t*>(bytes.data()),
+                     bytes.size(), false);
+}
+
 int send_text(EpollSocket& from, const EpollSocket& to, const std::string& text) {
-  return from.sendTo(to.getBound(AF_INET), reinterpret_cast<const uint8_t*>(text.data()),
-                     text.size(), false);
+  return send_bytes(from, to, message(text));
 }
 
 TEST(EpollSocketTest, SendsAndReceivesOnDescriptorsAboveFdSetSize) {
@@ -102,12 +116,32 @@ TEST(EpollSocketTest, SendsAndReceivesOnDescriptorsAboveFdSetSize) {
 
   EXPECT_EQ(send_text(**a, **b, "ping"), 0);
   ASSERT_TRUE(at_b.wait_for(1, 5s));
-  EXPECT_EQ(at_b.got[0].first, "ping");
+  EXPECT_EQ(at_b.got[0].first, message("ping"));
   EXPECT_EQ(at_b.got[0].second, (*a)->getPort(AF_INET));
 
   EXPECT_EQ(send_text(**b, **a, "pong"), 0);
   ASSERT_TRUE(at_a.wait_for(1, 5s));
-  EXPECT_EQ(at_a.got[0].first, "pong");
+  EXPECT_EQ(at_a.got[0].first, message("pong"));
+}
+
+TEST(EpollSocketTest, ADatagramNotShapedLikeADhtMessageIsDroppedAndCounted) {
+  auto loop = EpollLoop::start();
+  ASSERT_TRUE(loop.ok()) << loop.error().to_string();
+  auto a = EpollSocket::open(*loop, loopback4(), {});
+  auto b = EpollSocket::open(*loop, loopback4(), {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  Inbox at_b;
+  (*b)->setOnReceive(at_b.callback());
+  EXPECT_EQ(send_bytes(**a, **b, "plain text"), 0);
+  EXPECT_EQ(send_bytes(**a, **b,
+                       std::string("\x81\xa1"
+                                   "e\x90",
+                                   4)),
+            0);  // {"e": []}
+  EXPECT_EQ(send_text(**a, **b, "after"), 0);
+  ASSERT_TRUE(at_b.wait_for(1, 5s));
+  EXPECT_EQ(at_b.got[0].first, message("after")) << "the two before it never reached OpenDHT";
+  EXPECT_EQ((*loop)->dropped_malformed(), 2u);
 }
 
 TEST(EpollSocketTest, RefusesToSendToAFamilyItHasNoSocketFor) {

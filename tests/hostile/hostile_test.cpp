@@ -5,7 +5,10 @@
 // places its replica.
 // Needs: CONTAINERS_CONF, localhost/busybox:latest (scripts/setup-podman.sh), root, and
 // BEEMESH_BINARY (ctest sets both variables). Missing Podman is a failure, never a skip.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -394,6 +397,37 @@ TEST_F(HostileMesh, StrangersAreRefusedAtTheHandshakeAndNeverAnswered) {
 }
 
 // ---- requests -------------------------------------------------------------------------------
+
+// ---- the DHT port (UDP) ----------------------------------------------------------------------
+
+// Each of these datagrams stopped the whole daemon before check_datagram() (dht/datagram_guard.h).
+TEST_F(HostileMesh, DatagramsThatKilledOpenDhtLeaveTheDaemonRunningAndServingMembers) {
+  const std::vector<std::string> killers = {
+      std::string("\x81\xa1r\x81\xa6"
+                  "fileds\x82\xa1"
+                  "f\x90\xa1v\x90",
+                  18),  // SIGFPE
+      std::string("\x81\xa1"
+                  "e\x90",
+                  4),  // SIGSEGV
+      std::string("\x81\xa1"
+                  "a\xa4zzzz",
+                  8),  // a string walked as a map
+  };
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(mesh_->node(2).dht_port);
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  for (const auto& d : killers) {
+    ::sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  }
+  ::close(fd);
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(mesh_->node(2).process->running());
+  expect_member_apply_works(2, "after-the-datagrams");
+}
 
 TEST_F(HostileMesh, RequestListing500HoldersOpensNoConnectionToANonMember) {
   CountingListener listener;
