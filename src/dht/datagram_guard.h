@@ -9,8 +9,9 @@
 //  * a message body ("a", else "r", else "u", else "e") that is not a map: it is walked as
 //    one (out-of-bounds reads through whatever the bytes hold).
 //
-// Promise: check_datagram(data, size) reads at most `size` bytes, allocates at most a few times
-// `size`, never throws, and returns DatagramVerdict::ok exactly when the bytes are one
+// Promise: check_datagram(data, size) reads at most `size` bytes, allocates O(size) (no
+// container may claim more elements than `size`; each element is one 24-byte msgpack object),
+// never throws, and returns DatagramVerdict::ok exactly when the bytes are one
 // msgpack object (nothing after it, nesting at most kMaxDatagramDepth) shaped so that none of
 // the faults above can happen. Every message OpenDHT 2.4 sends passes (the fields it reads
 // here are the ones it writes). Anything else is refused with the first reason found.
