@@ -10,7 +10,6 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
-#include <set>
 #include <shared_mutex>
 #include <thread>
 #include <utility>
