@@ -240,6 +240,9 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
 void OpenDht::watch_connectivity() {
   Impl& impl = *impl_;
   // Everything below is this thread's own; Impl's shared state is atomics or under its locks.
+  // A node that never had a good node (the first of a mesh, or one whose bootstrap peers are
+  // not up yet) is starting, not isolated: its first good nodes are no rejoin.
+  bool connected_once = false;
   bool isolated = false;  // logged once per isolation
   int64_t isolated_since_ms = 0;
   int64_t answering_since_ms = 0;  // isolated, but good nodes at every check since then
@@ -265,13 +268,15 @@ void OpenDht::watch_connectivity() {
     const bool alone = nodes == 0;
     const char* restart = nullptr;
     if (alone) {
-      if (!isolated) {
+      if (!isolated && connected_once) {
         spdlog::info("component=dht event=rejoin reason=\"no good node\"");
         isolated_since_ms = now;
+        isolated = true;
       }
-      isolated = true;
       answering_since_ms = 0;
-    } else if (isolated) {
+    } else if (!isolated) {
+      connected_once = true;
+    } else {
       // Re-bootstrapping from `known` puts the old nodes back in the routing table, good
       // until their requests time out again: nodes seen at one check after an isolation are
       // no rejoin yet. They must still be there at a check kRejoinConfirm later.
@@ -286,7 +291,7 @@ void OpenDht::watch_connectivity() {
       }
     }
     const int64_t failing_since = impl.puts_failing_since_ms;
-    if (!isolated && !restart && failing_since != 0 &&
+    if (!alone && !isolated && !restart && failing_since != 0 &&
         now - failing_since >= impl.config.restart_after_failing_puts.count()) {
       restart = "puts_failing";
     }

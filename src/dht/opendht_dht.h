@@ -72,7 +72,9 @@ struct DhtConfig {
   // node is told its connectivity changed and bootstraps again (at most once per check).
   // It has rejoined once good nodes are seen at two checks at least 1 s apart with none
   // missing in between (its re-bootstrap from the nodes it knew makes them good for a
-  // moment even when they are gone). 0: never.
+  // moment even when they are gone). A node that never had a good node (the first of a
+  // mesh, or its bootstrap peers not up yet) bootstraps again at each check, but its first
+  // good nodes are no rejoin. 0: never.
   std::chrono::milliseconds rejoin_check{2'000};
   // OpenDHT 2.4 keeps a search whose nodes all expired (a cut link) without nodes for up to
   // 10 min even once the routing table is good again: its puts and gets on that key fail at
