@@ -32,9 +32,13 @@
 //                    [--paced-samplers 16]  (nodes reading their 64 shards one at a time)
 //                    [--max-start-cpu 0]  (cores: a wave waits while the process used more
 //                    since the previous one; 0 = never waits)
+//                    [--malloc-arenas 65536]  (glibc's M_ARENA_MAX, set before any thread:
+//                    a heap per thread, as each machine of a real mesh has its own; 0 =
+//                    glibc's default, 8 per core, which ~8 threads per node contend for)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
 #include <fcntl.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -99,6 +103,7 @@ struct Options {
   // the previous wave (or over the last step): a start at the rate the machine can carry,
   // as an operator rolls out a fleet while watching it. 0: waves on the clock only.
   double max_start_cpu = 0;
+  int malloc_arenas = 65536;
 };
 
 long open_fds() {
@@ -227,6 +232,8 @@ Options parse(int argc, char** argv) {
       o.paced_samplers = std::max<size_t>(1, std::stoul(v));
     else if (flag == "--max-start-cpu")
       o.max_start_cpu = std::stod(v);
+    else if (flag == "--malloc-arenas")
+      o.malloc_arenas = std::stoi(v);
     else if (flag == "--wave-interval")
       o.wave_interval = std::chrono::seconds(std::stol(v));
     else {
@@ -324,6 +331,9 @@ void report_missing(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  // Before any thread: with glibc's default (8 arenas per core) thousands of threads share
+  // 16 heap locks, and a preempted holder makes a convoy of the others (docs/BENCHMARKS.md).
+  if (o.malloc_arenas > 0) mallopt(M_ARENA_MAX, o.malloc_arenas);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // every line out at once (a crash loses none)
   spdlog::set_level(spdlog::level::err);
   rlimit nofile{};
