@@ -35,6 +35,9 @@
 //                    [--malloc-arenas 65536]  (glibc's M_ARENA_MAX, set before any thread:
 //                    a heap per thread, as each machine of a real mesh has its own; 0 =
 //                    glibc's default, 8 per core, which ~8 threads per node contend for)
+//                    [--receive-nice -20]  (the nice value of the one thread that receives
+//                    every node's datagrams: with hundreds of runnable threads a fair share
+//                    is too little for it, and the kernel drops datagrams; 0 = as the rest)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
 #include <fcntl.h>
@@ -104,6 +107,7 @@ struct Options {
   // as an operator rolls out a fleet while watching it. 0: waves on the clock only.
   double max_start_cpu = 0;
   int malloc_arenas = 65536;
+  int receive_nice = -20;
 };
 
 long open_fds() {
@@ -234,6 +238,8 @@ Options parse(int argc, char** argv) {
       o.max_start_cpu = std::stod(v);
     else if (flag == "--malloc-arenas")
       o.malloc_arenas = std::stoi(v);
+    else if (flag == "--receive-nice")
+      o.receive_nice = std::stoi(v);
     else if (flag == "--wave-interval")
       o.wave_interval = std::chrono::seconds(std::stol(v));
     else {
@@ -377,7 +383,7 @@ int main(int argc, char** argv) {
     const auto record_expiry = std::chrono::seconds(workload_defaults.provider_ttl_seconds);
     auto tweak = [record_expiry](dht::DhtConfig& c) { c.provider_record_expiry = record_expiry; };
     const size_t wave = o.wave_size == 0 ? o.nodes : std::min(o.wave_size, o.nodes);
-    auto mesh_r = dht::LoopbackMesh::start(wave, network, tweak);
+    auto mesh_r = dht::LoopbackMesh::start(wave, network, tweak, o.receive_nice);
     if (!mesh_r.ok()) fail("mesh", mesh_r.error());
     auto& mesh = **mesh_r;
     const double dht_ms = ms_since(t_start);

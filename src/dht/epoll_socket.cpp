@@ -4,11 +4,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <vector>
 
 #include "dht/datagram_guard.h"
@@ -58,7 +60,7 @@ int bind_udp(const ::dht::SockAddr& addr, ::dht::SockAddr& bound, std::string& e
 // ---------------------------------------------------------------------------------------------
 // EpollLoop
 
-Result<std::shared_ptr<EpollLoop>> EpollLoop::start() {
+Result<std::shared_ptr<EpollLoop>> EpollLoop::start(int nice) {
   std::shared_ptr<EpollLoop> loop(new EpollLoop());
   loop->epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   if (loop->epoll_fd_ < 0) {
@@ -75,9 +77,19 @@ Result<std::shared_ptr<EpollLoop>> EpollLoop::start() {
     return make_error("dht_start_failed", "epoll_ctl(eventfd): " + errno_text(errno));
   }
   EpollLoop* raw = loop.get();
-  loop->thread_ = std::thread([raw] { raw->run(); });
+  std::promise<pid_t> tid;
+  auto receive_tid = tid.get_future();
+  loop->thread_ = std::thread([raw, &tid] {
+    tid.set_value(::gettid());
+    raw->run();
+  });
   loop->thread_id_ = loop->thread_.get_id();
   ::pthread_setname_np(loop->thread_.native_handle(), "dht-epoll");
+  const pid_t receiver = receive_tid.get();
+  if (nice != 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(receiver), nice) != 0) {
+    return make_error("dht_start_failed", "setpriority(receive thread, nice " +
+                                              std::to_string(nice) + "): " + errno_text(errno));
+  }
   return loop;
 }
 

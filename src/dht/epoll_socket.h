@@ -6,7 +6,8 @@
 // OpenDHT accepts any `net::DatagramSocket` through `DhtRunner::Context::sock`.
 //
 // Promise:
-//  * EpollLoop::start() creates one epoll instance and one thread. Every EpollSocket registered
+//  * EpollLoop::start(nice) creates one epoll instance and one thread, at that nice value. Every
+//  EpollSocket registered
 //    on it is served by that thread: readable sockets are drained in turns of at most
 //    kMaxBatch datagrams per socket, so one busy socket cannot starve the others.
 //  * EpollSocket::open() binds a UDP socket per non-empty address (IPv4 and/or IPv6, IPv6
@@ -49,7 +50,13 @@ class EpollSocket;
 
 class EpollLoop {
  public:
-  static Result<std::shared_ptr<EpollLoop>> start();
+  // `nice`: the receive thread's nice value (Linux: per thread), set before start() returns;
+  // setting it fails start() with `dht_start_failed` (a negative value needs CAP_SYS_NICE). A
+  // process that runs many DHT nodes on one loop gives it a negative one: under CFS every
+  // runnable thread gets an equal share, so with hundreds runnable the one thread that receives
+  // for all nodes falls behind, the kernel drops datagrams at full receive buffers, requests
+  // time out and are sent again (bench/scale: docs/BENCHMARKS.md, session 13).
+  static Result<std::shared_ptr<EpollLoop>> start(int nice = 0);
   ~EpollLoop();
   EpollLoop(const EpollLoop&) = delete;
   EpollLoop& operator=(const EpollLoop&) = delete;

@@ -9,10 +9,11 @@
 namespace beemesh::dht {
 
 Result<std::unique_ptr<LoopbackMesh>> LoopbackMesh::start(
-    size_t nodes, uint32_t network_id, const std::function<void(DhtConfig&)>& tweak) {
+    size_t nodes, uint32_t network_id, const std::function<void(DhtConfig&)>& tweak,
+    int receive_nice) {
   std::unique_ptr<LoopbackMesh> mesh(new LoopbackMesh(network_id));
   mesh->seed_ = std::random_device{}();
-  auto loop = EpollLoop::start();
+  auto loop = EpollLoop::start(receive_nice);
   if (!loop.ok()) return loop.error();
   mesh->loop_ = std::move(loop).value();
   for (size_t i = 0; i < nodes; ++i) {

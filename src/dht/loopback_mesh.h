@@ -24,8 +24,10 @@ namespace beemesh::dht {
 class LoopbackMesh {
  public:
   // `tweak` (optional) adjusts each node's config before start (e.g. record expiries).
+  // `receive_nice`: the shared receive thread's nice value (EpollLoop::start).
   static Result<std::unique_ptr<LoopbackMesh>> start(
-      size_t nodes, uint32_t network_id, const std::function<void(DhtConfig&)>& tweak = {});
+      size_t nodes, uint32_t network_id, const std::function<void(DhtConfig&)>& tweak = {},
+      int receive_nice = 0);
   ~LoopbackMesh();
 
   size_t size() const { return nodes_.size(); }

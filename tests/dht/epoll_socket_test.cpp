@@ -124,6 +124,27 @@ TEST(EpollSocketTest, SendsAndReceivesOnDescriptorsAboveFdSetSize) {
   EXPECT_EQ(at_a.got[0].first, message("pong"));
 }
 
+TEST(EpollSocketTest, TheReceiveThreadRunsAtTheNiceValueTheLoopWasStartedWith) {
+  auto loop = EpollLoop::start(7);
+  ASSERT_TRUE(loop.ok()) << loop.error().to_string();
+  auto a = EpollSocket::open(*loop, loopback4(), {});
+  auto b = EpollSocket::open(*loop, loopback4(), {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::promise<int> nice_seen;
+  std::atomic<bool> once{false};
+  (*b)->setOnReceive([&](::dht::net::PacketList&&) {
+    errno = 0;
+    const int nice = ::getpriority(PRIO_PROCESS, 0);  // Linux: the calling thread's
+    if (!once.exchange(true)) nice_seen.set_value(errno == 0 ? nice : -1000);
+    return ::dht::net::PacketList{};
+  });
+  EXPECT_EQ(send_text(**a, **b, "nice?"), 0);
+  auto seen = nice_seen.get_future();
+  ASSERT_EQ(seen.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(seen.get(), 7);
+  EXPECT_EQ(::getpriority(PRIO_PROCESS, 0), 0) << "the caller's own thread is left as it was";
+}
+
 TEST(EpollSocketTest, ADatagramNotShapedLikeADhtMessageIsDroppedAndCounted) {
   auto loop = EpollLoop::start();
   ASSERT_TRUE(loop.ok()) << loop.error().to_string();
