@@ -126,6 +126,13 @@ double cpu_seconds() {
          double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+// The calling thread's own CPU time (the settle poll's cost, whatever the load).
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
 struct Counters {
   uint64_t packets = 0, bytes = 0;
 };
@@ -502,9 +509,10 @@ int main(int argc, char** argv) {
     auto last_print = Steady::now();
     while (true) {
       // Each poll copies every directory (N x N entries): at 1,000 nodes a poll costs ~0.1 s
-      // of CPU, so the bench waits 20 times the poll's own time (>= 250 ms) between polls
-      // to stay under 5 % of a core.
-      const auto poll_started = Steady::now();
+      // of CPU, so the bench waits 20 times the poll's own CPU time (>= 250 ms) between polls
+      // to stay under 5 % of a core, and at most 10 s. Not its wall time: on saturated cores
+      // a poll at 1,000 nodes took a minute, and the wait that followed outlasted the run.
+      const double poll_cpu_started = thread_cpu_seconds();
       settled = 0;
       min_seen = o.nodes;
       for (auto& n : nodes) {
@@ -517,8 +525,9 @@ int main(int argc, char** argv) {
         progress("settling", want);
         last_print = Steady::now();
       }
-      std::this_thread::sleep_for(
-          std::max<Steady::duration>(250ms, 20 * (Steady::now() - poll_started)));
+      const auto poll_cpu = std::chrono::duration_cast<Steady::duration>(
+          std::chrono::duration<double>(thread_cpu_seconds() - poll_cpu_started));
+      std::this_thread::sleep_for(std::clamp<Steady::duration>(20 * poll_cpu, 250ms, 10s));
     }
     const double settle_ms = ms_since(t_start);
     std::printf(
