@@ -6,10 +6,10 @@
 // OpenDHT accepts any `net::DatagramSocket` through `DhtRunner::Context::sock`.
 //
 // Promise:
-//  * EpollLoop::start(nice) creates one epoll instance and one thread, at that nice value. Every
-//  EpollSocket registered
-//    on it is served by that thread: readable sockets are drained in turns of at most
-//    kMaxBatch datagrams per socket, so one busy socket cannot starve the others.
+//  * EpollLoop::start(nice) creates one epoll instance and one thread, at that nice value.
+//    Every EpollSocket registered on it is served by that thread: readable sockets are
+//    drained in turns of at most kMaxBatch datagrams per socket, so one busy socket cannot
+//    starve the others.
 //  * EpollSocket::open() binds a UDP socket per non-empty address (IPv4 and/or IPv6, IPv6
 //    V6ONLY; with IPv6 port 0 it first tries the IPv4 port), non-blocking and close-on-exec,
 //    at any descriptor number. It fails with `dht_start_failed` if an address it was given
