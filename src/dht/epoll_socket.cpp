@@ -39,6 +39,12 @@ int bind_udp(const ::dht::SockAddr& addr, ::dht::SockAddr& bound, std::string& e
     const int one = 1;
     ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   }
+  // Room for a burst while the receive thread is away. FORCE passes net.core.rmem_max with
+  // CAP_NET_ADMIN; without it the kernel caps the plain request. Neither failing is fatal.
+  const int rcvbuf = static_cast<int>(kReceiveBufferBytes);
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  }
   if (::bind(fd, addr.get(), addr.getLength()) != 0) {
     error = "bind " + addr.toString() + ": " + errno_text(errno);
     ::close(fd);

@@ -12,8 +12,9 @@
 //    starve the others.
 //  * EpollSocket::open() binds a UDP socket per non-empty address (IPv4 and/or IPv6, IPv6
 //    V6ONLY; with IPv6 port 0 it first tries the IPv4 port), non-blocking and close-on-exec,
-//    at any descriptor number. It fails with `dht_start_failed` if an address it was given
-//    cannot be bound, or none was given.
+//    at any descriptor number, with a receive buffer of kReceiveBufferBytes (the kernel doubles
+//    it for its bookkeeping; without CAP_NET_ADMIN it caps it at net.core.rmem_max). It fails with
+//    `dht_start_failed` if an address it was given cannot be bound, or none was given.
 //  * Received datagrams reach the callback OpenDHT sets (setOnReceive) on the loop thread,
 //    in batches, in arrival order per socket. A datagram larger than kMaxDatagramSize (the
 //    UDP maximum, 65,507 bytes of IPv4 payload fits) is dropped, never truncated and passed on.
@@ -45,6 +46,12 @@ namespace beemesh::dht {
 
 inline constexpr size_t kMaxDatagramSize = 65536;
 inline constexpr size_t kMaxBatch = 64;
+// A socket's receive buffer: ~2,000 small datagrams (the default, 208 KiB, holds ~250). One
+// thread receives for every node of a process; with hundreds of threads runnable it is away
+// long enough for a node's buffer to fill (1 % of datagrams dropped at 1,000 nodes in one
+// process, docs/BENCHMARKS.md). A limit, not an allocation: memory is used only while
+// datagrams wait.
+inline constexpr size_t kReceiveBufferBytes = size_t{1} << 20;
 
 class EpollSocket;
 

@@ -212,6 +212,40 @@ TEST(EpollSocketTest, TwoOpenDhtNodesOnSocketsAboveFdSetSizePutAndGetAValue) {
   EXPECT_EQ((*loop)->registered(), 0u);
 }
 
+TEST(EpollSocketTest, ABurstArrivingWhileTheReceiveThreadIsBusyWaitsInTheReceiveBuffer) {
+  constexpr size_t kBurst = 1000;  // the kernel's default buffer (208 KiB) holds ~250 of these
+  std::promise<void> release;      // before the sockets: outlives their callbacks
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> first_seen;
+  auto loop = EpollLoop::start();
+  ASSERT_TRUE(loop.ok());
+  auto a = EpollSocket::open(*loop, loopback4(), {});
+  auto b = EpollSocket::open(*loop, loopback4(), {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::atomic<size_t> received{0};
+  (*b)->setOnReceive([&](::dht::net::PacketList&& packets) {
+    if (received.fetch_add(packets.size()) == 0) {
+      first_seen.set_value();
+      released.wait();  // the receive thread is away while the burst arrives
+    }
+    return ::dht::net::PacketList{};
+  });
+  const auto to_b = (*b)->getBound(AF_INET);  // getBound() waits for b's callback to return
+  const auto send = [&](const std::string& text) {
+    const auto bytes = message(text);
+    return (*a)->sendTo(to_b, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), false);
+  };
+  ASSERT_EQ(send("first"), 0);
+  ASSERT_EQ(first_seen.get_future().wait_for(5s), std::future_status::ready);
+  for (size_t i = 0; i < kBurst; ++i) ASSERT_EQ(send("burst " + std::to_string(i)), 0);
+  release.set_value();
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (received < kBurst + 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(received, kBurst + 1) << "datagrams the kernel dropped at a full receive buffer";
+}
+
 TEST(EpollSocketTest, StopWhileReceivingReturnsAndNoCallbackRunsAfterIt) {
   auto loop = EpollLoop::start();
   ASSERT_TRUE(loop.ok());
