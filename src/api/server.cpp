@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <httplib.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -706,6 +707,7 @@ Result<void> ApiServer::start() {
     impl.server->listen_after_bind();
     impl.listener_done = true;
   });
+  ::pthread_setname_np(impl.listener.native_handle(), "api-listen");
   // httplib's stop() does nothing until the accept loop runs, so wait for it: a stop()
   // right after start() must not leave the loop running forever.
   while (!http.is_running() && !impl.listener_done) {

@@ -1,5 +1,6 @@
 #include "apply/desired_state.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <vector>
@@ -24,6 +25,7 @@ void DesiredStateStore::start() {
   std::lock_guard lock(mutex_);
   if (worker_.joinable() || stopping_) return;
   worker_ = std::thread([this] { run(); });
+  ::pthread_setname_np(worker_.native_handle(), "desired-state");
 }
 
 void DesiredStateStore::stop() {

@@ -1,5 +1,6 @@
 #include "apply/directory.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -158,6 +159,7 @@ void NodeDirectory::start(std::chrono::milliseconds tick_every) {
       wake_.wait_for(lock, backlog ? kBacklogPause : tick_every, [this] { return stopping_; });
     }
   });
+  ::pthread_setname_np(refresher_.native_handle(), "dir-refresh");
 }
 
 void NodeDirectory::refresh() {

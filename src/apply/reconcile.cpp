@@ -1,5 +1,6 @@
 #include "apply/reconcile.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -113,6 +114,7 @@ void ReconcileLoop::start() {
     });
   }
   worker_ = std::thread([this] { run(); });
+  ::pthread_setname_np(worker_.native_handle(), "reconcile");
 }
 
 void ReconcileLoop::stop() {

@@ -4,6 +4,7 @@
 
 #include <opendht/dhtrunner.h>
 #include <opendht/log.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -233,6 +234,7 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
   dht->bootstrap(config.bootstrap);
   if (config.rejoin_check.count() > 0) {
     dht->impl_->watchdog = std::thread([d = dht.get()] { d->watch_connectivity(); });
+    ::pthread_setname_np(dht->impl_->watchdog.native_handle(), "dht-watchdog");
   }
   return dht;
 }

@@ -1,6 +1,7 @@
 #include "kube/proxy.h"
 
 #include <httplib.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -335,6 +336,7 @@ Result<void> KubeProxy::start() {
     impl.server->listen_after_bind();
     impl.listener_done = true;
   });
+  ::pthread_setname_np(impl.listener.native_handle(), "kube-proxy");
   while (!http.is_running() && !impl.listener_done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

@@ -1,5 +1,6 @@
 #include "net/event_loop.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -17,6 +18,7 @@ EventLoop::EventLoop(size_t threads) : work_(asio::make_work_guard(io_)) {
   threads_.reserve(threads);
   for (size_t i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { run_worker(); });
+    ::pthread_setname_np(threads_.back().native_handle(), "net-loop");
   }
 }
 

@@ -1,5 +1,6 @@
 #include "provider/liveness_monitor.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -430,6 +431,7 @@ void LivenessMonitor::start() {
         core_->dht.put_permanent(dht::liveness_key(core_->self), {0, dht::ValueKind::raw, {}});
   }
   worker_ = std::thread([core = core_.get()] { core->run_worker(); });
+  ::pthread_setname_np(worker_.native_handle(), "liveness");
 }
 
 void LivenessMonitor::stop() {
@@ -545,6 +547,7 @@ void LivenessMonitor::follow(FollowSource source, std::chrono::milliseconds ever
   core_->follow_every = std::max(every, std::chrono::milliseconds(100));
   follower_ =
       std::jthread([core = core_.get()](std::stop_token stop) { core->run_follower(stop); });
+  ::pthread_setname_np(follower_.native_handle(), "liveness-follow");
 }
 
 LivenessStats LivenessMonitor::stats() const {

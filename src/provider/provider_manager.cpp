@@ -1,5 +1,6 @@
 #include "provider/provider_manager.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -523,6 +524,7 @@ ProviderManager::ProviderManager(dht::Dht& dht, const crypto::Identity& identity
                                  const Clock& clock, ProviderConfig config)
     : core_(std::make_shared<Core>(dht, identity, clock, std::move(config))) {
   worker_ = std::thread([core = core_.get()] { core->run_worker(); });
+  ::pthread_setname_np(worker_.native_handle(), "provider-mgr");
 }
 
 ProviderManager::~ProviderManager() {

@@ -2,6 +2,7 @@
 // restarts by restart policy, vanished workloads.
 #include "workload/health_monitor.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -45,6 +46,7 @@ HealthMonitor::~HealthMonitor() {
 void HealthMonitor::start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] { loop(); });
+  ::pthread_setname_np(thread_.native_handle(), "health-mon");
 }
 
 void HealthMonitor::stop() {

@@ -1,5 +1,6 @@
 #include "workload/work_queue.h"
 
+#include <pthread.h>
 #include <algorithm>
 #include <utility>
 
@@ -8,7 +9,10 @@ namespace beemesh::workload {
 WorkQueue::WorkQueue(size_t workers, size_t max_queued) : max_queued_(max_queued) {
   worker_count_ = std::max<size_t>(workers, 1);
   workers_.reserve(worker_count_);
-  for (size_t i = 0; i < worker_count_; ++i) workers_.emplace_back([this] { work(); });
+  for (size_t i = 0; i < worker_count_; ++i) {
+    workers_.emplace_back([this] { work(); });
+    ::pthread_setname_np(workers_.back().native_handle(), "work-queue");
+  }
 }
 
 WorkQueue::~WorkQueue() {
