@@ -1,6 +1,7 @@
 #include "dht/opendht_dht.h"
 
 #include "dht/epoll_socket.h"
+#include "dht/opendht_query_fix.h"
 
 #include <opendht/dhtrunner.h>
 #include <opendht/log.h>
@@ -182,6 +183,12 @@ Result<void> OpenDht::run_runner(Impl& impl) {
 
 Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
                                                 std::shared_ptr<EpollLoop> loop) {
+  static const bool query_filter_fixed = opendht_query_filter_fixed();
+  if (!query_filter_fixed) {
+    spdlog::error(
+        "component=dht OpenDHT's id queries keep only their first answer in this process: "
+        "libopendht binds its own FieldValueIndex::containedIn (dht/opendht_query_fix.h)");
+  }
   auto impl = std::make_unique<Impl>();
   impl->config = config;
 
