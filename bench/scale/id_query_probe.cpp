@@ -13,6 +13,9 @@
 // duplicate filter (`Dht::query`) drops every later answer whose fields are
 // `FieldValueIndex::containedIn` an earlier one, and containedIn compares the field names,
 // never their values (src/value.cpp), so {Id: 7} counts as contained in {Id: 3}.
+//
+// beemesh's own binaries replace that function (dht/opendht_query_fix.h). This probe links
+// OpenDHT alone, so it shows the library's own behaviour.
 #include <opendht.h>
 
 #include <chrono>
