@@ -39,6 +39,7 @@ Result<std::unique_ptr<BenchNode>> BenchNode::start(const BenchNodeSpec& spec, d
   pc.default_ttl = std::chrono::seconds(defaults.workload.provider_ttl_seconds);
   pc.membership = n->membership_.get();
   pc.brief_ids = {std::string(apply::kJoinsPrefix)};  // as the daemon
+  pc.stable_ids = apply::directory_shard_ids();
   n->providers_ = std::make_unique<provider::ProviderManager>(dht, *n->identity_, n->clock_, pc);
 
   n->mock_ = std::make_shared<runtime::MockEngine>();
@@ -100,8 +101,7 @@ Result<std::unique_ptr<BenchNode>> BenchNode::start(const BenchNodeSpec& spec, d
       n->identity_->node_id(), n->identity_->public_key(), spec.name, n->rpc_endpoint_,
       "http://127.0.0.1:0",    n->mock_->name(),           0};
   n->directory_ = std::make_unique<apply::NodeDirectory>(
-      *n->providers_, self, std::chrono::seconds(defaults.workload.provider_ttl_seconds),
-      n->membership_.get());
+      *n->providers_, self, apply::kShardRecordTtl, n->membership_.get());
   // As the daemon: share holders and targets are looked up in the directory (any member:
   // the cached shards, else a bounded read of the node's shard).
   n->handlers_->set_member_lookup(

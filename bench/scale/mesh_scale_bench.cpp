@@ -432,7 +432,8 @@ int main(int argc, char** argv) {
       // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts
       // (the watchdog), and the provider managers' failed reads and puts.
       size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0;
-      uint64_t read_failures = 0, puts_failed = 0, rejected = 0;
+      uint64_t read_failures = 0, puts_failed = 0, rejected = 0, id_reads = 0, fetched = 0,
+               unclean = 0;
       for (size_t i = 0; i < nodes.size(); ++i) {
         const auto st = mesh.node(i).stats();
         stored += st.stored_values;
@@ -444,14 +445,19 @@ int main(int argc, char** argv) {
         read_failures += ps.dht_failures;
         puts_failed += ps.puts_failed;
         rejected += ps.records_rejected;
+        id_reads += ps.id_reads;
+        fetched += ps.values_fetched;
+        unclean += ps.unclean_id_reads;
       }
       const double k = double(std::max<size_t>(1, nodes.size()));
       std::printf(
           "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
-          "restarts %zu; reads failed %llu, puts failed %llu, records rejected %llu (all nodes)\n",
+          "restarts %zu; reads failed %llu, puts failed %llu, records rejected %llu (all nodes); "
+          "reads by value ids %.1f, values fetched by id %.1f, id reads read again %.1f per node\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, static_cast<unsigned long long>(read_failures),
-          static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected));
+          static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
+          double(id_reads) / k, double(fetched) / k, double(unclean) / k);
       std::fflush(stdout);
       cpu_last = cpu_seconds();  // the census above counts in the next interval
       t_last = Steady::now();
@@ -620,27 +626,45 @@ int main(int argc, char** argv) {
       // over the mesh, each over its 64 shards; their cost per read (mesh-wide datagrams and
       // bytes per read, minus the rest rate over the time) is what a re-read costs at rest.
       // The concurrent pass below costs more per read (up to N x 64 reads in flight).
+      // Each sampler reads its shards twice: first as a node's first pass (a get each, through
+      // a fresh ReadMemory), then again through the memories of that pass, as a directory
+      // re-reads at rest (value ids first, records only for ids not read before). The second
+      // figure is the cost of a re-read at rest.
       const size_t samplers = std::min<size_t>(o.paced_samplers, o.nodes);
-      const auto s0 = loopback_sent();
-      const auto t_paced = Steady::now();
-      size_t paced_reads = 0, paced_failed = 0;
-      for (size_t k = 0; k < samplers; ++k) {
-        auto& node = *nodes[k * (o.nodes / samplers)];
-        for (size_t sh = 0; sh < apply::kDirectoryShards; ++sh) {
-          ++paced_reads;
-          if (!node.providers().discover_once(apply::directory_shard_id(sh)).ok()) ++paced_failed;
-        }
-      }
-      const auto s1 = loopback_sent();
-      const double paced_s = std::chrono::duration<double>(Steady::now() - t_paced).count();
       const double n = double(o.nodes);
-      const double read_msgs =
-          (double(s1.packets - s0.packets) - rest.first * n * paced_s) / double(paced_reads);
-      const double read_bytes =
-          (double(s1.bytes - s0.bytes) - rest.second * n * paced_s) / double(paced_reads);
-      std::printf(
-          "paced shard reads: %zu (%zu failed) in %.1f s: %.1f msg, %.0f B per read (mesh-wide)\n",
-          paced_reads, paced_failed, paced_s, read_msgs, read_bytes);
+      std::vector<provider::ReadMemory> memories(samplers * apply::kDirectoryShards);
+      struct Paced {
+        size_t reads = 0, failed = 0;
+        double seconds = 0, msgs = 0, bytes = 0;
+      };
+      auto paced_pass = [&](const char* what) {
+        Paced p;
+        const auto s0 = loopback_sent();
+        const auto t0 = Steady::now();
+        for (size_t k = 0; k < samplers; ++k) {
+          auto& node = *nodes[k * (o.nodes / samplers)];
+          for (size_t sh = 0; sh < apply::kDirectoryShards; ++sh) {
+            ++p.reads;
+            auto& memory = memories[k * apply::kDirectoryShards + sh];
+            if (!node.providers().discover_once(apply::directory_shard_id(sh), memory).ok()) {
+              ++p.failed;
+            }
+          }
+        }
+        const auto s1 = loopback_sent();
+        p.seconds = std::chrono::duration<double>(Steady::now() - t0).count();
+        p.msgs = (double(s1.packets - s0.packets) - rest.first * n * p.seconds) / double(p.reads);
+        p.bytes = (double(s1.bytes - s0.bytes) - rest.second * n * p.seconds) / double(p.reads);
+        std::printf(
+            "paced shard reads, %s: %zu (%zu failed) in %.1f s: %.1f msg, %.0f B per read "
+            "(mesh-wide)\n",
+            what, p.reads, p.failed, p.seconds, p.msgs, p.bytes);
+        return p;
+      };
+      (void)paced_pass("first (a get each)");
+      const Paced reread = paced_pass("again (value ids first, as at rest)");
+      const double read_msgs = reread.msgs;
+      const double read_bytes = reread.bytes;
 
       const auto c0 = loopback_sent();
       const auto p0 = Steady::now();
@@ -681,7 +705,7 @@ int main(int argc, char** argv) {
           "entries per shard (estimate) %.2f\n"
           "  steady re-reads: 64 paced reads per period: %.2f msg/s, %.0f B/s per node\n"
           "rest at steady state: %.2f msg/s, %.0f B/s per node (the window without its %.3f shard "
-          "reads/s at the paced cost: %.2f msg/s, %.0f B/s; plus the steady re-reads)\n",
+          "reads/s at the paced re-read cost: %.2f msg/s, %.0f B/s; plus the steady re-reads)\n",
           apply::kDirectoryShards, pass_s, pass_msgs, pass_bytes, pass_msgs / reads,
           pass_bytes / reads, 1.0 / inverse, shortest, longest, entries, reread_msgs, reread_bytes,
           base_msgs + reread_msgs, base_bytes + reread_bytes, window_reads, base_msgs, base_bytes);

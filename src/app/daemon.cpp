@@ -221,6 +221,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
   pc.liveness = p->liveness.get();
   pc.liveness_passive = apply::directory_ids();
   pc.brief_ids = {std::string(apply::kJoinsPrefix)};  // join records: kept minutes, not an hour
+  pc.stable_ids = apply::directory_shard_ids();       // shard records keep their value id for hours
   p->providers = std::make_unique<provider::ProviderManager>(*p->dht, *p->identity, p->clock, pc);
   // Co-providers to watch: what the provider cache already knows (kept current by its
   // listens, no DHT read); a manifest not cached yet is discovered, at most
@@ -336,9 +337,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
                         "http://" + c.api_listen.to_string(),
                         engine_name,
                         0};
-  p->directory = std::make_unique<apply::NodeDirectory>(
-      *p->providers, self, std::chrono::seconds(c.workload.provider_ttl_seconds),
-      p->membership.get());
+  p->directory = std::make_unique<apply::NodeDirectory>(*p->providers, self, apply::kShardRecordTtl,
+                                                        p->membership.get());
   p->handlers->set_member_lookup(
       [dir = p->directory.get()](const std::string& node_id) -> std::optional<apply::KnownMember> {
         // Any member: the cached shards, else a bounded read of the node's shard.

@@ -547,7 +547,18 @@ std::optional<NodeEntry> NodeDirectory::check_entry(const provider::ProviderInfo
 }
 
 Result<NodeDirectory::ShardRead> NodeDirectory::read_shard(size_t s) {
-  auto found = providers_.discover_once(directory_shard_id(s));
+  // The memory is taken while reading (a concurrent read of the same shard, find() during a
+  // tick, reads without it) and given back after it.
+  provider::ReadMemory memory;
+  {
+    std::lock_guard lock(mutex_);
+    memory = std::exchange(shards_[s].memory, {});
+  }
+  auto found = providers_.discover_once(directory_shard_id(s), memory);
+  {
+    std::lock_guard lock(mutex_);
+    if (shards_[s].memory.empty()) shards_[s].memory = std::move(memory);
+  }
   if (!found.ok()) return found.error();
   ShardRead read;
   for (const auto& p : *found) {

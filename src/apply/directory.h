@@ -47,10 +47,14 @@
 //    makes no such pass, see first_joins_answer_is_gap()), every shard is read again at once (or as
 //    soon as kJoinGapRecheck, 10 s, has passed since the last such pass) and once more 10 s later
 //    (in a burst, records of the joiners missed may not be stored yet at the first pass).
-//  * Which shards are read, and how: by ProviderManager::discover_once(), a DHT get that
-//    leaves no listen behind (a shard listen would push every announcement of the shard to
-//    every node: O(N) traffic per node at rest, docs/ARCHITECTURE.md "Node directory").
-//    Reads by value id were tried and removed: OpenDHT's id query missed values a get finds.
+//  * Which shards are read, and how: by ProviderManager::discover_once() through the
+//    shard's ReadMemory, a DHT read that leaves no listen behind (a shard listen would push
+//    every announcement of the shard to every node: O(N) traffic per node at rest,
+//    docs/ARCHITECTURE.md "Node directory"). The first read of a shard is a get; later ones
+//    ask for the value ids first and fetch only values not read before (a node's shard
+//    record keeps its value id for hours: the daemon announces it with kShardRecordTtl and
+//    lists the shards in ProviderConfig::stable_ids), so a re-read of a shard that did not
+//    change costs a get's walk without its records, whatever the number of entries.
 //    refresh() reads every shard at once. start(tick) reads on a thread of its own: each
 //    tick (2 s) the shards that are due, earliest first, at most kMaxShardsPerTick (16), by
 //    up to kParallelReads (4) short-lived reader threads that take no new shard once the
@@ -158,6 +162,9 @@ inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
 inline constexpr std::chrono::milliseconds kBacklogPause{100};
 inline constexpr size_t kParallelReads = 4;
+// The TTL a node's shard record is announced with by the daemon (re-signed every 12 h:
+// ProviderConfig::stable_ids, so that re-reads find its value id unchanged).
+inline constexpr std::chrono::hours kShardRecordTtl{24};
 
 // The shard of a node id (its 6 leading bits), or nullopt when it is not a node id.
 std::optional<size_t> directory_shard(std::string_view node_id);
@@ -244,6 +251,7 @@ class NodeDirectory {
     std::set<std::string> missed_once;  // entries kept although the last read lacked them
     bool strict = false;                // the next read replaces all (a revocation pass)
     bool answered = false;              // a read of it succeeded once (counts in the estimate)
+    provider::ReadMemory memory;        // its last answer by value id (taken while reading)
   };
   struct ShardRead {
     std::vector<NodeEntry> entries;  // without self

@@ -56,6 +56,35 @@ Result<std::vector<Value>> Dht::get_blocking(const Key& key, std::chrono::millis
   return waiter->wait(timeout, "dht get " + key.to_hex());
 }
 
+void Dht::get_ids(const Key& key, GetIdsCallback done) {
+  get(key, [done = std::move(done)](Result<std::vector<Value>> found) {
+    if (!found.ok()) {
+      done(found.error());
+      return;
+    }
+    std::vector<uint64_t> ids;
+    ids.reserve(found->size());
+    for (const auto& v : *found) ids.push_back(v.id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    done(std::move(ids));
+  });
+}
+
+void Dht::get_value(const Key& key, uint64_t value_id, GetCallback done) {
+  get(key, [done = std::move(done), value_id](Result<std::vector<Value>> found) {
+    if (found.ok()) std::erase_if(*found, [&](const Value& v) { return v.id != value_id; });
+    done(std::move(found));
+  });
+}
+
+Result<std::vector<uint64_t>> Dht::get_ids_blocking(const Key& key,
+                                                    std::chrono::milliseconds timeout) {
+  auto waiter = std::make_shared<Waiter<std::vector<uint64_t>>>();
+  get_ids(key, [waiter](Result<std::vector<uint64_t>> r) { waiter->set(std::move(r)); });
+  return waiter->wait(timeout, "dht get_ids " + key.to_hex());
+}
+
 Result<void> Dht::put_blocking(const Key& key, Value value, std::chrono::milliseconds timeout) {
   auto waiter = std::make_shared<Waiter<bool>>();
   put(key, std::move(value), [waiter](Result<void> r) {

@@ -10,6 +10,13 @@
 //    at once with `value_too_large`, never sent.
 //  * get() reports all values found once, or an Error; get_blocking() waits at most `timeout`
 //    and then returns `timeout` (late results are dropped safely).
+//  * get_ids() reports the ids of the values found, as get() would find them, once (each id
+//    once, in no order), or an Error. The OpenDHT backend asks the storing nodes for the
+//    ids only (a query selecting the value id), so each answers in its one reply datagram
+//    instead of one datagram per value; the default implementation is a get().
+//  * get_value() reports the value of `key` with id `value_id` ([] when no storing node
+//    has it), or an Error. OpenDHT: a get whose query the storing nodes apply, so each
+//    answers with that value only; the default implementation is a get() filtered here.
 //  * listen() returns a token at once (never 0); its callback gets new values (expired ==
 //    false) and values that expired or were removed (expired == true) until cancel_listen().
 //  * Callbacks run on a backend thread: they must not block and must not call shutdown().
@@ -89,6 +96,7 @@ struct DhtStats {
 
 using PutCallback = std::function<void(Result<void>)>;
 using GetCallback = std::function<void(Result<std::vector<Value>>)>;
+using GetIdsCallback = std::function<void(Result<std::vector<uint64_t>>)>;
 using ListenCallback = std::function<void(const std::vector<Value>& values, bool expired)>;
 using ListenToken = uint64_t;
 
@@ -111,6 +119,8 @@ class Dht {
   virtual void cancel_put(const Key& key, uint64_t value_id) { cancel_permanent(key, value_id); }
 
   virtual void get(const Key& key, GetCallback done) = 0;
+  virtual void get_ids(const Key& key, GetIdsCallback done);
+  virtual void get_value(const Key& key, uint64_t value_id, GetCallback done);
 
   virtual ListenToken listen(const Key& key, ListenCallback on_values) = 0;
   virtual void cancel_listen(const Key& key, ListenToken token) = 0;
@@ -124,6 +134,8 @@ class Dht {
 
   // get() that waits at most `timeout`; `timeout` error when it runs out.
   Result<std::vector<Value>> get_blocking(const Key& key, std::chrono::milliseconds timeout);
+  // get_ids() that waits at most `timeout`; `timeout` error when it runs out.
+  Result<std::vector<uint64_t>> get_ids_blocking(const Key& key, std::chrono::milliseconds timeout);
   // put() that waits at most `timeout`.
   Result<void> put_blocking(const Key& key, Value value, std::chrono::milliseconds timeout);
 };

@@ -522,6 +522,15 @@ void OpenDht::cancel_permanent(const Key& key, uint64_t value_id) {
 }
 
 void OpenDht::get(const Key& key, GetCallback done) {
+  get_where(key, std::nullopt, std::move(done));
+}
+
+void OpenDht::get_value(const Key& key, uint64_t value_id, GetCallback done) {
+  // The storing nodes apply the query: each answers with this one value, if it has it.
+  get_where(key, value_id, std::move(done));
+}
+
+void OpenDht::get_where(const Key& key, std::optional<uint64_t> only_id, GetCallback done) {
   if (impl_->stopped) {
     done(make_error("dht_stopped", "dht get " + key.to_hex() + ": node shut down"));
     return;
@@ -545,9 +554,45 @@ void OpenDht::get(const Key& key, GetCallback done) {
             (*shared_done)(
                 make_error("dht_get_failed", "dht get " + key.to_hex() + ": no DHT node answered"));
           }
-        });
+        },
+        {}, only_id ? ::dht::Where().id(*only_id) : ::dht::Where());
   } catch (const std::exception& e) {
     (*shared_done)(make_error("dht_get_failed", "dht get " + key.to_hex() + ": " + e.what()));
+  }
+}
+
+void OpenDht::get_ids(const Key& key, GetIdsCallback done) {
+  if (impl_->stopped) {
+    done(make_error("dht_stopped", "dht get_ids " + key.to_hex() + ": node shut down"));
+    return;
+  }
+  // A query selecting the value id: each storing node answers with the ids only, inline in
+  // its reply (a get's answer carries every value, one datagram each once they exceed
+  // 600 bytes together: docs/notes/dht.md).
+  auto found = std::make_shared<std::set<uint64_t>>();
+  auto shared_done = std::make_shared<GetIdsCallback>(std::move(done));
+  try {
+    impl_->runner.query(
+        to_hash(key),
+        [found](const std::vector<std::shared_ptr<::dht::FieldValueIndex>>& fields) {
+          for (const auto& f : fields) {
+            if (!f) continue;
+            auto id = f->index.find(::dht::Value::Field::Id);
+            if (id != f->index.end()) found->insert(id->second.getInt());
+          }
+          return true;
+        },
+        [found, shared_done, key](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
+          if (ok || !found->empty()) {
+            (*shared_done)(std::vector<uint64_t>(found->begin(), found->end()));
+          } else {
+            (*shared_done)(make_error("dht_get_failed",
+                                      "dht get_ids " + key.to_hex() + ": no DHT node answered"));
+          }
+        },
+        ::dht::Query(::dht::Select().field(::dht::Value::Field::Id)));
+  } catch (const std::exception& e) {
+    (*shared_done)(make_error("dht_get_failed", "dht get_ids " + key.to_hex() + ": " + e.what()));
   }
 }
 

@@ -102,6 +102,8 @@ class OpenDht final : public Dht {
   uint64_t put_permanent(const Key& key, Value value, PutCallback done = {}) override;
   void cancel_permanent(const Key& key, uint64_t value_id) override;
   void get(const Key& key, GetCallback done) override;
+  void get_ids(const Key& key, GetIdsCallback done) override;
+  void get_value(const Key& key, uint64_t value_id, GetCallback done) override;
   ListenToken listen(const Key& key, ListenCallback on_values) override;
   void cancel_listen(const Key& key, ListenToken token) override;
   size_t node_count() const override;
@@ -126,6 +128,8 @@ class OpenDht final : public Dht {
   // every active listen and permanent put is made again. False if the new one did not start.
   bool restart_runner(const char* reason);
   uint64_t put_value(const Key& key, Value value, PutCallback done, bool permanent);
+  // A get; with `only_id`, one whose query the storing nodes apply (that value only).
+  void get_where(const Key& key, std::optional<uint64_t> only_id, GetCallback done);
 
   std::unique_ptr<Impl> impl_;
   uint16_t bound_port_ = 0;

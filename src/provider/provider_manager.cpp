@@ -56,6 +56,7 @@ std::chrono::milliseconds ProviderManager::refresh_interval(std::chrono::seconds
 struct Publication {
   dht::Key key;
   dht::ValueKind kind = dht::ValueKind::provider_record;
+  bool stable = false;  // ProviderConfig::stable_ids: re-signed every ttl / 2, uncapped
   std::function<Bytes(uint64_t sequence, int64_t timestamp_ms)> sign;
   std::chrono::seconds ttl{0};
   bool withdrawn = false;
@@ -115,7 +116,8 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   uint64_t last_attempt = 0;  // put attempts are numbered across all publications
 
   std::atomic<uint64_t> cache_hits{0}, cache_misses{0}, dht_failures{0}, records_rejected{0},
-      records_not_member{0}, records_out_of_range{0}, puts_ok{0}, puts_failed{0};
+      records_not_member{0}, records_out_of_range{0}, puts_ok{0}, puts_failed{0}, id_reads{0},
+      unclean_id_reads{0}, values_fetched{0};
 
   int64_t max_skew_ms() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(config.max_clock_skew).count();
@@ -146,6 +148,15 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     p.value = p.sign(p.sequence, clock.now_ms());
     p.value_id = random_id();
     p.signed_at = SteadyClock::now();
+  }
+
+  // When `p` gets a freshly signed record (see the promise).
+  std::chrono::milliseconds refresh_every(const Publication& p) const {
+    if (p.stable) {
+      return std::max<std::chrono::milliseconds>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(p.ttl) / 2, 100ms);
+    }
+    return refresh_interval(p.ttl, config);
   }
 
   dht::ValueKind kind_of(const std::string& manifest_id) const {
@@ -198,11 +209,11 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         p.failures = 0;
         if (p.early_reputs_done < config.early_reputs.size()) {
           due = now + config.early_reputs[p.early_reputs_done++];
-          if (!p.withdrawn) due = std::min(due, p.signed_at + refresh_interval(p.ttl, config));
+          if (!p.withdrawn) due = std::min(due, p.signed_at + refresh_every(p));
         } else if (p.withdrawn) {
           due = p.give_up;  // kept (permanent) until its TTL has passed, then cancelled
         } else {
-          due = p.signed_at + refresh_interval(p.ttl, config);
+          due = p.signed_at + refresh_every(p);
         }
       } else {
         ++puts_failed;
@@ -248,7 +259,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         publications.erase(it);
         continue;
       }
-      if (!p.withdrawn && now >= p.signed_at + refresh_interval(p.ttl, config)) {
+      if (!p.withdrawn && now >= p.signed_at + refresh_every(p)) {
         cancels.emplace_back(p.key, p.value_id);
         resign(name, p);
       }
@@ -459,16 +470,105 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     }
   }
 
-  // A DHT get now; a miss of discover().
-  Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id) {
-    ++cache_misses;
-    auto got = dht.get_blocking(dht::provider_key(manifest_id), config.discovery_timeout);
-    if (!got.ok()) {
-      ++dht_failures;
-      return got.error();
+  // The values of `ids` under `key`, each by a get of that id alone, all at once; an error
+  // when one of the gets fails or they do not all end within discovery_timeout.
+  Result<std::vector<dht::Value>> fetch_by_id(const dht::Key& key,
+                                              const std::vector<uint64_t>& ids) {
+    struct Fetch {
+      std::mutex mutex;
+      std::condition_variable done;
+      size_t left = 0;
+      std::vector<dht::Value> values;
+      std::optional<Error> error;
+    };
+    auto fetch = std::make_shared<Fetch>();
+    fetch->left = ids.size();
+    for (uint64_t id : ids) {
+      dht.get_value(key, id, [fetch](Result<std::vector<dht::Value>> got) {
+        {
+          std::lock_guard lock(fetch->mutex);
+          if (!got.ok()) {
+            if (!fetch->error) fetch->error = got.error();
+          } else {
+            for (auto& v : *got) fetch->values.push_back(std::move(v));
+          }
+          --fetch->left;
+        }
+        fetch->done.notify_all();
+      });
     }
+    std::unique_lock lock(fetch->mutex);
+    if (!fetch->done.wait_for(lock, config.discovery_timeout, [&] { return fetch->left == 0; })) {
+      return make_error("timeout", "dht get of " + std::to_string(ids.size()) + " values of " +
+                                       key.to_hex() + ": no answer within " +
+                                       std::to_string(config.discovery_timeout.count()) + " ms");
+    }
+    if (fetch->error) return *fetch->error;
+    return std::move(fetch->values);
+  }
+
+  // A DHT read through `memory` (an empty memory: a get); a miss of discover() either way.
+  Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id,
+                                                  ReadMemory& memory) {
+    ++cache_misses;
+    const auto key = dht::provider_key(manifest_id);
     Opened opened;
-    open_into(*got, manifest_id, opened);
+    bool by_ids = false;
+    if (!memory.empty()) {
+      auto ids = dht.get_ids_blocking(key, config.discovery_timeout);
+      if (!ids.ok()) {
+        ++dht_failures;
+        return ids.error();
+      }
+      std::vector<uint64_t> fresh;
+      for (uint64_t id : *ids) {
+        if (auto known = memory.opened_.find(id); known != memory.opened_.end()) {
+          opened.insert(*known);
+        } else {
+          fresh.push_back(id);
+        }
+      }
+      // Nodes whose remembered record is not among the ids: each must be listed by another
+      // record of this answer (re-signed under a new id), else the read is not clean.
+      std::set<std::string> gone;
+      for (const auto& [id, record] : memory.opened_) {
+        if (record && !opened.count(id)) gone.insert(record->node_id);
+      }
+      // One by one while that is cheaper than a get (each fetch is a walk of its own; a get
+      // fetches every value from every storing node), and never more than kMaxFetchesById: a
+      // node answering with made-up ids costs a reader one get, not a walk per id.
+      if (fresh.size() <= std::min(kMaxFetchesById, std::max<size_t>(1, ids->size() / 5))) {
+        if (!fresh.empty()) {
+          values_fetched += fresh.size();
+          auto fetched = fetch_by_id(key, fresh);
+          if (!fetched.ok()) {
+            ++dht_failures;
+            return fetched.error();
+          }
+          open_into(*fetched, manifest_id, opened);
+        }
+        for (const auto& [id, record] : opened) {
+          if (record) gone.erase(record->node_id);
+        }
+        // Not clean: a fresh id no storing node served, or a node whose record went without
+        // a successor. Storing nodes need not agree (a value not yet copied to all of them,
+        // one that just expired at some): the answer is then read again with one get, which
+        // is what a read without memory would list.
+        const bool served = std::all_of(fresh.begin(), fresh.end(),
+                                        [&](uint64_t id) { return opened.count(id) > 0; });
+        by_ids = served && gone.empty();
+        ++(by_ids ? id_reads : unclean_id_reads);
+      }
+    }
+    if (!by_ids) {
+      auto got = dht.get_blocking(key, config.discovery_timeout);
+      if (!got.ok()) {
+        ++dht_failures;
+        return got.error();
+      }
+      opened.clear();
+      open_into(*got, manifest_id, opened);
+    }
     std::map<std::string, protocol::ProviderRecord> newest;
     const int64_t now = clock.now_ms();
     for (const auto& [id, record] : opened) {
@@ -479,6 +579,8 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         reject(manifest_id, checked.error());
       }
     }
+    memory.opened_.clear();
+    if (opened.size() <= kMaxRememberedValues) memory.opened_ = std::move(opened);
     return select_from_newest(newest, now, config.max_providers, max_skew_ms());
   }
 
@@ -573,6 +675,7 @@ void ProviderManager::announce(const std::string& manifest_id, const ProviderMet
   Publication p;
   p.key = dht::provider_key(manifest_id);
   p.kind = core_->kind_of(manifest_id);
+  p.stable = matches_id_list(core_->config.stable_ids, manifest_id);
   p.ttl = ttl;
   p.first_done = std::move(on_done);
   const crypto::Identity& identity = core_->identity;
@@ -659,8 +762,14 @@ std::optional<std::vector<ProviderInfo>> ProviderManager::cached(const std::stri
 }
 
 Result<std::vector<ProviderInfo>> ProviderManager::discover_once(const std::string& manifest_id) {
+  ReadMemory none;  // a get, remembered nowhere
+  return discover_once(manifest_id, none);
+}
+
+Result<std::vector<ProviderInfo>> ProviderManager::discover_once(const std::string& manifest_id,
+                                                                 ReadMemory& memory) {
   try {
-    auto found = core_->discover_once(manifest_id);
+    auto found = core_->discover_once(manifest_id, memory);
     if (!found.ok()) return found.error();
     return core_->drop_dead(manifest_id, std::move(found).value());
   } catch (const std::exception& e) {
@@ -761,6 +870,9 @@ ProviderStats ProviderManager::stats() const {
   s.cache_hits = core_->cache_hits;
   s.cache_misses = core_->cache_misses;
   s.dht_failures = core_->dht_failures;
+  s.id_reads = core_->id_reads;
+  s.unclean_id_reads = core_->unclean_id_reads;
+  s.values_fetched = core_->values_fetched;
   s.records_rejected = core_->records_rejected;
   s.records_not_member = core_->records_not_member;
   s.records_out_of_range = core_->records_out_of_range;

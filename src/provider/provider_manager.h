@@ -44,6 +44,20 @@
 //    stale fallback). For keys read rarely, where a lasting listen would cost more than an
 //    occasional get (the node directory's shards: every announcement in a key is pushed to
 //    every listener of it).
+//  * discover_once(id, memory): the same answer as discover_once(id), cheaper when the key
+//    has not changed since the last read through `memory`: when `memory` holds the key's
+//    last answer it first asks the DHT for the value ids only (Dht::get_ids: one small
+//    datagram per storing node instead of one per value); the records of ids it remembers
+//    are checked again now (TTL, clock skew, membership: a revocation is seen at once), the
+//    values of new ids are fetched one by one (Dht::get_value) when there are at most
+//    min(kMaxFetchesById, max(1, ids / 5)) of them, else the key is read with one get as
+//    without memory. A read by ids that is not clean is read again with one get: a new id
+//    that no storing node served, or a node whose remembered record is gone from the ids
+//    while no other record of it is listed (storing nodes need not agree). Ids gone
+//    are forgotten. The memory then holds this answer's ids (at most kMaxRememberedValues;
+//    a larger answer is not remembered). Records are immutable per value id (a re-signed
+//    record is a new value: ProviderConfig::stable_ids keeps ids for hours). A value a
+//    storing node serves under a remembered id is taken to be the record read before.
 //  * watch(id): discover(id) then keeps the key's cache entry and DHT listen even while it
 //    lists no provider (an empty answer is cached like any other, cleanup keeps the entry,
 //    and a value expiring at the storing nodes does not invalidate it: records carry their
@@ -132,6 +146,12 @@ struct ProviderConfig {
   // records only (the node directory's joins: apply::kJoinsPrefix). Read like any record.
   // An entry ending in ':' stands for every id it begins.
   std::vector<std::string> brief_ids;
+  // Provider ids whose records are re-signed only every ttl / 2, not capped by
+  // max_refresh_interval: the record's value id stays the same for hours, so a reader that
+  // compares value ids (discover_once with a ReadMemory) sees no change while nothing changed
+  // (the node directory's shards, announced with a long TTL: apply::kShardRecordTtl). An
+  // entry ending in ':' stands for every id it begins.
+  std::vector<std::string> stable_ids;
   // 50 ms: at 100 daemons on 2 cores the read took 5.4 ms p50, 12.3 ms p99; the budget
   // bounds the first answer under load (docs/ARCHITECTURE.md, "Discovery and liveness").
   std::chrono::milliseconds liveness_check_budget{50};
@@ -146,10 +166,30 @@ struct PeerInfo {
   uint64_t sequence = 0;
 };
 
+// What discover_once(id, memory) remembers of one key between reads: each value id of its
+// last answer, with the record it opened to (signature, signer, manifest id; null: it did not
+// open), at most kMaxRememberedValues of them. One reader at a time.
+inline constexpr size_t kMaxRememberedValues = 1024;
+// At most this many new value ids are fetched one by one in one read; more: one get.
+inline constexpr size_t kMaxFetchesById = 8;
+class ReadMemory {
+ public:
+  bool empty() const { return opened_.empty(); }
+  size_t size() const { return opened_.size(); }
+  void clear() { opened_.clear(); }
+
+ private:
+  friend class ProviderManager;
+  std::map<uint64_t, std::shared_ptr<const protocol::ProviderRecord>> opened_;
+};
+
 struct ProviderStats {
   uint64_t cache_hits = 0;
   uint64_t cache_misses = 0;          // discover() that went to the DHT, and every discover_once()
   uint64_t dht_failures = 0;          // discoveries that fell back (DHT error or timeout)
+  uint64_t id_reads = 0;              // discover_once(id, memory) answered by ids (no full get)
+  uint64_t values_fetched = 0;        // values fetched one by one (ids not remembered)
+  uint64_t unclean_id_reads = 0;      // reads by ids read again with a get (not clean)
   uint64_t records_rejected = 0;      // values dropped: bad signature, signer mismatch, ...
   uint64_t records_not_member = 0;    // of those, dropped because the signer is no member node
   uint64_t records_out_of_range = 0;  // of those, dropped for ttl or future timestamp
@@ -183,6 +223,9 @@ class ProviderManager final : public Announcer, public Discoverer {
   std::optional<std::vector<ProviderInfo>> cached(const std::string& manifest_id);
   // A DHT get now, never cached, never listened to (see the promise above).
   Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id);
+  // The same answer, read through `memory` (see the promise above).
+  Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id,
+                                                  ReadMemory& memory);
   // Keep discover(manifest_id)'s cache entry and listen while the key is empty.
   void watch(const std::string& manifest_id);
   void unwatch(const std::string& manifest_id);

@@ -198,6 +198,26 @@ TEST_F(DirectoryJoins, ANodeMissingFromTwoReadsInARowOfItsShardIsDropped) {
   EXPECT_EQ(reader->nodes().size(), 1u);
 }
 
+// A shard re-read asks for the value ids first and, when none is new, reads no record: its
+// cost does not grow with the entries of the shard.
+TEST_F(DirectoryJoins, AReReadOfAShardThatDidNotChangeReadsNoRecord) {
+  auto& reader = announce_node(0);
+  announce_node(1);
+  ASSERT_TRUE(eventually(
+      [&] {
+        reader.refresh();
+        return reader.nodes().size() == 2;
+      },
+      10s))
+      << describe();
+  const auto before = providers_[0]->stats();
+  reader.refresh();
+  const auto after = providers_[0]->stats();
+  EXPECT_EQ(reader.nodes().size(), 2u);
+  EXPECT_GE(after.id_reads - before.id_reads, 1u) << "the shards that hold a record";
+  EXPECT_EQ(after.values_fetched, before.values_fetched);
+}
+
 TEST_F(DirectoryJoins, AJoinerWhoseKeyDoesNotHashToItsNodeIdIsNotListed) {
   auto& a = start_node(0);
   // A record in the joins key naming node `liar` with another node's public key.

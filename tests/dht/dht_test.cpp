@@ -153,6 +153,97 @@ TEST_F(MeshTest, GetKeepsTheValueKindAndId) {
   EXPECT_EQ(as_string(got[0].data), "peer");
 }
 
+// A mesh larger than a key's 8 storing nodes (so some nodes answer from the storing nodes'
+// replies, not their own store), shared by the reads by value id. Values of 700 bytes: a get
+// carries each in a datagram of its own; ids of 64 bits, the high bit set too, as the
+// backend picks them.
+class WideMeshTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto started = LoopbackMesh::start(14, kNet);
+    ASSERT_TRUE(started.ok()) << started.error().to_string();
+    mesh_ = std::move(started).value();
+    ASSERT_TRUE(mesh_->wait_connected(8, 30s));
+  }
+  static void TearDownTestSuite() { mesh_.reset(); }
+  void SetUp() override { ASSERT_TRUE(mesh_) << "the 14-node mesh did not start"; }
+
+  // Puts a value of each id under `key` from node `from` until every node gets it.
+  static void put_everywhere(const Key& key, const std::vector<uint64_t>& ids, size_t from) {
+    std::vector<Dht*> readers;
+    for (size_t i = 0; i < mesh_->size(); ++i) readers.push_back(&mesh_->node(i));
+    for (auto id : ids) {
+      Value v{id, ValueKind::raw, Bytes(700, static_cast<uint8_t>(id))};
+      ASSERT_TRUE(put_until_visible(mesh_->node(from), key, v, readers, 60s));
+    }
+  }
+  static std::vector<uint64_t> sorted_ids(Dht& node, const Key& key) {
+    auto r = node.get_ids_blocking(key, 10s);
+    EXPECT_TRUE(r.ok()) << r.error().to_string();
+    if (!r.ok()) return {};
+    auto got = *r;
+    std::sort(got.begin(), got.end());
+    return got;
+  }
+
+  static std::unique_ptr<LoopbackMesh> mesh_;
+};
+std::unique_ptr<LoopbackMesh> WideMeshTest::mesh_;
+
+TEST_F(WideMeshTest, GetIdsListsTheIdsOfEveryValueOfTheKeyFromEveryNode) {
+  const auto key = Key::of("beemesh/test/ids");
+  const std::vector<uint64_t> ids{101, 0x8000000000000202ULL, 0xfedcba9876543210ULL};
+  put_everywhere(key, ids, 1);
+  for (size_t i = 0; i < mesh_->size(); ++i) {
+    EXPECT_EQ(sorted_ids(mesh_->node(i), key), ids) << "node " << i;
+  }
+}
+
+// As a directory re-reads a shard: a get first, then reads by ids. OpenDHT keeps one search
+// per key, with the nodes' answers to the get's own id query in it: each later read must
+// still reach the storing nodes.
+TEST_F(WideMeshTest, RepeatedReadsByIdsAfterAGetListEveryIdEachTime) {
+  const auto key = Key::of("beemesh/test/ids-again");
+  const std::vector<uint64_t> ids{7, 0x8000000000000008ULL, 0xffffffffffffff09ULL};
+  put_everywhere(key, ids, 3);
+  for (size_t i = 0; i < mesh_->size(); ++i) {
+    ASSERT_TRUE(mesh_->node(i).get_blocking(key, 10s).ok());
+    for (int round = 0; round < 3; ++round) {
+      EXPECT_EQ(sorted_ids(mesh_->node(i), key), ids) << "node " << i << " round " << round;
+    }
+  }
+}
+
+// As a re-read fetches a record it has not read: the storing nodes apply the id, and every
+// node finds that value alone.
+TEST_F(WideMeshTest, GetValueFindsTheValueWithThatIdAloneFromEveryNode) {
+  const auto key = Key::of("beemesh/test/value-by-id");
+  constexpr uint64_t kWanted = 0xf000000000000022ULL;
+  put_everywhere(key, {11, kWanted}, 2);
+  for (size_t i = 0; i < mesh_->size(); ++i) {
+    std::optional<Result<std::vector<Value>>> got;
+    std::mutex mu;
+    std::condition_variable cv;
+    mesh_->node(i).get_value(key, kWanted, [&](Result<std::vector<Value>> r) {
+      std::lock_guard lock(mu);
+      got.emplace(std::move(r));
+      cv.notify_all();
+    });
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return got.has_value(); })) << "node " << i;
+    ASSERT_TRUE(got->ok()) << "node " << i << ": " << got->error().to_string();
+    ASSERT_EQ((*got)->size(), 1u) << "node " << i;
+    EXPECT_EQ((*got)->front().id, kWanted);
+    EXPECT_EQ((*got)->front().data.size(), 700u);
+  }
+}
+
+TEST_F(MeshTest, GetIdsOfAKeyWithoutValuesIsEmpty) {
+  auto r = mesh->node(2).get_ids_blocking(Key::of("beemesh/test/no-ids"), 10s);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_TRUE(r->empty());
+}
+
 TEST_F(MeshTest, ListenDeliversNewValuesUntilCancelled) {
   const auto key = Key::of("beemesh/test/listen");
   std::mutex mu;

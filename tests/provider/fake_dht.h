@@ -2,6 +2,8 @@
 // listeners are told synchronously, gets answer synchronously; failures can be switched on, gets
 // of chosen keys held until release() (a slow DHT read), and put acknowledgements held until
 // ack_put() (a slow DHT write; cancel_put() drops a held one unanswered, as OpenDHT does).
+// get_ids() and get_value() answer from the store and are counted apart from get(); either can
+// be told to leave a value id out (storing nodes that disagree: hide_from_ids(), withhold()).
 #pragma once
 
 #include <algorithm>
@@ -99,6 +101,36 @@ class FakeDht final : public dht::Dht {
       if (it != store_.end()) values = it->second;
     }
     done(std::move(values));
+  }
+
+  void get_ids(const dht::Key& key, dht::GetIdsCallback done) override {
+    ++id_gets;
+    if (fail_gets) {
+      done(make_error("dht_get_failed", "fake: get failed"));
+      return;
+    }
+    std::vector<uint64_t> ids;
+    for (const auto& v : values(key)) ids.push_back(v.id);
+    {
+      std::lock_guard lock(mutex_);
+      std::erase_if(ids, [&](uint64_t id) { return hidden_from_ids_.count(id) > 0; });
+    }
+    done(std::move(ids));
+  }
+
+  void get_value(const dht::Key& key, uint64_t id, dht::GetCallback done) override {
+    ++value_gets;
+    if (fail_gets) {
+      done(make_error("dht_get_failed", "fake: get failed"));
+      return;
+    }
+    auto found = values(key);
+    std::erase_if(found, [id](const dht::Value& v) { return v.id != id; });
+    {
+      std::lock_guard lock(mutex_);
+      if (withheld_.count(id)) found.clear();
+    }
+    done(std::move(found));
   }
 
   dht::ListenToken listen(const dht::Key& key, dht::ListenCallback cb) override {
@@ -227,6 +259,16 @@ class FakeDht final : public dht::Dht {
     }
     return out;
   }
+  // get_ids() leaves `id` out (the storing nodes that answered it lack the value).
+  void hide_from_ids(uint64_t id) {
+    std::lock_guard lock(mutex_);
+    hidden_from_ids_.insert(id);
+  }
+  // get_value(key, id) answers nothing (the storing nodes it reached lack the value).
+  void withhold(uint64_t id) {
+    std::lock_guard lock(mutex_);
+    withheld_.insert(id);
+  }
   size_t active_listens() {
     std::lock_guard lock(mutex_);
     return listeners_.size();
@@ -237,6 +279,7 @@ class FakeDht final : public dht::Dht {
   std::atomic<bool> hang_gets{false};
   std::atomic<bool> hold_puts{false};  // put callbacks wait for ack_put()
   std::atomic<int> puts{0}, gets{0}, listens{0}, cancelled_listens{0};
+  std::atomic<int> id_gets{0}, value_gets{0};  // get_ids(), get_value()
   std::atomic<int> permanent_puts{0}, cancelled_permanent{0};
 
  private:
@@ -249,6 +292,7 @@ class FakeDht final : public dht::Dht {
   std::set<std::pair<dht::Key, uint64_t>> permanent_;
   std::vector<std::pair<uint64_t, dht::PutCallback>> held_puts_;  // value id, callback
   std::vector<uint64_t> cancelled_puts_;
+  std::set<uint64_t> hidden_from_ids_, withheld_;
   uint64_t next_id_ = 1000;
   dht::ListenToken next_token_ = 0;
 };

@@ -567,6 +567,223 @@ TEST_F(ProviderManagerTest, DiscoverOnceDropsWithdrawnProviders) {
   }));
 }
 
+// ---- discover_once(id, memory): re-reads by value id (the directory's shards) ----
+
+// Node `i` of a test mesh announces "m1" (a record put at once into the fake DHT).
+class ReadMemoryTest : public ProviderManagerTest {
+ protected:
+  ProviderManager& announcer(int i) {
+    ids_.push_back(std::make_unique<crypto::Identity>(identity_n(10 + i)));
+    managers_.push_back(
+        std::make_unique<ProviderManager>(dht, *ids_.back(), system_clock(), fast_config()));
+    managers_.back()->announce("m1", metadata_of(*ids_.back()), 600s);
+    const size_t want = managers_.size();
+    EXPECT_TRUE(eventually([&] { return stored_records(dht, "m1").size() == want; }));
+    return *managers_.back();
+  }
+  static std::set<std::string> node_ids(const std::vector<ProviderInfo>& found) {
+    std::set<std::string> out;
+    for (const auto& p : found) out.insert(p.metadata.node_id);
+    return out;
+  }
+  std::set<std::string> announced_ids() const {
+    std::set<std::string> out;
+    for (const auto& id : ids_) out.insert(id->node_id());
+    return out;
+  }
+
+  ProviderManager reader{dht, bob, system_clock(), fast_config()};
+  ReadMemory memory;
+  std::vector<std::unique_ptr<crypto::Identity>> ids_;
+  std::vector<std::unique_ptr<ProviderManager>> managers_;
+};
+
+TEST_F(ReadMemoryTest, TheFirstReadThroughAnEmptyMemoryIsAGet) {
+  announcer(0);
+  const int gets = dht.gets;
+  auto found = reader.discover_once("m1", memory);
+  ASSERT_TRUE(found.ok()) << found.error().to_string();
+  EXPECT_EQ(node_ids(*found), announced_ids());
+  EXPECT_EQ(dht.gets, gets + 1);
+  EXPECT_EQ(dht.id_gets, 0);
+  EXPECT_EQ(memory.size(), 1u);
+}
+
+TEST_F(ReadMemoryTest, AReReadOfAnUnchangedKeyAsksForValueIdsOnly) {
+  for (int i = 0; i < 3; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids());
+  EXPECT_EQ(dht.gets, gets) << "no get of the records";
+  EXPECT_EQ(dht.id_gets, 1);
+  EXPECT_EQ(dht.value_gets, 0);
+  EXPECT_EQ(reader.stats().id_reads, 1u);
+}
+
+TEST_F(ReadMemoryTest, ANewValueIsFetchedByItsIdAlone) {
+  for (int i = 0; i < 5; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  announcer(5);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids());
+  EXPECT_EQ(dht.gets, gets);
+  EXPECT_EQ(dht.value_gets, 1);
+  EXPECT_EQ(reader.stats().values_fetched, 1u);
+}
+
+TEST_F(ReadMemoryTest, ManyNewValuesAreReadWithOneGet) {
+  announcer(0);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  for (int i = 1; i < 4; ++i) announcer(i);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids());
+  EXPECT_EQ(dht.gets, gets + 1) << "3 new ids of 4: more than max(1, 4 / 5)";
+  EXPECT_EQ(dht.value_gets, 0);
+  EXPECT_EQ(memory.size(), 4u);
+}
+
+// Hostile: a key flooded with values (a storing node can answer with any ids). However many
+// are new, a read fetches at most kMaxFetchesById of them one by one; more cost one get.
+TEST_F(ReadMemoryTest, MoreNewIdsThanKMaxFetchesByIdAreReadWithOneGet) {
+  announcer(0);
+  for (int i = 0; i < 60; ++i) {
+    dht.put_raw(dht::provider_key("m1"),
+                dht::Value{0, dht::ValueKind::provider_record, to_bytes("junk")});
+  }
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  ASSERT_EQ(memory.size(), 61u);
+  for (size_t i = 0; i < kMaxFetchesById + 1; ++i) {
+    dht.put_raw(dht::provider_key("m1"),
+                dht::Value{0, dht::ValueKind::provider_record, to_bytes("more junk")});
+  }
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->size(), 1u);
+  EXPECT_EQ(dht.value_gets, 0) << "9 new of 70: fewer than ids / 5, more than kMaxFetchesById";
+  EXPECT_EQ(dht.gets, gets + 1);
+}
+
+TEST_F(ReadMemoryTest, AValueGoneFromTheKeyIsNoLongerListedAndForgotten) {
+  for (int i = 0; i < 2; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  const auto gone = dht.values(dht::provider_key("m1")).front();
+  dht.erase(dht::provider_key("m1"), gone.id);
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->size(), 1u);
+  EXPECT_EQ(memory.size(), 1u);
+}
+
+TEST_F(ReadMemoryTest, ANewIdNoStoringNodeServesIsReadAgainWithOneGet) {
+  for (int i = 0; i < 5; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  announcer(5);
+  const auto values = dht.values(dht::provider_key("m1"));
+  dht.withhold(values.back().id);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids()) << "the get lists the new node";
+  EXPECT_EQ(dht.value_gets, 1);
+  EXPECT_EQ(dht.gets, gets + 1);
+  EXPECT_EQ(reader.stats().unclean_id_reads, 1u);
+  EXPECT_EQ(reader.stats().id_reads, 0u);
+  EXPECT_EQ(memory.size(), 6u);
+}
+
+TEST_F(ReadMemoryTest, ANodeWhoseRememberedRecordIsMissingFromTheIdsIsReadAgainWithOneGet) {
+  for (int i = 0; i < 3; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  dht.hide_from_ids(dht.values(dht::provider_key("m1")).front().id);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids()) << "the get still lists it";
+  EXPECT_EQ(dht.gets, gets + 1);
+  EXPECT_EQ(reader.stats().unclean_id_reads, 1u);
+}
+
+TEST_F(ReadMemoryTest, ARecordReSignedUnderANewIdIsACleanReadByIds) {
+  for (int i = 0; i < 5; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  const auto old = dht.values(dht::provider_key("m1")).front();
+  managers_.front()->announce("m1", metadata_of(*ids_.front()), 900s);  // a new value id
+  ASSERT_TRUE(eventually([&] { return dht.values(dht::provider_key("m1")).size() == 6; }));
+  dht.erase(dht::provider_key("m1"), old.id);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids());
+  EXPECT_EQ(dht.gets, gets) << "the node is listed by its new record";
+  EXPECT_EQ(dht.value_gets, 1);
+  EXPECT_EQ(reader.stats().id_reads, 1u);
+  EXPECT_EQ(reader.stats().unclean_id_reads, 0u);
+}
+
+TEST_F(ReadMemoryTest, ARememberedRecordPastItsTtlIsDropped) {
+  ManualClock clock(system_clock().now_ms());
+  ProviderManager a(dht, alice, clock, fast_config());
+  ProviderManager late_reader(dht, bob, clock, fast_config());
+  a.announce("m1", metadata_of(alice), 60s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "m1").empty(); }));
+  ASSERT_EQ(late_reader.discover_once("m1", memory)->size(), 1u);
+  clock.advance_ms(61'000);
+  auto again = late_reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_TRUE(again->empty());
+  EXPECT_EQ(dht.id_gets, 1) << "read by ids: the remembered record was checked again";
+}
+
+TEST_F(ReadMemoryTest, AFailedReadKeepsTheMemory) {
+  announcer(0);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  dht.fail_gets = true;
+  auto failed = reader.discover_once("m1", memory);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, "dht_get_failed");
+  EXPECT_EQ(memory.size(), 1u);
+}
+
+TEST_F(ReadMemoryTest, AValueThatDoesNotOpenIsRememberedAndNotFetchedAgain) {
+  announcer(0);
+  dht.put_raw(dht::provider_key("m1"),
+              dht::Value{0, dht::ValueKind::provider_record, to_bytes("not a record")});
+  ASSERT_EQ(reader.discover_once("m1", memory)->size(), 1u);
+  const auto rejected = reader.stats().records_rejected;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->size(), 1u);
+  EXPECT_EQ(dht.value_gets, 0);
+  EXPECT_EQ(reader.stats().records_rejected, rejected) << "opened once, not again";
+}
+
+// ---- stable_ids: records re-signed every ttl / 2 only ----
+
+TEST_F(ProviderManagerTest, AStableIdKeepsItsValueIdPastMaxRefreshInterval) {
+  auto config = fast_config();
+  config.max_refresh_interval = 1s;
+  config.stable_ids = {"stable:"};
+  ProviderManager a(dht, alice, system_clock(), config);
+  a.announce("stable:1", metadata_of(alice), 3600s);
+  a.announce("other", metadata_of(alice), 3600s);
+  ASSERT_TRUE(eventually([&] {
+    return !stored_records(dht, "stable:1").empty() && !stored_records(dht, "other").empty();
+  }));
+  const auto stable_id = dht.permanent_ids(dht::provider_key("stable:1"));
+  const auto other_id = dht.permanent_ids(dht::provider_key("other"));
+  ASSERT_TRUE(
+      eventually([&] { return dht.permanent_ids(dht::provider_key("other")) != other_id; }, 5s))
+      << "a record not listed is re-signed after max_refresh_interval";
+  EXPECT_EQ(dht.permanent_ids(dht::provider_key("stable:1")), stable_id);
+}
+
 // ---- watch(): for a key read often that is usually empty (the directory's joins) ----
 
 TEST_F(ProviderManagerTest, AWatchedEmptyKeyIsCachedAndListenedTo) {
