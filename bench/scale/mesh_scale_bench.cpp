@@ -26,6 +26,9 @@
 //                    [--discoverers 20] [--per-address-cap 0]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
 //                    [--hold 0]  (s after the settle of progress lines: does it stay settled?)
+//                    [--steady-timeout 0]  (after the hold, wait until every directory's
+//                    shards are on their steady re-read period, at most this many s, so
+//                    that the rest window holds no early re-read of the start; 0 = no wait)
 //                    [--pass 1]  (0: no all-at-once directory pass: long at 1,000 nodes)
 //                    [--wave-size 0] [--wave-interval 10]  (staggered start: --wave-size nodes,
 //                    DHT node and bench node, every --wave-interval s; 0 = all at once)
@@ -94,6 +97,7 @@ struct Options {
   size_t settle_entries = 50;
   std::chrono::seconds settle_timeout{600};
   std::chrono::seconds hold{0};  // after the settle: progress lines for that long (stays settled?)
+  std::chrono::seconds steady_timeout{0};  // then until every shard is on its steady period
   size_t loop_threads = 2;
   size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
   bool pass = true;            // every node reads its 64 shards at once after the rest window
@@ -231,6 +235,8 @@ Options parse(int argc, char** argv) {
       o.settle_timeout = std::chrono::seconds(std::stol(v));
     else if (flag == "--hold")
       o.hold = std::chrono::seconds(std::stol(v));
+    else if (flag == "--steady-timeout")
+      o.steady_timeout = std::chrono::seconds(std::stol(v));
     else if (flag == "--per-address-cap")
       o.per_address_cap = std::stoul(v);
     else if (flag == "--pass")
@@ -572,6 +578,23 @@ int main(int argc, char** argv) {
           "hold: over %lld s after the settle, at least %zu of %zu directories listed >= %zu "
           "at every check (every 10 s)\n",
           static_cast<long long>(o.hold.count()), least, o.nodes, want);
+    }
+    if (o.steady_timeout.count() > 0) {
+      // The early re-reads of the start (60-480 s after each node's first pass, longer while
+      // they keep finding members) are not rest: wait until no shard is before its steady
+      // period.
+      const auto waited_from = Steady::now();
+      const auto until = waited_from + o.steady_timeout;
+      size_t before = 0;
+      for (;;) {
+        before = 0;
+        for (auto& n : nodes) before += n->directory().stats().shards_before_steady;
+        if (before == 0 || Steady::now() >= until) break;
+        std::this_thread::sleep_for(10s);
+        progress("steadying", want);
+      }
+      std::printf("steady: %zu shards (of %zu) before their steady period after %.0f s more\n",
+                  before, o.nodes * apply::kDirectoryShards, ms_since(waited_from) / 1000);
     }
     const long rss_after = proc_status("VmRSS:");
     const long threads = proc_status("Threads:");

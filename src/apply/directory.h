@@ -209,6 +209,9 @@ struct DirectoryStats {
   std::chrono::milliseconds steady_refresh{kShardRefresh};  // steady_shard_refresh() of it
   uint64_t join_buckets_watched = 0;  // watches started on joins buckets (a DHT get each)
   uint64_t entries_dropped = 0;  // entries a shard read left out (missed twice, or a strict read)
+  // Shards not on their steady period yet: not read yet, on a backoff, or still on the
+  // early re-reads (60-480 s). 0 once every shard is read on the steady period.
+  size_t shards_before_steady = 0;
 };
 
 class NodeDirectory {

@@ -21,9 +21,9 @@ ShardRereads::Steady::time_point ShardRereads::after_read(Steady::time_point now
   if (period_.count() == 0) {
     period_ = kShardRefreshFirst;
   } else if (now >= due_) {  // on schedule: the next step (steady once a read found nothing new)
-    period_ = period_ < kShardRefresh && found_new
-                  ? std::min<std::chrono::milliseconds>(period_ * 2, kShardRefresh)
-                  : steady_shard_refresh(entries_per_shard);
+    steady_ = steady_ || period_ >= kShardRefresh || !found_new;
+    period_ = steady_ ? steady_shard_refresh(entries_per_shard)
+                      : std::min<std::chrono::milliseconds>(period_ * 2, kShardRefresh);
   }  // else forced early: the same period again, from now
   due_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::duration<double, std::milli>(period_) * spread);
@@ -33,6 +33,7 @@ ShardRereads::Steady::time_point ShardRereads::after_read(Steady::time_point now
 ShardRereads::Steady::time_point ShardRereads::skip_early(Steady::time_point now,
                                                           double entries_per_shard, double spread) {
   period_ = steady_shard_refresh(entries_per_shard);
+  steady_ = true;
   due_ = now + std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::duration<double, std::milli>(period_) * spread);
   return due_;

@@ -50,9 +50,13 @@ class ShardRereads {
                                 double spread = 1.0);
   // The period the last after_read() scheduled (before its spread).
   std::chrono::milliseconds period() const { return period_; }
+  // Whether the early re-reads are over: the last after_read() (or skip_early()) scheduled
+  // the steady period.
+  bool steady() const { return steady_; }
 
  private:
   std::chrono::milliseconds period_{0};  // 0: never scheduled
+  bool steady_ = false;
   Steady::time_point due_{};
 };
 

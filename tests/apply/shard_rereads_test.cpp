@@ -144,5 +144,32 @@ TEST(ShardRereads, TheSpreadScalesThePeriod) {
   EXPECT_EQ(s.period(), 60s) << "the period itself is not spread";
 }
 
+TEST(ShardRereads, IsSteadyOnlyOnceTheReadAfterTheLastEarlyReReadScheduledTheSteadyPeriod) {
+  ShardRereads s;
+  EXPECT_FALSE(s.steady()) << "never read";
+  auto now = kT0;
+  for (int i = 0; i < 4; ++i) {
+    now = s.after_read(now, kFewEntries);
+    EXPECT_FALSE(s.steady()) << "read " << i << " scheduled an early re-read";
+  }
+  EXPECT_EQ(s.period(), kShardRefresh) << "the 480 s early re-read is still ahead";
+  s.after_read(now, kFewEntries);
+  EXPECT_TRUE(s.steady());
+}
+
+TEST(ShardRereads, IsSteadyAfterAReadOnScheduleThatFoundNothingNew) {
+  ShardRereads s;
+  const auto due = s.after_read(kT0, kFewEntries);
+  s.after_read(due, kFewEntries, 1.0, false);
+  EXPECT_TRUE(s.steady());
+}
+
+TEST(ShardRereads, IsSteadyAfterSkippingTheEarlyReReads) {
+  ShardRereads s;
+  s.after_read(kT0, 15.6);
+  s.skip_early(kT0 + 5s, 15.6);
+  EXPECT_TRUE(s.steady());
+}
+
 }  // namespace
 }  // namespace beemesh::apply
