@@ -140,6 +140,16 @@ TEST_F(DirectoryScale, APassReadsEveryShardAndEstimatesTheMeshSize) {
   EXPECT_EQ(st.steady_refresh, kShardRefresh) << "120 nodes: fewer than 128";
 }
 
+// The early re-reads (60-480 s) come after a first pass: a directory is before its steady
+// period on every shard until they are over (apply/shard_rereads.h).
+TEST_F(DirectoryScale, EveryShardIsBeforeItsSteadyPeriodUntilTheEarlyReReadsAreOver) {
+  auto& dir = *mesh_->directories[6];
+  EXPECT_EQ(dir.stats().shards_before_steady, kDirectoryShards) << "nothing read yet";
+  dir.refresh();
+  EXPECT_EQ(dir.stats().shards_before_steady, kDirectoryShards)
+      << "a first pass, then early re-reads";
+}
+
 TEST_F(DirectoryScale, AStartedDirectoryListsEveryNodeAfterItsFirstPass) {
   auto& dir = *mesh_->directories[5];
   const auto t0 = std::chrono::steady_clock::now();
