@@ -461,8 +461,8 @@ DirectoryStats NodeDirectory::stats() {
   st.steady_refresh = steady_shard_refresh(st.entries_per_shard);
   st.join_buckets_watched = join_buckets_watched_;
   st.entries_dropped = entries_dropped_;
-  st.shards_before_steady = static_cast<size_t>(
-      std::count_if(shards_.begin(), shards_.end(), [](const Shard& sh) {
+  st.shards_before_steady =
+      static_cast<size_t>(std::count_if(shards_.begin(), shards_.end(), [](const Shard& sh) {
         return !sh.rereads.steady() || sh.backoff != kEmptyShardRecheckMin;
       }));
   return st;
