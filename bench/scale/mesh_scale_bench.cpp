@@ -28,7 +28,8 @@
 //                    [--hold 0]  (s after the settle of progress lines: does it stay settled?)
 //                    [--steady-timeout 0]  (after the hold, wait until every directory's
 //                    shards are on their steady re-read period, at most this many s, so
-//                    that the rest window holds no early re-read of the start; 0 = no wait)
+//                    that the rest window holds no early re-read of the start; the first
+//                    steady re-reads after a start can still fall into it; 0 = no wait)
 //                    [--pass 1]  (0: no all-at-once directory pass: long at 1,000 nodes)
 //                    [--wave-size 0] [--wave-interval 10]  (staggered start: --wave-size nodes,
 //                    DHT node and bench node, every --wave-interval s; 0 = all at once)

@@ -19,6 +19,8 @@
 //    mesh (staggered starts, a fleet that grows) pays one early re-read per shard instead of
 //    four, while a mass start, whose early re-reads keep finding members, keeps them.
 //    skip_early() leaves the early re-reads out altogether (the steady period from now).
+//    steady() tells whether the early re-reads are over (what a benchmark waits for before
+//    it measures a mesh at rest).
 //    `spread` (the caller draws it from [0.75, 1.25], so that reads spread) scales the period.
 //    Plain value; no clock of its own (the caller passes `now`).
 #pragma once
