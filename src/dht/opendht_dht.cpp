@@ -12,6 +12,8 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
+#include <optional>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 #include <utility>
