@@ -10,8 +10,8 @@
 //              (all at once); paced reads: the cost of one shard read made alone (16 nodes x
 //              64 shards, one after the other); rest at steady state = the rest window minus
 //              its shard reads (early re-reads) at the paced cost, plus 64 paced reads per
-//              node per steady re-read period (apply::steady_shard_refresh, as each node
-//              estimates it; a short window sees none of the steady re-reads)
+//              node per steady re-read period (apply::kShardRefresh; a short window sees
+//              none of the steady re-reads)
 //   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
@@ -639,13 +639,12 @@ int main(int argc, char** argv) {
           window_reads);
 
       // 2b. The directory's shard re-reads (apply/directory.h): each node reads its 64 shards
-      //     once per steady period (kShardRefresh x max(1, entries per shard x 64 / 128), at
-      //     most kShardRefreshMax), spread at random, after early re-reads in its first
+      //     once per steady period (kShardRefresh, whatever the size of the mesh), spread at
+      //     random, after early re-reads in its first
       //     minutes (60, 120, 240, 480 s), so a window this soon after the settle holds early
       //     re-reads and none of the steady ones. The steady state is the rest window without
       //     its shard reads (their count x the paced cost per read) plus 64 paced reads per
-      //     node per its own steady period (the mean of 1 / period over the nodes, as each
-      //     directory estimates it after the pass below).
+      //     node per steady period.
       // Paced reads first: one shard read at a time (as at rest), by up to 16 nodes spread
       // over the mesh, each over its 64 shards; their cost per read (mesh-wide datagrams and
       // bytes per read, minus the rest rate over the time) is what a re-read costs at rest.
@@ -709,7 +708,7 @@ int main(int argc, char** argv) {
       double inverse = 0, entries = 0, shortest = 1e18, longest = 0;
       for (auto& node : nodes) {
         const auto st = node->directory().stats();
-        const double period = std::chrono::duration<double>(st.steady_refresh).count();
+        const double period = std::chrono::duration<double>(apply::kShardRefresh).count();
         inverse += 1.0 / period;
         entries += st.entries_per_shard;
         shortest = std::min(shortest, period);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <utility>
 
 #include "common/clock.h"
@@ -71,6 +72,50 @@ bool is_directory_id(std::string_view provider_id) {
   return false;
 }
 
+namespace {
+
+// A decimal number of at most 18 digits (no sign, no spaces), or nullopt.
+std::optional<int64_t> decimal(const std::map<std::string, std::string>& caps,
+                               std::string_view name) {
+  auto it = caps.find(std::string(name));
+  if (it == caps.end() || it->second.empty() || it->second.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : it->second) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::pair<uint64_t, protocol::ProviderRecord>> joiner_shard_record(
+    const provider::ProviderInfo& join, const std::string& shard_id) {
+  const auto& caps = join.metadata.capabilities;
+  const auto seq = decimal(caps, kShardSeqCapability);
+  const auto ts = decimal(caps, kShardTsCapability);
+  const auto ttl = decimal(caps, kShardTtlCapability);
+  if (!seq || !ts || !ttl || *seq <= 0 || *ts <= 0 || *ttl <= 0 || *ttl > 86400) {
+    return std::nullopt;
+  }
+  protocol::ProviderRecord r;
+  r.manifest_id = shard_id;
+  r.node_id = join.metadata.node_id;
+  r.signer_public_key = join.signer;
+  r.rpc_endpoint = join.metadata.rpc_endpoint;
+  r.engine = join.metadata.engine;
+  r.capabilities = caps;
+  for (auto name : {kShardSeqCapability, kShardTsCapability, kShardTtlCapability}) {
+    r.capabilities.erase(std::string(name));
+  }
+  r.timestamp_ms = *ts;
+  r.ttl_s = *ttl;
+  r.sequence = static_cast<uint64_t>(*seq);
+  r.credential = join.credential;
+  const uint64_t id = provider::stable_value_id(r.node_id, shard_id, r.sequence);
+  return std::pair{id, std::move(r)};
+}
+
 bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms) {
   return oldest_joined_ms >
          started_ms -
@@ -117,6 +162,17 @@ void NodeDirectory::announce_self() {
   meta.capabilities = {
       {"public_key", to_hex(self_.public_key)}, {"name", self_.name}, {"api", self_.api_endpoint}};
   providers_.announce(directory_shard_id(own_shard_), meta, ttl_);
+  // The join tells the shard record it was announced with, when that record's value id
+  // follows from it (ProviderConfig::stable_ids lists the shards, as the daemon's does), so
+  // that directories that take the joiner in need not fetch it at their next read.
+  const std::string shard_id = directory_shard_id(own_shard_);
+  if (auto shard_record = providers_.published(shard_id);
+      shard_record && shard_record->value_id == provider::stable_value_id(self_.node_id, shard_id,
+                                                                          shard_record->sequence)) {
+    meta.capabilities[std::string(kShardSeqCapability)] = std::to_string(shard_record->sequence);
+    meta.capabilities[std::string(kShardTsCapability)] = std::to_string(shard_record->timestamp_ms);
+    meta.capabilities[std::string(kShardTtlCapability)] = std::to_string(shard_record->ttl_s);
+  }
   // The same entry in the joins bucket of now, for kJoinWindow only (no longer announced
   // from then, before the record's first refresh at kJoinTtl / 2).
   const std::string id = joins_id(join_bucket(system_clock().now_ms()));
@@ -267,13 +323,27 @@ void NodeDirectory::take_joins() {
       }
     }
   }
+  using Seed = std::pair<uint64_t, std::shared_ptr<const protocol::ProviderRecord>>;
+  std::vector<std::pair<size_t, Seed>> seeds;  // shard, the joiner's shard record
   for (const auto* p : unchecked) {  // the checks of a shard read (crypto: not under the lock)
     JoinSeen join{p->sequence, std::nullopt};
-    if (auto s = directory_shard(p->metadata.node_id)) join.entry = check_entry(*p, *s);
+    if (auto s = directory_shard(p->metadata.node_id)) {
+      join.entry = check_entry(*p, *s);
+      if (join.entry) {
+        if (auto told = joiner_shard_record(*p, directory_shard_id(*s))) {
+          seeds.push_back({*s, Seed{told->first, std::make_shared<const protocol::ProviderRecord>(
+                                                     std::move(told->second))}});
+        }
+      }
+    }
     seen.insert_or_assign(p->metadata.node_id, std::move(join));
   }
   std::lock_guard lock(mutex_);
   const auto now = Steady::now();
+  for (auto& [s, seed] : seeds) {
+    auto& pending = shards_[s].seeds;
+    if (pending.size() < provider::kMaxRememberedValues) pending.push_back(std::move(seed));
+  }
   for (const auto& [id, join] : seen) {
     if (!join.entry) continue;
     auto& entries = shards_[*directory_shard(id)].entries;
@@ -291,13 +361,12 @@ void NodeDirectory::take_joins() {
   joins_seen_ = std::move(seen);
   if (running_mesh) {
     std::uniform_real_distribution<double> spread(0.75, 1.25);
-    const double estimate = entries_per_shard_locked();
     for (auto& shard : shards_) {
       // On the early schedule after a successful read (a shard on a backoff keeps it).
       const auto period = shard.rereads.period();
       if (period.count() > 0 && period < kShardRefresh && shard.backoff == kEmptyShardRecheckMin &&
           !shard.untrusted_empty) {
-        shard.due = shard.rereads.skip_early(now, estimate, spread(rng_));
+        shard.due = shard.rereads.skip_early(now, spread(rng_));
       }
     }
   }
@@ -418,12 +487,12 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     // doubles from kShardRefreshFirst to kShardRefresh (a node that starts with many others
     // may read a shard before all of its members' records are stored, and a burst of joins
     // can push some out of the joins answers: those show up at the early re-reads), then
-    // after the steady period, longer in a larger mesh (about kRereadEntriesPerPeriod
-    // entries read per kShardRefresh), at a random point of [0.75, 1.25] × the period so
+    // every kShardRefresh (a re-read by value ids: its cost does not grow with the mesh),
+    // at a random point of [0.75, 1.25] × the period so
     // that a mesh started together does not read together. A read on schedule that lists no
     // member new to the shard ends the early re-reads (apply/shard_rereads.h).
     std::uniform_real_distribution<double> spread(0.75, 1.25);
-    shard.due = shard.rereads.after_read(now, entries_per_shard_locked(), spread(rng_), found_new);
+    shard.due = shard.rereads.after_read(now, spread(rng_), found_new);
     shard.backoff = kEmptyShardRecheckMin;
   }
 }
@@ -458,7 +527,6 @@ DirectoryStats NodeDirectory::stats() {
   DirectoryStats st;
   st.shard_reads = shard_reads_;
   st.entries_per_shard = entries_per_shard_locked();
-  st.steady_refresh = steady_shard_refresh(st.entries_per_shard);
   st.join_buckets_watched = join_buckets_watched_;
   st.entries_dropped = entries_dropped_;
   st.shards_before_steady =
@@ -557,6 +625,8 @@ Result<NodeDirectory::ShardRead> NodeDirectory::read_shard(size_t s) {
   {
     std::lock_guard lock(mutex_);
     memory = std::exchange(shards_[s].memory, {});
+    for (auto& [id, record] : shards_[s].seeds) memory.seed(id, std::move(record));
+    shards_[s].seeds.clear();
   }
   auto found = providers_.discover_once(directory_shard_id(s), memory);
   {

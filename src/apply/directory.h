@@ -55,6 +55,15 @@
 //    record keeps its value id for hours: the daemon announces it with kShardRecordTtl and
 //    lists the shards in ProviderConfig::stable_ids), so a re-read of a shard that did not
 //    change costs a get's walk without its records, whatever the number of entries.
+//    announce_self() tells in the join record the sequence, timestamp and TTL of the shard
+//    record it announced (capabilities kShardSeqCapability, kShardTsCapability,
+//    kShardTtlCapability, when that record's value id is provider::stable_value_id of them),
+//    and a directory that takes a joiner in seeds that record into the shard's memory
+//    (joiner_shard_record(), ReadMemory::seed): after a mass start, whose members mostly came
+//    through the joins key, a re-read fetches only the records of joins it missed, not one
+//    get per shard. A joiner can tell only of its own record (the join is signed by it, the
+//    value id follows from its node id); what it tells is taken as a record read from the
+//    shard once the shard's value ids list that id.
 //    refresh() reads every shard at once. start(tick) reads on a thread of its own: each
 //    tick (2 s) the shards that are due, earliest first, at most kMaxShardsPerTick (16), by
 //    up to kParallelReads (4) short-lived reader threads that take no new shard once the
@@ -81,16 +90,13 @@
 //    first joins answers after its first pass are no gap and that joined a running mesh
 //    (joined_running_mesh(): a full bucket answer, or a first pass that listed at least
 //    max_providers members) skips them:
-//    its shards are read next after the steady period) a shard's period is
-//    kShardRefresh × max(1, E × 64 / kRereadEntriesPerPeriod), at most kShardRefreshMax (64 min),
-//    where E is the mean number of entries of the shards read successfully (this node counted in
-//    its own): the directory's own estimate of the mesh size / 64, taken at each read. So at rest a
-//    node reads about kRereadEntriesPerPeriod (128) entries per 8 min whatever the size of the
-//    mesh: 64 gets per ~8 min up to ~128 nodes, 64 gets per ~60 min at ~1,000 (a get's cost grows
-//    with the records it carries); beyond ~1,024 nodes the cap holds and the cost grows again with
-//    N. The price is staleness: a node that left without withdrawing stays listed while its record
+//    its shards are read next after the steady period) a shard's period is kShardRefresh
+//    (8 min) whatever the size of the mesh: a re-read asks for the value ids and fetches
+//    only the records it does not know, so its cost does not grow with the entries of the
+//    shard (~22-25 datagrams mesh-wide for an unchanged shard at 100 to 1,000 nodes). The
+//    price is staleness: a node that left without withdrawing stays listed while its record
 //    lives (up to its TTL), then until the second read of its shard that lacks it (below): up
-//    to 2.5 × the period (~20 min at 100 nodes, ~2.6 h at 1,000); placement treats a node that does
+//    to 2.5 × the period (~20 min); placement treats a node that does
 //    not answer as having no room (and asks a fresh sample once when the answers lack room), and
 //    with liveness wired in, a node known dead is left out of every read of its shard or of the
 //    joins (below; the entries already held are not filtered between reads). Newcomers are not
@@ -133,18 +139,22 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "apply/shard_rereads.h"
 #include "common/result.h"
 #include "crypto/identity.h"
 #include "crypto/membership.h"
+#include "protocol/records.h"
 #include "provider/provider_manager.h"
 
 namespace beemesh::apply {
@@ -186,6 +196,17 @@ bool is_directory_id(std::string_view provider_id);
 // directory started (Unix ms), so joiners older still, pushed out of the answer, may have
 // been read before their shard records were stored.
 bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms);
+// The shard record a join record tells of (its capabilities kShardSeqCapability,
+// kShardTsCapability, kShardTtlCapability: the sequence, timestamp and TTL of the joiner's
+// record in `shard_id`, signed with the join), and the value id it is stored under
+// (provider::stable_value_id); nullopt when the join tells none or a value is not a decimal
+// number in range (sequence > 0, timestamp > 0, TTL 1..86400 s). The record is the join's,
+// with those three and the shard id, and without the three capabilities.
+inline constexpr std::string_view kShardSeqCapability = "shard_seq";
+inline constexpr std::string_view kShardTsCapability = "shard_ts";
+inline constexpr std::string_view kShardTtlCapability = "shard_ttl";
+std::optional<std::pair<uint64_t, protocol::ProviderRecord>> joiner_shard_record(
+    const provider::ProviderInfo& join, const std::string& shard_id);
 // Whether a directory whose first joins answers after its first pass were no gap joined a
 // running mesh (and skips the early re-reads): a joins bucket answer was full (more than
 // max_providers joins in 2 min: a fleet rolled out fast), or its first pass listed at least
@@ -204,9 +225,8 @@ struct NodeEntry {
 };
 
 struct DirectoryStats {
-  uint64_t shard_reads = 0;      // DHT gets of a shard (passes, ticks, find())
-  double entries_per_shard = 0;  // mean over the shards read, this node counted in its own
-  std::chrono::milliseconds steady_refresh{kShardRefresh};  // steady_shard_refresh() of it
+  uint64_t shard_reads = 0;           // DHT gets of a shard (passes, ticks, find())
+  double entries_per_shard = 0;       // mean over the shards read, this node counted in its own
   uint64_t join_buckets_watched = 0;  // watches started on joins buckets (a DHT get each)
   uint64_t entries_dropped = 0;  // entries a shard read left out (missed twice, or a strict read)
   // Shards not on their steady period yet: not read yet, on a backoff, or still on the
@@ -255,6 +275,9 @@ class NodeDirectory {
     bool strict = false;                // the next read replaces all (a revocation pass)
     bool answered = false;              // a read of it succeeded once (counts in the estimate)
     provider::ReadMemory memory;        // its last answer by value id (taken while reading)
+    // Shard records told by joins since the last read began (given to `memory` by the next
+    // read: a read in progress owns the memory), at most provider::kMaxRememberedValues.
+    std::vector<std::pair<uint64_t, std::shared_ptr<const protocol::ProviderRecord>>> seeds;
   };
   struct ShardRead {
     std::vector<NodeEntry> entries;  // without self

@@ -1,17 +1,17 @@
 // apply/shard_rereads.h — when the node directory reads a shard again (apply/directory.h).
 //
 // Promise:
-//  * steady_shard_refresh(E): a shard's steady re-read period when the shards read list E
-//    entries on average: kShardRefresh × max(1, E × kDirectoryShards /
-//    kRereadEntriesPerPeriod), at most kShardRefreshMax. So a node at rest reads about
-//    kRereadEntriesPerPeriod (128) entries per kShardRefresh (8 min) up to ~1,024 nodes.
+//  * The steady re-read period is kShardRefresh (8 min) whatever the size of the mesh: a
+//    re-read of a shard asks for its value ids and fetches only records it does not know
+//    (provider::ProviderManager::discover_once with a ReadMemory, seeded from the joins), so
+//    its cost does not grow with the entries of the shard, and neither does the period.
 //  * ShardRereads: the period schedule of one shard. Each read that found what it could
 //    (the directory decides: not a failure, not an untrusted empty answer) asks after_read()
 //    when to read again. A read that comes when the schedule made the shard due (or later)
 //    takes the next step: 60 s, 120 s, 240 s, 480 s (the early re-reads: they find members
-//    whose records were not stored yet when a mass start was read), then the steady period
-//    for the E of that read. A read forced before that (a joins-gap pass, a revocation, a
-//    find(), refresh()) keeps the step: the schedule starts again from it with the same
+//    whose records were not stored yet when a mass start was read), then the steady period.
+//    A read forced before that (a joins-gap pass, a revocation, a find(), refresh()) keeps
+//    the step: the schedule starts again from it with the same
 //    period, so forced passes during a mass start do not use up the early re-reads.
 //    A read on schedule that found no entry new to the shard (`found_new` false: every
 //    member it lists was listed already, e.g. brought in by the joins key) ends the early
@@ -34,22 +34,16 @@ namespace beemesh::apply {
 inline constexpr size_t kDirectoryShards = 64;
 inline constexpr std::chrono::seconds kShardRefreshFirst{60};
 inline constexpr std::chrono::minutes kShardRefresh{8};
-inline constexpr size_t kRereadEntriesPerPeriod = 128;
-inline constexpr std::chrono::minutes kShardRefreshMax{64};
-
-std::chrono::milliseconds steady_shard_refresh(double entries_per_shard);
 
 class ShardRereads {
  public:
   using Steady = std::chrono::steady_clock;
   // When to read the shard again after a read at `now` (see the promise).
-  Steady::time_point after_read(Steady::time_point now, double entries_per_shard,
-                                double spread = 1.0, bool found_new = true);
-  // Skips the early re-reads: the next read comes the steady period for `entries_per_shard`
-  // (× spread) after `now`, and so do the reads on schedule after it. For a node that joined
+  Steady::time_point after_read(Steady::time_point now, double spread = 1.0, bool found_new = true);
+  // Skips the early re-reads: the next read comes the steady period (× spread) after `now`,
+  // and so do the reads on schedule after it. For a node that joined
   // a running mesh (apply/directory.h): its first pass read records stored long before.
-  Steady::time_point skip_early(Steady::time_point now, double entries_per_shard,
-                                double spread = 1.0);
+  Steady::time_point skip_early(Steady::time_point now, double spread = 1.0);
   // The period the last after_read() scheduled (before its spread).
   std::chrono::milliseconds period() const { return period_; }
   // Whether the early re-reads are over: the last after_read() (or skip_early()) scheduled

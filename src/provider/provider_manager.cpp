@@ -1,6 +1,7 @@
 #include "provider/provider_manager.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -42,6 +43,31 @@ std::string provider_publication(const std::string& manifest_id) {
 
 }  // namespace
 
+uint64_t stable_value_id(std::string_view node_id, std::string_view manifest_id,
+                         uint64_t sequence) {
+  unsigned char out[8];
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, sizeof(out));
+  const unsigned char zero = 0;
+  for (std::string_view part : {node_id, manifest_id}) {
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(part.data()),
+                              part.size());
+    crypto_generichash_update(&state, &zero, 1);
+  }
+  unsigned char seq[8];
+  for (int i = 0; i < 8; ++i) seq[i] = static_cast<unsigned char>(sequence >> (8 * i));
+  crypto_generichash_update(&state, seq, sizeof(seq));
+  crypto_generichash_final(&state, out, sizeof(out));
+  uint64_t id = 0;
+  for (int i = 0; i < 8; ++i) id |= static_cast<uint64_t>(out[i]) << (8 * i);
+  return id == 0 ? 1 : id;  // 0 means "a new id" to the DHT
+}
+
+void ReadMemory::seed(uint64_t value_id, std::shared_ptr<const protocol::ProviderRecord> record) {
+  if (opened_.count(value_id) || seeded_.size() >= kMaxRememberedValues) return;
+  seeded_.emplace(value_id, std::move(record));
+}
+
 std::chrono::milliseconds ProviderManager::refresh_interval(std::chrono::seconds ttl,
                                                             const ProviderConfig& config) {
   auto half = std::chrono::duration_cast<std::chrono::milliseconds>(ttl) / 2;
@@ -61,9 +87,11 @@ struct Publication {
   std::chrono::seconds ttl{0};
   bool withdrawn = false;
 
-  Bytes value;  // the current signed record
+  std::string manifest_id;  // empty for the peer record
+  Bytes value;              // the current signed record
   uint64_t value_id = 0;
   uint64_t sequence = 0;
+  int64_t timestamp_ms = 0;  // of the current record
   SteadyTime signed_at{};
   SteadyTime give_up = SteadyTime::max();  // withdrawals stop being re-put after their TTL
 
@@ -145,8 +173,9 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   // Signs a fresh record for `p` (called with the mutex held).
   void resign(const std::string& name, Publication& p) {
     p.sequence = next_sequence(name);
-    p.value = p.sign(p.sequence, clock.now_ms());
-    p.value_id = random_id();
+    p.timestamp_ms = clock.now_ms();
+    p.value = p.sign(p.sequence, p.timestamp_ms);
+    p.value_id = p.stable ? stable_value_id(node_id, p.manifest_id, p.sequence) : random_id();
     p.signed_at = SteadyClock::now();
   }
 
@@ -524,6 +553,8 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
       for (uint64_t id : *ids) {
         if (auto known = memory.opened_.find(id); known != memory.opened_.end()) {
           opened.insert(*known);
+        } else if (auto seeded = memory.seeded_.find(id); seeded != memory.seeded_.end()) {
+          opened.insert(*seeded);  // told by its signer: no fetch
         } else {
           fresh.push_back(id);
         }
@@ -580,6 +611,7 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
       }
     }
     memory.opened_.clear();
+    memory.seeded_.clear();  // listed ones are remembered now; the others forgotten
     if (opened.size() <= kMaxRememberedValues) memory.opened_ = std::move(opened);
     return select_from_newest(newest, now, config.max_providers, max_skew_ms());
   }
@@ -673,6 +705,7 @@ void ProviderManager::announce(const std::string& manifest_id, const ProviderMet
   base.credential = core_->identity.credential();
 
   Publication p;
+  p.manifest_id = manifest_id;
   p.key = dht::provider_key(manifest_id);
   p.kind = core_->kind_of(manifest_id);
   p.stable = matches_id_list(core_->config.stable_ids, manifest_id);
@@ -863,6 +896,15 @@ std::vector<std::string> ProviderManager::announced() const {
     if (!p.withdrawn && name.rfind(prefix, 0) == 0) out.push_back(name.substr(prefix.size()));
   }
   return out;
+}
+
+std::optional<PublishedRecord> ProviderManager::published(const std::string& manifest_id) const {
+  std::lock_guard lock(core_->mutex);
+  auto it = core_->publications.find(provider_publication(manifest_id));
+  if (it == core_->publications.end() || it->second.withdrawn) return std::nullopt;
+  const Publication& p = it->second;
+  return PublishedRecord{p.value_id, p.sequence, p.timestamp_ms,
+                         static_cast<int64_t>(p.ttl.count())};
 }
 
 ProviderStats ProviderManager::stats() const {

@@ -58,6 +58,15 @@
 //    a larger answer is not remembered). Records are immutable per value id (a re-signed
 //    record is a new value: ProviderConfig::stable_ids keeps ids for hours). A value a
 //    storing node serves under a remembered id is taken to be the record read before.
+//    A memory can also be told of a record before any read lists it (ReadMemory::seed: the
+//    node directory seeds a joiner's shard record from its signed join record): a read whose
+//    ids list a seeded id takes its record as remembered (no fetch); a seeded id the ids
+//    lack is forgotten without making the read unclean (its record may not be stored yet).
+//    Seeds never turn an empty memory into a read by ids: the first read is still a get.
+//  * Value ids: a record of a stable id (ProviderConfig::stable_ids) is put under
+//    stable_value_id(node id, manifest id, sequence), so anyone who knows the record's
+//    signer and sequence knows its value id; other records under a random id. published()
+//    tells the sequence, timestamp and TTL of the record this node currently announces.
 //  * watch(id): discover(id) then keeps the key's cache entry and DHT listen even while it
 //    lists no provider (an empty answer is cached like any other, cleanup keeps the entry,
 //    and a value expiring at the storing nodes does not invalidate it: records carry their
@@ -88,7 +97,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -174,13 +185,34 @@ inline constexpr size_t kMaxRememberedValues = 1024;
 inline constexpr size_t kMaxFetchesById = 8;
 class ReadMemory {
  public:
+  // No answer remembered (seeds aside: they do not make a read by ids).
   bool empty() const { return opened_.empty(); }
   size_t size() const { return opened_.size(); }
-  void clear() { opened_.clear(); }
+  size_t seeded() const { return seeded_.size(); }
+  void clear() {
+    opened_.clear();
+    seeded_.clear();
+  }
+  // Tells the memory that `record` (opened and checked by the caller: its signer's own word)
+  // is stored under `value_id`; kept until the next read (see the promise). Ignored when the
+  // id is remembered already or kMaxRememberedValues seeds are held.
+  void seed(uint64_t value_id, std::shared_ptr<const protocol::ProviderRecord> record);
 
  private:
   friend class ProviderManager;
   std::map<uint64_t, std::shared_ptr<const protocol::ProviderRecord>> opened_;
+  std::map<uint64_t, std::shared_ptr<const protocol::ProviderRecord>> seeded_;
+};
+
+// The value id a record of a stable id is put under (a 64-bit BLAKE2b of the three, never 0).
+uint64_t stable_value_id(std::string_view node_id, std::string_view manifest_id, uint64_t sequence);
+
+// The record this node currently announces for a manifest (ProviderManager::published()).
+struct PublishedRecord {
+  uint64_t value_id = 0;
+  uint64_t sequence = 0;
+  int64_t timestamp_ms = 0;
+  int64_t ttl_s = 0;
 };
 
 struct ProviderStats {
@@ -237,6 +269,8 @@ class ProviderManager final : public Announcer, public Discoverer {
   size_t max_providers() const;
   // Manifests this node currently announces (not withdrawn).
   std::vector<std::string> announced() const;
+  // The record announced for `manifest_id` now (nullopt: not announced, or withdrawn).
+  std::optional<PublishedRecord> published(const std::string& manifest_id) const;
   ProviderStats stats() const;
 
   // Refresh interval for a record TTL (see the promise above).

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "apply/directory.h"
@@ -56,7 +59,10 @@ class DirectoryJoins : public ::testing::Test {
   }
   // A directory on DHT node i, announced, that reads only when told to (refresh()).
   NodeDirectory& announce_node(size_t i, provider::ProviderConfig config = {}) {
-    ids_.push_back(crypto::Identity::generate());
+    return announce_node_as(i, crypto::Identity::generate(), std::move(config));
+  }
+  NodeDirectory& announce_node_as(size_t i, crypto::Identity id, provider::ProviderConfig config) {
+    ids_.push_back(std::move(id));
     providers_.push_back(std::make_unique<provider::ProviderManager>(dht_->node(i), ids_.back(),
                                                                      system_clock(), config));
     directories_.push_back(std::make_unique<NodeDirectory>(
@@ -216,6 +222,95 @@ TEST_F(DirectoryJoins, AReReadOfAShardThatDidNotChangeReadsNoRecord) {
   EXPECT_EQ(reader.nodes().size(), 2u);
   EXPECT_GE(after.id_reads - before.id_reads, 1u) << "the shards that hold a record";
   EXPECT_EQ(after.values_fetched, before.values_fetched);
+}
+
+// A joiner's join tells its shard record (sequence, timestamp, TTL: its value id follows),
+// so a directory that took the join in reads that shard by ids without fetching the record.
+TEST_F(DirectoryJoins, AJoinersShardRecordIsKnownFromItsJoinAndNotFetched) {
+  provider::ProviderConfig stable;
+  stable.stable_ids = directory_shard_ids();
+  auto member = crypto::Identity::generate();
+  auto joiner = crypto::Identity::generate();
+  while (directory_shard(joiner.node_id()) != directory_shard(member.node_id())) {
+    joiner = crypto::Identity::generate();  // one shard for both (1 in 64)
+  }
+  const std::string shard = directory_shard_id(*directory_shard(member.node_id()));
+  auto& reader = start_node(0, stable);
+  announce_node_as(1, std::move(member), stable);
+  ASSERT_TRUE(eventually(
+      [&] {
+        reader.refresh();
+        return reader.nodes().size() == 2;
+      },
+      10s))
+      << describe();
+  const auto before = providers_[0]->stats();
+  announce_node_as(2, std::move(joiner), stable).start();
+  ASSERT_TRUE(eventually([&] { return reader.nodes().size() == 3; }, 10s)) << describe();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto read = providers_[1]->discover_once(shard);
+        return read.ok() && read->size() == 2;
+      },
+      10s))
+      << "the joiner's shard record is stored";
+  reader.refresh();
+  const auto after = providers_[0]->stats();
+  EXPECT_EQ(reader.nodes().size(), 3u);
+  EXPECT_EQ(after.values_fetched, before.values_fetched) << "the joiner's record was seeded";
+  EXPECT_EQ(after.unclean_id_reads, before.unclean_id_reads);
+  EXPECT_GE(after.id_reads - before.id_reads, 1u);
+}
+
+TEST(JoinerShardRecord, IsTheJoinUnderTheShardIdWithTheSequenceTimestampAndTtlItTells) {
+  provider::ProviderInfo join;
+  join.manifest_id = joins_id(7);
+  join.metadata = {"bmX",
+                   "127.0.0.1:9",
+                   "mock",
+                   {{"name", "x"}, {"shard_seq", "12"}, {"shard_ts", "34"}, {"shard_ttl", "600"}}};
+  join.timestamp_ms = 99;
+  join.ttl_s = 300;
+  join.sequence = 5;
+  auto told = joiner_shard_record(join, directory_shard_id(3));
+  ASSERT_TRUE(told.has_value());
+  EXPECT_EQ(told->first, provider::stable_value_id("bmX", directory_shard_id(3), 12));
+  const auto& r = told->second;
+  EXPECT_EQ(r.manifest_id, directory_shard_id(3));
+  EXPECT_EQ(r.node_id, "bmX");
+  EXPECT_EQ(r.sequence, 12u);
+  EXPECT_EQ(r.timestamp_ms, 34);
+  EXPECT_EQ(r.ttl_s, 600);
+  EXPECT_EQ(r.capabilities, (std::map<std::string, std::string>{{"name", "x"}}));
+}
+
+// Hostile: the three values come from another node; anything but a plain decimal in range
+// tells nothing (the joiner is still listed from its join, and its record fetched).
+TEST(JoinerShardRecord, TellsNothingWithoutThreeDecimalsInRange) {
+  provider::ProviderInfo join;
+  join.metadata = {"bmX",
+                   "127.0.0.1:9",
+                   "mock",
+                   {{"shard_seq", "12"}, {"shard_ts", "34"}, {"shard_ttl", "600"}}};
+  ASSERT_TRUE(joiner_shard_record(join, directory_shard_id(3)).has_value());
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"shard_seq", "-1"},
+                                                        {"shard_seq", "0"},
+                                                        {"shard_seq", "1e3"},
+                                                        {"shard_seq", " 12"},
+                                                        {"shard_seq", "9999999999999999999"},
+                                                        {"shard_ts", ""},
+                                                        {"shard_ts", "0x10"},
+                                                        {"shard_ttl", "0"},
+                                                        {"shard_ttl", "86401"}}) {
+    auto bad = join;
+    bad.metadata.capabilities[key] = value;
+    EXPECT_FALSE(joiner_shard_record(bad, directory_shard_id(3)).has_value())
+        << key << "=" << value;
+  }
+  auto missing = join;
+  missing.metadata.capabilities.erase("shard_ts");
+  EXPECT_FALSE(joiner_shard_record(missing, directory_shard_id(3)).has_value());
 }
 
 TEST_F(DirectoryJoins, AJoinerWhoseKeyDoesNotHashToItsNodeIdIsNotListed) {

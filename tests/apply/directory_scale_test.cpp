@@ -137,7 +137,6 @@ TEST_F(DirectoryScale, APassReadsEveryShardAndEstimatesTheMeshSize) {
   EXPECT_EQ(st.shard_reads - before, kDirectoryShards);
   ASSERT_EQ(dir.nodes().size(), kNodes);
   EXPECT_DOUBLE_EQ(st.entries_per_shard, double(kNodes) / double(kDirectoryShards));
-  EXPECT_EQ(st.steady_refresh, kShardRefresh) << "120 nodes: fewer than 128";
 }
 
 // The early re-reads (60-480 s) come after a first pass: a directory is before its steady

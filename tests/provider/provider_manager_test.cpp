@@ -764,7 +764,108 @@ TEST_F(ReadMemoryTest, AValueThatDoesNotOpenIsRememberedAndNotFetchedAgain) {
   EXPECT_EQ(reader.stats().records_rejected, rejected) << "opened once, not again";
 }
 
+// ---- ReadMemory::seed(): records told by their signer before a read lists them ----
+
+TEST_F(ReadMemoryTest, ASeededIdTheIdsListIsTakenWithoutAFetch) {
+  for (int i = 0; i < 5; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  const auto before = dht.values(dht::provider_key("m1"));
+  announcer(5);
+  for (const auto& v : dht.values(dht::provider_key("m1"))) {
+    if (std::none_of(before.begin(), before.end(), [&](const auto& b) { return b.id == v.id; })) {
+      auto record = crypto::open_provider_record(v.data);
+      ASSERT_TRUE(record.ok());
+      memory.seed(v.id, std::make_shared<const protocol::ProviderRecord>(*record));
+    }
+  }
+  ASSERT_EQ(memory.seeded(), 1u);
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids());
+  EXPECT_EQ(dht.gets, gets);
+  EXPECT_EQ(dht.value_gets, 0) << "the new id was seeded: nothing to fetch";
+  EXPECT_EQ(reader.stats().id_reads, 1u);
+  EXPECT_EQ(memory.size(), 6u);
+  EXPECT_EQ(memory.seeded(), 0u);
+}
+
+TEST_F(ReadMemoryTest, ASeededIdTheIdsLackIsForgottenAndTheReadStaysClean) {
+  for (int i = 0; i < 3; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  auto record = stored_records(dht, "m1").front();
+  record.node_id = alice.node_id();  // a record not stored yet, of a node not listed
+  memory.seed(42, std::make_shared<const protocol::ProviderRecord>(record));
+  const int gets = dht.gets;
+  auto again = reader.discover_once("m1", memory);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), announced_ids()) << "a seed is listed only once its id is";
+  EXPECT_EQ(dht.gets, gets);
+  EXPECT_EQ(reader.stats().id_reads, 1u);
+  EXPECT_EQ(reader.stats().unclean_id_reads, 0u);
+  EXPECT_EQ(memory.seeded(), 0u);
+  EXPECT_EQ(memory.size(), 3u);
+}
+
+TEST_F(ReadMemoryTest, SeedsDoNotMakeTheFirstReadOneByIds) {
+  announcer(0);
+  const auto v = dht.values(dht::provider_key("m1")).front();
+  memory.seed(v.id,
+              std::make_shared<const protocol::ProviderRecord>(stored_records(dht, "m1").front()));
+  EXPECT_TRUE(memory.empty());
+  const int gets = dht.gets;
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  EXPECT_EQ(dht.gets, gets + 1);
+  EXPECT_EQ(dht.id_gets, 0);
+}
+
+TEST_F(ReadMemoryTest, ASeedOfARememberedIdIsIgnored) {
+  announcer(0);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  const auto v = dht.values(dht::provider_key("m1")).front();
+  auto other = stored_records(dht, "m1").front();
+  other.node_id = alice.node_id();
+  memory.seed(v.id, std::make_shared<const protocol::ProviderRecord>(other));
+  EXPECT_EQ(memory.seeded(), 0u) << "what a read found is not replaced by what a node says";
+}
+
 // ---- stable_ids: records re-signed every ttl / 2 only ----
+
+TEST_F(ProviderManagerTest, AStableRecordIsPutUnderTheStableValueIdOfItsSequence) {
+  auto config = fast_config();
+  config.stable_ids = {"stable:"};
+  ProviderManager a(dht, alice, system_clock(), config);
+  a.announce("stable:1", metadata_of(alice), 3600s);
+  ASSERT_TRUE(eventually([&] { return !stored_records(dht, "stable:1").empty(); }));
+  const auto published = a.published("stable:1");
+  ASSERT_TRUE(published.has_value());
+  const auto record = stored_records(dht, "stable:1").front();
+  EXPECT_EQ(published->sequence, record.sequence);
+  EXPECT_EQ(published->timestamp_ms, record.timestamp_ms);
+  EXPECT_EQ(published->ttl_s, 3600);
+  EXPECT_EQ(published->value_id, stable_value_id(alice.node_id(), "stable:1", record.sequence));
+  EXPECT_EQ(dht.values(dht::provider_key("stable:1")).front().id, published->value_id);
+}
+
+TEST_F(ProviderManagerTest, PublishedIsEmptyForAManifestNotAnnouncedOrWithdrawn) {
+  ProviderManager a(dht, alice, system_clock(), fast_config());
+  EXPECT_FALSE(a.published("m1").has_value());
+  a.announce("m1", metadata_of(alice), 600s);
+  EXPECT_TRUE(a.published("m1").has_value());
+  a.withdraw("m1");
+  EXPECT_FALSE(a.published("m1").has_value());
+}
+
+TEST(StableValueId, DiffersBySignerManifestAndSequenceAndIsNeverZero) {
+  const auto id = stable_value_id("bmA", "beemesh:nodes:1", 7);
+  EXPECT_NE(id, 0u);
+  EXPECT_EQ(id, stable_value_id("bmA", "beemesh:nodes:1", 7));
+  EXPECT_NE(id, stable_value_id("bmB", "beemesh:nodes:1", 7));
+  EXPECT_NE(id, stable_value_id("bmA", "beemesh:nodes:2", 7));
+  EXPECT_NE(id, stable_value_id("bmA", "beemesh:nodes:1", 8));
+  EXPECT_NE(stable_value_id("bmA", "b", 7), stable_value_id("bm", "Ab", 7))
+      << "parts are delimited";
+}
 
 TEST_F(ProviderManagerTest, AStableIdKeepsItsValueIdPastMaxRefreshInterval) {
   auto config = fast_config();
