@@ -87,6 +87,27 @@ std::optional<int64_t> decimal(const std::map<std::string, std::string>& caps,
   return v;
 }
 
+// 16 lowercase hex digits, or nullopt.
+std::optional<uint64_t> hex64(const std::map<std::string, std::string>& caps,
+                              std::string_view name) {
+  auto it = caps.find(std::string(name));
+  if (it == caps.end() || it->second.size() != 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : it->second) {
+    const bool digit = c >= '0' && c <= '9';
+    if (!digit && !(c >= 'a' && c <= 'f')) return std::nullopt;
+    v = (v << 4) | static_cast<uint64_t>(digit ? c - '0' : c - 'a' + 10);
+  }
+  return v;
+}
+
+std::string hex64(uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<size_t>(i)] = kDigits[v & 0xf];
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::pair<uint64_t, protocol::ProviderRecord>> joiner_shard_record(
@@ -95,7 +116,8 @@ std::optional<std::pair<uint64_t, protocol::ProviderRecord>> joiner_shard_record
   const auto seq = decimal(caps, kShardSeqCapability);
   const auto ts = decimal(caps, kShardTsCapability);
   const auto ttl = decimal(caps, kShardTtlCapability);
-  if (!seq || !ts || !ttl || *seq <= 0 || *ts <= 0 || *ttl <= 0 || *ttl > 86400) {
+  const auto salt = hex64(caps, kShardSaltCapability);
+  if (!seq || !ts || !ttl || !salt || *seq <= 0 || *ts <= 0 || *ttl <= 0 || *ttl > 86400) {
     return std::nullopt;
   }
   protocol::ProviderRecord r;
@@ -105,14 +127,15 @@ std::optional<std::pair<uint64_t, protocol::ProviderRecord>> joiner_shard_record
   r.rpc_endpoint = join.metadata.rpc_endpoint;
   r.engine = join.metadata.engine;
   r.capabilities = caps;
-  for (auto name : {kShardSeqCapability, kShardTsCapability, kShardTtlCapability}) {
+  for (auto name :
+       {kShardSeqCapability, kShardTsCapability, kShardTtlCapability, kShardSaltCapability}) {
     r.capabilities.erase(std::string(name));
   }
   r.timestamp_ms = *ts;
   r.ttl_s = *ttl;
   r.sequence = static_cast<uint64_t>(*seq);
   r.credential = join.credential;
-  const uint64_t id = provider::stable_value_id(r.node_id, shard_id, r.sequence);
+  const uint64_t id = provider::stable_value_id(r.node_id, shard_id, r.sequence, *salt);
   return std::pair{id, std::move(r)};
 }
 
@@ -168,10 +191,12 @@ void NodeDirectory::announce_self() {
   const std::string shard_id = directory_shard_id(own_shard_);
   if (auto shard_record = providers_.published(shard_id);
       shard_record && shard_record->value_id == provider::stable_value_id(self_.node_id, shard_id,
-                                                                          shard_record->sequence)) {
+                                                                          shard_record->sequence,
+                                                                          shard_record->salt)) {
     meta.capabilities[std::string(kShardSeqCapability)] = std::to_string(shard_record->sequence);
     meta.capabilities[std::string(kShardTsCapability)] = std::to_string(shard_record->timestamp_ms);
     meta.capabilities[std::string(kShardTtlCapability)] = std::to_string(shard_record->ttl_s);
+    meta.capabilities[std::string(kShardSaltCapability)] = hex64(shard_record->salt);
   }
   // The same entry in the joins bucket of now, for kJoinWindow only (no longer announced
   // from then, before the record's first refresh at kJoinTtl / 2).

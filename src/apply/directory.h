@@ -56,8 +56,9 @@
 //    lists the shards in ProviderConfig::stable_ids), so a re-read of a shard that did not
 //    change costs a get's walk without its records, whatever the number of entries.
 //    announce_self() tells in the join record the sequence, timestamp and TTL of the shard
-//    record it announced (capabilities kShardSeqCapability, kShardTsCapability,
-//    kShardTtlCapability, when that record's value id is provider::stable_value_id of them),
+//    record it announced, and the salt of its value id (capabilities kShardSeqCapability,
+//    kShardTsCapability, kShardTtlCapability, kShardSaltCapability, when that record's value
+//    id is provider::stable_value_id of them),
 //    and a directory that takes a joiner in seeds that record into the shard's memory
 //    (joiner_shard_record(), ReadMemory::seed): after a mass start, whose members mostly came
 //    through the joins key, a re-read fetches only the records of joins it missed, not one
@@ -198,13 +199,16 @@ bool is_directory_id(std::string_view provider_id);
 bool first_joins_answer_is_gap(int64_t oldest_joined_ms, int64_t started_ms);
 // The shard record a join record tells of (its capabilities kShardSeqCapability,
 // kShardTsCapability, kShardTtlCapability: the sequence, timestamp and TTL of the joiner's
-// record in `shard_id`, signed with the join), and the value id it is stored under
-// (provider::stable_value_id); nullopt when the join tells none or a value is not a decimal
-// number in range (sequence > 0, timestamp > 0, TTL 1..86400 s). The record is the join's,
-// with those three and the shard id, and without the three capabilities.
+// record in `shard_id`, signed with the join; kShardSaltCapability: the salt of its value
+// id), and the value id it is stored under (provider::stable_value_id of the joiner's node
+// id, `shard_id`, the sequence and the salt); nullopt when the join tells none, a number is
+// not a decimal in range (sequence > 0, timestamp > 0, TTL 1..86400 s) or the salt is not 16
+// lowercase hex digits. The record is the join's, with those values and the shard id, and
+// without the four capabilities.
 inline constexpr std::string_view kShardSeqCapability = "shard_seq";
 inline constexpr std::string_view kShardTsCapability = "shard_ts";
 inline constexpr std::string_view kShardTtlCapability = "shard_ttl";
+inline constexpr std::string_view kShardSaltCapability = "shard_salt";
 std::optional<std::pair<uint64_t, protocol::ProviderRecord>> joiner_shard_record(
     const provider::ProviderInfo& join, const std::string& shard_id);
 // Whether a directory whose first joins answers after its first pass were no gap joined a

@@ -43,8 +43,8 @@ std::string provider_publication(const std::string& manifest_id) {
 
 }  // namespace
 
-uint64_t stable_value_id(std::string_view node_id, std::string_view manifest_id,
-                         uint64_t sequence) {
+uint64_t stable_value_id(std::string_view node_id, std::string_view manifest_id, uint64_t sequence,
+                         uint64_t salt) {
   unsigned char out[8];
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, sizeof(out));
@@ -54,9 +54,11 @@ uint64_t stable_value_id(std::string_view node_id, std::string_view manifest_id,
                               part.size());
     crypto_generichash_update(&state, &zero, 1);
   }
-  unsigned char seq[8];
-  for (int i = 0; i < 8; ++i) seq[i] = static_cast<unsigned char>(sequence >> (8 * i));
-  crypto_generichash_update(&state, seq, sizeof(seq));
+  for (uint64_t n : {sequence, salt}) {
+    unsigned char le[8];
+    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(n >> (8 * i));
+    crypto_generichash_update(&state, le, sizeof(le));
+  }
   crypto_generichash_final(&state, out, sizeof(out));
   uint64_t id = 0;
   for (int i = 0; i < 8; ++i) id |= static_cast<uint64_t>(out[i]) << (8 * i);
@@ -91,6 +93,7 @@ struct Publication {
   Bytes value;              // the current signed record
   uint64_t value_id = 0;
   uint64_t sequence = 0;
+  uint64_t salt = 0;         // of its stable value id (stable publications)
   int64_t timestamp_ms = 0;  // of the current record
   SteadyTime signed_at{};
   SteadyTime give_up = SteadyTime::max();  // withdrawals stop being re-put after their TTL
@@ -175,7 +178,9 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
     p.sequence = next_sequence(name);
     p.timestamp_ms = clock.now_ms();
     p.value = p.sign(p.sequence, p.timestamp_ms);
-    p.value_id = p.stable ? stable_value_id(node_id, p.manifest_id, p.sequence) : random_id();
+    p.salt = p.stable ? random_id() : 0;
+    p.value_id =
+        p.stable ? stable_value_id(node_id, p.manifest_id, p.sequence, p.salt) : random_id();
     p.signed_at = SteadyClock::now();
   }
 
@@ -903,7 +908,7 @@ std::optional<PublishedRecord> ProviderManager::published(const std::string& man
   auto it = core_->publications.find(provider_publication(manifest_id));
   if (it == core_->publications.end() || it->second.withdrawn) return std::nullopt;
   const Publication& p = it->second;
-  return PublishedRecord{p.value_id, p.sequence, p.timestamp_ms,
+  return PublishedRecord{p.value_id, p.sequence, p.salt, p.timestamp_ms,
                          static_cast<int64_t>(p.ttl.count())};
 }
 

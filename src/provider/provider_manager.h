@@ -64,9 +64,12 @@
 //    lack is forgotten without making the read unclean (its record may not be stored yet).
 //    Seeds never turn an empty memory into a read by ids: the first read is still a get.
 //  * Value ids: a record of a stable id (ProviderConfig::stable_ids) is put under
-//    stable_value_id(node id, manifest id, sequence), so anyone who knows the record's
-//    signer and sequence knows its value id; other records under a random id. published()
-//    tells the sequence, timestamp and TTL of the record this node currently announces.
+//    stable_value_id(node id, manifest id, sequence, salt), salt drawn at random for each
+//    signed record: whoever is told the four knows the id (and no node can name an id of
+//    another node's records), while nobody can guess it before it is told (a value put first
+//    under the id of a record not put yet would make the storing nodes refuse that record:
+//    OpenDHT's edit policy). Other records are put under a random id. published() tells the
+//    value id, sequence, salt, timestamp and TTL of the record this node announces now.
 //  * watch(id): discover(id) then keeps the key's cache entry and DHT listen even while it
 //    lists no provider (an empty answer is cached like any other, cleanup keeps the entry,
 //    and a value expiring at the storing nodes does not invalidate it: records carry their
@@ -204,13 +207,15 @@ class ReadMemory {
   std::map<uint64_t, std::shared_ptr<const protocol::ProviderRecord>> seeded_;
 };
 
-// The value id a record of a stable id is put under (a 64-bit BLAKE2b of the three, never 0).
-uint64_t stable_value_id(std::string_view node_id, std::string_view manifest_id, uint64_t sequence);
+// The value id a record of a stable id is put under (a 64-bit BLAKE2b of the four, never 0).
+uint64_t stable_value_id(std::string_view node_id, std::string_view manifest_id, uint64_t sequence,
+                         uint64_t salt);
 
 // The record this node currently announces for a manifest (ProviderManager::published()).
 struct PublishedRecord {
   uint64_t value_id = 0;
   uint64_t sequence = 0;
+  uint64_t salt = 0;  // of stable_value_id (0 for a record of a random id)
   int64_t timestamp_ms = 0;
   int64_t ttl_s = 0;
 };

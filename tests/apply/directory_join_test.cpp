@@ -224,7 +224,8 @@ TEST_F(DirectoryJoins, AReReadOfAShardThatDidNotChangeReadsNoRecord) {
   EXPECT_EQ(after.values_fetched, before.values_fetched);
 }
 
-// A joiner's join tells its shard record (sequence, timestamp, TTL: its value id follows),
+// A joiner's join tells its shard record (sequence, timestamp, TTL, salt: its value id
+// follows),
 // so a directory that took the join in reads that shard by ids without fetching the record.
 TEST_F(DirectoryJoins, AJoinersShardRecordIsKnownFromItsJoinAndNotFetched) {
   provider::ProviderConfig stable;
@@ -268,13 +269,17 @@ TEST(JoinerShardRecord, IsTheJoinUnderTheShardIdWithTheSequenceTimestampAndTtlIt
   join.metadata = {"bmX",
                    "127.0.0.1:9",
                    "mock",
-                   {{"name", "x"}, {"shard_seq", "12"}, {"shard_ts", "34"}, {"shard_ttl", "600"}}};
+                   {{"name", "x"},
+                    {"shard_seq", "12"},
+                    {"shard_ts", "34"},
+                    {"shard_ttl", "600"},
+                    {"shard_salt", "00000000000000ff"}}};
   join.timestamp_ms = 99;
   join.ttl_s = 300;
   join.sequence = 5;
   auto told = joiner_shard_record(join, directory_shard_id(3));
   ASSERT_TRUE(told.has_value());
-  EXPECT_EQ(told->first, provider::stable_value_id("bmX", directory_shard_id(3), 12));
+  EXPECT_EQ(told->first, provider::stable_value_id("bmX", directory_shard_id(3), 12, 0xff));
   const auto& r = told->second;
   EXPECT_EQ(r.manifest_id, directory_shard_id(3));
   EXPECT_EQ(r.node_id, "bmX");
@@ -284,14 +289,18 @@ TEST(JoinerShardRecord, IsTheJoinUnderTheShardIdWithTheSequenceTimestampAndTtlIt
   EXPECT_EQ(r.capabilities, (std::map<std::string, std::string>{{"name", "x"}}));
 }
 
-// Hostile: the three values come from another node; anything but a plain decimal in range
-// tells nothing (the joiner is still listed from its join, and its record fetched).
-TEST(JoinerShardRecord, TellsNothingWithoutThreeDecimalsInRange) {
+// Hostile: the four values come from another node; anything but a plain decimal in range
+// and 16 lowercase hex digits tells nothing (the joiner is still listed from its join, and its
+// record fetched).
+TEST(JoinerShardRecord, TellsNothingWithoutThreeDecimalsInRangeAndAHexSalt) {
   provider::ProviderInfo join;
   join.metadata = {"bmX",
                    "127.0.0.1:9",
                    "mock",
-                   {{"shard_seq", "12"}, {"shard_ts", "34"}, {"shard_ttl", "600"}}};
+                   {{"shard_seq", "12"},
+                    {"shard_ts", "34"},
+                    {"shard_ttl", "600"},
+                    {"shard_salt", "0123456789abcdef"}}};
   ASSERT_TRUE(joiner_shard_record(join, directory_shard_id(3)).has_value());
   for (const auto& [key, value] :
        std::vector<std::pair<std::string, std::string>>{{"shard_seq", "-1"},
@@ -302,7 +311,11 @@ TEST(JoinerShardRecord, TellsNothingWithoutThreeDecimalsInRange) {
                                                         {"shard_ts", ""},
                                                         {"shard_ts", "0x10"},
                                                         {"shard_ttl", "0"},
-                                                        {"shard_ttl", "86401"}}) {
+                                                        {"shard_ttl", "86401"},
+                                                        {"shard_salt", "0123456789ABCDEF"},
+                                                        {"shard_salt", "123"},
+                                                        {"shard_salt", "0123456789abcdefa"},
+                                                        {"shard_salt", "0123456789abcdeg"}}) {
     auto bad = join;
     bad.metadata.capabilities[key] = value;
     EXPECT_FALSE(joiner_shard_record(bad, directory_shard_id(3)).has_value())

@@ -843,7 +843,8 @@ TEST_F(ProviderManagerTest, AStableRecordIsPutUnderTheStableValueIdOfItsSequence
   EXPECT_EQ(published->sequence, record.sequence);
   EXPECT_EQ(published->timestamp_ms, record.timestamp_ms);
   EXPECT_EQ(published->ttl_s, 3600);
-  EXPECT_EQ(published->value_id, stable_value_id(alice.node_id(), "stable:1", record.sequence));
+  EXPECT_EQ(published->value_id,
+            stable_value_id(alice.node_id(), "stable:1", record.sequence, published->salt));
   EXPECT_EQ(dht.values(dht::provider_key("stable:1")).front().id, published->value_id);
 }
 
@@ -856,15 +857,33 @@ TEST_F(ProviderManagerTest, PublishedIsEmptyForAManifestNotAnnouncedOrWithdrawn)
   EXPECT_FALSE(a.published("m1").has_value());
 }
 
-TEST(StableValueId, DiffersBySignerManifestAndSequenceAndIsNeverZero) {
-  const auto id = stable_value_id("bmA", "beemesh:nodes:1", 7);
+TEST(StableValueId, DiffersBySignerManifestSequenceAndSaltAndIsNeverZero) {
+  const auto id = stable_value_id("bmA", "beemesh:nodes:1", 7, 99);
   EXPECT_NE(id, 0u);
-  EXPECT_EQ(id, stable_value_id("bmA", "beemesh:nodes:1", 7));
-  EXPECT_NE(id, stable_value_id("bmB", "beemesh:nodes:1", 7));
-  EXPECT_NE(id, stable_value_id("bmA", "beemesh:nodes:2", 7));
-  EXPECT_NE(id, stable_value_id("bmA", "beemesh:nodes:1", 8));
-  EXPECT_NE(stable_value_id("bmA", "b", 7), stable_value_id("bm", "Ab", 7))
+  EXPECT_EQ(id, stable_value_id("bmA", "beemesh:nodes:1", 7, 99));
+  EXPECT_NE(id, stable_value_id("bmB", "beemesh:nodes:1", 7, 99));
+  EXPECT_NE(id, stable_value_id("bmA", "beemesh:nodes:2", 7, 99));
+  EXPECT_NE(id, stable_value_id("bmA", "beemesh:nodes:1", 8, 99));
+  EXPECT_NE(id, stable_value_id("bmA", "beemesh:nodes:1", 7, 98));
+  EXPECT_NE(stable_value_id("bmA", "b", 7, 99), stable_value_id("bm", "Ab", 7, 99))
       << "parts are delimited";
+}
+
+// Hostile: a value put first under the id of a record not put yet makes the storing nodes
+// refuse that record (OpenDHT's edit policy), so the next record's id must not be guessable
+// from the last one's sequence.
+TEST_F(ProviderManagerTest, AReSignedStableRecordsIdCannotBeToldFromItsSequenceAlone) {
+  auto config = fast_config();
+  config.stable_ids = {"stable:"};
+  ProviderManager a(dht, alice, system_clock(), config);
+  a.announce("stable:1", metadata_of(alice), 3600s);
+  const auto first = a.published("stable:1");
+  a.announce("stable:1", metadata_of(alice), 3600s);
+  const auto second = a.published("stable:1");
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first->salt, second->salt);
+  EXPECT_NE(second->value_id,
+            stable_value_id(alice.node_id(), "stable:1", second->sequence, first->salt));
 }
 
 TEST_F(ProviderManagerTest, AStableIdKeepsItsValueIdPastMaxRefreshInterval) {
