@@ -93,14 +93,18 @@ class DirectoryJoins : public ::testing::Test {
   NodeDirectory* reader_that_listed_a_node_since_withdrawn() {
     auto& reader = announce_node(0);
     announce_node(1);
-    const bool listed = eventually(
+    if (!refresh_until_lists(reader, 2) || !withdraw_and_wait(1, 0)) return nullptr;
+    return &reader;
+  }
+
+  // Reads every shard of `reader` (refresh()) until it lists n nodes, for at most 10 s.
+  static bool refresh_until_lists(NodeDirectory& reader, size_t n) {
+    return eventually(
         [&] {
           reader.refresh();
-          return reader.nodes().size() == 2;
+          return reader.nodes().size() == n;
         },
         10s);
-    if (!listed || !withdraw_and_wait(1, 0)) return nullptr;
-    return &reader;
   }
 
   // What each node lists and how its reads went (for failure messages).
@@ -209,13 +213,7 @@ TEST_F(DirectoryJoins, ANodeMissingFromTwoReadsInARowOfItsShardIsDropped) {
 TEST_F(DirectoryJoins, AReReadOfAShardThatDidNotChangeReadsNoRecord) {
   auto& reader = announce_node(0);
   announce_node(1);
-  ASSERT_TRUE(eventually(
-      [&] {
-        reader.refresh();
-        return reader.nodes().size() == 2;
-      },
-      10s))
-      << describe();
+  ASSERT_TRUE(refresh_until_lists(reader, 2)) << describe();
   const auto before = providers_[0]->stats();
   reader.refresh();
   const auto after = providers_[0]->stats();
@@ -225,8 +223,7 @@ TEST_F(DirectoryJoins, AReReadOfAShardThatDidNotChangeReadsNoRecord) {
 }
 
 // A joiner's join tells its shard record (sequence, timestamp, TTL, salt: its value id
-// follows),
-// so a directory that took the join in reads that shard by ids without fetching the record.
+// follows), so a directory that took the join in reads that shard by ids without fetching it.
 TEST_F(DirectoryJoins, AJoinersShardRecordIsKnownFromItsJoinAndNotFetched) {
   provider::ProviderConfig stable;
   stable.stable_ids = directory_shard_ids();
@@ -238,13 +235,7 @@ TEST_F(DirectoryJoins, AJoinersShardRecordIsKnownFromItsJoinAndNotFetched) {
   const std::string shard = directory_shard_id(*directory_shard(member.node_id()));
   auto& reader = start_node(0, stable);
   announce_node_as(1, std::move(member), stable);
-  ASSERT_TRUE(eventually(
-      [&] {
-        reader.refresh();
-        return reader.nodes().size() == 2;
-      },
-      10s))
-      << describe();
+  ASSERT_TRUE(refresh_until_lists(reader, 2)) << describe();
   const auto before = providers_[0]->stats();
   announce_node_as(2, std::move(joiner), stable).start();
   ASSERT_TRUE(eventually([&] { return reader.nodes().size() == 3; }, 10s)) << describe();
