@@ -82,7 +82,7 @@
 //    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
 //    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
 //    reads become trusted, the shards read empty before are read again at once.
-//  * The steady re-read period grows with the mesh (apply/shard_rereads.h): after the early
+//  * The re-read period (apply/shard_rereads.h): after the early
 //    re-reads (60, 120, 240, 480 s; a read forced before its period — a joins-gap pass, a
 //    revocation, find(), refresh() — restarts the same step from then instead of taking
 //    the next; a read on schedule that lists no member new to the shard ends them: a node
@@ -94,7 +94,7 @@
 //    its shards are read next after the steady period) a shard's period is kShardRefresh
 //    (8 min) whatever the size of the mesh: a re-read asks for the value ids and fetches
 //    only the records it does not know, so its cost does not grow with the entries of the
-//    shard (~22-25 datagrams mesh-wide for an unchanged shard at 100 to 1,000 nodes). The
+//    shard (25-30 datagrams mesh-wide for an unchanged shard at 100 to 1,000 nodes). The
 //    price is staleness: a node that left without withdrawing stays listed while its record
 //    lives (up to its TTL), then until the second read of its shard that lacks it (below): up
 //    to 2.5 × the period (~20 min); placement treats a node that does
