@@ -513,8 +513,8 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     // may read a shard before all of its members' records are stored, and a burst of joins
     // can push some out of the joins answers: those show up at the early re-reads), then
     // every kShardRefresh (a re-read by value ids: its cost does not grow with the mesh),
-    // at a random point of [0.75, 1.25] × the period so
-    // that a mesh started together does not read together. A read on schedule that lists no
+    // at a random point of [0.75, 1.25] × the period so that a mesh started together does
+    // not read together. A read on schedule that lists no
     // member new to the shard ends the early re-reads (apply/shard_rereads.h).
     std::uniform_real_distribution<double> spread(0.75, 1.25);
     shard.due = shard.rereads.after_read(now, spread(rng_), found_new);

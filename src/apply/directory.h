@@ -58,32 +58,29 @@
 //    announce_self() tells in the join record the sequence, timestamp and TTL of the shard
 //    record it announced, and the salt of its value id (capabilities kShardSeqCapability,
 //    kShardTsCapability, kShardTtlCapability, kShardSaltCapability, when that record's value
-//    id is provider::stable_value_id of them),
-//    and a directory that takes a joiner in seeds that record into the shard's memory
-//    (joiner_shard_record(), ReadMemory::seed): after a mass start, whose members mostly came
-//    through the joins key, a re-read fetches only the records of joins it missed, not one
-//    get per shard. A joiner can tell only of its own record (the join is signed by it, the
-//    value id follows from its node id); what it tells is taken as a record read from the
-//    shard once the shard's value ids list that id.
-//    refresh() reads every shard at once. start(tick) reads on a thread of its own: each
-//    tick (2 s) the shards that are due, earliest first, at most kMaxShardsPerTick (16), by
-//    up to kParallelReads (4) short-lived reader threads that take no new shard once the
-//    tick has lasted `tick` (a DHT that is not connected yet costs one discovery_timeout per
-//    reader and tick, not sixteen); while due shards are left the next tick follows after
-//    kBacklogPause (100 ms), so the first pass over the 64 shards takes ~4 ticks. A shard
-//    is due again after a period that doubles with each read on schedule from kShardRefreshFirst
-//    (60 s) to kShardRefresh (8 min), then the steady period below, ±25 % (random, so that reads
-//    spread), whether it listed nodes
-//    or not, once this node's reads are trusted (the early re-reads find members whose
-//    records were not stored yet at a read during a mass start, or were pushed out of full
-//    joins answers): once a read of its
-//    own shard has listed this node itself (its record is stored and reads reach it; the own
-//    shard is read on the backoff below until then). Before that an empty shard, and after
-//    a failed read (the DHT's error or timeout: the shard keeps what it listed) any shard, is
-//    read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax (60 s); when
-//    reads become trusted, the shards read empty before are read again at once.
-//  * The re-read period (apply/shard_rereads.h): after the early
-//    re-reads (60, 120, 240, 480 s; a read forced before its period — a joins-gap pass, a
+//    id is provider::stable_value_id of them), and a directory that takes a joiner in seeds
+//    that record into the shard's memory (joiner_shard_record(), ReadMemory::seed): after a
+//    mass start, whose members mostly came through the joins key, a re-read fetches only the
+//    records of joins it missed, not one get per shard. A joiner can tell only of its own record
+//    (the join is signed by it, the value id follows from its node id); what it tells is taken as a
+//    record read from the shard once the shard's value ids list that id. refresh() reads every
+//    shard at once. start(tick) reads on a thread of its own: each tick (2 s) the shards that are
+//    due, earliest first, at most kMaxShardsPerTick (16), by up to kParallelReads (4) short-lived
+//    reader threads that take no new shard once the tick has lasted `tick` (a DHT that is not
+//    connected yet costs one discovery_timeout per reader and tick, not sixteen); while due shards
+//    are left the next tick follows after kBacklogPause (100 ms), so the first pass over the 64
+//    shards takes ~4 ticks. A shard is due again after a period that doubles with each read on
+//    schedule from kShardRefreshFirst (60 s) to kShardRefresh (8 min), then the steady period
+//    below, ±25 % (random, so that reads spread), whether it listed nodes or not, once this node's
+//    reads are trusted (the early re-reads find members whose records were not stored yet at a read
+//    during a mass start, or were pushed out of full joins answers): once a read of its own shard
+//    has listed this node itself (its record is stored and reads reach it; the own shard is read on
+//    the backoff below until then). Before that an empty shard, and after a failed read (the DHT's
+//    error or timeout: the shard keeps what it listed) any shard, is read again after a backoff
+//    that doubles from 2 s to kEmptyShardRecheckMax (60 s); when reads become trusted, the shards
+//    read empty before are read again at once.
+//  * The re-read period (apply/shard_rereads.h): after the early re-reads (60, 120, 240,
+//    480 s; a read forced before its period — a joins-gap pass, a
 //    revocation, find(), refresh() — restarts the same step from then instead of taking
 //    the next; a read on schedule that lists no member new to the shard ends them: a node
 //    joining a running mesh, whose newcomers come through the joins key, pays one early
@@ -97,12 +94,11 @@
 //    shard (25-30 datagrams mesh-wide for an unchanged shard at 100 to 1,000 nodes). The
 //    price is staleness: a node that left without withdrawing stays listed while its record
 //    lives (up to its TTL), then until the second read of its shard that lacks it (below): up
-//    to 2.5 × the period (~20 min); placement treats a node that does
-//    not answer as having no room (and asks a fresh sample once when the answers lack room), and
-//    with liveness wired in, a node known dead is left out of every read of its shard or of the
-//    joins (below; the entries already held are not filtered between reads). Newcomers are not
-//    affected (the joins key), nor find() of a node not listed (it reads the shard), nor
-//    revocations (a pass).
+//    to 2.5 × the period (~20 min); placement treats a node that does not answer as having no room
+//    (and asks a fresh sample once when the answers lack room), and with liveness wired in, a node
+//    known dead is left out of every read of its shard or of the joins (below; the entries already
+//    held are not filtered between reads). Newcomers are not affected (the joins key), nor find()
+//    of a node not listed (it reads the shard), nor revocations (a pass).
 //  * A read replaces what the shard listed, except that an entry missing from one read is
 //    kept until a second read in a row misses it too: under load a DHT get can answer with
 //    part of a shard (the storing nodes that answered lacked records, or the get ended

@@ -11,8 +11,8 @@
 //    takes the next step: 60 s, 120 s, 240 s, 480 s (the early re-reads: they find members
 //    whose records were not stored yet when a mass start was read), then the steady period.
 //    A read forced before that (a joins-gap pass, a revocation, a find(), refresh()) keeps
-//    the step: the schedule starts again from it with the same
-//    period, so forced passes during a mass start do not use up the early re-reads.
+//    the step: the schedule starts again from it with the same period, so forced passes
+//    during a mass start do not use up the early re-reads.
 //    A read on schedule that found no entry new to the shard (`found_new` false: every
 //    member it lists was listed already, e.g. brought in by the joins key) ends the early
 //    re-reads at once: the shard takes the steady period. So a node that joins a running
@@ -41,8 +41,8 @@ class ShardRereads {
   // When to read the shard again after a read at `now` (see the promise).
   Steady::time_point after_read(Steady::time_point now, double spread = 1.0, bool found_new = true);
   // Skips the early re-reads: the next read comes the steady period (× spread) after `now`,
-  // and so do the reads on schedule after it. For a node that joined
-  // a running mesh (apply/directory.h): its first pass read records stored long before.
+  // and so do the reads on schedule after it. For a node that joined a running mesh
+  // (apply/directory.h): its first pass read records stored long before.
   Steady::time_point skip_early(Steady::time_point now, double spread = 1.0);
   // The period the last after_read() scheduled (before its spread).
   std::chrono::milliseconds period() const { return period_; }
