@@ -8,6 +8,7 @@
 #include <memory>
 #include <utility>
 
+#include "common/bytes.h"
 #include "common/clock.h"
 
 namespace beemesh::apply {
@@ -101,11 +102,11 @@ std::optional<uint64_t> hex64(const std::map<std::string, std::string>& caps,
   return v;
 }
 
+// The 16 lowercase hex digits hex64() reads back (big-endian bytes through to_hex).
 std::string hex64(uint64_t v) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<size_t>(i)] = kDigits[v & 0xf];
-  return out;
+  Bytes be(8);
+  for (size_t i = 0; i < 8; ++i) be[i] = static_cast<uint8_t>(v >> (8 * (7 - i)));
+  return to_hex(be);
 }
 
 }  // namespace
