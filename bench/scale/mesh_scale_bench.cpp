@@ -39,9 +39,11 @@
 //                    [--malloc-arenas 65536]  (glibc's M_ARENA_MAX, set before any thread:
 //                    a heap per thread, as each machine of a real mesh has its own; 0 =
 //                    glibc's default, 8 per core, which ~8 threads per node contend for)
-//                    [--receive-nice -20]  (the nice value of the one thread that receives
-//                    every node's datagrams: with hundreds of runnable threads a fair share
-//                    is too little for it, and the kernel drops datagrams; 0 = as the rest)
+//                    [--receive-nice -20]  (the nice value of the threads that receive and
+//                    run the DHT nodes: with hundreds of runnable threads a fair share is too
+//                    little for them, and the kernel drops datagrams; 0 = as the rest)
+//                    [--dht-loops 2]  (those threads: node i runs on loop i mod N; one per
+//                    core, so the DHT work of the whole mesh is not bound to one core)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
 // are printed either way). See docs/notes/bench-scale.md.
 #include <fcntl.h>
@@ -113,6 +115,7 @@ struct Options {
   double max_start_cpu = 0;
   int malloc_arenas = 65536;
   int receive_nice = -20;
+  size_t dht_loops = 2;  // EpollLoops (threads) that run the DHT nodes, node i on loop i mod N
 };
 
 long open_fds() {
@@ -254,6 +257,8 @@ Options parse(int argc, char** argv) {
       o.malloc_arenas = std::stoi(v);
     else if (flag == "--receive-nice")
       o.receive_nice = std::stoi(v);
+    else if (flag == "--dht-loops")
+      o.dht_loops = std::max<size_t>(1, std::stoul(v));
     else if (flag == "--wave-interval")
       o.wave_interval = std::chrono::seconds(std::stol(v));
     else {
@@ -397,7 +402,7 @@ int main(int argc, char** argv) {
     const auto record_expiry = std::chrono::seconds(workload_defaults.provider_ttl_seconds);
     auto tweak = [record_expiry](dht::DhtConfig& c) { c.provider_record_expiry = record_expiry; };
     const size_t wave = o.wave_size == 0 ? o.nodes : std::min(o.wave_size, o.nodes);
-    auto mesh_r = dht::LoopbackMesh::start(wave, network, tweak, o.receive_nice);
+    auto mesh_r = dht::LoopbackMesh::start(wave, network, tweak, o.receive_nice, o.dht_loops);
     if (!mesh_r.ok()) fail("mesh", mesh_r.error());
     auto& mesh = **mesh_r;
     const double dht_ms = ms_since(t_start);

@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <limits>
 #include <vector>
 
 #include "dht/datagram_guard.h"
@@ -153,7 +155,7 @@ void EpollLoop::remove(EpollSocket* socket) {
 void EpollLoop::run() {
   std::array<epoll_event, kMaxEvents> events{};
   while (!stopping_) {
-    const int n = ::epoll_wait(epoll_fd_, events.data(), kMaxEvents, -1);
+    const int n = ::epoll_wait(epoll_fd_, events.data(), kMaxEvents, next_timeout());
     if (n < 0) {
       if (errno == EINTR) continue;
       spdlog::error("component=dht epoll_wait: {}", errno_text(errno));
@@ -177,14 +179,118 @@ void EpollLoop::run() {
         fd = it->second.fd;
         dispatching_ = socket;
       }
-      socket->drain(fd, buffer_);
+      const bool received = socket->drain(fd, buffer_);
+      if (received && socket->driver_ != 0) due_.push_back(socket->driver_);
       {
         MutexLock lock(mutex_);
         dispatching_ = nullptr;
       }
       idle_.notify_all();
     }
+    collect_due();
+    std::sort(due_.begin(), due_.end());
+    due_.erase(std::unique(due_.begin(), due_.end()), due_.end());
+    for (size_t i = 0; i < due_.size() && !stopping_; ++i) run_step(due_[i]);
+    due_.clear();
   }
+}
+
+int EpollLoop::next_timeout() {
+  MutexLock lock(mutex_);
+  wake_pending_ = false;  // a poke from here on writes the eventfd again
+  if (!poked_.empty()) return 0;
+  if (deadlines_.empty()) return -1;
+  const auto wait = deadlines_.begin()->first - Clock::now();
+  if (wait <= Clock::duration::zero()) return 0;
+  // Rounded up: waking before the deadline would find nothing due and wait again.
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  return static_cast<int>(std::min<int64_t>(ms, std::numeric_limits<int>::max()));
+}
+
+void EpollLoop::collect_due() {
+  MutexLock lock(mutex_);
+  due_.insert(due_.end(), poked_.begin(), poked_.end());
+  poked_.clear();
+  const auto now = Clock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const uint64_t id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto it = drivers_.find(id);
+    if (it != drivers_.end()) it->second.deadline = Clock::time_point::max();
+    due_.push_back(id);
+  }
+}
+
+void EpollLoop::run_step(uint64_t driver) {
+  std::shared_ptr<const Step> step;
+  {
+    MutexLock lock(mutex_);
+    auto it = drivers_.find(driver);
+    if (it == drivers_.end()) return;  // undriven meanwhile
+    step = it->second.step;
+    stepping_ = driver;
+  }
+  Clock::time_point next = Clock::time_point::max();
+  try {
+    next = (*step)();
+  } catch (const std::exception& e) {
+    spdlog::error("component=dht driver={} step failed: {}", driver, e.what());
+    next = Clock::now() + kStepRetry;
+  }
+  {
+    MutexLock lock(mutex_);
+    stepping_ = 0;
+    auto it = drivers_.find(driver);
+    if (it != drivers_.end()) {
+      Driver& d = it->second;
+      if (d.deadline != Clock::time_point::max()) deadlines_.erase({d.deadline, driver});
+      if (next != Clock::time_point::max()) next = std::max(next, Clock::now() + kMinStepGap);
+      d.deadline = next;
+      if (next != Clock::time_point::max()) deadlines_.emplace(next, driver);
+    }
+  }
+  idle_.notify_all();
+}
+
+uint64_t EpollLoop::drive(Step step) {
+  MutexLock lock(mutex_);
+  const uint64_t id = next_id_++;
+  drivers_.emplace(id, Driver{std::make_shared<const Step>(std::move(step))});
+  return id;
+}
+
+void EpollLoop::poke(uint64_t driver) {
+  if (driver == 0) return;
+  bool write = false;
+  {
+    MutexLock lock(mutex_);
+    if (!drivers_.count(driver)) return;
+    poked_.push_back(driver);
+    // The loop thread reads poked_ before it waits again; from any other thread the eventfd
+    // wakes it, once per turn.
+    if (std::this_thread::get_id() != thread_id_ && !wake_pending_) {
+      wake_pending_ = true;
+      write = true;
+    }
+  }
+  if (write) wake();
+}
+
+void EpollLoop::undrive(uint64_t driver) {
+  MutexLock lock(mutex_);
+  auto it = drivers_.find(driver);
+  if (it == drivers_.end()) return;
+  if (it->second.deadline != Clock::time_point::max()) {
+    deadlines_.erase({it->second.deadline, driver});
+  }
+  drivers_.erase(it);
+  if (std::this_thread::get_id() == thread_id_) return;  // called from a step
+  while (stepping_ == driver) idle_.wait(mutex_);
+}
+
+size_t EpollLoop::drivers() const {
+  MutexLock lock(mutex_);
+  return drivers_.size();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,9 +298,11 @@ void EpollLoop::run() {
 
 Result<std::unique_ptr<EpollSocket>> EpollSocket::open(std::shared_ptr<EpollLoop> loop,
                                                        const ::dht::SockAddr& bind4,
-                                                       const ::dht::SockAddr& bind6) {
+                                                       const ::dht::SockAddr& bind6,
+                                                       uint64_t driver) {
   if (!loop) return make_error("dht_start_failed", "no epoll loop");
   std::unique_ptr<EpollSocket> s(new EpollSocket(loop));
+  s->driver_ = driver;
   std::string err4;
   std::string err6;
   if (bind4) s->fd4_ = bind_udp(bind4, s->bound4_, err4);
@@ -242,7 +350,7 @@ int EpollSocket::sendTo(const ::dht::SockAddr& dest, const uint8_t* data, size_t
   return 0;
 }
 
-void EpollSocket::drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer) {
+bool EpollSocket::drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer) {
   ::dht::net::PacketList batch;
   for (size_t i = 0; i < kMaxBatch; ++i) {
     sockaddr_storage from{};
@@ -268,7 +376,9 @@ void EpollSocket::drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer) {
     packet.received = ::dht::clock::now();
     batch.splice(batch.end(), one);
   }
-  if (!batch.empty() && !stopped_) onReceived(std::move(batch));
+  if (batch.empty() || stopped_) return false;
+  onReceived(std::move(batch));
+  return true;
 }
 
 }  // namespace beemesh::dht

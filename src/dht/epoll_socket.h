@@ -1,5 +1,5 @@
 // dht/epoll_socket.h — OpenDHT's datagram socket on epoll: no FD_SETSIZE limit, and one
-// receive thread for many DHT nodes of a process.
+// thread that receives for, and runs, many DHT nodes of a process.
 //
 // Why: OpenDHT 2.4's own `net::UdpSocket` waits with select(), so a process aborts once a DHT
 // socket gets a descriptor number >= 1024, and it costs one receive thread per node.
@@ -26,17 +26,37 @@
 //    The destructor stops and closes the descriptors.
 //  * Every socket holds its loop (shared_ptr), so the loop lives until its last socket is gone;
 //    ~EpollLoop then wakes and joins the thread.
+//  * Drivers: the loop thread also runs the DHT nodes themselves, for runners without a thread
+//    of their own (OpenDHT's DhtRunner with `threaded = false`, whose loop() must be called
+//    after datagrams arrive, when its next job is due, and after an operation was queued).
+//    drive(step) registers a step; the loop thread runs it
+//      - at the end of a turn in which a socket opened for that driver received datagrams,
+//      - when the time the step last returned has come (Clock::time_point::max(): never; a
+//        time in the past runs it again after at least kMinStepGap),
+//      - in the turn after poke(), which any thread may call (unknown ids are ignored).
+//    A step runs at most once per turn, and never concurrently with another step or socket
+//    drain of the same loop: a step that blocks holds up every node of the loop. A step that
+//    throws is logged and run again after kStepRetry. undrive() unregisters; when it returns,
+//    the step is not running and will not run again (unless called from the loop thread).
+//    Why: a thread per node woke for every datagram and every timer; at 1,000 nodes in one
+//    process the wake-ups (futex wakes, context switches) took ~1.2 cores with no work to do
+//    (docs/BENCHMARKS.md, "One thread runs every DHT node of a loop").
 #pragma once
 
 #include <opendht/network_utils.h>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/mutex.h"
 #include "common/result.h"
@@ -52,6 +72,10 @@ inline constexpr size_t kMaxBatch = 64;
 // process, docs/BENCHMARKS.md). A limit, not an allocation: memory is used only while
 // datagrams wait.
 inline constexpr size_t kReceiveBufferBytes = size_t{1} << 20;
+// A driver's step that asked to run again at once waits at least this long (a runner without
+// its DHT returns "now" forever); one that threw runs again after kStepRetry.
+inline constexpr std::chrono::milliseconds kMinStepGap{1};
+inline constexpr std::chrono::milliseconds kStepRetry{100};
 
 class EpollSocket;
 
@@ -68,8 +92,22 @@ class EpollLoop {
   EpollLoop(const EpollLoop&) = delete;
   EpollLoop& operator=(const EpollLoop&) = delete;
 
+  using Clock = std::chrono::steady_clock;
+  // Runs a node's pending work; returns when it next has work due (Clock::time_point::max():
+  // only when woken).
+  using Step = std::function<Clock::time_point()>;
+  // Registers `step` (see the promise); returns its driver id, never 0. Not run until poked
+  // or a socket opened for it receives.
+  uint64_t drive(Step step) EXCLUDES(mutex_);
+  // Runs the driver's step in the loop's next turn. Any thread; unknown ids are ignored.
+  void poke(uint64_t driver) EXCLUDES(mutex_);
+  // Unregisters the driver; waits until its step is not running (unless on the loop thread).
+  void undrive(uint64_t driver) EXCLUDES(mutex_);
+
   // Sockets currently registered (for tests and stats).
   size_t registered() const EXCLUDES(mutex_);
+  // Drivers currently registered.
+  size_t drivers() const EXCLUDES(mutex_);
   // Datagrams dropped because they exceeded kMaxDatagramSize.
   uint64_t dropped_oversize() const { return dropped_oversize_.load(); }
   // Datagrams dropped because check_datagram() refused them.
@@ -84,6 +122,11 @@ class EpollLoop {
   // called on the loop thread).
   void remove(EpollSocket* socket) EXCLUDES(mutex_);
   void run() EXCLUDES(mutex_);
+  // The epoll_wait timeout: 0 with drivers poked, else until the earliest deadline, else -1.
+  int next_timeout() EXCLUDES(mutex_);
+  // Moves the poked drivers and those whose deadline has come into `due_`.
+  void collect_due() EXCLUDES(mutex_);
+  void run_step(uint64_t driver) EXCLUDES(mutex_);
   void wake();
 
   int epoll_fd_ = -1;
@@ -104,16 +147,29 @@ class EpollLoop {
   uint64_t next_id_ GUARDED_BY(mutex_) = 1;
   EpollSocket* dispatching_ GUARDED_BY(mutex_) = nullptr;  // whose datagrams are being delivered
 
-  // Only the loop thread touches the receive buffer.
+  struct Driver {
+    std::shared_ptr<const Step> step;  // shared: a running step outlives an undrive's erase
+    Clock::time_point deadline = Clock::time_point::max();  // its entry in `deadlines_`
+  };
+  std::map<uint64_t, Driver> drivers_ GUARDED_BY(mutex_);
+  std::set<std::pair<Clock::time_point, uint64_t>> deadlines_ GUARDED_BY(mutex_);
+  std::vector<uint64_t> poked_ GUARDED_BY(mutex_);
+  bool wake_pending_ GUARDED_BY(mutex_) = false;  // the eventfd was written since the last turn
+  uint64_t stepping_ GUARDED_BY(mutex_) = 0;      // whose step is running
+
+  // Only the loop thread touches these.
   std::array<uint8_t, kMaxDatagramSize> buffer_{};
+  std::vector<uint64_t> due_;  // drivers to step at the end of this turn
 };
 
 class EpollSocket final : public ::dht::net::DatagramSocket {
  public:
-  // Empty bind address: that family is off. Port 0: ephemeral.
+  // Empty bind address: that family is off. Port 0: ephemeral. `driver` (EpollLoop::drive, 0:
+  // none): the driver whose step runs after this socket received.
   static Result<std::unique_ptr<EpollSocket>> open(std::shared_ptr<EpollLoop> loop,
                                                    const ::dht::SockAddr& bind4,
-                                                   const ::dht::SockAddr& bind6);
+                                                   const ::dht::SockAddr& bind6,
+                                                   uint64_t driver = 0);
   ~EpollSocket() override;
 
   int sendTo(const ::dht::SockAddr& dest, const uint8_t* data, size_t size, bool replied) override;
@@ -131,12 +187,14 @@ class EpollSocket final : public ::dht::net::DatagramSocket {
   friend class EpollLoop;
   explicit EpollSocket(std::shared_ptr<EpollLoop> loop) : loop_(std::move(loop)) {}
   // Loop thread only: reads up to kMaxBatch datagrams from `fd` and hands them to OpenDHT.
-  void drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer);
+  // True if it handed any.
+  bool drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer);
 
   std::shared_ptr<EpollLoop> loop_;
   // Set in open(), closed in the destructor: immutable while the socket is shared.
   int fd4_ = -1;
   int fd6_ = -1;
+  uint64_t driver_ = 0;
   ::dht::SockAddr bound4_;
   ::dht::SockAddr bound6_;
   std::atomic<bool> stopped_{false};

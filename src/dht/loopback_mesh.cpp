@@ -2,6 +2,7 @@
 
 #include "dht/epoll_socket.h"
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <thread>
@@ -10,12 +11,14 @@ namespace beemesh::dht {
 
 Result<std::unique_ptr<LoopbackMesh>> LoopbackMesh::start(
     size_t nodes, uint32_t network_id, const std::function<void(DhtConfig&)>& tweak,
-    int receive_nice) {
+    int receive_nice, size_t loops) {
   std::unique_ptr<LoopbackMesh> mesh(new LoopbackMesh(network_id));
   mesh->seed_ = std::random_device{}();
-  auto loop = EpollLoop::start(receive_nice);
-  if (!loop.ok()) return loop.error();
-  mesh->loop_ = std::move(loop).value();
+  for (size_t i = 0; i < std::max<size_t>(1, loops); ++i) {
+    auto loop = EpollLoop::start(receive_nice);
+    if (!loop.ok()) return loop.error();
+    mesh->loops_.push_back(std::move(loop).value());
+  }
   for (size_t i = 0; i < nodes; ++i) {
     auto added = mesh->add_node(tweak);
     if (!added.ok()) return added.error();
@@ -44,7 +47,7 @@ std::vector<std::string> LoopbackMesh::bootstrap_for_new_node() {
 Result<size_t> LoopbackMesh::add_node(const std::function<void(DhtConfig&)>& tweak) {
   auto config = loopback_config(network_id_, bootstrap_for_new_node());
   if (tweak) tweak(config);
-  auto node = OpenDht::start(config, loop_);
+  auto node = OpenDht::start(config, loops_[nodes_.size() % loops_.size()]);
   if (!node.ok()) return node.error();
   nodes_.push_back(std::move(node).value());
   return nodes_.size() - 1;

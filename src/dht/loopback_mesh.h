@@ -3,8 +3,9 @@
 //
 // Promise: node i > 0 bootstraps to node 0 and to up to 2 other random earlier nodes (a
 // mesh bootstrapped to node 0 alone can split its ID space); all nodes share `network_id`
-// and run without a per-IP request limit. All nodes share one EpollLoop: one receive thread
-// for the whole mesh, and descriptor numbers past 1024 are fine (raise RLIMIT_NOFILE).
+// and run without a per-IP request limit. The nodes share `loops` EpollLoops (node i on loop
+// i mod loops): each loop's one thread receives for, and runs, its nodes (dht/epoll_socket.h),
+// and descriptor numbers past 1024 are fine (raise RLIMIT_NOFILE).
 // wait_connected() polls until every node knows at least `min_nodes` nodes (good or dubious: idle
 // nodes are confirmed only by traffic) or the deadline passes. The destructor shuts all nodes down.
 #pragma once
@@ -24,10 +25,10 @@ namespace beemesh::dht {
 class LoopbackMesh {
  public:
   // `tweak` (optional) adjusts each node's config before start (e.g. record expiries).
-  // `receive_nice`: the shared receive thread's nice value (EpollLoop::start).
+  // `receive_nice`: the loop threads' nice value (EpollLoop::start). `loops`: at least 1.
   static Result<std::unique_ptr<LoopbackMesh>> start(
       size_t nodes, uint32_t network_id, const std::function<void(DhtConfig&)>& tweak = {},
-      int receive_nice = 0);
+      int receive_nice = 0, size_t loops = 1);
   ~LoopbackMesh();
 
   size_t size() const { return nodes_.size(); }
@@ -44,7 +45,7 @@ class LoopbackMesh {
   explicit LoopbackMesh(uint32_t network_id) : network_id_(network_id) {}
   uint32_t network_id_;
   uint64_t seed_ = 0;
-  std::shared_ptr<EpollLoop> loop_;  // before nodes_: outlives them
+  std::vector<std::shared_ptr<EpollLoop>> loops_;  // before nodes_: outlive them
   std::vector<std::unique_ptr<OpenDht>> nodes_;
 };
 

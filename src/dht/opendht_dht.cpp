@@ -100,6 +100,9 @@ struct OpenDht::Impl {
   ::dht::DhtRunner runner;
   ::dht::DhtRunner::Config runner_config;  // bind addresses set to the bound ports after start
   std::shared_ptr<EpollLoop> loop;
+  // The runner has no thread (threaded = false): `loop` runs it as this driver (0: not running).
+  // Every call that queues an operation in the runner pokes it.
+  std::atomic<uint64_t> driver{0};
   std::atomic<bool> stopped{false};
   // DhtRunner::getNodesStats() dereferences its Dht, which join() destroys: node_count() and
   // stats() read the runner only while `runner_up` (under a shared lock); a restart and
@@ -129,6 +132,12 @@ struct OpenDht::Impl {
   std::condition_variable watchdog_wake;
   std::thread watchdog;
 
+  void poke() { loop->poke(driver.load()); }
+  // Before the runner's join(): when this returns, the loop no longer runs it.
+  void stop_driving() {
+    if (const uint64_t d = driver.exchange(0)) loop->undrive(d);
+  }
+
   uint64_t random_id() {
     std::lock_guard lock(mutex);
     uint64_t id = 0;
@@ -151,8 +160,12 @@ DhtConfig loopback_config(uint32_t network_id, std::vector<std::string> bootstra
 // Used by start() and by a restart (same addresses, ports and node id).
 Result<void> OpenDht::run_runner(Impl& impl) {
   const DhtConfig& config = impl.config;
-  auto sock = EpollSocket::open(impl.loop, impl.runner_config.bind4, impl.runner_config.bind6);
+  ::dht::DhtRunner& runner = impl.runner;
+  const uint64_t driver = impl.loop->drive([&runner] { return runner.loop(); });
+  auto sock =
+      EpollSocket::open(impl.loop, impl.runner_config.bind4, impl.runner_config.bind6, driver);
   if (!sock.ok()) {
+    impl.loop->undrive(driver);
     return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
                                               std::to_string(config.port) + ": " +
                                               sock.error().message);
@@ -177,9 +190,12 @@ Result<void> OpenDht::run_runner(Impl& impl) {
                                                 "beemesh.raw", config.raw_expiry));
     }
   } catch (const std::exception& e) {
+    impl.loop->undrive(driver);
     return make_error("dht_start_failed", "OpenDHT on " + config.bind_address + ":" +
                                               std::to_string(config.port) + ": " + e.what());
   }
+  impl.driver = driver;
+  impl.poke();
   return ok_result();
 }
 
@@ -195,7 +211,7 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
   impl->config = config;
 
   ::dht::DhtRunner::Config& rc = impl->runner_config;
-  rc.threaded = true;
+  rc.threaded = false;  // run by the epoll loop's thread (EpollLoop::drive)
   auto& node = rc.dht_config.node_config;
   node.network = config.network_id;
   node.max_peer_req_per_sec = static_cast<ssize_t>(config.max_peer_req_per_sec);
@@ -227,6 +243,7 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
   const auto port6 = config.bind_address6.empty() ? 0 : impl->runner.getBound(AF_INET6).getPort();
   if ((!config.bind_address.empty() && port4 == 0) ||
       (!config.bind_address6.empty() && port6 == 0)) {
+    impl->stop_driving();
     impl->runner.join();
     const bool v4 = !config.bind_address.empty() && port4 == 0;
     return make_error("dht_start_failed",
@@ -311,6 +328,7 @@ void OpenDht::watch_connectivity() {
       if (alone) {
         impl.runner.connectivityChanged();
         if (!known.empty()) impl.runner.bootstrap(known);
+        impl.poke();
       } else {
         known = impl.runner.exportNodes();
       }
@@ -323,6 +341,7 @@ void OpenDht::watch_connectivity() {
       if (!runner_down && !known.empty()) {
         try {
           impl.runner.bootstrap(known);
+          impl.poke();
         } catch (const std::exception& e) {
           spdlog::warn("component=dht rejoin: {}", e.what());
         }
@@ -351,7 +370,8 @@ bool OpenDht::restart_runner(const char* reason) {
   try {
     if (auto id = impl.runner.getNodeId()) impl.runner_config.dht_config.node_config.node_id = id;
     stored = impl.runner.exportValues();
-    // Not under impl.mutex: the runner's thread may be in a callback that takes it.
+    // Not under impl.mutex: the loop thread may be in a callback of this runner that takes it.
+    impl.stop_driving();
     impl.runner.join();
   } catch (const std::exception& e) {
     spdlog::warn("component=dht restart join: {}", e.what());
@@ -405,6 +425,7 @@ bool OpenDht::restart_runner(const char* reason) {
                         /*permanent=*/true);
         ++permanent;
       }
+      impl.poke();
     } catch (const std::exception& e) {
       spdlog::warn("component=dht restart listen/put: {}", e.what());
     }
@@ -442,6 +463,7 @@ void OpenDht::bootstrap(const std::vector<std::string>& peers) {
     }
     try {
       impl_->runner.bootstrap(hp->first, hp->second);
+      impl_->poke();
     } catch (const std::exception& e) {
       spdlog::warn("component=dht bootstrap peer={} failed: {}", peer, e.what());
     }
@@ -478,7 +500,7 @@ uint64_t OpenDht::put_value(const Key& key, Value value, PutCallback done, bool 
     impl.runner.put(
         to_hash(key), std::move(v),
         [shared_done, key, what, &impl](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
-          // Runner thread; the runner is joined before Impl goes.
+          // The loop thread, running this runner; it stops running it before Impl goes.
           if (ok) {
             impl.last_put_ok_ms = steady_ms();
             impl.puts_failing_since_ms = 0;
@@ -494,6 +516,7 @@ uint64_t OpenDht::put_value(const Key& key, Value value, PutCallback done, bool 
           }
         },
         ::dht::time_point::max(), permanent);
+    impl.poke();
   } catch (const std::exception& e) {
     if (*shared_done)
       (*shared_done)(make_error("dht_put_failed", what + key.to_hex() + ": " + e.what()));
@@ -518,6 +541,7 @@ void OpenDht::cancel_permanent(const Key& key, uint64_t value_id) {
   }
   try {
     impl_->runner.cancelPut(to_hash(key), value_id);
+    impl_->poke();
   } catch (const std::exception& e) {
     spdlog::warn("component=dht cancel put key={} failed: {}", key.to_hex(), e.what());
   }
@@ -537,7 +561,7 @@ void OpenDht::get_where(const Key& key, std::optional<uint64_t> only_id, GetCall
     done(make_error("dht_stopped", "dht get " + key.to_hex() + ": node shut down"));
     return;
   }
-  // Values arrive in batches on the runner thread; `done` fires once after the last.
+  // Values arrive in batches on the loop thread; `done` fires once after the last.
   auto found = std::make_shared<std::vector<Value>>();
   auto shared_done = std::make_shared<GetCallback>(std::move(done));
   try {
@@ -558,6 +582,7 @@ void OpenDht::get_where(const Key& key, std::optional<uint64_t> only_id, GetCall
           }
         },
         {}, only_id ? ::dht::Where().id(*only_id) : ::dht::Where());
+    impl_->poke();
   } catch (const std::exception& e) {
     (*shared_done)(make_error("dht_get_failed", "dht get " + key.to_hex() + ": " + e.what()));
   }
@@ -593,6 +618,7 @@ void OpenDht::get_ids(const Key& key, GetIdsCallback done) {
           }
         },
         ::dht::Query(::dht::Select().field(::dht::Value::Field::Id)));
+    impl_->poke();
   } catch (const std::exception& e) {
     (*shared_done)(make_error("dht_get_failed", "dht get_ids " + key.to_hex() + ": " + e.what()));
   }
@@ -611,6 +637,7 @@ ListenToken OpenDht::listen(const Key& key, ListenCallback on_values) {
   };
   try {
     auto fut = impl_->runner.listen(hash, callback);
+    impl_->poke();
     impl_->listens.emplace(token, Impl::Listening{hash, fut.share(), std::move(callback)});
   } catch (const std::exception& e) {
     spdlog::warn("component=dht listen key={} failed: {}", key.to_hex(), e.what());
@@ -625,6 +652,7 @@ void OpenDht::cancel_listen(const Key& /*key*/, ListenToken token) {
   if (!impl_->stopped) {
     try {
       impl_->runner.cancelListen(it->second.hash, it->second.token);
+      impl_->poke();
     } catch (const std::exception& e) {
       spdlog::warn("component=dht cancel listen failed: {}", e.what());
     }
@@ -677,6 +705,7 @@ void OpenDht::shutdown() {
   }
   try {
     impl_->runner.shutdown({}, /*stop=*/true);
+    impl_->stop_driving();
     impl_->runner.join();
   } catch (const std::exception& e) {
     spdlog::warn("component=dht shutdown: {}", e.what());

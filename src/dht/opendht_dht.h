@@ -1,4 +1,4 @@
-// dht/opendht_dht.h — the OpenDHT (dht::DhtRunner, threaded) backend of dht::Dht.
+// dht/opendht_dht.h — the OpenDHT (dht::DhtRunner) backend of dht::Dht.
 //
 // Promise:
 //  * start() binds UDP on `bind_address` (IPv4) and `bind_address6` (IPv6; OpenDHT
@@ -8,8 +8,10 @@
 //    cannot be bound; unreachable bootstrap peers are not an error.
 //  * Nodes with different `network_id`s never talk to each other.
 //  * Its UDP sockets are EpollSockets (dht/epoll_socket.h): any descriptor number works. They are
-//    served by `loop` when given (one receive thread for many nodes of a process), else by a
-//    loop of this node's own.
+//    served by `loop` when given (one thread for many nodes of a process), else by a loop of
+//    this node's own. The runner has no thread of its own: the loop's thread runs it (as an
+//    EpollLoop driver) and every callback of this node (get, put, listen) runs there, one at a
+//    time with those of every other node of the loop: a callback must not block.
 //  * bound_port() is the IPv4 port actually bound (useful with port 0).
 //  * A watchdog (DhtConfig::rejoin_check) re-bootstraps a node whose routing table emptied,
 //    and restarts the runner in place after it rejoins or while all its puts fail
@@ -19,7 +21,7 @@
 //    (stats(): values_kept_on_restart). Operations queued in the runner at that moment,
 //    and a value stored in the instant between taking the values out and stopping the old
 //    runner, are dropped without a callback: callers keep their own timeouts.
-//  * The destructor calls shutdown(): leaves the network, joins the runner's threads; no
+//  * The destructor calls shutdown(): leaves the network, stops the loop running this node; no
 //    callback runs after that.
 #pragma once
 

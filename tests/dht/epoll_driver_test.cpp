@@ -1,0 +1,216 @@
+// The epoll loop runs DHT nodes as drivers: when their socket received, when the time their step
+// asked for comes, when poked; never two at once; never after undrive().
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "dht/epoll_socket.h"
+#include "dht/opendht_dht.h"
+
+namespace beemesh::dht {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = EpollLoop::Clock;
+
+constexpr uint32_t kNet = 0x7e570e02;
+
+// Polls `done` every millisecond for up to `deadline`.
+template <class Pred>
+bool eventually(Pred done, std::chrono::milliseconds deadline = 5s) {
+  const auto until = Clock::now() + deadline;
+  while (!done()) {
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+std::shared_ptr<EpollLoop> started_loop() {
+  auto loop = EpollLoop::start();
+  EXPECT_TRUE(loop.ok()) << loop.error().to_string();
+  return loop.ok() ? std::move(loop).value() : nullptr;
+}
+
+// A step that counts its runs and asks for nothing more.
+struct Counter {
+  std::atomic<int> runs{0};
+  EpollLoop::Step step() {
+    return [this] {
+      ++runs;
+      return Clock::time_point::max();
+    };
+  }
+};
+
+TEST(EpollDriverTest, ADriverDoesNotRunUntilPoked) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  Counter c;
+  const uint64_t d = loop->drive(c.step());
+  EXPECT_NE(d, 0u);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(c.runs, 0);
+  loop->poke(d);
+  EXPECT_TRUE(eventually([&] { return c.runs == 1; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(c.runs, 1) << "time_point::max(): not again until woken";
+  loop->undrive(d);
+}
+
+TEST(EpollDriverTest, ADriverRunsAfterASocketOpenedForItReceives) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  Counter c;
+  const uint64_t d = loop->drive(c.step());
+  const auto v4 = ::dht::SockAddr::resolve("127.0.0.1", "0").front();
+  auto sender = EpollSocket::open(loop, v4, {});
+  auto receiver = EpollSocket::open(loop, v4, {}, d);
+  ASSERT_TRUE(sender.ok() && receiver.ok());
+  std::atomic<int> delivered{0};
+  std::atomic<int> runs_at_delivery{-1};
+  (*receiver)->setOnReceive([&](::dht::net::PacketList&& packets) {
+    runs_at_delivery = c.runs.load();
+    delivered += static_cast<int>(packets.size());
+    return ::dht::net::PacketList{};
+  });
+  const std::string msg(
+      "\x81\xa1"
+      "a\x80",
+      4);  // {"a": {}}: shaped like a DHT message
+  ASSERT_EQ((*sender)->sendTo((*receiver)->getBound(AF_INET),
+                              reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), false),
+            0);
+  EXPECT_TRUE(eventually([&] { return c.runs == 1; }));
+  EXPECT_EQ(delivered, 1);
+  EXPECT_EQ(runs_at_delivery, 0) << "the step runs after the datagrams were handed over";
+  loop->undrive(d);
+}
+
+TEST(EpollDriverTest, ADriverRunsAgainWhenTheTimeItReturnedComes) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  std::atomic<int> runs{0};
+  std::atomic<int64_t> late_ms{-1};
+  Clock::time_point asked{};
+  const uint64_t d = loop->drive([&] {
+    const auto now = Clock::now();
+    if (++runs == 2) {
+      late_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - asked).count();
+    }
+    if (runs >= 2) return Clock::time_point::max();
+    asked = now + 100ms;
+    return asked;
+  });
+  loop->poke(d);
+  EXPECT_TRUE(eventually([&] { return runs == 2; }));
+  EXPECT_GE(late_ms, 0) << "never before its time";
+  loop->undrive(d);
+}
+
+TEST(EpollDriverTest, ADriverAskingForAPastTimeRunsAgainButNotInABusyLoop) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  std::atomic<int> runs{0};
+  const uint64_t d = loop->drive([&] {
+    ++runs;
+    return Clock::time_point{};  // "now", forever
+  });
+  loop->poke(d);
+  std::this_thread::sleep_for(200ms);
+  loop->undrive(d);
+  EXPECT_GE(runs, 2);
+  EXPECT_LE(runs, 200 / kMinStepGap.count() + 1);
+}
+
+TEST(EpollDriverTest, APokeFromManyThreadsRunsTheStepAndNeverTwoStepsAtOnce) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  std::atomic<int> runs{0};
+  const auto step = [&] {
+    if (++inside > 1) ++overlaps;
+    std::this_thread::sleep_for(100us);
+    --inside;
+    ++runs;
+    return Clock::time_point::max();
+  };
+  const uint64_t a = loop->drive(step);
+  const uint64_t b = loop->drive(step);
+  std::vector<std::thread> pokers;
+  for (int t = 0; t < 4; ++t) {
+    pokers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) loop->poke((t + i) % 2 ? a : b);
+    });
+  }
+  for (auto& t : pokers) t.join();
+  const int before = runs;
+  loop->poke(a);
+  EXPECT_TRUE(eventually([&] { return runs > before; })) << "a poke after the others is never lost";
+  EXPECT_EQ(overlaps, 0);
+  loop->undrive(a);
+  loop->undrive(b);
+}
+
+TEST(EpollDriverTest, AfterUndriveTheStepIsNotRunningAndNeverRunsAgain) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  std::promise<void> entered;
+  std::atomic<bool> finished{false};
+  std::atomic<int> runs{0};
+  const uint64_t d = loop->drive([&] {
+    if (++runs == 1) {
+      entered.set_value();
+      std::this_thread::sleep_for(100ms);
+      finished = true;
+    }
+    return Clock::now();  // again at once, were it still driven
+  });
+  loop->poke(d);
+  ASSERT_EQ(entered.get_future().wait_for(5s), std::future_status::ready);
+  loop->undrive(d);
+  EXPECT_TRUE(finished) << "undrive() waited for the running step";
+  const int after = runs;
+  loop->poke(d);  // an unknown id now: ignored
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(runs, after);
+  EXPECT_EQ(loop->drivers(), 0u);
+}
+
+TEST(EpollDriverTest, AStepThatThrowsRunsAgainLater) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  std::atomic<int> runs{0};
+  const uint64_t d = loop->drive([&]() -> Clock::time_point {
+    if (++runs == 1) throw std::runtime_error("first run fails");
+    return Clock::time_point::max();
+  });
+  loop->poke(d);
+  EXPECT_TRUE(eventually([&] { return runs == 2; }, 5s));
+  loop->undrive(d);
+}
+
+TEST(EpollDriverTest, EachOpenDhtNodeIsADriverOfItsLoopUntilShutDown) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  auto first = OpenDht::start(loopback_config(kNet), loop);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  auto second = OpenDht::start(loopback_config(kNet, {(*first)->endpoint()}), loop);
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  EXPECT_EQ(loop->drivers(), 2u);
+  EXPECT_TRUE(eventually([&] { return (*second)->node_count() >= 1; }, 10s))
+      << "the nodes found each other with no thread of their own";
+  (*second)->shutdown();
+  EXPECT_EQ(loop->drivers(), 1u);
+  (*first)->shutdown();
+  EXPECT_EQ(loop->drivers(), 0u);
+}
+
+}  // namespace
+}  // namespace beemesh::dht
