@@ -202,8 +202,9 @@ int EpollLoop::next_timeout() {
   if (deadlines_.empty()) return -1;
   const auto wait = deadlines_.begin()->first - Clock::now();
   if (wait <= Clock::duration::zero()) return 0;
-  // Rounded up: waking before the deadline would find nothing due and wait again.
-  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  // Rounded up (waking before the deadline would find nothing due and wait again), and late by
+  // kTimerSlack: the deadlines of the next few ms are run in the same turn.
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait + kTimerSlack).count();
   return static_cast<int>(std::min<int64_t>(ms, std::numeric_limits<int>::max()));
 }
 
@@ -243,10 +244,12 @@ void EpollLoop::run_step(uint64_t driver) {
     auto it = drivers_.find(driver);
     if (it != drivers_.end()) {
       Driver& d = it->second;
-      if (d.deadline != Clock::time_point::max()) deadlines_.erase({d.deadline, driver});
       if (next != Clock::time_point::max()) next = std::max(next, Clock::now() + kMinStepGap);
-      d.deadline = next;
-      if (next != Clock::time_point::max()) deadlines_.emplace(next, driver);
+      if (next != d.deadline) {
+        if (d.deadline != Clock::time_point::max()) deadlines_.erase({d.deadline, driver});
+        d.deadline = next;
+        if (next != Clock::time_point::max()) deadlines_.emplace(next, driver);
+      }
     }
   }
   idle_.notify_all();

@@ -31,8 +31,10 @@
 //    after datagrams arrive, when its next job is due, and after an operation was queued).
 //    drive(step) registers a step; the loop thread runs it
 //      - at the end of a turn in which a socket opened for that driver received datagrams,
-//      - when the time the step last returned has come (Clock::time_point::max(): never; a
-//        time in the past runs it again after at least kMinStepGap),
+//      - when the time the step last returned has come (the loop sleeps kTimerSlack past the
+//        earliest deadline, so that the deadlines of the next few ms share a wake-up;
+//        Clock::time_point::max(): never; a time in the past runs it again after at least
+//        kMinStepGap),
 //      - in the turn after poke(), which any thread may call (unknown ids are ignored).
 //    A step runs at most once per turn, and never concurrently with another step or socket
 //    drain of the same loop: a step that blocks holds up every node of the loop. A step that
@@ -76,6 +78,9 @@ inline constexpr size_t kReceiveBufferBytes = size_t{1} << 20;
 // its DHT returns "now" forever); one that threw runs again after kStepRetry.
 inline constexpr std::chrono::milliseconds kMinStepGap{1};
 inline constexpr std::chrono::milliseconds kStepRetry{100};
+// How late a driver's deadline may run: at 1,000 nodes a loop has a deadline every ~0.4 ms;
+// OpenDHT's own timeouts are 1 s and more.
+inline constexpr std::chrono::milliseconds kTimerSlack{10};
 
 class EpollSocket;
 

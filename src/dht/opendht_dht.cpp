@@ -25,6 +25,9 @@ namespace {
 // After an isolation, good nodes must still be there this long before it counts as a rejoin
 // (the watchdog's own re-bootstrap makes the old, dead nodes good for a moment).
 constexpr int64_t kRejoinConfirm = 1000;  // ms
+// How often the watchdog copies the routing table it would rejoin through: exportNodes() holds
+// the runner's lock, which the loop thread running every node of its loop then waits for.
+constexpr int64_t kExportKnownEvery = 30'000;  // ms
 
 ::dht::InfoHash to_hash(const Key& key) {
   ::dht::InfoHash h;
@@ -279,6 +282,7 @@ void OpenDht::watch_connectivity() {
   // The nodes known while connected: a node with no bootstrap peer of its own (the first
   // of a mesh) rejoins through them.
   std::vector<::dht::NodeExport> known;
+  int64_t exported_ms = 0;
   std::unique_lock lock(impl.watchdog_mutex);
   while (!impl.stopped) {
     impl.watchdog_wake.wait_for(lock, impl.config.rejoin_check,
@@ -329,8 +333,9 @@ void OpenDht::watch_connectivity() {
         impl.runner.connectivityChanged();
         if (!known.empty()) impl.runner.bootstrap(known);
         impl.poke();
-      } else {
+      } else if (known.empty() || now - exported_ms >= kExportKnownEvery) {
         known = impl.runner.exportNodes();
+        exported_ms = now;
       }
     } catch (const std::exception& e) {
       spdlog::warn("component=dht rejoin: {}", e.what());
