@@ -162,36 +162,50 @@ void EpollLoop::run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    for (int i = 0; i < n && !stopping_; ++i) {
-      const uint64_t id = events[static_cast<size_t>(i)].data.u64;
-      if (id == kWakeId) {
-        uint64_t count = 0;
-        [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof(count));
-        continue;
-      }
-      EpollSocket* socket = nullptr;
-      int fd = -1;
-      {
-        MutexLock lock(mutex_);
-        auto it = registrations_.find(id);
-        if (it == registrations_.end()) continue;  // removed after epoll_wait returned
-        socket = it->second.socket;
-        fd = it->second.fd;
-        dispatching_ = socket;
-      }
-      const bool received = socket->drain(fd, buffer_);
-      if (received && socket->driver_ != 0) due_.push_back(socket->driver_);
-      {
-        MutexLock lock(mutex_);
-        dispatching_ = nullptr;
-      }
-      idle_.notify_all();
-    }
+    dispatch(events.data(), n);
     collect_due();
     std::sort(due_.begin(), due_.end());
     due_.erase(std::unique(due_.begin(), due_.end()), due_.end());
-    for (size_t i = 0; i < due_.size() && !stopping_; ++i) run_step(due_[i]);
+    auto drained_at = Clock::now();
+    for (size_t i = 0; i < due_.size() && !stopping_; ++i) {
+      run_step(due_[i]);
+      // A turn of many steps can be long: sockets that became readable meanwhile are
+      // drained (cheap) before their kernel buffers fill, and their drivers join this turn.
+      if (Clock::now() - drained_at >= kDrainEvery) {
+        const int more = ::epoll_wait(epoll_fd_, events.data(), kMaxEvents, 0);
+        if (more > 0) dispatch(events.data(), more);
+        drained_at = Clock::now();
+      }
+    }
     due_.clear();
+  }
+}
+
+void EpollLoop::dispatch(const epoll_event* events, int n) {
+  for (int i = 0; i < n && !stopping_; ++i) {
+    const uint64_t id = events[i].data.u64;
+    if (id == kWakeId) {
+      uint64_t count = 0;
+      [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof(count));
+      continue;
+    }
+    EpollSocket* socket = nullptr;
+    int fd = -1;
+    {
+      MutexLock lock(mutex_);
+      auto it = registrations_.find(id);
+      if (it == registrations_.end()) continue;  // removed after epoll_wait returned
+      socket = it->second.socket;
+      fd = it->second.fd;
+      dispatching_ = socket;
+    }
+    const bool received = socket->drain(fd, buffer_);
+    if (received && socket->driver_ != 0) due_.push_back(socket->driver_);
+    {
+      MutexLock lock(mutex_);
+      dispatching_ = nullptr;
+    }
+    idle_.notify_all();
   }
 }
 

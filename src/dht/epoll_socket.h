@@ -36,7 +36,9 @@
 //        Clock::time_point::max(): never; a time in the past runs it again after at least
 //        kMinStepGap),
 //      - in the turn after poke(), which any thread may call (unknown ids are ignored).
-//    A step runs at most once per turn, and never concurrently with another step or socket
+//    Between the steps of a long turn, sockets that became readable are drained (at least every
+//    kDrainEvery), and their drivers' steps join the turn: a step then may run twice in a turn.
+//    A step never runs concurrently with another step or socket
 //    drain of the same loop: a step that blocks holds up every node of the loop. A step that
 //    throws is logged and run again after kStepRetry. undrive() unregisters; when it returns,
 //    the step is not running and will not run again (unless called from the loop thread).
@@ -64,6 +66,8 @@
 #include "common/result.h"
 #include "common/thread_annotations.h"
 
+struct epoll_event;  // <sys/epoll.h>
+
 namespace beemesh::dht {
 
 inline constexpr size_t kMaxDatagramSize = 65536;
@@ -81,6 +85,8 @@ inline constexpr std::chrono::milliseconds kStepRetry{100};
 // How late a driver's deadline may run: at 1,000 nodes a loop has a deadline every ~0.4 ms;
 // OpenDHT's own timeouts are 1 s and more.
 inline constexpr std::chrono::milliseconds kTimerSlack{10};
+// In a turn of many steps, readable sockets are drained at least this often between them.
+inline constexpr std::chrono::milliseconds kDrainEvery{1};
 
 class EpollSocket;
 
@@ -127,6 +133,8 @@ class EpollLoop {
   // called on the loop thread).
   void remove(EpollSocket* socket) EXCLUDES(mutex_);
   void run() EXCLUDES(mutex_);
+  // Drains the sockets of `events` (and the eventfd); their drivers go to `due_`.
+  void dispatch(const ::epoll_event* events, int n) EXCLUDES(mutex_);
   // The epoll_wait timeout: 0 with drivers poked, else until the earliest deadline, else -1.
   int next_timeout() EXCLUDES(mutex_);
   // Moves the poked drivers and those whose deadline has come into `due_`.

@@ -5,9 +5,11 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dht/epoll_socket.h"
 #include "dht/opendht_dht.h"
@@ -181,6 +183,57 @@ TEST(EpollDriverTest, AfterUndriveTheStepIsNotRunningAndNeverRunsAgain) {
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(runs, after);
   EXPECT_EQ(loop->drivers(), 0u);
+}
+
+TEST(EpollDriverTest, ASocketThatBecomesReadableDuringALongTurnIsDrainedBeforeItsLaterSteps) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  std::mutex mutex;
+  std::vector<std::string> order;
+  const auto note = [&](const std::string& what) {
+    std::lock_guard lock(mutex);
+    order.push_back(what);
+  };
+  const auto at = Clock::now() + 200ms;  // both steps due in the same turn
+  std::promise<void> slow_entered;
+  std::atomic<int> slow_runs{0};
+  const uint64_t slow = loop->drive([&] {
+    if (++slow_runs == 2) {
+      note("slow step");
+      slow_entered.set_value();
+      std::this_thread::sleep_for(100ms);  // a long step: a datagram arrives meanwhile
+    }
+    return slow_runs == 1 ? at : Clock::time_point::max();
+  });
+  std::atomic<int> next_runs{0};
+  const uint64_t next = loop->drive([&] {
+    if (++next_runs == 2) note("next step");
+    return next_runs == 1 ? at : Clock::time_point::max();
+  });
+  ASSERT_LT(slow, next) << "the turn runs its steps in id order";
+  const auto v4 = ::dht::SockAddr::resolve("127.0.0.1", "0").front();
+  auto sender = EpollSocket::open(loop, v4, {});
+  auto receiver = EpollSocket::open(loop, v4, {});
+  ASSERT_TRUE(sender.ok() && receiver.ok());
+  (*receiver)->setOnReceive([&](::dht::net::PacketList&&) {
+    note("received");
+    return ::dht::net::PacketList{};
+  });
+  loop->poke(slow);
+  loop->poke(next);
+  ASSERT_EQ(slow_entered.get_future().wait_for(5s), std::future_status::ready);
+  const std::string msg(
+      "\x81\xa1"
+      "a\x80",
+      4);
+  ASSERT_EQ((*sender)->sendTo((*receiver)->getBound(AF_INET),
+                              reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), false),
+            0);
+  EXPECT_TRUE(eventually([&] { return next_runs == 2; }));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(order, (std::vector<std::string>{"slow step", "received", "next step"}));
+  loop->undrive(slow);
+  loop->undrive(next);
 }
 
 TEST(EpollDriverTest, AStepThatThrowsRunsAgainLater) {
