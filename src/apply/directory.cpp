@@ -288,6 +288,20 @@ void NodeDirectory::take_joins() {
     std::lock_guard lock(mutex_);
     buckets.assign(watched_buckets_.begin(), watched_buckets_.end());
   }
+  // Unchanged answers (same buckets, same fresh cache entries) were taken at an earlier tick:
+  // only a gap's passes may be due. Until the first evaluation, answers are always looked at.
+  std::vector<uint64_t> stamps;
+  stamps.reserve(buckets.size());
+  for (int64_t b : buckets) stamps.push_back(providers_.answer_stamp(joins_id(b)));
+  {
+    std::lock_guard lock(mutex_);
+    if (joins_evaluated_ && buckets == joins_taken_buckets_ && stamps == joins_taken_stamps_ &&
+        std::find(stamps.begin(), stamps.end(), 0) == stamps.end()) {
+      list_joiners();
+      recheck_after_gap(Steady::now(), false);
+      return;
+    }
+  }
   // Cache hits, kept current by the buckets' listens (a DHT get once per cache_ttl); the
   // provider manager has left out nodes known dead (joins ids are passive, like shards).
   // A full bucket answer (max_providers joins) may have pushed older joins of it out.
@@ -370,21 +384,10 @@ void NodeDirectory::take_joins() {
     auto& pending = shards_[s].seeds;
     if (pending.size() < provider::kMaxRememberedValues) pending.push_back(std::move(seed));
   }
-  for (const auto& [id, join] : seen) {
-    if (!join.entry) continue;
-    auto& entries = shards_[*directory_shard(id)].entries;
-    auto known = std::find_if(entries.begin(), entries.end(),
-                              [&](const NodeEntry& e) { return e.node_id == id; });
-    if (known == entries.end()) {
-      entries.push_back(*join.entry);
-    } else if (known->last_seen_ms < join.entry->last_seen_ms &&
-               (known->rpc_endpoint != join.entry->rpc_endpoint ||
-                known->api_endpoint != join.entry->api_endpoint ||
-                known->name != join.entry->name || known->engine != join.entry->engine)) {
-      *known = *join.entry;  // joined again with new endpoints
-    }
-  }
   joins_seen_ = std::move(seen);
+  list_joiners();
+  joins_taken_buckets_ = std::move(buckets);
+  joins_taken_stamps_ = std::move(stamps);
   if (running_mesh) {
     std::uniform_real_distribution<double> spread(0.75, 1.25);
     for (auto& shard : shards_) {
@@ -396,6 +399,27 @@ void NodeDirectory::take_joins() {
       }
     }
   }
+  recheck_after_gap(now, gap);
+}
+
+void NodeDirectory::list_joiners() {
+  for (const auto& [id, join] : joins_seen_) {
+    if (!join.entry) continue;
+    auto& entries = shards_[*directory_shard(id)].entries;
+    auto known = std::find_if(entries.begin(), entries.end(),
+                              [&](const NodeEntry& e) { return e.node_id == id; });
+    if (known == entries.end()) {
+      entries.push_back(*join.entry);  // again, if a shard read since has not listed it
+    } else if (known->last_seen_ms < join.entry->last_seen_ms &&
+               (known->rpc_endpoint != join.entry->rpc_endpoint ||
+                known->api_endpoint != join.entry->api_endpoint ||
+                known->name != join.entry->name || known->engine != join.entry->engine)) {
+      *known = *join.entry;  // joined again with new endpoints
+    }
+  }
+}
+
+void NodeDirectory::recheck_after_gap(Steady::time_point now, bool gap) {
   // Two passes, kJoinGapRecheck apart: the joiners missed may be older than the next answers
   // reach, and in a burst their shard records may not be stored yet at the first pass.
   if (gap) gap_passes_ = 2;
@@ -420,6 +444,7 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
         shard.strict = true;  // revoked nodes go at once, not after a second read
       }
       joins_seen_.clear();
+      joins_taken_stamps_.clear();  // every joiner checked again at this tick
     }
   }
   end_join_window();

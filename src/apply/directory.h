@@ -296,8 +296,13 @@ class NodeDirectory {
   // Watches the joins buckets around now (previous, current, next) and no others.
   void watch_join_buckets();
   // Takes in the joiners listed in the watched joins buckets (cache hits, kept current by
-  // their listens).
+  // their listens); skips the answers already taken while their stamps stay the same.
   void take_joins();
+  // Under mutex_: lists every joiner of joins_seen_ that passed the checks in its shard (a
+  // shard read since may not have listed it yet), with its endpoints if it joined again.
+  void list_joiners();
+  // Under mutex_: owes every shard two passes after a joins gap, and runs one when due.
+  void recheck_after_gap(Steady::time_point now, bool gap);
   // Withdraws the join record once its window has passed.
   void end_join_window();
   // Adds to `read` the entries of `shard` it lacks for the first time (see the promise).
@@ -331,6 +336,10 @@ class NodeDirectory {
   int64_t next_bucket_at_ms_ = 0;  // into a bucket, when the next one is watched (random)
   // Joiners of the previous tick's answer and the verdict on each (checked once per record).
   std::map<std::string, JoinSeen> joins_seen_;
+  // The buckets and their answer stamps (ProviderManager::answer_stamp) joins_seen_ was taken
+  // from: while both stay the same, a tick's answers are those already taken.
+  std::vector<int64_t> joins_taken_buckets_;
+  std::vector<uint64_t> joins_taken_stamps_;
   Steady::time_point last_gap_recheck_{};
   int gap_passes_ = 0;            // passes over every shard still owed to a joins gap
   bool joins_evaluated_ = false;  // a joins answer was looked at after the first pass

@@ -106,6 +106,9 @@ struct OpenDht::Impl {
   // The runner has no thread (threaded = false): `loop` runs it as this driver (0: not running).
   // Every call that queues an operation in the runner pokes it.
   std::atomic<uint64_t> driver{0};
+  // Whether the runner had a good node in either family at its last step (its status
+  // callback, on the loop thread): the watchdog's check, without the runner's lock.
+  std::atomic<bool> connected{false};
   std::atomic<bool> stopped{false};
   // DhtRunner::getNodesStats() dereferences its Dht, which join() destroys: node_count() and
   // stats() read the runner only while `runner_up` (under a shared lock); a restart and
@@ -175,6 +178,10 @@ Result<void> OpenDht::run_runner(Impl& impl) {
   }
   ::dht::DhtRunner::Context ctx;
   ctx.sock = std::move(sock).value();
+  impl.connected = false;  // a new runner starts disconnected and says when that changes
+  ctx.statusChangedCallback = [&impl](::dht::NodeStatus v4, ::dht::NodeStatus v6) {
+    impl.connected = v4 == ::dht::NodeStatus::Connected || v6 == ::dht::NodeStatus::Connected;
+  };
   if (config.log_to_stderr) ctx.logger = ::dht::log::getStdLogger();
   try {
     impl.runner.run(impl.runner_config, std::move(ctx));
@@ -296,8 +303,9 @@ void OpenDht::watch_connectivity() {
       lock.lock();
       continue;
     }
-    const size_t nodes = node_count();
-    const bool alone = nodes == 0;
+    // Connected: a good node in either family (node_count() > 0) at the runner's last step,
+    // which runs at every datagram, timer and request timeout of the node.
+    const bool alone = !impl.connected;
     const char* restart = nullptr;
     if (alone) {
       if (!isolated && connected_once) {
@@ -314,7 +322,7 @@ void OpenDht::watch_connectivity() {
       // no rejoin yet. They must still be there at a check kRejoinConfirm later.
       if (answering_since_ms == 0) answering_since_ms = now;
       if (now - answering_since_ms >= kRejoinConfirm) {
-        spdlog::info("component=dht event=rejoined nodes={}", nodes);
+        spdlog::info("component=dht event=rejoined nodes={}", node_count());
         isolated = false;
         // Not for the short isolation a restart itself causes while its bootstrap answers.
         if (isolated_since_ms - last_restart_ms >= impl.config.restart_min_gap.count()) {

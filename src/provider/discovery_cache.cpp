@@ -21,6 +21,7 @@ void DiscoveryCache::reselect(Entry& e, int64_t now_ms) {
     }
   }
   e.earliest_expiry_ms = next;
+  e.stamp = ++stamps_;
 }
 
 const std::vector<ProviderInfo>& DiscoveryCache::current(Entry& e, int64_t now_ms) {
@@ -42,6 +43,17 @@ std::optional<std::vector<ProviderInfo>> DiscoveryCache::fresh(const std::string
   }
   touch(e);
   return current(e, now_ms);
+}
+
+uint64_t DiscoveryCache::fresh_stamp(const std::string& manifest_id, int64_t now_ms) const {
+  auto it = entries_.find(manifest_id);
+  if (it == entries_.end()) return 0;
+  const Entry& e = it->second;
+  if (e.invalidated || now_ms - e.filled_ms >= limits_.ttl_ms || now_ms < e.filled_ms ||
+      now_ms >= e.earliest_expiry_ms) {
+    return 0;
+  }
+  return e.stamp;
 }
 
 std::optional<std::vector<ProviderInfo>> DiscoveryCache::any(const std::string& manifest_id,

@@ -9,6 +9,10 @@
 //    every call, so an expired provider is never returned.
 //  * merge() folds a record seen later (a listen update) into an existing entry, keeping
 //    the newest per node; it never creates entries.
+//  * fresh_stamp() names the answer fresh() would give now: a stamp that changes whenever the
+//    entry's provider list is selected again (fill, a merge that changed it, an expiry), and 0
+//    when fresh() would not answer from the entry as it is (none, stale, invalidated, or a
+//    record in it due to expire). Equal non-zero stamps: the same answer.
 //  * At most `capacity` entries: fill() evicts the least recently used ones and returns
 //    their manifest ids. cleanup() removes entries with no live provider left and entries
 //    older than `keep_ms` and returns their ids, except the ids it is told to keep.
@@ -43,6 +47,7 @@ class DiscoveryCache {
 
   std::optional<std::vector<ProviderInfo>> fresh(const std::string& manifest_id, int64_t now_ms);
   std::optional<std::vector<ProviderInfo>> any(const std::string& manifest_id, int64_t now_ms);
+  uint64_t fresh_stamp(const std::string& manifest_id, int64_t now_ms) const;
 
   // Replaces the entry for `manifest_id`; returns the ids evicted to stay within capacity.
   std::vector<std::string> fill(const std::string& manifest_id,
@@ -65,6 +70,7 @@ class DiscoveryCache {
     int64_t filled_ms = 0;
     int64_t earliest_expiry_ms = 0;  // when a listed provider expires: reselect then
     bool invalidated = false;
+    uint64_t stamp = 0;  // set at each reselect (fresh_stamp)
     std::list<std::string>::iterator lru;
   };
 
@@ -75,6 +81,7 @@ class DiscoveryCache {
   CacheLimits limits_;
   std::unordered_map<std::string, Entry> entries_;
   std::list<std::string> lru_;  // front: most recently used
+  uint64_t stamps_ = 0;         // the last stamp given
 };
 
 }  // namespace beemesh::provider

@@ -794,6 +794,11 @@ std::vector<ProviderInfo> ProviderManager::discover(const std::string& manifest_
   }
 }
 
+uint64_t ProviderManager::answer_stamp(const std::string& manifest_id) {
+  std::lock_guard lock(core_->mutex);
+  return core_->cache.fresh_stamp(manifest_id, core_->clock.now_ms());
+}
+
 std::optional<std::vector<ProviderInfo>> ProviderManager::cached(const std::string& manifest_id) {
   std::lock_guard lock(core_->mutex);
   return core_->cache.any(manifest_id, core_->clock.now_ms());

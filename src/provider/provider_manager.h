@@ -258,6 +258,10 @@ class ProviderManager final : public Announcer, public Discoverer {
   // What the cache holds for `manifest_id` (fresh or stale, kept current by its listen),
   // without a DHT read and without the liveness filter; nullopt when nothing is cached.
   std::optional<std::vector<ProviderInfo>> cached(const std::string& manifest_id);
+  // DiscoveryCache::fresh_stamp of the key's cache entry: while it stays the same non-zero
+  // value, discover(manifest_id) answers from the cache with the same list (before the
+  // liveness filter, which may still drop a node found dead meanwhile).
+  uint64_t answer_stamp(const std::string& manifest_id);
   // A DHT get now, never cached, never listened to (see the promise above).
   Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id);
   // The same answer, read through `memory` (see the promise above).
