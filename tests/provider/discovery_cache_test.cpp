@@ -92,6 +92,56 @@ TEST(DiscoveryCacheTest, FillKeepsNewerRecordsAlreadyKnown) {
   EXPECT_TRUE(cache.fresh("m", kNow)->empty());
 }
 
+TEST(DiscoveryCacheTest, FreshStampStaysWhileTheAnswerStaysTheSame) {
+  DiscoveryCache cache(limits());
+  auto a = identity_n(1);
+  cache.fill("m", {provider_record(a, "m", 5, kNow)}, kNow);
+  const uint64_t stamp = cache.fresh_stamp("m", kNow);
+  EXPECT_NE(stamp, 0u);
+  EXPECT_EQ(cache.fresh_stamp("m", kNow + 500), stamp);
+  cache.fresh("m", kNow + 500);  // a lookup changes nothing
+  EXPECT_FALSE(cache.merge("m", provider_record(a, "m", 4, kNow + 1), kNow + 1));  // older
+  EXPECT_EQ(cache.fresh_stamp("m", kNow + 500), stamp);
+}
+
+TEST(DiscoveryCacheTest, FreshStampChangesWithAMergeOrAFill) {
+  DiscoveryCache cache(limits());
+  auto a = identity_n(1);
+  cache.fill("m", {provider_record(a, "m", 5, kNow)}, kNow);
+  const uint64_t filled = cache.fresh_stamp("m", kNow);
+  ASSERT_TRUE(cache.merge("m", provider_record(identity_n(2), "m", 1, kNow + 1), kNow + 1));
+  const uint64_t merged = cache.fresh_stamp("m", kNow + 1);
+  EXPECT_NE(merged, 0u);
+  EXPECT_NE(merged, filled);
+  cache.fill("m", {}, kNow + 2);
+  EXPECT_NE(cache.fresh_stamp("m", kNow + 2), merged);
+}
+
+TEST(DiscoveryCacheTest, FreshStampIsZeroWhenFreshWouldNotAnswerFromTheEntryAsItIs) {
+  DiscoveryCache cache(limits());
+  EXPECT_EQ(cache.fresh_stamp("m", kNow), 0u) << "no entry";
+  cache.fill("m", {provider_record(identity_n(1), "m", 1, kNow, /*ttl_s=*/1)}, kNow);
+  cache.fill("n", {provider_record(identity_n(2), "n", 1, kNow)}, kNow);
+  EXPECT_NE(cache.fresh_stamp("m", kNow + 999), 0u);
+  EXPECT_EQ(cache.fresh_stamp("m", kNow + 1000), 0u) << "stale, and its record expired";
+  cache.invalidate("n");
+  EXPECT_EQ(cache.fresh_stamp("n", kNow), 0u) << "invalidated";
+}
+
+TEST(DiscoveryCacheTest, FreshStampIsZeroOnceARecordOfTheAnswerIsDueToExpire) {
+  CacheLimits long_ttl = limits();
+  long_ttl.ttl_ms = 60'000;
+  DiscoveryCache cache(long_ttl);
+  cache.fill("m",
+             {provider_record(identity_n(1), "m", 1, kNow, /*ttl_s=*/2),
+              provider_record(identity_n(2), "m", 1, kNow)},
+             kNow);
+  EXPECT_NE(cache.fresh_stamp("m", kNow + 1999), 0u);
+  EXPECT_EQ(cache.fresh_stamp("m", kNow + 2000), 0u) << "the answer shrinks at its next lookup";
+  EXPECT_EQ(cache.fresh("m", kNow + 2000)->size(), 1u);
+  EXPECT_NE(cache.fresh_stamp("m", kNow + 2000), 0u) << "selected again";
+}
+
 TEST(DiscoveryCacheTest, EvictsTheLeastRecentlyUsedBeyondCapacity) {
   DiscoveryCache cache(limits(2));
   auto a = identity_n(1);
