@@ -208,6 +208,23 @@ TEST_F(DirectoryJoins, ANodeMissingFromTwoReadsInARowOfItsShardIsDropped) {
   EXPECT_EQ(reader->nodes().size(), 1u);
 }
 
+// A started directory takes each joins answer in once and then skips it while it stays the
+// same (take_joins); a joiner its shard reads dropped meanwhile is still listed from it.
+TEST_F(DirectoryJoins, AJoinerTwoShardReadsMissedIsListedAgainFromItsUnchangedJoin) {
+  auto& reader = start_node(0);
+  start_node(1);
+  ASSERT_TRUE(eventually([&] { return every_directory_lists(2); }, 20s)) << describe();
+  reader.refresh();                     // its first pass is done...
+  std::this_thread::sleep_for(2500ms);  // ...and a tick (every 2 s) has taken the joins in
+  ASSERT_TRUE(withdraw_and_wait(1, 0));
+  const uint64_t dropped = reader.stats().entries_dropped;
+  reader.refresh();
+  reader.refresh();  // node 1's shard read twice without it: dropped from it...
+  EXPECT_GT(reader.stats().entries_dropped, dropped);
+  EXPECT_TRUE(eventually([&] { return reader.nodes().size() == 2; }, 10s))
+      << "...and listed again from its join" << describe();
+}
+
 // A shard re-read asks for the value ids first and, when none is new, reads no record: its
 // cost does not grow with the entries of the shard.
 TEST_F(DirectoryJoins, AReReadOfAShardThatDidNotChangeReadsNoRecord) {
