@@ -164,16 +164,17 @@ void EpollLoop::run() {
     }
     dispatch(events.data(), n);
     collect_due();
-    std::sort(due_.begin(), due_.end());
-    due_.erase(std::unique(due_.begin(), due_.end()), due_.end());
     auto drained_at = Clock::now();
     for (size_t i = 0; i < due_.size() && !stopping_; ++i) {
+      queued_.erase(due_[i]);
       run_step(due_[i]);
-      // A turn of many steps can be long: sockets that became readable meanwhile are
-      // drained (cheap) before their kernel buffers fill, and their drivers join this turn.
+      // A turn of many steps can be long, and under steady traffic it never ends: sockets
+      // that became readable meanwhile are drained (cheap) before their kernel buffers fill,
+      // and they, the pokes and the deadlines that came join the end of this turn.
       if (Clock::now() - drained_at >= kDrainEvery) {
         const int more = ::epoll_wait(epoll_fd_, events.data(), kMaxEvents, 0);
         if (more > 0) dispatch(events.data(), more);
+        collect_due();
         drained_at = Clock::now();
       }
     }
@@ -200,7 +201,7 @@ void EpollLoop::dispatch(const epoll_event* events, int n) {
       dispatching_ = socket;
     }
     const bool received = socket->drain(fd, buffer_);
-    if (received && socket->driver_ != 0) due_.push_back(socket->driver_);
+    if (received && socket->driver_ != 0) queue(socket->driver_);
     {
       MutexLock lock(mutex_);
       dispatching_ = nullptr;
@@ -222,9 +223,13 @@ int EpollLoop::next_timeout() {
   return static_cast<int>(std::min<int64_t>(ms, std::numeric_limits<int>::max()));
 }
 
+void EpollLoop::queue(uint64_t driver) {
+  if (queued_.insert(driver).second) due_.push_back(driver);
+}
+
 void EpollLoop::collect_due() {
   MutexLock lock(mutex_);
-  due_.insert(due_.end(), poked_.begin(), poked_.end());
+  for (uint64_t id : poked_) queue(id);
   poked_.clear();
   const auto now = Clock::now();
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
@@ -232,7 +237,7 @@ void EpollLoop::collect_due() {
     deadlines_.erase(deadlines_.begin());
     auto it = drivers_.find(id);
     if (it != drivers_.end()) it->second.deadline = Clock::time_point::max();
-    due_.push_back(id);
+    queue(id);
   }
 }
 

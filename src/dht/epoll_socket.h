@@ -37,7 +37,9 @@
 //        kMinStepGap),
 //      - in the turn after poke(), which any thread may call (unknown ids are ignored).
 //    Between the steps of a long turn, sockets that became readable are drained (at least every
-//    kDrainEvery), and their drivers' steps join the turn: a step then may run twice in a turn.
+//    kDrainEvery), and their drivers, the drivers poked and those whose deadline came join the
+//    end of the turn (first come, first run; one not run yet is not queued twice); a step
+//    then may run twice in a turn, and a turn under steady traffic never starves a poke.
 //    A step never runs concurrently with another step or socket
 //    drain of the same loop: a step that blocks holds up every node of the loop. A step that
 //    throws is logged and run again after kStepRetry. undrive() unregisters; when it returns,
@@ -59,6 +61,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -137,8 +140,10 @@ class EpollLoop {
   void dispatch(const ::epoll_event* events, int n) EXCLUDES(mutex_);
   // The epoll_wait timeout: 0 with drivers poked, else until the earliest deadline, else -1.
   int next_timeout() EXCLUDES(mutex_);
-  // Moves the poked drivers and those whose deadline has come into `due_`.
+  // Queues the poked drivers and those whose deadline has come.
   void collect_due() EXCLUDES(mutex_);
+  // Appends `driver` to `due_` unless it waits there already (loop thread only).
+  void queue(uint64_t driver);
   void run_step(uint64_t driver) EXCLUDES(mutex_);
   void wake();
 
@@ -172,7 +177,8 @@ class EpollLoop {
 
   // Only the loop thread touches these.
   std::array<uint8_t, kMaxDatagramSize> buffer_{};
-  std::vector<uint64_t> due_;  // drivers to step at the end of this turn
+  std::vector<uint64_t> due_;            // drivers to step, in the order they came
+  std::unordered_set<uint64_t> queued_;  // those of them not stepped yet
 };
 
 class EpollSocket final : public ::dht::net::DatagramSocket {

@@ -210,7 +210,7 @@ TEST(EpollDriverTest, ASocketThatBecomesReadableDuringALongTurnIsDrainedBeforeIt
     if (++next_runs == 2) note("next step");
     return next_runs == 1 ? at : Clock::time_point::max();
   });
-  ASSERT_LT(slow, next) << "the turn runs its steps in id order";
+  ASSERT_LT(slow, next) << "due at the same time: queued in id order";
   const auto v4 = ::dht::SockAddr::resolve("127.0.0.1", "0").front();
   auto sender = EpollSocket::open(loop, v4, {});
   auto receiver = EpollSocket::open(loop, v4, {});
@@ -234,6 +234,54 @@ TEST(EpollDriverTest, ASocketThatBecomesReadableDuringALongTurnIsDrainedBeforeIt
   EXPECT_EQ(order, (std::vector<std::string>{"slow step", "received", "next step"}));
   loop->undrive(slow);
   loop->undrive(next);
+}
+
+// Under steady traffic a turn never ends (its sockets keep becoming readable between steps):
+// a poke must still be served in it, not after the traffic stops.
+TEST(EpollDriverTest, APokeIsServedWhileSteadyTrafficKeepsATurnGoing) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  std::atomic<int> busy_steps{0};
+  const uint64_t busy = loop->drive([&] {
+    std::this_thread::sleep_for(2ms);  // each datagram's step takes a while
+    ++busy_steps;
+    return Clock::time_point::max();
+  });
+  std::atomic<bool> poked_ran{false};
+  std::atomic<int> busy_steps_before_it{-1};
+  const uint64_t poked = loop->drive([&] {
+    busy_steps_before_it = busy_steps.load();
+    poked_ran = true;
+    return Clock::time_point::max();
+  });
+  const auto v4 = ::dht::SockAddr::resolve("127.0.0.1", "0").front();
+  auto sender = EpollSocket::open(loop, v4, {});
+  auto receiver = EpollSocket::open(loop, v4, {}, busy);
+  ASSERT_TRUE(sender.ok() && receiver.ok());
+  (*receiver)->setOnReceive([](::dht::net::PacketList&&) { return ::dht::net::PacketList{}; });
+  const std::string msg(
+      "\x81\xa1"
+      "a\x80",
+      4);
+  const auto to = (*receiver)->getBound(AF_INET);
+  std::atomic<bool> flooding{true};
+  std::thread flood([&] {
+    while (flooding) {
+      (*sender)->sendTo(to, reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), false);
+      std::this_thread::sleep_for(200us);  // faster than the steps: the turn goes on
+    }
+  });
+  std::this_thread::sleep_for(100ms);  // the turn is under way
+  const int busy_at_poke = busy_steps;
+  loop->poke(poked);
+  const bool served = eventually([&] { return poked_ran.load(); }, 5s);
+  flooding = false;
+  flood.join();
+  ASSERT_TRUE(served);
+  // Collected at the next drain between steps, queued behind the busy node at most once.
+  EXPECT_LE(busy_steps_before_it - busy_at_poke, 3) << "the poke waited behind the traffic";
+  loop->undrive(busy);
+  loop->undrive(poked);
 }
 
 TEST(EpollDriverTest, AStepThatThrowsRunsAgainLater) {
