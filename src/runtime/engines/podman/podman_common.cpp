@@ -193,6 +193,14 @@ Result<WorkloadInfo> finish_deploy(WorkloadInfo info, const DeploymentPlan& plan
   return info;
 }
 
+void retry_if_replaced_port_busy(const Result<WorkloadInfo>& attempt, bool redeploy,
+                                 bool& port_race) {
+  if (attempt || !redeploy || port_race) return;
+  if (attempt.error().message.find("address already in use") == std::string::npos) return;
+  port_race = true;
+  std::this_thread::sleep_for(kReplacedPortWait);
+}
+
 Result<WorkloadInfo> deploy_with_retries(const DeployAttemptFn& attempt,
                                          HostPortReservations& reservations,
                                          const std::string& workload_id,

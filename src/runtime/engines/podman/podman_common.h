@@ -20,6 +20,10 @@
 //  * finish_deploy() checks Podman publishes every planned port and fills in the plan.
 //  * deploy_with_retries() runs one deploy attempt again (3 attempts at most) while the
 //    attempt lost a picked host port to another process, releasing its picks each time.
+//  * retry_if_replaced_port_busy(): a redeploy's attempt that failed with "address already in
+//    use" is tried again too, after kReplacedPortWait: the workload it replaced can hold its
+//    host ports for a moment after its removal returned (its container processes exit after
+//    `pod rm`; PodmanEngineTest.RedeployUnderTheSameIdReplacesThePods failed so once in CI).
 //  * valid_workload_id(): workload ids go into label values, podman filters and API paths,
 //    so they are 1-63 DNS-label characters; invalid_id() is the Error for one that is not.
 //  * nothing_left() is Error{"remove_failed"} unless a removal left no pod and no container.
@@ -98,6 +102,10 @@ Result<void> nothing_left(const std::string& workload_id, std::size_t pods_left,
 
 // One deploy attempt: picks host ports into `picked`, sets `port_race` when one was taken.
 using DeployAttemptFn = std::function<Result<WorkloadInfo>(std::set<int>& picked, bool& port_race)>;
+
+inline constexpr std::chrono::milliseconds kReplacedPortWait{500};
+void retry_if_replaced_port_busy(const Result<WorkloadInfo>& attempt, bool redeploy,
+                                 bool& port_race);
 
 Result<WorkloadInfo> deploy_with_retries(const DeployAttemptFn& attempt,
                                          HostPortReservations& reservations,

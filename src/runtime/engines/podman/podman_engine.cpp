@@ -369,14 +369,17 @@ Result<WorkloadInfo> PodmanEngine::deploy(const manifest::SharedManifest& parsed
   // A redeploy under the same id (same manifest) replaces what runs.
   auto existing = query(workload_id);
   if (!existing) return existing.error();
-  if (!existing->empty()) {
+  const bool redeploy = !existing->empty();
+  if (redeploy) {
     auto removed = remove_labelled(workload_id);
     if (!removed) return removed.error();
   }
 
   return podman::deploy_with_retries(
       [&](std::set<int>& picked, bool& port_race) {
-        return deploy_once(parsed, config, workload_id, picked, port_race);
+        auto result = deploy_once(parsed, config, workload_id, picked, port_race);
+        podman::retry_if_replaced_port_busy(result, redeploy, port_race);
+        return result;
       },
       reserved_ports_, workload_id, config.manifest_id);
 }

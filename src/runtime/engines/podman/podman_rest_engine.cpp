@@ -370,7 +370,9 @@ Result<WorkloadInfo> PodmanRestEngine::deploy(const manifest::SharedManifest& pa
 
   return podman::deploy_with_retries(
       [&](std::set<int>& picked, bool& port_race) {
-        return deploy_once(parsed, config, workload_id, picked, port_race);
+        auto result = deploy_once(parsed, config, workload_id, picked, port_race);
+        podman::retry_if_replaced_port_busy(result, redeploy, port_race);
+        return result;
       },
       reserved_ports_, workload_id, config.manifest_id);
 }
