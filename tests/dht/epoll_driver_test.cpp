@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -39,6 +40,30 @@ std::shared_ptr<EpollLoop> started_loop() {
   return loop.ok() ? std::move(loop).value() : nullptr;
 }
 
+// A sender and a receiver on 127.0.0.1; the receiver opened for `driver` (0: none).
+struct SocketPair {
+  std::unique_ptr<EpollSocket> sender;
+  std::unique_ptr<EpollSocket> receiver;
+  bool ok() const { return sender && receiver; }
+  // Sends {"a": {}} (shaped like a DHT message) to the receiver; 0 or an errno value.
+  int send() {
+    static const std::string msg(
+        "\x81\xa1"
+        "a\x80",
+        4);
+    return sender->sendTo(receiver->getBound(AF_INET), reinterpret_cast<const uint8_t*>(msg.data()),
+                          msg.size(), false);
+  }
+};
+
+SocketPair socket_pair(const std::shared_ptr<EpollLoop>& loop, uint64_t driver = 0) {
+  const auto v4 = ::dht::SockAddr::resolve("127.0.0.1", "0").front();
+  auto sender = EpollSocket::open(loop, v4, {});
+  auto receiver = EpollSocket::open(loop, v4, {}, driver);
+  if (!sender.ok() || !receiver.ok()) return {};
+  return {std::move(sender).value(), std::move(receiver).value()};
+}
+
 // A step that counts its runs and asks for nothing more.
 struct Counter {
   std::atomic<int> runs{0};
@@ -70,24 +95,16 @@ TEST(EpollDriverTest, ADriverRunsAfterASocketOpenedForItReceives) {
   ASSERT_TRUE(loop);
   Counter c;
   const uint64_t d = loop->drive(c.step());
-  const auto v4 = ::dht::SockAddr::resolve("127.0.0.1", "0").front();
-  auto sender = EpollSocket::open(loop, v4, {});
-  auto receiver = EpollSocket::open(loop, v4, {}, d);
-  ASSERT_TRUE(sender.ok() && receiver.ok());
+  auto sockets = socket_pair(loop, d);
+  ASSERT_TRUE(sockets.ok());
   std::atomic<int> delivered{0};
   std::atomic<int> runs_at_delivery{-1};
-  (*receiver)->setOnReceive([&](::dht::net::PacketList&& packets) {
+  sockets.receiver->setOnReceive([&](::dht::net::PacketList&& packets) {
     runs_at_delivery = c.runs.load();
     delivered += static_cast<int>(packets.size());
     return ::dht::net::PacketList{};
   });
-  const std::string msg(
-      "\x81\xa1"
-      "a\x80",
-      4);  // {"a": {}}: shaped like a DHT message
-  ASSERT_EQ((*sender)->sendTo((*receiver)->getBound(AF_INET),
-                              reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), false),
-            0);
+  ASSERT_EQ(sockets.send(), 0);
   EXPECT_TRUE(eventually([&] { return c.runs == 1; }));
   EXPECT_EQ(delivered, 1);
   EXPECT_EQ(runs_at_delivery, 0) << "the step runs after the datagrams were handed over";
@@ -211,24 +228,16 @@ TEST(EpollDriverTest, ASocketThatBecomesReadableDuringALongTurnIsDrainedBeforeIt
     return next_runs == 1 ? at : Clock::time_point::max();
   });
   ASSERT_LT(slow, next) << "due at the same time: queued in id order";
-  const auto v4 = ::dht::SockAddr::resolve("127.0.0.1", "0").front();
-  auto sender = EpollSocket::open(loop, v4, {});
-  auto receiver = EpollSocket::open(loop, v4, {});
-  ASSERT_TRUE(sender.ok() && receiver.ok());
-  (*receiver)->setOnReceive([&](::dht::net::PacketList&&) {
+  auto sockets = socket_pair(loop);
+  ASSERT_TRUE(sockets.ok());
+  sockets.receiver->setOnReceive([&](::dht::net::PacketList&&) {
     note("received");
     return ::dht::net::PacketList{};
   });
   loop->poke(slow);
   loop->poke(next);
   ASSERT_EQ(slow_entered.get_future().wait_for(5s), std::future_status::ready);
-  const std::string msg(
-      "\x81\xa1"
-      "a\x80",
-      4);
-  ASSERT_EQ((*sender)->sendTo((*receiver)->getBound(AF_INET),
-                              reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), false),
-            0);
+  ASSERT_EQ(sockets.send(), 0);
   EXPECT_TRUE(eventually([&] { return next_runs == 2; }));
   std::lock_guard lock(mutex);
   EXPECT_EQ(order, (std::vector<std::string>{"slow step", "received", "next step"}));
@@ -254,20 +263,13 @@ TEST(EpollDriverTest, APokeIsServedWhileSteadyTrafficKeepsATurnGoing) {
     poked_ran = true;
     return Clock::time_point::max();
   });
-  const auto v4 = ::dht::SockAddr::resolve("127.0.0.1", "0").front();
-  auto sender = EpollSocket::open(loop, v4, {});
-  auto receiver = EpollSocket::open(loop, v4, {}, busy);
-  ASSERT_TRUE(sender.ok() && receiver.ok());
-  (*receiver)->setOnReceive([](::dht::net::PacketList&&) { return ::dht::net::PacketList{}; });
-  const std::string msg(
-      "\x81\xa1"
-      "a\x80",
-      4);
-  const auto to = (*receiver)->getBound(AF_INET);
+  auto sockets = socket_pair(loop, busy);
+  ASSERT_TRUE(sockets.ok());
+  sockets.receiver->setOnReceive([](::dht::net::PacketList&&) { return ::dht::net::PacketList{}; });
   std::atomic<bool> flooding{true};
   std::thread flood([&] {
     while (flooding) {
-      (*sender)->sendTo(to, reinterpret_cast<const uint8_t*>(msg.data()), msg.size(), false);
+      sockets.send();
       std::this_thread::sleep_for(200us);  // faster than the steps: the turn goes on
     }
   });
