@@ -12,6 +12,9 @@
 //              its shard reads (early re-reads) at the paced cost, plus 64 paced reads per
 //              node per steady re-read period (apply::kShardRefresh; a short window sees
 //              none of the steady re-reads)
+//   one at a time  --sequential applies (default 50), each sent when the previous answered:
+//              apply latency p50/p99 with nothing else in flight, and where it goes (the
+//              publisher's progress steps)
 //   load       the same while --rate applies/s (3 replicas each, a Pod of 16Mi/10m) are sent
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
@@ -23,6 +26,7 @@
 //   unshare -n sh -c 'ip link set lo up && mesh_scale_bench --nodes 100'
 //
 //   mesh_scale_bench [--nodes 100] [--entries 10] [--rate 10] [--window 20] [--warmup 30]
+//                    [--sequential 50]
 //                    [--discoverers 20] [--per-address-cap 0]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
 //                    [--hold 0]  (s after the settle of progress lines: does it stay settled?)
@@ -109,6 +113,7 @@ struct Options {
   size_t wave_size = 0;
   std::chrono::seconds wave_interval{10};
   size_t paced_samplers = 16;  // nodes that each read the 64 shards one at a time (paced cost)
+  size_t sequential = 50;      // applies one at a time before the load window
   // A wave also waits, in 2 s steps, until the process used at most this many cores since
   // the previous wave (or over the last step): a start at the rate the machine can carry,
   // as an operator rolls out a fleet while watching it. 0: waves on the clock only.
@@ -215,7 +220,36 @@ struct ApplyResult {
   std::vector<std::string> nodes;     // placements that succeeded
   std::vector<std::string> refusals;  // codes of the placements that did not
   std::string error;
+  // The publisher's progress steps ("placing", "encrypting", …) with the ms since the apply
+  // was sent: where an apply's time goes.
+  std::vector<std::pair<std::string, double>> steps;
 };
+
+// p50 / p99 of the time from each progress step to the next (the last to the answer).
+void print_apply_steps(const std::vector<ApplyResult>& results) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<double>> spent;
+  for (const auto& r : results) {
+    double at = 0;
+    std::string step = "checks";
+    auto add = [&](const std::string& name, double until) {
+      if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
+      spent[name].push_back(until - at);
+    };
+    for (const auto& [name, ms] : r.steps) {
+      add(step, ms);
+      step = name;
+      at = ms;
+    }
+    add(step, r.ms);
+  }
+  std::printf("  apply steps (ms from the step to the next, p50 / p99):");
+  for (const auto& name : order) {
+    std::printf(" %s %.1f / %.1f;", name.c_str(), percentile(spent[name], 0.5),
+                percentile(spent[name], 0.99));
+  }
+  std::printf("\n");
+}
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -225,6 +259,8 @@ Options parse(int argc, char** argv) {
       o.nodes = std::stoul(v);
     else if (flag == "--entries")
       o.entries = std::stoul(v);
+    else if (flag == "--sequential")
+      o.sequential = std::stoul(v);
     else if (flag == "--rate")
       o.rate = std::stod(v);
     else if (flag == "--window")
@@ -740,11 +776,87 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
 
-    // 3. Under load: --rate applies/s for --window s, open loop.
+    // 3. Applies (3 replicas each) through the entry nodes, round robin: first
+    // --sequential ones one at a time (an apply's latency with nothing else in flight), then
+    // --rate applies/s for --window s, open loop (the traffic and latency under load).
     std::mutex mutex;
     std::condition_variable done_cv;
-    std::vector<ApplyResult> results;
     std::atomic<size_t> outstanding{0};
+    auto send_apply = [&](size_t i, const std::string& name, std::vector<ApplyResult>& results) {
+      auto& entry = *nodes[entry_index[i % entry_index.size()]];
+      const std::string yaml = pod_yaml(name);
+      auto parsed = manifest::parse(yaml);
+      if (!parsed) fail("manifest", parsed.error());
+      auto mid = manifest::manifest_id(owner_hex, *parsed);
+      if (!mid) fail("manifest id", mid.error());
+      auto auth = cli::apply_auth(owner, *mid, to_hex(entry.identity().public_key()),
+                                  system_clock(), crypto::apply_content_hash(yaml, {}, 0, 0, 3));
+      if (!auth) fail("grant", auth.error());
+      apply::PublishRequest req{
+          yaml, "request", 3, "", auth->owner_public_key_hex, auth->token_hex, owner.credential(),
+          {},   ""};
+      ++outstanding;
+      const auto started = Steady::now();
+      asio::co_spawn(
+          loop.executor(),
+          [&mutex, &done_cv, &outstanding, &results, pub = entry.publisher(), req = std::move(req),
+           started, id = *mid]() mutable -> asio::awaitable<void> {
+            ApplyResult r;
+            r.manifest_id = id;
+            try {
+              auto out = co_await pub->apply(std::move(req), [&r, started](std::string_view s) {
+                r.steps.emplace_back(std::string(s.substr(0, s.find(' '))), ms_since(started));
+              });
+              r.ok = out.ok();
+              if (out) {
+                r.placed = out->replicas_placed;
+                for (const auto& p : out->placements) {
+                  if (p.ok) {
+                    r.nodes.push_back(p.node_id);
+                  } else {
+                    r.refusals.push_back(p.code);
+                  }
+                }
+              } else {
+                r.error = out.error().code;
+              }
+            } catch (const std::exception& e) {
+              r.error = std::string("exception: ") + e.what();
+            }
+            r.ms = ms_since(started);
+            std::lock_guard lock(mutex);
+            results.push_back(std::move(r));
+            --outstanding;
+            done_cv.notify_all();
+          },
+          asio::detached);
+    };
+    auto wait_answers = [&] {
+      std::unique_lock lock(mutex);
+      done_cv.wait_for(lock, 180s, [&] { return outstanding.load() == 0; });
+    };
+    std::vector<ApplyResult> sequential;
+    for (size_t i = 0; i < o.sequential; ++i) {
+      send_apply(i, "one-" + std::to_string(i), sequential);
+      wait_answers();
+    }
+    if (!sequential.empty()) {
+      std::vector<double> ms;
+      size_t placed3 = 0;
+      for (const auto& r : sequential) {
+        ms.push_back(r.ms);
+        if (r.placed == 3) ++placed3;
+      }
+      std::printf(
+          "apply one at a time (3 replicas): %zu sent, %zu placed 3; p50 %.1f ms, p99 %.1f ms, "
+          "max %.1f ms\n",
+          sequential.size(), placed3, percentile(ms, 0.5), percentile(ms, 0.99),
+          percentile(ms, 1.0));
+      print_apply_steps(sequential);
+      std::fflush(stdout);
+      if (placed3 != sequential.size()) status = 3;
+    }
+    std::vector<ApplyResult> results;
     const size_t total = static_cast<size_t>(o.rate * static_cast<double>(o.window.count()));
     {
       Meter m;
@@ -752,60 +864,13 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < total; ++i) {
         std::this_thread::sleep_until(
             t0 + std::chrono::microseconds(static_cast<int64_t>(double(i) * 1e6 / o.rate)));
-        auto& entry = *nodes[entry_index[i % entry_index.size()]];
-        const std::string yaml = pod_yaml("scale-" + std::to_string(i));
-        auto parsed = manifest::parse(yaml);
-        if (!parsed) fail("manifest", parsed.error());
-        auto mid = manifest::manifest_id(owner_hex, *parsed);
-        if (!mid) fail("manifest id", mid.error());
-        auto auth = cli::apply_auth(owner, *mid, to_hex(entry.identity().public_key()),
-                                    system_clock(), crypto::apply_content_hash(yaml, {}, 0, 0, 3));
-        if (!auth) fail("grant", auth.error());
-        apply::PublishRequest req{
-            yaml, "request", 3, "", auth->owner_public_key_hex, auth->token_hex, owner.credential(),
-            {},   ""};
-        ++outstanding;
-        const auto started = Steady::now();
-        asio::co_spawn(
-            loop.executor(),
-            [&, pub = entry.publisher(), req = std::move(req), started,
-             id = *mid]() mutable -> asio::awaitable<void> {
-              ApplyResult r;
-              r.manifest_id = id;
-              try {
-                auto out = co_await pub->apply(std::move(req), [](std::string_view) {});
-                r.ok = out.ok();
-                if (out) {
-                  r.placed = out->replicas_placed;
-                  for (const auto& p : out->placements) {
-                    if (p.ok) {
-                      r.nodes.push_back(p.node_id);
-                    } else {
-                      r.refusals.push_back(p.code);
-                    }
-                  }
-                } else {
-                  r.error = out.error().code;
-                }
-              } catch (const std::exception& e) {
-                r.error = std::string("exception: ") + e.what();
-              }
-              r.ms = ms_since(started);
-              std::lock_guard lock(mutex);
-              results.push_back(std::move(r));
-              --outstanding;
-              done_cv.notify_all();
-            },
-            asio::detached);
+        send_apply(i, "scale-" + std::to_string(i), results);
       }
       // The window ends with the last send; answers still in flight are waited for below.
       std::this_thread::sleep_until(t0 + o.window);
       m.print("load", o.nodes);
     }
-    {
-      std::unique_lock lock(mutex);
-      done_cv.wait_for(lock, 180s, [&] { return outstanding.load() == 0; });
-    }
+    wait_answers();
     std::vector<double> ms;
     std::map<std::string, int> errors, refusals;
     std::set<std::string> placed_on;
@@ -837,6 +902,7 @@ int main(int argc, char** argv) {
     std::printf("; placements refused:");
     for (const auto& [k, v] : refusals) std::printf(" %s=%d", k.c_str(), v);
     std::printf("\n  distinct nodes placed on: %zu of %zu\n", placed_on.size(), o.nodes);
+    print_apply_steps(results);
     if (applied.size() != total || outstanding.load() != 0) status = 3;
 
     // 4. Cold discovery of each of 10 manifests from --discoverers nodes that never saw it
