@@ -255,7 +255,8 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> NodeHandlers::fetch_share
     return own_key_share(identity_, clock_, store_, blocking_, applied, grant, holder);
   };
   auto fetching = fetch_key_shares(identity_, clock_, verifier_, client_, *holders, grant,
-                                   settings_.share_fetch_timeout, std::move(own), &share_batcher_);
+                                   settings_.share_fetch_timeout, std::move(own), &share_batcher_,
+                                   settings_.share_fetch_hedge);
   co_return co_await std::move(fetching);
 }
 

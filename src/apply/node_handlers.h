@@ -46,6 +46,7 @@
 #include "apply/admission.h"
 #include "apply/desired_state.h"
 #include "apply/share_batcher.h"
+#include "apply/share_fetch.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "common/log_budget.h"
@@ -73,6 +74,7 @@ struct NodeSettings {
   bool publish_ports = true;
   std::string publish_host_ip = "127.0.0.1";
   std::chrono::milliseconds share_fetch_timeout{5'000};
+  std::chrono::milliseconds share_fetch_hedge = kShareFetchHedge;  // apply/share_fetch.h
   manifest::PodSecurityLevel pod_security = manifest::PodSecurityLevel::kBaseline;
   size_t max_share_holders = 5;  // the configured n
   std::chrono::milliseconds max_share_ttl{24 * 3600 * 1000};

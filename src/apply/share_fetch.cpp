@@ -1,8 +1,11 @@
 #include "apply/share_fetch.h"
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "apply/async.h"
@@ -18,39 +21,94 @@ namespace beemesh::apply {
 
 namespace {
 
-// Shared by the holders' requests, which may end on different threads of the loop.
-struct FetchState {
-  FetchState(const asio::any_io_executor& ex, size_t holders, size_t needed)
-      : remaining(holders), needed(needed), enough(ex) {}
-  std::mutex mutex;
-  std::vector<crypto::KeyShare> shares;  // guarded by mutex
-  std::vector<std::string> failures;     // guarded by mutex
-  size_t remaining;                      // guarded by mutex: holders not answered yet
-  const size_t needed;
-  Signal enough;  // given once `needed` shares are in, or every holder has answered
+// Shared by the holders' requests, which may end on different threads of the loop, and the
+// hedge timer. The asks not made yet hold no reference to it (they reach it through a
+// weak_ptr), so nothing outlives the fetch but the requests already in flight.
+class FetchState {
+ public:
+  FetchState(const asio::any_io_executor& ex, std::vector<std::function<void()>> asks,
+             size_t needed)
+      : needed_(needed), asks_(std::move(asks)), enough(ex) {}
+
+  // Asks holders, in order, until the shares in hand plus the asks in flight reach
+  // `needed` (all the holders not asked yet when `all`); gives `enough` when nothing is in
+  // flight and no holder is left to ask. Called with no lock held: asks run outside it.
+  void ask_more(bool all) {
+    std::vector<std::function<void()>> now;
+    bool exhausted = false;
+    {
+      std::lock_guard lock(mutex_);
+      if (finished_) return;
+      while (next_ < asks_.size() && (all || shares_.size() + in_flight_ < needed_)) {
+        now.push_back(std::move(asks_[next_++]));
+        ++in_flight_;
+      }
+      exhausted = in_flight_ == 0 && next_ == asks_.size();
+      if (exhausted) finish();
+    }
+    for (auto& ask : now) ask();
+    if (exhausted) enough.set();
+  }
 
   void settle(const protocol::ShareHolder& holder, Result<crypto::KeyShare> share) {
     bool done = false;
     {
-      std::lock_guard lock(mutex);
+      std::lock_guard lock(mutex_);
+      --in_flight_;
       if (share) {
-        shares.push_back(std::move(*share));
+        shares_.push_back(std::move(*share));
       } else {
-        failures.push_back(holder.node_id + ": " + share.error().to_string());
+        failures_.push_back(holder.node_id + ": " + share.error().to_string());
       }
-      --remaining;
-      done = shares.size() >= needed || remaining == 0;
+      done = !finished_ && shares_.size() >= needed_;
+      if (done) finish();
     }
-    if (done) enough.set();
+    if (done) {
+      enough.set();
+    } else {
+      ask_more(false);  // a failure: the next holder in its place
+    }
   }
+
+  // Once `enough` was given (holders still answering may add to the shares: a copy).
+  Result<std::vector<crypto::KeyShare>> result() {
+    std::lock_guard lock(mutex_);
+    if (shares_.size() < needed_) {
+      std::string detail;
+      for (const auto& f : failures_) detail += (detail.empty() ? "" : "; ") + f;
+      return make_error(std::string(codes::kTooFewShares), "got " + std::to_string(shares_.size()) +
+                                                               " of " + std::to_string(needed_) +
+                                                               " key shares (" + detail + ")");
+    }
+    return std::vector<crypto::KeyShare>(shares_.begin(), shares_.begin() + needed_);
+  }
+
+ private:
+  void finish() {  // with mutex_ held
+    finished_ = true;
+    asks_.clear();
+  }
+
+  const size_t needed_;
+  std::mutex mutex_;
+  std::vector<crypto::KeyShare> shares_;     // guarded by mutex_
+  std::vector<std::string> failures_;        // guarded by mutex_
+  std::vector<std::function<void()>> asks_;  // guarded by mutex_: one per holder, in order
+  size_t next_ = 0;                          // guarded by mutex_: the next holder to ask
+  size_t in_flight_ = 0;                     // guarded by mutex_
+  bool finished_ = false;                    // guarded by mutex_: enough was given
+
+ public:
+  Signal enough;  // given once `needed` shares are in, or every holder asked has answered
 };
 
 }  // namespace
 
 asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
     const crypto::Identity& me, const Clock& clock, crypto::EnvelopeVerifier& verifier,
-    net::Client& client, const protocol::AppliedManifest& applied, const Bytes& grant,
-    std::chrono::milliseconds timeout, OwnShareReader own, KeyShareBatcher* batcher) {
+    net::Client& client, const protocol::AppliedManifest& applied, Bytes grant,
+    std::chrono::milliseconds timeout, OwnShareReader own, KeyShareBatcher* batcher,
+    std::chrono::milliseconds hedge_after) {
   const size_t needed = applied.threshold;
   if (needed == 0 || applied.share_holders.size() < needed) {
     co_return make_error(std::string(codes::kTooFewShares),
@@ -58,12 +116,21 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
                              " share holders for threshold " + std::to_string(needed));
   }
   auto ex = co_await asio::this_coro::executor;
-  auto state = std::make_shared<FetchState>(ex, applied.share_holders.size(), needed);
-  auto settle = [state](const protocol::ShareHolder& holder, Result<crypto::KeyShare> share) {
-    state->settle(holder, std::move(share));
-  };
+  // This node's own share first (no RPC), then the remote holders in a random order, so
+  // that the deploying nodes of one manifest do not all ask the same holders.
+  std::vector<protocol::ShareHolder> local, remote;
   for (const auto& holder : applied.share_holders) {
-    if (own && holder.node_public_key == me.public_key()) {
+    (own && holder.node_public_key == me.public_key() ? local : remote).push_back(holder);
+  }
+  std::shuffle(remote.begin(), remote.end(), std::mt19937(std::random_device{}()));
+  auto state_holder = std::make_shared<std::weak_ptr<FetchState>>();
+  auto settle = [state_holder](const protocol::ShareHolder& holder,
+                               Result<crypto::KeyShare> share) {
+    if (auto state = state_holder->lock()) state->settle(holder, std::move(share));
+  };
+  std::vector<std::function<void()>> asks;
+  for (const auto& holder : local) {
+    asks.push_back([ex, own, holder, settle] {
       asio::co_spawn(
           ex,
           [own, holder, settle]() -> asio::awaitable<void> {
@@ -71,8 +138,9 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
             settle(holder, co_await std::move(reading));
           },
           asio::detached);
-      continue;
-    }
+    });
+  }
+  for (const auto& holder : remote) {
     // A sealed share (or why there is none) from a remote holder.
     auto settle_sealed = [&me, settle, holder](Result<Bytes> sealed) {
       if (!sealed) return settle(holder, sealed.error());
@@ -101,32 +169,37 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
       };
     };
     if (!batcher) {
-      asio::co_spawn(ex, ask_single(), asio::detached);
+      asks.push_back([ex, ask_single] { asio::co_spawn(ex, ask_single(), asio::detached); });
       continue;
     }
-    protocol::KeyShareItem item{applied.manifest_id, grant, holder.share_index};
-    batcher->ask(ex, holder, std::move(item), timeout,
-                 [ex, settle, holder, ask_single](Result<crypto::KeyShare> share) {
-                   if (!share && share.error().code == "unknown_protocol") {
-                     // A holder without batches: ask it the single way.
-                     asio::co_spawn(ex, ask_single(), asio::detached);
-                   } else {
-                     settle(holder, std::move(share));
-                   }
-                 });
+    asks.push_back(
+        [ex, batcher, holder, settle, ask_single, timeout,
+         item = protocol::KeyShareItem{applied.manifest_id, grant, holder.share_index}]() mutable {
+          batcher->ask(ex, holder, std::move(item), timeout,
+                       [ex, settle, holder, ask_single](Result<crypto::KeyShare> share) {
+                         if (!share && share.error().code == "unknown_protocol") {
+                           // A holder without batches: ask it the single way.
+                           asio::co_spawn(ex, ask_single(), asio::detached);
+                         } else {
+                           settle(holder, std::move(share));
+                         }
+                       });
+        });
   }
+  auto state = std::make_shared<FetchState>(ex, std::move(asks), needed);
+  *state_holder = state;
+  state->ask_more(false);
+  // The hedge: holders that have not answered by then are not waited for alone.
+  asio::co_spawn(
+      ex,
+      [weak = std::weak_ptr<FetchState>(state), hedge_after]() -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor, hedge_after);
+        co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));  // no throw
+        if (auto s = weak.lock()) s->ask_more(true);
+      },
+      asio::detached);
   co_await state->enough.wait();
-  // Holders still answering after this may add to `shares` (under the lock): take a copy.
-  std::lock_guard lock(state->mutex);
-  if (state->shares.size() < needed) {
-    std::string detail;
-    for (const auto& f : state->failures) detail += (detail.empty() ? "" : "; ") + f;
-    co_return make_error(std::string(codes::kTooFewShares),
-                         "got " + std::to_string(state->shares.size()) + " of " +
-                             std::to_string(needed) + " key shares (" + detail + ")");
-  }
-  std::vector<crypto::KeyShare> out(state->shares.begin(), state->shares.begin() + needed);
-  co_return out;
+  co_return state->result();
 }
 
 asio::awaitable<Result<crypto::KeyShare>> own_key_share(const crypto::Identity& me,
