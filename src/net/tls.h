@@ -15,8 +15,8 @@
 //  * make_tls_context() builds a context for both sides that speaks TLS 1.3 only (a peer
 //    offering at most TLS 1.2 fails the handshake), presents `certificate` with
 //    `private_key`, and requires a certificate of the peer (mutual TLS). Chain trust is
-//    not used: OpenSSL's certificate verification is not run (not even the check of a
-//    certificate's own signature, which a self-issued certificate makes meaningless); the
+//    not used: OpenSSL's certificate verification is not run (chain building for a
+//    self-issued certificate ends in "self-signed" and proves nothing); the
 //    TLS handshake still proves that the peer holds the private key of the certificate it
 //    presents, and the verify hook below decides who that key is. The
 //    context takes its own references; the caller keeps or frees its handles. Error
