@@ -5,7 +5,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "apply/async.h"
@@ -116,13 +115,16 @@ asio::awaitable<Result<std::vector<crypto::KeyShare>>> fetch_key_shares(
                              " share holders for threshold " + std::to_string(needed));
   }
   auto ex = co_await asio::this_coro::executor;
-  // This node's own share first (no RPC), then the remote holders in a random order, so
-  // that the deploying nodes of one manifest do not all ask the same holders.
+  // This node's own share first (no RPC), then the remote holders in the record's order
+  // from a place set by this node's key, so that the deploying nodes of one manifest do not
+  // all ask the same holders (no random source on the apply path: runtime.cpp's ids).
   std::vector<protocol::ShareHolder> local, remote;
   for (const auto& holder : applied.share_holders) {
     (own && holder.node_public_key == me.public_key() ? local : remote).push_back(holder);
   }
-  std::shuffle(remote.begin(), remote.end(), std::mt19937(std::random_device{}()));
+  if (!remote.empty()) {
+    std::rotate(remote.begin(), remote.begin() + me.public_key()[0] % remote.size(), remote.end());
+  }
   auto state_holder = std::make_shared<std::weak_ptr<FetchState>>();
   auto settle = [state_holder](const protocol::ShareHolder& holder,
                                Result<crypto::KeyShare> share) {

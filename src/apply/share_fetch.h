@@ -4,10 +4,10 @@
 // KeyShareRequests carrying the key-share grant), opens each sealed share it gets back, and
 // completes as soon as k shares are in hand. It asks k holders at first — this node's own
 // share first when it is a holder (read locally with the same grant check instead of asked
-// over RPC), then remote holders in a random order — and the next holder in place of each
-// that fails. Holders that have not answered `hedge_after` after the start are not waited for
-// alone: every holder not asked yet is asked then, so a slow or dead holder delays the fetch
-// by at most `hedge_after` when k others answer. Fewer than k usable shares once every holder
+// over RPC), then remote holders in order from a place set by this node's key — and the next holder
+// in place of each that fails. Holders that have not answered `hedge_after` after the start are not
+// waited for alone: every holder not asked yet is asked then, so a slow or dead holder delays the
+// fetch by at most `hedge_after` when k others answer. Fewer than k usable shares once every holder
 // asked has answered -> Error "too_few_shares" whose message lists each holder's failure.
 // Each request is bounded by `timeout`. (Asking all n holders at once, as before session
 // 18, cost each deploy n - k needless share requests: a TLS connection each, at 1,000 nodes.)
