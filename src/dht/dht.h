@@ -89,6 +89,9 @@ struct DhtStats {
   size_t runner_restarts = 0;  // OpenDht: runner restarts after a rejoin or failing puts
   // OpenDht: values the restarts carried over to the new runner (summed over restarts).
   size_t values_kept_on_restart = 0;
+  // OpenDht: gets, puts and queries the restarts failed (`dht_restarted`: taken by the old
+  // runner and not answered; `dht_restart_failed`: made while a new runner did not start).
+  size_t ops_failed_by_restart = 0;
   // OpenDht: datagrams refused before OpenDHT parsed them (dht/datagram_guard.h), counted by
   // the receive loop (shared by every node of a LoopbackMesh: the whole mesh's count).
   uint64_t datagrams_refused = 0;

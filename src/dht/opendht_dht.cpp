@@ -2,6 +2,7 @@
 
 #include "dht/epoll_socket.h"
 #include "dht/opendht_query_fix.h"
+#include "dht/runner_ops.h"
 
 #include <opendht/dhtrunner.h>
 #include <opendht/log.h>
@@ -118,7 +119,15 @@ struct OpenDht::Impl {
   // Puts: when one last succeeded, and since when all have failed (0: none failed since).
   std::atomic<int64_t> last_put_ok_ms{0};
   std::atomic<int64_t> puts_failing_since_ms{0};
+  // Gets, puts and queries handed to the runner and not reported yet: a restart holds those
+  // made while it runs and fails those the old runner took along (dht/runner_ops.h).
+  RunnerOps ops;
   std::atomic<size_t> restarts{0};
+  std::atomic<size_t> ops_failed_by_restart{0};  // DhtStats::ops_failed_by_restart
+  // Serializes restarts (the watchdog's and restart()'s); a restart whose new runner did not
+  // start leaves `runner_down` set, and the watchdog tries again at every check.
+  std::mutex restart_mutex;
+  std::atomic<bool> runner_down{false};
   std::atomic<size_t> values_kept{0};  // DhtStats::values_kept_on_restart
   std::mutex mutex;  // guards everything below; held across a restart's run and re-listens
   std::mt19937_64 rng{std::random_device{}()};
@@ -285,7 +294,6 @@ void OpenDht::watch_connectivity() {
   int64_t isolated_since_ms = 0;
   int64_t answering_since_ms = 0;  // isolated, but good nodes at every check since then
   int64_t last_restart_ms = 0;
-  bool runner_down = false;  // a restart's new runner did not start: retried every check
   // The nodes known while connected: a node with no bootstrap peer of its own (the first
   // of a mesh) rejoins through them.
   std::vector<::dht::NodeExport> known;
@@ -297,8 +305,8 @@ void OpenDht::watch_connectivity() {
     if (impl.stopped) break;
     lock.unlock();
     const int64_t now = steady_ms();
-    if (runner_down) {
-      runner_down = !restart_runner("restart_failed");
+    if (impl.runner_down) {
+      restart_runner("restart_failed");
       last_restart_ms = now;
       lock.lock();
       continue;
@@ -350,8 +358,7 @@ void OpenDht::watch_connectivity() {
     }
     if (alone) bootstrap(impl.config.bootstrap);
     if (restart) {
-      runner_down = !restart_runner(restart);
-      if (!runner_down && !known.empty()) {
+      if (restart_runner(restart) && !known.empty()) {
         try {
           impl.runner.bootstrap(known);
           impl.poke();
@@ -365,9 +372,18 @@ void OpenDht::watch_connectivity() {
   }
 }
 
+bool OpenDht::restart() {
+  return restart_runner("requested");
+}
+
 bool OpenDht::restart_runner(const char* reason) {
   Impl& impl = *impl_;
+  std::lock_guard restarting(impl.restart_mutex);
+  if (impl.stopped) return true;
   const int64_t started = steady_ms();
+  // From here until the new runner runs, gets, puts and queries wait in `ops`: the old runner
+  // would drop them, or report them at once on the caller's thread once joined.
+  impl.ops.down();
   {
     std::unique_lock lock(impl.runner_mutex);
     impl.runner_up = false;
@@ -389,6 +405,11 @@ bool OpenDht::restart_runner(const char* reason) {
   } catch (const std::exception& e) {
     spdlog::warn("component=dht restart join: {}", e.what());
   }
+  // What the old runner took and had not answered went with it, without a callback.
+  const size_t failed = impl.ops.fail_sent(make_error(
+      "dht_restarted",
+      std::string("the node's DHT runner restarted (") + reason + ") before an answer came"));
+  impl.ops_failed_by_restart += failed;
   size_t listens = 0;
   size_t permanent = 0;
   size_t kept = 0;
@@ -400,8 +421,13 @@ bool OpenDht::restart_runner(const char* reason) {
     if (!ran.ok()) {
       spdlog::error("component=dht event=runner_restart_failed reason={} error=\"{}\"", reason,
                     ran.error().to_string());
+      impl.runner_down = true;
+      impl.ops_failed_by_restart += impl.ops.fail_held(
+          make_error("dht_restart_failed",
+                     "the node's DHT runner did not start again: " + ran.error().message));
       return false;
     }
+    impl.runner_down = false;
     {
       std::unique_lock up(impl.runner_mutex);
       impl.runner_up = true;
@@ -438,18 +464,25 @@ bool OpenDht::restart_runner(const char* reason) {
                         /*permanent=*/true);
         ++permanent;
       }
-      impl.poke();
     } catch (const std::exception& e) {
       spdlog::warn("component=dht restart listen/put: {}", e.what());
     }
+    // The operations made meanwhile, to the new runner (a permanent put among them is put a
+    // second time, with its callback, after the re-put above: the same value id, one value).
+    try {
+      impl.ops.up();
+    } catch (const std::exception& e) {
+      spdlog::warn("component=dht restart held operations: {}", e.what());
+    }
+    impl.poke();
   }
   impl.puts_failing_since_ms = 0;
   ++impl.restarts;
   bootstrap(impl.config.bootstrap);
   spdlog::warn(
       "component=dht event=runner_restarted reason={} listens={} permanent_puts={} "
-      "values_kept={} took_ms={}",
-      reason, listens, permanent, kept, steady_ms() - started);
+      "values_kept={} ops_failed={} took_ms={}",
+      reason, listens, permanent, kept, failed, steady_ms() - started);
   return true;
 }
 
@@ -509,29 +542,35 @@ uint64_t OpenDht::put_value(const Key& key, Value value, PutCallback done, bool 
     std::lock_guard lock(impl.mutex);
     impl.permanent[{to_hash(key), id}] = v;
   }
+  const uint64_t op = impl.ops.begin([shared_done, key, what](const Error& e) {
+    if (*shared_done) (*shared_done)(make_error(e.code, what + key.to_hex() + ": " + e.message));
+  });
   try {
-    impl.runner.put(
-        to_hash(key), std::move(v),
-        [shared_done, key, what, &impl](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
-          // The loop thread, running this runner; it stops running it before Impl goes.
-          if (ok) {
-            impl.last_put_ok_ms = steady_ms();
-            impl.puts_failing_since_ms = 0;
-          } else {
-            int64_t none = 0;
-            impl.puts_failing_since_ms.compare_exchange_strong(none, steady_ms());
-          }
-          if (!*shared_done) return;
-          if (ok) {
-            (*shared_done)(ok_result());
-          } else {
-            (*shared_done)(make_error("dht_put_failed", describe_failure(what, key)));
-          }
-        },
-        ::dht::time_point::max(), permanent);
+    impl.ops.submit(op, [&impl, op, shared_done, key, what, v, permanent] {
+      impl.runner.put(
+          to_hash(key), v,
+          [&impl, op, shared_done, key, what](bool ok,
+                                              const std::vector<std::shared_ptr<::dht::Node>>&) {
+            // The loop thread, running this runner; it stops running it before Impl goes.
+            if (ok) {
+              impl.last_put_ok_ms = steady_ms();
+              impl.puts_failing_since_ms = 0;
+            } else {
+              int64_t none = 0;
+              impl.puts_failing_since_ms.compare_exchange_strong(none, steady_ms());
+            }
+            if (!impl.ops.finish(op) || !*shared_done) return;
+            if (ok) {
+              (*shared_done)(ok_result());
+            } else {
+              (*shared_done)(make_error("dht_put_failed", describe_failure(what, key)));
+            }
+          },
+          ::dht::time_point::max(), permanent);
+    });
     impl.poke();
   } catch (const std::exception& e) {
-    if (*shared_done)
+    if (impl.ops.finish(op) && *shared_done)
       (*shared_done)(make_error("dht_put_failed", what + key.to_hex() + ": " + e.what()));
     return 0;
   }
@@ -575,29 +614,39 @@ void OpenDht::get_where(const Key& key, std::optional<uint64_t> only_id, GetCall
     return;
   }
   // Values arrive in batches on the loop thread; `done` fires once after the last.
+  Impl& impl = *impl_;
   auto found = std::make_shared<std::vector<Value>>();
   auto shared_done = std::make_shared<GetCallback>(std::move(done));
+  const uint64_t op = impl.ops.begin([shared_done, key](const Error& e) {
+    (*shared_done)(make_error(e.code, "dht get " + key.to_hex() + ": " + e.message));
+  });
   try {
-    impl_->runner.get(
-        to_hash(key),
-        [found](const std::vector<std::shared_ptr<::dht::Value>>& values) {
-          for (const auto& v : values) {
-            if (v) found->push_back(from_opendht(*v));
-          }
-          return true;
-        },
-        [found, shared_done, key](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
-          if (ok || !found->empty()) {
-            (*shared_done)(std::move(*found));
-          } else {
-            (*shared_done)(
-                make_error("dht_get_failed", "dht get " + key.to_hex() + ": no DHT node answered"));
-          }
-        },
-        {}, only_id ? ::dht::Where().id(*only_id) : ::dht::Where());
-    impl_->poke();
+    impl.ops.submit(op, [&impl, op, found, shared_done, key, only_id] {
+      impl.runner.get(
+          to_hash(key),
+          [found](const std::vector<std::shared_ptr<::dht::Value>>& values) {
+            for (const auto& v : values) {
+              if (v) found->push_back(from_opendht(*v));
+            }
+            return true;
+          },
+          [&impl, op, found, shared_done, key](bool ok,
+                                               const std::vector<std::shared_ptr<::dht::Node>>&) {
+            if (!impl.ops.finish(op)) return;
+            if (ok || !found->empty()) {
+              (*shared_done)(std::move(*found));
+            } else {
+              (*shared_done)(make_error("dht_get_failed",
+                                        "dht get " + key.to_hex() + ": no DHT node answered"));
+            }
+          },
+          {}, only_id ? ::dht::Where().id(*only_id) : ::dht::Where());
+    });
+    impl.poke();
   } catch (const std::exception& e) {
-    (*shared_done)(make_error("dht_get_failed", "dht get " + key.to_hex() + ": " + e.what()));
+    if (impl.ops.finish(op)) {
+      (*shared_done)(make_error("dht_get_failed", "dht get " + key.to_hex() + ": " + e.what()));
+    }
   }
 }
 
@@ -609,31 +658,41 @@ void OpenDht::get_ids(const Key& key, GetIdsCallback done) {
   // A query selecting the value id: each storing node answers with the ids only, inline in
   // its reply (a get's answer carries every value, one datagram each once they exceed
   // 600 bytes together: docs/notes/dht.md).
+  Impl& impl = *impl_;
   auto found = std::make_shared<std::set<uint64_t>>();
   auto shared_done = std::make_shared<GetIdsCallback>(std::move(done));
+  const uint64_t op = impl.ops.begin([shared_done, key](const Error& e) {
+    (*shared_done)(make_error(e.code, "dht get_ids " + key.to_hex() + ": " + e.message));
+  });
   try {
-    impl_->runner.query(
-        to_hash(key),
-        [found](const std::vector<std::shared_ptr<::dht::FieldValueIndex>>& fields) {
-          for (const auto& f : fields) {
-            if (!f) continue;
-            auto id = f->index.find(::dht::Value::Field::Id);
-            if (id != f->index.end()) found->insert(id->second.getInt());
-          }
-          return true;
-        },
-        [found, shared_done, key](bool ok, const std::vector<std::shared_ptr<::dht::Node>>&) {
-          if (ok || !found->empty()) {
-            (*shared_done)(std::vector<uint64_t>(found->begin(), found->end()));
-          } else {
-            (*shared_done)(make_error("dht_get_failed",
-                                      "dht get_ids " + key.to_hex() + ": no DHT node answered"));
-          }
-        },
-        ::dht::Query(::dht::Select().field(::dht::Value::Field::Id)));
-    impl_->poke();
+    impl.ops.submit(op, [&impl, op, found, shared_done, key] {
+      impl.runner.query(
+          to_hash(key),
+          [found](const std::vector<std::shared_ptr<::dht::FieldValueIndex>>& fields) {
+            for (const auto& f : fields) {
+              if (!f) continue;
+              auto id = f->index.find(::dht::Value::Field::Id);
+              if (id != f->index.end()) found->insert(id->second.getInt());
+            }
+            return true;
+          },
+          [&impl, op, found, shared_done, key](bool ok,
+                                               const std::vector<std::shared_ptr<::dht::Node>>&) {
+            if (!impl.ops.finish(op)) return;
+            if (ok || !found->empty()) {
+              (*shared_done)(std::vector<uint64_t>(found->begin(), found->end()));
+            } else {
+              (*shared_done)(make_error("dht_get_failed",
+                                        "dht get_ids " + key.to_hex() + ": no DHT node answered"));
+            }
+          },
+          ::dht::Query(::dht::Select().field(::dht::Value::Field::Id)));
+    });
+    impl.poke();
   } catch (const std::exception& e) {
-    (*shared_done)(make_error("dht_get_failed", "dht get_ids " + key.to_hex() + ": " + e.what()));
+    if (impl.ops.finish(op)) {
+      (*shared_done)(make_error("dht_get_failed", "dht get_ids " + key.to_hex() + ": " + e.what()));
+    }
   }
 }
 
@@ -686,6 +745,7 @@ DhtStats OpenDht::stats() const {
   s.bound_port = bound_port_;
   s.runner_restarts = impl_->restarts;
   s.values_kept_on_restart = impl_->values_kept;
+  s.ops_failed_by_restart = impl_->ops_failed_by_restart;
   if (impl_->loop) s.datagrams_refused = impl_->loop->dropped_malformed();
   std::shared_lock lock(impl_->runner_mutex);
   if (impl_->stopped || !impl_->runner_up) return s;
@@ -707,6 +767,10 @@ void OpenDht::shutdown() {
     impl_->watchdog_wake.notify_all();
   }
   if (impl_->watchdog.joinable()) impl_->watchdog.join();
+  std::lock_guard restarting(impl_->restart_mutex);  // a restart() of another thread has ended
+  // No callback after this: what is in flight or held is forgotten, and nothing more is sent
+  // (OpenDHT would report it at once, on the caller's thread, once the runner stops).
+  impl_->ops.clear();
   {
     std::lock_guard lock(impl_->mutex);
     impl_->listens.clear();

@@ -18,9 +18,13 @@
 //    (DhtConfig::restart_*): same ports and node id, every active listen and permanent put
 //    made again, and the values this node stores for the network (others' and its own
 //    puts' copies) stored again in the new runner, each with the expiry it had left
-//    (stats(): values_kept_on_restart). Operations queued in the runner at that moment,
-//    and a value stored in the instant between taking the values out and stopping the old
-//    runner, are dropped without a callback: callers keep their own timeouts.
+//    (stats(): values_kept_on_restart). A get, put or query made while the runner restarts
+//    waits and goes to the new runner; one the old runner had taken and not answered fails
+//    with `dht_restarted` (`dht_restart_failed` when the new runner did not start): each is
+//    reported once, never on the caller's thread (dht/runner_ops.h; stats():
+//    ops_failed_by_restart). A value stored in the instant between taking the values out and
+//    stopping the old runner is lost (its owner's next put brings it). restart() does the same
+//    at once; restarts never overlap.
 //  * The destructor calls shutdown(): leaves the network, stops the loop running this node; no
 //    callback runs after that.
 #pragma once
@@ -119,6 +123,10 @@ class OpenDht final : public Dht {
   std::string endpoint() const;
   // Adds bootstrap peers after start ("host:port").
   void bootstrap(const std::vector<std::string>& peers);
+  // Restarts the runner in place now, as the watchdog does (see the promise); false if the
+  // new runner did not start (the watchdog then tries again at each check). Not from a
+  // callback of this node.
+  bool restart();
 
  private:
   struct Impl;
@@ -126,8 +134,8 @@ class OpenDht final : public Dht {
   // Opens the sockets on the loop, runs the runner, registers the value types.
   static Result<void> run_runner(Impl& impl);
   void watch_connectivity();  // the rejoin watchdog's thread
-  // Watchdog thread only: a new runner in place of the old one (same ports, same node id);
-  // every active listen and permanent put is made again. False if the new one did not start.
+  // A new runner in place of the old one (same ports, same node id); every active listen and
+  // permanent put is made again. False if the new one did not start. One at a time.
   bool restart_runner(const char* reason);
   uint64_t put_value(const Key& key, Value value, PutCallback done, bool permanent);
   // A get; with `only_id`, one whose query the storing nodes apply (that value only).
