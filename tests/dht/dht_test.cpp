@@ -7,7 +7,9 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "dht/loopback_mesh.h"
 #include "dht/opendht_dht.h"
@@ -163,6 +165,13 @@ class WideMeshTest : public ::testing::Test {
     auto started = LoopbackMesh::start(14, kNet);
     ASSERT_TRUE(started.ok()) << started.error().to_string();
     mesh_ = std::move(started).value();
+    // Every node pings every other: the precondition of these tests is a mesh where each node
+    // knows 8 others. Left to OpenDHT, a node that started early learns the later ones only
+    // from their own searches or its next bucket refresh (minutes): in one CI run of 2 cores
+    // a node still knew fewer than 8 after 30 s (it takes ~4.5 s here).
+    std::vector<std::string> all;
+    for (size_t i = 0; i < mesh_->size(); ++i) all.push_back(mesh_->node(i).endpoint());
+    for (size_t i = 0; i < mesh_->size(); ++i) mesh_->node(i).bootstrap(all);
     ASSERT_TRUE(mesh_->wait_connected(8, 30s));
   }
   static void TearDownTestSuite() { mesh_.reset(); }
