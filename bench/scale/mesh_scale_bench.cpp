@@ -479,7 +479,8 @@ int main(int argc, char** argv) {
           load[0]);
       // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts
       // (the watchdog), and the provider managers' failed reads and puts.
-      size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0, ops_failed = 0;
+      size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0, ops_failed = 0,
+             for_puts = 0;
       uint64_t read_failures = 0, puts_failed = 0, rejected = 0, id_reads = 0, fetched = 0,
                unclean = 0;
       for (size_t i = 0; i < nodes.size(); ++i) {
@@ -489,6 +490,7 @@ int main(int argc, char** argv) {
         searches += st.searches;
         restarts += st.runner_restarts;
         ops_failed += st.ops_failed_by_restart;
+        for_puts += st.restarts_for_failing_puts;
         good += st.good_nodes;
         const auto ps = nodes[i]->providers().stats();
         read_failures += ps.dht_failures;
@@ -501,11 +503,13 @@ int main(int argc, char** argv) {
       const double k = double(std::max<size_t>(1, nodes.size()));
       std::printf(
           "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
-          "restarts %zu (operations they failed %zu); reads failed %llu, puts failed %llu, records "
+          "restarts %zu (%zu for failing puts; operations they failed %zu); reads failed %llu, "
+          "puts failed %llu, records "
           "rejected %llu (all nodes); "
           "reads by value ids %.1f, values fetched by id %.1f, id reads read again %.1f per node\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
-          double(good) / k, restarts, ops_failed, static_cast<unsigned long long>(read_failures),
+          double(good) / k, restarts, for_puts, ops_failed,
+          static_cast<unsigned long long>(read_failures),
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
           double(id_reads) / k, double(fetched) / k, double(unclean) / k);
       std::fflush(stdout);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <shared_mutex>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -123,7 +124,8 @@ struct OpenDht::Impl {
   // made while it runs and fails those the old runner took along (dht/runner_ops.h).
   RunnerOps ops;
   std::atomic<size_t> restarts{0};
-  std::atomic<size_t> ops_failed_by_restart{0};  // DhtStats::ops_failed_by_restart
+  std::atomic<size_t> restarts_for_failing_puts{0};  // DhtStats::restarts_for_failing_puts
+  std::atomic<size_t> ops_failed_by_restart{0};      // DhtStats::ops_failed_by_restart
   // Serializes restarts (the watchdog's and restart()'s); a restart whose new runner did not
   // start leaves `runner_down` set, and the watchdog tries again at every check.
   std::mutex restart_mutex;
@@ -478,6 +480,7 @@ bool OpenDht::restart_runner(const char* reason) {
   }
   impl.puts_failing_since_ms = 0;
   ++impl.restarts;
+  if (std::string_view(reason) == "puts_failing") ++impl.restarts_for_failing_puts;
   bootstrap(impl.config.bootstrap);
   spdlog::warn(
       "component=dht event=runner_restarted reason={} listens={} permanent_puts={} "
@@ -744,6 +747,7 @@ DhtStats OpenDht::stats() const {
   DhtStats s;
   s.bound_port = bound_port_;
   s.runner_restarts = impl_->restarts;
+  s.restarts_for_failing_puts = impl_->restarts_for_failing_puts;
   s.values_kept_on_restart = impl_->values_kept;
   s.ops_failed_by_restart = impl_->ops_failed_by_restart;
   if (impl_->loop) s.datagrams_refused = impl_->loop->dropped_malformed();

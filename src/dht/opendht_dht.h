@@ -124,8 +124,8 @@ class OpenDht final : public Dht {
   // Adds bootstrap peers after start ("host:port").
   void bootstrap(const std::vector<std::string>& peers);
   // Restarts the runner in place now, as the watchdog does (see the promise); false if the
-  // new runner did not start (the watchdog then tries again at each check). Not from a
-  // callback of this node.
+  // new runner did not start (the watchdog then tries again at each check; without one,
+  // operations made meanwhile wait for the next restart()). Not from a callback of this node.
   bool restart();
 
  private:

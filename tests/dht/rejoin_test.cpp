@@ -129,6 +129,7 @@ TEST_F(RejoinTest, TheRejoinedNodeRestartsItsRunnerOnceAndItsPutsReachThePeer) {
     return r.ok() && contains(*r, "after");
   }));
   EXPECT_EQ(node_a->stats().runner_restarts, 1u);
+  EXPECT_EQ(node_a->stats().restarts_for_failing_puts, 0u);  // it restarted for the rejoin
 }
 
 TEST_F(RejoinTest, AListenMadeBeforeTheIsolationHearsValuesPutAfterTheRejoin) {
