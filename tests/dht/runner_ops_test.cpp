@@ -24,13 +24,18 @@ struct Log {
   RunnerOps::Send send(const std::string& name) {
     return [this, name] { events.push_back(name + " sent"); };
   }
+  // Begins an operation and submits it (sent now, or held while down).
+  uint64_t start(RunnerOps& ops, const std::string& name) {
+    const uint64_t id = ops.begin(fail(name));
+    ops.submit(id, send(name));
+    return id;
+  }
 };
 
 TEST(RunnerOps, ASendRunsAtOnceWhileTheRunnerIsUp) {
   RunnerOps ops;
   Log log;
-  const uint64_t id = ops.begin(log.fail("get"));
-  ops.submit(id, log.send("get"));
+  log.start(ops, "get");
   EXPECT_EQ(log.events, std::vector<std::string>{"get sent"});
   EXPECT_EQ(ops.registered(), 1u);
   EXPECT_EQ(ops.held(), 0u);
@@ -41,8 +46,7 @@ TEST(RunnerOps, ASendMadeWhileDownIsHeldUntilUpInTheOrderTheyCame) {
   Log log;
   ops.down();
   const uint64_t first = ops.begin(log.fail("first"));
-  const uint64_t second = ops.begin(log.fail("second"));
-  ops.submit(second, log.send("second"));
+  log.start(ops, "second");  // submitted before the first, begun after it
   ops.submit(first, log.send("first"));
   EXPECT_TRUE(log.events.empty());
   EXPECT_EQ(ops.held(), 2u);
@@ -55,11 +59,9 @@ TEST(RunnerOps, ASendMadeWhileDownIsHeldUntilUpInTheOrderTheyCame) {
 TEST(RunnerOps, FailSentFailsWhatTheOldRunnerTookAndKeepsTheHeldOnes) {
   RunnerOps ops;
   Log log;
-  const uint64_t taken = ops.begin(log.fail("taken"));
-  ops.submit(taken, log.send("taken"));
+  const uint64_t taken = log.start(ops, "taken");
   ops.down();
-  const uint64_t waiting = ops.begin(log.fail("waiting"));
-  ops.submit(waiting, log.send("waiting"));
+  const uint64_t waiting = log.start(ops, "waiting");
   EXPECT_EQ(ops.fail_sent(make_error("dht_restarted", "restart")), 1u);
   EXPECT_EQ(log.events, (std::vector<std::string>{"taken sent", "taken failed: dht_restarted"}));
   EXPECT_FALSE(ops.finish(taken));  // the old runner's late answer is not reported again
@@ -71,8 +73,7 @@ TEST(RunnerOps, FailSentFailsWhatTheOldRunnerTookAndKeepsTheHeldOnes) {
 TEST(RunnerOps, AnOperationIsReportedOnceWhoeverComesFirst) {
   RunnerOps ops;
   Log log;
-  const uint64_t id = ops.begin(log.fail("put"));
-  ops.submit(id, log.send("put"));
+  const uint64_t id = log.start(ops, "put");
   EXPECT_TRUE(ops.finish(id));
   EXPECT_FALSE(ops.finish(id));
   EXPECT_EQ(ops.fail_sent(make_error("dht_restarted", "restart")), 0u);
@@ -83,8 +84,7 @@ TEST(RunnerOps, FailHeldFailsWhatARestartCouldNotSend) {
   RunnerOps ops;
   Log log;
   ops.down();
-  const uint64_t id = ops.begin(log.fail("get"));
-  ops.submit(id, log.send("get"));
+  log.start(ops, "get");
   EXPECT_EQ(ops.fail_held(make_error("dht_restart_failed", "no runner")), 1u);
   EXPECT_EQ(log.events, std::vector<std::string>{"get failed: dht_restart_failed"});
   EXPECT_EQ(ops.registered(), 0u);
@@ -98,8 +98,7 @@ TEST(RunnerOps, ASendThatThrowsWhenHeldFailsItsOperationAndTheOthersAreStillSent
   ops.down();
   const uint64_t bad = ops.begin(log.fail("bad"));
   ops.submit(bad, [] { throw std::runtime_error("no memory"); });
-  const uint64_t good = ops.begin(log.fail("good"));
-  ops.submit(good, log.send("good"));
+  log.start(ops, "good");
   ops.up();
   EXPECT_EQ(log.events, (std::vector<std::string>{"good sent", "bad failed: dht_failed"}));
   EXPECT_FALSE(ops.finish(bad));
@@ -108,15 +107,12 @@ TEST(RunnerOps, ASendThatThrowsWhenHeldFailsItsOperationAndTheOthersAreStillSent
 TEST(RunnerOps, ClearForgetsEverythingWithoutAReportAndSendsNothingMore) {
   RunnerOps ops;
   Log log;
-  const uint64_t sent = ops.begin(log.fail("sent"));
-  ops.submit(sent, log.send("sent"));
+  const uint64_t sent = log.start(ops, "sent");
   ops.down();
-  const uint64_t held = ops.begin(log.fail("held"));
-  ops.submit(held, log.send("held"));
+  log.start(ops, "held");
   ops.clear();
   ops.up();
-  const uint64_t late = ops.begin(log.fail("late"));
-  ops.submit(late, log.send("late"));
+  log.start(ops, "late");
   EXPECT_EQ(log.events, std::vector<std::string>{"sent sent"});
   EXPECT_EQ(ops.registered(), 0u);
   EXPECT_FALSE(ops.finish(sent));
