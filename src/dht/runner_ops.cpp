@@ -72,11 +72,12 @@ std::vector<RunnerOps::Fail> RunnerOps::take(Pred pred) {
   return taken;
 }
 
-size_t RunnerOps::fail_sent(const Error& error) {
+template <typename Pred>
+size_t RunnerOps::fail_where(Pred pred, const Error& error) {
   std::vector<Fail> failed;
   {
     MutexLock lock(mutex_);
-    failed = take([](const Op& op) { return !op.held; });
+    failed = take(pred);
   }
   for (auto& fail : failed) {
     if (fail) fail(error);
@@ -84,16 +85,12 @@ size_t RunnerOps::fail_sent(const Error& error) {
   return failed.size();
 }
 
+size_t RunnerOps::fail_sent(const Error& error) {
+  return fail_where([](const Op& op) { return !op.held; }, error);
+}
+
 size_t RunnerOps::fail_held(const Error& error) {
-  std::vector<Fail> failed;
-  {
-    MutexLock lock(mutex_);
-    failed = take([](const Op& op) { return static_cast<bool>(op.held); });
-  }
-  for (auto& fail : failed) {
-    if (fail) fail(error);
-  }
-  return failed.size();
+  return fail_where([](const Op& op) { return static_cast<bool>(op.held); }, error);
 }
 
 void RunnerOps::clear() {

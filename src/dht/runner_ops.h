@@ -66,6 +66,9 @@ class RunnerOps {
   // Unregisters and returns the `fail`s of the operations `pred` selects.
   template <typename Pred>
   std::vector<Fail> take(Pred pred) REQUIRES(mutex_);
+  // take() under the lock, then each `fail` with `error` after it; how many.
+  template <typename Pred>
+  size_t fail_where(Pred pred, const Error& error) EXCLUDES(mutex_);
 
   mutable Mutex mutex_;
   bool up_ GUARDED_BY(mutex_) = true;
