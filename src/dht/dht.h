@@ -88,6 +88,9 @@ struct DhtStats {
   uint16_t bound_port = 0;
   size_t runner_restarts = 0;            // OpenDht: runner restarts after a rejoin or failing puts
   size_t restarts_for_failing_puts = 0;  // OpenDht: of those, for failing puts
+  // OpenDht: times a restart was wanted but waited for the pacer's gap (dht/restart_pacer.h;
+  // counted once per wait).
+  size_t restarts_held_back = 0;
   // OpenDht: values the restarts carried over to the new runner (summed over restarts).
   size_t values_kept_on_restart = 0;
   // OpenDht: gets, puts and queries the restarts failed (`dht_restarted`: taken by the old

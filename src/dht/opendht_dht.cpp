@@ -2,6 +2,7 @@
 
 #include "dht/epoll_socket.h"
 #include "dht/opendht_query_fix.h"
+#include "dht/restart_pacer.h"
 #include "dht/runner_ops.h"
 
 #include <opendht/dhtrunner.h>
@@ -126,6 +127,7 @@ struct OpenDht::Impl {
   std::atomic<size_t> restarts{0};
   std::atomic<size_t> restarts_for_failing_puts{0};  // DhtStats::restarts_for_failing_puts
   std::atomic<size_t> ops_failed_by_restart{0};      // DhtStats::ops_failed_by_restart
+  std::atomic<size_t> restarts_held_back{0};         // DhtStats::restarts_held_back
   // Serializes restarts (the watchdog's and restart()'s); a restart whose new runner did not
   // start leaves `runner_down` set, and the watchdog tries again at every check.
   std::mutex restart_mutex;
@@ -295,7 +297,9 @@ void OpenDht::watch_connectivity() {
   bool isolated = false;  // logged once per isolation
   int64_t isolated_since_ms = 0;
   int64_t answering_since_ms = 0;  // isolated, but good nodes at every check since then
-  int64_t last_restart_ms = 0;
+  RestartPacer pacer(impl.config.restart_min_gap, impl.config.restart_max_gap,
+                     std::random_device{}());
+  bool pacer_held = false;  // a restart is wanted and waits for the pacer (counted once)
   // The nodes known while connected: a node with no bootstrap peer of its own (the first
   // of a mesh) rejoins through them.
   std::vector<::dht::NodeExport> known;
@@ -309,7 +313,7 @@ void OpenDht::watch_connectivity() {
     const int64_t now = steady_ms();
     if (impl.runner_down) {
       restart_runner("restart_failed");
-      last_restart_ms = now;
+      pacer.restarted(now);
       lock.lock();
       continue;
     }
@@ -335,7 +339,8 @@ void OpenDht::watch_connectivity() {
         spdlog::info("component=dht event=rejoined nodes={}", node_count());
         isolated = false;
         // Not for the short isolation a restart itself causes while its bootstrap answers.
-        if (isolated_since_ms - last_restart_ms >= impl.config.restart_min_gap.count()) {
+        if (pacer.last_ms() == 0 ||
+            isolated_since_ms - pacer.last_ms() >= impl.config.restart_min_gap.count()) {
           restart = "rejoined";
         }
       }
@@ -345,7 +350,15 @@ void OpenDht::watch_connectivity() {
         now - failing_since >= impl.config.restart_after_failing_puts.count()) {
       restart = "puts_failing";
     }
-    if (restart && now - last_restart_ms < impl.config.restart_min_gap.count()) restart = nullptr;
+    if (restart && !pacer.allows(now)) {
+      if (!pacer_held) {
+        ++impl.restarts_held_back;
+        spdlog::info("component=dht event=restart_held reason={} streak={} gap_ms={}", restart,
+                     pacer.streak(), pacer.gap_ms());
+      }
+      pacer_held = true;
+      restart = nullptr;
+    }
     try {
       if (alone) {
         impl.runner.connectivityChanged();
@@ -368,7 +381,8 @@ void OpenDht::watch_connectivity() {
           spdlog::warn("component=dht rejoin: {}", e.what());
         }
       }
-      last_restart_ms = now;
+      pacer.restarted(now);
+      pacer_held = false;
     }
     lock.lock();
   }
@@ -750,6 +764,7 @@ DhtStats OpenDht::stats() const {
   s.restarts_for_failing_puts = impl_->restarts_for_failing_puts;
   s.values_kept_on_restart = impl_->values_kept;
   s.ops_failed_by_restart = impl_->ops_failed_by_restart;
+  s.restarts_held_back = impl_->restarts_held_back;
   if (impl_->loop) s.datagrams_refused = impl_->loop->dropped_malformed();
   std::shared_lock lock(impl_->runner_mutex);
   if (impl_->stopped || !impl_->runner_up) return s;

@@ -15,13 +15,13 @@
 //  * bound_port() is the IPv4 port actually bound (useful with port 0).
 //  * A watchdog (DhtConfig::rejoin_check) re-bootstraps a node whose routing table emptied,
 //    and restarts the runner in place after it rejoins or while all its puts fail
-//    (DhtConfig::restart_*): same ports and node id, every active listen and permanent put
-//    made again, and the values this node stores for the network (others' and its own
-//    puts' copies) stored again in the new runner, each with the expiry it had left
-//    (stats(): values_kept_on_restart). A get, put or query made while the runner restarts
-//    waits and goes to the new runner; one the old runner had taken and not answered fails
-//    with `dht_restarted` (`dht_restart_failed` when the new runner did not start): each is
-//    reported once, never on the caller's thread (dht/runner_ops.h; stats():
+//    (DhtConfig::restart_*, paced by dht/restart_pacer.h; stats(): restarts_held_back): same ports
+//    and node id, every active listen and permanent put made again, and the values this node stores
+//    for the network (others' and its own puts' copies) stored again in the new runner, each with
+//    the expiry it had left (stats(): values_kept_on_restart). A get, put or query made while the
+//    runner restarts waits and goes to the new runner; one the old runner had taken and not
+//    answered fails with `dht_restarted` (`dht_restart_failed` when the new runner did not start):
+//    each is reported once, never on the caller's thread (dht/runner_ops.h; stats():
 //    ops_failed_by_restart). A value stored in the instant between taking the values out and
 //    stopping the old runner is lost (its owner's next put brings it). restart() does the same
 //    at once; restarts never overlap.
@@ -87,9 +87,13 @@ struct DhtConfig {
   // once. The watchdog then restarts the runner in place (same ports and node id; listens
   // and permanent puts made again): right after a rejoin (an isolation that began at least
   // `restart_min_gap` after the last restart), and when every put has failed for
-  // `restart_after_failing_puts` while nodes are known. At most once per `restart_min_gap`.
+  // `restart_after_failing_puts` while nodes are known. Paced (dht/restart_pacer.h): at least
+  // `restart_min_gap` apart, the gap doubling (jittered) for each restart that follows another
+  // within 2 × `restart_max_gap`, up to `restart_max_gap` — OpenDHT's stale search ends by
+  // itself within 10 min, and restarts of many overloaded nodes at once feed the overload.
   std::chrono::milliseconds restart_after_failing_puts{10'000};
   std::chrono::milliseconds restart_min_gap{30'000};
+  std::chrono::milliseconds restart_max_gap{600'000};
 };
 
 // A config for loopback meshes (tests, benchmarks): 127.0.0.1 + ::1, ephemeral ports,
