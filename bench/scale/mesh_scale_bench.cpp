@@ -30,6 +30,9 @@
 //                    [--discoverers 20] [--per-address-cap 0]
 //                    [--settle-entries 50] [--settle-timeout 600] [--loop-threads 2]
 //                    [--hold 0]  (s after the settle of progress lines: does it stay settled?)
+//                    [--restart-storm 0]  (restarts of random nodes' DHT runners, spread over
+//                    the hold, while the mesh works: the restart path under load, e.g. in an
+//                    ASan build)
 //                    [--steady-timeout 0]  (after the hold, wait until every directory's
 //                    shards are on their steady re-read period, at most this many s, so
 //                    that the rest window holds no early re-read of the start; the first
@@ -81,6 +84,7 @@
 #include "cli/owner_auth.h"
 #include "crypto/grants.h"
 #include "dht/loopback_mesh.h"
+#include "dht/opendht_search_fix.h"
 #include "manifest/manifest.h"
 #include "support/proc_stats.h"
 
@@ -105,6 +109,7 @@ struct Options {
   std::chrono::seconds settle_timeout{600};
   std::chrono::seconds hold{0};  // after the settle: progress lines for that long (stays settled?)
   std::chrono::seconds steady_timeout{0};  // then until every shard is on its steady period
+  size_t restart_storm = 0;                // runner restarts of random nodes spread over the hold
   size_t loop_threads = 2;
   size_t per_address_cap = 0;  // 0: the server's max_connections (all nodes are 127.0.0.1)
   bool pass = true;            // every node reads its 64 shards at once after the rest window
@@ -275,6 +280,8 @@ Options parse(int argc, char** argv) {
       o.settle_timeout = std::chrono::seconds(std::stol(v));
     else if (flag == "--hold")
       o.hold = std::chrono::seconds(std::stol(v));
+    else if (flag == "--restart-storm")
+      o.restart_storm = std::stoul(v);
     else if (flag == "--steady-timeout")
       o.steady_timeout = std::chrono::seconds(std::stol(v));
     else if (flag == "--per-address-cap")
@@ -505,12 +512,13 @@ int main(int argc, char** argv) {
       std::printf(
           "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
           "restarts %zu (%zu for failing puts; operations they failed %zu; held back by the pacer "
-          "%zu); reads failed %llu, "
+          "%zu); search inserts removed at once %llu; reads failed %llu, "
           "puts failed %llu, records "
           "rejected %llu (all nodes); "
           "reads by value ids %.1f, values fetched by id %.1f, id reads read again %.1f per node\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, for_puts, ops_failed, held_back,
+          static_cast<unsigned long long>(dht::opendht_removed_at_once()),
           static_cast<unsigned long long>(read_failures),
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
           double(id_reads) / k, double(fetched) / k, double(unclean) / k);
@@ -617,6 +625,17 @@ int main(int argc, char** argv) {
       // Does the mesh stay settled? A later read can leave entries out (partial answers).
       size_t least = o.nodes;
       const auto hold_until = Steady::now() + o.hold;
+      std::atomic<size_t> restarted{0};
+      std::jthread storm([&](std::stop_token stop) {
+        if (o.restart_storm == 0) return;
+        std::mt19937 pick(std::random_device{}());
+        const auto every = std::chrono::duration_cast<std::chrono::milliseconds>(o.hold) /
+                           static_cast<int64_t>(o.restart_storm);
+        for (size_t k = 0; k < o.restart_storm && !stop.stop_requested(); ++k) {
+          if (mesh.node(pick() % mesh.size()).restart()) ++restarted;
+          std::this_thread::sleep_for(every);
+        }
+      });
       while (Steady::now() < hold_until) {
         std::this_thread::sleep_for(10s);
         size_t listing = 0;
@@ -628,6 +647,12 @@ int main(int argc, char** argv) {
           "hold: over %lld s after the settle, at least %zu of %zu directories listed >= %zu "
           "at every check (every 10 s)\n",
           static_cast<long long>(o.hold.count()), least, o.nodes, want);
+      storm.request_stop();
+      storm.join();
+      if (o.restart_storm > 0) {
+        std::printf("restart storm: %zu of %zu runner restarts done during the hold\n",
+                    restarted.load(), o.restart_storm);
+      }
     }
     if (o.steady_timeout.count() > 0) {
       // The early re-reads of the start (60-480 s after each node's first pass, longer while

@@ -2,6 +2,7 @@
 
 #include "dht/epoll_socket.h"
 #include "dht/opendht_query_fix.h"
+#include "dht/opendht_search_fix.h"
 #include "dht/restart_pacer.h"
 #include "dht/runner_ops.h"
 
@@ -229,6 +230,12 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
     spdlog::error(
         "component=dht OpenDHT's id queries keep only their first answer in this process: "
         "libopendht binds its own FieldValueIndex::containedIn (dht/opendht_query_fix.h)");
+  }
+  static const bool search_insert_fixed = opendht_search_insert_fixed();
+  if (!search_insert_fixed) {
+    spdlog::error(
+        "component=dht OpenDHT's Search::insertNode can write into a node it just removed in "
+        "this process: libopendht binds its own definition (dht/opendht_search_fix.h)");
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;

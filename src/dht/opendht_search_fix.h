@@ -1,0 +1,49 @@
+// dht/opendht_search_fix.h — OpenDHT 2.4.12's Search::insertNode made to never write into a node
+// it has just removed.
+//
+// The bug (fixed upstream by ce7f592b "search: return if added node is actually removed",
+// OpenDHT 3.1.5; Debian bookworm ships 2.4.12): `Dht::Search::insertNode(node, now, token)`
+// inserts a node that was not in the search, then trims the search from its far end while it
+// holds more than 14 good nodes. When every node after the new one is bad (expired), the trim
+// removes them and then the new node itself — and with a token (a get's reply) insertNode then
+// writes the token, the reply time and `candidate` through the removed node's iterator: into
+// freed memory (the SearchNode and its old token buffer). Searches full of expired nodes come
+// with load; an in-process mesh of 840–910 nodes on 2 cores aborted three times with glibc's
+// `malloc(): mismatching next->prev_size (unsorted)`, and the core dump showed a freed
+// SearchNode whose `candidate` had been written after the free (docs/notes/dht.md).
+//
+// Promise:
+//  * opendht_search_fix.cpp defines the symbol of `dht::Dht::Search::insertNode`.
+//    libopendht.so.2 calls it through its PLT (all 6 call sites in 2.4.12), so in a process
+//    whose executable links this file the library runs this definition, which runs the
+//    library's own (insert_node_keeping_tokens below): with a token it first inserts without
+//    the token, then gives the token by a second call only to a node that is in the search
+//    (found: nothing is inserted or trimmed). A node removed at once gets no token and the
+//    call returns false, as upstream's fix does. Without a token the library's runs once, as is.
+//  * opendht_search_insert_fixed() tells whether that holds in this process: the definition
+//    the dynamic linker binds is not libopendht's, and the library's own insertNode and
+//    Search::getNode were found. OpenDht::start() calls it, which also keeps this file in
+//    every link that uses OpenDht, and logs an error when it does not hold.
+//  * opendht_removed_at_once() counts, in this process, the calls with a token whose node was
+//    inserted and removed at once: each one a write into freed memory without this fix.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace beemesh::dht {
+
+bool opendht_search_insert_fixed();
+uint64_t opendht_removed_at_once();
+
+// The fix's steps over one search and one node, testable without OpenDHT: `insert(with_token)`
+// runs the library's insertNode (with the reply's token or none) and returns what it returns;
+// `present()` tells whether the node is in the search now.
+struct InsertOutcome {
+  bool inserted = false;         // what the call returns to OpenDHT
+  bool removed_at_once = false;  // inserted, then trimmed by the same insert
+};
+InsertOutcome insert_node_keeping_tokens(const std::function<bool(bool with_token)>& insert,
+                                         const std::function<bool()>& present, bool has_token);
+
+}  // namespace beemesh::dht
