@@ -357,6 +357,9 @@ void OpenDht::watch_connectivity() {
         now - failing_since >= impl.config.restart_after_failing_puts.count()) {
       restart = "puts_failing";
     }
+    if (!restart) pacer_held = false;
+    // A rejoin's restart held back is not made later: if a search stays stuck, its failing
+    // puts ask again.
     if (restart && !pacer.allows(now)) {
       if (!pacer_held) {
         ++impl.restarts_held_back;
