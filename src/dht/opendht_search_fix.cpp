@@ -61,27 +61,19 @@ bool beemesh_opendht_search_insert_node(void* search, const std::shared_ptr<dht:
     std::fputs("beemesh: libopendht's Dht::Search::insertNode not found\n", stderr);
     std::abort();
   }
-  if (token.empty() || lib.get_node == nullptr) return lib.insert_node(search, node, now, token);
+  // Without the library's getNode no presence can be known: its insertNode as it is.
+  if (lib.get_node == nullptr) return lib.insert_node(search, node, now, token);
   static const dht::Blob kNoToken;
   const auto outcome = beemesh::dht::insert_node_keeping_tokens(
       [&](bool with_token) {
         return lib.insert_node(search, node, now, with_token ? token : kNoToken);
       },
-      [&] { return lib.get_node(search, node) != nullptr; }, true);
+      [&] { return lib.get_node(search, node) != nullptr; }, !token.empty());
   if (outcome.removed_at_once) removed_at_once().fetch_add(1, std::memory_order_relaxed);
   return outcome.inserted;
 }
 
 namespace beemesh::dht {
-
-InsertOutcome insert_node_keeping_tokens(const std::function<bool(bool with_token)>& insert,
-                                         const std::function<bool()>& present, bool has_token) {
-  if (!has_token) return {insert(false), false};
-  const bool inserted = insert(false);
-  if (!present()) return {false, inserted};
-  insert(true);  // found: the library only records the token on the node
-  return {inserted, false};
-}
 
 bool opendht_search_insert_fixed() {
   const Library& lib = library();

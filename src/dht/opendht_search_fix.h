@@ -29,7 +29,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 
 namespace beemesh::dht {
 
@@ -38,12 +37,19 @@ uint64_t opendht_removed_at_once();
 
 // The fix's steps over one search and one node, testable without OpenDHT: `insert(with_token)`
 // runs the library's insertNode (with the reply's token or none) and returns what it returns;
-// `present()` tells whether the node is in the search now.
+// `present()` tells whether the node is in the search now. A template: it runs at every insert
+// of every search (each datagram), where std::function callables would allocate.
 struct InsertOutcome {
   bool inserted = false;         // what the call returns to OpenDHT
   bool removed_at_once = false;  // inserted, then trimmed by the same insert
 };
-InsertOutcome insert_node_keeping_tokens(const std::function<bool(bool with_token)>& insert,
-                                         const std::function<bool()>& present, bool has_token);
+template <typename Insert, typename Present>
+InsertOutcome insert_node_keeping_tokens(Insert&& insert, Present&& present, bool has_token) {
+  if (!has_token) return {insert(false), false};
+  const bool inserted = insert(false);
+  if (!present()) return {false, inserted};
+  insert(true);  // found: the library only records the token on the node
+  return {inserted, false};
+}
 
 }  // namespace beemesh::dht

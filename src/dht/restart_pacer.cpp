@@ -12,13 +12,12 @@ RestartPacer::RestartPacer(std::chrono::milliseconds min_gap, std::chrono::milli
       gap_ms_(min_gap_ms_) {}
 
 bool RestartPacer::allows(int64_t now_ms) const {
-  return !any_ || now_ms - last_ms_ >= gap_ms_;
+  return streak_ == 0 || now_ms - last_ms_ >= gap_ms_;
 }
 
 void RestartPacer::restarted(int64_t now_ms) {
-  const bool continues = any_ && now_ms - last_ms_ < 2 * max_gap_ms_;
+  const bool continues = streak_ > 0 && now_ms - last_ms_ < 2 * max_gap_ms_;
   streak_ = continues ? streak_ + 1 : 1;
-  any_ = true;
   last_ms_ = now_ms;
   // min_gap × 2^(streak-1), doubled only while under the maximum (no overflow).
   double base = static_cast<double>(min_gap_ms_);

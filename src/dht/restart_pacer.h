@@ -39,8 +39,7 @@ class RestartPacer {
   int64_t max_gap_ms_;
   std::mt19937_64 random_;
   int64_t last_ms_ = 0;
-  bool any_ = false;
-  int streak_ = 0;
+  int streak_ = 0;  // 0: no restart yet
   int64_t gap_ms_;
 };
 
