@@ -91,6 +91,9 @@ struct DhtStats {
   // OpenDht: times a restart was wanted but waited for the pacer's gap (dht/restart_pacer.h;
   // counted once per wait).
   size_t restarts_held_back = 0;
+  // OpenDht: the rejoin watchdog's checks (every DhtConfig::rejoin_check only while there is
+  // something to watch).
+  size_t watchdog_checks = 0;
   // OpenDht: values the restarts carried over to the new runner (summed over restarts).
   size_t values_kept_on_restart = 0;
   // OpenDht: gets, puts and queries the restarts failed (`dht_restarted`: taken by the old

@@ -129,6 +129,7 @@ struct OpenDht::Impl {
   std::atomic<size_t> restarts_for_failing_puts{0};  // DhtStats::restarts_for_failing_puts
   std::atomic<size_t> ops_failed_by_restart{0};      // DhtStats::ops_failed_by_restart
   std::atomic<size_t> restarts_held_back{0};         // DhtStats::restarts_held_back
+  std::atomic<size_t> watchdog_checks{0};            // DhtStats::watchdog_checks
   // Serializes restarts (the watchdog's and restart()'s); a restart whose new runner did not
   // start leaves `runner_down` set, and the watchdog tries again at every check.
   std::mutex restart_mutex;
@@ -147,10 +148,18 @@ struct OpenDht::Impl {
   std::map<ListenToken, Listening> listens;
   // Permanent puts, to put again after a runner restart: (key, value id) -> value.
   std::map<std::pair<::dht::InfoHash, uint64_t>, std::shared_ptr<::dht::Value>> permanent;
-  // The rejoin watchdog (DhtConfig::rejoin_check).
+  // The rejoin watchdog (DhtConfig::rejoin_check). It sleeps while all is well and is woken
+  // when the node loses its last good node or a put fails after none did.
   std::mutex watchdog_mutex;
   std::condition_variable watchdog_wake;
+  bool watch_now = false;  // guarded by watchdog_mutex: a wake not taken yet
   std::thread watchdog;
+
+  void wake_watchdog() {
+    std::lock_guard lock(watchdog_mutex);
+    watch_now = true;
+    watchdog_wake.notify_one();
+  }
 
   void poke() { loop->poke(driver.load()); }
   // Before the runner's join(): when this returns, the loop no longer runs it.
@@ -194,7 +203,8 @@ Result<void> OpenDht::run_runner(Impl& impl) {
   ctx.sock = std::move(sock).value();
   impl.connected = false;  // a new runner starts disconnected and says when that changes
   ctx.statusChangedCallback = [&impl](::dht::NodeStatus v4, ::dht::NodeStatus v6) {
-    impl.connected = v4 == ::dht::NodeStatus::Connected || v6 == ::dht::NodeStatus::Connected;
+    const bool now = v4 == ::dht::NodeStatus::Connected || v6 == ::dht::NodeStatus::Connected;
+    if (impl.connected.exchange(now) && !now) impl.wake_watchdog();
   };
   if (config.log_to_stderr) ctx.logger = ::dht::log::getStdLogger();
   try {
@@ -311,12 +321,21 @@ void OpenDht::watch_connectivity() {
   // of a mesh) rejoins through them.
   std::vector<::dht::NodeExport> known;
   int64_t exported_ms = 0;
+  // Checked every rejoin_check while something is to be watched; while all is well only to
+  // copy the routing table (kExportKnownEvery), or at once when woken (wake_watchdog).
+  auto watching = [&] {
+    return !connected_once || isolated || pacer_held || impl.runner_down || !impl.connected ||
+           impl.puts_failing_since_ms != 0;
+  };
   std::unique_lock lock(impl.watchdog_mutex);
   while (!impl.stopped) {
-    impl.watchdog_wake.wait_for(lock, impl.config.rejoin_check,
-                                [&] { return impl.stopped.load(); });
+    const auto wait =
+        watching() ? impl.config.rejoin_check : std::chrono::milliseconds(kExportKnownEvery);
+    impl.watchdog_wake.wait_for(lock, wait, [&] { return impl.stopped.load() || impl.watch_now; });
     if (impl.stopped) break;
+    impl.watch_now = false;
     lock.unlock();
+    ++impl.watchdog_checks;
     const int64_t now = steady_ms();
     if (impl.runner_down) {
       restart_runner("restart_failed");
@@ -584,7 +603,9 @@ uint64_t OpenDht::put_value(const Key& key, Value value, PutCallback done, bool 
               impl.puts_failing_since_ms = 0;
             } else {
               int64_t none = 0;
-              impl.puts_failing_since_ms.compare_exchange_strong(none, steady_ms());
+              if (impl.puts_failing_since_ms.compare_exchange_strong(none, steady_ms())) {
+                impl.wake_watchdog();
+              }
             }
             if (!impl.ops.finish(op) || !*shared_done) return;
             if (ok) {
@@ -775,6 +796,7 @@ DhtStats OpenDht::stats() const {
   s.values_kept_on_restart = impl_->values_kept;
   s.ops_failed_by_restart = impl_->ops_failed_by_restart;
   s.restarts_held_back = impl_->restarts_held_back;
+  s.watchdog_checks = impl_->watchdog_checks;
   if (impl_->loop) s.datagrams_refused = impl_->loop->dropped_malformed();
   std::shared_lock lock(impl_->runner_mutex);
   if (impl_->stopped || !impl_->runner_up) return s;

@@ -80,7 +80,10 @@ struct DhtConfig {
   // missing in between (its re-bootstrap from the nodes it knew makes them good for a
   // moment even when they are gone). A node that never had a good node (the first of a
   // mesh, or its bootstrap peers not up yet) bootstraps again at each check, but its first
-  // good nodes are no rejoin. 0: never.
+  // good nodes are no rejoin. 0: never. The checks run while there is something to watch
+  // (not connected yet, isolated or rejoining, puts failing, a restart waiting); while all
+  // is well the watchdog sleeps, woken at once when the node loses its last good node or a
+  // put fails, and every 30 s to copy the routing table it would rejoin through.
   std::chrono::milliseconds rejoin_check{2'000};
   // OpenDHT 2.4 keeps a search whose nodes all expired (a cut link) without nodes for up to
   // 10 min even once the routing table is good again: its puts and gets on that key fail at
