@@ -49,6 +49,9 @@
 //                    [--receive-nice -20]  (the nice value of the threads that receive and
 //                    run the DHT nodes: with hundreds of runnable threads a fair share is too
 //                    little for them, and the kernel drops datagrams; 0 = as the rest)
+//                    [--rpc-nice 0]  (the nice value of the RPC loop's threads (`net-loop`),
+//                    which carry every node's node-to-node requests: at -20 they share the
+//                    cores with the DHT loops instead of waiting behind them)
 //                    [--dht-loops 2]  (those threads: node i runs on loop i mod N; one per
 //                    core, so the DHT work of the whole mesh is not bound to one core)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
@@ -125,8 +128,28 @@ struct Options {
   double max_start_cpu = 0;
   int malloc_arenas = 65536;
   int receive_nice = -20;
+  int rpc_nice = 0;
   size_t dht_loops = 2;  // EpollLoops (threads) that run the DHT nodes, node i on loop i mod N
 };
+
+// Sets the nice value of this process's threads named `name` (named by their creator before
+// it returns, so all are there); fails the run if one cannot be set.
+void renice_threads(const std::string& name, int nice) {
+  size_t done = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(e.path() / "comm");
+    std::string thread_name;
+    std::getline(comm, thread_name);
+    if (thread_name != name) continue;
+    const auto tid = static_cast<id_t>(std::stol(e.path().filename().string()));
+    if (::setpriority(PRIO_PROCESS, tid, nice) != 0) {
+      std::cerr << "setpriority(" << name << " " << tid << ", " << nice << ") failed\n";
+      std::exit(2);
+    }
+    ++done;
+  }
+  std::cout << "threads " << name << ": " << done << " at nice " << nice << "\n";
+}
 
 long open_fds() {
   long count = 0;
@@ -300,6 +323,8 @@ Options parse(int argc, char** argv) {
       o.malloc_arenas = std::stoi(v);
     else if (flag == "--receive-nice")
       o.receive_nice = std::stoi(v);
+    else if (flag == "--rpc-nice")
+      o.rpc_nice = std::stoi(v);
     else if (flag == "--dht-loops")
       o.dht_loops = std::max<size_t>(1, std::stoul(v));
     else if (flag == "--wave-interval")
@@ -450,6 +475,7 @@ int main(int argc, char** argv) {
     auto& mesh = **mesh_r;
     const double dht_ms = ms_since(t_start);
     net::EventLoop loop(o.loop_threads);
+    if (o.rpc_nice != 0) renice_threads("net-loop", o.rpc_nice);
     std::vector<std::unique_ptr<bench::BenchNode>> nodes;
     std::vector<size_t> entry_index;
     const size_t stride = o.nodes / o.entries;
@@ -487,7 +513,7 @@ int main(int argc, char** argv) {
       // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts
       // (the watchdog), and the provider managers' failed reads and puts.
       size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0, ops_failed = 0,
-             for_puts = 0, held_back = 0;
+             for_puts = 0, held_back = 0, checks = 0;
       uint64_t read_failures = 0, puts_failed = 0, rejected = 0, id_reads = 0, fetched = 0,
                unclean = 0;
       for (size_t i = 0; i < nodes.size(); ++i) {
@@ -499,6 +525,7 @@ int main(int argc, char** argv) {
         ops_failed += st.ops_failed_by_restart;
         for_puts += st.restarts_for_failing_puts;
         held_back += st.restarts_held_back;
+        checks += st.watchdog_checks;
         good += st.good_nodes;
         const auto ps = nodes[i]->providers().stats();
         read_failures += ps.dht_failures;
@@ -512,12 +539,13 @@ int main(int argc, char** argv) {
       std::printf(
           "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
           "restarts %zu (%zu for failing puts; operations they failed %zu; held back by the pacer "
-          "%zu); search inserts removed at once %llu; reads failed %llu, "
+          "%zu; watchdog checks %.1f per node); search inserts removed at once %llu; reads failed "
+          "%llu, "
           "puts failed %llu, records "
           "rejected %llu (all nodes); "
           "reads by value ids %.1f, values fetched by id %.1f, id reads read again %.1f per node\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
-          double(good) / k, restarts, for_puts, ops_failed, held_back,
+          double(good) / k, restarts, for_puts, ops_failed, held_back, double(checks) / k,
           static_cast<unsigned long long>(dht::opendht_removed_at_once()),
           static_cast<unsigned long long>(read_failures),
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
