@@ -169,49 +169,60 @@ TEST_F(RejoinTest, ACancelledListenIsNotMadeAgainByTheRestart) {
   EXPECT_FALSE(heard_has("unheard"));
 }
 
+// Node A with the given check interval (its watchdog under test) and one peer without a
+// watchdog, bootstrapped from A.
+struct WatchedPair {
+  std::unique_ptr<OpenDht> a;
+  std::unique_ptr<OpenDht> peer;
+};
+
+WatchedPair start_watched_pair(std::chrono::milliseconds rejoin_check) {
+  WatchedPair pair;
+  auto a_config = loopback_config(kNet);
+  a_config.rejoin_check = rejoin_check;
+  auto a = OpenDht::start(a_config);
+  EXPECT_TRUE(a.ok()) << a.error().to_string();
+  if (!a.ok()) return pair;
+  pair.a = std::move(a).value();
+  auto peer_config = loopback_config(kNet, {pair.a->endpoint()});
+  peer_config.rejoin_check = 0ms;
+  auto peer = OpenDht::start(peer_config);
+  EXPECT_TRUE(peer.ok()) << peer.error().to_string();
+  if (peer.ok()) pair.peer = std::move(peer).value();
+  return pair;
+}
+
 // A connected node whose puts succeed has nothing to watch: its watchdog sleeps, waking only
 // to copy its routing table every 30 s (at 1,000 nodes of one process, 0.5 checks per node
 // per second were ~80 ms of CPU per second).
 TEST(RejoinWatchdog, AConnectedNodeWhosePutsSucceedIsNotCheckedAtEveryInterval) {
-  auto a_config = loopback_config(kNet);
-  a_config.rejoin_check = 100ms;
-  auto a = OpenDht::start(a_config);
-  ASSERT_TRUE(a.ok()) << a.error().to_string();
-  auto peer_config = loopback_config(kNet, {(*a)->endpoint()});
-  peer_config.rejoin_check = 0ms;
-  auto peer = OpenDht::start(peer_config);
-  ASSERT_TRUE(peer.ok()) << peer.error().to_string();
+  auto [a, peer] = start_watched_pair(100ms);
+  ASSERT_TRUE(a && peer);
   const Key key = Key::of("beemesh/test/rejoin/sleeps");
   ASSERT_TRUE(within(20s, [&] {
-    return (*a)->node_count() > 0 &&
-           (*a)->put_blocking(key, Value{0, ValueKind::raw, to_bytes("ok")}, 2s).ok();
+    return a->node_count() > 0 &&
+           a->put_blocking(key, Value{0, ValueKind::raw, to_bytes("ok")}, 2s).ok();
   }));
-  ASSERT_TRUE(within(5s, [&] { return (*a)->stats().watchdog_checks > 0; }));
+  ASSERT_TRUE(within(5s, [&] { return a->stats().watchdog_checks > 0; }));
   std::this_thread::sleep_for(300ms);  // the check that saw it connected has ended
-  const size_t before = (*a)->stats().watchdog_checks;
+  const size_t before = a->stats().watchdog_checks;
   std::this_thread::sleep_for(2s);  // 20 intervals
-  EXPECT_LE((*a)->stats().watchdog_checks - before, 1u);
+  EXPECT_LE(a->stats().watchdog_checks - before, 1u);
 }
 
 // The node's loss of its last good node wakes the watchdog then, not at its next interval.
 TEST(RejoinWatchdog, LosingTheLastGoodNodeWakesTheWatchdogAtOnce) {
-  auto a_config = loopback_config(kNet);
-  a_config.rejoin_check = 600s;  // no check by the clock during the test
-  auto a = OpenDht::start(a_config);
-  ASSERT_TRUE(a.ok()) << a.error().to_string();
-  auto peer_config = loopback_config(kNet, {(*a)->endpoint()});
-  peer_config.rejoin_check = 0ms;
-  auto peer = OpenDht::start(peer_config);
-  ASSERT_TRUE(peer.ok()) << peer.error().to_string();
-  ASSERT_TRUE(within(20s, [&] { return (*a)->node_count() > 0; }));
-  const size_t before = (*a)->stats().watchdog_checks;
-  peer->reset();
+  auto [a, peer] = start_watched_pair(600s);  // no check by the clock during the test
+  ASSERT_TRUE(a && peer);
+  ASSERT_TRUE(within(20s, [&] { return a->node_count() > 0; }));
+  const size_t before = a->stats().watchdog_checks;
+  peer.reset();
   const Key key = Key::of("beemesh/test/rejoin/wakes");
   ASSERT_TRUE(within(60s, [&] {
-    (void)(*a)->put_blocking(key, Value{0, ValueKind::raw, to_bytes("alone")}, 1s);
-    return (*a)->node_count() == 0;
+    (void)a->put_blocking(key, Value{0, ValueKind::raw, to_bytes("alone")}, 1s);
+    return a->node_count() == 0;
   })) << "node A never noticed its peer was gone";
-  EXPECT_TRUE(within(5s, [&] { return (*a)->stats().watchdog_checks > before; }));
+  EXPECT_TRUE(within(5s, [&] { return a->stats().watchdog_checks > before; }));
 }
 
 }  // namespace
