@@ -168,11 +168,17 @@ class WideMeshTest : public ::testing::Test {
     // Every node pings every other: the precondition of these tests is a mesh where each node
     // knows 8 others. Left to OpenDHT, a node that started early learns the later ones only
     // from their own searches or its next bucket refresh (minutes): in one CI run of 2 cores
-    // a node still knew fewer than 8 after 30 s (it takes ~4.5 s here).
+    // a node still knew fewer than 8 after 30 s (it takes ~4.5 s here). Pings lost on a loaded
+    // machine are sent again: once more every 5 s (a CI run with tests beside it, 2026-12-02,
+    // still had a node below 8 after one round and 30 s).
     std::vector<std::string> all;
     for (size_t i = 0; i < mesh_->size(); ++i) all.push_back(mesh_->node(i).endpoint());
-    for (size_t i = 0; i < mesh_->size(); ++i) mesh_->node(i).bootstrap(all);
-    ASSERT_TRUE(mesh_->wait_connected(8, 30s));
+    bool connected = false;
+    for (int round = 0; round < 12 && !connected; ++round) {
+      for (size_t i = 0; i < mesh_->size(); ++i) mesh_->node(i).bootstrap(all);
+      connected = mesh_->wait_connected(8, 5s);
+    }
+    ASSERT_TRUE(connected) << "a node of the 14 knew fewer than 8 others after 60 s";
   }
   static void TearDownTestSuite() { mesh_.reset(); }
   void SetUp() override { ASSERT_TRUE(mesh_) << "the 14-node mesh did not start"; }
