@@ -164,6 +164,13 @@ NodeDirectory::~NodeDirectory() {
 }
 
 void NodeDirectory::stop() {
+  bool started = false;
+  {
+    std::lock_guard lock(mutex_);
+    started = started_;
+  }
+  // Not under mutex_: the listener takes it, and this waits for a call in progress.
+  if (started) providers_.set_watch_listener({});
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -228,20 +235,53 @@ void NodeDirectory::end_join_window() {
 }
 
 void NodeDirectory::start(std::chrono::milliseconds tick_every) {
+  {
+    std::lock_guard lock(mutex_);
+    if (started_ || stopping_) return;
+    started_ = true;
+  }
+  providers_.set_watch_listener([this] { on_joins_arrived(); });
   std::lock_guard lock(mutex_);
-  if (started_) return;
-  started_ = true;
   started_ms_ = system_clock().now_ms();
   refresher_ = std::thread([this, tick_every] {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
+      joins_arrived_ = false;
+      ++ticks_;
       lock.unlock();
-      const bool backlog = tick(tick_every);  // may wait on the DHT: never under the lock
+      const RefreshPlan plan = tick(tick_every);  // may wait on the DHT: never under the lock
       lock.lock();
-      wake_.wait_for(lock, backlog ? kBacklogPause : tick_every, [this] { return stopping_; });
+      idle_sleep_ = !plan.backlog && !plan.busy;
+      wake_.wait_until(lock, next_refresh(plan, Steady::now(), tick_every),
+                       [this] { return stopping_ || (idle_sleep_ && joins_arrived_); });
+      idle_sleep_ = false;
     }
   });
   ::pthread_setname_np(refresher_.native_handle(), "dir-refresh");
+}
+
+void NodeDirectory::on_joins_arrived() {
+  std::lock_guard lock(mutex_);
+  if (joins_arrived_) return;
+  joins_arrived_ = true;
+  if (idle_sleep_) wake_.notify_all();
+}
+
+NodeDirectory::Steady::time_point NodeDirectory::next_joins_event() const {
+  const auto now = Steady::now();
+  auto next = Steady::time_point::max();
+  if (joined_at_) next = *joined_at_ + kJoinWindow;  // end_join_window()
+  // watch_join_buckets(): the next bucket is watched from next_bucket_at_ms_ into the current
+  // one, and the buckets change when it ends.
+  constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
+  const int64_t now_ms = system_clock().now_ms();
+  const int64_t bucket_start = join_bucket(now_ms) * kBucketMs;
+  for (int64_t at : {bucket_start + next_bucket_at_ms_, bucket_start + kBucketMs}) {
+    if (next_bucket_at_ms_ > 0 && at > now_ms) {
+      next = std::min(next, now + std::chrono::milliseconds(at - now_ms));
+    }
+  }
+  return next;
 }
 
 void NodeDirectory::refresh() {
@@ -430,7 +470,7 @@ void NodeDirectory::recheck_after_gap(Steady::time_point now, bool gap) {
   }
 }
 
-bool NodeDirectory::tick(std::chrono::milliseconds budget) {
+RefreshPlan NodeDirectory::tick(std::chrono::milliseconds budget) {
   const auto started = Steady::now();
   std::vector<size_t> due;
   size_t waiting = 0;
@@ -461,7 +501,20 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
       due.resize(kMaxShardsPerTick);
     }
   }
-  if (due.empty()) return false;
+  // What the next tick waits for (see apply/refresh_schedule.h).
+  auto plan = [&](bool backlog) {
+    RefreshPlan p;
+    p.backlog = backlog;
+    std::lock_guard lock(mutex_);
+    p.busy = gap_passes_ > 0 || !joins_seen_.empty() || !joins_evaluated_ ||
+             joins_taken_stamps_.empty() ||
+             std::find(joins_taken_stamps_.begin(), joins_taken_stamps_.end(), 0) !=
+                 joins_taken_stamps_.end();
+    for (const auto& shard : shards_) p.earliest_due = std::min(p.earliest_due, shard.due);
+    p.next_event = next_joins_event();
+    return p;
+  };
+  if (due.empty()) return plan(false);
   // Up to kParallelReads readers take the due shards in order; a reader takes no new shard
   // once the tick has lasted `budget` (a slow DHT costs one read per reader past it).
   std::atomic<size_t> next{0};
@@ -486,7 +539,7 @@ bool NodeDirectory::tick(std::chrono::milliseconds budget) {
     for (size_t r = 1; r < extra; ++r) readers.emplace_back(reader);
     reader();
   }  // joins the readers
-  return waiting + skipped > 0;
+  return plan(waiting + skipped > 0);
 }
 
 void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
@@ -580,6 +633,7 @@ DirectoryStats NodeDirectory::stats() {
   st.entries_per_shard = entries_per_shard_locked();
   st.join_buckets_watched = join_buckets_watched_;
   st.entries_dropped = entries_dropped_;
+  st.ticks = ticks_;
   st.shards_before_steady =
       static_cast<size_t>(std::count_if(shards_.begin(), shards_.end(), [](const Shard& sh) {
         return !sh.rereads.steady() || sh.backoff != kEmptyShardRecheckMin;

@@ -69,16 +69,20 @@
 //    reader threads that take no new shard once the tick has lasted `tick` (a DHT that is not
 //    connected yet costs one discovery_timeout per reader and tick, not sixteen); while due shards
 //    are left the next tick follows after kBacklogPause (100 ms), so the first pass over the 64
-//    shards takes ~4 ticks. A shard is due again after a period that doubles with each read on
-//    schedule from kShardRefreshFirst (60 s) to kShardRefresh (8 min), then the steady period
-//    below, ±25 % (random, so that reads spread), whether it listed nodes or not, once this node's
-//    reads are trusted (the early re-reads find members whose records were not stored yet at a read
-//    during a mass start, or were pushed out of full joins answers): once a read of its own shard
-//    has listed this node itself (its record is stored and reads reach it; the own shard is read on
-//    the backoff below until then). Before that an empty shard, and after a failed read (the DHT's
-//    error or timeout: the shard keeps what it listed) any shard, is read again after a backoff
-//    that doubles from 2 s to kEmptyShardRecheckMax (60 s); when reads become trusted, the shards
-//    read empty before are read again at once.
+//    shards takes ~4 ticks. A directory at rest (no joiner in the watched buckets, every joins
+//    answer fresh, no gap pass owed) does not tick at every `tick`: it sleeps until its next
+//    shard read is due or its joins buckets change, at least `tick` and at most kIdleRefresh
+//    (10 s), and a listen that brings records to a watched joins bucket wakes it at once
+//    (ProviderManager::set_watch_listener; apply/refresh_schedule.h). A shard is due again after a
+//    period that doubles with each read on schedule from kShardRefreshFirst (60 s) to kShardRefresh
+//    (8 min), then the steady period below, ±25 % (random, so that reads spread), whether it listed
+//    nodes or not, once this node's reads are trusted (the early re-reads find members whose
+//    records were not stored yet at a read during a mass start, or were pushed out of full joins
+//    answers): once a read of its own shard has listed this node itself (its record is stored and
+//    reads reach it; the own shard is read on the backoff below until then). Before that an empty
+//    shard, and after a failed read (the DHT's error or timeout: the shard keeps what it listed)
+//    any shard, is read again after a backoff that doubles from 2 s to kEmptyShardRecheckMax
+//    (60 s); when reads become trusted, the shards read empty before are read again at once.
 //  * The re-read period (apply/shard_rereads.h): after the early re-reads (60, 120, 240,
 //    480 s; a read forced before its period — a joins-gap pass, a
 //    revocation, find(), refresh() — restarts the same step from then instead of taking
@@ -111,13 +115,12 @@
 //    name, that fall in the shard read (a joiner: in the shard its node id names), and, with
 //    a membership, whose record's credential still makes its signer a member node at read
 //    time; a newer revocation list installed in the membership makes every shard due at the
-//    next tick and every joiner checked again, so a revoked node leaves a started directory
-//    within a few seconds of its revocation reaching this node (one re-read of the whole
-//    directory per revocation list). With liveness wired into the provider manager (the
-//    daemon: ProviderConfig::liveness_passive holds directory_ids()), nodes this node
-//    already knows dead are left out, of shards and joins alike (an entry already held goes
-//    at the second read in a row that leaves it out, as above); nothing is checked or
-//    watched for them.
+//    next tick (at most kIdleRefresh, 10 s, away) and every joiner checked again, so a revoked
+//    node leaves a started directory within ~10 s of its revocation reaching this node (one re-read
+//    of the whole directory per revocation list). With liveness wired into the provider manager
+//    (the daemon: ProviderConfig::liveness_passive holds directory_ids()), nodes this node already
+//    knows dead are left out, of shards and joins alike (an entry already held goes at the second
+//    read in a row that leaves it out, as above); nothing is checked or watched for them.
 //  * nodes() never waits on the DHT: the union of the shards read (self first, then the others
 //    by node id; at most 64 × max_providers entries, ~150 bytes each: the directory holds
 //    every node it has read, 150 KB at 1,000 nodes).
@@ -147,6 +150,7 @@
 #include <utility>
 #include <vector>
 
+#include "apply/refresh_schedule.h"
 #include "apply/shard_rereads.h"
 #include "common/result.h"
 #include "crypto/identity.h"
@@ -167,7 +171,6 @@ inline constexpr size_t kMaxShardsPerTick = 16;
 inline constexpr std::chrono::seconds kEmptyShardRecheckMin{2};
 inline constexpr std::chrono::seconds kEmptyShardRecheckMax{60};
 inline constexpr std::chrono::seconds kFindRecheck{2};
-inline constexpr std::chrono::milliseconds kBacklogPause{100};
 inline constexpr size_t kParallelReads = 4;
 // The TTL a node's shard record is announced with by the daemon (re-signed every 12 h:
 // ProviderConfig::stable_ids, so that re-reads find its value id unchanged).
@@ -232,6 +235,7 @@ struct DirectoryStats {
   // Shards not on their steady period yet: not read yet, on a backoff, or still on the
   // early re-reads (60-480 s). 0 once every shard is read on the steady period.
   size_t shards_before_steady = 0;
+  uint64_t ticks = 0;  // the refresher's ticks since start()
 };
 
 class NodeDirectory {
@@ -309,9 +313,13 @@ class NodeDirectory {
   static void keep_missed_once(Shard& shard, std::vector<NodeEntry>& read);
   // Mean entries of the shards read, self counted (under the lock).
   double entries_per_shard_locked() const;
-  // Reads the due shards (within about `budget`); true when due shards are left for the
-  // next tick.
-  bool tick(std::chrono::milliseconds budget);
+  // Reads the due shards (within about `budget`); what the next tick waits for.
+  RefreshPlan tick(std::chrono::milliseconds budget);
+  // The earliest moment the joins buckets to watch change or the join window ends (under
+  // mutex_; Steady::time_point::max(): none).
+  Steady::time_point next_joins_event() const;
+  // The provider manager's watch listener: a listen brought records to a watched joins bucket.
+  void on_joins_arrived();
 
   provider::ProviderManager& providers_;
   NodeEntry self_;
@@ -344,6 +352,9 @@ class NodeDirectory {
   int gap_passes_ = 0;            // passes over every shard still owed to a joins gap
   bool joins_evaluated_ = false;  // a joins answer was looked at after the first pass
   int64_t started_ms_ = 0;        // Unix ms at start() (first_joins_answer_is_gap)
+  uint64_t ticks_ = 0;
+  bool idle_sleep_ = false;     // the refresher sleeps past its tick (a join wakes it)
+  bool joins_arrived_ = false;  // records came to a watched bucket since the last tick began
   std::thread refresher_;
 };
 

@@ -143,6 +143,10 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
   DiscoveryCache cache;
   std::map<std::string, dht::ListenToken> listens;  // manifest id -> listen on its key
   std::set<std::string> watched;  // cache entry and listen kept while empty (watch())
+  // set_watch_listener(): called after a listen brought records to a watched key. Its own
+  // mutex, held while it runs (never with `mutex`): replacing it waits for a call in progress.
+  std::mutex watch_listener_mutex;
+  std::function<void()> watch_listener;  // guarded by watch_listener_mutex
   SteadyTime next_cleanup = SteadyClock::now();
   uint64_t last_attempt = 0;  // put attempts are numbered across all publications
 
@@ -416,9 +420,17 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
       return;
     }
     auto records = verify_all(values, manifest_id);
-    std::lock_guard lock(mutex);
-    const auto now = clock.now_ms();
-    for (const auto& r : records) cache.merge(manifest_id, r, now);
+    bool watched_key = false;
+    {
+      std::lock_guard lock(mutex);
+      const auto now = clock.now_ms();
+      for (const auto& r : records) cache.merge(manifest_id, r, now);
+      watched_key = !records.empty() && watched.count(manifest_id) > 0;
+    }
+    if (watched_key) {
+      std::lock_guard lock(watch_listener_mutex);
+      if (watch_listener) watch_listener();
+    }
   }
 
   void start_listen(const std::string& manifest_id) {
@@ -824,6 +836,11 @@ Result<std::vector<ProviderInfo>> ProviderManager::discover_once(const std::stri
 void ProviderManager::watch(const std::string& manifest_id) {
   std::lock_guard lock(core_->mutex);
   core_->watched.insert(manifest_id);
+}
+
+void ProviderManager::set_watch_listener(std::function<void()> on_change) {
+  std::lock_guard lock(core_->watch_listener_mutex);
+  core_->watch_listener = std::move(on_change);
 }
 
 void ProviderManager::unwatch(const std::string& manifest_id) {

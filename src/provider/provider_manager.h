@@ -98,6 +98,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -270,6 +271,11 @@ class ProviderManager final : public Announcer, public Discoverer {
   // Keep discover(manifest_id)'s cache entry and listen while the key is empty.
   void watch(const std::string& manifest_id);
   void unwatch(const std::string& manifest_id);
+  // Called after a listen brought records to a watched key's cache entry (answer_stamp may
+  // have changed), on the DHT's thread and without the manager's locks: it must not block
+  // and must not call set_watch_listener. Replaces the previous listener; when this returns,
+  // no call of the previous one is running. {}: none.
+  void set_watch_listener(std::function<void()> on_change);
 
   void announce_peer(const std::vector<std::string>& endpoints, DoneCallback on_done = {});
   Result<PeerInfo> lookup_peer(const std::string& node_id);

@@ -62,12 +62,18 @@ class DirectoryJoins : public ::testing::Test {
     return announce_node_as(i, crypto::Identity::generate(), std::move(config));
   }
   NodeDirectory& announce_node_as(size_t i, crypto::Identity id, provider::ProviderConfig config) {
+    auto& d = silent_node(i, std::move(id), std::move(config));
+    d.announce_self();
+    return d;
+  }
+  // A directory on DHT node i that announces nothing (no shard record, no join).
+  NodeDirectory& silent_node(size_t i, crypto::Identity id = crypto::Identity::generate(),
+                             provider::ProviderConfig config = {}) {
     ids_.push_back(std::move(id));
     providers_.push_back(std::make_unique<provider::ProviderManager>(dht_->node(i), ids_.back(),
                                                                      system_clock(), config));
     directories_.push_back(std::make_unique<NodeDirectory>(
         *providers_.back(), test_support::directory_entry(ids_.back(), i, 21000), 3600s));
-    directories_.back()->announce_self();
     return *directories_.back();
   }
 
@@ -174,6 +180,34 @@ TEST_F(DirectoryJoins, ASettledDirectoryMakesNoDhtReadsAtRest) {
     EXPECT_EQ(providers_[i]->stats().cache_misses, gets[i] + new_watches)
         << "node " << i << describe();
   }
+}
+
+// A directory with no joins to follow wakes for its shard reads (here its empty shards' 2 s,
+// 4 s, ... backoff) and its joins buckets' changes, not at every tick (apply/refresh_schedule.h).
+TEST_F(DirectoryJoins, ADirectoryWithNoJoinsToFollowDoesNotWakeAtEveryTick) {
+  auto& reader = silent_node(0);
+  reader.start(100ms);
+  ASSERT_TRUE(eventually([&] { return reader.stats().shard_reads >= kDirectoryShards; }, 20s));
+  std::this_thread::sleep_for(1s);
+  const uint64_t before = reader.stats().ticks;
+  std::this_thread::sleep_for(3s);
+  // At every tick: ~30.
+  EXPECT_LE(reader.stats().ticks - before, 12u);
+}
+
+// A directory at rest sleeps past its tick; a join arriving in a watched bucket wakes it.
+TEST_F(DirectoryJoins, AJoinWakesADirectoryAtRestAtOnce) {
+  auto& reader = silent_node(0);
+  reader.start(8s);
+  // The first pass (4 ticks of 16 shards, 100 ms apart), then one tick 8 s later that takes
+  // the joins answers in after it: from then on the reader is at rest.
+  ASSERT_TRUE(eventually([&] { return reader.stats().ticks >= 5; }, 30s));
+  std::this_thread::sleep_for(500ms);
+  const auto joined = std::chrono::steady_clock::now();
+  announce_node(1);
+  // Its next tick is 8 s away: only the wake lists the joiner sooner.
+  EXPECT_TRUE(eventually([&] { return reader.nodes().size() == 2; }, 4s)) << describe();
+  EXPECT_LT(std::chrono::steady_clock::now() - joined, 8s);
 }
 
 // More joins between two ticks than one joins answer lists (max_providers, 2 here): the
