@@ -91,6 +91,9 @@ struct DhtStats {
   // OpenDht: times a restart was wanted but waited for the pacer's gap (dht/restart_pacer.h;
   // counted once per wait).
   size_t restarts_held_back = 0;
+  // OpenDht: rejoins not followed by a restart because the node's loop was behind during the
+  // isolation (dht/epoll_socket.h EpollLoop::last_behind): the isolation was its own.
+  size_t restarts_skipped_behind = 0;
   // OpenDht: the rejoin watchdog's checks (every DhtConfig::rejoin_check only while there is
   // something to watch).
   size_t watchdog_checks = 0;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <future>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "dht/datagram_guard.h"
@@ -236,20 +237,26 @@ void EpollLoop::collect_due() {
     const uint64_t id = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
     auto it = drivers_.find(id);
-    if (it != drivers_.end()) it->second.deadline = Clock::time_point::max();
+    if (it != drivers_.end()) {
+      it->second.overdue_since = std::min(it->second.overdue_since, it->second.deadline);
+      it->second.deadline = Clock::time_point::max();
+    }
     queue(id);
   }
 }
 
 void EpollLoop::run_step(uint64_t driver) {
   std::shared_ptr<const Step> step;
+  Clock::time_point overdue_since = Clock::time_point::max();
   {
     MutexLock lock(mutex_);
     auto it = drivers_.find(driver);
     if (it == drivers_.end()) return;  // undriven meanwhile
     step = it->second.step;
+    overdue_since = std::exchange(it->second.overdue_since, Clock::time_point::max());
     stepping_ = driver;
   }
+  if (overdue_since != Clock::time_point::max()) note_lateness(Clock::now(), overdue_since);
   Clock::time_point next = Clock::time_point::max();
   try {
     next = (*step)();
@@ -272,6 +279,15 @@ void EpollLoop::run_step(uint64_t driver) {
     }
   }
   idle_.notify_all();
+}
+
+void EpollLoop::note_lateness(Clock::time_point now, Clock::time_point deadline) {
+  const auto late = now - deadline;
+  const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(late).count();
+  int64_t seen = max_lateness_us_.load(std::memory_order_relaxed);
+  while (us > seen && !max_lateness_us_.compare_exchange_weak(seen, us)) {
+  }
+  if (late >= kLoopBehind) last_behind_.store(now.time_since_epoch().count());
 }
 
 uint64_t EpollLoop::drive(Step step) {

@@ -44,6 +44,10 @@
 //    drain of the same loop: a step that blocks holds up every node of the loop. A step that
 //    throws is logged and run again after kStepRetry. undrive() unregisters; when it returns,
 //    the step is not running and will not run again (unless called from the loop thread).
+//    Lateness: when a step runs for its deadline, how long after that deadline it ran is
+//    measured; last_behind() is the latest moment a step ran kLoopBehind or more late (the
+//    loop is behind: its thread starved of CPU, or too many steps for one thread), and
+//    take_max_lateness() the largest lateness since its previous call.
 //    Why: a thread per node woke for every datagram and every timer; at 1,000 nodes in one
 //    process the wake-ups (futex wakes, context switches) took ~1.2 cores with no work to do
 //    (docs/BENCHMARKS.md, "One thread runs every DHT node of a loop").
@@ -90,6 +94,10 @@ inline constexpr std::chrono::milliseconds kStepRetry{100};
 inline constexpr std::chrono::milliseconds kTimerSlack{10};
 // In a turn of many steps, readable sockets are drained at least this often between them.
 inline constexpr std::chrono::milliseconds kDrainEvery{1};
+// A step that runs this late for its deadline means the loop is behind: replies that came in
+// time wait unread while OpenDHT's request timeouts (1 s per attempt) run out. (At 500 ms a
+// loaded test machine starved a test's one-node loop that long now and then.)
+inline constexpr std::chrono::milliseconds kLoopBehind{1000};
 
 class EpollSocket;
 
@@ -126,6 +134,15 @@ class EpollLoop {
   uint64_t dropped_oversize() const { return dropped_oversize_.load(); }
   // Datagrams dropped because check_datagram() refused them.
   uint64_t dropped_malformed() const { return dropped_malformed_.load(); }
+  // The latest moment a step ran kLoopBehind or more after its deadline (Clock::time_point{}:
+  // never). Any thread.
+  Clock::time_point last_behind() const {
+    return Clock::time_point(Clock::duration(last_behind_.load(std::memory_order_relaxed)));
+  }
+  // The largest lateness of a step since the previous call (zero at first). Any thread.
+  std::chrono::microseconds take_max_lateness() {
+    return std::chrono::microseconds(max_lateness_us_.exchange(0, std::memory_order_relaxed));
+  }
 
  private:
   friend class EpollSocket;
@@ -145,6 +162,8 @@ class EpollLoop {
   // Appends `driver` to `due_` unless it waits there already (loop thread only).
   void queue(uint64_t driver);
   void run_step(uint64_t driver) EXCLUDES(mutex_);
+  // Records that a step due at `deadline` runs at `now` (loop thread only).
+  void note_lateness(Clock::time_point now, Clock::time_point deadline);
   void wake();
 
   int epoll_fd_ = -1;
@@ -152,6 +171,8 @@ class EpollLoop {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> dropped_oversize_{0};
   std::atomic<uint64_t> dropped_malformed_{0};
+  std::atomic<Clock::rep> last_behind_{0};
+  std::atomic<int64_t> max_lateness_us_{0};
   std::thread thread_;
   std::thread::id thread_id_;
 
@@ -168,6 +189,8 @@ class EpollLoop {
   struct Driver {
     std::shared_ptr<const Step> step;  // shared: a running step outlives an undrive's erase
     Clock::time_point deadline = Clock::time_point::max();  // its entry in `deadlines_`
+    // The deadline it was queued for and has not run for yet (max: none): its lateness.
+    Clock::time_point overdue_since = Clock::time_point::max();
   };
   std::map<uint64_t, Driver> drivers_ GUARDED_BY(mutex_);
   std::set<std::pair<Clock::time_point, uint64_t>> deadlines_ GUARDED_BY(mutex_);

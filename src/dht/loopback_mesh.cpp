@@ -53,6 +53,12 @@ Result<size_t> LoopbackMesh::add_node(const std::function<void(DhtConfig&)>& twe
   return nodes_.size() - 1;
 }
 
+std::chrono::microseconds LoopbackMesh::take_max_lateness() {
+  std::chrono::microseconds most{0};
+  for (auto& loop : loops_) most = std::max(most, loop->take_max_lateness());
+  return most;
+}
+
 bool LoopbackMesh::wait_connected(size_t min_nodes, std::chrono::milliseconds deadline) {
   const auto until = std::chrono::steady_clock::now() + deadline;
   while (true) {

@@ -40,6 +40,8 @@ class LoopbackMesh {
   std::vector<std::string> bootstrap_for_new_node();
   bool wait_connected(size_t min_nodes, std::chrono::milliseconds deadline);
   uint32_t network_id() const { return network_id_; }
+  // The loops' largest step lateness since the previous call (EpollLoop::take_max_lateness).
+  std::chrono::microseconds take_max_lateness();
 
  private:
   explicit LoopbackMesh(uint32_t network_id) : network_id_(network_id) {}

@@ -32,6 +32,9 @@ constexpr int64_t kRejoinConfirm = 1000;  // ms
 // How often the watchdog copies the routing table it would rejoin through: exportNodes() holds
 // the runner's lock, which the loop thread running every node of its loop then waits for.
 constexpr int64_t kExportKnownEvery = 30'000;  // ms
+// An isolation that began within this long of the node's loop running a step kLoopBehind late
+// (or while it was) came from the loop, not from the network: no restart for it.
+constexpr std::chrono::seconds kBehindWindow{30};
 
 ::dht::InfoHash to_hash(const Key& key) {
   ::dht::InfoHash h;
@@ -129,6 +132,7 @@ struct OpenDht::Impl {
   std::atomic<size_t> restarts_for_failing_puts{0};  // DhtStats::restarts_for_failing_puts
   std::atomic<size_t> ops_failed_by_restart{0};      // DhtStats::ops_failed_by_restart
   std::atomic<size_t> restarts_held_back{0};         // DhtStats::restarts_held_back
+  std::atomic<size_t> restarts_skipped_behind{0};    // DhtStats::restarts_skipped_behind
   std::atomic<size_t> watchdog_checks{0};            // DhtStats::watchdog_checks
   // Serializes restarts (the watchdog's and restart()'s); a restart whose new runner did not
   // start leaves `runner_down` set, and the watchdog tries again at every check.
@@ -323,6 +327,14 @@ void OpenDht::watch_connectivity() {
   int64_t exported_ms = 0;
   // Checked every rejoin_check while something is to be watched; while all is well only to
   // copy the routing table (kExportKnownEvery), or at once when woken (wake_watchdog).
+  // The node's loop ran a step kLoopBehind late within kBehindWindow: requests then time out
+  // while their replies wait unread, and nodes expire although the network is fine.
+  bool behind_in_isolation = false;
+  auto loop_behind = [&] {
+    const auto last = impl.loop->last_behind();
+    return last != EpollLoop::Clock::time_point{} &&
+           EpollLoop::Clock::now() - last <= kBehindWindow;
+  };
   auto watching = [&] {
     return !connected_once || isolated || pacer_held || impl.runner_down || !impl.connected ||
            impl.puts_failing_since_ms != 0;
@@ -352,7 +364,9 @@ void OpenDht::watch_connectivity() {
         spdlog::info("component=dht event=rejoin reason=\"no good node\"");
         isolated_since_ms = now;
         isolated = true;
+        behind_in_isolation = false;
       }
+      if (isolated) behind_in_isolation = behind_in_isolation || loop_behind();
       answering_since_ms = 0;
     } else if (!isolated) {
       connected_once = true;
@@ -361,19 +375,31 @@ void OpenDht::watch_connectivity() {
       // until their requests time out again: nodes seen at one check after an isolation are
       // no rejoin yet. They must still be there at a check kRejoinConfirm later.
       if (answering_since_ms == 0) answering_since_ms = now;
+      behind_in_isolation = behind_in_isolation || loop_behind();
       if (now - answering_since_ms >= kRejoinConfirm) {
-        spdlog::info("component=dht event=rejoined nodes={}", node_count());
         isolated = false;
-        // Not for the short isolation a restart itself causes while its bootstrap answers.
-        if (pacer.last_ms() == 0 ||
-            isolated_since_ms - pacer.last_ms() >= impl.config.restart_min_gap.count()) {
-          restart = "rejoined";
+        if (behind_in_isolation) {
+          // Its own loop was late, not the network cut: the searches a cut leaves stuck are
+          // cured by a restart, but a loop that is behind for every node it runs (a process
+          // of many nodes, an overloaded machine) would restart them all at once and fall
+          // further behind. If searches stay stuck, failing puts restart it later.
+          spdlog::info("component=dht event=rejoined nodes={} restart=skipped reason=loop_behind",
+                       node_count());
+          ++impl.restarts_skipped_behind;
+        } else {
+          spdlog::info("component=dht event=rejoined nodes={}", node_count());
+          // Not for the short isolation a restart itself causes while its bootstrap answers.
+          if (pacer.last_ms() == 0 ||
+              isolated_since_ms - pacer.last_ms() >= impl.config.restart_min_gap.count()) {
+            restart = "rejoined";
+          }
         }
       }
     }
     const int64_t failing_since = impl.puts_failing_since_ms;
+    // Puts time out while the loop is behind too: not while it was behind lately.
     if (!alone && !isolated && !restart && failing_since != 0 &&
-        now - failing_since >= impl.config.restart_after_failing_puts.count()) {
+        now - failing_since >= impl.config.restart_after_failing_puts.count() && !loop_behind()) {
       restart = "puts_failing";
     }
     if (!restart) pacer_held = false;
@@ -796,6 +822,7 @@ DhtStats OpenDht::stats() const {
   s.values_kept_on_restart = impl_->values_kept;
   s.ops_failed_by_restart = impl_->ops_failed_by_restart;
   s.restarts_held_back = impl_->restarts_held_back;
+  s.restarts_skipped_behind = impl_->restarts_skipped_behind;
   s.watchdog_checks = impl_->watchdog_checks;
   if (impl_->loop) s.datagrams_refused = impl_->loop->dropped_malformed();
   std::shared_lock lock(impl_->runner_mutex);

@@ -286,6 +286,48 @@ TEST(EpollDriverTest, APokeIsServedWhileSteadyTrafficKeepsATurnGoing) {
   loop->undrive(poked);
 }
 
+// A step that holds the loop makes the next deadline run late: the loop is behind.
+TEST(EpollDriverTest, AStepRunKLoopBehindAfterItsDeadlineMarksTheLoopBehind) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  Counter ticker;
+  const uint64_t t = loop->drive([&] {
+    ++ticker.runs;
+    return Clock::now() + 10ms;
+  });
+  const uint64_t blocker = loop->drive([] {
+    std::this_thread::sleep_for(kLoopBehind + 200ms);
+    return Clock::time_point::max();
+  });
+  loop->poke(t);
+  ASSERT_TRUE(eventually([&] { return ticker.runs >= 3; }));
+  EXPECT_EQ(loop->last_behind(), Clock::time_point{});
+  const auto before = Clock::now();
+  loop->poke(blocker);
+  ASSERT_TRUE(eventually([&] { return loop->last_behind() != Clock::time_point{}; }));
+  EXPECT_GE(loop->last_behind(), before + kLoopBehind);
+  EXPECT_GE(loop->take_max_lateness(), kLoopBehind);
+  EXPECT_LT(loop->take_max_lateness(), kLoopBehind);  // taken: from zero again
+  loop->undrive(t);
+  loop->undrive(blocker);
+}
+
+// Deadlines run on time (within the timer slack): the loop is not behind.
+TEST(EpollDriverTest, ALoopThatRunsItsDeadlinesOnTimeIsNotBehind) {
+  auto loop = started_loop();
+  ASSERT_TRUE(loop);
+  Counter ticker;
+  const uint64_t t = loop->drive([&] {
+    ++ticker.runs;
+    return Clock::now() + 20ms;
+  });
+  loop->poke(t);
+  ASSERT_TRUE(eventually([&] { return ticker.runs >= 20; }));
+  EXPECT_EQ(loop->last_behind(), Clock::time_point{});
+  EXPECT_LT(loop->take_max_lateness(), kLoopBehind);
+  loop->undrive(t);
+}
+
 TEST(EpollDriverTest, AStepThatThrowsRunsAgainLater) {
   auto loop = started_loop();
   ASSERT_TRUE(loop);

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "dht/epoll_socket.h"
 #include "dht/opendht_dht.h"
 
 namespace beemesh::dht {
@@ -223,6 +225,55 @@ TEST(RejoinWatchdog, LosingTheLastGoodNodeWakesTheWatchdogAtOnce) {
     return a->node_count() == 0;
   })) << "node A never noticed its peer was gone";
   EXPECT_TRUE(within(5s, [&] { return a->stats().watchdog_checks > before; }));
+}
+
+// A node whose loop was behind while it lost its last good node (the loop runs many nodes, or
+// the machine is overloaded: replies wait unread while requests time out) rejoins without
+// restarting its runner: the isolation was its own, and in a process of many nodes every one
+// of them would restart at once (docs/BENCHMARKS.md, the restart storms at ~760 nodes).
+TEST(RejoinWatchdog, ANodeWhoseLoopWasBehindDuringItsIsolationRejoinsWithoutARestart) {
+  using Clock = EpollLoop::Clock;
+  auto loop = EpollLoop::start();
+  ASSERT_TRUE(loop.ok()) << loop.error().to_string();
+  auto a_config = loopback_config(kNet);
+  a_config.rejoin_check = 200ms;
+  auto started = OpenDht::start(a_config, *loop);
+  ASSERT_TRUE(started.ok()) << started.error().to_string();
+  auto a = std::move(started).value();
+  auto peer_config = loopback_config(kNet, {a->endpoint()});
+  peer_config.rejoin_check = 0ms;
+  auto peer = OpenDht::start(peer_config);
+  ASSERT_TRUE(peer.ok()) << peer.error().to_string();
+  const Key key = Key::of("beemesh/test/rejoin/behind");
+  ASSERT_TRUE(within(20s, [&] {
+    return a->node_count() > 0 &&
+           a->put_blocking(key, Value{0, ValueKind::raw, to_bytes("ok")}, 2s).ok();
+  }));
+
+  // From now on a step holds the loop kLoopBehind + 200 ms every second.
+  std::atomic<bool> lag{true};
+  const uint64_t blocker = (*loop)->drive([&] {
+    if (!lag) return Clock::time_point::max();
+    std::this_thread::sleep_for(kLoopBehind + 200ms);
+    return Clock::now() + 1s;
+  });
+  (*loop)->poke(blocker);
+  peer_config.port = (*peer)->bound_port();
+  peer_config.port6 = (*peer)->bound_port6();
+  peer->reset();
+  ASSERT_TRUE(within(60s, [&] {
+    (void)a->put_blocking(key, Value{0, ValueKind::raw, to_bytes("alone")}, 1s);
+    return a->node_count() == 0;
+  })) << "node A never noticed its peer was gone";
+  std::this_thread::sleep_for(1s);  // isolated, at checks that find the loop behind
+  ASSERT_NE((*loop)->last_behind(), Clock::time_point{});
+  lag = false;
+
+  auto back = OpenDht::start(peer_config);  // the same ports: the link is back
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_TRUE(within(20s, [&] { return a->stats().restarts_skipped_behind == 1; }));
+  EXPECT_EQ(a->stats().runner_restarts, 0u);
+  (*loop)->undrive(blocker);
 }
 
 }  // namespace
