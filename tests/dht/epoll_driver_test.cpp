@@ -64,13 +64,20 @@ SocketPair socket_pair(const std::shared_ptr<EpollLoop>& loop, uint64_t driver =
   return {std::move(sender).value(), std::move(receiver).value()};
 }
 
-// A step that counts its runs and asks for nothing more.
+// A step that counts its runs and asks for nothing more (step()), or to run again after
+// `period` (every()).
 struct Counter {
   std::atomic<int> runs{0};
   EpollLoop::Step step() {
     return [this] {
       ++runs;
       return Clock::time_point::max();
+    };
+  }
+  EpollLoop::Step every(std::chrono::milliseconds period) {
+    return [this, period] {
+      ++runs;
+      return Clock::now() + period;
     };
   }
 };
@@ -291,10 +298,7 @@ TEST(EpollDriverTest, AStepRunKLoopBehindAfterItsDeadlineMarksTheLoopBehind) {
   auto loop = started_loop();
   ASSERT_TRUE(loop);
   Counter ticker;
-  const uint64_t t = loop->drive([&] {
-    ++ticker.runs;
-    return Clock::now() + 10ms;
-  });
+  const uint64_t t = loop->drive(ticker.every(10ms));
   const uint64_t blocker = loop->drive([] {
     std::this_thread::sleep_for(kLoopBehind + 200ms);
     return Clock::time_point::max();
@@ -317,10 +321,7 @@ TEST(EpollDriverTest, ALoopThatRunsItsDeadlinesOnTimeIsNotBehind) {
   auto loop = started_loop();
   ASSERT_TRUE(loop);
   Counter ticker;
-  const uint64_t t = loop->drive([&] {
-    ++ticker.runs;
-    return Clock::now() + 20ms;
-  });
+  const uint64_t t = loop->drive(ticker.every(20ms));
   loop->poke(t);
   ASSERT_TRUE(eventually([&] { return ticker.runs >= 20; }));
   EXPECT_EQ(loop->last_behind(), Clock::time_point{});
