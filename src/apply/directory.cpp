@@ -164,13 +164,14 @@ NodeDirectory::~NodeDirectory() {
 }
 
 void NodeDirectory::stop() {
-  bool started = false;
+  bool listening = false;
   {
     std::lock_guard lock(mutex_);
-    started = started_;
+    listening = std::exchange(listening_, false);
   }
-  // Not under mutex_: the listener takes it, and this waits for a call in progress.
-  if (started) providers_.set_watch_listener({});
+  // Once (the destructor calls stop() again, maybe after the provider manager is gone), and
+  // not under mutex_: the listener takes it, and this waits for a call in progress.
+  if (listening) providers_.set_watch_listener({});
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -239,6 +240,7 @@ void NodeDirectory::start(std::chrono::milliseconds tick_every) {
     std::lock_guard lock(mutex_);
     if (started_ || stopping_) return;
     started_ = true;
+    listening_ = true;
   }
   providers_.set_watch_listener([this] { on_joins_arrived(); });
   std::lock_guard lock(mutex_);

@@ -353,6 +353,7 @@ class NodeDirectory {
   bool joins_evaluated_ = false;  // a joins answer was looked at after the first pass
   int64_t started_ms_ = 0;        // Unix ms at start() (first_joins_answer_is_gap)
   uint64_t ticks_ = 0;
+  bool listening_ = false;      // the provider manager's watch listener is this directory's
   bool idle_sleep_ = false;     // the refresher sleeps past its tick (a join wakes it)
   bool joins_arrived_ = false;  // records came to a watched bucket since the last tick began
   std::thread refresher_;

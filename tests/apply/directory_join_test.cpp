@@ -210,6 +210,21 @@ TEST_F(DirectoryJoins, AJoinWakesADirectoryAtRestAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - joined, 8s);
 }
 
+// The daemon stops its directory, then destroys the provider manager, then the directory
+// (whose destructor stops it again): the second stop must not reach the manager (the CI's
+// apply_mesh_test aborted on a destroyed mutex before).
+TEST_F(DirectoryJoins, AStoppedDirectoryIsDestroyedAfterItsProviderManager) {
+  auto id = crypto::Identity::generate();
+  auto pm = std::make_unique<provider::ProviderManager>(dht_->node(0), id, system_clock(),
+                                                        provider::ProviderConfig{});
+  auto d = std::make_unique<NodeDirectory>(*pm, test_support::directory_entry(id, 0, 21000), 3600s);
+  d->start(100ms);
+  d->stop();
+  pm.reset();
+  d.reset();
+  SUCCEED();
+}
+
 // More joins between two ticks than one joins answer lists (max_providers, 2 here): the
 // ones pushed out are found by reading every shard again.
 TEST_F(DirectoryJoins, JoinsPushedOutOfAFullAnswerAreFoundByReadingEveryShard) {
