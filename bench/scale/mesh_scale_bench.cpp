@@ -513,7 +513,8 @@ int main(int argc, char** argv) {
       // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts
       // (the watchdog), and the provider managers' failed reads and puts.
       size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0, ops_failed = 0,
-             for_puts = 0, held_back = 0, checks = 0, skipped_behind = 0;
+             for_puts = 0, held_back = 0, checks = 0, skipped_behind = 0, rebootstraps = 0,
+             deferred = 0;
       uint64_t ticks = 0;
       uint64_t read_failures = 0, puts_failed = 0, rejected = 0, id_reads = 0, fetched = 0,
                unclean = 0;
@@ -528,6 +529,8 @@ int main(int argc, char** argv) {
         held_back += st.restarts_held_back;
         checks += st.watchdog_checks;
         skipped_behind += st.restarts_skipped_behind;
+        rebootstraps += st.rebootstraps;
+        deferred += st.rebootstraps_deferred;
         ticks += nodes[i]->directory().stats().ticks;
         good += st.good_nodes;
         const auto ps = nodes[i]->providers().stats();
@@ -542,15 +545,18 @@ int main(int argc, char** argv) {
       std::printf(
           "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
           "restarts %zu (%zu for failing puts; operations they failed %zu; held back by the pacer "
-          "%zu; skipped, the loop behind %zu; watchdog checks %.1f per node); DHT loop lateness "
-          "max %.0f ms; directory ticks %.1f per node; search inserts removed at once %llu; reads "
+          "%zu; skipped, the loop behind %zu; watchdog checks %.1f per node; re-bootstraps %.1f "
+          "per node, %.1f "
+          "deferred, the loop behind); DHT loop lateness max %.0f ms; directory ticks %.1f per "
+          "node; search inserts removed at once %llu; reads "
           "failed %llu, "
           "puts failed %llu, records "
           "rejected %llu (all nodes); "
           "reads by value ids %.1f, values fetched by id %.1f, id reads read again %.1f per node\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, for_puts, ops_failed, held_back, skipped_behind,
-          double(checks) / k, double(mesh.take_max_lateness().count()) / 1000, double(ticks) / k,
+          double(checks) / k, double(rebootstraps) / k, double(deferred) / k,
+          double(mesh.take_max_lateness().count()) / 1000, double(ticks) / k,
           static_cast<unsigned long long>(dht::opendht_removed_at_once()),
           static_cast<unsigned long long>(read_failures),
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),

@@ -97,6 +97,11 @@ struct DhtStats {
   // OpenDht: the rejoin watchdog's checks (every DhtConfig::rejoin_check only while there is
   // something to watch).
   size_t watchdog_checks = 0;
+  // OpenDht: the watchdog's re-bootstraps of an isolated node (connectivity changed, the nodes
+  // it knew and its bootstrap peers pinged), and the checks at which it did not re-bootstrap
+  // because its loop was behind (paced: dht/opendht_dht.h DhtConfig::rejoin_check).
+  size_t rebootstraps = 0;
+  size_t rebootstraps_deferred = 0;
   // OpenDht: values the restarts carried over to the new runner (summed over restarts).
   size_t values_kept_on_restart = 0;
   // OpenDht: gets, puts and queries the restarts failed (`dht_restarted`: taken by the old

@@ -35,6 +35,11 @@ constexpr int64_t kExportKnownEvery = 30'000;  // ms
 // An isolation that began within this long of the node's loop running a step kLoopBehind late
 // (or while it was) came from the loop, not from the network: no restart for it.
 constexpr std::chrono::seconds kBehindWindow{30};
+// An isolated node whose loop is behind re-bootstraps at gaps doubling from rejoin_check up to
+// this: each re-bootstrap pings every node it knew, and in a process of many nodes whose loop
+// is behind, hundreds of isolated nodes doing so every check keep the loop behind (docs/
+// BENCHMARKS.md, the 1,000-node collapse at ~910 nodes of session 22).
+constexpr std::chrono::seconds kBehindRebootstrapMaxGap{30};
 
 ::dht::InfoHash to_hash(const Key& key) {
   ::dht::InfoHash h;
@@ -134,6 +139,8 @@ struct OpenDht::Impl {
   std::atomic<size_t> restarts_held_back{0};         // DhtStats::restarts_held_back
   std::atomic<size_t> restarts_skipped_behind{0};    // DhtStats::restarts_skipped_behind
   std::atomic<size_t> watchdog_checks{0};            // DhtStats::watchdog_checks
+  std::atomic<size_t> rebootstraps{0};               // DhtStats::rebootstraps
+  std::atomic<size_t> rebootstraps_deferred{0};      // DhtStats::rebootstraps_deferred
   // Serializes restarts (the watchdog's and restart()'s); a restart whose new runner did not
   // start leaves `runner_down` set, and the watchdog tries again at every check.
   std::mutex restart_mutex;
@@ -321,6 +328,9 @@ void OpenDht::watch_connectivity() {
   RestartPacer pacer(impl.config.restart_min_gap, impl.config.restart_max_gap,
                      std::random_device{}());
   bool pacer_held = false;  // a restart is wanted and waits for the pacer (counted once)
+  // Paces an isolated node's re-bootstraps while its loop is behind (reset when it is not).
+  RestartPacer rebootstrap_pacer(impl.config.rejoin_check, kBehindRebootstrapMaxGap,
+                                 std::random_device{}());
   // The nodes known while connected: a node with no bootstrap peer of its own (the first
   // of a mesh) rejoins through them.
   std::vector<::dht::NodeExport> known;
@@ -414,19 +424,33 @@ void OpenDht::watch_connectivity() {
       pacer_held = true;
       restart = nullptr;
     }
+    // Alone: re-bootstrap, at every check while the loop keeps up, paced while it is behind.
+    bool rebootstrap = false;
+    if (alone) {
+      if (!loop_behind()) {
+        rebootstrap_pacer.reset();
+        rebootstrap = true;
+      } else if (rebootstrap_pacer.allows(now)) {
+        rebootstrap_pacer.restarted(now);
+        rebootstrap = true;
+      } else {
+        ++impl.rebootstraps_deferred;
+      }
+    }
+    if (rebootstrap) ++impl.rebootstraps;
     try {
-      if (alone) {
+      if (rebootstrap) {
         impl.runner.connectivityChanged();
         if (!known.empty()) impl.runner.bootstrap(known);
         impl.poke();
-      } else if (known.empty() || now - exported_ms >= kExportKnownEvery) {
+      } else if (!alone && (known.empty() || now - exported_ms >= kExportKnownEvery)) {
         known = impl.runner.exportNodes();
         exported_ms = now;
       }
     } catch (const std::exception& e) {
       spdlog::warn("component=dht rejoin: {}", e.what());
     }
-    if (alone) bootstrap(impl.config.bootstrap);
+    if (rebootstrap) bootstrap(impl.config.bootstrap);
     if (restart) {
       if (restart_runner(restart) && !known.empty()) {
         try {
@@ -824,6 +848,8 @@ DhtStats OpenDht::stats() const {
   s.restarts_held_back = impl_->restarts_held_back;
   s.restarts_skipped_behind = impl_->restarts_skipped_behind;
   s.watchdog_checks = impl_->watchdog_checks;
+  s.rebootstraps = impl_->rebootstraps;
+  s.rebootstraps_deferred = impl_->rebootstraps_deferred;
   if (impl_->loop) s.datagrams_refused = impl_->loop->dropped_malformed();
   std::shared_lock lock(impl_->runner_mutex);
   if (impl_->stopped || !impl_->runner_up) return s;

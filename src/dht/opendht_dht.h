@@ -13,7 +13,8 @@
 //    EpollLoop driver) and every callback of this node (get, put, listen) runs there, one at a
 //    time with those of every other node of the loop: a callback must not block.
 //  * bound_port() is the IPv4 port actually bound (useful with port 0).
-//  * A watchdog (DhtConfig::rejoin_check) re-bootstraps a node whose routing table emptied,
+//  * A watchdog (DhtConfig::rejoin_check) re-bootstraps a node whose routing table emptied (paced
+//    while its loop is behind: stats() rebootstraps, rebootstraps_deferred),
 //    and restarts the runner in place after it rejoins or while all its puts fail
 //    (DhtConfig::restart_*, paced by dht/restart_pacer.h; stats(): restarts_held_back): same ports
 //    and node id, every active listen and permanent put made again, and the values this node stores
@@ -80,10 +81,15 @@ struct DhtConfig {
   // missing in between (its re-bootstrap from the nodes it knew makes them good for a
   // moment even when they are gone). A node that never had a good node (the first of a
   // mesh, or its bootstrap peers not up yet) bootstraps again at each check, but its first
-  // good nodes are no rejoin. 0: never. The checks run while there is something to watch
-  // (not connected yet, isolated or rejoining, puts failing, a restart waiting); while all
-  // is well the watchdog sleeps, woken at once when the node loses its last good node or a
-  // put fails, and every 30 s to copy the routing table it would rejoin through.
+  // good nodes are no rejoin. A node alone whose loop ran a step 1 s late within the last 30 s
+  // (dht/epoll_socket.h EpollLoop::last_behind: its own loop, not the network, is the likely
+  // cause) re-bootstraps at gaps doubling from `rejoin_check` (jittered, paced by a
+  // dht/restart_pacer.h) up to 30 s, and at every check again once the loop keeps up: each
+  // re-bootstrap pings every node it knew, which feeds a loop that is behind. The checks run
+  // while there is something to watch (not connected yet, isolated or rejoining, puts failing,
+  // a restart waiting); while all is well the watchdog sleeps, woken at once when the node loses
+  // its last good node or a put fails, and every 30 s to copy the routing table it would rejoin
+  // through. 0: no watchdog.
   std::chrono::milliseconds rejoin_check{2'000};
   // OpenDHT 2.4 keeps a search whose nodes all expired (a cut link) without nodes for up to
   // 10 min even once the routing table is good again: its puts and gets on that key fail at

@@ -27,4 +27,10 @@ void RestartPacer::restarted(int64_t now_ms) {
   gap_ms_ = std::max(gap_ms_, min_gap_ms_);
 }
 
+void RestartPacer::reset() {
+  last_ms_ = 0;
+  streak_ = 0;
+  gap_ms_ = min_gap_ms_;
+}
+
 }  // namespace beemesh::dht

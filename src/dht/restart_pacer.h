@@ -15,6 +15,9 @@
 //    `min_gap` × 2^(s-1) × a factor drawn in [1, 1.5) from `seed`, never more than `max_gap`:
 //    at least `min_gap` always, and nodes of one process (seeded apart) restart apart.
 //  * last_ms() is the time of the last restart (0 before any).
+//  * reset() forgets every restart: the next is allowed at once and starts a streak.
+//  * The watchdog paces a second thing with one: an isolated node's re-bootstraps while its loop
+//    is behind (dht/opendht_dht.h DhtConfig::rejoin_check), "restart" read as "re-bootstrap".
 //  * Not thread-safe: one watchdog thread owns it. Times are a steady clock's milliseconds.
 #pragma once
 
@@ -30,6 +33,7 @@ class RestartPacer {
 
   bool allows(int64_t now_ms) const;
   void restarted(int64_t now_ms);
+  void reset();
   int64_t gap_ms() const { return gap_ms_; }
   int64_t last_ms() const { return last_ms_; }
   int streak() const { return streak_; }

@@ -227,6 +227,68 @@ TEST(RejoinWatchdog, LosingTheLastGoodNodeWakesTheWatchdogAtOnce) {
   EXPECT_TRUE(within(5s, [&] { return a->stats().watchdog_checks > before; }));
 }
 
+// While it lives, a step holds `loop` kLoopBehind + 200 ms every second, and a ticker due every
+// 10 ms runs that late: the loop is behind (EpollLoop::last_behind), as in a process of too many
+// nodes.
+class LoopLag {
+ public:
+  explicit LoopLag(EpollLoop& loop) : loop_(loop) {
+    ticker_ = loop_.drive([] { return EpollLoop::Clock::now() + 10ms; });
+    blocker_ = loop_.drive([this] {
+      if (!on_) return EpollLoop::Clock::time_point::max();
+      std::this_thread::sleep_for(kLoopBehind + 200ms);
+      return EpollLoop::Clock::now() + 1s;
+    });
+    loop_.poke(ticker_);
+    loop_.poke(blocker_);
+  }
+  ~LoopLag() {
+    loop_.undrive(blocker_);
+    loop_.undrive(ticker_);
+  }
+  void stop() { on_ = false; }
+
+ private:
+  EpollLoop& loop_;
+  std::atomic<bool> on_{true};
+  uint64_t ticker_ = 0;
+  uint64_t blocker_ = 0;
+};
+
+// A node alone whose loop keeps up re-bootstraps at every check (the first node of a mesh
+// waiting for its first peer, or a node cut off from the network).
+TEST(RejoinWatchdog, ANodeAloneWhoseLoopKeepsUpReBootstrapsAtEveryCheck) {
+  auto config = loopback_config(kNet);
+  config.rejoin_check = 100ms;
+  auto a = OpenDht::start(config);
+  ASSERT_TRUE(a.ok()) << a.error().to_string();
+  std::this_thread::sleep_for(2s);  // 20 checks
+  EXPECT_GE((*a)->stats().rebootstraps, 10u);
+  EXPECT_EQ((*a)->stats().rebootstraps_deferred, 0u);
+}
+
+// A node alone whose loop is behind re-bootstraps at gaps doubling from the check interval:
+// each re-bootstrap pings every node it knew, and hundreds of isolated nodes of one process
+// doing so at every check kept their loop behind (docs/BENCHMARKS.md, session 22's 1,000-node
+// collapse).
+TEST(RejoinWatchdog, ANodeAloneWhoseLoopIsBehindReBootstrapsAtDoublingGaps) {
+  auto loop = EpollLoop::start();
+  ASSERT_TRUE(loop.ok()) << loop.error().to_string();
+  auto config = loopback_config(kNet);
+  config.rejoin_check = 100ms;
+  auto started = OpenDht::start(config, *loop);
+  ASSERT_TRUE(started.ok()) << started.error().to_string();
+  auto a = std::move(started).value();
+  LoopLag lag(**loop);
+  ASSERT_TRUE(
+      within(10s, [&] { return (*loop)->last_behind() != EpollLoop::Clock::time_point{}; }));
+  const DhtStats before = a->stats();
+  std::this_thread::sleep_for(4s);  // 40 checks; gaps of 0.1-0.15, 0.2-0.3, ... 1.6-2.4 s
+  const DhtStats after = a->stats();
+  EXPECT_LE(after.rebootstraps - before.rebootstraps, 7u);
+  EXPECT_GE(after.rebootstraps_deferred - before.rebootstraps_deferred, 20u);
+}
+
 // A node whose loop was behind while it lost its last good node (the loop runs many nodes, or
 // the machine is overloaded: replies wait unread while requests time out) rejoins without
 // restarting its runner: the isolation was its own, and in a process of many nodes every one
@@ -250,14 +312,7 @@ TEST(RejoinWatchdog, ANodeWhoseLoopWasBehindDuringItsIsolationRejoinsWithoutARes
            a->put_blocking(key, Value{0, ValueKind::raw, to_bytes("ok")}, 2s).ok();
   }));
 
-  // From now on a step holds the loop kLoopBehind + 200 ms every second.
-  std::atomic<bool> lag{true};
-  const uint64_t blocker = (*loop)->drive([&] {
-    if (!lag) return Clock::time_point::max();
-    std::this_thread::sleep_for(kLoopBehind + 200ms);
-    return Clock::now() + 1s;
-  });
-  (*loop)->poke(blocker);
+  LoopLag lag(**loop);
   peer_config.port = (*peer)->bound_port();
   peer_config.port6 = (*peer)->bound_port6();
   peer->reset();
@@ -267,13 +322,12 @@ TEST(RejoinWatchdog, ANodeWhoseLoopWasBehindDuringItsIsolationRejoinsWithoutARes
   })) << "node A never noticed its peer was gone";
   std::this_thread::sleep_for(1s);  // isolated, at checks that find the loop behind
   ASSERT_NE((*loop)->last_behind(), Clock::time_point{});
-  lag = false;
+  lag.stop();
 
   auto back = OpenDht::start(peer_config);  // the same ports: the link is back
   ASSERT_TRUE(back.ok()) << back.error().to_string();
   EXPECT_TRUE(within(20s, [&] { return a->stats().restarts_skipped_behind == 1; }));
   EXPECT_EQ(a->stats().runner_restarts, 0u);
-  (*loop)->undrive(blocker);
 }
 
 }  // namespace

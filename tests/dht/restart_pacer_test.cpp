@@ -92,5 +92,18 @@ TEST(RestartPacer, AMaximumBelowTheMinimumMeansEveryGapIsTheMinimum) {
   EXPECT_EQ(p.gap_ms(), kMin);
 }
 
+TEST(RestartPacer, AResetAllowsTheNextRestartAtOnceAndStartsAStreak) {
+  RestartPacer p = pacer();
+  p.restarted(1'000);
+  p.restarted(1'000 + p.gap_ms());
+  ASSERT_EQ(p.streak(), 2);
+  p.reset();
+  EXPECT_TRUE(p.allows(1'001 + kMin));
+  EXPECT_EQ(p.last_ms(), 0);
+  p.restarted(2'000 + kMin);
+  EXPECT_EQ(p.streak(), 1);
+  EXPECT_LT(p.gap_ms(), kMin * 3 / 2 + 1);
+}
+
 }  // namespace
 }  // namespace beemesh::dht
