@@ -545,14 +545,11 @@ int main(int argc, char** argv) {
       std::printf(
           "    DHT per node: %.1f values stored (%.0f KB), %.1f searches, %.1f good nodes; runner "
           "restarts %zu (%zu for failing puts; operations they failed %zu; held back by the pacer "
-          "%zu; skipped, the loop behind %zu; watchdog checks %.1f per node; re-bootstraps %.1f "
-          "per node, %.1f "
-          "deferred, the loop behind); DHT loop lateness max %.0f ms; directory ticks %.1f per "
-          "node; search inserts removed at once %llu; reads "
-          "failed %llu, "
-          "puts failed %llu, records "
-          "rejected %llu (all nodes); "
-          "reads by value ids %.1f, values fetched by id %.1f, id reads read again %.1f per node\n",
+          "%zu; skipped, the loop behind %zu; watchdog checks %.1f per node; re-bootstraps "
+          "%.1f per node, %.1f deferred, the loop behind); DHT loop lateness max %.0f ms; "
+          "directory ticks %.1f per node; search inserts removed at once %llu; reads failed "
+          "%llu, puts failed %llu, records rejected %llu (all nodes); reads by value ids %.1f, "
+          "values fetched by id %.1f, id reads read again %.1f per node\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, for_puts, ops_failed, held_back, skipped_behind,
           double(checks) / k, double(rebootstraps) / k, double(deferred) / k,
