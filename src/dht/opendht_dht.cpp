@@ -8,6 +8,7 @@
 
 #include <opendht/dhtrunner.h>
 #include <opendht/log.h>
+#include <opendht/utils.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -257,6 +258,13 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
     spdlog::error(
         "component=dht OpenDHT's Search::insertNode can write into a node it just removed in "
         "this process: libopendht binds its own definition (dht/opendht_search_fix.h)");
+  }
+  static const bool done_searches_refused = opendht_done_searches_refused_at_once();
+  if (search_insert_fixed && !done_searches_refused) {
+    spdlog::warn(
+        "component=dht libopendht {} is not 2.4.12: done searches are offered every node heard "
+        "from, as OpenDHT does (dht/opendht_search_fix.h)",
+        ::dht::version());
   }
   auto impl = std::make_unique<Impl>();
   impl->config = config;

@@ -3,12 +3,14 @@
 #include <dlfcn.h>
 #include <opendht/node.h>
 #include <opendht/utils.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 namespace {
 
@@ -27,15 +29,65 @@ using InsertNodeFn = bool (*)(void* search, const std::shared_ptr<dht::Node>& no
                               dht::time_point now, const dht::Blob& token);
 using GetNodeFn = void* (*)(void* search, const std::shared_ptr<dht::Node>& node);
 
+// OpenDHT 2.4.12's `struct Dht::Search` (src/search.h) begins with InfoHash id (20 bytes),
+// sa_family_t af (at 20), uint16_t tid, time_point refill_time (24) and step_time (32),
+// Sp<Scheduler::Job> nextSearchStep (40), bool expired (56), bool done (57). Debian's
+// libopendht.so.2 (2.4.12-7, x86-64) reads them there: its trySearchInsert tests
+// `cmpb $0x0,0x38(%r12)` (expired) and `0x39(%r12)` (done) of each search.
+constexpr const char* kLayoutVersion = "2.4.12";
+constexpr std::size_t kSearchAf = 20;
+constexpr std::size_t kSearchDone = 57;
+
 // The library's own definitions: the next ones after this executable's in the lookup order.
 struct Library {
   InsertNodeFn insert_node = reinterpret_cast<InsertNodeFn>(::dlsym(RTLD_NEXT, kInsertNode));
   GetNodeFn get_node = reinterpret_cast<GetNodeFn>(::dlsym(RTLD_NEXT, kGetNode));
+  // Whether `done` may be read at kSearchDone: the library is the version read above, and no
+  // call has yet found a search whose `af` (kSearchAf) differs from its node's family (every
+  // caller offers a search only nodes of its own family; a difference means another layout).
+  bool layout_version = std::strcmp(::dht::version(), kLayoutVersion) == 0;
+  std::atomic<bool> layout_refuted{false};
 };
 
-const Library& library() {
-  static const Library lib;
+Library& library() {
+  static Library lib;
   return lib;
+}
+
+// Counted per thread and added to the process's count every kRefusalBatch refusals: they come
+// by the thousands per second from every DHT loop, and one shared counter would bounce its
+// cache line between the loops' cores at each.
+constexpr uint64_t kRefusalBatch = 64;
+std::atomic<uint64_t>& done_refusals() {
+  static std::atomic<uint64_t> count{0};
+  return count;
+}
+void count_done_refusal() {
+  thread_local uint64_t pending = 0;
+  if (++pending == kRefusalBatch) {
+    done_refusals().fetch_add(pending, std::memory_order_relaxed);
+    pending = 0;
+  }
+}
+
+// The search's `done`, when the layout is known and `node` confirms it (see Library).
+std::optional<bool> search_done(Library& lib, const void* search, const ::dht::Node& node) {
+  if (!lib.layout_version || lib.layout_refuted.load(std::memory_order_relaxed)) {
+    return std::nullopt;
+  }
+  const auto* bytes = static_cast<const unsigned char*>(search);
+  sa_family_t af = 0;
+  std::memcpy(&af, bytes + kSearchAf, sizeof af);
+  if (af != node.getFamily()) {
+    if (!lib.layout_refuted.exchange(true)) {
+      std::fputs(
+          "beemesh: OpenDHT's Search layout is not 2.4.12's; done searches are offered "
+          "every node again\n",
+          stderr);
+    }
+    return std::nullopt;
+  }
+  return bytes[kSearchDone] != 0;
 }
 
 // Process-wide, as the symbol it counts for: a diagnostic, read by opendht_removed_at_once().
@@ -54,12 +106,16 @@ bool beemesh_opendht_search_insert_node(
 
 bool beemesh_opendht_search_insert_node(void* search, const std::shared_ptr<dht::Node>& node,
                                         dht::time_point now, const dht::Blob& token) {
-  const Library& lib = library();
+  Library& lib = library();
   if (lib.insert_node == nullptr) {
     // Unreachable with libopendht.so.2 loaded (it calls this only as its own symbol's
     // interposer); without its definition no search could take a node at all.
     std::fputs("beemesh: libopendht's Dht::Search::insertNode not found\n", stderr);
     std::abort();
+  }
+  if (token.empty() && node && search_done(lib, search, *node).value_or(false)) {
+    count_done_refusal();
+    return false;
   }
   // Without the library's getNode no presence can be known: its insertNode as it is.
   if (lib.get_node == nullptr) return lib.insert_node(search, node, now, token);
@@ -76,7 +132,7 @@ bool beemesh_opendht_search_insert_node(void* search, const std::shared_ptr<dht:
 namespace beemesh::dht {
 
 bool opendht_search_insert_fixed() {
-  const Library& lib = library();
+  Library& lib = library();
   if (lib.insert_node == nullptr || lib.get_node == nullptr) return false;
   void* bound = ::dlsym(RTLD_DEFAULT, kInsertNode);
   Dl_info where{};
@@ -86,6 +142,16 @@ bool opendht_search_insert_fixed() {
 
 uint64_t opendht_removed_at_once() {
   return removed_at_once().load(std::memory_order_relaxed);
+}
+
+bool opendht_done_searches_refused_at_once() {
+  Library& lib = library();
+  return lib.insert_node != nullptr && lib.layout_version &&
+         !lib.layout_refuted.load(std::memory_order_relaxed);
+}
+
+uint64_t opendht_done_refusals() {
+  return done_refusals().load(std::memory_order_relaxed);
 }
 
 }  // namespace beemesh::dht
