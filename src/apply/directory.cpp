@@ -49,6 +49,22 @@ int64_t join_bucket(int64_t unix_ms) {
   return unix_ms >= 0 ? unix_ms / b : -((-unix_ms + b - 1) / b);
 }
 
+namespace {
+
+// Where a Unix time in ms falls among the joins buckets, for a directory that starts watching
+// the next bucket `next_bucket_at_ms` into the current one (see NodeDirectory::next_bucket_at_ms_).
+struct JoinBucketClock {
+  int64_t next_at_ms;  // when the next bucket is first watched
+  int64_t ends_at_ms;  // when this bucket ends (the watched buckets change)
+};
+JoinBucketClock join_bucket_clock(int64_t now_ms, int64_t next_bucket_at_ms) {
+  constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
+  const int64_t bucket = join_bucket(now_ms);
+  return {bucket * kBucketMs + next_bucket_at_ms, (bucket + 1) * kBucketMs};
+}
+
+}  // namespace
+
 std::string joins_id(int64_t bucket) {
   return std::string(kJoinsPrefix) + std::to_string(bucket);
 }
@@ -273,12 +289,10 @@ NodeDirectory::Steady::time_point NodeDirectory::next_joins_event() const {
   const auto now = Steady::now();
   auto next = Steady::time_point::max();
   if (joined_at_) next = *joined_at_ + kJoinWindow;  // end_join_window()
-  // watch_join_buckets(): the next bucket is watched from next_bucket_at_ms_ into the current
-  // one, and the buckets change when it ends.
-  constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
+  // watch_join_buckets()'s watched buckets change at these two moments.
   const int64_t now_ms = system_clock().now_ms();
-  const int64_t bucket_start = join_bucket(now_ms) * kBucketMs;
-  for (int64_t at : {bucket_start + next_bucket_at_ms_, bucket_start + kBucketMs}) {
+  const auto clock = join_bucket_clock(now_ms, next_bucket_at_ms_);
+  for (int64_t at : {clock.next_at_ms, clock.ends_at_ms}) {
     if (next_bucket_at_ms_ > 0 && at > now_ms) {
       next = std::min(next, now + std::chrono::milliseconds(at - now_ms));
     }
@@ -299,15 +313,16 @@ void NodeDirectory::refresh() {
 void NodeDirectory::watch_join_buckets() {
   const int64_t now_ms = system_clock().now_ms();
   const int64_t now = join_bucket(now_ms);
-  constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
   std::set<int64_t> want{now - 1, now};
   std::vector<int64_t> add, drop;
   {
     std::lock_guard lock(mutex_);
     if (next_bucket_at_ms_ == 0) {
+      constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
       next_bucket_at_ms_ = std::uniform_int_distribution<int64_t>(1, kBucketMs - 15'000)(rng_);
     }
-    if (now_ms - now * kBucketMs >= next_bucket_at_ms_ || watched_buckets_.count(now + 1)) {
+    if (now_ms >= join_bucket_clock(now_ms, next_bucket_at_ms_).next_at_ms ||
+        watched_buckets_.count(now + 1)) {
       want.insert(now + 1);
     }
     for (int64_t b : want) {
