@@ -43,6 +43,8 @@
 //                    [--paced-samplers 16]  (nodes reading their 64 shards one at a time)
 //                    [--max-start-cpu 0]  (cores: a wave waits while the process used more
 //                    since the previous one; 0 = never waits)
+//                    [--max-start-hold 120]  (s: the longest one wave waits for that, then
+//                    starts anyway: a background above it alone would hold every wave)
 //                    [--malloc-arenas 65536]  (glibc's M_ARENA_MAX, set before any thread:
 //                    a heap per thread, as each machine of a real mesh has its own; 0 =
 //                    glibc's default, 8 per core, which ~8 threads per node contend for)
@@ -126,6 +128,9 @@ struct Options {
   // the previous wave (or over the last step): a start at the rate the machine can carry,
   // as an operator rolls out a fleet while watching it. 0: waves on the clock only.
   double max_start_cpu = 0;
+  // The longest one wave waits for max_start_cpu: once the mesh's own background exceeds it,
+  // the CPU gate alone would hold the start forever.
+  std::chrono::seconds max_start_hold{120};
   int malloc_arenas = 65536;
   int receive_nice = -20;
   int rpc_nice = 0;
@@ -319,6 +324,8 @@ Options parse(int argc, char** argv) {
       o.paced_samplers = std::max<size_t>(1, std::stoul(v));
     else if (flag == "--max-start-cpu")
       o.max_start_cpu = std::stod(v);
+    else if (flag == "--max-start-hold")
+      o.max_start_hold = std::chrono::seconds(std::stol(v));
     else if (flag == "--malloc-arenas")
       o.malloc_arenas = std::stoi(v);
     else if (flag == "--receive-nice")
@@ -547,7 +554,8 @@ int main(int argc, char** argv) {
           "restarts %zu (%zu for failing puts; operations they failed %zu; held back by the pacer "
           "%zu; skipped, the loop behind %zu; watchdog checks %.1f per node; re-bootstraps "
           "%.1f per node, %.1f deferred, the loop behind); DHT loop lateness max %.0f ms; "
-          "directory ticks %.1f per node; search inserts removed at once %llu; reads failed "
+          "directory ticks %.1f per node; search inserts removed at once %llu; offers refused by "
+          "done searches %.0f per node; reads failed "
           "%llu, puts failed %llu, records rejected %llu (all nodes); reads by value ids %.1f, "
           "values fetched by id %.1f, id reads read again %.1f per node\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
@@ -555,7 +563,7 @@ int main(int argc, char** argv) {
           double(checks) / k, double(rebootstraps) / k, double(deferred) / k,
           double(mesh.take_max_lateness().count()) / 1000, double(ticks) / k,
           static_cast<unsigned long long>(dht::opendht_removed_at_once()),
-          static_cast<unsigned long long>(read_failures),
+          double(dht::opendht_done_refusals()) / k, static_cast<unsigned long long>(read_failures),
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
           double(id_reads) / k, double(fetched) / k, double(unclean) / k);
       std::fflush(stdout);
@@ -569,14 +577,21 @@ int main(int argc, char** argv) {
     auto secs_since = [](Steady::time_point t) {
       return std::chrono::duration<double>(Steady::now() - t).count();
     };
-    long waited_s = 0;  // waves held back by --max-start-cpu
+    long waited_s = 0;     // waves held back by --max-start-cpu
+    size_t waves_cut = 0;  // waves started when --max-start-hold ran out
     for (size_t i = 0; i < o.nodes; ++i) {
       if (i > 0 && i % wave == 0) {
         progress("waves", o.nodes);
         std::this_thread::sleep_until(std::max(Steady::now(), wave_due));
         wave_due = Steady::now() + o.wave_interval;
-        while (o.max_start_cpu > 0 &&
-               (cpu_seconds() - wave_cpu) / std::max(1e-3, secs_since(wave_at)) > o.max_start_cpu) {
+        for (long held = 0;
+             o.max_start_cpu > 0 &&
+             (cpu_seconds() - wave_cpu) / std::max(1e-3, secs_since(wave_at)) > o.max_start_cpu;
+             held += 2) {
+          if (held >= o.max_start_hold.count()) {
+            ++waves_cut;
+            break;
+          }
           wave_cpu = cpu_seconds();
           wave_at = Steady::now();
           std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -604,9 +619,10 @@ int main(int argc, char** argv) {
     const double nodes_ms = ms_since(t_start);
     std::printf(
         "%zu nodes: first wave's DHT nodes up in %.0f ms, all bench nodes up in %.0f ms "
-        "(waves of %zu every %lld s; held back %ld s by --max-start-cpu %.2f)\n",
+        "(waves of %zu every %lld s; held back %ld s by --max-start-cpu %.2f; %zu waves started "
+        "when --max-start-hold %lld s ran out)\n",
         o.nodes, dht_ms, nodes_ms, wave, static_cast<long long>(o.wave_interval.count()), waited_s,
-        o.max_start_cpu);
+        o.max_start_cpu, waves_cut, static_cast<long long>(o.max_start_hold.count()));
     std::fflush(stdout);
 
     // 1. Settle: every directory lists min(N, settle_entries) nodes.
