@@ -10,7 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <optional>
 
 namespace {
 
@@ -47,6 +46,10 @@ struct Library {
   // caller offers a search only nodes of its own family; a difference means another layout).
   bool layout_version = std::strcmp(::dht::version(), kLayoutVersion) == 0;
   std::atomic<bool> layout_refuted{false};
+
+  bool layout_holds() const {
+    return layout_version && !layout_refuted.load(std::memory_order_relaxed);
+  }
 };
 
 Library& library() {
@@ -70,11 +73,10 @@ void count_done_refusal() {
   }
 }
 
-// The search's `done`, when the layout is known and `node` confirms it (see Library).
-std::optional<bool> search_done(Library& lib, const void* search, const ::dht::Node& node) {
-  if (!lib.layout_version || lib.layout_refuted.load(std::memory_order_relaxed)) {
-    return std::nullopt;
-  }
+// Whether the search is done, read only while the layout holds and `node` confirms it (see
+// Library); false when it cannot be read.
+bool search_done(Library& lib, const void* search, const ::dht::Node& node) {
+  if (!lib.layout_holds()) return false;
   const auto* bytes = static_cast<const unsigned char*>(search);
   sa_family_t af = 0;
   std::memcpy(&af, bytes + kSearchAf, sizeof af);
@@ -85,7 +87,7 @@ std::optional<bool> search_done(Library& lib, const void* search, const ::dht::N
           "every node again\n",
           stderr);
     }
-    return std::nullopt;
+    return false;
   }
   return bytes[kSearchDone] != 0;
 }
@@ -113,7 +115,7 @@ bool beemesh_opendht_search_insert_node(void* search, const std::shared_ptr<dht:
     std::fputs("beemesh: libopendht's Dht::Search::insertNode not found\n", stderr);
     std::abort();
   }
-  if (token.empty() && node && search_done(lib, search, *node).value_or(false)) {
+  if (token.empty() && node && search_done(lib, search, *node)) {
     count_done_refusal();
     return false;
   }
@@ -146,8 +148,7 @@ uint64_t opendht_removed_at_once() {
 
 bool opendht_done_searches_refused_at_once() {
   Library& lib = library();
-  return lib.insert_node != nullptr && lib.layout_version &&
-         !lib.layout_refuted.load(std::memory_order_relaxed);
+  return lib.insert_node != nullptr && lib.layout_holds();
 }
 
 uint64_t opendht_done_refusals() {
