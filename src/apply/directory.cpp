@@ -44,12 +44,10 @@ std::vector<std::string> directory_shard_ids() {
   return ids;
 }
 
-int64_t join_bucket(int64_t unix_ms) {
-  const int64_t b = std::chrono::duration_cast<std::chrono::milliseconds>(kJoinBucket).count();
-  return unix_ms >= 0 ? unix_ms / b : -((-unix_ms + b - 1) / b);
-}
-
 namespace {
+
+// A joins bucket's length in ms.
+constexpr int64_t kJoinBucketMs = std::chrono::milliseconds(kJoinBucket).count();
 
 // Where a Unix time in ms falls among the joins buckets, for a directory that starts watching
 // the next bucket `next_bucket_at_ms` into the current one (see NodeDirectory::next_bucket_at_ms_).
@@ -58,12 +56,16 @@ struct JoinBucketClock {
   int64_t ends_at_ms;  // when this bucket ends (the watched buckets change)
 };
 JoinBucketClock join_bucket_clock(int64_t now_ms, int64_t next_bucket_at_ms) {
-  constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
   const int64_t bucket = join_bucket(now_ms);
-  return {bucket * kBucketMs + next_bucket_at_ms, (bucket + 1) * kBucketMs};
+  return {bucket * kJoinBucketMs + next_bucket_at_ms, (bucket + 1) * kJoinBucketMs};
 }
 
 }  // namespace
+
+int64_t join_bucket(int64_t unix_ms) {
+  constexpr int64_t b = kJoinBucketMs;
+  return unix_ms >= 0 ? unix_ms / b : -((-unix_ms + b - 1) / b);
+}
 
 std::string joins_id(int64_t bucket) {
   return std::string(kJoinsPrefix) + std::to_string(bucket);
@@ -318,8 +320,7 @@ void NodeDirectory::watch_join_buckets() {
   {
     std::lock_guard lock(mutex_);
     if (next_bucket_at_ms_ == 0) {
-      constexpr int64_t kBucketMs = std::chrono::milliseconds(kJoinBucket).count();
-      next_bucket_at_ms_ = std::uniform_int_distribution<int64_t>(1, kBucketMs - 15'000)(rng_);
+      next_bucket_at_ms_ = std::uniform_int_distribution<int64_t>(1, kJoinBucketMs - 15'000)(rng_);
     }
     if (now_ms >= join_bucket_clock(now_ms, next_bucket_at_ms_).next_at_ms ||
         watched_buckets_.count(now + 1)) {
