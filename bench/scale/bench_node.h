@@ -69,6 +69,8 @@ class BenchNode {
   apply::Publisher* publisher() { return publisher_.get(); }
   runtime::MockEngine& engine() { return *mock_; }
   const std::string& rpc_endpoint() const { return rpc_endpoint_; }
+  // Connections the node's RPC server accepted so far (each one a TLS handshake).
+  uint64_t connections_accepted() const { return server_->stats().accepted; }
 
  private:
   BenchNode() = default;

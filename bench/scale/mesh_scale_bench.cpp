@@ -54,6 +54,8 @@
 //                    [--rpc-nice 0]  (the nice value of the RPC loop's threads (`net-loop`),
 //                    which carry every node's node-to-node requests: at -20 they share the
 //                    cores with the DHT loops instead of waiting behind them)
+//                    [--settled-nice N]  (once settled, every thread of the process at nice
+//                    N, as a daemon's threads share one value; unset: as started)
 //                    [--dht-loops 2]  (those threads: node i runs on loop i mod N; one per
 //                    core, so the DHT work of the whole mesh is not bound to one core)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
@@ -75,6 +77,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -134,18 +137,21 @@ struct Options {
   int malloc_arenas = 65536;
   int receive_nice = -20;
   int rpc_nice = 0;
+  // Once settled, every thread of the process at this nice value (unset: kept as started).
+  std::optional<int> settled_nice;
   size_t dht_loops = 2;  // EpollLoops (threads) that run the DHT nodes, node i on loop i mod N
 };
 
 // Sets the nice value of this process's threads named `name` (named by their creator before
-// it returns, so all are there); fails the run if one cannot be set.
+// it returns, so all are there), of all its threads when `name` is empty; fails the run if
+// one cannot be set.
 void renice_threads(const std::string& name, int nice) {
   size_t done = 0;
   for (const auto& e : fs::directory_iterator("/proc/self/task")) {
     std::ifstream comm(e.path() / "comm");
     std::string thread_name;
     std::getline(comm, thread_name);
-    if (thread_name != name) continue;
+    if (!name.empty() && thread_name != name) continue;
     const auto tid = static_cast<id_t>(std::stol(e.path().filename().string()));
     if (::setpriority(PRIO_PROCESS, tid, nice) != 0) {
       std::cerr << "setpriority(" << name << " " << tid << ", " << nice << ") failed\n";
@@ -153,7 +159,8 @@ void renice_threads(const std::string& name, int nice) {
     }
     ++done;
   }
-  std::cout << "threads " << name << ": " << done << " at nice " << nice << "\n";
+  std::cout << "threads " << (name.empty() ? "(all)" : name) << ": " << done << " at nice " << nice
+            << "\n";
 }
 
 long open_fds() {
@@ -332,6 +339,8 @@ Options parse(int argc, char** argv) {
       o.receive_nice = std::stoi(v);
     else if (flag == "--rpc-nice")
       o.rpc_nice = std::stoi(v);
+    else if (flag == "--settled-nice")
+      o.settled_nice = std::stoi(v);
     else if (flag == "--dht-loops")
       o.dht_loops = std::max<size_t>(1, std::stoul(v));
     else if (flag == "--wave-interval")
@@ -730,6 +739,7 @@ int main(int argc, char** argv) {
         "descriptors %ld\n",
         rss_before, rss_after, double(rss_after - rss_before) / double(o.nodes), threads,
         double(threads - threads_before) / double(o.nodes), open_fds());
+    if (o.settled_nice) renice_threads("", *o.settled_nice);
     std::fflush(stdout);
 
     // 2. At rest, after --warmup (the tail of the start's announcements). Discovery cache
@@ -920,6 +930,13 @@ int main(int argc, char** argv) {
       std::unique_lock lock(mutex);
       done_cv.wait_for(lock, 180s, [&] { return outstanding.load() == 0; });
     };
+    // New node-to-node connections (each a TLS handshake on the RPC loops) per apply.
+    auto accepted = [&nodes] {
+      uint64_t n = 0;
+      for (auto& node : nodes) n += node->connections_accepted();
+      return n;
+    };
+    const uint64_t accepted_before_sequential = accepted();
     std::vector<ApplyResult> sequential;
     for (size_t i = 0; i < o.sequential; ++i) {
       send_apply(i, "one-" + std::to_string(i), sequential);
@@ -934,15 +951,17 @@ int main(int argc, char** argv) {
       }
       std::printf(
           "apply one at a time (3 replicas): %zu sent, %zu placed 3; p50 %.1f ms, p99 %.1f ms, "
-          "max %.1f ms\n",
+          "max %.1f ms; %.1f connections accepted per apply\n",
           sequential.size(), placed3, percentile(ms, 0.5), percentile(ms, 0.99),
-          percentile(ms, 1.0));
+          percentile(ms, 1.0),
+          double(accepted() - accepted_before_sequential) / double(sequential.size()));
       print_apply_steps(sequential);
       std::fflush(stdout);
       if (placed3 != sequential.size()) status = 3;
     }
     std::vector<ApplyResult> results;
     const size_t total = static_cast<size_t>(o.rate * static_cast<double>(o.window.count()));
+    const uint64_t accepted_before_load = accepted();
     {
       Meter m;
       const auto t0 = Steady::now();
@@ -986,7 +1005,9 @@ int main(int argc, char** argv) {
     for (const auto& [k, v] : errors) std::printf(" %s=%d", k.c_str(), v);
     std::printf("; placements refused:");
     for (const auto& [k, v] : refusals) std::printf(" %s=%d", k.c_str(), v);
-    std::printf("\n  distinct nodes placed on: %zu of %zu\n", placed_on.size(), o.nodes);
+    std::printf("\n  distinct nodes placed on: %zu of %zu; %.1f connections accepted per apply\n",
+                placed_on.size(), o.nodes,
+                double(accepted() - accepted_before_load) / double(std::max<size_t>(total, 1)));
     print_apply_steps(results);
     if (applied.size() != total || outstanding.load() != 0) status = 3;
 
