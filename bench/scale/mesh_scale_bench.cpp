@@ -56,6 +56,10 @@
 //                    cores with the DHT loops instead of waiting behind them)
 //                    [--settled-nice N]  (once settled, every thread of the process at nice
 //                    N, as a daemon's threads share one value; unset: as started)
+//                    [--settled-background-nice M]  (then the threads of the mesh's upkeep,
+//                    DHT loops and watchdogs and directory refresh, at nice M: on 2 shared
+//                    cores an apply otherwise waits behind the other N-1 nodes' background,
+//                    which on a machine of its own it never meets; unset: as above)
 //                    [--dht-loops 2]  (those threads: node i runs on loop i mod N; one per
 //                    core, so the DHT work of the whole mesh is not bound to one core)
 // Exit status 0 when the mesh settled and every apply placed 3 replicas; 3 otherwise (figures
@@ -139,8 +143,15 @@ struct Options {
   int rpc_nice = 0;
   // Once settled, every thread of the process at this nice value (unset: kept as started).
   std::optional<int> settled_nice;
+  // Then the threads of the mesh's own upkeep (kBackgroundThreads) at this value: the
+  // apply path ahead of the other nodes' background, as on a machine of its own.
+  std::optional<int> settled_background_nice;
   size_t dht_loops = 2;  // EpollLoops (threads) that run the DHT nodes, node i on loop i mod N
 };
+
+// The threads that carry the mesh's upkeep rather than an apply: every node's DHT (the loops
+// that receive and run them, the watchdog) and its directory's refresh.
+constexpr const char* kBackgroundThreads[] = {"dht-epoll", "dht-watchdog", "dir-refresh"};
 
 // Sets the nice value of this process's threads named `name` (named by their creator before
 // it returns, so all are there), of all its threads when `name` is empty; fails the run if
@@ -341,6 +352,8 @@ Options parse(int argc, char** argv) {
       o.rpc_nice = std::stoi(v);
     else if (flag == "--settled-nice")
       o.settled_nice = std::stoi(v);
+    else if (flag == "--settled-background-nice")
+      o.settled_background_nice = std::stoi(v);
     else if (flag == "--dht-loops")
       o.dht_loops = std::max<size_t>(1, std::stoul(v));
     else if (flag == "--wave-interval")
@@ -740,6 +753,9 @@ int main(int argc, char** argv) {
         rss_before, rss_after, double(rss_after - rss_before) / double(o.nodes), threads,
         double(threads - threads_before) / double(o.nodes), open_fds());
     if (o.settled_nice) renice_threads("", *o.settled_nice);
+    if (o.settled_background_nice) {
+      for (const char* name : kBackgroundThreads) renice_threads(name, *o.settled_background_nice);
+    }
     std::fflush(stdout);
 
     // 2. At rest, after --warmup (the tail of the start's announcements). Discovery cache
