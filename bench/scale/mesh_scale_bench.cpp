@@ -20,6 +20,8 @@
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
 //   discovery  cold discovery p50/p99: per manifest, --discoverers nodes that never saw it (not an
 //              entry, not a placement of it), for each of 10 applied manifests
+// With rest and load, the CPU and runqueue wait per slice of the process's threads by name
+// (bench/support/thread_stats.h): whether the background or the apply path took the cores.
 // Traffic is read from the kernel's loopback counters (/proc/net/dev "lo", IP/UDP/TCP headers
 // included: DHT datagrams and TLS RPC alike), so run it alone in a network namespace:
 //
@@ -99,6 +101,7 @@
 #include "dht/opendht_search_fix.h"
 #include "manifest/manifest.h"
 #include "support/proc_stats.h"
+#include "support/thread_stats.h"
 
 using namespace beemesh;
 using namespace std::chrono_literals;
@@ -222,6 +225,7 @@ struct Meter {
   bench::LoopbackCounters c0 = loopback_sent();
   uint64_t udp0 = snmp("Udp:", "OutDatagrams"), tcp0 = snmp("Tcp:", "OutSegs");
   double cpu0 = cpu_seconds();
+  std::map<long, bench::ThreadSample> threads0 = bench::thread_samples();
   Steady::time_point t0 = Steady::now();
   // Prints and returns the per-node rates sent: {messages/s, bytes/s}.
   std::pair<double, double> print(const char* phase, size_t nodes) const {
@@ -235,6 +239,7 @@ struct Meter {
         "process CPU %.2f cores\n",
         phase, s, double(c1.packets - c0.packets) / s / n, double(c1.bytes - c0.bytes) / s / n, udp,
         tcp, (cpu_seconds() - cpu0) / s);
+    bench::print_thread_use(bench::thread_use(threads0, bench::thread_samples(), s));
     std::fflush(stdout);
     return {double(c1.packets - c0.packets) / s / n, double(c1.bytes - c0.bytes) / s / n};
   }
