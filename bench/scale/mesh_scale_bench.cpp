@@ -19,9 +19,11 @@
 //              open-loop through the Publisher of --entries entry nodes (round robin); apply
 //              latency p50/p99 (co_spawn -> outcome), replicas placed, distinct nodes placed on
 //   discovery  cold discovery p50/p99: per manifest, --discoverers nodes that never saw it (not an
-//              entry, not a placement of it), for each of 10 applied manifests
-// With rest and load, the CPU and runqueue wait per slice of the process's threads by name
-// (bench/support/thread_stats.h): whether the background or the apply path took the cores.
+//              entry, not a placement of it), for each of 10 applied manifests; the traffic
+//              per node while those reads run (the mesh just after the load)
+// With rest, load and discovery, the CPU and runqueue wait per slice of the process's
+// threads by name (bench/support/thread_stats.h): whether the background or the apply path
+// took the cores.
 // Traffic is read from the kernel's loopback counters (/proc/net/dev "lo", IP/UDP/TCP headers
 // included: DHT datagrams and TLS RPC alike), so run it alone in a network namespace:
 //
@@ -1038,6 +1040,7 @@ int main(int argc, char** argv) {
     std::mt19937 rng(rd());
     std::vector<double> cold;
     size_t incomplete = 0;
+    Meter discovering;  // traffic and threads while it runs (the mesh after the load)
     const size_t manifests = std::min<size_t>(applied.size(), 10);
     for (size_t m = 0; m < manifests; ++m) {
       const auto& running = placed_by_manifest[applied[m]];
@@ -1059,7 +1062,7 @@ int main(int argc, char** argv) {
         "%zu\n",
         cold.size(), percentile(cold, 0.5), percentile(cold, 0.99), percentile(cold, 1.0),
         incomplete);
-    std::fflush(stdout);
+    discovering.print("discovery", o.nodes);
 
     for (auto& n : nodes) n->stop_io();
     loop.stop();
