@@ -80,8 +80,8 @@ inline std::vector<ThreadGroupUse> thread_use(const std::map<long, ThreadSample>
   return out;
 }
 
-// One line: "  threads: net-loop x2 293.6 ms/s (wait 343 us/slice), ..." for the groups
-// that used at least 1 ms/s.
+// One line, the groups that used at least 1 ms/s: "  threads (CPU ms/s, runqueue wait per
+// slice): net-loop x2 293.6 (343 us), dht-epoll x2 147.2 (169 us), ..." (x2: two threads).
 inline void print_thread_use(const std::vector<ThreadGroupUse>& use) {
   std::printf("  threads (CPU ms/s, runqueue wait per slice):");
   const char* sep = " ";
