@@ -163,18 +163,14 @@ constexpr const char* kBackgroundThreads[] = {"dht-epoll", "dht-watchdog", "dir-
 // one cannot be set.
 void renice_threads(const std::string& name, int nice) {
   size_t done = 0;
-  for (const auto& e : fs::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(e.path() / "comm");
-    std::string thread_name;
-    std::getline(comm, thread_name);
-    if (!name.empty() && thread_name != name) continue;
-    const auto tid = static_cast<id_t>(std::stol(e.path().filename().string()));
-    if (::setpriority(PRIO_PROCESS, tid, nice) != 0) {
+  bench::for_each_thread([&](long tid, const std::string& thread_name, const fs::path&) {
+    if (!name.empty() && thread_name != name) return;
+    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), nice) != 0) {
       std::cerr << "setpriority(" << name << " " << tid << ", " << nice << ") failed\n";
       std::exit(2);
     }
     ++done;
-  }
+  });
   std::cout << "threads " << (name.empty() ? "(all)" : name) << ": " << done << " at nice " << nice
             << "\n";
 }
@@ -1062,7 +1058,8 @@ int main(int argc, char** argv) {
         "%zu\n",
         cold.size(), percentile(cold, 0.5), percentile(cold, 0.99), percentile(cold, 1.0),
         incomplete);
-    discovering.print("discovery", o.nodes);
+    std::fflush(stdout);
+    if (!cold.empty()) discovering.print("discovery", o.nodes);  // else a window of ~0 s
 
     for (auto& n : nodes) n->stop_io();
     loop.stop();

@@ -27,20 +27,29 @@ struct ThreadSample {
   uint64_t slices = 0;
 };
 
-// Every thread of the process now, by thread id. Threads that end while being read are left
-// out.
-inline std::map<long, ThreadSample> thread_samples() {
-  std::map<long, ThreadSample> out;
+// Calls visit(tid, name, task_dir) for every thread of the process (name as /proc gives it:
+// at most 15 characters). Threads that end while being read are left out.
+template <typename Visit>
+void for_each_thread(Visit visit) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-    const std::string tid = entry.path().filename().string();
-    ThreadSample s;
     std::ifstream comm(entry.path() / "comm");
-    std::ifstream sched(entry.path() / "schedstat");
-    if (!std::getline(comm, s.name) || !(sched >> s.run_ns >> s.wait_ns >> s.slices)) continue;
-    while (!s.name.empty() && s.name.back() >= '0' && s.name.back() <= '9') s.name.pop_back();
-    out.emplace(std::stol(tid), std::move(s));
+    std::string name;
+    if (!std::getline(comm, name)) continue;
+    visit(std::stol(entry.path().filename().string()), name, entry.path());
   }
+}
+
+// Every thread of the process now, by thread id.
+inline std::map<long, ThreadSample> thread_samples() {
+  std::map<long, ThreadSample> out;
+  for_each_thread([&](long tid, const std::string& name, const std::filesystem::path& dir) {
+    ThreadSample s{name};
+    std::ifstream sched(dir / "schedstat");
+    if (!(sched >> s.run_ns >> s.wait_ns >> s.slices)) return;
+    while (!s.name.empty() && s.name.back() >= '0' && s.name.back() <= '9') s.name.pop_back();
+    out.emplace(tid, std::move(s));
+  });
   return out;
 }
 
@@ -48,8 +57,7 @@ struct ThreadGroupUse {
   std::string name;
   size_t threads = 0;
   double cpu_ms_per_s = 0;       // CPU of the group's threads, ms per second of the window
-  double wait_ms_per_s = 0;      // time they waited on a runqueue, ms per second
-  double wait_us_per_slice = 0;  // that wait per slice run
+  double wait_us_per_slice = 0;  // their wait on a runqueue per slice run
 };
 
 // What the threads alive at both samples used between them, by name, most CPU first.
@@ -72,7 +80,7 @@ inline std::vector<ThreadGroupUse> thread_use(const std::map<long, ThreadSample>
   }
   std::vector<ThreadGroupUse> out;
   for (const auto& [name, s] : sums) {
-    out.push_back({name, s.threads, double(s.run) / 1e6 / seconds, double(s.wait) / 1e6 / seconds,
+    out.push_back({name, s.threads, double(s.run) / 1e6 / seconds,
                    s.slices ? double(s.wait) / 1e3 / double(s.slices) : 0.0});
   }
   std::sort(out.begin(), out.end(),
