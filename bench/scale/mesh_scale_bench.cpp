@@ -519,7 +519,7 @@ int main(int argc, char** argv) {
     auto t_last = t_start;
     auto progress = [&](const char* what, size_t want) {
       size_t listed_all = 0, fewest = nodes.empty() ? 0 : o.nodes;
-      uint64_t reads = 0, dropped = 0;
+      uint64_t reads = 0, dropped = 0, kept_missing = 0;
       for (auto& n : nodes) {
         const size_t seen = n->directory().nodes().size();
         fewest = std::min(fewest, seen);
@@ -527,6 +527,7 @@ int main(int argc, char** argv) {
         const auto dst = n->directory().stats();
         reads += dst.shard_reads;
         dropped += dst.entries_dropped;
+        kept_missing += dst.entries_kept_missing;
       }
       const double cpu = cpu_seconds();
       const double dt = std::chrono::duration<double>(Steady::now() - t_last).count();
@@ -535,11 +536,13 @@ int main(int argc, char** argv) {
       (void)getloadavg(load, 3);
       std::printf(
           "  %s: %zu started, %zu list all started (fewest %zu) after %.0f s; shard reads %.1f "
-          "per node (entries dropped %llu in all); process CPU %.2f cores (last %.0f s); sent %.0f "
+          "per node (entries dropped %llu, kept although a read lacked them %llu, in all); process "
+          "CPU %.2f cores (last %.0f s); sent %.0f "
           "msg per node so far; load %.1f\n",
           what, nodes.size(), listed_all, fewest, ms_since(t_start) / 1000,
           nodes.empty() ? 0.0 : double(reads) / double(nodes.size()),
-          static_cast<unsigned long long>(dropped), dt > 0 ? (cpu - cpu_last) / dt : 0.0, dt,
+          static_cast<unsigned long long>(dropped), static_cast<unsigned long long>(kept_missing),
+          dt > 0 ? (cpu - cpu_last) / dt : 0.0, dt,
           double(sent.packets - sent_start.packets) / double(std::max<size_t>(1, nodes.size())),
           load[0]);
       // Census of the DHT layer: what the storing nodes hold, searches open, runner restarts

@@ -337,8 +337,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const NodeConfig& config, DaemonOp
                         "http://" + c.api_listen.to_string(),
                         engine_name,
                         0};
+  // Liveness tells the directory whether a node a shard read lacks has left
+  // (apply/missed_entries.h).
   p->directory = std::make_unique<apply::NodeDirectory>(*p->providers, self, apply::kShardRecordTtl,
-                                                        p->membership.get());
+                                                        p->membership.get(), p->liveness.get());
   p->handlers->set_member_lookup(
       [dir = p->directory.get()](const std::string& node_id) -> std::optional<apply::KnownMember> {
         // Any member: the cached shards, else a bounded read of the node's shard.

@@ -8,6 +8,7 @@
 #include <memory>
 #include <utility>
 
+#include "apply/missed_entries.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 
@@ -169,11 +170,13 @@ bool joined_running_mesh(bool full_joins_answer, size_t members_listed, size_t m
 }
 
 NodeDirectory::NodeDirectory(provider::ProviderManager& providers, NodeEntry self,
-                             std::chrono::seconds ttl, const crypto::Membership* membership)
+                             std::chrono::seconds ttl, const crypto::Membership* membership,
+                             provider::Liveness* liveness)
     : providers_(providers),
       self_(std::move(self)),
       ttl_(ttl),
       membership_(membership),
+      liveness_(liveness),
       own_shard_(directory_shard(self_.node_id).value_or(0)),
       revocation_sequence_(membership ? membership->revocation_sequence() : 0) {}
 
@@ -429,6 +432,8 @@ void NodeDirectory::take_joins() {
       join.entry = check_entry(*p, *s);
       if (join.entry) {
         if (auto told = joiner_shard_record(*p, directory_shard_id(*s))) {
+          // Listed from its join, it lives as long as the shard record the join tells of.
+          join.entry->expires_ms = told->second.timestamp_ms + told->second.ttl_s * 1000;
           seeds.push_back({*s, Seed{told->first, std::make_shared<const protocol::ProviderRecord>(
                                                      std::move(told->second))}});
         }
@@ -561,7 +566,17 @@ RefreshPlan NodeDirectory::tick(std::chrono::milliseconds budget) {
 }
 
 void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
-  std::lock_guard lock(mutex_);
+  std::vector<std::string> to_check;
+  {
+    std::lock_guard lock(mutex_);
+    to_check = store_shard_locked(s, std::move(read));
+  }
+  // Not under the lock: the liveness reads start now and answer later (a next read that lacks
+  // the node again finds its verdict).
+  if (liveness_ && !to_check.empty()) liveness_->check(to_check, std::chrono::milliseconds(0));
+}
+
+std::vector<std::string> NodeDirectory::store_shard_locked(size_t s, Result<ShardRead> read) {
   Shard& shard = shards_[s];
   const auto now = Steady::now();
   shard.read_at = now;
@@ -572,7 +587,7 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
   };
   if (!read.ok()) {  // the DHT failed or timed out: keep what the shard listed, retry soon
     back_off();
-    return;
+    return {};
   }
   if (read->lists_self && !reads_trusted_) {
     // Reads reach this node's own record now: the shards found empty before are read once
@@ -591,7 +606,7 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
         return std::none_of(shard.entries.begin(), shard.entries.end(),
                             [&](const NodeEntry& known) { return known.node_id == e.node_id; });
       });
-  keep_missed_once(shard, read->entries);
+  auto to_check = keep_missed_entries(shard, *read);
   for (const auto& known : shard.entries) {
     if (std::none_of(read->entries.begin(), read->entries.end(),
                      [&](const NodeEntry& e) { return e.node_id == known.node_id; })) {
@@ -617,21 +632,27 @@ void NodeDirectory::store_shard(size_t s, Result<ShardRead> read) {
     shard.due = shard.rereads.after_read(now, spread(rng_), found_new);
     shard.backoff = kEmptyShardRecheckMin;
   }
+  return to_check;
 }
 
-void NodeDirectory::keep_missed_once(Shard& shard, std::vector<NodeEntry>& read) {
-  std::set<std::string> missed;
-  if (!shard.strict) {
-    std::set<std::string> listed;
-    for (const auto& e : read) listed.insert(e.node_id);
-    for (const auto& e : shard.entries) {
-      if (listed.count(e.node_id) || shard.missed_once.count(e.node_id)) continue;
-      missed.insert(e.node_id);  // missing for the first time: kept until the next read
-      read.push_back(e);
-    }
+std::vector<std::string> NodeDirectory::keep_missed_entries(Shard& shard, ShardRead& read) {
+  std::vector<std::string> to_check;
+  const bool strict = std::exchange(shard.strict, false);
+  if (strict) return to_check;  // a revocation pass: the read replaces everything
+  std::set<std::string> listed;
+  for (const auto& e : read.entries) listed.insert(e.node_id);
+  const std::set<std::string> withdrawn(read.withdrawn.begin(), read.withdrawn.end());
+  const int64_t now_ms = system_clock().now_ms();
+  for (const auto& e : shard.entries) {
+    if (listed.count(e.node_id)) continue;
+    MissedEntry missed{withdrawn.count(e.node_id) > 0, e.expires_ms, std::nullopt};
+    if (liveness_) missed.liveness = liveness_->state(e.node_id);
+    if (!keep_missed(missed, now_ms)) continue;
+    ++entries_kept_missing_;
+    if (needs_check(missed, now_ms)) to_check.push_back(e.node_id);
+    read.entries.push_back(e);
   }
-  shard.strict = false;
-  shard.missed_once = std::move(missed);
+  return to_check;
 }
 
 double NodeDirectory::entries_per_shard_locked() const {
@@ -651,6 +672,7 @@ DirectoryStats NodeDirectory::stats() {
   st.entries_per_shard = entries_per_shard_locked();
   st.join_buckets_watched = join_buckets_watched_;
   st.entries_dropped = entries_dropped_;
+  st.entries_kept_missing = entries_kept_missing_;
   st.ticks = ticks_;
   st.shards_before_steady =
       static_cast<size_t>(std::count_if(shards_.begin(), shards_.end(), [](const Shard& sh) {
@@ -738,6 +760,7 @@ std::optional<NodeEntry> NodeDirectory::check_entry(const provider::ProviderInfo
   e.rpc_endpoint = p.metadata.rpc_endpoint;
   e.engine = p.metadata.engine;
   e.last_seen_ms = p.timestamp_ms;
+  e.expires_ms = p.timestamp_ms + p.ttl_s * 1000;
   return e;
 }
 
@@ -751,13 +774,15 @@ Result<NodeDirectory::ShardRead> NodeDirectory::read_shard(size_t s) {
     for (auto& [id, record] : shards_[s].seeds) memory.seed(id, std::move(record));
     shards_[s].seeds.clear();
   }
-  auto found = providers_.discover_once(directory_shard_id(s), memory);
+  std::vector<std::string> withdrawn;
+  auto found = providers_.discover_once(directory_shard_id(s), memory, &withdrawn);
   {
     std::lock_guard lock(mutex_);
     if (shards_[s].memory.empty()) shards_[s].memory = std::move(memory);
   }
   if (!found.ok()) return found.error();
   ShardRead read;
+  read.withdrawn = std::move(withdrawn);
   for (const auto& p : *found) {
     if (p.metadata.node_id == self_.node_id) {
       read.lists_self = true;

@@ -96,21 +96,29 @@
 //    (8 min) whatever the size of the mesh: a re-read asks for the value ids and fetches
 //    only the records it does not know, so its cost does not grow with the entries of the
 //    shard (25-30 datagrams mesh-wide for an unchanged shard at 100 to 1,000 nodes). The
-//    price is staleness: a node that left without withdrawing stays listed while its record
-//    lives (up to its TTL), then until the second read of its shard that lacks it (below): up
-//    to 2.5 × the period (~20 min); placement treats a node that does not answer as having no room
-//    (and asks a fresh sample once when the answers lack room), and with liveness wired in, a node
-//    known dead is left out of every read of its shard or of the joins (below; the entries already
-//    held are not filtered between reads). Newcomers are not affected (the joins key), nor find()
-//    of a node not listed (it reads the shard), nor revocations (a pass).
-//  * A read replaces what the shard listed, except that an entry missing from one read is
-//    kept until a second read in a row misses it too: under load a DHT get can answer with
-//    part of a shard (the storing nodes that answered lacked records, or the get ended
-//    before every one answered), and at 300 in-process nodes such reads made directories
-//    that listed everyone drop nodes again. So a node that left is dropped at the second
-//    read of its shard after its record is gone (withdrawn, or expired at its TTL); the
-//    first read after a new revocation list replaces everything (a revoked node leaves at
-//    once).
+//    price is staleness: a node that left without withdrawing stays listed while the storing
+//    nodes keep its record, then (with liveness) until the second read of its shard that lacks
+//    it (below): up to ~2.5 × the period (~20 min) after that; placement treats a node that
+//    does not answer as having no room (and asks a fresh sample once when the answers lack
+//    room), and with liveness wired in, a node known dead is left out of every read of its shard
+//    or of the joins (below; the entries already held are not filtered between reads).
+//    Newcomers are not affected (the joins key), nor find() of a node not listed (it reads the
+//    shard), nor revocations (a pass).
+//  * A read replaces what the shard listed, except that an entry the read lacks is kept
+//    unless there is evidence that its node left (apply/missed_entries.h): the read lists its
+//    withdrawal (ProviderManager::discover_once tells the withdrawn nodes: a node that
+//    withdraws goes at the first read that sees it), its record as last read (or as its join
+//    told) has expired (NodeEntry::expires_ms), or `liveness` (the daemon's: the constructor's
+//    last argument) knows it dead. A kept entry whose liveness is unknown is handed to
+//    liveness->check() (not waited for, off the lock): the next read that lacks it drops it if
+//    the check found it dead. Why: a DHT get can answer with part of a shard (the storing
+//    nodes that answered lacked records, or the get ended before every one answered), at 300
+//    in-process nodes such reads made directories that listed everyone drop nodes again, and at
+//    1,000 nodes, with the old rule "missing from two reads in a row: dropped", five directories
+//    dropped a live node whose record their gets kept missing (docs/BENCHMARKS.md, session 27).
+//    Without liveness (tests, the in-process benchmark) a node that left without withdrawing
+//    stays listed until its record's TTL (kShardRecordTtl for the daemon's). The first read
+//    after a new revocation list replaces everything (a revoked node leaves at once).
 //  * A shard read or a join keeps only entries whose public key hashes to the node id they
 //    name, that fall in the shard read (a joiner: in the shard its node id names), and, with
 //    a membership, whose record's credential still makes its signer a member node at read
@@ -119,8 +127,9 @@
 //    node leaves a started directory within ~10 s of its revocation reaching this node (one re-read
 //    of the whole directory per revocation list). With liveness wired into the provider manager
 //    (the daemon: ProviderConfig::liveness_passive holds directory_ids()), nodes this node already
-//    knows dead are left out, of shards and joins alike (an entry already held goes at the second
-//    read in a row that leaves it out, as above); nothing is checked or watched for them.
+//    knows dead are left out, of shards and joins alike (an entry already held goes at the next
+//    read that leaves it out, as above); nothing is checked or watched for the members a read
+//    lists, only for those it lacks (above).
 //  * nodes() never waits on the DHT: the union of the shards read (self first, then the others
 //    by node id; at most 64 × max_providers entries, ~150 bytes each: the directory holds
 //    every node it has read, 150 KB at 1,000 nodes).
@@ -156,6 +165,7 @@
 #include "crypto/identity.h"
 #include "crypto/membership.h"
 #include "protocol/records.h"
+#include "provider/liveness.h"
 #include "provider/provider_manager.h"
 
 namespace beemesh::apply {
@@ -225,13 +235,16 @@ struct NodeEntry {
   std::string api_endpoint;
   std::string engine;
   int64_t last_seen_ms = 0;
+  int64_t expires_ms = 0;  // when the record it was read from expires (timestamp + TTL, Unix ms)
 };
 
 struct DirectoryStats {
   uint64_t shard_reads = 0;           // DHT gets of a shard (passes, ticks, find())
   double entries_per_shard = 0;       // mean over the shards read, this node counted in its own
   uint64_t join_buckets_watched = 0;  // watches started on joins buckets (a DHT get each)
-  uint64_t entries_dropped = 0;  // entries a shard read left out (missed twice, or a strict read)
+  uint64_t entries_dropped = 0;  // entries a shard read left out (withdrawn, expired, dead, strict)
+  // Entries a shard read lacked and kept (apply/missed_entries.h).
+  uint64_t entries_kept_missing = 0;
   // Shards not on their steady period yet: not read yet, on a backoff, or still on the
   // early re-reads (60-480 s). 0 once every shard is read on the steady period.
   size_t shards_before_steady = 0;
@@ -241,7 +254,8 @@ struct DirectoryStats {
 class NodeDirectory {
  public:
   NodeDirectory(provider::ProviderManager& providers, NodeEntry self, std::chrono::seconds ttl,
-                const crypto::Membership* membership = nullptr);
+                const crypto::Membership* membership = nullptr,
+                provider::Liveness* liveness = nullptr);
   ~NodeDirectory();
   NodeDirectory(const NodeDirectory&) = delete;
   NodeDirectory& operator=(const NodeDirectory&) = delete;
@@ -273,12 +287,11 @@ class NodeDirectory {
     Steady::time_point read_at{};
     Steady::time_point due{};  // epoch: never read
     std::chrono::milliseconds backoff{kEmptyShardRecheckMin};
-    ShardRereads rereads;               // the period schedule (apply/shard_rereads.h)
-    bool untrusted_empty = false;       // last read empty, before reads were trusted
-    std::set<std::string> missed_once;  // entries kept although the last read lacked them
-    bool strict = false;                // the next read replaces all (a revocation pass)
-    bool answered = false;              // a read of it succeeded once (counts in the estimate)
-    provider::ReadMemory memory;        // its last answer by value id (taken while reading)
+    ShardRereads rereads;          // the period schedule (apply/shard_rereads.h)
+    bool untrusted_empty = false;  // last read empty, before reads were trusted
+    bool strict = false;           // the next read replaces all (a revocation pass)
+    bool answered = false;         // a read of it succeeded once (counts in the estimate)
+    provider::ReadMemory memory;   // its last answer by value id (taken while reading)
     // Shard records told by joins since the last read began (given to `memory` by the next
     // read: a read in progress owns the memory), at most provider::kMaxRememberedValues.
     std::vector<std::pair<uint64_t, std::shared_ptr<const protocol::ProviderRecord>>> seeds;
@@ -286,6 +299,7 @@ class NodeDirectory {
   struct ShardRead {
     std::vector<NodeEntry> entries;  // without self
     bool lists_self = false;
+    std::vector<std::string> withdrawn;  // nodes whose newest record read is a withdrawal
   };
   struct JoinSeen {
     uint64_t sequence = 0;           // of the join record checked
@@ -297,6 +311,8 @@ class NodeDirectory {
   // Reads shard `s` from the DHT (may wait on it: never under the lock).
   Result<ShardRead> read_shard(size_t s);
   void store_shard(size_t s, Result<ShardRead> read);
+  // Under mutex_: store_shard's work; returns the node ids liveness should check.
+  std::vector<std::string> store_shard_locked(size_t s, Result<ShardRead> read);
   // Watches the joins buckets around now (previous, current, next) and no others.
   void watch_join_buckets();
   // Takes in the joiners listed in the watched joins buckets (cache hits, kept current by
@@ -309,8 +325,9 @@ class NodeDirectory {
   void recheck_after_gap(Steady::time_point now, bool gap);
   // Withdraws the join record once its window has passed.
   void end_join_window();
-  // Adds to `read` the entries of `shard` it lacks for the first time (see the promise).
-  static void keep_missed_once(Shard& shard, std::vector<NodeEntry>& read);
+  // Under mutex_: adds to `read` the entries of `shard` it lacks and keeps (see the promise);
+  // returns the node ids of those liveness should check.
+  std::vector<std::string> keep_missed_entries(Shard& shard, ShardRead& read);
   // Mean entries of the shards read, self counted (under the lock).
   double entries_per_shard_locked() const;
   // Reads the due shards (within about `budget`); what the next tick waits for.
@@ -325,6 +342,7 @@ class NodeDirectory {
   NodeEntry self_;
   std::chrono::seconds ttl_;
   const crypto::Membership* membership_;
+  provider::Liveness* liveness_;  // nullptr: absence, expiry and withdrawals only
   const size_t own_shard_;
 
   std::mutex mutex_;  // guards everything below
@@ -341,6 +359,7 @@ class NodeDirectory {
   std::set<int64_t> watched_buckets_;
   uint64_t join_buckets_watched_ = 0;
   uint64_t entries_dropped_ = 0;
+  uint64_t entries_kept_missing_ = 0;
   int64_t next_bucket_at_ms_ = 0;  // into a bucket, when the next one is watched (random)
   // Joiners of the previous tick's answer and the verdict on each (checked once per record).
   std::map<std::string, JoinSeen> joins_seen_;

@@ -555,7 +555,8 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
 
   // A DHT read through `memory` (an empty memory: a get); a miss of discover() either way.
   Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id,
-                                                  ReadMemory& memory) {
+                                                  ReadMemory& memory,
+                                                  std::vector<std::string>* withdrawn) {
     ++cache_misses;
     const auto key = dht::provider_key(manifest_id);
     Opened opened;
@@ -625,6 +626,12 @@ struct ProviderManager::Core : std::enable_shared_from_this<Core> {
         keep_newest(newest, *record);
       } else {
         reject(manifest_id, checked.error());
+      }
+    }
+    if (withdrawn) {
+      withdrawn->clear();
+      for (const auto& [node, record] : newest) {
+        if (record.withdrawn) withdrawn->push_back(node);
       }
     }
     memory.opened_.clear();
@@ -821,10 +828,10 @@ Result<std::vector<ProviderInfo>> ProviderManager::discover_once(const std::stri
   return discover_once(manifest_id, none);
 }
 
-Result<std::vector<ProviderInfo>> ProviderManager::discover_once(const std::string& manifest_id,
-                                                                 ReadMemory& memory) {
+Result<std::vector<ProviderInfo>> ProviderManager::discover_once(
+    const std::string& manifest_id, ReadMemory& memory, std::vector<std::string>* withdrawn) {
   try {
-    auto found = core_->discover_once(manifest_id, memory);
+    auto found = core_->discover_once(manifest_id, memory, withdrawn);
     if (!found.ok()) return found.error();
     return core_->drop_dead(manifest_id, std::move(found).value());
   } catch (const std::exception& e) {

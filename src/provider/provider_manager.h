@@ -63,6 +63,9 @@
 //    ids list a seeded id takes its record as remembered (no fetch); a seeded id the ids
 //    lack is forgotten without making the read unclean (its record may not be stored yet).
 //    Seeds never turn an empty memory into a read by ids: the first read is still a get.
+//    It can also tell which nodes the answer lists as withdrawn (their newest record is a
+//    withdrawal): a reader that holds such a node from an earlier read knows it left, which
+//    its mere absence from an answer does not tell (apply/missed_entries.h).
 //  * Value ids: a record of a stable id (ProviderConfig::stable_ids) is put under
 //    stable_value_id(node id, manifest id, sequence, salt), salt drawn at random for each
 //    signed record: whoever is told the four knows the id (and no node can name an id of
@@ -265,9 +268,11 @@ class ProviderManager final : public Announcer, public Discoverer {
   uint64_t answer_stamp(const std::string& manifest_id);
   // A DHT get now, never cached, never listened to (see the promise above).
   Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id);
-  // The same answer, read through `memory` (see the promise above).
+  // The same answer, read through `memory` (see the promise above). `withdrawn`, when given,
+  // is set to the node ids whose newest record in the answer is a withdrawal.
   Result<std::vector<ProviderInfo>> discover_once(const std::string& manifest_id,
-                                                  ReadMemory& memory);
+                                                  ReadMemory& memory,
+                                                  std::vector<std::string>* withdrawn = nullptr);
   // Keep discover(manifest_id)'s cache entry and listen while the key is empty.
   void watch(const std::string& manifest_id);
   void unwatch(const std::string& manifest_id);

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -18,6 +20,7 @@
 #include "crypto/identity.h"
 #include "dht/loopback_mesh.h"
 #include "directory_entry.h"
+#include "provider/liveness.h"
 #include "provider/provider_manager.h"
 
 namespace beemesh::apply {
@@ -34,6 +37,37 @@ bool eventually(Pred pred, std::chrono::milliseconds deadline) {
   }
   return true;
 }
+
+// Liveness as the test sets it (unknown until set); remembers which nodes it was asked to check.
+class FakeLiveness : public provider::Liveness {
+ public:
+  void set(const std::string& node_id, provider::NodeState state) {
+    std::lock_guard lock(mutex_);
+    states_[node_id] = state;
+  }
+  bool was_checked(const std::string& node_id) const {
+    std::lock_guard lock(mutex_);
+    return checked_.count(node_id) > 0;
+  }
+  provider::NodeState state(const std::string& node_id) const override {
+    std::lock_guard lock(mutex_);
+    auto it = states_.find(node_id);
+    return it == states_.end() ? provider::NodeState::unknown : it->second;
+  }
+  bool watch(const std::string&, std::chrono::milliseconds) override { return true; }
+  void unwatch(const std::string&) override {}
+  void check(const std::vector<std::string>& node_ids, std::chrono::milliseconds) override {
+    std::lock_guard lock(mutex_);
+    checked_.insert(node_ids.begin(), node_ids.end());
+  }
+  uint64_t on_change(ChangeCallback) override { return 0; }
+  void remove_callback(uint64_t) override {}
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, provider::NodeState> states_;
+  std::set<std::string> checked_;
+};
 
 class DirectoryJoins : public ::testing::Test {
  protected:
@@ -66,6 +100,23 @@ class DirectoryJoins : public ::testing::Test {
     auto& d = silent_node(i, std::move(id), std::move(config));
     d.announce_self();
     return d;
+  }
+  // A directory on DHT node i, announced, that reads only when told to (refresh()): its
+  // provider manager leaves out the nodes `filter` knows dead (as the daemon's does), and the
+  // directory asks `liveness` (default: `filter`) about the nodes a read lacks.
+  NodeDirectory& announce_node_with_liveness(size_t i, provider::Liveness& filter,
+                                             provider::Liveness* liveness = nullptr) {
+    provider::ProviderConfig config;
+    config.liveness = &filter;
+    config.liveness_passive = directory_ids();
+    ids_.push_back(crypto::Identity::generate());
+    providers_.push_back(std::make_unique<provider::ProviderManager>(dht_->node(i), ids_.back(),
+                                                                     system_clock(), config));
+    directories_.push_back(std::make_unique<NodeDirectory>(
+        *providers_.back(), test_support::directory_entry(ids_.back(), i, 21000), 3600s, nullptr,
+        liveness ? liveness : &filter));
+    directories_.back()->announce_self();
+    return *directories_.back();
   }
   // A directory on DHT node i that announces nothing (no shard record, no join).
   NodeDirectory& silent_node(size_t i, crypto::Identity id = crypto::Identity::generate(),
@@ -241,26 +292,64 @@ TEST_F(DirectoryJoins, JoinsPushedOutOfAFullAnswerAreFoundByReadingEveryShard) {
       << describe();
 }
 
-// Under load a DHT get can answer with part of a shard: one read that lacks a node does not
-// drop it.
-TEST_F(DirectoryJoins, ANodeMissingFromOneReadOfItsShardStaysListed) {
+// A shard read that lacks a listed node drops it only on evidence that it left
+// (apply/missed_entries.h): a withdrawal the read lists, its record's expiry, or liveness.
+TEST_F(DirectoryJoins, ANodeWhoseWithdrawalTheShardReadListsIsDroppedAtOnce) {
   auto* reader = reader_that_listed_a_node_since_withdrawn();
   ASSERT_NE(reader, nullptr);
-  reader->refresh();
-  EXPECT_EQ(reader->nodes().size(), 2u);
-}
-
-TEST_F(DirectoryJoins, ANodeMissingFromTwoReadsInARowOfItsShardIsDropped) {
-  auto* reader = reader_that_listed_a_node_since_withdrawn();
-  ASSERT_NE(reader, nullptr);
-  reader->refresh();
   reader->refresh();
   EXPECT_EQ(reader->nodes().size(), 1u);
 }
 
+TEST_F(DirectoryJoins, ANodeWhoseShardRecordExpiredIsDroppedWithoutAWithdrawal) {
+  auto& reader = announce_node(0);
+  // Node 1 announces with a TTL of 3 s, then goes without withdrawing: its manager is gone,
+  // so is the refresh of its record.
+  ids_.push_back(crypto::Identity::generate());
+  auto leaver = std::make_unique<provider::ProviderManager>(
+      dht_->node(1), ids_.back(), system_clock(), provider::ProviderConfig{});
+  auto leaving = std::make_unique<NodeDirectory>(
+      *leaver, test_support::directory_entry(ids_.back(), 1, 21000), 3s);
+  leaving->announce_self();
+  ASSERT_TRUE(refresh_until_lists(reader, 2)) << describe();
+  leaving.reset();
+  leaver.reset();
+  std::this_thread::sleep_for(3500ms);
+  reader.refresh();
+  EXPECT_EQ(reader.nodes().size(), 1u);
+}
+
+TEST_F(DirectoryJoins, ANodeLivenessKnowsDeadIsDroppedAtTheNextReadOfItsShard) {
+  FakeLiveness liveness;
+  auto& reader = announce_node_with_liveness(0, liveness);
+  announce_node(1);
+  ASSERT_TRUE(refresh_until_lists(reader, 2)) << describe();
+  liveness.set(ids_[1].node_id(), provider::NodeState::dead);
+  reader.refresh();  // the read leaves the dead node out, and it is not kept
+  EXPECT_EQ(reader.nodes().size(), 1u);
+}
+
+// Node 1's record lives and is not withdrawn, but the read lacks it (the reader's provider
+// manager leaves it out: a stand-in for storing nodes that lack its record): it stays listed,
+// and the directory asks its liveness to check it.
+TEST_F(DirectoryJoins, ANodeAReadLacksStaysListedWhileItsRecordLivesAndIsChecked) {
+  FakeLiveness reads_leave_out;  // what the reader's provider manager filters with
+  FakeLiveness liveness;         // what the reader's directory asks
+  auto& reader = announce_node_with_liveness(0, reads_leave_out, &liveness);
+  announce_node(1);
+  ASSERT_TRUE(refresh_until_lists(reader, 2)) << describe();
+  reads_leave_out.set(ids_[1].node_id(), provider::NodeState::dead);
+  const uint64_t kept = reader.stats().entries_kept_missing;
+  reader.refresh();
+  reader.refresh();
+  EXPECT_EQ(reader.nodes().size(), 2u);
+  EXPECT_GE(reader.stats().entries_kept_missing, kept + 2);
+  EXPECT_TRUE(liveness.was_checked(ids_[1].node_id()));
+}
+
 // A started directory takes each joins answer in once and then skips it while it stays the
 // same (take_joins); a joiner its shard reads dropped meanwhile is still listed from it.
-TEST_F(DirectoryJoins, AJoinerTwoShardReadsMissedIsListedAgainFromItsUnchangedJoin) {
+TEST_F(DirectoryJoins, AJoinerAShardReadDroppedIsListedAgainFromItsUnchangedJoin) {
   auto& reader = start_node(0);
   start_node(1);
   ASSERT_TRUE(eventually([&] { return every_directory_lists(2); }, 20s)) << describe();
@@ -268,8 +357,7 @@ TEST_F(DirectoryJoins, AJoinerTwoShardReadsMissedIsListedAgainFromItsUnchangedJo
   std::this_thread::sleep_for(2500ms);  // ...and a tick (every 2 s) has taken the joins in
   ASSERT_TRUE(withdraw_and_wait(1, 0));
   const uint64_t dropped = reader.stats().entries_dropped;
-  reader.refresh();
-  reader.refresh();  // node 1's shard read twice without it: dropped from it...
+  reader.refresh();  // node 1's shard read with its withdrawal: dropped from it...
   EXPECT_GT(reader.stats().entries_dropped, dropped);
   EXPECT_TRUE(eventually([&] { return reader.nodes().size() == 2; }, 10s))
       << "...and listed again from its join" << describe();

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <set>
@@ -668,6 +669,21 @@ TEST_F(ReadMemoryTest, MoreNewIdsThanKMaxFetchesByIdAreReadWithOneGet) {
   EXPECT_EQ(again->size(), 1u);
   EXPECT_EQ(dht.value_gets, 0) << "9 new of 70: fewer than ids / 5, more than kMaxFetchesById";
   EXPECT_EQ(dht.gets, gets + 1);
+}
+
+TEST_F(ReadMemoryTest, AReadTellsWhichNodesItListsAsWithdrawn) {
+  for (int i = 0; i < 2; ++i) announcer(i);
+  ASSERT_TRUE(reader.discover_once("m1", memory).ok());
+  managers_[0]->withdraw("m1");
+  ASSERT_TRUE(eventually([&] {
+    const auto stored = stored_records(dht, "m1");
+    return std::any_of(stored.begin(), stored.end(), [](const auto& r) { return r.withdrawn; });
+  }));
+  std::vector<std::string> withdrawn;
+  auto again = reader.discover_once("m1", memory, &withdrawn);
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(node_ids(*again), std::set<std::string>{ids_[1]->node_id()});
+  EXPECT_EQ(withdrawn, std::vector<std::string>{ids_[0]->node_id()});
 }
 
 TEST_F(ReadMemoryTest, AValueGoneFromTheKeyIsNoLongerListedAndForgotten) {
