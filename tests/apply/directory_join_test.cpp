@@ -77,7 +77,7 @@ class DirectoryJoins : public ::testing::Test {
     auto started = dht::LoopbackMesh::start(kDhtNodes, 0x0bee701e);
     ASSERT_TRUE(started.ok()) << started.error().to_string();
     dht_ = std::move(*started);
-    ASSERT_TRUE(dht_->wait_connected(3, 30s));
+    ASSERT_TRUE(dht_->wait_connected(3, 30s)) << dht_state();
     ids_.reserve(kDhtNodes);  // managers keep references
   }
   void TearDown() override {
@@ -163,6 +163,21 @@ class DirectoryJoins : public ::testing::Test {
           return reader.nodes().size() == n;
         },
         10s);
+  }
+
+  // What each DHT node knows (for failure messages: the mesh once failed to connect in CI).
+  std::string dht_state() {
+    std::string out;
+    for (size_t i = 0; i < dht_->size(); ++i) {
+      const auto st = dht_->node(i).stats();
+      out += "\nDHT node " + std::to_string(i) + " (port " + std::to_string(st.bound_port) +
+             "): good " + std::to_string(st.good_nodes) + ", dubious " +
+             std::to_string(st.dubious_nodes) + ", runner restarts " +
+             std::to_string(st.runner_restarts) + ", re-bootstraps " +
+             std::to_string(st.rebootstraps) + ", refused datagrams " +
+             std::to_string(st.datagrams_refused);
+    }
+    return out;
   }
 
   // What each node lists and how its reads went (for failure messages).
