@@ -276,7 +276,7 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
     // Holders: the sample excluded the nodes already running the manifest, and some of it
     // may not have answered; when fewer than n answered, more members are drawn (the
     // running ones included). encrypt_for_holders takes those that answered first.
-    if (ctx.answered.size() < settings_.share_count) {
+    if (ctx.answers.with_room.size() + ctx.answers.without_room.size() < settings_.share_count) {
       std::set<std::string> have;
       for (const auto& n : ctx.nodes) have.insert(n.node_id);
       for (auto& n : directory_.sample(settings_.share_count, have)) ctx.nodes.push_back(n);
@@ -348,13 +348,8 @@ Result<void> Publisher::encrypt_for_holders(Context& ctx) {
   }
   std::shuffle(holders.begin(), holders.end(), std::random_device{});
   // Nodes that just answered the capacity request first: a node of the sample that did not
-  // answer may be dead (liveness has not told this node yet).
-  // Then the members drawn besides the sample; last, the nodes asked that did not answer.
-  auto rank = [&](const protocol::ShareHolder& h) {
-    return ctx.answered.count(h.node_id) ? 0 : (ctx.silent.count(h.node_id) ? 2 : 1);
-  };
-  std::stable_sort(holders.begin(), holders.end(),
-                   [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  // answer may be dead (liveness has not told this node yet). apply/holder_order.h.
+  order_holders(holders, ctx.answers);
   crypto::ShareParams params{std::min<unsigned>(settings_.share_count, holders.size()),
                              settings_.share_threshold};
   params.k = std::min(params.k, params.n);
@@ -390,10 +385,7 @@ asio::awaitable<std::vector<scheduler::Pick>> Publisher::place_sampled(
                                            [this, &ctx](std::vector<NodeEntry> nodes) {
                                              return collect_capacity(ctx, std::move(nodes));
                                            });
-  for (const auto& c : placed.candidates) ctx.answered.insert(c.node_id);
-  for (const auto& n : placed.asked) {
-    if (!ctx.answered.count(n.node_id)) ctx.silent.insert(n.node_id);
-  }
+  for (const auto& n : placed.asked) ctx.answers.asked.insert(n.node_id);
   for (auto& n : placed.asked) {
     auto known = std::find_if(ctx.nodes.begin(), ctx.nodes.end(),
                               [&](const NodeEntry& e) { return e.node_id == n.node_id; });
@@ -404,7 +396,7 @@ asio::awaitable<std::vector<scheduler::Pick>> Publisher::place_sampled(
 }
 
 asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(
-    const Context& ctx, std::vector<NodeEntry> nodes) {
+    Context& ctx, std::vector<NodeEntry> nodes) {
   protocol::CapacityRequest req;
   req.request_id = runtime::new_workload_id();
   req.manifest_id = ctx.manifest_id;
@@ -427,7 +419,10 @@ asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(
       continue;
     }
     const auto& reply = r->value();
-    if (!reply.accepts) continue;
+    if (!reply.accepts) {
+      ctx.answers.without_room.insert(nodes[i].node_id);
+      continue;
+    }
     if (reply.available_memory_bytes < 0 || reply.available_memory_bytes > kMaxCapacityMemory ||
         reply.available_cpu_millis < 0 || reply.available_cpu_millis > kMaxCapacityCpu ||
         reply.max_replicas < 0) {
@@ -435,6 +430,7 @@ asio::awaitable<std::vector<scheduler::Candidate>> Publisher::collect_capacity(
                    nodes[i].node_id, reply.available_memory_bytes, reply.available_cpu_millis);
       continue;
     }
+    ctx.answers.with_room.insert(nodes[i].node_id);
     out.push_back({nodes[i].node_id, nodes[i].name, nodes[i].rpc_endpoint,
                    reply.available_memory_bytes, reply.available_cpu_millis});
   }

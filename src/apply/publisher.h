@@ -9,13 +9,13 @@
 // resolved by NodeDirectory::find and asked first; CapacityRequest, answers within
 // `capacity_window`) -> place replicas (scheduler::place; replies outside sane ranges are
 // ignored) -> encrypt the manifest with a fresh key, split it into n shares (threshold k)
-// sealed to n holders: those that answered with room first, then further members drawn at
-// random, then the silent ones (see encrypt_for_holders) -> store the shares on the holders (at
-// least k must accept) -> publish the signed encrypted record in the DHT -> send each chosen node a
-// signed ApplyRequest (with the owner's grant and a key-share grant for that node) -> on
-// failures, retry the missing replicas once on other nodes -> report every placement.
-// Progress steps: "placing", "encrypting", "distributing shares", "deploying on N nodes",
-// "announced". Errors: invalid_manifest, unauthorized, no_capacity, too_few_shares; a
+// sealed to n holders: those that answered (with room, then without), then further members
+// drawn at random, then those asked that did not answer (apply/holder_order.h) -> store the
+// shares on the holders (at least k must accept) -> publish the signed encrypted record in the DHT
+// -> send each chosen node a signed ApplyRequest (with the owner's grant and a key-share grant for
+// that node) -> on failures, retry the missing replicas once on other nodes -> report every
+// placement. Progress steps: "placing", "encrypting", "distributing shares", "deploying on N
+// nodes", "announced". Errors: invalid_manifest, unauthorized, no_capacity, too_few_shares; a
 // partial placement is reported in the outcome, not as an Error.
 // Desired state (when the request carries the owner's signed intent, crypto/intent.h, and
 // a DesiredStateStore is set): after the grant check, the intent must be the owner's, for
@@ -178,7 +178,7 @@ class Publisher {
 
  private:
   struct Context;
-  asio::awaitable<std::vector<scheduler::Candidate>> collect_capacity(const Context& ctx,
+  asio::awaitable<std::vector<scheduler::Candidate>> collect_capacity(Context& ctx,
                                                                       std::vector<NodeEntry> nodes);
   // Places `request` by asking a bounded random sample (apply/sampling.h); the nodes asked
   // join ctx.nodes (deploy targets and share-holder pool).

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/holder_order.h"
 #include "apply/publisher.h"
 #include "crypto/manifest_crypto.h"
 #include "manifest/manifest.h"
@@ -23,10 +24,9 @@ struct Publisher::Context {
   int replicas = 1;
   scheduler::Demand demand;
   std::vector<NodeEntry> nodes;
-  // Of `nodes`, those that answered this apply's capacity request with room: the share
-  // holders are drawn from them first (a sampled node may be dead and not known so yet).
-  std::set<std::string> answered;
-  std::set<std::string> silent;  // asked, and no answer with room: drawn as holders last
+  // What this apply's capacity requests heard from `nodes`: the share holders are drawn
+  // from those that answered first (a sampled node may be dead and not known so yet).
+  CapacityAnswers answers;
   crypto::EncryptedManifest encrypted;
   // The authorization every StoreShareRequest and ApplyRequest carries: the owner's apply
   // grant naming this node, or (empty grant: a re-placement) the owner's intent.
