@@ -66,6 +66,7 @@ class BenchNode {
   std::string node_id() const { return identity_->node_id(); }
   provider::ProviderManager& providers() { return *providers_; }
   apply::NodeDirectory& directory() { return *directory_; }
+  dht::OpenDht& dht() { return *dht_; }
   apply::Publisher* publisher() { return publisher_.get(); }
   runtime::MockEngine& engine() { return *mock_; }
   const std::string& rpc_endpoint() const { return rpc_endpoint_; }

@@ -373,6 +373,48 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
+// Where the shard record of the node missing from most directories is stored: OpenDHT's own
+// view of its search for its shard key, the same from one directory that lacks it, and every
+// node that stores values under that key with its storage line (OpenDHT's text, by port: the
+// search logs name nodes by address). Tells a record put where readers' gets do not end
+// (docs/BENCHMARKS.md, session 28: n974) from one the readers' memories skip.
+// OpenDHT's search text without the announced values' data (kilobytes of hex each).
+std::string without_value_data(std::string log) {
+  for (size_t at = log.find(" data:"); at != std::string::npos; at = log.find(" data:", at)) {
+    const size_t end = log.find(']', at);
+    if (end == std::string::npos) break;
+    log.erase(at, end - at);
+  }
+  return log;
+}
+
+void dump_shard_placement(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_t missing,
+                          const std::vector<std::pair<size_t, size_t>>& pairs) {
+  const auto& id = nodes[missing]->node_id();
+  const auto shard = apply::directory_shard_id(*apply::directory_shard(id));
+  const auto key = dht::provider_key(shard);
+  std::printf("    where n%zu's record in %s is stored (port of n%zu: %u):\n", missing,
+              shard.c_str(), missing, unsigned(nodes[missing]->dht().bound_port()));
+  std::printf("    -- n%zu's search:\n%s", missing,
+              without_value_data(nodes[missing]->dht().search_log(key)).c_str());
+  for (const auto& [reader, lacked] : pairs) {
+    if (lacked != missing) continue;
+    std::printf("    -- the search of n%zu (lacks it), port %u:\n%s", reader,
+                unsigned(nodes[reader]->dht().bound_port()),
+                without_value_data(nodes[reader]->dht().search_log(key)).c_str());
+    break;
+  }
+  size_t storing = 0;
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const std::string log = nodes[k]->dht().storage_log(key);
+    if (log.empty() || log.find("empty") != std::string::npos) continue;
+    if (++storing > 40) continue;
+    std::printf("    -- n%zu (port %u) stores:\n%s", k, unsigned(nodes[k]->dht().bound_port()),
+                log.substr(0, 4000).c_str());
+  }
+  std::printf("    %zu nodes store values under the key\n", storing);
+}
+
 // Why a mesh did not settle: which nodes are missing from which directories, and for a few
 // of those pairs whether a read of the shard now (from the reader, and from the missing node
 // itself) lists the missing node: yes means the reader's schedule (or an earlier partial
@@ -437,6 +479,7 @@ void report_missing(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_
     }
     return "no (" + std::to_string(read->size()) + " listed)";
   };
+  if (!by_count.empty()) dump_shard_placement(nodes, by_count.front().first, pairs);
   for (size_t k = 0; k < pairs.size() && k < 5; ++k) {
     const auto [i, j] = pairs[k];
     const auto& id = nodes[j]->node_id();

@@ -603,6 +603,18 @@ std::string OpenDht::endpoint() const {
   return impl_->config.bind_address + ":" + std::to_string(bound_port_);
 }
 
+std::string OpenDht::search_log(const Key& key) const {
+  std::shared_lock lock(impl_->runner_mutex);
+  if (!impl_->runner_up) return {};
+  return impl_->runner.getSearchLog(to_hash(key));
+}
+
+std::string OpenDht::storage_log(const Key& key) const {
+  std::shared_lock lock(impl_->runner_mutex);
+  if (!impl_->runner_up) return {};
+  return impl_->runner.getStorageLog(to_hash(key));
+}
+
 void OpenDht::bootstrap(const std::vector<std::string>& peers) {
   if (impl_->stopped) return;
   for (const auto& peer : peers) {

@@ -134,6 +134,11 @@ class OpenDht final : public Dht {
   // "127.0.0.1:port" ("[v6]:port" when IPv4 is off) — the bound socket; with a
   // wildcard bind, other nodes bootstrap to an address of this machine instead.
   std::string endpoint() const;
+  // Diagnostics (benchmarks): OpenDHT's own text of this node's search for `key` (its nodes,
+  // their distance order and state) and of what this node stores under `key` ("" when the
+  // runner is down). Not for parsing: the format is OpenDHT's.
+  std::string search_log(const Key& key) const;
+  std::string storage_log(const Key& key) const;
   // Adds bootstrap peers after start ("host:port").
   void bootstrap(const std::vector<std::string>& peers);
   // Restarts the runner in place now, as the watchdog does (see the promise); false if the
