@@ -373,11 +373,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Where the shard record of the node missing from most directories is stored: OpenDHT's own
-// view of its search for its shard key, the same from one directory that lacks it, and every
-// node that stores values under that key with its storage line (OpenDHT's text, by port: the
-// search logs name nodes by address). Tells a record put where readers' gets do not end
-// (docs/BENCHMARKS.md, session 28: n974) from one the readers' memories skip.
 // OpenDHT's search text without the announced values' data (kilobytes of hex each).
 std::string without_value_data(std::string log) {
   for (size_t at = log.find(" data:"); at != std::string::npos; at = log.find(" data:", at)) {
@@ -388,6 +383,11 @@ std::string without_value_data(std::string log) {
   return log;
 }
 
+// Where the shard record of the node missing from most directories is stored: OpenDHT's own
+// view of its search for its shard key, the same from one directory that lacks it, and every
+// node that stores values under that key with its storage line (OpenDHT's text, by port: the
+// search logs name nodes by address). Tells a record put where readers' gets do not end
+// (docs/BENCHMARKS.md, session 28: n974) from one the readers' memories skip.
 void dump_shard_placement(std::vector<std::unique_ptr<bench::BenchNode>>& nodes, size_t missing,
                           const std::vector<std::pair<size_t, size_t>>& pairs) {
   const auto& id = nodes[missing]->node_id();

@@ -25,9 +25,8 @@ struct CapacityAnswers {
   std::set<std::string> without_room;  // answered: no room
   std::set<std::string> asked;         // every node asked, answered or not
 
-  bool answered(const std::string& node_id) const {
-    return with_room.count(node_id) > 0 || without_room.count(node_id) > 0;
-  }
+  // How many answered (the two sets never share a node).
+  size_t answered() const { return with_room.size() + without_room.size(); }
 };
 
 enum class HolderRank { answered_with_room, answered_without_room, not_asked, asked_no_answer };

@@ -276,7 +276,7 @@ asio::awaitable<Result<PublishOutcome>> Publisher::apply(PublishRequest request,
     // Holders: the sample excluded the nodes already running the manifest, and some of it
     // may not have answered; when fewer than n answered, more members are drawn (the
     // running ones included). encrypt_for_holders takes those that answered first.
-    if (ctx.answers.with_room.size() + ctx.answers.without_room.size() < settings_.share_count) {
+    if (ctx.answers.answered() < settings_.share_count) {
       std::set<std::string> have;
       for (const auto& n : ctx.nodes) have.insert(n.node_id);
       for (auto& n : directory_.sample(settings_.share_count, have)) ctx.nodes.push_back(n);
