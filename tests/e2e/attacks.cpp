@@ -253,26 +253,36 @@ bool Link::closed_by_node(std::chrono::milliseconds timeout) {
 }
 
 int send_client_hello(uint16_t port, const AttackerTls& tls, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The handshake runs on memory BIOs, not on the socket: SSL_connect writes the ClientHello
+  // into `out` and stops for want of an answer it is never given. Run on the socket, a node
+  // answering before the client's first read would let the handshake go on (and fail as a
+  // stranger's), so whether the call succeeded depended on scheduling.
+  std::unique_ptr<SSL, SslFree> ssl(tls.ok() ? SSL_new(tls.context()) : nullptr);
+  if (ssl == nullptr) return -1;
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  if (in == nullptr || out == nullptr) {
+    BIO_free(in);
+    BIO_free(out);
+    return -1;
+  }
+  SSL_set_bio(ssl.get(), in, out);  // the SSL object owns both from here
+  int r = SSL_connect(ssl.get());
+  if (r == 1 || SSL_get_error(ssl.get(), r) != SSL_ERROR_WANT_READ) return -1;
+  const char* hello = nullptr;
+  long size = BIO_get_mem_data(out, &hello);
+  if (size <= 0) return -1;
   int fd = connect_to(port, timeout);
   if (fd < 0) return -1;
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  // SSL_set_fd does not hand the socket to the SSL object: freeing it leaves fd open and
-  // sends nothing (no close_notify without SSL_shutdown).
-  std::unique_ptr<SSL, SslFree> ssl(tls.ok() ? SSL_new(tls.context()) : nullptr);
-  if (ssl == nullptr || SSL_set_fd(ssl.get(), fd) != 1) {
+  timeval send_timeout{.tv_sec = static_cast<time_t>(timeout.count() / 1000),
+                       .tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+  if (!send_all(fd, ByteView(reinterpret_cast<const uint8_t*>(hello), static_cast<size_t>(size)))) {
     ::close(fd);
     return -1;
   }
-  for (;;) {
-    int r = SSL_connect(ssl.get());
-    int e = SSL_get_error(ssl.get(), r);
-    if (e == SSL_ERROR_WANT_READ) return fd;  // the ClientHello is out; the rest never comes
-    if (r == 1 || e != SSL_ERROR_WANT_WRITE || !wait_for(fd, POLLOUT, deadline)) {
-      ::close(fd);
-      return -1;
-    }
-  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
 }
 
 bool closed_by_peer(int fd) {
