@@ -592,7 +592,7 @@ int main(int argc, char** argv) {
       // (the watchdog), and the provider managers' failed reads and puts.
       size_t stored = 0, stored_bytes = 0, searches = 0, restarts = 0, good = 0, ops_failed = 0,
              for_puts = 0, held_back = 0, checks = 0, skipped_behind = 0, rebootstraps = 0,
-             deferred = 0;
+             deferred = 0, announce_pings = 0, announce_reputs = 0;
       uint64_t ticks = 0;
       uint64_t read_failures = 0, puts_failed = 0, rejected = 0, id_reads = 0, fetched = 0,
                unclean = 0;
@@ -609,6 +609,8 @@ int main(int argc, char** argv) {
         skipped_behind += st.restarts_skipped_behind;
         rebootstraps += st.rebootstraps;
         deferred += st.rebootstraps_deferred;
+        announce_pings += st.announce_pings;
+        announce_reputs += st.announce_reputs;
         ticks += nodes[i]->directory().stats().ticks;
         good += st.good_nodes;
         const auto ps = nodes[i]->providers().stats();
@@ -628,7 +630,9 @@ int main(int argc, char** argv) {
           "directory ticks %.1f per node; search inserts removed at once %llu; offers refused by "
           "done searches %.0f per node; reads failed "
           "%llu, puts failed %llu, records rejected %llu (all nodes); reads by value ids %.1f, "
-          "values fetched by id %.1f, id reads read again %.1f per node\n",
+          "values fetched by id %.1f, id reads read again %.1f per node; announcements that "
+          "skipped "
+          "nearer nodes: %zu pings, %zu keys put again (all nodes)\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, for_puts, ops_failed, held_back, skipped_behind,
           double(checks) / k, double(rebootstraps) / k, double(deferred) / k,
@@ -636,7 +640,8 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(dht::opendht_removed_at_once()),
           double(dht::opendht_done_refusals()) / k, static_cast<unsigned long long>(read_failures),
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
-          double(id_reads) / k, double(fetched) / k, double(unclean) / k);
+          double(id_reads) / k, double(fetched) / k, double(unclean) / k, announce_pings,
+          announce_reputs);
       std::fflush(stdout);
       cpu_last = cpu_seconds();  // the census above counts in the next interval
       t_last = Steady::now();

@@ -102,6 +102,11 @@ struct DhtStats {
   // because its loop was behind (paced: dht/opendht_dht.h DhtConfig::rejoin_check).
   size_t rebootstraps = 0;
   size_t rebootstraps_deferred = 0;
+  // OpenDht: nodes pinged because an announcement of this node skipped them as expired although
+  // nearer its key than a node holding the value, and keys put again after such pings
+  // (dht/announce_check.h).
+  size_t announce_pings = 0;
+  size_t announce_reputs = 0;
   // OpenDht: values the restarts carried over to the new runner (summed over restarts).
   size_t values_kept_on_restart = 0;
   // OpenDht: gets, puts and queries the restarts failed (`dht_restarted`: taken by the old

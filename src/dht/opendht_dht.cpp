@@ -1,11 +1,14 @@
 #include "dht/opendht_dht.h"
 
+#include "dht/announce_check.h"
 #include "dht/epoll_socket.h"
 #include "dht/opendht_query_fix.h"
 #include "dht/opendht_search_fix.h"
 #include "dht/restart_pacer.h"
 #include "dht/runner_ops.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <opendht/dhtrunner.h>
 #include <opendht/log.h>
 #include <opendht/utils.h>
@@ -14,6 +17,7 @@
 #include <sys/socket.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -41,6 +45,11 @@ constexpr std::chrono::seconds kBehindWindow{30};
 // is behind, hundreds of isolated nodes doing so every check keep the loop behind (docs/
 // BENCHMARKS.md, the 1,000-node collapse at ~910 nodes of session 22).
 constexpr std::chrono::seconds kBehindRebootstrapMaxGap{30};
+// How often the watchdog reads the search of each key this node puts permanently for nearer
+// nodes its announcement skipped as expired (dht/announce_check.h), and how many of those it
+// pings at most per key and check.
+constexpr int64_t kAnnounceCheckEvery = 300'000;  // ms
+constexpr size_t kMaxAnnouncePings = 16;
 
 ::dht::InfoHash to_hash(const Key& key) {
   ::dht::InfoHash h;
@@ -84,6 +93,29 @@ Result<std::pair<std::string, std::string>> split_host_port(const std::string& s
     return make_error("invalid_address", "bootstrap peer '" + s + "': empty host or port");
   }
   return std::make_pair(host, port);
+}
+
+// A numeric "a.b.c.d:port" or "[v6]:port" (as OpenDHT prints a node's address); nullopt
+// otherwise. No name lookup.
+std::optional<::dht::SockAddr> numeric_address(const std::string& s) {
+  auto hp = split_host_port(s);
+  if (!hp.ok()) return std::nullopt;
+  char* end = nullptr;
+  const unsigned long port = std::strtoul(hp->second.c_str(), &end, 10);
+  if (hp->second.empty() || *end != '\0' || port == 0 || port > 65535) return std::nullopt;
+  sockaddr_in v4{};
+  if (::inet_pton(AF_INET, hp->first.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(static_cast<uint16_t>(port));
+    return ::dht::SockAddr(reinterpret_cast<const sockaddr*>(&v4), sizeof(v4));
+  }
+  sockaddr_in6 v6{};
+  if (::inet_pton(AF_INET6, hp->first.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(static_cast<uint16_t>(port));
+    return ::dht::SockAddr(reinterpret_cast<const sockaddr*>(&v6), sizeof(v6));
+  }
+  return std::nullopt;
 }
 
 Result<::dht::SockAddr> bind_addr(const std::string& host, uint16_t port, sa_family_t family) {
@@ -142,6 +174,8 @@ struct OpenDht::Impl {
   std::atomic<size_t> watchdog_checks{0};            // DhtStats::watchdog_checks
   std::atomic<size_t> rebootstraps{0};               // DhtStats::rebootstraps
   std::atomic<size_t> rebootstraps_deferred{0};      // DhtStats::rebootstraps_deferred
+  std::atomic<size_t> announce_pings{0};             // DhtStats::announce_pings
+  std::atomic<size_t> announce_reputs{0};            // DhtStats::announce_reputs
   // Serializes restarts (the watchdog's and restart()'s); a restart whose new runner did not
   // start leaves `runner_down` set, and the watchdog tries again at every check.
   std::mutex restart_mutex;
@@ -324,8 +358,67 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
   return dht;
 }
 
+// The watchdog's state for check_announcements(): when each key is next read, and the keys
+// whose skipped nodes were pinged at the last check (put again at this one).
+struct OpenDht::AnnounceWatch {
+  std::map<::dht::InfoHash, int64_t> due_ms;
+  std::vector<::dht::InfoHash> reput;
+};
+
+void OpenDht::check_announcements(AnnounceWatch& watch, int64_t now_ms) {
+  Impl& impl = *impl_;
+  std::map<::dht::InfoHash, std::vector<std::shared_ptr<::dht::Value>>> puts;
+  {
+    std::lock_guard lock(impl.mutex);
+    for (const auto& [key, value] : impl.permanent) puts[key.first].push_back(value);
+  }
+  const std::vector<::dht::InfoHash> reput = std::move(watch.reput);
+  watch.reput.clear();
+  std::erase_if(watch.due_ms, [&](const auto& due) { return !puts.contains(due.first); });
+  bool sent = false;
+  std::shared_lock lock(impl.runner_mutex);
+  if (impl.stopped || !impl.runner_up) return;
+  try {
+    // The pinged nodes that answered are no longer expired: a put's search step asks them
+    // and announces to the nearest (same value ids: the same values, refreshed).
+    for (const auto& key : reput) {
+      auto it = puts.find(key);
+      if (it == puts.end()) continue;  // cancelled meanwhile
+      for (const auto& value : it->second) {
+        impl.runner.put(key, value, ::dht::DoneCallback{}, ::dht::time_point::max(),
+                        /*permanent=*/true);
+      }
+      ++impl.announce_reputs;
+      sent = true;
+    }
+    for (const auto& [key, values] : puts) {
+      auto due = watch.due_ms.try_emplace(key, now_ms + kAnnounceCheckEvery).first;
+      if (now_ms < due->second) continue;
+      due->second = now_ms + kAnnounceCheckEvery;
+      size_t pinged = 0;
+      const auto skipped = skipped_nearer_nodes(impl.runner.getSearchLog(key), kMaxAnnouncePings);
+      for (const auto& address : skipped) {
+        auto addr = numeric_address(address);
+        if (!addr) continue;
+        impl.runner.bootstrap(*addr);  // a ping; no bootstrap list entry
+        ++pinged;
+      }
+      if (pinged == 0) continue;
+      impl.announce_pings += pinged;
+      watch.reput.push_back(key);
+      sent = true;
+      spdlog::debug("component=dht event=announce_skipped_nearer key={} pinged={}", key.toString(),
+                    pinged);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("component=dht announce check: {}", e.what());
+  }
+  if (sent) impl.poke();
+}
+
 void OpenDht::watch_connectivity() {
   Impl& impl = *impl_;
+  AnnounceWatch announce_watch;
   // Everything below is this thread's own; Impl's shared state is atomics or under its locks.
   // A node that never had a good node (the first of a mesh, or one whose bootstrap peers are
   // not up yet) is starting, not isolated: its first good nodes are no rejoin.
@@ -459,6 +552,10 @@ void OpenDht::watch_connectivity() {
       spdlog::warn("component=dht rejoin: {}", e.what());
     }
     if (rebootstrap) bootstrap(impl.config.bootstrap);
+    // Connected and keeping up: pings now would be answered (and not time out again).
+    if (!alone && !isolated && !restart && !loop_behind()) {
+      check_announcements(announce_watch, now);
+    }
     if (restart) {
       if (restart_runner(restart) && !known.empty()) {
         try {
@@ -870,6 +967,8 @@ DhtStats OpenDht::stats() const {
   s.watchdog_checks = impl_->watchdog_checks;
   s.rebootstraps = impl_->rebootstraps;
   s.rebootstraps_deferred = impl_->rebootstraps_deferred;
+  s.announce_pings = impl_->announce_pings;
+  s.announce_reputs = impl_->announce_reputs;
   if (impl_->loop) s.datagrams_refused = impl_->loop->dropped_malformed();
   std::shared_lock lock(impl_->runner_mutex);
   if (impl_->stopped || !impl_->runner_up) return s;

@@ -26,6 +26,15 @@
 //    ops_failed_by_restart). A value stored in the instant between taking the values out and
 //    stopping the old runner is lost (its owner's next put brings it). restart() does the same
 //    at once; restarts never overlap.
+//  * Announcements that skipped the nearest nodes: while the node is connected and its loop keeps
+//    up, the watchdog reads, every kAnnounceCheckEvery (5 min) per key, this node's OpenDHT search
+//    of each key it puts permanently; the nodes marked expired there that sit nearer the key than
+//    a node holding one of its values (dht/announce_check.h, at most kMaxAnnouncePings, 16) are
+//    pinged, and at the next check (30 s later) the key's permanent values are put again: a reply
+//    clears OpenDHT's expired mark, and the put's search step then asks those nodes and announces
+//    to the nearest. Without it a node that marked them expired once (requests that timed out
+//    under load) keeps its records where other nodes' gets do not look. stats():
+//    announce_pings, announce_reputs. Nothing is sent for a search that skipped none.
 //  * The destructor calls shutdown(): leaves the network, stops the loop running this node; no
 //    callback runs after that.
 #pragma once
@@ -152,6 +161,9 @@ class OpenDht final : public Dht {
   // Opens the sockets on the loop, runs the runner, registers the value types.
   static Result<void> run_runner(Impl& impl);
   void watch_connectivity();  // the rejoin watchdog's thread
+  // The watchdog's announcement check (see the promise), on its thread.
+  struct AnnounceWatch;
+  void check_announcements(AnnounceWatch& watch, int64_t now_ms);
   // A new runner in place of the old one (same ports, same node id); every active listen and
   // permanent put is made again. False if the new one did not start. One at a time.
   bool restart_runner(const char* reason);
