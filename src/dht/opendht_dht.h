@@ -30,11 +30,12 @@
 //    up, the watchdog reads, every kAnnounceCheckEvery (5 min) per key, this node's OpenDHT search
 //    of each key it puts permanently; the nodes marked expired there that sit nearer the key than
 //    a node holding one of its values (dht/announce_check.h, at most kMaxAnnouncePings, 16) are
-//    pinged, and at the next check (30 s later) the key's permanent values are put again: a reply
-//    clears OpenDHT's expired mark, and the put's search step then asks those nodes and announces
-//    to the nearest. Without it a node that marked them expired once (requests that timed out
-//    under load) keeps its records where other nodes' gets do not look. stats():
-//    announce_pings, announce_reputs. Nothing is sent for a search that skipped none.
+//    pinged, and at the watchdog's next such check (30 s later while all is well) the key's
+//    permanent values are put again: a reply clears OpenDHT's expired mark, and the put's search
+//    step then asks those nodes and announces to the nearest. Without it a node that marked them
+//    expired once (requests that timed out under load) keeps its records where other nodes' gets
+//    do not look. stats(): announce_pings, announce_reputs. Nothing is sent for a search that
+//    skipped none.
 //  * The destructor calls shutdown(): leaves the network, stops the loop running this node; no
 //    callback runs after that.
 #pragma once
