@@ -630,9 +630,8 @@ int main(int argc, char** argv) {
           "directory ticks %.1f per node; search inserts removed at once %llu; offers refused by "
           "done searches %.0f per node; reads failed "
           "%llu, puts failed %llu, records rejected %llu (all nodes); reads by value ids %.1f, "
-          "values fetched by id %.1f, id reads read again %.1f per node; announcements that "
-          "skipped "
-          "nearer nodes: %zu pings, %zu keys put again (all nodes)\n",
+          "values fetched by id %.1f, id reads read again %.1f per node; "
+          "announcements that skipped nearer nodes: %zu pings, %zu keys put again (all nodes)\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, for_puts, ops_failed, held_back, skipped_behind,
           double(checks) / k, double(rebootstraps) / k, double(deferred) / k,

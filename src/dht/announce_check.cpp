@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/bytes.h"
+
 namespace beemesh::dht {
 
 namespace {
@@ -11,13 +13,6 @@ struct Row {
   bool acked = false;
   std::string address;
 };
-
-bool is_hex(std::string_view s) {
-  for (char c : s) {
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
 
 // One node row: "<bits> <40 hex> <'*'|' '> [<n><'x'|' '>] [..] ... <address>". False when the
 // line is not one.
@@ -29,7 +24,7 @@ bool read_row(std::string_view line, Row& row) {
   size_t hash = line.find(' ', i);
   if (hash == std::string_view::npos || hash + 41 > line.size()) return false;
   ++hash;
-  if (!is_hex(line.substr(hash, 40))) return false;
+  if (!from_hex(line.substr(hash, 40)).ok()) return false;  // the node id
   size_t open = line.find('[', hash + 40);
   size_t close = open == std::string_view::npos ? open : line.find(']', open);
   size_t last_space = line.find_last_of(' ');
