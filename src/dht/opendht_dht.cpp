@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -45,10 +46,8 @@ constexpr std::chrono::seconds kBehindWindow{30};
 // is behind, hundreds of isolated nodes doing so every check keep the loop behind (docs/
 // BENCHMARKS.md, the 1,000-node collapse at ~910 nodes of session 22).
 constexpr std::chrono::seconds kBehindRebootstrapMaxGap{30};
-// How often the watchdog reads the search of each key this node puts permanently for nearer
-// nodes its announcement skipped as expired (dht/announce_check.h), and how many of those it
-// pings at most per key and check.
-constexpr int64_t kAnnounceCheckEvery = 300'000;  // ms
+// How many nodes an announcement of this node skipped as expired (dht/announce_check.h) the
+// watchdog pings at most per key and check (the check's period: DhtConfig::announce_check).
 constexpr size_t kMaxAnnouncePings = 16;
 
 ::dht::InfoHash to_hash(const Key& key) {
@@ -372,6 +371,7 @@ void OpenDht::check_announcements(AnnounceWatch& watch, int64_t now_ms) {
     std::lock_guard lock(impl.mutex);
     for (const auto& [key, value] : impl.permanent) puts[key.first].push_back(value);
   }
+  const int64_t every = impl.config.announce_check.count();
   const std::vector<::dht::InfoHash> reput = std::move(watch.reput);
   watch.reput.clear();
   std::erase_if(watch.due_ms, [&](const auto& due) { return !puts.contains(due.first); });
@@ -392,9 +392,9 @@ void OpenDht::check_announcements(AnnounceWatch& watch, int64_t now_ms) {
       sent = true;
     }
     for (const auto& [key, values] : puts) {
-      auto due = watch.due_ms.try_emplace(key, now_ms + kAnnounceCheckEvery).first;
+      auto due = watch.due_ms.try_emplace(key, now_ms + every).first;
       if (now_ms < due->second) continue;
-      due->second = now_ms + kAnnounceCheckEvery;
+      due->second = now_ms + every;
       size_t pinged = 0;
       const auto skipped = skipped_nearer_nodes(impl.runner.getSearchLog(key), kMaxAnnouncePings);
       for (const auto& address : skipped) {
@@ -452,8 +452,12 @@ void OpenDht::watch_connectivity() {
   };
   std::unique_lock lock(impl.watchdog_mutex);
   while (!impl.stopped) {
+    // While all is well: at least as often as the announcement check is due (not below 1 s).
     const auto wait =
-        watching() ? impl.config.rejoin_check : std::chrono::milliseconds(kExportKnownEvery);
+        watching()
+            ? impl.config.rejoin_check
+            : std::min(std::chrono::milliseconds(kExportKnownEvery),
+                       std::max(impl.config.announce_check, std::chrono::milliseconds(1'000)));
     impl.watchdog_wake.wait_for(lock, wait, [&] { return impl.stopped.load() || impl.watch_now; });
     if (impl.stopped) break;
     impl.watch_now = false;
@@ -704,6 +708,12 @@ std::string OpenDht::search_log(const Key& key) const {
   std::shared_lock lock(impl_->runner_mutex);
   if (!impl_->runner_up) return {};
   return impl_->runner.getSearchLog(to_hash(key));
+}
+
+std::string OpenDht::node_id() const {
+  std::shared_lock lock(impl_->runner_mutex);
+  if (!impl_->runner_up) return {};
+  return impl_->runner.getNodeId().toString();
 }
 
 std::string OpenDht::storage_log(const Key& key) const {

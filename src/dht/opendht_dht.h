@@ -27,15 +27,15 @@
 //    stopping the old runner is lost (its owner's next put brings it). restart() does the same
 //    at once; restarts never overlap.
 //  * Announcements that skipped the nearest nodes: while the node is connected and its loop keeps
-//    up, the watchdog reads, every kAnnounceCheckEvery (5 min) per key, this node's OpenDHT search
-//    of each key it puts permanently; the nodes marked expired there that sit nearer the key than
-//    a node holding one of its values (dht/announce_check.h, at most kMaxAnnouncePings, 16) are
-//    pinged, and at the watchdog's next such check (30 s later while all is well) the key's
-//    permanent values are put again: a reply clears OpenDHT's expired mark, and the put's search
-//    step then asks those nodes and announces to the nearest. Without it a node that marked them
-//    expired once (requests that timed out under load) keeps its records where other nodes' gets
-//    do not look. stats(): announce_pings, announce_reputs. Nothing is sent for a search that
-//    skipped none.
+//    up, the watchdog reads, every DhtConfig::announce_check (5 min) per key, this node's OpenDHT
+//    search of each key it puts permanently; the nodes marked expired there that sit nearer the
+//    key than a node holding one of its values (dht/announce_check.h, at most 16) are pinged,
+//    and at the watchdog's next such check (30 s later while all is well, or announce_check when
+//    shorter) the key's permanent values are put again: a reply clears OpenDHT's expired mark,
+//    and the put's search step then asks those nodes and announces to the nearest. Without it a
+//    node that marked them expired once (requests that timed out under load) keeps its records
+//    where other nodes' gets do not look (tests/dht/announce_repair_test.cpp). stats():
+//    announce_pings, announce_reputs. Nothing is sent for a search that skipped none.
 //  * The destructor calls shutdown(): leaves the network, stops the loop running this node; no
 //    callback runs after that.
 #pragma once
@@ -113,6 +113,10 @@ struct DhtConfig {
   std::chrono::milliseconds restart_after_failing_puts{10'000};
   std::chrono::milliseconds restart_min_gap{30'000};
   std::chrono::milliseconds restart_max_gap{600'000};
+  // Announcements that skipped the nearest nodes (see the promise): each key put permanently
+  // is checked this often; the watchdog, while all is well, wakes at least this often (and at
+  // most once a second for it).
+  std::chrono::milliseconds announce_check{300'000};
 };
 
 // A config for loopback meshes (tests, benchmarks): 127.0.0.1 + ::1, ephemeral ports,
@@ -146,9 +150,12 @@ class OpenDht final : public Dht {
   std::string endpoint() const;
   // Diagnostics (benchmarks): OpenDHT's own text of this node's search for `key` (its nodes,
   // their distance order and state) and of what this node stores under `key` ("" when the
-  // runner is down). Not for parsing: the format is OpenDHT's.
+  // runner is down). OpenDHT's own format, not a contract of this class (dht/announce_check.h
+  // reads the search's, tests the storage's, each against OpenDHT 2.4.12).
   std::string search_log(const Key& key) const;
   std::string storage_log(const Key& key) const;
+  // This node's OpenDHT node id, 40 hex digits ("" when the runner is down).
+  std::string node_id() const;
   // Adds bootstrap peers after start ("host:port").
   void bootstrap(const std::vector<std::string>& peers);
   // Restarts the runner in place now, as the watchdog does (see the promise); false if the
