@@ -14,6 +14,7 @@
 
 #include "dht/epoll_socket.h"
 #include "dht/opendht_dht.h"
+#include "within.h"
 
 namespace beemesh::dht {
 namespace {
@@ -25,16 +26,6 @@ constexpr uint32_t kNet = 0x7e570013;
 bool contains(const std::vector<Value>& values, std::string_view data) {
   return std::any_of(values.begin(), values.end(),
                      [&](const Value& v) { return as_string(v.data) == data; });
-}
-
-template <typename Pred>
-bool within(std::chrono::milliseconds deadline, Pred pred) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return false;
 }
 
 class RejoinTest : public ::testing::Test {
