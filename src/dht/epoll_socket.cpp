@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <limits>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "dht/datagram_guard.h"
+#include "dht/opendht_arrival_fix.h"
 
 namespace beemesh::dht {
 
@@ -48,6 +50,10 @@ int bind_udp(const ::dht::SockAddr& addr, ::dht::SockAddr& bound, std::string& e
   if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   }
+  // The kernel's receive time of each datagram (dht/opendht_arrival_fix.h); without it a
+  // datagram counts as received when it is read.
+  const int stamp = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &stamp, sizeof(stamp));
   if (::bind(fd, addr.get(), addr.getLength()) != 0) {
     error = "bind " + addr.toString() + ": " + errno_text(errno);
     ::close(fd);
@@ -62,6 +68,20 @@ int bind_udp(const ::dht::SockAddr& addr, ::dht::SockAddr& bound, std::string& e
   }
   bound = ::dht::SockAddr(ss, len);
   return fd;
+}
+
+// The kernel's receive time of the datagram `message` holds (SO_TIMESTAMPNS), on the steady
+// clock; `read_at` when the kernel gave none.
+std::chrono::steady_clock::time_point arrival_of(msghdr& message,
+                                                 std::chrono::steady_clock::time_point read_at) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    if (c->cmsg_len < CMSG_LEN(sizeof(timespec))) break;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+    return kernel_arrival(stamp, std::chrono::system_clock::now(), read_at);
+  }
+  return read_at;
 }
 
 }  // namespace
@@ -392,10 +412,17 @@ bool EpollSocket::drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer) {
   ::dht::net::PacketList batch;
   for (size_t i = 0; i < kMaxBatch; ++i) {
     sockaddr_storage from{};
-    socklen_t from_len = sizeof(from);
+    iovec iov{buffer.data(), buffer.size()};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timespec))> control{};
+    msghdr message{};
+    message.msg_name = &from;
+    message.msg_namelen = sizeof(from);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.data();
+    message.msg_controllen = control.size();
     // MSG_TRUNC: the datagram's real length, so an oversized one is seen and dropped.
-    const ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), MSG_TRUNC | MSG_DONTWAIT,
-                                 reinterpret_cast<sockaddr*>(&from), &from_len);
+    const ssize_t n = ::recvmsg(fd, &message, MSG_TRUNC | MSG_DONTWAIT);
     if (n < 0) break;  // EAGAIN: drained; anything else: try again on the next readiness
     if (static_cast<size_t>(n) > buffer.size()) {
       loop_->dropped_oversize_.fetch_add(1);
@@ -410,8 +437,9 @@ bool EpollSocket::drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer) {
     auto one = getNewPacket();
     auto& packet = one.front();
     packet.data.assign(buffer.begin(), buffer.begin() + n);
-    packet.from = ::dht::SockAddr(from, from_len);
+    packet.from = ::dht::SockAddr(from, message.msg_namelen);
     packet.received = ::dht::clock::now();
+    note_arrival(packet.data.data(), arrival_of(message, packet.received));
     batch.splice(batch.end(), one);
   }
   if (batch.empty() || stopped_) return false;

@@ -19,6 +19,9 @@
 //    in batches, in arrival order per socket. A datagram larger than kMaxDatagramSize (the
 //    UDP maximum, 65,507 bytes of IPv4 payload fits) is dropped, never truncated and passed on.
 //    So is one that fails check_datagram() (dht/datagram_guard.h): OpenDHT never sees it.
+//    Each one passed on is stamped `received` when read (OpenDHT drops packets handled more
+//    than 650 ms after that) and its kernel receive time is noted on the loop thread
+//    (dht/opendht_arrival_fix.h note_arrival), the time OpenDHT then handles it at.
 //  * sendTo() is thread-safe, never blocks (a full send buffer returns EAGAIN, which OpenDHT
 //    treats as a lost datagram) and returns 0 or an errno value, as OpenDHT expects.
 //  * stop() unregisters the socket; when it returns, no callback of this socket is running or

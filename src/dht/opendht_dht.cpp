@@ -2,6 +2,7 @@
 
 #include "dht/announce_check.h"
 #include "dht/epoll_socket.h"
+#include "dht/opendht_arrival_fix.h"
 #include "dht/opendht_query_fix.h"
 #include "dht/opendht_search_fix.h"
 #include "dht/restart_pacer.h"
@@ -291,6 +292,13 @@ Result<std::unique_ptr<OpenDht>> OpenDht::start(const DhtConfig& config,
     spdlog::error(
         "component=dht OpenDHT's Search::insertNode can write into a node it just removed in "
         "this process: libopendht binds its own definition (dht/opendht_search_fix.h)");
+  }
+  static const bool arrival_order_fixed = opendht_arrival_order_fixed();
+  if (!arrival_order_fixed) {
+    spdlog::error(
+        "component=dht OpenDHT handles a late batch of datagrams after the timeouts due while it "
+        "waited in this process: libopendht binds its own Dht::periodic "
+        "(dht/opendht_arrival_fix.h)");
   }
   static const bool done_searches_refused = opendht_done_searches_refused_at_once();
   if (search_insert_fixed && !done_searches_refused) {

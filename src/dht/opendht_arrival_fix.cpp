@@ -1,0 +1,140 @@
+#include "dht/opendht_arrival_fix.h"
+
+#include <dlfcn.h>
+#include <opendht/sockaddr.h>
+#include <opendht/utils.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <unordered_map>
+#include <utility>
+
+namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// dht::Dht::periodic(unsigned char const*, unsigned long, dht::SockAddr,
+// std::chrono::steady_clock::time_point const&), as libopendht.so.2 (2.4.12) exports it. A
+// member function takes `this` first in the Itanium ABI, and a SockAddr (not trivially
+// copyable) by a pointer to the caller's copy, as a free function taking it by value does.
+// A macro because an asm label takes a string literal (used twice: dlsym and the definition).
+#define BEEMESH_OPENDHT_PERIODIC                                                               \
+  "_ZN3dht3Dht8periodicEPKhmNS_8SockAddrERKNSt6chrono10time_pointINS4_3_V212steady_clockENS4_" \
+  "8durationIlSt5ratioILl1ELl1000000000EEEEEE"
+constexpr const char* kPeriodic = BEEMESH_OPENDHT_PERIODIC;
+
+using PeriodicFn = dht::time_point (*)(void* self, const uint8_t* buf, size_t buflen,
+                                       dht::SockAddr from, const dht::time_point& now);
+
+// The library's own definition: the next one after this executable's in the lookup order.
+PeriodicFn library_periodic() {
+  static const auto fn = reinterpret_cast<PeriodicFn>(::dlsym(RTLD_NEXT, kPeriodic));
+  return fn;
+}
+
+// Per thread: EpollSocket notes a datagram's arrival on its loop's thread, and the runner
+// that loop runs handles the datagram on that same thread (dht/epoll_socket.h: drains and
+// steps of a loop run on its one thread). Keys are addresses only, never dereferenced.
+struct ThreadNotes {
+  std::unordered_map<const uint8_t*, SteadyTime> arrivals;  // by packet buffer
+  std::unordered_map<const void*, SteadyTime> last_given;   // by Dht
+};
+ThreadNotes& thread_notes() {
+  thread_local ThreadNotes notes;
+  return notes;
+}
+
+// Process-wide, as the symbol it counts for: a diagnostic.
+std::atomic<uint64_t>& handled_early() {
+  static std::atomic<uint64_t> count{0};
+  return count;
+}
+
+}  // namespace
+
+// Named by its asm label as OpenDHT's member function: the executable's definition takes
+// precedence over libopendht.so's for the library's own calls.
+dht::time_point beemesh_opendht_periodic(
+    void* self, const uint8_t* buf, size_t buflen, dht::SockAddr from,
+    const dht::time_point& now) __asm__(BEEMESH_OPENDHT_PERIODIC);
+
+dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t buflen,
+                                         dht::SockAddr from, const dht::time_point& now) {
+  const PeriodicFn library = library_periodic();
+  if (library == nullptr) {
+    // Unreachable with libopendht.so.2 loaded (it calls this only as its own symbol's
+    // interposer); without its definition no node could run at all.
+    std::fputs("beemesh: libopendht's Dht::periodic not found\n", stderr);
+    std::abort();
+  }
+  ThreadNotes& notes = thread_notes();
+  SteadyTime at = now;
+  auto last = notes.last_given.find(self);
+  if (buf != nullptr && buflen > 0) {
+    if (auto it = notes.arrivals.find(buf); it != notes.arrivals.end()) {
+      const SteadyTime given = last == notes.last_given.end() ? SteadyTime::min() : last->second;
+      at = beemesh::dht::handling_time(it->second, now, given);
+      notes.arrivals.erase(it);
+      if (at + std::chrono::milliseconds(1) <= now) {
+        handled_early().fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+  }
+  if (last == notes.last_given.end()) {
+    // A Dht destroyed leaves its entry; one made later at its address starts later than that.
+    if (notes.last_given.size() >= beemesh::dht::kMaxArrivalNotes) notes.last_given.clear();
+    notes.last_given.emplace(self, at);
+  } else {
+    last->second = std::max(last->second, at);
+  }
+  return library(self, buf, buflen, std::move(from), at);
+}
+
+namespace beemesh::dht {
+
+void note_arrival(const uint8_t* data, std::chrono::steady_clock::time_point arrived) {
+  auto& arrivals = thread_notes().arrivals;
+  if (arrivals.size() >= kMaxArrivalNotes && arrivals.find(data) == arrivals.end()) {
+    arrivals.clear();  // notes of packets dropped unhandled, whose buffers were freed
+  }
+  arrivals.insert_or_assign(data, arrived);
+}
+
+std::chrono::steady_clock::time_point handling_time(
+    std::chrono::steady_clock::time_point arrived, std::chrono::steady_clock::time_point now,
+    std::chrono::steady_clock::time_point last_given) {
+  const auto earliest = now - kArrivalWindow;
+  auto at = std::clamp(arrived, earliest, now);
+  return std::max(at, std::min(last_given, now));
+}
+
+std::chrono::steady_clock::time_point kernel_arrival(
+    const timespec& stamp, std::chrono::system_clock::time_point real_now,
+    std::chrono::steady_clock::time_point steady_now) {
+  const auto since_epoch =
+      std::chrono::seconds(stamp.tv_sec) + std::chrono::nanoseconds(stamp.tv_nsec);
+  const auto received = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch));
+  const auto age = real_now - received;
+  if (age < std::chrono::system_clock::duration::zero() || age > std::chrono::minutes(1)) {
+    return steady_now;
+  }
+  return steady_now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+}
+
+bool opendht_arrival_order_fixed() {
+  if (library_periodic() == nullptr) return false;
+  void* bound = ::dlsym(RTLD_DEFAULT, kPeriodic);
+  Dl_info where{};
+  if (bound == nullptr || ::dladdr(bound, &where) == 0 || where.dli_fname == nullptr) return false;
+  return std::strstr(where.dli_fname, "libopendht") == nullptr;
+}
+
+uint64_t opendht_packets_handled_early() {
+  return handled_early().load(std::memory_order_relaxed);
+}
+
+}  // namespace beemesh::dht
