@@ -633,7 +633,7 @@ int main(int argc, char** argv) {
           "%llu, puts failed %llu, records rejected %llu (all nodes); reads by value ids %.1f, "
           "values fetched by id %.1f, id reads read again %.1f per node; "
           "announcements that skipped nearer nodes: %zu pings, %zu keys put again (all nodes); "
-          "datagrams handled at their arrival, 1 ms or more before their turn: %llu\n",
+          "datagrams handled at their arrival, 100 ms or more before their turn: %llu\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, for_puts, ops_failed, held_back, skipped_behind,
           double(checks) / k, double(rebootstraps) / k, double(deferred) / k,

@@ -8,9 +8,10 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <unordered_map>
 #include <utility>
+
+#include "dht/opendht_interposer.h"
 
 namespace {
 
@@ -78,7 +79,7 @@ dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t 
       const SteadyTime given = last == notes.last_given.end() ? SteadyTime::min() : last->second;
       at = beemesh::dht::handling_time(it->second, now, given);
       notes.arrivals.erase(it);
-      if (at + std::chrono::milliseconds(1) <= now) {
+      if (at + beemesh::dht::kEarlyCounted <= now) {
         handled_early().fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -126,11 +127,7 @@ std::chrono::steady_clock::time_point kernel_arrival(
 }
 
 bool opendht_arrival_order_fixed() {
-  if (library_periodic() == nullptr) return false;
-  void* bound = ::dlsym(RTLD_DEFAULT, kPeriodic);
-  Dl_info where{};
-  if (bound == nullptr || ::dladdr(bound, &where) == 0 || where.dli_fname == nullptr) return false;
-  return std::strstr(where.dli_fname, "libopendht") == nullptr;
+  return library_periodic() != nullptr && binds_outside_libopendht(kPeriodic);
 }
 
 uint64_t opendht_packets_handled_early() {

@@ -1,10 +1,10 @@
 #include "dht/opendht_query_fix.h"
 
-#include <dlfcn.h>
 #include <opendht/value.h>
 
-#include <cstring>
 #include <vector>
+
+#include "dht/opendht_interposer.h"
 
 // The library's declaration (opendht/value.h), defined here with the values compared: the
 // executable's definition takes precedence over libopendht.so's for every caller.
@@ -28,11 +28,7 @@ bool opendht_query_filter_fixed() {
   if (::dht::FieldValueIndex(one, select).containedIn(::dht::FieldValueIndex(two, select))) {
     return false;
   }
-  // What the library's PLT calls bind to: the first definition in the global lookup order.
-  void* bound = ::dlsym(RTLD_DEFAULT, "_ZNK3dht15FieldValueIndex11containedInERKS0_");
-  Dl_info where{};
-  if (bound == nullptr || ::dladdr(bound, &where) == 0 || where.dli_fname == nullptr) return false;
-  return std::strstr(where.dli_fname, "libopendht") == nullptr;
+  return binds_outside_libopendht("_ZNK3dht15FieldValueIndex11containedInERKS0_");
 }
 
 }  // namespace beemesh::dht

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <memory>
 
+#include "dht/opendht_interposer.h"
+
 namespace {
 
 // dht::Dht::Search::insertNode(std::shared_ptr<dht::Node> const&, dht::time_point,
@@ -136,10 +138,7 @@ namespace beemesh::dht {
 bool opendht_search_insert_fixed() {
   Library& lib = library();
   if (lib.insert_node == nullptr || lib.get_node == nullptr) return false;
-  void* bound = ::dlsym(RTLD_DEFAULT, kInsertNode);
-  Dl_info where{};
-  if (bound == nullptr || ::dladdr(bound, &where) == 0 || where.dli_fname == nullptr) return false;
-  return std::strstr(where.dli_fname, "libopendht") == nullptr;
+  return binds_outside_libopendht(kInsertNode);
 }
 
 uint64_t opendht_removed_at_once() {
