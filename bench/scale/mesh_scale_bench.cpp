@@ -633,7 +633,8 @@ int main(int argc, char** argv) {
           "%llu, puts failed %llu, records rejected %llu (all nodes); reads by value ids %.1f, "
           "values fetched by id %.1f, id reads read again %.1f per node; "
           "announcements that skipped nearer nodes: %zu pings, %zu keys put again (all nodes); "
-          "datagrams handled at their arrival, 100 ms or more before their turn: %llu\n",
+          "datagrams handled at their arrival, 100 ms or more before their turn: %llu (arrival "
+          "notes replaced by another packet's: %llu)\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, for_puts, ops_failed, held_back, skipped_behind,
           double(checks) / k, double(rebootstraps) / k, double(deferred) / k,
@@ -642,7 +643,8 @@ int main(int argc, char** argv) {
           double(dht::opendht_done_refusals()) / k, static_cast<unsigned long long>(read_failures),
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
           double(id_reads) / k, double(fetched) / k, double(unclean) / k, announce_pings,
-          announce_reputs, static_cast<unsigned long long>(dht::opendht_packets_handled_early()));
+          announce_reputs, static_cast<unsigned long long>(dht::opendht_packets_handled_early()),
+          static_cast<unsigned long long>(dht::opendht_arrival_notes_lost()));
       std::fflush(stdout);
       cpu_last = cpu_seconds();  // the census above counts in the next interval
       t_last = Steady::now();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
@@ -40,8 +41,8 @@ PeriodicFn library_periodic() {
 // that loop runs handles the datagram on that same thread (dht/epoll_socket.h: drains and
 // steps of a loop run on its one thread). Keys are addresses only, never dereferenced.
 struct ThreadNotes {
-  std::unordered_map<const uint8_t*, SteadyTime> arrivals;  // by packet buffer
-  std::unordered_map<const void*, SteadyTime> last_given;   // by Dht
+  beemesh::dht::ArrivalNotes arrivals;                     // by packet buffer
+  std::unordered_map<const void*, SteadyTime> last_given;  // by Dht
 };
 ThreadNotes& thread_notes() {
   thread_local ThreadNotes notes;
@@ -50,6 +51,10 @@ ThreadNotes& thread_notes() {
 
 // Process-wide, as the symbol it counts for: a diagnostic.
 std::atomic<uint64_t>& handled_early() {
+  static std::atomic<uint64_t> count{0};
+  return count;
+}
+std::atomic<uint64_t>& notes_lost() {
   static std::atomic<uint64_t> count{0};
   return count;
 }
@@ -75,10 +80,9 @@ dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t 
   SteadyTime at = now;
   auto last = notes.last_given.find(self);
   if (buf != nullptr && buflen > 0) {
-    if (auto it = notes.arrivals.find(buf); it != notes.arrivals.end()) {
+    if (auto arrived = notes.arrivals.take(buf)) {
       const SteadyTime given = last == notes.last_given.end() ? SteadyTime::min() : last->second;
-      at = beemesh::dht::handling_time(it->second, now, given);
-      notes.arrivals.erase(it);
+      at = beemesh::dht::handling_time(*arrived, now, given);
       if (at + beemesh::dht::kEarlyCounted <= now) {
         handled_early().fetch_add(1, std::memory_order_relaxed);
       }
@@ -86,7 +90,7 @@ dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t 
   }
   if (last == notes.last_given.end()) {
     // A Dht destroyed leaves its entry; one made later at its address starts later than that.
-    if (notes.last_given.size() >= beemesh::dht::kMaxArrivalNotes) notes.last_given.clear();
+    if (notes.last_given.size() >= beemesh::dht::kArrivalSlots) notes.last_given.clear();
     notes.last_given.emplace(self, at);
   } else {
     last->second = std::max(last->second, at);
@@ -96,12 +100,33 @@ dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t 
 
 namespace beemesh::dht {
 
+ArrivalNotes::Slot& ArrivalNotes::slot(const uint8_t* data) {
+  if (slots_.empty()) slots_.resize(kArrivalSlots);
+  // Fibonacci hashing of the address (buffers are 16-byte aligned: the low bits carry nothing).
+  const auto key = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)) >> 4;
+  constexpr int kBits = std::countr_zero(kArrivalSlots);
+  return slots_[static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> (64 - kBits))];
+}
+
+bool ArrivalNotes::note(const uint8_t* data, Time arrived) {
+  Slot& s = slot(data);
+  const bool replaced_other = s.data != nullptr && s.data != data;
+  s = {data, arrived};
+  return replaced_other;
+}
+
+std::optional<ArrivalNotes::Time> ArrivalNotes::take(const uint8_t* data) {
+  if (slots_.empty()) return std::nullopt;
+  Slot& s = slot(data);
+  if (s.data != data) return std::nullopt;
+  s.data = nullptr;
+  return s.arrived;
+}
+
 void note_arrival(const uint8_t* data, std::chrono::steady_clock::time_point arrived) {
-  auto& arrivals = thread_notes().arrivals;
-  if (arrivals.size() >= kMaxArrivalNotes && arrivals.find(data) == arrivals.end()) {
-    arrivals.clear();  // notes of packets dropped unhandled, whose buffers were freed
+  if (thread_notes().arrivals.note(data, arrived)) {
+    notes_lost().fetch_add(1, std::memory_order_relaxed);
   }
-  arrivals.insert_or_assign(data, arrived);
 }
 
 std::chrono::steady_clock::time_point handling_time(
@@ -132,6 +157,10 @@ bool opendht_arrival_order_fixed() {
 
 uint64_t opendht_packets_handled_early() {
   return handled_early().load(std::memory_order_relaxed);
+}
+
+uint64_t opendht_arrival_notes_lost() {
+  return notes_lost().load(std::memory_order_relaxed);
 }
 
 }  // namespace beemesh::dht

@@ -30,8 +30,9 @@
 //    OpenDHT, with the packet buffer's address and the kernel's receive time, on the loop thread
 //    that also runs the runner (EpollLoop). The note is taken (erased) when the packet is
 //    handled; notes of packets OpenDHT dropped unhandled are replaced when the buffer is reused.
-//    At most kMaxArrivalNotes per thread (more: all are dropped, and those packets are handled
-//    at the runner's time).
+//    The notes of a thread are an ArrivalNotes table (below): no allocation per datagram; a
+//    note that lands on a slot another packet's note holds replaces it, and that packet is
+//    handled at the runner's time (opendht_arrival_notes_lost() counts them).
 //  * opendht_arrival_order_fixed() tells whether the definition the dynamic linker binds is not
 //    libopendht's and the library's own was found. OpenDht::start() calls it (which keeps this
 //    file in every link that uses OpenDht) and logs an error when it does not hold.
@@ -43,17 +44,40 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <optional>
+#include <vector>
 
 namespace beemesh::dht {
 
 inline constexpr std::chrono::milliseconds kArrivalWindow{900};
-inline constexpr size_t kMaxArrivalNotes = size_t{1} << 16;
+inline constexpr size_t kArrivalSlots = size_t{1} << 14;  // 256 KiB per loop thread
 // A loop's turn holds a packet a few ms as a rule (at 1,000 nodes in one process, up to ~100 ms).
 inline constexpr std::chrono::milliseconds kEarlyCounted{100};
 
 void note_arrival(const uint8_t* data, std::chrono::steady_clock::time_point arrived);
 bool opendht_arrival_order_fixed();
 uint64_t opendht_packets_handled_early();
+uint64_t opendht_arrival_notes_lost();
+
+// Arrival times by packet buffer: a direct-mapped table of kArrivalSlots slots, allocated at
+// the first note. note() replaces the slot's note (of this buffer or another: then
+// replaced_other() is true for that call); take() returns the buffer's note and clears it, or
+// nothing when its slot holds no note of this buffer. Keys are addresses, never dereferenced.
+class ArrivalNotes {
+ public:
+  using Time = std::chrono::steady_clock::time_point;
+  // Whether the note replaced another buffer's note.
+  bool note(const uint8_t* data, Time arrived);
+  std::optional<Time> take(const uint8_t* data);
+
+ private:
+  struct Slot {
+    const uint8_t* data = nullptr;
+    Time arrived{};
+  };
+  Slot& slot(const uint8_t* data);
+  std::vector<Slot> slots_;
+};
 
 // The time a packet is handled at (see the promise). Pure, for tests.
 std::chrono::steady_clock::time_point handling_time(

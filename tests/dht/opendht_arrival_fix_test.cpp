@@ -74,6 +74,52 @@ TEST(OpenDhtArrivalFix, AStampInTheFutureOrLongAgoCountsAsNow) {
   }
 }
 
+TEST(ArrivalNotes, ANoteIsTakenOnceByItsBuffer) {
+  ArrivalNotes notes;
+  const std::vector<uint8_t> buffer(64);
+  const auto t = Steady::now();
+  EXPECT_FALSE(notes.note(buffer.data(), t));
+  EXPECT_EQ(notes.take(buffer.data()), t);
+  EXPECT_EQ(notes.take(buffer.data()), std::nullopt);
+}
+
+TEST(ArrivalNotes, ABufferNotedAgainKeepsItsLatestArrival) {
+  ArrivalNotes notes;
+  const std::vector<uint8_t> buffer(64);
+  const auto t = Steady::now();
+  notes.note(buffer.data(), t);
+  EXPECT_FALSE(notes.note(buffer.data(), t + 1s));
+  EXPECT_EQ(notes.take(buffer.data()), t + 1s);
+}
+
+TEST(ArrivalNotes, ABufferNeverNotedHasNoArrival) {
+  ArrivalNotes notes;
+  const std::vector<uint8_t> buffer(64);
+  EXPECT_EQ(notes.take(buffer.data()), std::nullopt);
+}
+
+// More buffers than slots: some share a slot; the later note replaces the earlier, whose
+// buffer then has none (its packet is handled at the runner's time), and no buffer ever gets
+// another's arrival.
+TEST(ArrivalNotes, ANoteOnAnotherBuffersSlotReplacesItAndNeverLendsItsTime) {
+  ArrivalNotes notes;
+  std::vector<std::vector<uint8_t>> buffers(2 * kArrivalSlots, std::vector<uint8_t>(16));
+  const auto t0 = Steady::now();
+  size_t replaced = 0;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    replaced += notes.note(buffers[i].data(), t0 + std::chrono::microseconds(i)) ? 1 : 0;
+  }
+  EXPECT_GT(replaced, 0u);
+  size_t kept = 0;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    if (auto at = notes.take(buffers[i].data())) {
+      EXPECT_EQ(*at, t0 + std::chrono::microseconds(i));
+      ++kept;
+    }
+  }
+  EXPECT_EQ(kept + replaced, buffers.size());
+}
+
 // One OpenDHT node on an epoll loop, driven by it as OpenDht does (no thread of its own).
 struct LoopNode {
   std::shared_ptr<EpollLoop> loop;
