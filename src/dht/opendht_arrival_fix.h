@@ -22,8 +22,8 @@
 //    time, never after it, and never before the time this node's scheduler was last given
 //    (its clock never runs back). So jobs due after a packet arrived run after that packet;
 //    jobs due earlier than the window run before the whole batch, as in OpenDHT. The window is
-//    shorter than OpenDHT's shortest request timeout (1 s: `Node::MAX_RESPONSE_TIME`, doubled
-//    at the first send): a request sent while a batch is handled is stamped with a time in
+//    shorter than OpenDHT's shortest request timeout (1 s: half of `Node::MAX_RESPONSE_TIME`,
+//    doubled at the first send): a request sent while a batch is handled is stamped with a time in
 //    the window, so its timeout falls after every packet of the batch (it was sent now; no
 //    packet of the batch can be its reply).
 //  * note_arrival(data, arrived): dht/epoll_socket.cpp calls it for every datagram it hands to
