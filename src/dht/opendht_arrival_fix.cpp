@@ -40,6 +40,10 @@ PeriodicFn library_periodic() {
 // Per thread: EpollSocket notes a datagram's arrival on its loop's thread, and the runner
 // that loop runs handles the datagram on that same thread (dht/epoll_socket.h: drains and
 // steps of a loop run on its one thread). Keys are addresses only, never dereferenced.
+// Nodes whose last scheduler time a thread keeps; past it all are forgotten (a node then can be
+// handled once at an arrival earlier than its last time: its clock may run back once).
+constexpr size_t kMaxNodeTimes = size_t{1} << 14;
+
 struct ThreadNotes {
   beemesh::dht::ArrivalNotes arrivals;                     // by packet buffer
   std::unordered_map<const void*, SteadyTime> last_given;  // by Dht
@@ -90,7 +94,7 @@ dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t 
   }
   if (last == notes.last_given.end()) {
     // A Dht destroyed leaves its entry; one made later at its address starts later than that.
-    if (notes.last_given.size() >= beemesh::dht::kArrivalSlots) notes.last_given.clear();
+    if (notes.last_given.size() >= kMaxNodeTimes) notes.last_given.clear();
     notes.last_given.emplace(self, at);
   } else {
     last->second = std::max(last->second, at);
