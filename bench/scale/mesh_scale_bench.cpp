@@ -634,7 +634,8 @@ int main(int argc, char** argv) {
           "values fetched by id %.1f, id reads read again %.1f per node; "
           "announcements that skipped nearer nodes: %zu pings, %zu keys put again (all nodes); "
           "datagrams handled at their arrival, 100 ms or more before their turn: %llu (arrival "
-          "notes replaced by another packet's: %llu)\n",
+          "notes replaced by another packet's live note: %llu; datagrams handled without a note, "
+          "at their turn: %llu)\n",
           double(stored) / k, double(stored_bytes) / k / 1000, double(searches) / k,
           double(good) / k, restarts, for_puts, ops_failed, held_back, skipped_behind,
           double(checks) / k, double(rebootstraps) / k, double(deferred) / k,
@@ -644,7 +645,8 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(puts_failed), static_cast<unsigned long long>(rejected),
           double(id_reads) / k, double(fetched) / k, double(unclean) / k, announce_pings,
           announce_reputs, static_cast<unsigned long long>(dht::opendht_packets_handled_early()),
-          static_cast<unsigned long long>(dht::opendht_arrival_notes_lost()));
+          static_cast<unsigned long long>(dht::opendht_arrival_notes_lost()),
+          static_cast<unsigned long long>(dht::opendht_packets_handled_unnoted()));
       std::fflush(stdout);
       cpu_last = cpu_seconds();  // the census above counts in the next interval
       t_last = Steady::now();

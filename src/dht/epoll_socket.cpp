@@ -439,7 +439,7 @@ bool EpollSocket::drain(int fd, std::array<uint8_t, kMaxDatagramSize>& buffer) {
     packet.data.assign(buffer.begin(), buffer.begin() + n);
     packet.from = ::dht::SockAddr(from, message.msg_namelen);
     packet.received = ::dht::clock::now();
-    note_arrival(packet.data.data(), arrival_of(message, packet.received));
+    note_arrival(packet.data.data(), arrival_of(message, packet.received), packet.received);
     batch.splice(batch.end(), one);
   }
   if (batch.empty() || stopped_) return false;

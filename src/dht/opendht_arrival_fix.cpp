@@ -62,6 +62,10 @@ std::atomic<uint64_t>& notes_lost() {
   static std::atomic<uint64_t> count{0};
   return count;
 }
+std::atomic<uint64_t>& handled_unnoted() {
+  static std::atomic<uint64_t> count{0};
+  return count;
+}
 
 }  // namespace
 
@@ -90,6 +94,8 @@ dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t 
       if (at + beemesh::dht::kEarlyCounted <= now) {
         handled_early().fetch_add(1, std::memory_order_relaxed);
       }
+    } else {
+      handled_unnoted().fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (last == notes.last_given.end()) {
@@ -104,31 +110,49 @@ dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t 
 
 namespace beemesh::dht {
 
-ArrivalNotes::Slot& ArrivalNotes::slot(const uint8_t* data) {
+size_t ArrivalNotes::home(const uint8_t* data) {
   if (slots_.empty()) slots_.resize(kArrivalSlots);
   // Fibonacci hashing of the address (buffers are 16-byte aligned: the low bits carry nothing).
   const auto key = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)) >> 4;
   constexpr int kBits = std::countr_zero(kArrivalSlots);
-  return slots_[static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> (64 - kBits))];
+  return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> (64 - kBits));
 }
 
-bool ArrivalNotes::note(const uint8_t* data, Time arrived) {
-  Slot& s = slot(data);
-  const bool replaced_other = s.data != nullptr && s.data != data;
-  s = {data, arrived};
-  return replaced_other;
+bool ArrivalNotes::note(const uint8_t* data, Time arrived, Time read_at) {
+  const size_t first = home(data);
+  Slot* free = nullptr;
+  for (size_t i = 0; i < kArrivalProbes; ++i) {
+    Slot& s = slots_[(first + i) % kArrivalSlots];
+    if (s.data == data) {
+      s = {data, arrived, read_at};
+      return false;
+    }
+    const bool stale = s.data == nullptr || s.read_at + kNoteLifetime <= read_at;
+    if (free == nullptr && stale) free = &s;
+  }
+  if (free != nullptr) {
+    *free = {data, arrived, read_at};
+    return false;
+  }
+  slots_[first] = {data, arrived, read_at};
+  return true;
 }
 
 std::optional<ArrivalNotes::Time> ArrivalNotes::take(const uint8_t* data) {
   if (slots_.empty()) return std::nullopt;
-  Slot& s = slot(data);
-  if (s.data != data) return std::nullopt;
-  s.data = nullptr;
-  return s.arrived;
+  const size_t first = home(data);
+  for (size_t i = 0; i < kArrivalProbes; ++i) {
+    Slot& s = slots_[(first + i) % kArrivalSlots];
+    if (s.data != data) continue;
+    s.data = nullptr;
+    return s.arrived;
+  }
+  return std::nullopt;
 }
 
-void note_arrival(const uint8_t* data, std::chrono::steady_clock::time_point arrived) {
-  if (thread_notes().arrivals.note(data, arrived)) {
+void note_arrival(const uint8_t* data, std::chrono::steady_clock::time_point arrived,
+                  std::chrono::steady_clock::time_point read_at) {
+  if (thread_notes().arrivals.note(data, arrived, read_at)) {
     notes_lost().fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -165,6 +189,10 @@ uint64_t opendht_packets_handled_early() {
 
 uint64_t opendht_arrival_notes_lost() {
   return notes_lost().load(std::memory_order_relaxed);
+}
+
+uint64_t opendht_packets_handled_unnoted() {
+  return handled_unnoted().load(std::memory_order_relaxed);
 }
 
 }  // namespace beemesh::dht

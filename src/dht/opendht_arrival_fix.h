@@ -26,13 +26,18 @@
 //    doubled at the first send): a request sent while a batch is handled is stamped with a time in
 //    the window, so its timeout falls after every packet of the batch (it was sent now; no
 //    packet of the batch can be its reply).
-//  * note_arrival(data, arrived): dht/epoll_socket.cpp calls it for every datagram it hands to
-//    OpenDHT, with the packet buffer's address and the kernel's receive time, on the loop thread
-//    that also runs the runner (EpollLoop). The note is taken (erased) when the packet is
-//    handled; notes of packets OpenDHT dropped unhandled are replaced when the buffer is reused.
-//    The notes of a thread are an ArrivalNotes table (below): no allocation per datagram; a
-//    note that lands on a slot another packet's note holds replaces it, and that packet is
-//    handled at the runner's time (opendht_arrival_notes_lost() counts them).
+//  * note_arrival(data, arrived, read_at): dht/epoll_socket.cpp calls it for every datagram it
+//    hands to OpenDHT, with the packet buffer's address, the kernel's receive time and the time
+//    it read the datagram, on the loop thread that also runs the runner (EpollLoop). The note is
+//    taken (erased) when the packet is handled. A packet OpenDHT dropped unhandled (its runner
+//    drops what it holds more than 650 ms after the read, `RX_QUEUE_MAX_DELAY`) leaves a note
+//    that is stale kNoteLifetime after its read: any later note may take its slot. The notes of
+//    a thread are an ArrivalNotes table (below): no allocation per datagram; only when every
+//    slot a buffer may use holds a live note of another packet does its note replace one, and
+//    that packet is handled at the runner's time (opendht_arrival_notes_lost() counts them).
+//  * opendht_packets_handled_unnoted() counts, in this process, packets (not the runner's
+//    scheduler-only calls) handled without a note: at the runner's time, as OpenDHT does. With
+//    every datagram read by EpollSocket, these are the notes lost. A diagnostic.
 //  * opendht_arrival_order_fixed() tells whether the definition the dynamic linker binds is not
 //    libopendht's and the library's own was found. OpenDht::start() calls it (which keeps this
 //    file in every link that uses OpenDht) and logs an error when it does not hold.
@@ -50,32 +55,43 @@
 namespace beemesh::dht {
 
 inline constexpr std::chrono::milliseconds kArrivalWindow{900};
-inline constexpr size_t kArrivalSlots = size_t{1} << 14;  // 256 KiB per loop thread
+inline constexpr size_t kArrivalSlots = size_t{1} << 14;  // 384 KiB per loop thread
+// The slots a buffer's note may use: its home slot and the next kArrivalProbes - 1.
+inline constexpr size_t kArrivalProbes = 8;
+// A note this long after its datagram was read is stale: OpenDHT handles a packet within
+// 650 ms of the read or drops it (RX_QUEUE_MAX_DELAY), and a batch's own handling takes less.
+inline constexpr std::chrono::seconds kNoteLifetime{2};
 // A loop's turn holds a packet a few ms as a rule (at 1,000 nodes in one process, up to ~100 ms).
 inline constexpr std::chrono::milliseconds kEarlyCounted{100};
 
-void note_arrival(const uint8_t* data, std::chrono::steady_clock::time_point arrived);
+void note_arrival(const uint8_t* data, std::chrono::steady_clock::time_point arrived,
+                  std::chrono::steady_clock::time_point read_at);
 bool opendht_arrival_order_fixed();
 uint64_t opendht_packets_handled_early();
 uint64_t opendht_arrival_notes_lost();
+uint64_t opendht_packets_handled_unnoted();
 
-// Arrival times by packet buffer: a direct-mapped table of kArrivalSlots slots, allocated at
-// the first note. note() replaces the slot's note (of this buffer or another: then
-// replaced_other() is true for that call); take() returns the buffer's note and clears it, or
-// nothing when its slot holds no note of this buffer. Keys are addresses, never dereferenced.
+// Arrival times by packet buffer: an open-addressed table of kArrivalSlots slots, allocated at
+// the first note. A buffer's note lives in one of kArrivalProbes consecutive slots from its
+// hash: note() takes the slot that holds this buffer's note, else the first empty or stale one
+// (noted kNoteLifetime or more before `read_at`), else replaces the live note of another
+// buffer in its home slot (then it returns true). take() returns the buffer's note and clears
+// it, or nothing when no slot holds a note of this buffer. Keys are addresses, never
+// dereferenced.
 class ArrivalNotes {
  public:
   using Time = std::chrono::steady_clock::time_point;
-  // Whether the note replaced another buffer's note.
-  bool note(const uint8_t* data, Time arrived);
+  // Whether the note replaced another buffer's live note.
+  bool note(const uint8_t* data, Time arrived, Time read_at);
   std::optional<Time> take(const uint8_t* data);
 
  private:
   struct Slot {
     const uint8_t* data = nullptr;
     Time arrived{};
+    Time read_at{};
   };
-  Slot& slot(const uint8_t* data);
+  size_t home(const uint8_t* data);
   std::vector<Slot> slots_;
 };
 

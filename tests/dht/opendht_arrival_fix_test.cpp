@@ -78,7 +78,7 @@ TEST(ArrivalNotes, ANoteIsTakenOnceByItsBuffer) {
   ArrivalNotes notes;
   const std::vector<uint8_t> buffer(64);
   const auto t = Steady::now();
-  EXPECT_FALSE(notes.note(buffer.data(), t));
+  EXPECT_FALSE(notes.note(buffer.data(), t, t));
   EXPECT_EQ(notes.take(buffer.data()), t);
   EXPECT_EQ(notes.take(buffer.data()), std::nullopt);
 }
@@ -87,8 +87,8 @@ TEST(ArrivalNotes, ABufferNotedAgainKeepsItsLatestArrival) {
   ArrivalNotes notes;
   const std::vector<uint8_t> buffer(64);
   const auto t = Steady::now();
-  notes.note(buffer.data(), t);
-  EXPECT_FALSE(notes.note(buffer.data(), t + 1s));
+  notes.note(buffer.data(), t, t);
+  EXPECT_FALSE(notes.note(buffer.data(), t + 1s, t + 1s));
   EXPECT_EQ(notes.take(buffer.data()), t + 1s);
 }
 
@@ -98,16 +98,17 @@ TEST(ArrivalNotes, ABufferNeverNotedHasNoArrival) {
   EXPECT_EQ(notes.take(buffer.data()), std::nullopt);
 }
 
-// More buffers than slots: some share a slot; the later note replaces the earlier, whose
-// buffer then has none (its packet is handled at the runner's time), and no buffer ever gets
-// another's arrival.
-TEST(ArrivalNotes, ANoteOnAnotherBuffersSlotReplacesItAndNeverLendsItsTime) {
+// More live notes than slots: a note whose slots all hold another buffer's live note replaces
+// one, whose buffer then has none (its packet is handled at the runner's time), and no buffer
+// ever gets another's arrival.
+TEST(ArrivalNotes, ANoteWithEverySlotLiveReplacesAnotherAndNeverLendsItsTime) {
   ArrivalNotes notes;
   std::vector<std::vector<uint8_t>> buffers(2 * kArrivalSlots, std::vector<uint8_t>(16));
   const auto t0 = Steady::now();
   size_t replaced = 0;
   for (size_t i = 0; i < buffers.size(); ++i) {
-    replaced += notes.note(buffers[i].data(), t0 + std::chrono::microseconds(i)) ? 1 : 0;
+    const auto t = t0 + std::chrono::microseconds(i);
+    replaced += notes.note(buffers[i].data(), t, t0) ? 1 : 0;
   }
   EXPECT_GT(replaced, 0u);
   size_t kept = 0;
@@ -118,6 +119,26 @@ TEST(ArrivalNotes, ANoteOnAnotherBuffersSlotReplacesItAndNeverLendsItsTime) {
     }
   }
   EXPECT_EQ(kept + replaced, buffers.size());
+}
+
+// Packets OpenDHT dropped unhandled leave their notes; kNoteLifetime after their read those
+// notes are stale, and new packets' notes take their slots without replacing a live one.
+TEST(ArrivalNotes, NotesOfPacketsNeverHandledGiveTheirSlotsUpOnceStale) {
+  ArrivalNotes notes;
+  std::vector<std::vector<uint8_t>> dropped(kArrivalSlots, std::vector<uint8_t>(16));
+  std::vector<std::vector<uint8_t>> later(256, std::vector<uint8_t>(16));
+  const auto t0 = Steady::now();
+  for (auto& b : dropped) notes.note(b.data(), t0, t0);
+  const auto read_later = t0 + kNoteLifetime;
+  size_t replaced = 0;
+  for (size_t i = 0; i < later.size(); ++i) {
+    const auto t = read_later - std::chrono::microseconds(i);
+    replaced += notes.note(later[i].data(), t, read_later) ? 1 : 0;
+  }
+  EXPECT_EQ(replaced, 0u);
+  for (size_t i = 0; i < later.size(); ++i) {
+    EXPECT_EQ(notes.take(later[i].data()), read_later - std::chrono::microseconds(i));
+  }
 }
 
 // One OpenDHT node on an epoll loop, driven by it as OpenDht does (no thread of its own).
@@ -182,6 +203,7 @@ TEST(OpenDhtArrivalFix, RepliesThatWaitedOutALateLoopAreReadBeforeTheirTimeoutsR
   });
   std::promise<bool> done;
   const uint64_t early_before = opendht_packets_handled_early();
+  const uint64_t unnoted_before = opendht_packets_handled_unnoted();
   a.runner.get(
       ::dht::InfoHash::get("arrival-order"),
       [](const std::vector<std::shared_ptr<::dht::Value>>&) { return true; },
@@ -202,6 +224,7 @@ TEST(OpenDhtArrivalFix, RepliesThatWaitedOutALateLoopAreReadBeforeTheirTimeoutsR
   }
   EXPECT_GE(asked, 2u) << "the batch after the stall held fewer than two replies";
   EXPECT_GT(opendht_packets_handled_early(), early_before);
+  EXPECT_EQ(opendht_packets_handled_unnoted(), unnoted_before) << "a packet lost its note";
 }
 
 }  // namespace
