@@ -53,18 +53,15 @@ ThreadNotes& thread_notes() {
   return notes;
 }
 
-// Process-wide, as the symbol it counts for: a diagnostic.
-std::atomic<uint64_t>& handled_early() {
-  static std::atomic<uint64_t> count{0};
-  return count;
-}
-std::atomic<uint64_t>& notes_lost() {
-  static std::atomic<uint64_t> count{0};
-  return count;
-}
-std::atomic<uint64_t>& handled_unnoted() {
-  static std::atomic<uint64_t> count{0};
-  return count;
+// Process-wide, as the symbol they count for: diagnostics.
+struct Counters {
+  std::atomic<uint64_t> handled_early{0};
+  std::atomic<uint64_t> notes_lost{0};
+  std::atomic<uint64_t> handled_unnoted{0};
+};
+Counters& counters() {
+  static Counters c;
+  return c;
 }
 
 }  // namespace
@@ -92,10 +89,10 @@ dht::time_point beemesh_opendht_periodic(void* self, const uint8_t* buf, size_t 
       const SteadyTime given = last == notes.last_given.end() ? SteadyTime::min() : last->second;
       at = beemesh::dht::handling_time(*arrived, now, given);
       if (at + beemesh::dht::kEarlyCounted <= now) {
-        handled_early().fetch_add(1, std::memory_order_relaxed);
+        counters().handled_early.fetch_add(1, std::memory_order_relaxed);
       }
     } else {
-      handled_unnoted().fetch_add(1, std::memory_order_relaxed);
+      counters().handled_unnoted.fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (last == notes.last_given.end()) {
@@ -153,7 +150,7 @@ std::optional<ArrivalNotes::Time> ArrivalNotes::take(const uint8_t* data) {
 void note_arrival(const uint8_t* data, std::chrono::steady_clock::time_point arrived,
                   std::chrono::steady_clock::time_point read_at) {
   if (thread_notes().arrivals.note(data, arrived, read_at)) {
-    notes_lost().fetch_add(1, std::memory_order_relaxed);
+    counters().notes_lost.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -184,15 +181,15 @@ bool opendht_arrival_order_fixed() {
 }
 
 uint64_t opendht_packets_handled_early() {
-  return handled_early().load(std::memory_order_relaxed);
+  return counters().handled_early.load(std::memory_order_relaxed);
 }
 
 uint64_t opendht_arrival_notes_lost() {
-  return notes_lost().load(std::memory_order_relaxed);
+  return counters().notes_lost.load(std::memory_order_relaxed);
 }
 
 uint64_t opendht_packets_handled_unnoted() {
-  return handled_unnoted().load(std::memory_order_relaxed);
+  return counters().handled_unnoted.load(std::memory_order_relaxed);
 }
 
 }  // namespace beemesh::dht
